@@ -1,0 +1,278 @@
+//! Settings: `config/default.toml` (compiled in) <- `--config FILE` <- `STAFFROOM__SECTION__KEY`.
+//!
+//! Every field is documented here and in `config/default.toml`; unknown keys are refused. There is
+//! no global settings static: [`Settings`] is passed to [`crate::app::Application::build`], so
+//! several instances can live in one test process.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// The defaults, compiled in so the binary runs from any directory.
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+/// All of Staffroom's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Listening address, public URL and instance name.
+    pub server: ServerSettings,
+    /// Where the data lives.
+    pub database: DatabaseSettings,
+    /// Who may create an account.
+    pub registration: RegistrationSettings,
+    /// Sessions and login throttling.
+    pub accounts: AccountSettings,
+    /// Size limits enforced on every input.
+    pub limits: LimitSettings,
+    /// Page sizes.
+    pub pages: PageSettings,
+    /// Logging.
+    pub log: LogSettings,
+}
+
+/// `[server]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Name of this instance, shown in the header and feeds.
+    pub instance_name: String,
+    /// Address to listen on.
+    pub host: String,
+    /// Port to listen on; 0 picks a free one.
+    pub port: u16,
+    /// Base of every absolute link.
+    pub public_url: url::Url,
+    /// Read client addresses from proxy headers.
+    pub behind_proxy: bool,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+}
+
+/// `[database]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://PATH` or `postgres://...`.
+    pub url: String,
+    /// Connections kept in the pool.
+    pub pool_size: u32,
+}
+
+/// `[registration]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrationSettings {
+    /// Whether anyone may register.
+    pub mode: RegistrationMode,
+}
+
+/// Who may create an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegistrationMode {
+    /// Anyone may register.
+    Open,
+    /// Only administrators create accounts.
+    Closed,
+}
+
+/// `[accounts]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountSettings {
+    /// Session lifetime in days.
+    pub session_days: u32,
+    /// Failed logins per account within the window before 429.
+    pub max_failures_per_account: u32,
+    /// Failed logins per client address within the window before 429.
+    pub max_failures_per_address: u32,
+    /// The throttling window in minutes.
+    pub failure_window_minutes: u32,
+}
+
+/// `[limits]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    /// Longest thread title in characters.
+    pub title_max_chars: usize,
+    /// Longest post body in bytes.
+    pub body_max_bytes: usize,
+}
+
+impl LimitSettings {
+    /// Largest request body accepted: room for a form-encoded post body at the limit (every byte
+    /// percent-encoded is three) plus the other fields.
+    pub fn request_max_bytes(&self) -> usize {
+        self.body_max_bytes * 3 + 16 * 1024
+    }
+}
+
+/// `[pages]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageSettings {
+    /// Threads on one page of a forum.
+    pub threads_per_page: u32,
+    /// Replies on one page of a thread.
+    pub posts_per_page: u32,
+}
+
+/// `[log]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// tracing EnvFilter directive.
+    pub filter: String,
+}
+
+impl Settings {
+    /// Loads the compiled-in defaults, then `file` if given, then `STAFFROOM__*` variables.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Settings> {
+        Self::load_with_env(file, config::Environment::with_prefix("STAFFROOM"))
+    }
+
+    /// The compiled-in defaults alone (tests build on these and change fields in code).
+    pub fn defaults() -> anyhow::Result<Settings> {
+        let settings = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULT_TOML, config::FileFormat::Toml))
+            .build()?
+            .try_deserialize::<Settings>()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn load_with_env(file: Option<&Path>, env: config::Environment) -> anyhow::Result<Settings> {
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULT_TOML, config::FileFormat::Toml));
+        if let Some(path) = file {
+            if !path.exists() {
+                anyhow::bail!("configuration file {} does not exist", path.display());
+            }
+            builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml));
+        }
+        let settings = builder
+            .add_source(
+                env.prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true),
+            )
+            .build()?
+            .try_deserialize::<Settings>()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Refuses settings that cannot work, with a message naming the key.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let scheme = self.server.public_url.scheme();
+        if scheme != "http" && scheme != "https" {
+            anyhow::bail!("server.public_url must start with http:// or https://");
+        }
+        if self.server.public_url.host_str().is_none() {
+            anyhow::bail!("server.public_url must name a host");
+        }
+        if self.database.pool_size == 0 {
+            anyhow::bail!("database.pool_size must be at least 1");
+        }
+        if self.limits.title_max_chars == 0 || self.limits.body_max_bytes == 0 {
+            anyhow::bail!("limits.title_max_chars and limits.body_max_bytes must be positive");
+        }
+        if self.pages.threads_per_page == 0 || self.pages.posts_per_page == 0 {
+            anyhow::bail!("pages.threads_per_page and pages.posts_per_page must be positive");
+        }
+        if self.accounts.session_days == 0 || self.accounts.failure_window_minutes == 0 {
+            anyhow::bail!("accounts.session_days and accounts.failure_window_minutes must be positive");
+        }
+        Ok(())
+    }
+
+    /// The public URL without a trailing slash, for joining paths onto.
+    pub fn base_url(&self) -> String {
+        self.server.public_url.as_str().trim_end_matches('/').to_string()
+    }
+
+    /// Whether cookies must carry `Secure`.
+    pub fn secure_cookies(&self) -> bool {
+        self.server.public_url.scheme() == "https"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(vars: &[(&str, &str)]) -> config::Environment {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        config::Environment::with_prefix("STAFFROOM").source(Some(map))
+    }
+
+    #[test]
+    fn defaults_load_and_match_the_documented_values() {
+        let s = Settings::defaults().unwrap();
+        assert_eq!(s.server.port, 8080);
+        assert_eq!(s.database.url, "sqlite://data/staffroom.db");
+        assert_eq!(s.registration.mode, RegistrationMode::Open);
+        assert_eq!(s.limits.body_max_bytes, 65536);
+        assert_eq!(s.limits.title_max_chars, 200);
+        assert!(!s.secure_cookies());
+    }
+
+    #[test]
+    fn environment_overrides_nested_keys() {
+        let s = Settings::load_with_env(
+            None,
+            env(&[
+                ("STAFFROOM__SERVER__PORT", "9100"),
+                ("STAFFROOM__REGISTRATION__MODE", "closed"),
+                ("STAFFROOM__SERVER__PUBLIC_URL", "https://school.example"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.server.port, 9100);
+        assert_eq!(s.registration.mode, RegistrationMode::Closed);
+        assert!(s.secure_cookies());
+        assert_eq!(s.base_url(), "https://school.example");
+    }
+
+    #[test]
+    fn single_underscore_variables_are_not_settings() {
+        // STAFFROOM_PASSWORD is read by `admin create-user`; it must not be taken as a key.
+        let s = Settings::load_with_env(None, env(&[("STAFFROOM_PASSWORD", "x")])).unwrap();
+        assert_eq!(s.server.port, 8080);
+    }
+
+    #[test]
+    fn config_file_overrides_defaults_and_unknown_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good.toml");
+        std::fs::write(&good, "[pages]\nposts_per_page = 7\n").unwrap();
+        let s = Settings::load_with_env(Some(&good), env(&[])).unwrap();
+        assert_eq!(s.pages.posts_per_page, 7);
+        assert_eq!(s.pages.threads_per_page, 30);
+
+        let bad = dir.path().join("bad.toml");
+        std::fs::write(&bad, "[pages]\npost_per_page = 7\n").unwrap();
+        let err = Settings::load_with_env(Some(&bad), env(&[])).unwrap_err();
+        assert!(format!("{err:#}").contains("post_per_page"), "{err:#}");
+    }
+
+    #[test]
+    fn a_missing_config_file_is_an_error() {
+        let err = Settings::load_with_env(Some(Path::new("/nonexistent/x.toml")), env(&[]))
+            .unwrap_err();
+        assert!(err.to_string().contains("does not exist"));
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_key_named() {
+        let err = Settings::load_with_env(None, env(&[("STAFFROOM__SERVER__PUBLIC_URL", "ftp://x")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("server.public_url"));
+    }
+}

@@ -1,0 +1,328 @@
+//! The database: the pool, the backend enum, the schema and one file per table.
+//!
+//! `db` knows SQL and rows, nothing of forum rules, HTTP or `forum` (it must not import them).
+//! Queries return `diesel::QueryResult`.
+//!
+//! # Two backends, one code path
+//!
+//! `diesel::MultiConnection` cannot express `RETURNING` or `ON CONFLICT`, which federation needs,
+//! so [`Conn`] is an enum of the two connection types and [`dispatch!`] runs the same query
+//! text on whichever is live. The compiler type-checks every query once per backend.
+
+pub mod forums;
+pub mod login_failures;
+pub mod posts;
+pub mod revisions;
+pub mod schema;
+pub mod sessions;
+pub mod threads;
+pub mod users;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, PooledConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+/// The SQLite migrations, compiled into the binary.
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+/// The PostgreSQL migrations, compiled into the binary.
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Runs `$body` with `$c` bound to the live connection, `&mut SqliteConnection` or
+/// `&mut PgConnection`. The body is compiled once for each backend, so a query that does not
+/// work on both does not build. It hides nothing else: the body is ordinary diesel.
+#[macro_export]
+macro_rules! dispatch {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::Conn::Sqlite(inner) => {
+                let $c: &mut ::diesel::sqlite::SqliteConnection = &mut **inner;
+                $body
+            }
+            $crate::db::Conn::Pg(inner) => {
+                let $c: &mut ::diesel::pg::PgConnection = &mut **inner;
+                $body
+            }
+        }
+    };
+}
+pub use dispatch;
+
+/// Which database is in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default.
+    Sqlite,
+    /// For larger communities and several processes.
+    Postgres,
+}
+
+/// A borrowed live connection of either backend. Every query function takes `&mut Conn`.
+pub enum Conn<'a> {
+    /// SQLite.
+    Sqlite(&'a mut SqliteConnection),
+    /// PostgreSQL.
+    Pg(&'a mut PgConnection),
+}
+
+impl Conn<'_> {
+    /// Runs `f` in a write transaction: committed when it returns `Ok`, rolled back on `Err`.
+    /// On SQLite the transaction is `IMMEDIATE`, taking the write lock at the start so two writers
+    /// wait for each other (busy_timeout) instead of failing on lock upgrade.
+    pub fn transaction<T, E, F>(&mut self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Conn<'_>) -> Result<T, E>,
+        E: From<diesel::result::Error>,
+    {
+        match self {
+            Conn::Sqlite(c) => c.immediate_transaction(|c| f(&mut Conn::Sqlite(c))),
+            Conn::Pg(c) => c.transaction(|c| f(&mut Conn::Pg(c))),
+        }
+    }
+
+    /// Which backend this connection talks to.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Conn::Sqlite(_) => Backend::Sqlite,
+            Conn::Pg(_) => Backend::Postgres,
+        }
+    }
+}
+
+type SqlitePool = diesel::r2d2::Pool<ConnectionManager<SqliteConnection>>;
+type PgPool = diesel::r2d2::Pool<ConnectionManager<PgConnection>>;
+
+enum Pool {
+    Sqlite(SqlitePool),
+    Pg(PgPool),
+}
+
+/// Errors getting a connection or running migrations.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// No connection could be had from the pool.
+    #[error("database connection unavailable: {0}")]
+    Pool(#[from] diesel::r2d2::PoolError),
+    /// A query failed.
+    #[error("database query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    /// Migrations failed.
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    /// The URL names no supported database.
+    #[error("{0}")]
+    Url(String),
+}
+
+/// The database handle shared by the whole application: a pool of either backend, plus a count
+/// of the queries run (so tests can prove a page costs a fixed number of them).
+#[derive(Clone)]
+pub struct Db {
+    pool: Arc<Pool>,
+    queries: Arc<AtomicU64>,
+}
+
+/// Counts statements as they start. Set on every pooled connection.
+struct QueryCounter(Arc<AtomicU64>);
+
+impl Instrumentation for QueryCounter {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        if let InstrumentationEvent::StartQuery { .. } = event {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+#[derive(Debug)]
+struct SqliteSetup(Arc<AtomicU64>);
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqliteSetup {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        // Foreign keys are off by default in SQLite; WAL lets readers run beside the writer;
+        // busy_timeout makes a second writer wait instead of failing at once.
+        conn.batch_execute(
+            "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
+             PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;",
+        )
+        .map_err(diesel::r2d2::Error::QueryError)?;
+        conn.set_instrumentation(QueryCounter(self.0.clone()));
+        Ok(())
+    }
+}
+
+#[derive(Debug)]
+struct PgSetup(Arc<AtomicU64>);
+
+impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for PgSetup {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.set_instrumentation(QueryCounter(self.0.clone()));
+        Ok(())
+    }
+}
+
+/// What a database URL points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// A SQLite file path.
+    Sqlite(String),
+    /// A PostgreSQL connection URL.
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    /// Reads `sqlite://PATH`, `sqlite:PATH`, `postgres://...` or `postgresql://...`.
+    pub fn parse(url: &str) -> Result<DatabaseUrl, DbError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(DatabaseUrl::Postgres(url.to_string()))
+        } else if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            if path.is_empty() {
+                return Err(DbError::Url("database.url: sqlite:// needs a file path".into()));
+            }
+            Ok(DatabaseUrl::Sqlite(path.to_string()))
+        } else {
+            Err(DbError::Url(format!(
+                "database.url must start with sqlite:// or postgres:// (got {url:?})"
+            )))
+        }
+    }
+}
+
+impl Db {
+    /// Opens a pool for `url` with `size` connections and applies pending migrations.
+    pub fn connect(url: &str, size: u32) -> Result<Db, DbError> {
+        let queries = Arc::new(AtomicU64::new(0));
+        let pool = match DatabaseUrl::parse(url)? {
+            DatabaseUrl::Sqlite(path) => {
+                if let Some(parent) = Path::new(&path).parent() {
+                    if !parent.as_os_str().is_empty() {
+                        std::fs::create_dir_all(parent).map_err(|e| {
+                            DbError::Url(format!("cannot create {}: {e}", parent.display()))
+                        })?;
+                    }
+                }
+                let manager = ConnectionManager::<SqliteConnection>::new(path);
+                Pool::Sqlite(
+                    diesel::r2d2::Pool::builder()
+                        .max_size(size)
+                        .connection_timeout(Duration::from_secs(30))
+                        .connection_customizer(Box::new(SqliteSetup(queries.clone())))
+                        .build(manager)?,
+                )
+            }
+            DatabaseUrl::Postgres(url) => {
+                let manager = ConnectionManager::<PgConnection>::new(url);
+                Pool::Pg(
+                    diesel::r2d2::Pool::builder()
+                        .max_size(size)
+                        .connection_timeout(Duration::from_secs(30))
+                        .connection_customizer(Box::new(PgSetup(queries.clone())))
+                        .build(manager)?,
+                )
+            }
+        };
+        let db = Db {
+            pool: Arc::new(pool),
+            queries,
+        };
+        db.with_conn(|conn| run_migrations(conn))?;
+        Ok(db)
+    }
+
+    /// Which backend this pool talks to.
+    pub fn backend(&self) -> Backend {
+        match &*self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Pg(_) => Backend::Postgres,
+        }
+    }
+
+    /// How many statements have been started on this pool so far.
+    pub fn query_count(&self) -> u64 {
+        self.queries.load(Ordering::Relaxed)
+    }
+
+    /// Runs `f` with a pooled connection on the current thread (blocking).
+    pub fn with_conn<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Conn<'_>) -> Result<T, E>,
+        E: From<DbError>,
+    {
+        match &*self.pool {
+            Pool::Sqlite(pool) => {
+                let mut pooled: PooledConnection<_> = pool.get().map_err(DbError::from)?;
+                f(&mut Conn::Sqlite(&mut pooled))
+            }
+            Pool::Pg(pool) => {
+                let mut pooled: PooledConnection<_> = pool.get().map_err(DbError::from)?;
+                f(&mut Conn::Pg(&mut pooled))
+            }
+        }
+    }
+}
+
+/// Applies every pending migration. On PostgreSQL an advisory lock keeps two processes starting
+/// together from racing.
+pub fn run_migrations(conn: &mut Conn<'_>) -> Result<(), DbError> {
+    let migration_error = |e: Box<dyn std::error::Error + Send + Sync>| DbError::Migration(e.to_string());
+    match conn {
+        Conn::Sqlite(c) => {
+            c.run_pending_migrations(SQLITE_MIGRATIONS).map_err(migration_error)?;
+        }
+        Conn::Pg(c) => {
+            c.batch_execute("SELECT pg_advisory_lock(7301001)")?;
+            let result = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ());
+            c.batch_execute("SELECT pg_advisory_unlock(7301001)")?;
+            result.map_err(migration_error)?;
+        }
+    }
+    Ok(())
+}
+
+/// Reverts every applied migration (used by the migration round-trip test).
+pub fn revert_all_migrations(conn: &mut Conn<'_>) -> Result<usize, DbError> {
+    let migration_error = |e: Box<dyn std::error::Error + Send + Sync>| DbError::Migration(e.to_string());
+    let reverted = match conn {
+        Conn::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS).map_err(migration_error)?,
+        Conn::Pg(c) => c.revert_all_migrations(POSTGRES_MIGRATIONS).map_err(migration_error)?,
+    };
+    Ok(reverted.len())
+}
+
+/// The current time, truncated to microseconds so that it round-trips through both backends.
+pub fn now() -> chrono::NaiveDateTime {
+    let now = chrono::Utc::now().naive_utc();
+    chrono::DurationRound::duration_trunc(now, chrono::TimeDelta::microseconds(1)).unwrap_or(now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_are_recognised() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://data/x.db").unwrap(),
+            DatabaseUrl::Sqlite("data/x.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:/tmp/x.db").unwrap(),
+            DatabaseUrl::Sqlite("/tmp/x.db".into())
+        );
+        assert!(matches!(
+            DatabaseUrl::parse("postgres://u@h/d").unwrap(),
+            DatabaseUrl::Postgres(_)
+        ));
+        assert!(DatabaseUrl::parse("mysql://x").is_err());
+        assert!(DatabaseUrl::parse("sqlite://").is_err());
+    }
+}

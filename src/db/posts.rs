@@ -1,0 +1,259 @@
+//! `posts`: opening posts and replies.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::forums::Forum;
+use super::schema::{forums, posts, threads, users};
+use super::threads::Thread;
+use super::users::User;
+use super::{dispatch, Conn};
+
+/// A row of `posts`.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = posts)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct Post {
+    /// Primary key; a reply lives at `/p/{id}`.
+    pub id: i64,
+    /// The thread it belongs to.
+    pub thread_id: i64,
+    /// Who wrote it.
+    pub author_id: i64,
+    /// The earlier post this one answers, if any.
+    pub in_reply_to_id: Option<i64>,
+    /// The thread's opening post (exactly one per thread).
+    pub is_opening: bool,
+    /// The Markdown the author wrote.
+    pub body_markdown: String,
+    /// Sanitized HTML rendered from it.
+    pub body_html: String,
+    /// Written on this instance.
+    pub local: bool,
+    /// ActivityPub id of a remote post.
+    pub ap_id: Option<String>,
+    /// When it was written.
+    pub created_at: NaiveDateTime,
+    /// When it was last edited.
+    pub edited_at: Option<NaiveDateTime>,
+    /// When it was deleted; the row stays as a placeholder so the thread still reads.
+    pub deleted_at: Option<NaiveDateTime>,
+}
+
+/// A local post to insert.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = posts)]
+pub struct NewLocalPost<'a> {
+    /// Thread.
+    pub thread_id: i64,
+    /// Author.
+    pub author_id: i64,
+    /// The post answered.
+    pub in_reply_to_id: Option<i64>,
+    /// Opening post?
+    pub is_opening: bool,
+    /// Markdown.
+    pub body_markdown: &'a str,
+    /// Rendered HTML.
+    pub body_html: &'a str,
+    /// Now.
+    pub created_at: NaiveDateTime,
+}
+
+/// Inserts a local post.
+pub fn insert_local(conn: &mut Conn<'_>, new: &NewLocalPost<'_>) -> QueryResult<Post> {
+    dispatch!(conn, |c| diesel::insert_into(posts::table)
+        .values(new)
+        .returning(Post::as_returning())
+        .get_result(c))
+}
+
+/// Sets the rendered HTML (rendering needs the post's id for its anchors).
+pub fn set_html(conn: &mut Conn<'_>, id: i64, html: &str) -> QueryResult<Post> {
+    dispatch!(conn, |c| diesel::update(posts::table.find(id))
+        .set(posts::body_html.eq(html))
+        .returning(Post::as_returning())
+        .get_result(c))
+}
+
+/// The post with this id.
+pub fn by_id(conn: &mut Conn<'_>, id: i64) -> QueryResult<Option<Post>> {
+    dispatch!(conn, |c| posts::table
+        .find(id)
+        .select(Post::as_select())
+        .first(c)
+        .optional())
+}
+
+/// A post with its author, thread and forum: one query.
+pub fn with_context(
+    conn: &mut Conn<'_>,
+    id: i64,
+) -> QueryResult<Option<(Post, User, Thread, Forum)>> {
+    dispatch!(conn, |c| posts::table
+        .inner_join(users::table)
+        .inner_join(threads::table.inner_join(forums::table))
+        .filter(posts::id.eq(id))
+        .select((
+            Post::as_select(),
+            User::as_select(),
+            Thread::as_select(),
+            Forum::as_select(),
+        ))
+        .first(c)
+        .optional())
+}
+
+/// A thread's opening post with its author, the thread and its forum: one query.
+pub fn opening_with_context(
+    conn: &mut Conn<'_>,
+    thread_id: i64,
+) -> QueryResult<Option<(Post, User, Thread, Forum)>> {
+    dispatch!(conn, |c| posts::table
+        .inner_join(users::table)
+        .inner_join(threads::table.inner_join(forums::table))
+        .filter(posts::thread_id.eq(thread_id))
+        .filter(posts::is_opening.eq(true))
+        .select((
+            Post::as_select(),
+            User::as_select(),
+            Thread::as_select(),
+            Forum::as_select(),
+        ))
+        .first(c)
+        .optional())
+}
+
+/// One page of a thread's replies with their authors, oldest first.
+/// Served by the index `posts_thread_replies`.
+pub fn replies_page(
+    conn: &mut Conn<'_>,
+    thread_id: i64,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Vec<(Post, User)>> {
+    dispatch!(conn, |c| posts::table
+        .inner_join(users::table)
+        .filter(posts::thread_id.eq(thread_id))
+        .filter(posts::is_opening.eq(false))
+        .order((posts::created_at.asc(), posts::id.asc()))
+        .limit(limit)
+        .offset(offset)
+        .select((Post::as_select(), User::as_select()))
+        .load(c))
+}
+
+/// Posts with these ids, with their authors (the posts that a page's replies answer).
+pub fn with_authors(conn: &mut Conn<'_>, ids: &[i64]) -> QueryResult<Vec<(Post, User)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    dispatch!(conn, |c| posts::table
+        .inner_join(users::table)
+        .filter(posts::id.eq_any(ids))
+        .select((Post::as_select(), User::as_select()))
+        .load(c))
+}
+
+/// How many replies come before `post` in its thread (its place, for finding its page).
+pub fn replies_before(conn: &mut Conn<'_>, post: &Post) -> QueryResult<i64> {
+    dispatch!(conn, |c| posts::table
+        .filter(posts::thread_id.eq(post.thread_id))
+        .filter(posts::is_opening.eq(false))
+        .filter(
+            posts::created_at.lt(post.created_at).or(posts::created_at
+                .eq(post.created_at)
+                .and(posts::id.lt(post.id))),
+        )
+        .count()
+        .get_result(c))
+}
+
+/// Replaces the body after an edit.
+pub fn update_body(
+    conn: &mut Conn<'_>,
+    id: i64,
+    markdown: &str,
+    html: &str,
+    at: NaiveDateTime,
+) -> QueryResult<Post> {
+    dispatch!(conn, |c| diesel::update(posts::table.find(id))
+        .set((
+            posts::body_markdown.eq(markdown),
+            posts::body_html.eq(html),
+            posts::edited_at.eq(at),
+        ))
+        .returning(Post::as_returning())
+        .get_result(c))
+}
+
+/// Marks a post deleted.
+pub fn mark_deleted(conn: &mut Conn<'_>, id: i64, at: NaiveDateTime) -> QueryResult<Post> {
+    dispatch!(conn, |c| diesel::update(posts::table.find(id))
+        .set(posts::deleted_at.eq(at))
+        .returning(Post::as_returning())
+        .get_result(c))
+}
+
+/// What a person wrote (not deleted), newest first, with the threads. Served by `posts_author`.
+pub fn page_by_author(
+    conn: &mut Conn<'_>,
+    author_id: i64,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Vec<(Post, Thread)>> {
+    dispatch!(conn, |c| posts::table
+        .inner_join(threads::table)
+        .filter(posts::author_id.eq(author_id))
+        .filter(posts::deleted_at.is_null())
+        .order((posts::created_at.desc(), posts::id.desc()))
+        .limit(limit)
+        .offset(offset)
+        .select((Post::as_select(), Thread::as_select()))
+        .load(c))
+}
+
+/// How many posts (not deleted) a person wrote: (opening posts, replies).
+pub fn count_by_author(conn: &mut Conn<'_>, author_id: i64) -> QueryResult<(i64, i64)> {
+    let rows: Vec<(bool, i64)> = dispatch!(conn, |c| posts::table
+        .filter(posts::author_id.eq(author_id))
+        .filter(posts::deleted_at.is_null())
+        .group_by(posts::is_opening)
+        .select((posts::is_opening, diesel::dsl::count_star()))
+        .load(c))?;
+    let started = rows.iter().find(|(o, _)| *o).map_or(0, |(_, n)| *n);
+    let replied = rows.iter().find(|(o, _)| !*o).map_or(0, |(_, n)| *n);
+    Ok((started, replied))
+}
+
+/// The newest opening posts of a forum with thread and author (the forum's feed).
+pub fn newest_openings_in_forum(
+    conn: &mut Conn<'_>,
+    forum_id: i64,
+    limit: i64,
+) -> QueryResult<Vec<(Post, Thread, User)>> {
+    dispatch!(conn, |c| posts::table
+        .inner_join(threads::table)
+        .inner_join(users::table)
+        .filter(threads::forum_id.eq(forum_id))
+        .filter(posts::is_opening.eq(true))
+        .order((posts::created_at.desc(), posts::id.desc()))
+        .limit(limit)
+        .select((Post::as_select(), Thread::as_select(), User::as_select()))
+        .load(c))
+}
+
+/// The newest posts of a thread with their authors (the thread's feed).
+pub fn newest_in_thread(
+    conn: &mut Conn<'_>,
+    thread_id: i64,
+    limit: i64,
+) -> QueryResult<Vec<(Post, User)>> {
+    dispatch!(conn, |c| posts::table
+        .inner_join(users::table)
+        .filter(posts::thread_id.eq(thread_id))
+        .order((posts::created_at.desc(), posts::id.desc()))
+        .limit(limit)
+        .select((Post::as_select(), User::as_select()))
+        .load(c))
+}

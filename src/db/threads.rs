@@ -1,0 +1,115 @@
+//! `threads`.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{threads, users};
+use super::users::User;
+use super::{dispatch, Conn};
+
+/// A row of `threads`.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = threads)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct Thread {
+    /// Primary key; the thread lives at `/t/{id}`.
+    pub id: i64,
+    /// The forum it belongs to.
+    pub forum_id: i64,
+    /// Who started it.
+    pub author_id: i64,
+    /// Title.
+    pub title: String,
+    /// Pinned threads are listed first.
+    pub pinned: bool,
+    /// Started on this instance.
+    pub local: bool,
+    /// ActivityPub id of a remote thread.
+    pub ap_id: Option<String>,
+    /// Replies, deleted placeholders included (they keep their place on the page).
+    pub reply_count: i64,
+    /// When it was started.
+    pub created_at: NaiveDateTime,
+    /// When it was started or last replied to.
+    pub last_activity_at: NaiveDateTime,
+}
+
+/// A local thread to insert.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = threads)]
+pub struct NewLocalThread<'a> {
+    /// Forum.
+    pub forum_id: i64,
+    /// Author.
+    pub author_id: i64,
+    /// Title.
+    pub title: &'a str,
+    /// Now.
+    pub created_at: NaiveDateTime,
+    /// Now.
+    pub last_activity_at: NaiveDateTime,
+}
+
+/// Inserts a local thread.
+pub fn insert_local(conn: &mut Conn<'_>, new: &NewLocalThread<'_>) -> QueryResult<Thread> {
+    dispatch!(conn, |c| diesel::insert_into(threads::table)
+        .values(new)
+        .returning(Thread::as_returning())
+        .get_result(c))
+}
+
+/// The thread with this id.
+pub fn by_id(conn: &mut Conn<'_>, id: i64) -> QueryResult<Option<Thread>> {
+    dispatch!(conn, |c| threads::table
+        .find(id)
+        .select(Thread::as_select())
+        .first(c)
+        .optional())
+}
+
+/// One page of a forum's threads with their starters: pinned first, then latest activity.
+/// Served by the index `threads_forum_listing`.
+pub fn page_in_forum(
+    conn: &mut Conn<'_>,
+    forum_id: i64,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Vec<(Thread, User)>> {
+    dispatch!(conn, |c| threads::table
+        .inner_join(users::table)
+        .filter(threads::forum_id.eq(forum_id))
+        .order((
+            threads::pinned.desc(),
+            threads::last_activity_at.desc(),
+            threads::id.desc(),
+        ))
+        .limit(limit)
+        .offset(offset)
+        .select((Thread::as_select(), User::as_select()))
+        .load(c))
+}
+
+/// Counts a new reply and moves the latest activity.
+pub fn count_reply(conn: &mut Conn<'_>, id: i64, at: NaiveDateTime) -> QueryResult<usize> {
+    dispatch!(conn, |c| diesel::update(threads::table.find(id))
+        .set((
+            threads::reply_count.eq(threads::reply_count + 1),
+            threads::last_activity_at.eq(at),
+        ))
+        .execute(c))
+}
+
+/// Changes the title.
+pub fn set_title(conn: &mut Conn<'_>, id: i64, title: &str) -> QueryResult<usize> {
+    dispatch!(conn, |c| diesel::update(threads::table.find(id))
+        .set(threads::title.eq(title))
+        .execute(c))
+}
+
+/// Pins or unpins.
+pub fn set_pinned(conn: &mut Conn<'_>, id: i64, pinned: bool) -> QueryResult<Thread> {
+    dispatch!(conn, |c| diesel::update(threads::table.find(id))
+        .set(threads::pinned.eq(pinned))
+        .returning(Thread::as_returning())
+        .get_result(c))
+}

@@ -1,0 +1,290 @@
+//! Accounts: registration, login with throttling, sessions, password changes.
+
+use chrono::{NaiveDateTime, TimeDelta};
+
+use super::types::{DisplayName, NewPassword, Username};
+use super::{password, tokens, Forum, Inner, User};
+use crate::config::RegistrationMode;
+use crate::db::{self, login_failures, sessions, users, Conn};
+use crate::error::{ForumError, Validator};
+
+/// What a registration form or JSON body carries.
+#[derive(Debug, Clone, Default)]
+pub struct Registration {
+    /// Username as typed.
+    pub username: String,
+    /// Display name as typed (may be empty).
+    pub display_name: String,
+    /// Password as typed.
+    pub password: String,
+}
+
+/// Who is creating the account.
+#[derive(Debug, Clone)]
+pub enum Registrar {
+    /// A visitor registering themselves (only when `registration.mode = "open"`).
+    Visitor,
+    /// A logged-in administrator; `admin` makes the new account an administrator too.
+    Admin {
+        /// The administrator.
+        by: User,
+        /// Make the new account an administrator.
+        admin: bool,
+    },
+    /// The `staffroom admin create-user` command, run by whoever runs the server.
+    Console {
+        /// Make the new account an administrator.
+        admin: bool,
+    },
+}
+
+/// Web cookie or API bearer token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionKind {
+    /// Browser session cookie.
+    Web,
+    /// API bearer token.
+    Api,
+}
+
+impl SessionKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            SessionKind::Web => "web",
+            SessionKind::Api => "api",
+        }
+    }
+}
+
+/// A fresh login: the token to give the client (never stored) and the account.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// The secret the client presents from now on.
+    pub token: String,
+    /// Whose it is.
+    pub user: User,
+    /// When it stops working.
+    pub expires_at: NaiveDateTime,
+}
+
+/// A session found from its token.
+#[derive(Debug, Clone)]
+pub struct LiveSession {
+    /// The session's row id.
+    pub id: i64,
+    /// Whose it is.
+    pub user: User,
+}
+
+fn create_session(
+    inner: &Inner,
+    conn: &mut Conn<'_>,
+    user: User,
+    kind: SessionKind,
+) -> Result<NewSession, ForumError> {
+    let now = db::now();
+    let token = tokens::new_token();
+    let expires_at = now + TimeDelta::days(i64::from(inner.settings.accounts.session_days));
+    sessions::insert(
+        conn,
+        &sessions::NewSession {
+            user_id: user.id,
+            token_hash: &tokens::digest(&token),
+            kind: kind.as_str(),
+            created_at: now,
+            expires_at,
+        },
+    )?;
+    Ok(NewSession {
+        token,
+        user,
+        expires_at,
+    })
+}
+
+impl Forum {
+    /// Whether visitors may register themselves.
+    pub fn registration_open(&self) -> bool {
+        self.settings().registration.mode == RegistrationMode::Open
+    }
+
+    /// Creates an account. Every field is checked and all mistakes reported together.
+    pub async fn register(&self, form: Registration, by: Registrar) -> Result<User, ForumError> {
+        let open = self.registration_open();
+        self.blocking(move |_inner, conn| {
+            let make_admin = match &by {
+                Registrar::Visitor if !open => {
+                    return Err(ForumError::forbidden(
+                        "registration_closed",
+                        "Registration is closed on this instance; ask an administrator for an account",
+                    ))
+                }
+                Registrar::Visitor => false,
+                Registrar::Admin { by, admin } => {
+                    super::require_admin(by)?;
+                    *admin
+                }
+                Registrar::Console { admin } => *admin,
+            };
+            let mut v = Validator::new();
+            let username = v.check("username", Username::parse(&form.username));
+            let display = username
+                .as_ref()
+                .map(|u| DisplayName::parse_or(&form.display_name, u));
+            let display = match display {
+                Some(d) => v.check("display_name", d),
+                None => None,
+            };
+            let password = v.check("password", NewPassword::parse(&form.password));
+            let (Some(username), Some(display), Some(password)) = (username, display, password)
+            else {
+                return Err(v.into_error());
+            };
+            if users::local_by_name(conn, username.as_str())?.is_some() {
+                return Err(taken());
+            }
+            let hash = password::hash(password.as_str())?;
+            let now = db::now();
+            users::insert_local(
+                conn,
+                &users::NewLocalUser {
+                    name: username.as_str(),
+                    display_name: display.as_str(),
+                    password_hash: &hash,
+                    is_admin: make_admin,
+                    created_at: now,
+                    updated_at: now,
+                },
+            )
+            .map_err(|e| match e {
+                // Two registrations racing for one name: the index decides.
+                diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                ) => taken(),
+                other => other.into(),
+            })
+        })
+        .await
+    }
+
+    /// Logs in. Throttled per account and per client `address`; a wrong username and a wrong
+    /// password give the same answer in the same time.
+    pub async fn login(
+        &self,
+        username: String,
+        password: String,
+        address: Option<String>,
+        kind: SessionKind,
+    ) -> Result<NewSession, ForumError> {
+        self.blocking(move |inner, conn| {
+            let name = username.trim().to_ascii_lowercase();
+            let account_key = format!("account:{name}");
+            let address_key = address.map(|a| format!("address:{a}"));
+            let accounts = &inner.settings.accounts;
+            let now = db::now();
+            let window = TimeDelta::minutes(i64::from(accounts.failure_window_minutes));
+            let since = now - window;
+            login_failures::prune(conn, since)?;
+
+            let mut limits = vec![(account_key.as_str(), accounts.max_failures_per_account)];
+            if let Some(key) = &address_key {
+                limits.push((key.as_str(), accounts.max_failures_per_address));
+            }
+            for (key, max) in &limits {
+                if login_failures::count_since(conn, key, since)? >= i64::from(*max) {
+                    let oldest = login_failures::oldest_since(conn, key, since)?.unwrap_or(now);
+                    let retry = (oldest + window - now).num_seconds().max(1);
+                    return Err(ForumError::RateLimited {
+                        retry_after_secs: u64::try_from(retry).unwrap_or(1),
+                    });
+                }
+            }
+
+            let user = users::local_by_name(conn, &name)?;
+            let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+            let matches = password::verify(stored.as_deref().unwrap_or(inner.dummy_hash()), &password);
+            match user {
+                Some(user) if matches && stored.is_some() => {
+                    login_failures::clear(conn, &account_key)?;
+                    create_session(inner, conn, user, kind)
+                }
+                _ => {
+                    let keys: Vec<&str> = limits.iter().map(|(k, _)| *k).collect();
+                    login_failures::record(conn, &keys, now)?;
+                    Err(ForumError::InvalidCredentials)
+                }
+            }
+        })
+        .await
+    }
+
+    /// The live session for a token, if any.
+    pub async fn session(
+        &self,
+        token: String,
+        kind: SessionKind,
+    ) -> Result<Option<LiveSession>, ForumError> {
+        self.blocking(move |_inner, conn| {
+            let found =
+                sessions::live_with_user(conn, &tokens::digest(&token), kind.as_str(), db::now())?;
+            Ok(found.map(|(session, user)| LiveSession {
+                id: session.id,
+                user,
+            }))
+        })
+        .await
+    }
+
+    /// Ends the session holding this token.
+    pub async fn logout(&self, token: String) -> Result<(), ForumError> {
+        self.blocking(move |_inner, conn| {
+            sessions::delete_by_hash(conn, &tokens::digest(&token))?;
+            sessions::delete_expired(conn, db::now())?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Changes a password after checking the current one, and ends every other session of the
+    /// account (a stolen session dies with the old password).
+    pub async fn change_password(
+        &self,
+        user: User,
+        current_session: Option<i64>,
+        current: String,
+        new: String,
+    ) -> Result<(), ForumError> {
+        self.blocking(move |_inner, conn| {
+            let mut v = Validator::new();
+            let stored = user.password_hash.clone().unwrap_or_default();
+            if !password::verify(&stored, &current) {
+                v.check::<()>("current_password", Err("That is not your current password.".into()));
+            }
+            let new = v.check("new_password", NewPassword::parse(&new));
+            let (Some(new), true) = (new, v.is_empty()) else {
+                return Err(v.into_error());
+            };
+            let hash = password::hash(new.as_str())?;
+            conn.transaction(|conn| {
+                users::set_password_hash(conn, user.id, &hash, db::now())?;
+                sessions::delete_others(conn, user.id, current_session)?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// Whether an administrator exists (the front page says how to create one until then).
+    pub async fn admin_exists(&self) -> Result<bool, ForumError> {
+        self.blocking(|_inner, conn| Ok(users::admin_exists(conn)?)).await
+    }
+}
+
+fn taken() -> ForumError {
+    ForumError::conflict(
+        "username_taken",
+        "username",
+        "That username is taken. Please choose another.",
+    )
+}

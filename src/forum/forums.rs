@@ -1,0 +1,158 @@
+//! Forums: listing, and creating, editing and archiving them (administrators only).
+
+use super::types::{ForumDescription, ForumName, ForumTitle};
+use super::{require_admin, Forum, ForumRow, Paging, Thread, User};
+use crate::db::{self, forums, threads};
+use crate::error::{ForumError, Validator};
+
+/// The fields of the forum form.
+#[derive(Debug, Clone, Default)]
+pub struct ForumForm {
+    /// URL name (only when creating).
+    pub name: String,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: String,
+}
+
+/// Changes to a forum; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ForumChanges {
+    /// New title.
+    pub title: Option<String>,
+    /// New description.
+    pub description: Option<String>,
+    /// Archive (read-only) or reopen.
+    pub archived: Option<bool>,
+}
+
+/// One page of a forum: the forum and its threads with their starters.
+#[derive(Debug, Clone)]
+pub struct ForumPage {
+    /// The forum.
+    pub forum: ForumRow,
+    /// Threads on this page, pinned first, then latest activity.
+    pub threads: Vec<(Thread, User)>,
+    /// Where this page stands.
+    pub paging: Paging,
+}
+
+fn not_found() -> ForumError {
+    ForumError::NotFound { what: "forum" }
+}
+
+/// Fails with `forum_archived` when the forum takes no new posts.
+pub fn require_open(forum: &ForumRow) -> Result<(), ForumError> {
+    if forum.archived {
+        Err(ForumError::forbidden(
+            "forum_archived",
+            "This forum is archived: it can be read but takes no new posts",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+impl Forum {
+    /// Every forum, open ones first.
+    pub async fn forums(&self) -> Result<Vec<ForumRow>, ForumError> {
+        self.blocking(|_inner, conn| Ok(forums::all(conn)?)).await
+    }
+
+    /// The forum called `name`.
+    pub async fn forum(&self, name: String) -> Result<ForumRow, ForumError> {
+        self.blocking(move |_inner, conn| {
+            forums::local_by_name(conn, &name.to_ascii_lowercase())?.ok_or_else(not_found)
+        })
+        .await
+    }
+
+    /// Creates a forum.
+    pub async fn create_forum(&self, by: User, form: ForumForm) -> Result<ForumRow, ForumError> {
+        self.blocking(move |_inner, conn| {
+            require_admin(&by)?;
+            let mut v = Validator::new();
+            let name = v.check("name", ForumName::parse(&form.name));
+            let title = v.check("title", ForumTitle::parse(&form.title));
+            let description = v.check("description", ForumDescription::parse(&form.description));
+            let (Some(name), Some(title), Some(description)) = (name, title, description) else {
+                return Err(v.into_error());
+            };
+            if forums::local_by_name(conn, name.as_str())?.is_some() {
+                return Err(ForumError::conflict(
+                    "forum_name_taken",
+                    "name",
+                    "A forum with that name exists already.",
+                ));
+            }
+            let now = db::now();
+            Ok(forums::insert_local(
+                conn,
+                &forums::NewLocalForum {
+                    name: name.as_str(),
+                    title: title.as_str(),
+                    description: description.as_str(),
+                    created_at: now,
+                    updated_at: now,
+                },
+            )?)
+        })
+        .await
+    }
+
+    /// Edits a forum's title and description, or archives or reopens it.
+    pub async fn update_forum(
+        &self,
+        by: User,
+        name: String,
+        changes: ForumChanges,
+    ) -> Result<ForumRow, ForumError> {
+        self.blocking(move |_inner, conn| {
+            require_admin(&by)?;
+            let forum =
+                forums::local_by_name(conn, &name.to_ascii_lowercase())?.ok_or_else(not_found)?;
+            let mut v = Validator::new();
+            let title = v.check(
+                "title",
+                ForumTitle::parse(changes.title.as_deref().unwrap_or(&forum.title)),
+            );
+            let description = v.check(
+                "description",
+                ForumDescription::parse(
+                    changes.description.as_deref().unwrap_or(&forum.description),
+                ),
+            );
+            let (Some(title), Some(description)) = (title, description) else {
+                return Err(v.into_error());
+            };
+            Ok(forums::update(
+                conn,
+                forum.id,
+                title.as_str(),
+                description.as_str(),
+                changes.archived.unwrap_or(forum.archived),
+                db::now(),
+            )?)
+        })
+        .await
+    }
+
+    /// One page of a forum's threads.
+    pub async fn forum_page(&self, name: String, page: Option<u32>) -> Result<ForumPage, ForumError> {
+        let per_page = self.settings().pages.threads_per_page;
+        self.blocking(move |_inner, conn| {
+            let forum =
+                forums::local_by_name(conn, &name.to_ascii_lowercase())?.ok_or_else(not_found)?;
+            let paging = Paging::new(page, per_page, forum.thread_count);
+            let threads =
+                threads::page_in_forum(conn, forum.id, paging.limit(), paging.offset())?;
+            Ok(ForumPage {
+                forum,
+                threads,
+                paging,
+            })
+        })
+        .await
+    }
+}

@@ -1,0 +1,178 @@
+//! The domain: accounts, forums, threads, posts and the rules that govern them.
+//!
+//! `forum` calls `db` and knows nothing of HTTP: it never imports actix or reqwest. `web`, `api`
+//! (and later `federation`) call one [`Forum`] method per request and render the answer. Every
+//! method checks permission itself, so no caller can forget to.
+//!
+//! Blocking work (queries, argon2) runs on tokio's blocking pool through [`Forum::blocking`].
+
+pub mod accounts;
+pub mod forums;
+pub mod markdown;
+pub mod password;
+pub mod threads;
+pub mod tokens;
+pub mod types;
+pub mod urls;
+pub mod users;
+
+use std::sync::{Arc, OnceLock};
+
+use crate::config::Settings;
+use crate::db::{Conn, Db};
+use crate::error::ForumError;
+
+pub use crate::db::forums::Forum as ForumRow;
+pub use crate::db::posts::Post;
+pub use crate::db::revisions::Revision;
+pub use crate::db::threads::Thread;
+pub use crate::db::users::User;
+pub use urls::Urls;
+
+/// The forum service: cheap to clone, shared by every handler.
+#[derive(Clone)]
+pub struct Forum {
+    inner: Arc<Inner>,
+}
+
+/// What the blocking closures see.
+pub struct Inner {
+    /// The database.
+    pub db: Db,
+    /// The settings.
+    pub settings: Settings,
+    /// Canonical URLs.
+    pub urls: Urls,
+    dummy_hash: OnceLock<String>,
+}
+
+impl Inner {
+    /// An argon2id hash of nothing in particular, verified against when a login names no
+    /// account, so that a wrong username takes as long as a wrong password.
+    fn dummy_hash(&self) -> &str {
+        self.dummy_hash.get_or_init(|| {
+            password::hash(&tokens::new_token()).unwrap_or_else(|_| {
+                // Hashing only fails on invalid parameters, and the defaults are valid. A
+                // literal PHC string keeps the timing if that ever changed.
+                "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Qb7yQ3wmSxTg6X5Hy0Ee2kLo6s7sR3h9dGmYzrLMg4E".to_string()
+            })
+        })
+    }
+}
+
+/// A 1-based page of results, with how many pages there are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Paging {
+    /// This page.
+    pub page: u32,
+    /// The last page (at least 1).
+    pub pages: u32,
+    /// Items on a page.
+    pub per_page: u32,
+    /// Items in all.
+    pub total: i64,
+}
+
+impl Paging {
+    /// Clamps `requested` into range for `total` items at `per_page`.
+    pub fn new(requested: Option<u32>, per_page: u32, total: i64) -> Paging {
+        let per = i64::from(per_page.max(1));
+        let pages = u32::try_from(((total.max(0) + per - 1) / per).max(1)).unwrap_or(u32::MAX);
+        let page = requested.unwrap_or(1).clamp(1, pages);
+        Paging {
+            page,
+            pages,
+            per_page,
+            total,
+        }
+    }
+
+    /// SQL LIMIT.
+    pub fn limit(&self) -> i64 {
+        i64::from(self.per_page)
+    }
+
+    /// SQL OFFSET.
+    pub fn offset(&self) -> i64 {
+        i64::from(self.page - 1) * i64::from(self.per_page)
+    }
+
+    /// The page on which the item at 0-based `index` stands.
+    pub fn page_of(index: i64, per_page: u32) -> u32 {
+        u32::try_from(index.max(0) / i64::from(per_page.max(1)) + 1).unwrap_or(u32::MAX)
+    }
+}
+
+impl Forum {
+    /// Builds the service on an open database.
+    pub fn new(db: Db, settings: Settings) -> Forum {
+        let urls = Urls::new(&settings);
+        Forum {
+            inner: Arc::new(Inner {
+                db,
+                settings,
+                urls,
+                dummy_hash: OnceLock::new(),
+            }),
+        }
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// Canonical URLs.
+    pub fn urls(&self) -> &Urls {
+        &self.inner.urls
+    }
+
+    /// The database (tests read its query counter).
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    /// Runs `f` with a connection on the blocking pool.
+    pub async fn blocking<T, F>(&self, f: F) -> Result<T, ForumError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Inner, &mut Conn<'_>) -> Result<T, ForumError> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || inner.db.with_conn(|conn| f(&inner, conn)))
+            .await
+            .map_err(|e| ForumError::Internal(format!("blocking task failed: {e}")))?
+    }
+}
+
+/// Fails with `admin_only` unless `user` is an administrator.
+pub fn require_admin(user: &User) -> Result<(), ForumError> {
+    if user.is_admin {
+        Ok(())
+    } else {
+        Err(ForumError::forbidden(
+            "admin_only",
+            "Only administrators can do that",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Paging;
+
+    #[test]
+    fn paging_clamps_and_counts() {
+        let p = Paging::new(None, 10, 0);
+        assert_eq!((p.page, p.pages, p.offset()), (1, 1, 0));
+        let p = Paging::new(Some(3), 10, 25);
+        assert_eq!((p.page, p.pages, p.offset(), p.limit()), (3, 3, 20, 10));
+        let p = Paging::new(Some(9), 10, 25);
+        assert_eq!(p.page, 3);
+        let p = Paging::new(Some(0), 10, 25);
+        assert_eq!(p.page, 1);
+        assert_eq!(Paging::page_of(0, 10), 1);
+        assert_eq!(Paging::page_of(9, 10), 1);
+        assert_eq!(Paging::page_of(10, 10), 2);
+    }
+}

@@ -1,0 +1,442 @@
+//! Threads and posts: starting a thread, replying, quoting, editing with kept revisions,
+//! deleting to a placeholder, pinning, and the pages and feeds that show them.
+
+use std::collections::HashMap;
+
+use super::forums::require_open;
+use super::markdown::{self, anchor_prefix};
+use super::types::{PostBody, ThreadTitle};
+use super::{require_admin, Forum, ForumRow, Inner, Paging, Post, Revision, Thread, User};
+use crate::db::{self, forums, posts, revisions, threads, users, Conn};
+use crate::error::{ForumError, Validator};
+
+/// A post shown on a page: the post, its author and, for a reply that answers an earlier post,
+/// that post and its author.
+#[derive(Debug, Clone)]
+pub struct PostView {
+    /// The post.
+    pub post: Post,
+    /// Its author.
+    pub author: User,
+    /// The post it answers, with that post's author.
+    pub in_reply_to: Option<(Post, User)>,
+}
+
+/// One page of a thread.
+#[derive(Debug, Clone)]
+pub struct ThreadPage {
+    /// The thread.
+    pub thread: Thread,
+    /// Its forum.
+    pub forum: ForumRow,
+    /// The opening post (shown on every page).
+    pub opening: PostView,
+    /// The replies on this page, oldest first.
+    pub replies: Vec<PostView>,
+    /// Where this page stands.
+    pub paging: Paging,
+}
+
+/// A post with everything around it.
+#[derive(Debug, Clone)]
+pub struct PostContext {
+    /// The post.
+    pub post: Post,
+    /// Its author.
+    pub author: User,
+    /// Its thread.
+    pub thread: Thread,
+    /// The thread's forum.
+    pub forum: ForumRow,
+}
+
+/// A post with its earlier versions.
+#[derive(Debug, Clone)]
+pub struct PostHistory {
+    /// The post as it is now.
+    pub context: PostContext,
+    /// Earlier versions, oldest first.
+    pub revisions: Vec<Revision>,
+}
+
+/// An edit: the new body, and a new title when the post opens its thread.
+#[derive(Debug, Clone, Default)]
+pub struct PostEdit {
+    /// New Markdown.
+    pub body: String,
+    /// New title (opening posts only; `None` keeps it).
+    pub title: Option<String>,
+}
+
+/// Where a post is: its thread and the page of the thread it is on.
+#[derive(Debug, Clone, Copy)]
+pub struct PostLocation {
+    /// Thread id.
+    pub thread_id: i64,
+    /// Page of the thread.
+    pub page: u32,
+    /// Post id.
+    pub post_id: i64,
+}
+
+fn thread_not_found() -> ForumError {
+    ForumError::NotFound { what: "thread" }
+}
+
+fn post_not_found() -> ForumError {
+    ForumError::NotFound { what: "post" }
+}
+
+fn deleted() -> ForumError {
+    ForumError::Gone {
+        code: "post_deleted",
+        message: "This post was deleted".into(),
+    }
+}
+
+fn context(conn: &mut Conn<'_>, post_id: i64) -> Result<PostContext, ForumError> {
+    let (post, author, thread, forum) =
+        posts::with_context(conn, post_id)?.ok_or_else(post_not_found)?;
+    Ok(PostContext {
+        post,
+        author,
+        thread,
+        forum,
+    })
+}
+
+/// Inserts a local post and renders it with its own anchor prefix (which needs its id).
+fn insert_post(
+    conn: &mut Conn<'_>,
+    thread_id: i64,
+    author_id: i64,
+    in_reply_to_id: Option<i64>,
+    is_opening: bool,
+    body: &PostBody,
+    at: chrono::NaiveDateTime,
+) -> Result<Post, ForumError> {
+    let post = posts::insert_local(
+        conn,
+        &posts::NewLocalPost {
+            thread_id,
+            author_id,
+            in_reply_to_id,
+            is_opening,
+            body_markdown: body.as_str(),
+            body_html: "",
+            created_at: at,
+        },
+    )?;
+    let html = markdown::render(body.as_str(), &anchor_prefix(post.id));
+    Ok(posts::set_html(conn, post.id, &html)?)
+}
+
+impl Forum {
+    /// Starts a thread in a forum: the thread and its opening post, in one transaction.
+    pub async fn start_thread(
+        &self,
+        by: User,
+        forum_name: String,
+        title: String,
+        body: String,
+    ) -> Result<(Thread, Post), ForumError> {
+        self.blocking(move |inner, conn| {
+            let forum = forums::local_by_name(conn, &forum_name.to_ascii_lowercase())?
+                .ok_or(ForumError::NotFound { what: "forum" })?;
+            require_open(&forum)?;
+            let limits = &inner.settings.limits;
+            let mut v = Validator::new();
+            let title = v.check("title", ThreadTitle::parse(&title, limits.title_max_chars));
+            let body = v.check("body", PostBody::parse(&body, limits.body_max_bytes));
+            let (Some(title), Some(body)) = (title, body) else {
+                return Err(v.into_error());
+            };
+            conn.transaction(|conn| {
+                let now = db::now();
+                let thread = threads::insert_local(
+                    conn,
+                    &threads::NewLocalThread {
+                        forum_id: forum.id,
+                        author_id: by.id,
+                        title: title.as_str(),
+                        created_at: now,
+                        last_activity_at: now,
+                    },
+                )?;
+                let post = insert_post(conn, thread.id, by.id, None, true, &body, now)?;
+                forums::count_post(conn, forum.id, true, now)?;
+                Ok((thread, post))
+            })
+        })
+        .await
+    }
+
+    /// One page of a thread: a fixed number of queries however long the thread is.
+    pub async fn thread_page(&self, id: i64, page: Option<u32>) -> Result<ThreadPage, ForumError> {
+        let per_page = self.settings().pages.posts_per_page;
+        self.blocking(move |_inner, conn| {
+            let (opening, opening_author, thread, forum) =
+                posts::opening_with_context(conn, id)?.ok_or_else(thread_not_found)?;
+            let paging = Paging::new(page, per_page, thread.reply_count);
+            let rows = posts::replies_page(conn, thread.id, paging.limit(), paging.offset())?;
+            let parent_ids: Vec<i64> = rows
+                .iter()
+                .filter_map(|(p, _)| p.in_reply_to_id)
+                .filter(|pid| *pid != opening.id)
+                .collect();
+            let mut parents: HashMap<i64, (Post, User)> = posts::with_authors(conn, &parent_ids)?
+                .into_iter()
+                .map(|(p, u)| (p.id, (p, u)))
+                .collect();
+            parents.insert(opening.id, (opening.clone(), opening_author.clone()));
+            let replies = rows
+                .into_iter()
+                .map(|(post, author)| PostView {
+                    in_reply_to: post.in_reply_to_id.and_then(|pid| parents.get(&pid).cloned()),
+                    post,
+                    author,
+                })
+                .collect();
+            Ok(ThreadPage {
+                opening: PostView {
+                    post: opening,
+                    author: opening_author,
+                    in_reply_to: None,
+                },
+                thread,
+                forum,
+                replies,
+                paging,
+            })
+        })
+        .await
+    }
+
+    /// Replies to a thread, optionally answering one earlier post of it.
+    pub async fn reply(
+        &self,
+        by: User,
+        thread_id: i64,
+        body: String,
+        in_reply_to: Option<i64>,
+    ) -> Result<Post, ForumError> {
+        self.blocking(move |inner, conn| {
+            let thread = threads::by_id(conn, thread_id)?.ok_or_else(thread_not_found)?;
+            let forum = forums::by_id(conn, thread.forum_id)?
+                .ok_or(ForumError::NotFound { what: "forum" })?;
+            require_open(&forum)?;
+            let mut v = Validator::new();
+            let body = v.check(
+                "body",
+                PostBody::parse(&body, inner.settings.limits.body_max_bytes),
+            );
+            let parent = match in_reply_to {
+                Some(pid) => match posts::by_id(conn, pid)? {
+                    Some(p) if p.thread_id == thread.id => Some(p.id),
+                    _ => v.check(
+                        "in_reply_to",
+                        Err("The post you are answering is not in this thread.".into()),
+                    ),
+                },
+                None => None,
+            };
+            let (Some(body), true) = (body, v.is_empty()) else {
+                return Err(v.into_error());
+            };
+            conn.transaction(|conn| {
+                let now = db::now();
+                let post = insert_post(conn, thread.id, by.id, parent, false, &body, now)?;
+                threads::count_reply(conn, thread.id, now)?;
+                forums::count_post(conn, forum.id, false, now)?;
+                Ok(post)
+            })
+        })
+        .await
+    }
+
+    /// A post with its author, thread and forum.
+    pub async fn post(&self, id: i64) -> Result<PostContext, ForumError> {
+        self.blocking(move |_inner, conn| context(conn, id)).await
+    }
+
+    /// The Markdown that quotes a post, for pre-filling a reply.
+    pub async fn quote(&self, id: i64) -> Result<(PostContext, String), ForumError> {
+        self.blocking(move |_inner, conn| {
+            let ctx = context(conn, id)?;
+            if ctx.post.deleted_at.is_some() {
+                return Err(deleted());
+            }
+            let text = markdown::quote(&ctx.author.display_name, &ctx.post.body_markdown);
+            Ok((ctx, text))
+        })
+        .await
+    }
+
+    /// Where a post is (for `/p/{id}` and links to it).
+    pub async fn locate_post(&self, id: i64) -> Result<PostLocation, ForumError> {
+        let per_page = self.settings().pages.posts_per_page;
+        self.blocking(move |_inner, conn| {
+            let post = posts::by_id(conn, id)?.ok_or_else(post_not_found)?;
+            let page = if post.is_opening {
+                1
+            } else {
+                Paging::page_of(posts::replies_before(conn, &post)?, per_page)
+            };
+            Ok(PostLocation {
+                thread_id: post.thread_id,
+                page,
+                post_id: post.id,
+            })
+        })
+        .await
+    }
+
+    /// Edits a post (its author only). The version replaced is kept as a revision; an edit
+    /// that changes nothing is not recorded.
+    pub async fn edit_post(&self, by: User, id: i64, edit: PostEdit) -> Result<Post, ForumError> {
+        self.blocking(move |inner, conn| edit_post(inner, conn, &by, id, edit))
+            .await
+    }
+
+    /// Deletes a post (its author, or an administrator). It stays as a placeholder so the
+    /// thread still reads; deleting an opening post keeps the replies.
+    pub async fn delete_post(&self, by: User, id: i64) -> Result<Post, ForumError> {
+        self.blocking(move |_inner, conn| {
+            let post = posts::by_id(conn, id)?.ok_or_else(post_not_found)?;
+            if post.author_id != by.id && !by.is_admin {
+                return Err(ForumError::forbidden(
+                    "not_author",
+                    "You can only delete your own posts",
+                ));
+            }
+            if post.deleted_at.is_some() {
+                return Ok(post);
+            }
+            Ok(posts::mark_deleted(conn, id, db::now())?)
+        })
+        .await
+    }
+
+    /// A post's earlier versions.
+    pub async fn post_history(&self, id: i64) -> Result<PostHistory, ForumError> {
+        self.blocking(move |_inner, conn| {
+            let context = context(conn, id)?;
+            if context.post.deleted_at.is_some() {
+                return Err(deleted());
+            }
+            let revisions = revisions::for_post(conn, id)?;
+            Ok(PostHistory { context, revisions })
+        })
+        .await
+    }
+
+    /// Pins or unpins a thread (administrators only).
+    pub async fn pin_thread(&self, by: User, id: i64, pinned: bool) -> Result<Thread, ForumError> {
+        self.blocking(move |_inner, conn| {
+            require_admin(&by)?;
+            threads::by_id(conn, id)?.ok_or_else(thread_not_found)?;
+            Ok(threads::set_pinned(conn, id, pinned)?)
+        })
+        .await
+    }
+
+    /// The newest threads of a forum, for its feed.
+    pub async fn forum_feed(
+        &self,
+        name: String,
+    ) -> Result<(ForumRow, Vec<(Post, Thread, User)>), ForumError> {
+        self.blocking(move |_inner, conn| {
+            let forum = forums::local_by_name(conn, &name.to_ascii_lowercase())?
+                .ok_or(ForumError::NotFound { what: "forum" })?;
+            let entries = posts::newest_openings_in_forum(conn, forum.id, 30)?;
+            Ok((forum, entries))
+        })
+        .await
+    }
+
+    /// The newest posts of a thread, for its feed.
+    pub async fn thread_feed(&self, id: i64) -> Result<(PostContext, Vec<(Post, User)>), ForumError> {
+        self.blocking(move |_inner, conn| {
+            let (post, author, thread, forum) =
+                posts::opening_with_context(conn, id)?.ok_or_else(thread_not_found)?;
+            let entries = posts::newest_in_thread(conn, id, 30)?;
+            Ok((
+                PostContext {
+                    post,
+                    author,
+                    thread,
+                    forum,
+                },
+                entries,
+            ))
+        })
+        .await
+    }
+
+    /// The account `id` (used by tests and the command line).
+    pub async fn user_by_id(&self, id: i64) -> Result<User, ForumError> {
+        self.blocking(move |_inner, conn| {
+            users::by_id(conn, id)?.ok_or(ForumError::NotFound { what: "user" })
+        })
+        .await
+    }
+}
+
+fn edit_post(
+    inner: &Inner,
+    conn: &mut Conn<'_>,
+    by: &User,
+    id: i64,
+    edit: PostEdit,
+) -> Result<Post, ForumError> {
+    let ctx = context(conn, id)?;
+    if ctx.post.author_id != by.id {
+        return Err(ForumError::forbidden(
+            "not_author",
+            "You can only edit your own posts",
+        ));
+    }
+    if ctx.post.deleted_at.is_some() {
+        return Err(deleted());
+    }
+    require_open(&ctx.forum)?;
+    let limits = &inner.settings.limits;
+    let mut v = Validator::new();
+    let body = v.check("body", PostBody::parse(&edit.body, limits.body_max_bytes));
+    let title = match (&edit.title, ctx.post.is_opening) {
+        (Some(t), true) => v.check("title", ThreadTitle::parse(t, limits.title_max_chars)),
+        (Some(_), false) => v.check(
+            "title",
+            Err("Only the opening post of a thread has a title.".into()),
+        ),
+        (None, _) => None,
+    };
+    let (Some(body), true) = (body, v.is_empty()) else {
+        return Err(v.into_error());
+    };
+    let title_changed = title
+        .as_ref()
+        .is_some_and(|t| t.as_str() != ctx.thread.title);
+    if body.as_str() == ctx.post.body_markdown && !title_changed {
+        return Ok(ctx.post);
+    }
+    conn.transaction(|conn| {
+        let now = db::now();
+        revisions::insert(
+            conn,
+            &revisions::NewRevision {
+                post_id: ctx.post.id,
+                title: ctx.post.is_opening.then_some(ctx.thread.title.as_str()),
+                body_markdown: &ctx.post.body_markdown,
+                body_html: &ctx.post.body_html,
+                written_at: ctx.post.edited_at.unwrap_or(ctx.post.created_at),
+                replaced_at: now,
+            },
+        )?;
+        if let Some(title) = title.filter(|_| title_changed) {
+            threads::set_title(conn, ctx.thread.id, title.as_str())?;
+        }
+        let html = markdown::render(body.as_str(), &anchor_prefix(ctx.post.id));
+        Ok(posts::update_body(conn, ctx.post.id, body.as_str(), &html, now)?)
+    })
+}

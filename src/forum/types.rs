@@ -1,0 +1,259 @@
+//! Parse, don't validate: each input type can only be built from text that passed its rules, and
+//! the rest of the code takes the type. Each `parse` returns the message to show beside the field.
+
+/// A local username: 3-30 of `a-z 0-9 _`, compared case-insensitively (stored lowercase).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Username(String);
+
+impl Username {
+    /// Reads a username as typed; `Alice` and `alice` are the same account.
+    pub fn parse(input: &str) -> Result<Username, String> {
+        let name = input.trim().to_ascii_lowercase();
+        name_rules(&name, "Username")?;
+        Ok(Username(name))
+    }
+
+    /// The lowercase name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A forum's URL name: the same rules as usernames.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForumName(String);
+
+impl ForumName {
+    /// Reads a forum name.
+    pub fn parse(input: &str) -> Result<ForumName, String> {
+        let name = input.trim().to_ascii_lowercase();
+        name_rules(&name, "Forum name")?;
+        Ok(ForumName(name))
+    }
+
+    /// The lowercase name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn name_rules(name: &str, what: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err(format!("{what} is required."));
+    }
+    if name.len() < 3 || name.len() > 30 {
+        return Err(format!("{what} must be 3 to 30 characters long."));
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return Err(format!(
+            "{what} may use only letters a-z, digits 0-9 and underscores."
+        ));
+    }
+    Ok(())
+}
+
+/// Single-line text: trimmed, inner runs of whitespace (newlines too) become one space, control
+/// characters refused, length in characters bounded.
+fn single_line(input: &str, what: &str, max_chars: usize, required: bool) -> Result<String, String> {
+    let text = input.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.is_empty() && required {
+        return Err(format!("{what} is required."));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(format!("{what} may not contain control characters."));
+    }
+    let count = text.chars().count();
+    if count > max_chars {
+        return Err(format!(
+            "{what} is {count} characters long; the limit is {max_chars}."
+        ));
+    }
+    Ok(text)
+}
+
+/// The name shown beside a person's posts: 1-50 characters, one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    /// Reads a display name; an empty one falls back to `username`.
+    pub fn parse_or(input: &str, username: &Username) -> Result<DisplayName, String> {
+        let text = single_line(input, "Display name", 50, false)?;
+        Ok(DisplayName(if text.is_empty() {
+            username.as_str().to_string()
+        } else {
+            text
+        }))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A new password: at least 10 characters (and at most 1024, so hashing stays cheap).
+pub struct NewPassword(String);
+
+impl NewPassword {
+    /// Reads a new password. It is not trimmed: every character counts.
+    pub fn parse(input: &str) -> Result<NewPassword, String> {
+        let count = input.chars().count();
+        if count < 10 {
+            return Err("Password must be at least 10 characters long.".into());
+        }
+        if count > 1024 {
+            return Err("Password must be at most 1024 characters long.".into());
+        }
+        Ok(NewPassword(input.to_string()))
+    }
+
+    /// The password.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for NewPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NewPassword(..)")
+    }
+}
+
+/// A thread title: one line, 1 to `limits.title_max_chars` characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadTitle(String);
+
+impl ThreadTitle {
+    /// Reads a title.
+    pub fn parse(input: &str, max_chars: usize) -> Result<ThreadTitle, String> {
+        single_line(input, "Title", max_chars, true).map(ThreadTitle)
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A forum title: one line, 1-100 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForumTitle(String);
+
+impl ForumTitle {
+    /// Reads a forum title.
+    pub fn parse(input: &str) -> Result<ForumTitle, String> {
+        single_line(input, "Title", 100, true).map(ForumTitle)
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A forum description: plain text, up to 1000 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForumDescription(String);
+
+impl ForumDescription {
+    /// Reads a description.
+    pub fn parse(input: &str) -> Result<ForumDescription, String> {
+        single_line(input, "Description", 1000, false).map(ForumDescription)
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A post body in Markdown: not blank, at most `limits.body_max_bytes` bytes, line endings `\n`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostBody(String);
+
+impl PostBody {
+    /// Reads a body. Trailing whitespace is dropped; leading indentation is kept (it is Markdown).
+    pub fn parse(input: &str, max_bytes: usize) -> Result<PostBody, String> {
+        let text = input.replace("\r\n", "\n").replace('\r', "\n");
+        let text = text.trim_end();
+        let text = text.trim_start_matches(['\n']);
+        if text.trim().is_empty() {
+            return Err("Write something first: the post is empty.".into());
+        }
+        if text.len() > max_bytes {
+            return Err(format!(
+                "The post is {} KiB long; the limit is {} KiB.",
+                text.len().div_ceil(1024),
+                max_bytes / 1024
+            ));
+        }
+        if text.contains('\0') {
+            return Err("The post contains a NUL character.".into());
+        }
+        Ok(PostBody(text.to_string()))
+    }
+
+    /// The Markdown.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_are_lowercased_and_checked() {
+        assert_eq!(Username::parse(" Alice_1 ").unwrap().as_str(), "alice_1");
+        assert!(Username::parse("ab").is_err());
+        assert!(Username::parse(&"a".repeat(31)).is_err());
+        assert!(Username::parse(&"a".repeat(30)).is_ok());
+        assert!(Username::parse("al ice").is_err());
+        assert!(Username::parse("alice-b").is_err());
+        assert!(Username::parse("élodie").is_err());
+        assert!(Username::parse("").unwrap_err().contains("required"));
+    }
+
+    #[test]
+    fn titles_are_one_line_and_bounded_in_characters() {
+        assert_eq!(
+            ThreadTitle::parse("  Fractions\n in  year 5 ", 200).unwrap().as_str(),
+            "Fractions in year 5"
+        );
+        assert!(ThreadTitle::parse("   ", 200).unwrap_err().contains("required"));
+        // 200 multi-byte characters are within a 200-character limit.
+        assert!(ThreadTitle::parse(&"é".repeat(200), 200).is_ok());
+        assert!(ThreadTitle::parse(&"é".repeat(201), 200).unwrap_err().contains("201"));
+        assert!(ThreadTitle::parse("a\u{7}b", 200).is_err());
+    }
+
+    #[test]
+    fn bodies_normalise_line_endings_and_enforce_bytes() {
+        assert_eq!(PostBody::parse("a\r\nb  \n\n", 100).unwrap().as_str(), "a\nb");
+        assert_eq!(PostBody::parse("\n    code\n", 100).unwrap().as_str(), "    code");
+        assert!(PostBody::parse(" \n\t", 100).is_err());
+        assert!(PostBody::parse(&"x".repeat(101), 100).is_err());
+        assert!(PostBody::parse(&"x".repeat(100), 100).is_ok());
+    }
+
+    #[test]
+    fn passwords_need_ten_characters() {
+        assert!(NewPassword::parse("123456789").is_err());
+        assert!(NewPassword::parse("1234567890").is_ok());
+        assert!(NewPassword::parse("ééééééééé").is_err());
+        assert_eq!(format!("{:?}", NewPassword::parse("secret-secret").unwrap()), "NewPassword(..)");
+    }
+
+    #[test]
+    fn display_names_fall_back_to_the_username() {
+        let u = Username::parse("bob").unwrap();
+        assert_eq!(DisplayName::parse_or("  ", &u).unwrap().as_str(), "bob");
+        assert_eq!(DisplayName::parse_or("Ms Bob", &u).unwrap().as_str(), "Ms Bob");
+        assert!(DisplayName::parse_or(&"x".repeat(51), &u).is_err());
+    }
+}

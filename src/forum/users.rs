@@ -1,0 +1,42 @@
+//! Profiles: who a person is and what they started and replied to.
+
+use super::{Forum, Paging, Post, Thread, User};
+use crate::db::{posts, users};
+use crate::error::ForumError;
+
+/// A profile page.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    /// The person.
+    pub user: User,
+    /// Threads they started (not deleted).
+    pub threads_started: i64,
+    /// Replies they wrote (not deleted).
+    pub replies: i64,
+    /// What they wrote, newest first, each with its thread.
+    pub posts: Vec<(Post, Thread)>,
+    /// Where this page stands.
+    pub paging: Paging,
+}
+
+impl Forum {
+    /// The profile of the local account `name`.
+    pub async fn profile(&self, name: String, page: Option<u32>) -> Result<Profile, ForumError> {
+        let per_page = self.settings().pages.threads_per_page;
+        self.blocking(move |_inner, conn| {
+            let user = users::local_by_name(conn, &name.trim().to_ascii_lowercase())?
+                .ok_or(ForumError::NotFound { what: "user" })?;
+            let (threads_started, replies) = posts::count_by_author(conn, user.id)?;
+            let paging = Paging::new(page, per_page, threads_started + replies);
+            let posts = posts::page_by_author(conn, user.id, paging.limit(), paging.offset())?;
+            Ok(Profile {
+                user,
+                threads_started,
+                replies,
+                posts,
+                paging,
+            })
+        })
+        .await
+    }
+}

@@ -1,0 +1,4 @@
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod forum;
