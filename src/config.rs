@@ -47,6 +47,8 @@ pub struct ServerSettings {
     pub behind_proxy: bool,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
+    /// Where visitors get the source code (AGPL-3.0 section 13); empty hides the link.
+    pub source_url: String,
 }
 
 /// `[database]`

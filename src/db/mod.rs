@@ -145,11 +145,12 @@ struct SqliteSetup(Arc<AtomicU64>);
 
 impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqliteSetup {
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
-        // Foreign keys are off by default in SQLite; WAL lets readers run beside the writer;
-        // busy_timeout makes a second writer wait instead of failing at once.
+        // busy_timeout first: the pool opens connections in parallel, and switching a new
+        // file to WAL takes a lock the others must wait for rather than fail on. Foreign keys
+        // are off by default in SQLite; WAL lets readers run beside the writer.
         conn.batch_execute(
-            "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
-             PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;",
+            "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+             PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
         )
         .map_err(diesel::r2d2::Error::QueryError)?;
         conn.set_instrumentation(QueryCounter(self.0.clone()));

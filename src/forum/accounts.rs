@@ -168,6 +168,12 @@ impl Forum {
         .await
     }
 
+    /// Opens a session for an account that has just been created (registration logs in).
+    pub async fn open_session(&self, user: User, kind: SessionKind) -> Result<NewSession, ForumError> {
+        self.blocking(move |inner, conn| create_session(inner, conn, user, kind))
+            .await
+    }
+
     /// Logs in. Throttled per account and per client `address`; a wrong username and a wrong
     /// password give the same answer in the same time.
     pub async fn login(
@@ -287,4 +293,18 @@ fn taken() -> ForumError {
         "username",
         "That username is taken. Please choose another.",
     )
+}
+
+impl Forum {
+    /// Removes expired sessions and old login failures (run hourly by the server).
+    pub async fn housekeeping(&self) -> Result<(), ForumError> {
+        self.blocking(|inner, conn| {
+            let now = db::now();
+            sessions::delete_expired(conn, now)?;
+            let window = TimeDelta::minutes(i64::from(inner.settings.accounts.failure_window_minutes));
+            login_failures::prune(conn, now - window)?;
+            Ok(())
+        })
+        .await
+    }
 }

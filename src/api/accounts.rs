@@ -1,0 +1,97 @@
+//! `POST /api/v1/accounts`, `POST /api/v1/sessions`, `DELETE /api/v1/sessions/current`.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use super::json::UserJson;
+use super::{ApiError, ApiResult, ApiUser, MaybeApiUser};
+use crate::forum::accounts::{Registrar, Registration, SessionKind};
+use crate::web::{client_address, AppState};
+
+/// `POST /api/v1/accounts` body.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RegisterBody {
+    username: String,
+    display_name: String,
+    password: String,
+    /// Make the account an administrator (administrators only).
+    admin: bool,
+}
+
+/// POST /api/v1/accounts: register (or, for an administrator, create an account).
+pub async fn register(
+    state: web::Data<AppState>,
+    me: MaybeApiUser,
+    body: web::Json<RegisterBody>,
+) -> ApiResult {
+    let body = body.into_inner();
+    let by = match me.0 {
+        Some(me) if me.user.is_admin => Registrar::Admin {
+            by: me.user,
+            admin: body.admin,
+        },
+        _ if body.admin => {
+            return Err(ApiError::new(
+                403,
+                "admin_only",
+                "Only administrators can create administrators.",
+            ))
+        }
+        _ => Registrar::Visitor,
+    };
+    let user = state
+        .forum
+        .register(
+            Registration {
+                username: body.username,
+                display_name: body.display_name,
+                password: body.password,
+            },
+            by,
+        )
+        .await?;
+    Ok(HttpResponse::Created().json(UserJson::new(&user, state.forum.urls())))
+}
+
+/// `POST /api/v1/sessions` body.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LoginBody {
+    username: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+struct TokenJson {
+    token: String,
+    expires_at: String,
+    user: UserJson,
+}
+
+/// POST /api/v1/sessions: log in for a bearer token.
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<LoginBody>,
+) -> ApiResult {
+    let body = body.into_inner();
+    let session = state
+        .forum
+        .login(body.username, body.password, client_address(&req), SessionKind::Api)
+        .await?;
+    Ok(HttpResponse::Created().json(TokenJson {
+        token: session.token,
+        expires_at: session
+            .expires_at
+            .and_utc()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        user: UserJson::new(&session.user, state.forum.urls()),
+    }))
+}
+
+/// DELETE /api/v1/sessions/current: revoke the token used.
+pub async fn logout(state: web::Data<AppState>, me: ApiUser) -> ApiResult {
+    state.forum.logout(me.token).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,238 @@
+//! The JSON API under `/api/v1`, one file per resource.
+//!
+//! `api` calls `forum` and never `db`. Clients authenticate with `Authorization: Bearer TOKEN`
+//! from `POST /api/v1/sessions`. Every error is `{"error": CODE, "message": TEXT, "fields":
+//! {FIELD: TEXT}?}` with a stable CODE and the matching status.
+
+pub mod accounts;
+pub mod forums;
+pub mod json;
+pub mod posts;
+pub mod threads;
+pub mod users;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::error::JsonPayloadError;
+use actix_web::http::StatusCode;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::error::{FieldError, ForumError};
+use crate::forum::accounts::SessionKind;
+use crate::forum::User;
+use crate::web::AppState;
+
+/// An API failure, rendered as the JSON error body.
+#[derive(Debug)]
+pub struct ApiError {
+    status: u16,
+    code: &'static str,
+    message: String,
+    fields: Vec<FieldError>,
+    retry_after: Option<u64>,
+}
+
+impl ApiError {
+    /// An error with a status, stable code and message.
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            fields: Vec::new(),
+            retry_after: None,
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status, self.code, self.message)
+    }
+}
+
+impl From<ForumError> for ApiError {
+    fn from(e: ForumError) -> ApiError {
+        if e.is_internal() {
+            tracing::error!(error = %e, "API request failed");
+        }
+        ApiError {
+            status: e.status(),
+            code: e.code(),
+            message: e.public_message(),
+            fields: e.fields().to_vec(),
+            retry_after: match e {
+                ForumError::RateLimited { retry_after_secs } => Some(retry_after_secs),
+                _ => None,
+            },
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fields: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let fields = (!self.fields.is_empty()).then(|| {
+            self.fields
+                .iter()
+                .map(|f| (f.field.to_string(), serde_json::Value::String(f.message.clone())))
+                .collect()
+        });
+        let mut res = HttpResponse::build(self.status_code());
+        if let Some(secs) = self.retry_after {
+            res.insert_header(("Retry-After", secs.to_string()));
+        }
+        res.json(ErrorBody {
+            error: self.code,
+            message: &self.message,
+            fields,
+        })
+    }
+}
+
+/// The answer of an API handler.
+pub type ApiResult = Result<HttpResponse, ApiError>;
+
+fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::new(500, "internal_error", "The server is misconfigured."))
+}
+
+fn bearer(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(value) = req.headers().get(actix_web::http::header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or_default();
+    match text.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+            Ok(Some(token.trim().to_string()))
+        }
+        _ => Err(ApiError::new(
+            401,
+            "invalid_token",
+            "The Authorization header must be `Bearer TOKEN`.",
+        )),
+    }
+}
+
+/// The account behind the request's bearer token; 401 without one.
+pub struct ApiUser {
+    /// The account.
+    pub user: User,
+    /// The token presented.
+    pub token: String,
+}
+
+/// The account behind the bearer token if one is sent; 401 only for a bad token.
+pub struct MaybeApiUser(pub Option<ApiUser>);
+
+async fn resolve(req: HttpRequest) -> Result<Option<ApiUser>, ApiError> {
+    let state = state(&req)?;
+    let Some(token) = bearer(&req)? else {
+        return Ok(None);
+    };
+    match state.forum.session(token.clone(), SessionKind::Api).await? {
+        Some(session) => Ok(Some(ApiUser {
+            user: session.user,
+            token,
+        })),
+        None => Err(ApiError::new(
+            401,
+            "invalid_token",
+            "The token is unknown, expired or revoked. Create a new one with POST /api/v1/sessions.",
+        )),
+    }
+}
+
+impl FromRequest for MaybeApiUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<MaybeApiUser, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { resolve(req).await.map(MaybeApiUser) })
+    }
+}
+
+impl FromRequest for ApiUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<ApiUser, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            resolve(req).await?.ok_or_else(|| {
+                ApiError::new(
+                    401,
+                    "unauthenticated",
+                    "This needs a login: send `Authorization: Bearer TOKEN`.",
+                )
+            })
+        })
+    }
+}
+
+/// How a malformed or oversized JSON body is answered.
+pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let api = match &err {
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            ApiError::new(413, "payload_too_large", "The request body is too large.")
+        }
+        JsonPayloadError::ContentType => ApiError::new(
+            415,
+            "unsupported_media_type",
+            "Send JSON with `Content-Type: application/json`.",
+        ),
+        JsonPayloadError::Deserialize(e) => {
+            ApiError::new(400, "invalid_json", format!("The JSON body is not valid: {e}"))
+        }
+        other => ApiError::new(400, "invalid_json", format!("The body could not be read: {other}")),
+    };
+    api.into()
+}
+
+/// `?page=N`
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct PageQuery {
+    /// 1-based page.
+    pub page: Option<u32>,
+}
+
+/// Registers the API routes under `/api/v1`.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    use web::{delete, get, patch, post};
+    cfg.service(
+        web::scope("/api/v1")
+            .route("/accounts", post().to(accounts::register))
+            .route("/sessions", post().to(accounts::login))
+            .route("/sessions/current", delete().to(accounts::logout))
+            .route("/forums", get().to(forums::list))
+            .route("/forums", post().to(forums::create))
+            .route("/forums/{name}", get().to(forums::show))
+            .route("/forums/{name}", patch().to(forums::update))
+            .route("/forums/{name}/threads", get().to(forums::threads))
+            .route("/forums/{name}/threads", post().to(forums::start_thread))
+            .route("/threads/{id}", get().to(threads::show))
+            .route("/threads/{id}", patch().to(threads::update))
+            .route("/threads/{id}/posts", post().to(threads::reply))
+            .route("/posts/{id}", get().to(posts::show))
+            .route("/posts/{id}", patch().to(posts::edit))
+            .route("/posts/{id}", delete().to(posts::delete))
+            .route("/posts/{id}/revisions", get().to(posts::revisions))
+            .route("/users/{name}", get().to(users::show)),
+    );
+}

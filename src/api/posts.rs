@@ -1,0 +1,69 @@
+//! `/api/v1/posts/{id}`: show, edit, delete, and earlier versions.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use super::json::{PostJson, RevisionJson};
+use super::{ApiResult, ApiUser};
+use crate::forum::threads::PostEdit;
+use crate::web::AppState;
+
+/// GET /api/v1/posts/{id}
+pub async fn show(state: web::Data<AppState>, path: web::Path<i64>) -> ApiResult {
+    let ctx = state.forum.post(path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(PostJson::new(&ctx.post, &ctx.author, state.forum.urls())))
+}
+
+/// `PATCH /api/v1/posts/{id}` body.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct EditBody {
+    body: String,
+    /// A new thread title (opening posts only).
+    title: Option<String>,
+}
+
+/// PATCH /api/v1/posts/{id}: edit your own post.
+pub async fn edit(
+    state: web::Data<AppState>,
+    me: ApiUser,
+    path: web::Path<i64>,
+    body: web::Json<EditBody>,
+) -> ApiResult {
+    let body = body.into_inner();
+    let user = me.user.clone();
+    let post = state
+        .forum
+        .edit_post(
+            me.user,
+            path.into_inner(),
+            PostEdit {
+                body: body.body,
+                title: body.title,
+            },
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(PostJson::new(&post, &user, state.forum.urls())))
+}
+
+/// DELETE /api/v1/posts/{id}: delete your own post (or any, as an administrator).
+pub async fn delete(state: web::Data<AppState>, me: ApiUser, path: web::Path<i64>) -> ApiResult {
+    state.forum.delete_post(me.user, path.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Serialize)]
+struct HistoryJson {
+    post: PostJson,
+    revisions: Vec<RevisionJson>,
+}
+
+/// GET /api/v1/posts/{id}/revisions: the post now and its earlier versions, oldest first.
+pub async fn revisions(state: web::Data<AppState>, path: web::Path<i64>) -> ApiResult {
+    let history = state.forum.post_history(path.into_inner()).await?;
+    let ctx = &history.context;
+    Ok(HttpResponse::Ok().json(HistoryJson {
+        post: PostJson::new(&ctx.post, &ctx.author, state.forum.urls()),
+        revisions: history.revisions.iter().map(RevisionJson::from).collect(),
+    }))
+}

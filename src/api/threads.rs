@@ -1,0 +1,85 @@
+//! `/api/v1/threads/{id}`: a thread with its posts, pinning, replying.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use super::json::{PagingJson, PostJson, ThreadJson};
+use super::{ApiError, ApiResult, ApiUser, PageQuery};
+use crate::web::AppState;
+
+#[derive(Serialize)]
+struct ThreadPageJson {
+    thread: ThreadJson,
+    opening_post: PostJson,
+    posts: Vec<PostJson>,
+    paging: PagingJson,
+}
+
+/// GET /api/v1/threads/{id}?page=N: the thread, its opening post and a page of replies.
+pub async fn show(
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    q: web::Query<PageQuery>,
+) -> ApiResult {
+    let page = state.forum.thread_page(path.into_inner(), q.page).await?;
+    let urls = state.forum.urls();
+    Ok(HttpResponse::Ok().json(ThreadPageJson {
+        thread: ThreadJson::new(&page.thread, &page.forum, &page.opening.author, urls),
+        opening_post: PostJson::from_view(&page.opening, urls),
+        posts: page.replies.iter().map(|r| PostJson::from_view(r, urls)).collect(),
+        paging: (&page.paging).into(),
+    }))
+}
+
+/// `PATCH /api/v1/threads/{id}` body.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct UpdateBody {
+    pinned: Option<bool>,
+}
+
+/// PATCH /api/v1/threads/{id}: pin or unpin (administrators).
+pub async fn update(
+    state: web::Data<AppState>,
+    me: ApiUser,
+    path: web::Path<i64>,
+    body: web::Json<UpdateBody>,
+) -> ApiResult {
+    let id = path.into_inner();
+    let Some(pinned) = body.pinned else {
+        return Err(ApiError::new(
+            422,
+            "invalid_input",
+            "Nothing to change: send {\"pinned\": true|false}.",
+        ));
+    };
+    state.forum.pin_thread(me.user, id, pinned).await?;
+    show(state, web::Path::from(id), web::Query(PageQuery { page: Some(1) })).await
+}
+
+/// `POST /api/v1/threads/{id}/posts` body.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ReplyBody {
+    body: String,
+    in_reply_to: Option<i64>,
+}
+
+/// POST /api/v1/threads/{id}/posts: reply.
+pub async fn reply(
+    state: web::Data<AppState>,
+    me: ApiUser,
+    path: web::Path<i64>,
+    body: web::Json<ReplyBody>,
+) -> ApiResult {
+    let body = body.into_inner();
+    let user = me.user.clone();
+    let post = state
+        .forum
+        .reply(me.user, path.into_inner(), body.body, body.in_reply_to)
+        .await?;
+    let urls = state.forum.urls();
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", urls.post(&post)))
+        .json(PostJson::new(&post, &user, urls)))
+}

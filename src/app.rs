@@ -1,0 +1,146 @@
+//! The application: binds its listener first (so it knows its port, 0 in tests), opens the
+//! database, and builds the HTTP server around `web`, `api` and the forum service.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::error::UrlencodedError;
+use actix_web::{middleware, App, HttpRequest, HttpServer};
+use anyhow::Context;
+use tracing_actix_web::TracingLogger;
+
+use crate::config::Settings;
+use crate::db::Db;
+use crate::forum::Forum;
+use crate::web::{session, AppState, PageError};
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    forum: Forum,
+}
+
+/// The Content-Security-Policy of every response: no scripts at all, styles from here only,
+/// images from here or any https source (posts may show pictures), forms post here only.
+const CSP: &str = "default-src 'self'; script-src 'none'; style-src 'self'; \
+                   img-src 'self' https: data:; frame-ancestors 'none'; form-action 'self'; \
+                   base-uri 'none'";
+
+impl Application {
+    /// Binds `server.host:server.port`, then builds.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let address = format!("{}:{}", settings.server.host, settings.server.port);
+        let listener =
+            TcpListener::bind(&address).with_context(|| format!("cannot listen on {address}"))?;
+        Application::from_listener(settings, listener).await
+    }
+
+    /// Builds on a listener already bound (tests bind port 0 and set `public_url` from it).
+    pub async fn from_listener(
+        settings: Settings,
+        listener: TcpListener,
+    ) -> anyhow::Result<Application> {
+        let port = listener.local_addr()?.port();
+        let forum = open_forum(settings.clone()).await?;
+        let state = actix_web::web::Data::new(AppState {
+            forum: forum.clone(),
+        });
+        let limit = settings.limits.request_max_bytes();
+        let workers = match settings.server.workers {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        };
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(
+                    actix_web::web::FormConfig::default()
+                        .limit(limit)
+                        .error_handler(form_error),
+                )
+                .app_data(
+                    actix_web::web::JsonConfig::default()
+                        .limit(limit)
+                        .error_handler(crate::api::json_error),
+                )
+                .app_data(actix_web::web::PayloadConfig::default().limit(limit))
+                .wrap(middleware::from_fn(session::csrf_and_notice))
+                .wrap(
+                    middleware::DefaultHeaders::new()
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("X-Frame-Options", "DENY"))
+                        .add(("Referrer-Policy", "same-origin"))
+                        .add(("Content-Security-Policy", CSP)),
+                )
+                .wrap(middleware::Compress::default())
+                .wrap(TracingLogger::default())
+                .configure(crate::api::routes)
+                .configure(crate::web::routes)
+                .default_service(actix_web::web::to(crate::web::not_found))
+        })
+        .workers(workers)
+        .listen(listener)?
+        .run();
+
+        let housekeeping = forum.clone();
+        tokio::spawn(async move {
+            let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                every_hour.tick().await;
+                if let Err(e) = housekeeping.housekeeping().await {
+                    tracing::warn!(error = %e, "housekeeping failed");
+                }
+            }
+        });
+        Ok(Application {
+            port,
+            server,
+            forum,
+        })
+    }
+
+    /// The port actually bound.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The forum service (tests use it to set up data and read the query counter).
+    pub fn forum(&self) -> &Forum {
+        &self.forum
+    }
+
+    /// A handle that stops the server.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped (Ctrl-C, SIGTERM or the handle).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Opens the database (applying migrations) and builds the forum service on it.
+pub async fn open_forum(settings: Settings) -> anyhow::Result<Forum> {
+    let url = settings.database.url.clone();
+    let size = settings.database.pool_size;
+    let db = tokio::task::spawn_blocking(move || Db::connect(&url, size))
+        .await
+        .context("opening the database was interrupted")?
+        .with_context(|| format!("cannot open the database at {}", settings.database.url))?;
+    Ok(Forum::new(db, settings))
+}
+
+fn form_error(err: UrlencodedError, req: &HttpRequest) -> actix_web::Error {
+    let page = match err {
+        UrlencodedError::Overflow { .. } => PageError::for_request(
+            req,
+            413,
+            "What you sent is larger than this server accepts. Shorten the post and try again.",
+        ),
+        _ => PageError::for_request(req, 400, "The form could not be read. Reload the page and try again."),
+    };
+    page.into()
+}

@@ -1,0 +1,355 @@
+//! HTML pages: handlers, templates, forms, sessions and the embedded stylesheet.
+//!
+//! `web` calls `forum` (one method per request) and renders askama templates; it never touches
+//! `db`. Pages work without JavaScript: every action is a link or a form, every form carries a
+//! CSRF token, and a rejected form comes back filled in with the message beside the field.
+
+pub mod feeds;
+pub mod pages;
+pub mod session;
+pub mod views;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use askama::Template;
+
+use crate::error::ForumError;
+use crate::forum::Forum;
+use session::Viewer;
+use views::UserLink;
+
+/// What every handler shares.
+pub struct AppState {
+    /// The forum service.
+    pub forum: Forum,
+}
+
+/// The frame around every page: title, header and notices.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// The page title (before the instance name).
+    pub title: String,
+    /// `server.instance_name`.
+    pub instance_name: String,
+    /// The logged-in account.
+    pub user: Option<UserLink>,
+    /// CSRF token for the forms on the page.
+    pub csrf: String,
+    /// A one-shot notice (`role="status"`).
+    pub notice: Option<String>,
+    /// Whether the header offers "Register".
+    pub registration_open: bool,
+    /// `server.source_url`.
+    pub source_url: String,
+    /// The running version.
+    pub version: &'static str,
+}
+
+impl Layout {
+    fn new(viewer: &Viewer, title: String) -> Layout {
+        let settings = viewer.forum.settings();
+        Layout {
+            title,
+            instance_name: settings.server.instance_name.clone(),
+            user: viewer.user.as_ref().map(UserLink::from),
+            csrf: viewer.csrf.clone(),
+            notice: viewer.notice.clone(),
+            registration_open: viewer.forum.registration_open(),
+            source_url: settings.server.source_url.clone(),
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+
+    /// A frame for a request that has no [`Viewer`] (errors raised before one exists).
+    fn bare(req: &HttpRequest, title: String) -> Layout {
+        let forum = req.app_data::<web::Data<AppState>>().map(|s| s.forum.clone());
+        Layout {
+            title,
+            instance_name: forum
+                .as_ref()
+                .map_or("Staffroom".into(), |f| f.settings().server.instance_name.clone()),
+            user: None,
+            csrf: String::new(),
+            notice: None,
+            registration_open: false,
+            source_url: forum
+                .as_ref()
+                .map_or(String::new(), |f| f.settings().server.source_url.clone()),
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+}
+
+/// The error page.
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    layout: &'a Layout,
+    heading: &'a str,
+    message: &'a str,
+    kept: Option<&'a str>,
+}
+
+#[derive(Debug)]
+enum Shown {
+    Page {
+        layout: Box<Layout>,
+        heading: String,
+        message: String,
+        kept: Option<String>,
+    },
+    Redirect(String),
+}
+
+/// A failed page request: a friendly page with the right status, or a redirect to log in.
+#[derive(Debug)]
+pub struct PageError {
+    status: u16,
+    shown: Shown,
+    retry_after: Option<u64>,
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.shown {
+            Shown::Page { heading, .. } => write!(f, "{} {heading}", self.status),
+            Shown::Redirect(to) => write!(f, "redirect to {to}"),
+        }
+    }
+}
+
+fn heading_for(status: u16) -> &'static str {
+    match status {
+        401 => "Please log in",
+        403 => "Not allowed",
+        404 => "Not found",
+        410 => "Gone",
+        413 => "Too large",
+        429 => "Too many tries",
+        400..=499 => "That did not work",
+        _ => "Something went wrong",
+    }
+}
+
+impl PageError {
+    /// An error page with a heading and message.
+    pub fn new(viewer: &Viewer, status: u16, heading: &str, message: &str) -> PageError {
+        PageError {
+            status,
+            shown: Shown::Page {
+                layout: Box::new(viewer.layout(heading)),
+                heading: heading.into(),
+                message: message.into(),
+                kept: None,
+            },
+            retry_after: None,
+        }
+    }
+
+    /// An error page for a request that has no viewer.
+    pub fn for_request(req: &HttpRequest, status: u16, message: &str) -> PageError {
+        let heading = heading_for(status);
+        PageError {
+            status,
+            shown: Shown::Page {
+                layout: Box::new(Layout::bare(req, heading.into())),
+                heading: heading.into(),
+                message: message.into(),
+                kept: None,
+            },
+            retry_after: None,
+        }
+    }
+
+    /// An error with no frame at all (the app state is missing: a programming error).
+    pub fn bare(status: u16, message: &str) -> PageError {
+        PageError {
+            status,
+            shown: Shown::Page {
+                layout: Box::new(Layout {
+                    title: heading_for(status).into(),
+                    instance_name: "Staffroom".into(),
+                    user: None,
+                    csrf: String::new(),
+                    notice: None,
+                    registration_open: false,
+                    source_url: String::new(),
+                    version: env!("CARGO_PKG_VERSION"),
+                }),
+                heading: heading_for(status).into(),
+                message: message.into(),
+                kept: None,
+            },
+            retry_after: None,
+        }
+    }
+
+    /// A redirect to the login page that comes back to `back` afterwards.
+    pub fn login_redirect(back: &str) -> PageError {
+        let next = percent_encoding::utf8_percent_encode(back, percent_encoding::NON_ALPHANUMERIC);
+        PageError {
+            status: 303,
+            shown: Shown::Redirect(format!("/login?next={next}")),
+            retry_after: None,
+        }
+    }
+
+    /// The page for a forum error. Internal causes go to the log here, once.
+    pub fn from_forum(viewer: &Viewer, e: ForumError) -> PageError {
+        if e.is_internal() {
+            tracing::error!(error = %e, "request failed");
+        }
+        let mut page = PageError::new(viewer, e.status(), heading_for(e.status()), &e.public_message());
+        if let ForumError::RateLimited { retry_after_secs } = e {
+            page.retry_after = Some(retry_after_secs);
+        }
+        page
+    }
+
+    /// Shows `text` on the error page so what the person wrote is not lost.
+    pub fn keeping(mut self, text: &str) -> PageError {
+        if let Shown::Page { kept, .. } = &mut self.shown {
+            if !text.trim().is_empty() {
+                *kept = Some(text.to_string());
+            }
+        }
+        self
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match &self.shown {
+            Shown::Redirect(to) => HttpResponse::SeeOther()
+                .insert_header(("Location", to.as_str()))
+                .finish(),
+            Shown::Page {
+                layout,
+                heading,
+                message,
+                kept,
+            } => {
+                let mut res = html(
+                    self.status_code(),
+                    &ErrorPage {
+                        layout,
+                        heading,
+                        message,
+                        kept: kept.as_deref(),
+                    },
+                );
+                if let Some(secs) = self.retry_after {
+                    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&secs.to_string()) {
+                        res.headers_mut()
+                            .insert(actix_web::http::header::RETRY_AFTER, v);
+                    }
+                }
+                res
+            }
+        }
+    }
+}
+
+/// Renders a template as an HTML response with `status`.
+pub fn html<T: Template>(status: StatusCode, template: &T) -> HttpResponse {
+    match template.render() {
+        Ok(body) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(body),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed to render");
+            HttpResponse::InternalServerError()
+                .content_type("text/plain; charset=utf-8")
+                .body("Something went wrong on the server.")
+        }
+    }
+}
+
+/// Renders a template with 200 OK.
+pub fn ok<T: Template>(template: &T) -> Result<HttpResponse, PageError> {
+    Ok(html(StatusCode::OK, template))
+}
+
+/// The client's address: the TCP peer, or the proxy's `Forwarded`/`X-Forwarded-For` when
+/// `server.behind_proxy` says a proxy sets them (they are forgeable otherwise).
+pub fn client_address(req: &HttpRequest) -> Option<String> {
+    let behind_proxy = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|s| s.forum.settings().server.behind_proxy);
+    if behind_proxy {
+        let info = req.connection_info();
+        if let Some(addr) = info.realip_remote_addr() {
+            return Some(
+                addr.parse::<std::net::SocketAddr>()
+                    .map(|s| s.ip().to_string())
+                    .unwrap_or_else(|_| addr.to_string()),
+            );
+        }
+    }
+    req.peer_addr().map(|a| a.ip().to_string())
+}
+
+/// A local path safe to send someone back to after logging in (never another site).
+pub fn safe_next(next: &str) -> Option<String> {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.chars().any(|c| c.is_control());
+    ok.then(|| next.to_string())
+}
+
+/// The stylesheet, embedded in the binary.
+pub async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(include_str!("static/style.css"))
+}
+
+/// Any path no route matched.
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    if req.path().starts_with("/api/") {
+        return crate::api::ApiError::from(ForumError::NotFound { what: "endpoint" })
+            .error_response();
+    }
+    PageError::for_request(&req, 404, "There is no page at this address.").error_response()
+}
+
+/// Registers every page.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    use pages::{accounts, admin, forums, threads, users};
+    use web::{get, post};
+    cfg.route("/", get().to(forums::index))
+        .route("/static/style.css", get().to(stylesheet))
+        .route("/register", get().to(accounts::register_form))
+        .route("/register", post().to(accounts::register))
+        .route("/login", get().to(accounts::login_form))
+        .route("/login", post().to(accounts::login))
+        .route("/logout", post().to(accounts::logout))
+        .route("/settings/password", get().to(accounts::password_form))
+        .route("/settings/password", post().to(accounts::change_password))
+        .route("/admin", get().to(admin::index))
+        .route("/admin/forums", post().to(admin::create_forum))
+        .route("/admin/forums/{name}", get().to(admin::edit_forum_form))
+        .route("/admin/forums/{name}", post().to(admin::edit_forum))
+        .route("/f/{name}", get().to(forums::forum))
+        .route("/f/{name}/new", get().to(forums::new_thread_form))
+        .route("/f/{name}/new", post().to(forums::new_thread))
+        .route("/f/{name}/feed.atom", get().to(feeds::forum))
+        .route("/t/{id}", get().to(threads::thread))
+        .route("/t/{id}/reply", get().to(threads::reply_form))
+        .route("/t/{id}/reply", post().to(threads::reply))
+        .route("/t/{id}/pin", post().to(threads::pin))
+        .route("/t/{id}/feed.atom", get().to(feeds::thread))
+        .route("/p/{id}", get().to(threads::permalink))
+        .route("/p/{id}/edit", get().to(threads::edit_form))
+        .route("/p/{id}/edit", post().to(threads::edit))
+        .route("/p/{id}/delete", get().to(threads::delete_form))
+        .route("/p/{id}/delete", post().to(threads::delete))
+        .route("/p/{id}/revisions", get().to(threads::revisions))
+        .route("/u/{name}", get().to(users::profile));
+}

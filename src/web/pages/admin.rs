@@ -1,0 +1,190 @@
+//! Administration: creating, editing and archiving forums.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use super::super::session::{redirect_with_notice, Viewer};
+use super::super::views::{ForumItem, FormErrors};
+use super::super::{html, ok, Layout, PageError};
+use crate::error::ForumError;
+use crate::forum::forums::{ForumChanges, ForumForm};
+use crate::forum::{require_admin, User};
+
+#[derive(Template)]
+#[template(path = "admin.html")]
+struct AdminPage<'a> {
+    layout: &'a Layout,
+    forums: Vec<ForumItem>,
+    name: &'a str,
+    title: &'a str,
+    description: &'a str,
+    errors: FormErrors,
+}
+
+#[derive(Template)]
+#[template(path = "admin_forum.html")]
+struct EditForumPage<'a> {
+    layout: &'a Layout,
+    forum: ForumItem,
+    title: &'a str,
+    description: &'a str,
+    archived: bool,
+    errors: FormErrors,
+}
+
+fn admin(viewer: &Viewer, back: &str) -> Result<User, PageError> {
+    let user = viewer.require_user(back)?;
+    require_admin(&user).map_err(|e| viewer.error(e))?;
+    Ok(user)
+}
+
+async fn admin_page(
+    viewer: &Viewer,
+    status: StatusCode,
+    form: &ForumFormFields,
+    errors: FormErrors,
+) -> Result<HttpResponse, PageError> {
+    let forums = viewer.forum.forums().await.map_err(|e| viewer.error(e))?;
+    let layout = viewer.layout("Administration");
+    Ok(html(
+        status,
+        &AdminPage {
+            layout: &layout,
+            forums: forums.iter().map(ForumItem::from).collect(),
+            name: &form.name,
+            title: &form.title,
+            description: &form.description,
+            errors,
+        },
+    ))
+}
+
+/// GET /admin
+pub async fn index(viewer: Viewer) -> Result<HttpResponse, PageError> {
+    admin(&viewer, "/admin")?;
+    admin_page(&viewer, StatusCode::OK, &ForumFormFields::default(), FormErrors::default()).await
+}
+
+/// The new-forum form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ForumFormFields {
+    csrf_token: String,
+    name: String,
+    title: String,
+    description: String,
+}
+
+/// POST /admin/forums
+pub async fn create_forum(
+    viewer: Viewer,
+    form: web::Form<ForumFormFields>,
+) -> Result<HttpResponse, PageError> {
+    viewer.check_csrf(&form.csrf_token)?;
+    let user = admin(&viewer, "/admin")?;
+    let result = viewer
+        .forum
+        .create_forum(
+            user,
+            ForumForm {
+                name: form.name.clone(),
+                title: form.title.clone(),
+                description: form.description.clone(),
+            },
+        )
+        .await;
+    match result {
+        Ok(forum) => Ok(redirect_with_notice(
+            &viewer.forum,
+            "/admin",
+            &format!("The forum “{}” is created.", forum.title),
+        )),
+        Err(ForumError::Invalid(invalid)) => {
+            let status = if invalid.conflict {
+                StatusCode::CONFLICT
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            admin_page(&viewer, status, &form, FormErrors(invalid.fields)).await
+        }
+        Err(e) => Err(viewer.error(e)),
+    }
+}
+
+/// GET /admin/forums/{name}
+pub async fn edit_forum_form(
+    viewer: Viewer,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let name = path.into_inner();
+    admin(&viewer, &format!("/admin/forums/{name}"))?;
+    let forum = viewer.forum.forum(name).await.map_err(|e| viewer.error(e))?;
+    let layout = viewer.layout(format!("Edit {}", forum.title));
+    ok(&EditForumPage {
+        layout: &layout,
+        title: &forum.title,
+        description: &forum.description,
+        archived: forum.archived,
+        forum: ForumItem::from(&forum),
+        errors: FormErrors::default(),
+    })
+}
+
+/// The edit-forum form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct EditForumFields {
+    csrf_token: String,
+    title: String,
+    description: String,
+    archived: Option<String>,
+}
+
+/// POST /admin/forums/{name}
+pub async fn edit_forum(
+    viewer: Viewer,
+    path: web::Path<String>,
+    form: web::Form<EditForumFields>,
+) -> Result<HttpResponse, PageError> {
+    let name = path.into_inner();
+    viewer.check_csrf(&form.csrf_token)?;
+    let user = admin(&viewer, &format!("/admin/forums/{name}"))?;
+    let archived = form.archived.is_some();
+    let result = viewer
+        .forum
+        .update_forum(
+            user,
+            name.clone(),
+            ForumChanges {
+                title: Some(form.title.clone()),
+                description: Some(form.description.clone()),
+                archived: Some(archived),
+            },
+        )
+        .await;
+    match result {
+        Ok(forum) => Ok(redirect_with_notice(
+            &viewer.forum,
+            "/admin",
+            &format!("The forum “{}” is saved.", forum.title),
+        )),
+        Err(ForumError::Invalid(invalid)) => {
+            let forum = viewer.forum.forum(name).await.map_err(|e| viewer.error(e))?;
+            let layout = viewer.layout(format!("Edit {}", forum.title));
+            Ok(html(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &EditForumPage {
+                    layout: &layout,
+                    forum: ForumItem::from(&forum),
+                    title: &form.title,
+                    description: &form.description,
+                    archived,
+                    errors: FormErrors(invalid.fields),
+                },
+            ))
+        }
+        Err(e) => Err(viewer.error(e)),
+    }
+}

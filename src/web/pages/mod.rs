@@ -1,0 +1,17 @@
+//! Page handlers, one file per area. Each reads the request, calls one `forum` method and
+//! renders a template.
+
+pub mod accounts;
+pub mod admin;
+pub mod forums;
+pub mod threads;
+pub mod users;
+
+use serde::Deserialize;
+
+/// `?page=N`.
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    /// 1-based page.
+    pub page: Option<u32>,
+}

@@ -1,0 +1,476 @@
+//! A thread and its posts: reading, replying, quoting, editing, deleting, revisions, pinning.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use super::super::session::{redirect_with_notice, Viewer};
+use super::super::views::{ForumItem, FormErrors, Pager, PostItem, When};
+use super::super::{html, ok, Layout, PageError};
+use super::accounts::{login_to_keep, CsrfOnly, Draft};
+use super::PageQuery;
+use crate::error::ForumError;
+use crate::forum::threads::{PostContext, PostEdit, PostView};
+
+#[derive(Template)]
+#[template(path = "thread.html")]
+struct ThreadPage<'a> {
+    layout: &'a Layout,
+    thread_id: i64,
+    title: &'a str,
+    pinned: bool,
+    forum: ForumItem,
+    opening: PostItem,
+    replies: Vec<PostItem>,
+    reply_count: i64,
+    pager: Pager,
+    can_reply: bool,
+    logged_in: bool,
+    is_admin: bool,
+}
+
+#[derive(Template)]
+#[template(path = "reply.html")]
+struct ReplyPage<'a> {
+    layout: &'a Layout,
+    thread_id: i64,
+    title: &'a str,
+    answering: Option<PostItem>,
+    body: &'a str,
+    errors: FormErrors,
+}
+
+#[derive(Template)]
+#[template(path = "edit_post.html")]
+struct EditPage<'a> {
+    layout: &'a Layout,
+    post: PostItem,
+    title: Option<&'a str>,
+    body: &'a str,
+    errors: FormErrors,
+}
+
+#[derive(Template)]
+#[template(path = "delete_post.html")]
+struct DeletePage<'a> {
+    layout: &'a Layout,
+    post: PostItem,
+    thread_title: &'a str,
+}
+
+/// One earlier version, for the revisions page.
+struct RevisionItem {
+    number: usize,
+    title: Option<String>,
+    html: String,
+    written: When,
+    replaced: When,
+}
+
+#[derive(Template)]
+#[template(path = "revisions.html")]
+struct RevisionsPage<'a> {
+    layout: &'a Layout,
+    post: PostItem,
+    thread_title: &'a str,
+    revisions: Vec<RevisionItem>,
+}
+
+fn item(ctx: &PostContext, viewer: &Viewer) -> PostItem {
+    PostItem::new(
+        &PostView {
+            post: ctx.post.clone(),
+            author: ctx.author.clone(),
+            in_reply_to: None,
+        },
+        viewer.user.as_ref(),
+        !ctx.forum.archived,
+    )
+}
+
+/// GET /t/{id}
+pub async fn thread(
+    viewer: Viewer,
+    path: web::Path<i64>,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse, PageError> {
+    let page = viewer
+        .forum
+        .thread_page(path.into_inner(), q.page)
+        .await
+        .map_err(|e| viewer.error(e))?;
+    let open = !page.forum.archived;
+    let me = viewer.user.as_ref();
+    let layout = viewer.layout(page.thread.title.clone());
+    let base = format!("/t/{}", page.thread.id);
+    ok(&ThreadPage {
+        layout: &layout,
+        thread_id: page.thread.id,
+        title: &page.thread.title,
+        pinned: page.thread.pinned,
+        forum: ForumItem::from(&page.forum),
+        opening: PostItem::new(&page.opening, me, open),
+        replies: page.replies.iter().map(|r| PostItem::new(r, me, open)).collect(),
+        reply_count: page.thread.reply_count,
+        pager: Pager::new(&base, &page.paging),
+        can_reply: me.is_some() && open,
+        logged_in: me.is_some(),
+        is_admin: me.is_some_and(|u| u.is_admin),
+    })
+}
+
+/// `?to=POST&quote=1`
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ReplyQuery {
+    to: Option<i64>,
+    quote: Option<u8>,
+}
+
+/// GET /t/{id}/reply: the reply form, answering (and optionally quoting) one post.
+pub async fn reply_form(
+    viewer: Viewer,
+    path: web::Path<i64>,
+    q: web::Query<ReplyQuery>,
+) -> Result<HttpResponse, PageError> {
+    let thread_id = path.into_inner();
+    let back = match q.to {
+        Some(to) => format!("/t/{thread_id}/reply?to={to}{}", if q.quote.is_some() { "&quote=1" } else { "" }),
+        None => format!("/t/{thread_id}/reply"),
+    };
+    viewer.require_user(&back)?;
+    let (answering, body, title) = match q.to {
+        Some(to) => {
+            let (ctx, quoted) = viewer.forum.quote(to).await.map_err(|e| viewer.error(e))?;
+            if ctx.thread.id != thread_id {
+                return Err(viewer.error(ForumError::NotFound { what: "post" }));
+            }
+            crate::forum::forums::require_open(&ctx.forum).map_err(|e| viewer.error(e))?;
+            let body = if q.quote.is_some() { quoted } else { String::new() };
+            (Some(item(&ctx, &viewer)), body, ctx.thread.title.clone())
+        }
+        None => {
+            let page = viewer
+                .forum
+                .thread_page(thread_id, Some(1))
+                .await
+                .map_err(|e| viewer.error(e))?;
+            crate::forum::forums::require_open(&page.forum).map_err(|e| viewer.error(e))?;
+            (None, String::new(), page.thread.title)
+        }
+    };
+    let layout = viewer.layout(format!("Reply: {title}"));
+    ok(&ReplyPage {
+        layout: &layout,
+        thread_id,
+        title: &title,
+        answering,
+        body: &body,
+        errors: FormErrors::default(),
+    })
+}
+
+/// The reply form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ReplyForm {
+    csrf_token: String,
+    body: String,
+    in_reply_to: String,
+}
+
+/// POST /t/{id}/reply
+pub async fn reply(
+    viewer: Viewer,
+    path: web::Path<i64>,
+    form: web::Form<ReplyForm>,
+) -> Result<HttpResponse, PageError> {
+    let thread_id = path.into_inner();
+    viewer
+        .check_csrf(&form.csrf_token)
+        .map_err(|e| e.keeping(&form.body))?;
+    let Some(user) = viewer.user.clone() else {
+        return Ok(login_to_keep(
+            &viewer,
+            Draft {
+                draft_action: format!("/t/{thread_id}/reply"),
+                draft_title: String::new(),
+                draft_body: form.body.clone(),
+                draft_in_reply_to: form.in_reply_to.clone(),
+            },
+        ));
+    };
+    let in_reply_to = match form.in_reply_to.trim() {
+        "" => None,
+        s => match s.parse::<i64>() {
+            Ok(id) => Some(id),
+            Err(_) => {
+                return Err(PageError::new(
+                    &viewer,
+                    400,
+                    "That did not work",
+                    "The post being answered is not a valid post number.",
+                )
+                .keeping(&form.body))
+            }
+        },
+    };
+    let result = viewer
+        .forum
+        .reply(user, thread_id, form.body.clone(), in_reply_to)
+        .await;
+    match result {
+        Ok(post) => {
+            let at = viewer
+                .forum
+                .locate_post(post.id)
+                .await
+                .map_err(|e| viewer.error(e))?;
+            Ok(redirect_with_notice(
+                &viewer.forum,
+                &post_path(at.thread_id, at.page, at.post_id),
+                "Your reply is posted.",
+            ))
+        }
+        Err(ForumError::Invalid(invalid)) => {
+            let answering = match in_reply_to {
+                Some(id) => viewer.forum.post(id).await.ok().filter(|c| c.thread.id == thread_id),
+                None => None,
+            };
+            let title = match &answering {
+                Some(c) => c.thread.title.clone(),
+                None => viewer
+                    .forum
+                    .thread_page(thread_id, Some(1))
+                    .await
+                    .map_err(|e| viewer.error(e).keeping(&form.body))?
+                    .thread
+                    .title,
+            };
+            let layout = viewer.layout(format!("Reply: {title}"));
+            Ok(html(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &ReplyPage {
+                    layout: &layout,
+                    thread_id,
+                    title: &title,
+                    answering: answering.as_ref().map(|c| item(c, &viewer)),
+                    body: &form.body,
+                    errors: FormErrors(invalid.fields),
+                },
+            ))
+        }
+        Err(e) => Err(viewer.error(e).keeping(&form.body)),
+    }
+}
+
+fn post_path(thread_id: i64, page: u32, post_id: i64) -> String {
+    if page > 1 {
+        format!("/t/{thread_id}?page={page}#p{post_id}")
+    } else {
+        format!("/t/{thread_id}#p{post_id}")
+    }
+}
+
+/// GET /p/{id}: to the post, on the right page of its thread.
+pub async fn permalink(viewer: Viewer, path: web::Path<i64>) -> Result<HttpResponse, PageError> {
+    let at = viewer
+        .forum
+        .locate_post(path.into_inner())
+        .await
+        .map_err(|e| viewer.error(e))?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", post_path(at.thread_id, at.page, at.post_id)))
+        .finish())
+}
+
+/// GET /p/{id}/edit
+pub async fn edit_form(viewer: Viewer, path: web::Path<i64>) -> Result<HttpResponse, PageError> {
+    let id = path.into_inner();
+    let user = viewer.require_user(&format!("/p/{id}/edit"))?;
+    let ctx = viewer.forum.post(id).await.map_err(|e| viewer.error(e))?;
+    if ctx.post.author_id != user.id {
+        return Err(viewer.error(ForumError::forbidden(
+            "not_author",
+            "You can only edit your own posts",
+        )));
+    }
+    if ctx.post.deleted_at.is_some() {
+        return Err(viewer.error(ForumError::Gone {
+            code: "post_deleted",
+            message: "This post was deleted".into(),
+        }));
+    }
+    let layout = viewer.layout("Edit post");
+    ok(&EditPage {
+        layout: &layout,
+        post: item(&ctx, &viewer),
+        title: ctx.post.is_opening.then_some(ctx.thread.title.as_str()),
+        body: &ctx.post.body_markdown,
+        errors: FormErrors::default(),
+    })
+}
+
+/// The edit form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct EditForm {
+    csrf_token: String,
+    title: Option<String>,
+    body: String,
+}
+
+/// POST /p/{id}/edit
+pub async fn edit(
+    viewer: Viewer,
+    path: web::Path<i64>,
+    form: web::Form<EditForm>,
+) -> Result<HttpResponse, PageError> {
+    let id = path.into_inner();
+    viewer
+        .check_csrf(&form.csrf_token)
+        .map_err(|e| e.keeping(&form.body))?;
+    let user = viewer
+        .user
+        .clone()
+        .ok_or_else(|| {
+            PageError::new(&viewer, 401, "Please log in", "Your session has ended. Log in, then edit the post again.")
+                .keeping(&form.body)
+        })?;
+    let edit = PostEdit {
+        body: form.body.clone(),
+        title: form.title.clone(),
+    };
+    match viewer.forum.edit_post(user, id, edit).await {
+        Ok(post) => {
+            let at = viewer
+                .forum
+                .locate_post(post.id)
+                .await
+                .map_err(|e| viewer.error(e))?;
+            Ok(redirect_with_notice(
+                &viewer.forum,
+                &post_path(at.thread_id, at.page, at.post_id),
+                "Your changes are saved.",
+            ))
+        }
+        Err(ForumError::Invalid(invalid)) => {
+            let ctx = viewer.forum.post(id).await.map_err(|e| viewer.error(e))?;
+            let layout = viewer.layout("Edit post");
+            Ok(html(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &EditPage {
+                    layout: &layout,
+                    post: item(&ctx, &viewer),
+                    title: ctx.post.is_opening.then(|| form.title.as_deref().unwrap_or("")),
+                    body: &form.body,
+                    errors: FormErrors(invalid.fields),
+                },
+            ))
+        }
+        Err(e) => Err(viewer.error(e).keeping(&form.body)),
+    }
+}
+
+/// GET /p/{id}/delete: asks before deleting.
+pub async fn delete_form(viewer: Viewer, path: web::Path<i64>) -> Result<HttpResponse, PageError> {
+    let id = path.into_inner();
+    let user = viewer.require_user(&format!("/p/{id}/delete"))?;
+    let ctx = viewer.forum.post(id).await.map_err(|e| viewer.error(e))?;
+    if ctx.post.author_id != user.id && !user.is_admin {
+        return Err(viewer.error(ForumError::forbidden(
+            "not_author",
+            "You can only delete your own posts",
+        )));
+    }
+    let layout = viewer.layout("Delete post");
+    ok(&DeletePage {
+        layout: &layout,
+        post: item(&ctx, &viewer),
+        thread_title: &ctx.thread.title,
+    })
+}
+
+/// POST /p/{id}/delete
+pub async fn delete(
+    viewer: Viewer,
+    path: web::Path<i64>,
+    form: web::Form<CsrfOnly>,
+) -> Result<HttpResponse, PageError> {
+    let id = path.into_inner();
+    viewer.check_csrf(&form.csrf_token)?;
+    let user = viewer.require_user(&format!("/p/{id}/delete"))?;
+    let post = viewer
+        .forum
+        .delete_post(user, id)
+        .await
+        .map_err(|e| viewer.error(e))?;
+    let at = viewer
+        .forum
+        .locate_post(post.id)
+        .await
+        .map_err(|e| viewer.error(e))?;
+    Ok(redirect_with_notice(
+        &viewer.forum,
+        &post_path(at.thread_id, at.page, at.post_id),
+        "The post is deleted.",
+    ))
+}
+
+/// GET /p/{id}/revisions
+pub async fn revisions(viewer: Viewer, path: web::Path<i64>) -> Result<HttpResponse, PageError> {
+    let history = viewer
+        .forum
+        .post_history(path.into_inner())
+        .await
+        .map_err(|e| viewer.error(e))?;
+    let layout = viewer.layout(format!("Earlier versions: {}", history.context.thread.title));
+    ok(&RevisionsPage {
+        layout: &layout,
+        post: item(&history.context, &viewer),
+        thread_title: &history.context.thread.title,
+        revisions: history
+            .revisions
+            .iter()
+            .enumerate()
+            .map(|(i, r)| RevisionItem {
+                number: i + 1,
+                title: r.title.clone(),
+                html: r.body_html.clone(),
+                written: When::new(r.written_at),
+                replaced: When::new(r.replaced_at),
+            })
+            .collect(),
+    })
+}
+
+/// The pin form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PinForm {
+    csrf_token: String,
+    pinned: String,
+}
+
+/// POST /t/{id}/pin (administrators)
+pub async fn pin(
+    viewer: Viewer,
+    path: web::Path<i64>,
+    form: web::Form<PinForm>,
+) -> Result<HttpResponse, PageError> {
+    let id = path.into_inner();
+    viewer.check_csrf(&form.csrf_token)?;
+    let user = viewer.require_user(&format!("/t/{id}"))?;
+    let pinned = form.pinned == "true";
+    viewer
+        .forum
+        .pin_thread(user, id, pinned)
+        .await
+        .map_err(|e| viewer.error(e))?;
+    Ok(redirect_with_notice(
+        &viewer.forum,
+        &format!("/t/{id}"),
+        if pinned { "The thread is pinned." } else { "The thread is unpinned." },
+    ))
+}

@@ -1,0 +1,237 @@
+//! Who is asking: the session cookie, the CSRF token and one-shot notices.
+//!
+//! - `staffroom_session`: the login token (HttpOnly, SameSite=Lax, Secure over https). Only its
+//!   digest is stored. Logging out deletes the row, so the cookie dies everywhere at once.
+//! - `staffroom_csrf`: a random token every form repeats in a hidden `csrf_token` field
+//!   (double-submit). A cross-site page can neither read the cookie nor set it, so it cannot
+//!   forge the field. The token is replaced at login and logout.
+//! - `staffroom_notice`: a message for the next page after a redirect ("Your reply is posted").
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::body::MessageBody;
+use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
+
+use super::{AppState, Layout, PageError};
+use crate::forum::accounts::SessionKind;
+use crate::forum::tokens::{constant_time_eq, new_token};
+use crate::forum::{Forum, User};
+
+/// Name of the login cookie.
+pub const SESSION_COOKIE: &str = "staffroom_session";
+/// Name of the CSRF cookie.
+pub const CSRF_COOKIE: &str = "staffroom_csrf";
+/// Name of the notice cookie.
+pub const NOTICE_COOKIE: &str = "staffroom_notice";
+
+/// The CSRF token in force for this request (from the cookie, or freshly made).
+#[derive(Debug, Clone)]
+struct CsrfToken(String);
+
+/// Set on a response whose handler wrote its own CSRF cookie (login, logout).
+#[derive(Debug, Clone)]
+struct CsrfRotated;
+
+/// Set on a response whose handler wrote a new notice.
+#[derive(Debug, Clone)]
+struct NoticeSet;
+
+fn cookie<'a>(name: &'a str, value: String, secure: bool) -> Cookie<'a> {
+    Cookie::build(name, value)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .finish()
+}
+
+fn removal(name: &str, secure: bool) -> Cookie<'_> {
+    let mut c = cookie(name, String::new(), secure);
+    c.make_removal();
+    c
+}
+
+/// Middleware for the HTML pages: makes sure a CSRF token exists, and clears a notice once a
+/// page has shown it.
+pub async fn csrf_and_notice(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if req.path().starts_with("/api/") {
+        return next.call(req).await;
+    }
+    let secure = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|s| s.forum.settings().secure_cookies());
+    let existing = req
+        .cookie(CSRF_COOKIE)
+        .map(|c| c.value().to_string())
+        .filter(|v| v.len() >= 32);
+    let fresh = existing.is_none();
+    let token = existing.unwrap_or_else(new_token);
+    req.extensions_mut().insert(CsrfToken(token.clone()));
+    let had_notice = req.cookie(NOTICE_COOKIE).is_some();
+
+    let mut res = next.call(req).await?;
+    let rotated = res.response().extensions().get::<CsrfRotated>().is_some();
+    if fresh && !rotated {
+        let mut c = cookie(CSRF_COOKIE, token, secure);
+        c.set_max_age(CookieDuration::days(365));
+        res.response_mut().add_cookie(&c)?;
+    }
+    let notice_set = res.response().extensions().get::<NoticeSet>().is_some();
+    if had_notice && !notice_set && !res.status().is_redirection() {
+        res.response_mut().add_cookie(&removal(NOTICE_COOKIE, secure))?;
+    }
+    Ok(res)
+}
+
+/// The person making the request, as the pages see them.
+pub struct Viewer {
+    /// The forum service.
+    pub forum: Forum,
+    /// The logged-in account, if any.
+    pub user: Option<User>,
+    /// The session's row id, if logged in.
+    pub session_id: Option<i64>,
+    /// The session token from the cookie, if logged in.
+    pub session_token: Option<String>,
+    /// The CSRF token forms must repeat.
+    pub csrf: String,
+    /// A notice left by the previous request.
+    pub notice: Option<String>,
+    /// The client's address (for login throttling).
+    pub address: Option<String>,
+}
+
+impl FromRequest for Viewer {
+    type Error = PageError;
+    type Future = Pin<Box<dyn Future<Output = Result<Viewer, PageError>>>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string());
+        let csrf = req
+            .extensions()
+            .get::<CsrfToken>()
+            .map(|t| t.0.clone())
+            .unwrap_or_default();
+        let notice = req.cookie(NOTICE_COOKIE).and_then(|c| {
+            percent_encoding::percent_decode_str(c.value())
+                .decode_utf8()
+                .ok()
+                .map(|s| s.chars().take(200).collect::<String>())
+        });
+        let address = super::client_address(req);
+        Box::pin(async move {
+            let Some(state) = state else {
+                return Err(PageError::bare(500, "The server is misconfigured."));
+            };
+            let forum = state.forum.clone();
+            let mut viewer = Viewer {
+                forum: forum.clone(),
+                user: None,
+                session_id: None,
+                session_token: None,
+                csrf,
+                notice,
+                address,
+            };
+            if let Some(token) = token {
+                match forum.session(token.clone(), SessionKind::Web).await {
+                    Ok(Some(session)) => {
+                        viewer.user = Some(session.user);
+                        viewer.session_id = Some(session.id);
+                        viewer.session_token = Some(token);
+                    }
+                    Ok(None) => {}
+                    Err(e) => return Err(viewer.error(e)),
+                }
+            }
+            Ok(viewer)
+        })
+    }
+}
+
+impl Viewer {
+    /// The page frame for a page titled `title`.
+    pub fn layout(&self, title: impl Into<String>) -> Layout {
+        Layout::new(self, title.into())
+    }
+
+    /// Refuses a form whose `csrf_token` does not match the cookie (403).
+    pub fn check_csrf(&self, submitted: &str) -> Result<(), PageError> {
+        if !self.csrf.is_empty() && constant_time_eq(&self.csrf, submitted) {
+            Ok(())
+        } else {
+            Err(PageError::new(
+                self,
+                403,
+                "Form expired",
+                "This form could not be accepted because it was not sent from this site's \
+                 own page, or it is too old. Go back, reload the page and send it again.",
+            ))
+        }
+    }
+
+    /// The logged-in account, or a redirect to the login page that returns to `back`.
+    pub fn require_user(&self, back: &str) -> Result<User, PageError> {
+        self.user
+            .clone()
+            .ok_or_else(|| PageError::login_redirect(back))
+    }
+
+    /// Turns a forum error into an error page in this viewer's frame.
+    pub fn error(&self, e: crate::error::ForumError) -> PageError {
+        PageError::from_forum(self, e)
+    }
+}
+
+/// A 303 redirect that leaves a notice for the next page.
+pub fn redirect_with_notice(forum: &Forum, location: &str, notice: &str) -> HttpResponse {
+    let secure = forum.settings().secure_cookies();
+    let value = percent_encoding::utf8_percent_encode(notice, percent_encoding::NON_ALPHANUMERIC)
+        .to_string();
+    let mut c = cookie(NOTICE_COOKIE, value, secure);
+    c.set_max_age(CookieDuration::minutes(5));
+    let mut res = HttpResponse::SeeOther()
+        .insert_header(("Location", location))
+        .cookie(c)
+        .finish();
+    res.extensions_mut().insert(NoticeSet);
+    res
+}
+
+/// Sets the login cookie for `token` on `res`, with `csrf` as the new CSRF token (make it
+/// with [`new_token`] before rendering any form on the page being sent).
+pub fn start_session(
+    forum: &Forum,
+    res: &mut HttpResponse,
+    token: String,
+    csrf: String,
+) -> actix_web::Result<()> {
+    let settings = forum.settings();
+    let secure = settings.secure_cookies();
+    let mut c = cookie(SESSION_COOKIE, token, secure);
+    c.set_max_age(CookieDuration::days(i64::from(settings.accounts.session_days)));
+    res.add_cookie(&c)?;
+    set_csrf(forum, res, csrf)
+}
+
+/// Removes the login cookie (and rotates the CSRF token) on `res`.
+pub fn end_session(forum: &Forum, res: &mut HttpResponse) -> actix_web::Result<()> {
+    res.add_cookie(&removal(SESSION_COOKIE, forum.settings().secure_cookies()))?;
+    set_csrf(forum, res, new_token())
+}
+
+fn set_csrf(forum: &Forum, res: &mut HttpResponse, token: String) -> actix_web::Result<()> {
+    let mut c = cookie(CSRF_COOKIE, token, forum.settings().secure_cookies());
+    c.set_max_age(CookieDuration::days(365));
+    res.add_cookie(&c)?;
+    res.extensions_mut().insert(CsrfRotated);
+    Ok(())
+}

@@ -1,0 +1,340 @@
+//! What templates show: rows turned into display values (links, dates, permissions) once, so
+//! templates hold no logic beyond loops and conditions.
+
+use chrono::{NaiveDateTime, Utc};
+
+use crate::error::FieldError;
+use crate::forum::threads::PostView;
+use crate::forum::{ForumRow, Paging, Thread, User};
+
+/// A date and time for `<time datetime=...>`.
+#[derive(Debug, Clone)]
+pub struct When {
+    /// RFC 3339 in UTC, for the `datetime` attribute.
+    pub iso: String,
+    /// "22 November 2026".
+    pub date: String,
+    /// "22 November 2026 at 10:03 UTC".
+    pub full: String,
+    /// "3 hours ago".
+    pub ago: String,
+}
+
+impl When {
+    /// Formats a UTC timestamp.
+    pub fn new(t: NaiveDateTime) -> When {
+        When {
+            iso: t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            date: t.format("%-d %B %Y").to_string(),
+            full: t.format("%-d %B %Y at %H:%M UTC").to_string(),
+            ago: ago(t, Utc::now().naive_utc()),
+        }
+    }
+}
+
+/// "just now", "5 minutes ago", "3 hours ago", "2 days ago", or the date for older times.
+pub fn ago(t: NaiveDateTime, now: NaiveDateTime) -> String {
+    let secs = (now - t).num_seconds().max(0);
+    let plural = |n: i64, unit: &str| {
+        if n == 1 {
+            format!("1 {unit} ago")
+        } else {
+            format!("{n} {unit}s ago")
+        }
+    };
+    match secs {
+        0..=59 => "just now".into(),
+        60..=3599 => plural(secs / 60, "minute"),
+        3600..=86_399 => plural(secs / 3600, "hour"),
+        86_400..=2_591_999 => plural(secs / 86_400, "day"),
+        _ => t.format("%-d %B %Y").to_string(),
+    }
+}
+
+/// A person, as linked beside their posts.
+#[derive(Debug, Clone)]
+pub struct UserLink {
+    /// Username.
+    pub name: String,
+    /// Display name.
+    pub display_name: String,
+    /// Profile path (or the remote profile URL).
+    pub url: String,
+    /// Administrator?
+    pub is_admin: bool,
+    /// `@name` locally; `@name@domain` for a remote person, so the reader sees where words
+    /// came from.
+    pub handle: String,
+}
+
+impl From<&User> for UserLink {
+    fn from(u: &User) -> UserLink {
+        let (url, handle) = match (&u.ap_id, &u.domain) {
+            (Some(id), Some(domain)) if !u.local => (id.clone(), format!("@{}@{domain}", u.name)),
+            _ => (format!("/u/{}", u.name), format!("@{}", u.name)),
+        };
+        UserLink {
+            name: u.name.clone(),
+            display_name: u.display_name.clone(),
+            url,
+            is_admin: u.is_admin,
+            handle,
+        }
+    }
+}
+
+/// A numbered link in a pager.
+#[derive(Debug, Clone)]
+pub struct PageLink {
+    /// Page number; 0 stands for a gap ("…").
+    pub number: u32,
+    /// Where it goes.
+    pub url: String,
+    /// The page being shown.
+    pub current: bool,
+}
+
+/// Numbered pages with previous and next.
+#[derive(Debug, Clone)]
+pub struct Pager {
+    /// Previous page, if any.
+    pub prev: Option<String>,
+    /// Next page, if any.
+    pub next: Option<String>,
+    /// First, last, and the pages around the current one, with gaps.
+    pub links: Vec<PageLink>,
+}
+
+impl Pager {
+    /// A pager for `base` (a path without query) at `paging`.
+    pub fn new(base: &str, paging: &Paging) -> Pager {
+        let url = |n: u32| {
+            if n == 1 {
+                base.to_string()
+            } else {
+                format!("{base}?page={n}")
+            }
+        };
+        let (page, pages) = (paging.page, paging.pages);
+        let mut links = Vec::new();
+        let mut last_shown = 0;
+        for n in 1..=pages {
+            let near = n.abs_diff(page) <= 2;
+            if n == 1 || n == pages || near {
+                if last_shown != 0 && n > last_shown + 1 {
+                    links.push(PageLink {
+                        number: 0,
+                        url: String::new(),
+                        current: false,
+                    });
+                }
+                links.push(PageLink {
+                    number: n,
+                    url: url(n),
+                    current: n == page,
+                });
+                last_shown = n;
+            }
+        }
+        Pager {
+            prev: (page > 1).then(|| url(page - 1)),
+            next: (page < pages).then(|| url(page + 1)),
+            links: if pages > 1 { links } else { Vec::new() },
+        }
+    }
+}
+
+/// A forum in a list.
+#[derive(Debug, Clone)]
+pub struct ForumItem {
+    /// URL name.
+    pub name: String,
+    /// Path.
+    pub url: String,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// Threads.
+    pub thread_count: i64,
+    /// Latest activity.
+    pub last_activity: Option<When>,
+    /// Read-only?
+    pub archived: bool,
+}
+
+impl From<&ForumRow> for ForumItem {
+    fn from(f: &ForumRow) -> ForumItem {
+        ForumItem {
+            name: f.name.clone(),
+            url: format!("/f/{}", f.name),
+            title: f.title.clone(),
+            description: f.description.clone(),
+            thread_count: f.thread_count,
+            last_activity: f.last_activity_at.map(When::new),
+            archived: f.archived,
+        }
+    }
+}
+
+/// A thread in a forum's list.
+#[derive(Debug, Clone)]
+pub struct ThreadItem {
+    /// Path.
+    pub url: String,
+    /// Title.
+    pub title: String,
+    /// Pinned?
+    pub pinned: bool,
+    /// Who started it.
+    pub author: UserLink,
+    /// When.
+    pub started: When,
+    /// Replies.
+    pub replies: i64,
+    /// Latest activity.
+    pub last_activity: When,
+}
+
+impl ThreadItem {
+    /// From a thread and its starter.
+    pub fn new(t: &Thread, author: &User) -> ThreadItem {
+        ThreadItem {
+            url: format!("/t/{}", t.id),
+            title: t.title.clone(),
+            pinned: t.pinned,
+            author: author.into(),
+            started: When::new(t.created_at),
+            replies: t.reply_count,
+            last_activity: When::new(t.last_activity_at),
+        }
+    }
+}
+
+/// The post a reply answers.
+#[derive(Debug, Clone)]
+pub struct ParentLink {
+    /// Permalink of the answered post.
+    pub url: String,
+    /// Its author's display name.
+    pub author: String,
+}
+
+/// A post on a thread page.
+#[derive(Debug, Clone)]
+pub struct PostItem {
+    /// Post id.
+    pub id: i64,
+    /// Thread id.
+    pub thread_id: i64,
+    /// Permalink path (`/p/{id}`, or `/t/{id}` for an opening post).
+    pub permalink: String,
+    /// Author.
+    pub author: UserLink,
+    /// When written.
+    pub created: When,
+    /// When last edited.
+    pub edited: Option<When>,
+    /// Deleted (a placeholder)?
+    pub deleted: bool,
+    /// Sanitized HTML.
+    pub html: String,
+    /// The post it answers.
+    pub in_reply_to: Option<ParentLink>,
+    /// Opening post?
+    pub is_opening: bool,
+    /// The viewer may reply and quote.
+    pub can_reply: bool,
+    /// The viewer may edit it.
+    pub can_edit: bool,
+    /// The viewer may delete it.
+    pub can_delete: bool,
+}
+
+impl PostItem {
+    /// Builds the display of `view` for `viewer`; `open` says whether the forum takes posts.
+    pub fn new(view: &PostView, viewer: Option<&User>, open: bool) -> PostItem {
+        let post = &view.post;
+        let deleted = post.deleted_at.is_some();
+        let is_author = viewer.is_some_and(|u| u.id == post.author_id);
+        let is_admin = viewer.is_some_and(|u| u.is_admin);
+        PostItem {
+            id: post.id,
+            thread_id: post.thread_id,
+            permalink: if post.is_opening {
+                format!("/t/{}", post.thread_id)
+            } else {
+                format!("/p/{}", post.id)
+            },
+            author: (&view.author).into(),
+            created: When::new(post.created_at),
+            edited: post.edited_at.map(When::new),
+            deleted,
+            html: if deleted {
+                String::new()
+            } else {
+                post.body_html.clone()
+            },
+            in_reply_to: view.in_reply_to.as_ref().map(|(p, u)| ParentLink {
+                url: if p.is_opening {
+                    format!("/t/{}", p.thread_id)
+                } else {
+                    format!("/p/{}", p.id)
+                },
+                author: u.display_name.clone(),
+            }),
+            is_opening: post.is_opening,
+            can_reply: viewer.is_some() && open && !deleted,
+            can_edit: is_author && open && !deleted,
+            can_delete: (is_author || is_admin) && !deleted,
+        }
+    }
+}
+
+/// Field messages for a form shown again.
+#[derive(Debug, Clone, Default)]
+pub struct FormErrors(pub Vec<FieldError>);
+
+impl FormErrors {
+    /// The message for `field`, if any.
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    }
+
+    /// Whether there are any messages.
+    pub fn any(&self) -> bool {
+        !self.0.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeDelta;
+
+    #[test]
+    fn relative_times_read_naturally() {
+        let now = Utc::now().naive_utc();
+        assert_eq!(ago(now, now), "just now");
+        assert_eq!(ago(now - TimeDelta::minutes(1), now), "1 minute ago");
+        assert_eq!(ago(now - TimeDelta::hours(3), now), "3 hours ago");
+        assert_eq!(ago(now - TimeDelta::days(2), now), "2 days ago");
+        let old = now - TimeDelta::days(90);
+        assert_eq!(ago(old, now), old.format("%-d %B %Y").to_string());
+    }
+
+    #[test]
+    fn pagers_show_ends_and_neighbours_with_gaps() {
+        let p = Pager::new("/f/x", &Paging::new(Some(6), 10, 200));
+        let numbers: Vec<u32> = p.links.iter().map(|l| l.number).collect();
+        assert_eq!(numbers, vec![1, 0, 4, 5, 6, 7, 8, 0, 20]);
+        assert_eq!(p.prev.as_deref(), Some("/f/x?page=5"));
+        assert_eq!(p.next.as_deref(), Some("/f/x?page=7"));
+        assert_eq!(p.links[0].url, "/f/x");
+        let single = Pager::new("/f/x", &Paging::new(None, 10, 3));
+        assert!(single.links.is_empty() && single.prev.is_none() && single.next.is_none());
+    }
+}
