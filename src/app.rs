@@ -140,7 +140,11 @@ fn form_error(err: UrlencodedError, req: &HttpRequest) -> actix_web::Error {
             413,
             "What you sent is larger than this server accepts. Shorten the post and try again.",
         ),
-        _ => PageError::for_request(req, 400, "The form could not be read. Reload the page and try again."),
+        _ => PageError::for_request(
+            req,
+            400,
+            "The form could not be read. Reload the page and try again.",
+        ),
     };
     page.into()
 }

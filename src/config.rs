@@ -138,7 +138,10 @@ impl Settings {
     /// The compiled-in defaults alone (tests build on these and change fields in code).
     pub fn defaults() -> anyhow::Result<Settings> {
         let settings = config::Config::builder()
-            .add_source(config::File::from_str(DEFAULT_TOML, config::FileFormat::Toml))
+            .add_source(config::File::from_str(
+                DEFAULT_TOML,
+                config::FileFormat::Toml,
+            ))
             .build()?
             .try_deserialize::<Settings>()?;
         settings.validate()?;
@@ -146,8 +149,10 @@ impl Settings {
     }
 
     fn load_with_env(file: Option<&Path>, env: config::Environment) -> anyhow::Result<Settings> {
-        let mut builder = config::Config::builder()
-            .add_source(config::File::from_str(DEFAULT_TOML, config::FileFormat::Toml));
+        let mut builder = config::Config::builder().add_source(config::File::from_str(
+            DEFAULT_TOML,
+            config::FileFormat::Toml,
+        ));
         if let Some(path) = file {
             if !path.exists() {
                 anyhow::bail!("configuration file {} does not exist", path.display());
@@ -155,11 +160,7 @@ impl Settings {
             builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml));
         }
         let settings = builder
-            .add_source(
-                env.prefix_separator("__")
-                    .separator("__")
-                    .try_parsing(true),
-            )
+            .add_source(env.prefix_separator("__").separator("__").try_parsing(true))
             .build()?
             .try_deserialize::<Settings>()?;
         settings.validate()?;
@@ -185,14 +186,20 @@ impl Settings {
             anyhow::bail!("pages.threads_per_page and pages.posts_per_page must be positive");
         }
         if self.accounts.session_days == 0 || self.accounts.failure_window_minutes == 0 {
-            anyhow::bail!("accounts.session_days and accounts.failure_window_minutes must be positive");
+            anyhow::bail!(
+                "accounts.session_days and accounts.failure_window_minutes must be positive"
+            );
         }
         Ok(())
     }
 
     /// The public URL without a trailing slash, for joining paths onto.
     pub fn base_url(&self) -> String {
-        self.server.public_url.as_str().trim_end_matches('/').to_string()
+        self.server
+            .public_url
+            .as_str()
+            .trim_end_matches('/')
+            .to_string()
     }
 
     /// Whether cookies must carry `Secure`.
@@ -266,15 +273,16 @@ mod tests {
 
     #[test]
     fn a_missing_config_file_is_an_error() {
-        let err = Settings::load_with_env(Some(Path::new("/nonexistent/x.toml")), env(&[]))
-            .unwrap_err();
+        let err =
+            Settings::load_with_env(Some(Path::new("/nonexistent/x.toml")), env(&[])).unwrap_err();
         assert!(err.to_string().contains("does not exist"));
     }
 
     #[test]
     fn bad_values_are_refused_with_the_key_named() {
-        let err = Settings::load_with_env(None, env(&[("STAFFROOM__SERVER__PUBLIC_URL", "ftp://x")]))
-            .unwrap_err();
+        let err =
+            Settings::load_with_env(None, env(&[("STAFFROOM__SERVER__PUBLIC_URL", "ftp://x")]))
+                .unwrap_err();
         assert!(err.to_string().contains("server.public_url"));
     }
 }

@@ -114,7 +114,11 @@ async fn main() -> anyhow::Result<()> {
             match result {
                 Ok(user) => println!(
                     "Created {} {} ({}).",
-                    if user.is_admin { "administrator" } else { "user" },
+                    if user.is_admin {
+                        "administrator"
+                    } else {
+                        "user"
+                    },
                     user.name,
                     forum.urls().user(&user)
                 ),

@@ -78,7 +78,12 @@ pub async fn login(
     let body = body.into_inner();
     let session = state
         .forum
-        .login(body.username, body.password, client_address(&req), SessionKind::Api)
+        .login(
+            body.username,
+            body.password,
+            client_address(&req),
+            SessionKind::Api,
+        )
         .await?;
     Ok(HttpResponse::Created().json(TokenJson {
         token: session.token,

@@ -12,7 +12,12 @@ use crate::web::AppState;
 pub async fn list(state: web::Data<AppState>) -> ApiResult {
     let forums = state.forum.forums().await?;
     let urls = state.forum.urls();
-    Ok(HttpResponse::Ok().json(forums.iter().map(|f| ForumJson::new(f, urls)).collect::<Vec<_>>()))
+    Ok(HttpResponse::Ok().json(
+        forums
+            .iter()
+            .map(|f| ForumJson::new(f, urls))
+            .collect::<Vec<_>>(),
+    ))
 }
 
 /// `POST /api/v1/forums` body.
@@ -25,7 +30,11 @@ pub struct CreateBody {
 }
 
 /// POST /api/v1/forums (administrators)
-pub async fn create(state: web::Data<AppState>, me: ApiUser, body: web::Json<CreateBody>) -> ApiResult {
+pub async fn create(
+    state: web::Data<AppState>,
+    me: ApiUser,
+    body: web::Json<CreateBody>,
+) -> ApiResult {
     let body = body.into_inner();
     let forum = state
         .forum

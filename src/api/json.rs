@@ -7,7 +7,8 @@ use crate::forum::threads::PostView;
 use crate::forum::{ForumRow, Paging, Post, Revision, Thread, Urls, User};
 
 fn ts(t: NaiveDateTime) -> String {
-    t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    t.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 /// A person.

@@ -88,7 +88,12 @@ impl ResponseError for ApiError {
         let fields = (!self.fields.is_empty()).then(|| {
             self.fields
                 .iter()
-                .map(|f| (f.field.to_string(), serde_json::Value::String(f.message.clone())))
+                .map(|f| {
+                    (
+                        f.field.to_string(),
+                        serde_json::Value::String(f.message.clone()),
+                    )
+                })
                 .collect()
         });
         let mut res = HttpResponse::build(self.status_code());
@@ -118,7 +123,9 @@ fn bearer(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     };
     let text = value.to_str().unwrap_or_default();
     match text.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
             Ok(Some(token.trim().to_string()))
         }
         _ => Err(ApiError::new(
@@ -197,10 +204,16 @@ pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error
             "unsupported_media_type",
             "Send JSON with `Content-Type: application/json`.",
         ),
-        JsonPayloadError::Deserialize(e) => {
-            ApiError::new(400, "invalid_json", format!("The JSON body is not valid: {e}"))
-        }
-        other => ApiError::new(400, "invalid_json", format!("The body could not be read: {other}")),
+        JsonPayloadError::Deserialize(e) => ApiError::new(
+            400,
+            "invalid_json",
+            format!("The JSON body is not valid: {e}"),
+        ),
+        other => ApiError::new(
+            400,
+            "invalid_json",
+            format!("The body could not be read: {other}"),
+        ),
     };
     api.into()
 }

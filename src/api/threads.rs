@@ -26,7 +26,11 @@ pub async fn show(
     Ok(HttpResponse::Ok().json(ThreadPageJson {
         thread: ThreadJson::new(&page.thread, &page.forum, &page.opening.author, urls),
         opening_post: PostJson::from_view(&page.opening, urls),
-        posts: page.replies.iter().map(|r| PostJson::from_view(r, urls)).collect(),
+        posts: page
+            .replies
+            .iter()
+            .map(|r| PostJson::from_view(r, urls))
+            .collect(),
         paging: (&page.paging).into(),
     }))
 }
@@ -54,7 +58,12 @@ pub async fn update(
         ));
     };
     state.forum.pin_thread(me.user, id, pinned).await?;
-    show(state, web::Path::from(id), web::Query(PageQuery { page: Some(1) })).await
+    show(
+        state,
+        web::Path::from(id),
+        web::Query(PageQuery { page: Some(1) }),
+    )
+    .await
 }
 
 /// `POST /api/v1/threads/{id}/posts` body.

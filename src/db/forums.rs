@@ -85,7 +85,11 @@ pub fn by_id(conn: &mut Conn<'_>, id: i64) -> QueryResult<Option<Forum>> {
 /// Every forum, open ones first, then by title.
 pub fn all(conn: &mut Conn<'_>) -> QueryResult<Vec<Forum>> {
     dispatch!(conn, |c| forums::table
-        .order((forums::archived.asc(), forums::title.asc(), forums::id.asc()))
+        .order((
+            forums::archived.asc(),
+            forums::title.asc(),
+            forums::id.asc()
+        ))
         .select(Forum::as_select())
         .load(c))
 }

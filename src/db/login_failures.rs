@@ -42,8 +42,10 @@ pub fn oldest_since(
 
 /// Forgets the failures for `key` (after a successful login).
 pub fn clear(conn: &mut Conn<'_>, key: &str) -> QueryResult<usize> {
-    dispatch!(conn, |c| diesel::delete(login_failures::table.filter(login_failures::key.eq(key)))
-        .execute(c))
+    dispatch!(conn, |c| diesel::delete(
+        login_failures::table.filter(login_failures::key.eq(key))
+    )
+    .execute(c))
 }
 
 /// Forgets failures older than `before`.

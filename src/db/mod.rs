@@ -187,7 +187,9 @@ impl DatabaseUrl {
             .or_else(|| url.strip_prefix("sqlite:"))
         {
             if path.is_empty() {
-                return Err(DbError::Url("database.url: sqlite:// needs a file path".into()));
+                return Err(DbError::Url(
+                    "database.url: sqlite:// needs a file path".into(),
+                ));
             }
             Ok(DatabaseUrl::Sqlite(path.to_string()))
         } else {
@@ -235,7 +237,7 @@ impl Db {
             pool: Arc::new(pool),
             queries,
         };
-        db.with_conn(|conn| run_migrations(conn))?;
+        db.with_conn(run_migrations)?;
         Ok(db)
     }
 
@@ -274,10 +276,12 @@ impl Db {
 /// Applies every pending migration. On PostgreSQL an advisory lock keeps two processes starting
 /// together from racing.
 pub fn run_migrations(conn: &mut Conn<'_>) -> Result<(), DbError> {
-    let migration_error = |e: Box<dyn std::error::Error + Send + Sync>| DbError::Migration(e.to_string());
+    let migration_error =
+        |e: Box<dyn std::error::Error + Send + Sync>| DbError::Migration(e.to_string());
     match conn {
         Conn::Sqlite(c) => {
-            c.run_pending_migrations(SQLITE_MIGRATIONS).map_err(migration_error)?;
+            c.run_pending_migrations(SQLITE_MIGRATIONS)
+                .map_err(migration_error)?;
         }
         Conn::Pg(c) => {
             c.batch_execute("SELECT pg_advisory_lock(7301001)")?;
@@ -291,10 +295,15 @@ pub fn run_migrations(conn: &mut Conn<'_>) -> Result<(), DbError> {
 
 /// Reverts every applied migration (used by the migration round-trip test).
 pub fn revert_all_migrations(conn: &mut Conn<'_>) -> Result<usize, DbError> {
-    let migration_error = |e: Box<dyn std::error::Error + Send + Sync>| DbError::Migration(e.to_string());
+    let migration_error =
+        |e: Box<dyn std::error::Error + Send + Sync>| DbError::Migration(e.to_string());
     let reverted = match conn {
-        Conn::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS).map_err(migration_error)?,
-        Conn::Pg(c) => c.revert_all_migrations(POSTGRES_MIGRATIONS).map_err(migration_error)?,
+        Conn::Sqlite(c) => c
+            .revert_all_migrations(SQLITE_MIGRATIONS)
+            .map_err(migration_error)?,
+        Conn::Pg(c) => c
+            .revert_all_migrations(POSTGRES_MIGRATIONS)
+            .map_err(migration_error)?,
     };
     Ok(reverted.len())
 }

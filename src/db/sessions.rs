@@ -88,6 +88,8 @@ pub fn delete_others(conn: &mut Conn<'_>, user_id: i64, keep: Option<i64>) -> Qu
 
 /// Removes expired sessions.
 pub fn delete_expired(conn: &mut Conn<'_>, now: NaiveDateTime) -> QueryResult<usize> {
-    dispatch!(conn, |c| diesel::delete(sessions::table.filter(sessions::expires_at.le(now)))
-        .execute(c))
+    dispatch!(conn, |c| diesel::delete(
+        sessions::table.filter(sessions::expires_at.le(now))
+    )
+    .execute(c))
 }

@@ -113,12 +113,10 @@ impl Forum {
         let open = self.registration_open();
         self.blocking(move |_inner, conn| {
             let make_admin = match &by {
-                Registrar::Visitor if !open => {
-                    return Err(ForumError::forbidden(
-                        "registration_closed",
-                        "Registration is closed on this instance; ask an administrator for an account",
-                    ))
-                }
+                Registrar::Visitor if !open => return Err(ForumError::forbidden(
+                    "registration_closed",
+                    "Registration is closed on this instance; ask an administrator for an account",
+                )),
                 Registrar::Visitor => false,
                 Registrar::Admin { by, admin } => {
                     super::require_admin(by)?;
@@ -169,7 +167,11 @@ impl Forum {
     }
 
     /// Opens a session for an account that has just been created (registration logs in).
-    pub async fn open_session(&self, user: User, kind: SessionKind) -> Result<NewSession, ForumError> {
+    pub async fn open_session(
+        &self,
+        user: User,
+        kind: SessionKind,
+    ) -> Result<NewSession, ForumError> {
         self.blocking(move |inner, conn| create_session(inner, conn, user, kind))
             .await
     }
@@ -209,7 +211,8 @@ impl Forum {
 
             let user = users::local_by_name(conn, &name)?;
             let stored = user.as_ref().and_then(|u| u.password_hash.clone());
-            let matches = password::verify(stored.as_deref().unwrap_or(inner.dummy_hash()), &password);
+            let matches =
+                password::verify(stored.as_deref().unwrap_or(inner.dummy_hash()), &password);
             match user {
                 Some(user) if matches && stored.is_some() => {
                     login_failures::clear(conn, &account_key)?;
@@ -265,7 +268,10 @@ impl Forum {
             let mut v = Validator::new();
             let stored = user.password_hash.clone().unwrap_or_default();
             if !password::verify(&stored, &current) {
-                v.check::<()>("current_password", Err("That is not your current password.".into()));
+                v.check::<()>(
+                    "current_password",
+                    Err("That is not your current password.".into()),
+                );
             }
             let new = v.check("new_password", NewPassword::parse(&new));
             let (Some(new), true) = (new, v.is_empty()) else {
@@ -283,7 +289,8 @@ impl Forum {
 
     /// Whether an administrator exists (the front page says how to create one until then).
     pub async fn admin_exists(&self) -> Result<bool, ForumError> {
-        self.blocking(|_inner, conn| Ok(users::admin_exists(conn)?)).await
+        self.blocking(|_inner, conn| Ok(users::admin_exists(conn)?))
+            .await
     }
 }
 
@@ -301,7 +308,8 @@ impl Forum {
         self.blocking(|inner, conn| {
             let now = db::now();
             sessions::delete_expired(conn, now)?;
-            let window = TimeDelta::minutes(i64::from(inner.settings.accounts.failure_window_minutes));
+            let window =
+                TimeDelta::minutes(i64::from(inner.settings.accounts.failure_window_minutes));
             login_failures::prune(conn, now - window)?;
             Ok(())
         })

@@ -139,14 +139,17 @@ impl Forum {
     }
 
     /// One page of a forum's threads.
-    pub async fn forum_page(&self, name: String, page: Option<u32>) -> Result<ForumPage, ForumError> {
+    pub async fn forum_page(
+        &self,
+        name: String,
+        page: Option<u32>,
+    ) -> Result<ForumPage, ForumError> {
         let per_page = self.settings().pages.threads_per_page;
         self.blocking(move |_inner, conn| {
             let forum =
                 forums::local_by_name(conn, &name.to_ascii_lowercase())?.ok_or_else(not_found)?;
             let paging = Paging::new(page, per_page, forum.thread_count);
-            let threads =
-                threads::page_in_forum(conn, forum.id, paging.limit(), paging.offset())?;
+            let threads = threads::page_in_forum(conn, forum.id, paging.limit(), paging.offset())?;
             Ok(ForumPage {
                 forum,
                 threads,

@@ -192,7 +192,9 @@ impl Forum {
             let replies = rows
                 .into_iter()
                 .map(|(post, author)| PostView {
-                    in_reply_to: post.in_reply_to_id.and_then(|pid| parents.get(&pid).cloned()),
+                    in_reply_to: post
+                        .in_reply_to_id
+                        .and_then(|pid| parents.get(&pid).cloned()),
                     post,
                     author,
                 })
@@ -355,7 +357,10 @@ impl Forum {
     }
 
     /// The newest posts of a thread, for its feed.
-    pub async fn thread_feed(&self, id: i64) -> Result<(PostContext, Vec<(Post, User)>), ForumError> {
+    pub async fn thread_feed(
+        &self,
+        id: i64,
+    ) -> Result<(PostContext, Vec<(Post, User)>), ForumError> {
         self.blocking(move |_inner, conn| {
             let (post, author, thread, forum) =
                 posts::opening_with_context(conn, id)?.ok_or_else(thread_not_found)?;
@@ -437,6 +442,12 @@ fn edit_post(
             threads::set_title(conn, ctx.thread.id, title.as_str())?;
         }
         let html = markdown::render(body.as_str(), &anchor_prefix(ctx.post.id));
-        Ok(posts::update_body(conn, ctx.post.id, body.as_str(), &html, now)?)
+        Ok(posts::update_body(
+            conn,
+            ctx.post.id,
+            body.as_str(),
+            &html,
+            now,
+        )?)
     })
 }

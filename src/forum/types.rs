@@ -57,7 +57,12 @@ fn name_rules(name: &str, what: &str) -> Result<(), String> {
 
 /// Single-line text: trimmed, inner runs of whitespace (newlines too) become one space, control
 /// characters refused, length in characters bounded.
-fn single_line(input: &str, what: &str, max_chars: usize, required: bool) -> Result<String, String> {
+fn single_line(
+    input: &str,
+    what: &str,
+    max_chars: usize,
+    required: bool,
+) -> Result<String, String> {
     let text = input.split_whitespace().collect::<Vec<_>>().join(" ");
     if text.is_empty() && required {
         return Err(format!("{what} is required."));
@@ -222,20 +227,32 @@ mod tests {
     #[test]
     fn titles_are_one_line_and_bounded_in_characters() {
         assert_eq!(
-            ThreadTitle::parse("  Fractions\n in  year 5 ", 200).unwrap().as_str(),
+            ThreadTitle::parse("  Fractions\n in  year 5 ", 200)
+                .unwrap()
+                .as_str(),
             "Fractions in year 5"
         );
-        assert!(ThreadTitle::parse("   ", 200).unwrap_err().contains("required"));
+        assert!(ThreadTitle::parse("   ", 200)
+            .unwrap_err()
+            .contains("required"));
         // 200 multi-byte characters are within a 200-character limit.
         assert!(ThreadTitle::parse(&"é".repeat(200), 200).is_ok());
-        assert!(ThreadTitle::parse(&"é".repeat(201), 200).unwrap_err().contains("201"));
+        assert!(ThreadTitle::parse(&"é".repeat(201), 200)
+            .unwrap_err()
+            .contains("201"));
         assert!(ThreadTitle::parse("a\u{7}b", 200).is_err());
     }
 
     #[test]
     fn bodies_normalise_line_endings_and_enforce_bytes() {
-        assert_eq!(PostBody::parse("a\r\nb  \n\n", 100).unwrap().as_str(), "a\nb");
-        assert_eq!(PostBody::parse("\n    code\n", 100).unwrap().as_str(), "    code");
+        assert_eq!(
+            PostBody::parse("a\r\nb  \n\n", 100).unwrap().as_str(),
+            "a\nb"
+        );
+        assert_eq!(
+            PostBody::parse("\n    code\n", 100).unwrap().as_str(),
+            "    code"
+        );
         assert!(PostBody::parse(" \n\t", 100).is_err());
         assert!(PostBody::parse(&"x".repeat(101), 100).is_err());
         assert!(PostBody::parse(&"x".repeat(100), 100).is_ok());
@@ -246,14 +263,20 @@ mod tests {
         assert!(NewPassword::parse("123456789").is_err());
         assert!(NewPassword::parse("1234567890").is_ok());
         assert!(NewPassword::parse("ééééééééé").is_err());
-        assert_eq!(format!("{:?}", NewPassword::parse("secret-secret").unwrap()), "NewPassword(..)");
+        assert_eq!(
+            format!("{:?}", NewPassword::parse("secret-secret").unwrap()),
+            "NewPassword(..)"
+        );
     }
 
     #[test]
     fn display_names_fall_back_to_the_username() {
         let u = Username::parse("bob").unwrap();
         assert_eq!(DisplayName::parse_or("  ", &u).unwrap().as_str(), "bob");
-        assert_eq!(DisplayName::parse_or("Ms Bob", &u).unwrap().as_str(), "Ms Bob");
+        assert_eq!(
+            DisplayName::parse_or("Ms Bob", &u).unwrap().as_str(),
+            "Ms Bob"
+        );
         assert!(DisplayName::parse_or(&"x".repeat(51), &u).is_err());
     }
 }

@@ -62,12 +62,14 @@ impl Layout {
 
     /// A frame for a request that has no [`Viewer`] (errors raised before one exists).
     fn bare(req: &HttpRequest, title: String) -> Layout {
-        let forum = req.app_data::<web::Data<AppState>>().map(|s| s.forum.clone());
+        let forum = req
+            .app_data::<web::Data<AppState>>()
+            .map(|s| s.forum.clone());
         Layout {
             title,
-            instance_name: forum
-                .as_ref()
-                .map_or("Staffroom".into(), |f| f.settings().server.instance_name.clone()),
+            instance_name: forum.as_ref().map_or("Staffroom".into(), |f| {
+                f.settings().server.instance_name.clone()
+            }),
             user: None,
             csrf: String::new(),
             notice: None,
@@ -199,7 +201,12 @@ impl PageError {
         if e.is_internal() {
             tracing::error!(error = %e, "request failed");
         }
-        let mut page = PageError::new(viewer, e.status(), heading_for(e.status()), &e.public_message());
+        let mut page = PageError::new(
+            viewer,
+            e.status(),
+            heading_for(e.status()),
+            &e.public_message(),
+        );
         if let ForumError::RateLimited { retry_after_secs } = e {
             page.retry_after = Some(retry_after_secs);
         }
@@ -243,7 +250,8 @@ impl ResponseError for PageError {
                     },
                 );
                 if let Some(secs) = self.retry_after {
-                    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&secs.to_string()) {
+                    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&secs.to_string())
+                    {
                         res.headers_mut()
                             .insert(actix_web::http::header::RETRY_AFTER, v);
                     }

@@ -85,7 +85,8 @@ pub async fn csrf_and_notice(
     }
     let notice_set = res.response().extensions().get::<NoticeSet>().is_some();
     if had_notice && !notice_set && !res.status().is_redirection() {
-        res.response_mut().add_cookie(&removal(NOTICE_COOKIE, secure))?;
+        res.response_mut()
+            .add_cookie(&removal(NOTICE_COOKIE, secure))?;
     }
     Ok(res)
 }
@@ -217,7 +218,9 @@ pub fn start_session(
     let settings = forum.settings();
     let secure = settings.secure_cookies();
     let mut c = cookie(SESSION_COOKIE, token, secure);
-    c.set_max_age(CookieDuration::days(i64::from(settings.accounts.session_days)));
+    c.set_max_age(CookieDuration::days(i64::from(
+        settings.accounts.session_days,
+    )));
     res.add_cookie(&c)?;
     set_csrf(forum, res, csrf)
 }

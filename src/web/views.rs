@@ -24,7 +24,9 @@ impl When {
     /// Formats a UTC timestamp.
     pub fn new(t: NaiveDateTime) -> When {
         When {
-            iso: t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            iso: t
+                .and_utc()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             date: t.format("%-d %B %Y").to_string(),
             full: t.format("%-d %B %Y at %H:%M UTC").to_string(),
             ago: ago(t, Utc::now().naive_utc()),

@@ -1,1 +1,11 @@
+//! Staffroom's integration tests: one binary, the real server on port 0, a database of its own
+//! per test, driven over HTTP through both the HTML forms and the JSON API.
 
+mod support;
+
+mod accounts;
+mod api;
+mod cli;
+mod forums;
+mod migrations;
+mod threads;

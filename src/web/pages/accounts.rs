@@ -115,7 +115,10 @@ pub async fn register(
             let mut res = redirect_with_notice(
                 &forum,
                 "/",
-                &format!("Welcome, {}! Your account is ready.", session.user.display_name),
+                &format!(
+                    "Welcome, {}! Your account is ready.",
+                    session.user.display_name
+                ),
             );
             start_session(&forum, &mut res, session.token, new_token())
                 .map_err(|_| internal(&viewer))?;
@@ -151,7 +154,10 @@ pub struct NextQuery {
 }
 
 /// GET /login
-pub async fn login_form(viewer: Viewer, q: web::Query<NextQuery>) -> Result<HttpResponse, PageError> {
+pub async fn login_form(
+    viewer: Viewer,
+    q: web::Query<NextQuery>,
+) -> Result<HttpResponse, PageError> {
     let layout = viewer.layout("Log in");
     let next = safe_next(&q.next).unwrap_or_default();
     ok(&LoginPage {
@@ -178,9 +184,8 @@ pub struct LoginForm {
 /// The login page shown instead of losing a draft written after the session ended.
 pub fn login_to_keep(viewer: &Viewer, draft: Draft) -> HttpResponse {
     let mut layout = viewer.layout("Log in to post");
-    layout.notice = Some(
-        "Your session has ended. Log in and your text will be waiting for you.".into(),
-    );
+    layout.notice =
+        Some("Your session has ended. Log in and your text will be waiting for you.".into());
     html(
         StatusCode::UNAUTHORIZED,
         &LoginPage {
@@ -220,10 +225,13 @@ pub async fn login(viewer: Viewer, form: web::Form<LoginForm>) -> Result<HttpRes
                 let mut layout = viewer.layout("Your text is waiting");
                 layout.user = Some((&user).into());
                 layout.csrf = csrf.clone();
-                let mut res = html(StatusCode::OK, &DraftPage {
-                    layout: &layout,
-                    draft,
-                });
+                let mut res = html(
+                    StatusCode::OK,
+                    &DraftPage {
+                        layout: &layout,
+                        draft,
+                    },
+                );
                 start_session(&forum, &mut res, session.token, csrf)
                     .map_err(|_| internal(&viewer))?;
                 return Ok(res);
@@ -252,8 +260,11 @@ pub async fn login(viewer: Viewer, form: web::Form<LoginForm>) -> Result<HttpRes
                 },
             );
             if let ForumError::RateLimited { retry_after_secs } = e {
-                if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&retry_after_secs.to_string()) {
-                    res.headers_mut().insert(actix_web::http::header::RETRY_AFTER, v);
+                if let Ok(v) =
+                    actix_web::http::header::HeaderValue::from_str(&retry_after_secs.to_string())
+                {
+                    res.headers_mut()
+                        .insert(actix_web::http::header::RETRY_AFTER, v);
                 }
             }
             Ok(res)
@@ -274,7 +285,11 @@ pub struct CsrfOnly {
 pub async fn logout(viewer: Viewer, form: web::Form<CsrfOnly>) -> Result<HttpResponse, PageError> {
     viewer.check_csrf(&form.csrf_token)?;
     if let Some(token) = viewer.session_token.clone() {
-        viewer.forum.logout(token).await.map_err(|e| viewer.error(e))?;
+        viewer
+            .forum
+            .logout(token)
+            .await
+            .map_err(|e| viewer.error(e))?;
     }
     let mut res = redirect_with_notice(&viewer.forum, "/", "You are logged out.");
     end_session(&viewer.forum, &mut res).map_err(|_| internal(&viewer))?;

@@ -6,7 +6,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::super::session::{redirect_with_notice, Viewer};
-use super::super::views::{ForumItem, FormErrors};
+use super::super::views::{FormErrors, ForumItem};
 use super::super::{html, ok, Layout, PageError};
 use crate::error::ForumError;
 use crate::forum::forums::{ForumChanges, ForumForm};
@@ -64,7 +64,13 @@ async fn admin_page(
 /// GET /admin
 pub async fn index(viewer: Viewer) -> Result<HttpResponse, PageError> {
     admin(&viewer, "/admin")?;
-    admin_page(&viewer, StatusCode::OK, &ForumFormFields::default(), FormErrors::default()).await
+    admin_page(
+        &viewer,
+        StatusCode::OK,
+        &ForumFormFields::default(),
+        FormErrors::default(),
+    )
+    .await
 }
 
 /// The new-forum form.
@@ -120,7 +126,11 @@ pub async fn edit_forum_form(
 ) -> Result<HttpResponse, PageError> {
     let name = path.into_inner();
     admin(&viewer, &format!("/admin/forums/{name}"))?;
-    let forum = viewer.forum.forum(name).await.map_err(|e| viewer.error(e))?;
+    let forum = viewer
+        .forum
+        .forum(name)
+        .await
+        .map_err(|e| viewer.error(e))?;
     let layout = viewer.layout(format!("Edit {}", forum.title));
     ok(&EditForumPage {
         layout: &layout,
@@ -171,7 +181,11 @@ pub async fn edit_forum(
             &format!("The forum “{}” is saved.", forum.title),
         )),
         Err(ForumError::Invalid(invalid)) => {
-            let forum = viewer.forum.forum(name).await.map_err(|e| viewer.error(e))?;
+            let forum = viewer
+                .forum
+                .forum(name)
+                .await
+                .map_err(|e| viewer.error(e))?;
             let layout = viewer.layout(format!("Edit {}", forum.title));
             Ok(html(
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -6,7 +6,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::super::session::{redirect_with_notice, Viewer};
-use super::super::views::{ForumItem, FormErrors, Pager, ThreadItem};
+use super::super::views::{FormErrors, ForumItem, Pager, ThreadItem};
 use super::super::{html, ok, Layout, PageError};
 use super::accounts::{login_to_keep, Draft};
 use super::PageQuery;
@@ -49,7 +49,8 @@ pub async fn index(viewer: Viewer) -> Result<HttpResponse, PageError> {
         .admin_exists()
         .await
         .map_err(|e| viewer.error(e))?;
-    let (archived, open): (Vec<_>, Vec<_>) = forums.iter().map(ForumItem::from).partition(|f| f.archived);
+    let (archived, open): (Vec<_>, Vec<_>) =
+        forums.iter().map(ForumItem::from).partition(|f| f.archived);
     let layout = viewer.layout("Forums");
     ok(&IndexPage {
         layout: &layout,
@@ -86,10 +87,17 @@ pub async fn forum(
 }
 
 /// GET /f/{name}/new
-pub async fn new_thread_form(viewer: Viewer, path: web::Path<String>) -> Result<HttpResponse, PageError> {
+pub async fn new_thread_form(
+    viewer: Viewer,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
     let name = path.into_inner();
     viewer.require_user(&format!("/f/{name}/new"))?;
-    let forum = viewer.forum.forum(name).await.map_err(|e| viewer.error(e))?;
+    let forum = viewer
+        .forum
+        .forum(name)
+        .await
+        .map_err(|e| viewer.error(e))?;
     crate::forum::forums::require_open(&forum).map_err(|e| viewer.error(e))?;
     let layout = viewer.layout(format!("New thread in {}", forum.title));
     ok(&NewThreadPage {
@@ -142,7 +150,11 @@ pub async fn new_thread(
             "Your thread is started.",
         )),
         Err(ForumError::Invalid(invalid)) => {
-            let forum = viewer.forum.forum(name).await.map_err(|e| viewer.error(e))?;
+            let forum = viewer
+                .forum
+                .forum(name)
+                .await
+                .map_err(|e| viewer.error(e))?;
             let layout = viewer.layout(format!("New thread in {}", forum.title));
             Ok(html(
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -6,7 +6,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::super::session::{redirect_with_notice, Viewer};
-use super::super::views::{ForumItem, FormErrors, Pager, PostItem, When};
+use super::super::views::{FormErrors, ForumItem, Pager, PostItem, When};
 use super::super::{html, ok, Layout, PageError};
 use super::accounts::{login_to_keep, CsrfOnly, Draft};
 use super::PageQuery;
@@ -111,7 +111,11 @@ pub async fn thread(
         pinned: page.thread.pinned,
         forum: ForumItem::from(&page.forum),
         opening: PostItem::new(&page.opening, me, open),
-        replies: page.replies.iter().map(|r| PostItem::new(r, me, open)).collect(),
+        replies: page
+            .replies
+            .iter()
+            .map(|r| PostItem::new(r, me, open))
+            .collect(),
         reply_count: page.thread.reply_count,
         pager: Pager::new(&base, &page.paging),
         can_reply: me.is_some() && open,
@@ -136,7 +140,10 @@ pub async fn reply_form(
 ) -> Result<HttpResponse, PageError> {
     let thread_id = path.into_inner();
     let back = match q.to {
-        Some(to) => format!("/t/{thread_id}/reply?to={to}{}", if q.quote.is_some() { "&quote=1" } else { "" }),
+        Some(to) => format!(
+            "/t/{thread_id}/reply?to={to}{}",
+            if q.quote.is_some() { "&quote=1" } else { "" }
+        ),
         None => format!("/t/{thread_id}/reply"),
     };
     viewer.require_user(&back)?;
@@ -147,7 +154,11 @@ pub async fn reply_form(
                 return Err(viewer.error(ForumError::NotFound { what: "post" }));
             }
             crate::forum::forums::require_open(&ctx.forum).map_err(|e| viewer.error(e))?;
-            let body = if q.quote.is_some() { quoted } else { String::new() };
+            let body = if q.quote.is_some() {
+                quoted
+            } else {
+                String::new()
+            };
             (Some(item(&ctx, &viewer)), body, ctx.thread.title.clone())
         }
         None => {
@@ -235,18 +246,25 @@ pub async fn reply(
         }
         Err(ForumError::Invalid(invalid)) => {
             let answering = match in_reply_to {
-                Some(id) => viewer.forum.post(id).await.ok().filter(|c| c.thread.id == thread_id),
+                Some(id) => viewer
+                    .forum
+                    .post(id)
+                    .await
+                    .ok()
+                    .filter(|c| c.thread.id == thread_id),
                 None => None,
             };
             let title = match &answering {
                 Some(c) => c.thread.title.clone(),
-                None => viewer
-                    .forum
-                    .thread_page(thread_id, Some(1))
-                    .await
-                    .map_err(|e| viewer.error(e).keeping(&form.body))?
-                    .thread
-                    .title,
+                None => {
+                    viewer
+                        .forum
+                        .thread_page(thread_id, Some(1))
+                        .await
+                        .map_err(|e| viewer.error(e).keeping(&form.body))?
+                        .thread
+                        .title
+                }
             };
             let layout = viewer.layout(format!("Reply: {title}"));
             Ok(html(
@@ -331,13 +349,15 @@ pub async fn edit(
     viewer
         .check_csrf(&form.csrf_token)
         .map_err(|e| e.keeping(&form.body))?;
-    let user = viewer
-        .user
-        .clone()
-        .ok_or_else(|| {
-            PageError::new(&viewer, 401, "Please log in", "Your session has ended. Log in, then edit the post again.")
-                .keeping(&form.body)
-        })?;
+    let user = viewer.user.clone().ok_or_else(|| {
+        PageError::new(
+            &viewer,
+            401,
+            "Please log in",
+            "Your session has ended. Log in, then edit the post again.",
+        )
+        .keeping(&form.body)
+    })?;
     let edit = PostEdit {
         body: form.body.clone(),
         title: form.title.clone(),
@@ -363,7 +383,10 @@ pub async fn edit(
                 &EditPage {
                     layout: &layout,
                     post: item(&ctx, &viewer),
-                    title: ctx.post.is_opening.then(|| form.title.as_deref().unwrap_or("")),
+                    title: ctx
+                        .post
+                        .is_opening
+                        .then(|| form.title.as_deref().unwrap_or("")),
                     body: &form.body,
                     errors: FormErrors(invalid.fields),
                 },
@@ -425,7 +448,10 @@ pub async fn revisions(viewer: Viewer, path: web::Path<i64>) -> Result<HttpRespo
         .post_history(path.into_inner())
         .await
         .map_err(|e| viewer.error(e))?;
-    let layout = viewer.layout(format!("Earlier versions: {}", history.context.thread.title));
+    let layout = viewer.layout(format!(
+        "Earlier versions: {}",
+        history.context.thread.title
+    ));
     ok(&RevisionsPage {
         layout: &layout,
         post: item(&history.context, &viewer),
@@ -471,6 +497,10 @@ pub async fn pin(
     Ok(redirect_with_notice(
         &viewer.forum,
         &format!("/t/{id}"),
-        if pinned { "The thread is pinned." } else { "The thread is unpinned." },
+        if pinned {
+            "The thread is pinned."
+        } else {
+            "The thread is unpinned."
+        },
     ))
 }

@@ -1,0 +1,398 @@
+//! The test harness: a real server on a free port with its own database, and typed helpers.
+//!
+//! Every scenario runs on SQLite. With `STAFFROOM_TEST_POSTGRES_URL` set (any database on the
+//! server; it is used only to create and drop a fresh database per test) it runs on PostgreSQL
+//! too. Logs print only when `TEST_LOG` is set.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::sync::Once;
+
+use diesel::{Connection, RunQueryDsl};
+use reqwest::redirect::Policy;
+use staffroom::app::Application;
+use staffroom::config::Settings;
+use staffroom::db::Backend;
+use staffroom::forum::accounts::{Registrar, Registration};
+use staffroom::forum::{Forum, User};
+
+/// The password every test account gets.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Runs each named scenario `async fn name(backend: Backend)` as `name::sqlite` and
+/// `name::postgres`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name(staffroom::db::Backend::Sqlite).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if $crate::support::postgres_url().is_none() {
+                        $crate::support::report_postgres_skipped();
+                        return;
+                    }
+                    super::$name(staffroom::db::Backend::Postgres).await;
+                }
+            }
+        )*
+    };
+}
+
+/// The PostgreSQL server to test against, if configured.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("STAFFROOM_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+}
+
+/// Says once per run, past the test harness's output capture, why PostgreSQL was skipped.
+pub fn report_postgres_skipped() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = writeln!(
+            std::io::stderr(),
+            "\nPostgreSQL tests skipped: STAFFROOM_TEST_POSTGRES_URL is not set \
+             (e.g. postgres://postgres@127.0.0.1:5432/postgres). Only SQLite was tested.\n"
+        );
+    });
+}
+
+fn init_logging() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if std::env::var("TEST_LOG").is_ok() {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
+                .try_init();
+        }
+    });
+}
+
+/// A database of its own for one test: a temporary SQLite file, or a fresh PostgreSQL
+/// database that is dropped when this is dropped.
+pub struct TestDatabase {
+    /// The URL to put in `database.url`.
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    pg: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    /// Creates one for `backend`.
+    pub fn new(backend: Backend) -> TestDatabase {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temporary directory");
+                let path = dir.path().join("staffroom.db");
+                TestDatabase {
+                    url: format!("sqlite://{}", path.display()),
+                    _dir: Some(dir),
+                    pg: None,
+                }
+            }
+            Backend::Postgres => {
+                let admin_url = postgres_url().expect("STAFFROOM_TEST_POSTGRES_URL");
+                let name = format!(
+                    "staffroom_test_{}",
+                    staffroom::forum::tokens::new_token()
+                        .to_ascii_lowercase()
+                        .chars()
+                        .filter(char::is_ascii_alphanumeric)
+                        .take(20)
+                        .collect::<String>()
+                );
+                let mut conn = diesel::PgConnection::establish(&admin_url)
+                    .expect("connect to STAFFROOM_TEST_POSTGRES_URL");
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .expect("create test database");
+                let mut url = url::Url::parse(&admin_url).expect("postgres URL");
+                url.set_path(&format!("/{name}"));
+                TestDatabase {
+                    url: url.to_string(),
+                    _dir: None,
+                    pg: Some((admin_url, name)),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = &self.pg {
+            if let Ok(mut conn) = diesel::PgConnection::establish(admin_url) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn);
+            }
+        }
+    }
+}
+
+/// A running Staffroom.
+pub struct TestApp {
+    /// `http://localhost:PORT`
+    pub address: String,
+    /// The forum service behind the server, for setting up data.
+    pub forum: Forum,
+    handle: actix_web::dev::ServerHandle,
+    _db: TestDatabase,
+}
+
+impl TestApp {
+    /// Settings for a test: small pages so pagination shows with few posts.
+    pub fn settings(db_url: &str, port: u16) -> Settings {
+        let mut s = Settings::defaults().expect("default settings");
+        s.server.host = "127.0.0.1".into();
+        s.server.port = port;
+        s.server.public_url = url::Url::parse(&format!("http://localhost:{port}")).unwrap();
+        s.server.workers = 1;
+        s.database.url = db_url.to_string();
+        s.database.pool_size = 4;
+        s.pages.threads_per_page = 5;
+        s.pages.posts_per_page = 5;
+        s
+    }
+
+    /// Starts a server on `backend` with the test settings.
+    pub async fn spawn(backend: Backend) -> TestApp {
+        TestApp::spawn_with(backend, |_| {}).await
+    }
+
+    /// Starts a server on `backend`, letting the test change settings first.
+    pub async fn spawn_with(backend: Backend, change: impl FnOnce(&mut Settings)) -> TestApp {
+        init_logging();
+        let db = TestDatabase::new(backend);
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+        let port = listener.local_addr().unwrap().port();
+        let mut settings = TestApp::settings(&db.url, port);
+        change(&mut settings);
+        let app = Application::from_listener(settings, listener)
+            .await
+            .expect("the application builds");
+        let forum = app.forum().clone();
+        let handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            address: format!("http://localhost:{port}"),
+            forum,
+            handle,
+            _db: db,
+        }
+    }
+
+    /// A fresh browser with its own cookie jar.
+    pub fn browser() -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(Policy::none())
+            .build()
+            .expect("HTTP client")
+    }
+
+    /// An absolute URL for `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// Creates an account directly (as `staffroom admin create-user` does).
+    pub async fn create_user(&self, name: &str, admin: bool) -> User {
+        self.forum
+            .register(
+                Registration {
+                    username: name.into(),
+                    display_name: capitalised(name),
+                    password: PASSWORD.into(),
+                },
+                Registrar::Console { admin },
+            )
+            .await
+            .expect("create user")
+    }
+
+    /// Logs in through the API and returns the bearer token.
+    pub async fn token(&self, name: &str) -> String {
+        let res = reqwest::Client::new()
+            .post(self.url("/api/v1/sessions"))
+            .json(&serde_json::json!({"username": name, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201, "API login for {name}");
+        let body: serde_json::Value = res.json().await.unwrap();
+        body["token"].as_str().unwrap().to_string()
+    }
+
+    /// GETs `path` in `browser` and returns (status, body).
+    pub async fn get(&self, browser: &reqwest::Client, path: &str) -> (u16, String) {
+        let res = browser.get(self.url(path)).send().await.unwrap();
+        let status = res.status().as_u16();
+        (status, res.text().await.unwrap())
+    }
+
+    /// The CSRF token in the forms of the page at `path`.
+    pub async fn csrf(&self, browser: &reqwest::Client, path: &str) -> String {
+        let (_, body) = self.get(browser, path).await;
+        csrf_in(&body).unwrap_or_else(|| panic!("no CSRF token on {path}"))
+    }
+
+    /// Submits a form the way the page at `form_page` would: with its CSRF token.
+    pub async fn submit(
+        &self,
+        browser: &reqwest::Client,
+        form_page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let token = self.csrf(browser, form_page).await;
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
+        all.extend_from_slice(fields);
+        browser
+            .post(self.url(action))
+            .form(&all)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Logs `browser` in through the login form.
+    pub async fn web_login(&self, browser: &reqwest::Client, name: &str) {
+        let res = self
+            .submit(
+                browser,
+                "/login",
+                "/login",
+                &[("username", name), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(res.status(), 303, "web login for {name}");
+    }
+
+    /// A browser already logged in as `name`.
+    pub async fn logged_in(&self, name: &str) -> reqwest::Client {
+        let b = TestApp::browser();
+        self.web_login(&b, name).await;
+        b
+    }
+
+    /// An API call with a bearer token and a JSON body; returns (status, JSON).
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut req = reqwest::Client::new().request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        let json = if text.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"))
+        };
+        (status, json)
+    }
+
+    /// Creates a forum through the API as administrator `admin_token`.
+    pub async fn forum_named(&self, admin_token: &str, name: &str) {
+        let (status, body) = self
+            .api(
+                reqwest::Method::POST,
+                "/api/v1/forums",
+                Some(admin_token),
+                Some(serde_json::json!({"name": name, "title": capitalised(name), "description": format!("About {name}.")})),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+
+    /// Starts a thread through the API; returns its id.
+    pub async fn thread(&self, token: &str, forum: &str, title: &str, body: &str) -> i64 {
+        let (status, json) = self
+            .api(
+                reqwest::Method::POST,
+                &format!("/api/v1/forums/{forum}/threads"),
+                Some(token),
+                Some(serde_json::json!({"title": title, "body": body})),
+            )
+            .await;
+        assert_eq!(status, 201, "{json}");
+        json["thread"]["id"].as_i64().unwrap()
+    }
+
+    /// Replies through the API; returns the post id.
+    pub async fn reply(
+        &self,
+        token: &str,
+        thread: i64,
+        body: &str,
+        in_reply_to: Option<i64>,
+    ) -> i64 {
+        let (status, json) = self
+            .api(
+                reqwest::Method::POST,
+                &format!("/api/v1/threads/{thread}/posts"),
+                Some(token),
+                Some(serde_json::json!({"body": body, "in_reply_to": in_reply_to})),
+            )
+            .await;
+        assert_eq!(status, 201, "{json}");
+        json["id"].as_i64().unwrap()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move { handle.stop(false).await });
+        }
+    }
+}
+
+/// "alice" -> "Alice".
+pub fn capitalised(name: &str) -> String {
+    let mut c = name.chars();
+    match c.next() {
+        Some(first) => first.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+/// The value of the first `csrf_token` field in `html`.
+pub fn csrf_in(html: &str) -> Option<String> {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_string())
+}
+
+/// The value of the `Location` header.
+pub fn location(res: &reqwest::Response) -> String {
+    res.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The text between `<main` and `</main>` (the page's own content, without the header).
+pub fn main_of(html: &str) -> &str {
+    let start = html.find("<main").unwrap_or(0);
+    let end = html.find("</main>").unwrap_or(html.len());
+    &html[start..end]
+}

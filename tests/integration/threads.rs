@@ -1,0 +1,896 @@
+//! Threads and posts: starting, replying, quoting, editing, deleting, pages, feeds, profiles.
+
+use reqwest::Method;
+use staffroom::db::Backend;
+
+use crate::both_backends;
+use crate::support::{csrf_in, location, main_of, TestApp, PASSWORD};
+
+both_backends!(
+    a_thread_started_on_the_web_reads_started_by_name_on_date,
+    thread_form_mistakes_keep_what_was_typed,
+    replies_read_oldest_first_across_pages,
+    replies_answer_and_quote_earlier_posts,
+    authors_edit_their_posts_and_earlier_versions_are_kept,
+    nobody_edits_or_deletes_someone_elses_post,
+    deleted_posts_leave_a_placeholder_and_the_thread_still_reads,
+    administrators_pin_threads_and_may_delete_any_post,
+    unknown_threads_posts_and_people_are_not_found,
+    markdown_is_rendered_and_raw_html_never_runs,
+    request_bodies_over_the_limit_are_refused,
+    a_thread_page_costs_the_same_queries_however_long_the_thread,
+    feeds_list_new_threads_and_new_posts,
+    profiles_list_what_a_person_started_and_replied_to,
+    a_reply_written_after_the_session_ended_is_not_lost,
+);
+
+/// An instance with an administrator `head` (returned token), member `alice` and forum `maths`.
+async fn setup(backend: Backend) -> (TestApp, String) {
+    let app = TestApp::spawn(backend).await;
+    app.create_user("head", true).await;
+    app.create_user("alice", false).await;
+    app.create_user("bob", false).await;
+    let token = app.token("head").await;
+    app.forum_named(&token, "maths").await;
+    (app, token)
+}
+
+async fn a_thread_started_on_the_web_reads_started_by_name_on_date(backend: Backend) {
+    let (app, _) = setup(backend).await;
+    let alice = app.logged_in("alice").await;
+    let res = app
+        .submit(
+            &alice,
+            "/f/maths/new",
+            "/f/maths/new",
+            &[
+                ("title", "Number lines for fractions"),
+                ("body", "We tried **number lines** in year 5."),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let thread_url = location(&res);
+    assert!(thread_url.starts_with("/t/"), "{thread_url}");
+    let (status, page) = app.get(&TestApp::browser(), &thread_url).await;
+    assert_eq!(status, 200);
+    let today = chrono::Utc::now().format("%-d %B %Y").to_string();
+    assert!(page.contains("<h1>Number lines for fractions</h1>"));
+    assert_eq!(
+        page.matches("<h1").count(),
+        1,
+        "the title is the page's only h1"
+    );
+    let main = main_of(&page);
+    assert!(
+        main.contains("Started by\n      <a href=\"/u/alice\">Alice</a>"),
+        "{main}"
+    );
+    assert!(main.contains(&format!(">{today}</time>")));
+    assert!(main.contains("<strong>number lines</strong>"));
+    assert!(page.contains("<a class=\"skip-link\" href=\"#main\">"));
+    assert!(page.contains("<main id=\"main\""));
+    // Visitors read it but get no reply box.
+    assert!(page.contains("Log in</a> to reply."));
+    let (_, forum) = app.get(&TestApp::browser(), "/f/maths").await;
+    assert!(forum.contains(">Number lines for fractions</a>"));
+}
+
+async fn thread_form_mistakes_keep_what_was_typed(backend: Backend) {
+    let (app, token) = setup(backend).await;
+    let alice = app.logged_in("alice").await;
+    let careful = "A long, careful post about <fractions> & decimals.";
+    let res = app
+        .submit(
+            &alice,
+            "/f/maths/new",
+            "/f/maths/new",
+            &[("title", "  "), ("body", careful)],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("id=\"title-error\" class=\"field-error\">Title is required."));
+    assert!(page.contains("aria-describedby=\"title-error\""));
+    assert!(
+        page.contains("A long, careful post about &#60;fractions&#62; &#38; decimals.")
+            || page.contains("A long, careful post about &lt;fractions&gt; &amp; decimals."),
+        "the body is kept, escaped"
+    );
+
+    let long_title = "x".repeat(201);
+    let res = app
+        .submit(
+            &alice,
+            "/f/maths/new",
+            "/f/maths/new",
+            &[("title", &long_title), ("body", "ok")],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("Title is 201 characters long; the limit is 200."));
+    assert!(page.contains(&long_title));
+
+    let huge = "y".repeat(65 * 1024);
+    let res = app
+        .submit(
+            &alice,
+            "/f/maths/new",
+            "/f/maths/new",
+            &[("title", "Big"), ("body", &huge)],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("the limit is 64 KiB"));
+    assert!(page.contains("value=\"Big\""));
+
+    let res = app
+        .submit(
+            &alice,
+            "/f/maths/new",
+            "/f/maths/new",
+            &[("title", "Empty"), ("body", " \n ")],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("the post is empty"));
+
+    let (status, json) = app
+        .api(
+            Method::POST,
+            "/api/v1/forums/maths/threads",
+            Some(&token),
+            Some(serde_json::json!({"title": "", "body": ""})),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(json["error"], "invalid_input");
+    assert!(json["fields"]["title"].is_string() && json["fields"]["body"].is_string());
+    let (_, forum) = app
+        .api(Method::GET, "/api/v1/forums/maths", None, None)
+        .await;
+    assert_eq!(forum["thread_count"], 0, "nothing was stored");
+}
+
+async fn replies_read_oldest_first_across_pages(backend: Backend) {
+    let (app, token) = setup(backend).await; // five replies a page
+    let thread = app
+        .thread(&token, "maths", "Long discussion", "Opening words")
+        .await;
+    for n in 1..=7 {
+        app.reply(&token, thread, &format!("Reply number {n}"), None)
+            .await;
+    }
+    let browser = TestApp::browser();
+    let (_, page1) = app.get(&browser, &format!("/t/{thread}")).await;
+    let positions: Vec<usize> = (1..=5)
+        .map(|n| {
+            page1
+                .find(&format!("Reply number {n}<"))
+                .unwrap_or_else(|| panic!("reply {n} on page 1"))
+        })
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "oldest first");
+    assert!(!page1.contains("Reply number 6"));
+    assert!(page1.contains("7 replies"));
+    let (_, page2) = app.get(&browser, &format!("/t/{thread}?page=2")).await;
+    assert!(
+        page2.contains("Opening words"),
+        "the opening post heads every page"
+    );
+    assert!(page2.contains("Reply number 6") && page2.contains("Reply number 7"));
+    assert!(!page2.contains("Reply number 5<"));
+
+    let (_, json) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/threads/{thread}?page=2"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(json["opening_post"]["body"], "Opening words");
+    let bodies: Vec<&str> = json["posts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, ["Reply number 6", "Reply number 7"]);
+    assert_eq!(json["paging"]["pages"], 2);
+}
+
+async fn replies_answer_and_quote_earlier_posts(backend: Backend) {
+    let (app, token) = setup(backend).await;
+    let thread = app
+        .thread(
+            &token,
+            "maths",
+            "Homework policy",
+            "What is your homework policy?",
+        )
+        .await;
+    let alice_token = app.token("alice").await;
+    let first = app
+        .reply(
+            &alice_token,
+            thread,
+            "We set none before year 7.\n\nIt works.",
+            None,
+        )
+        .await;
+    let bob = app.logged_in("bob").await;
+
+    let (status, page) = app
+        .get(&bob, &format!("/t/{thread}/reply?to={first}&quote=1"))
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(
+            "&gt; Alice wrote:\n&gt;\n&gt; We set none before year 7.\n&gt;\n&gt; It works."
+        ) || page.contains("&#62; Alice wrote:"),
+        "{}",
+        main_of(&page)
+    );
+    assert!(page.contains(&format!("name=\"in_reply_to\" value=\"{first}\"")));
+
+    let res = app
+        .submit(
+            &bob,
+            &format!("/t/{thread}/reply?to={first}"),
+            &format!("/t/{thread}/reply"),
+            &[
+                ("body", "> Alice wrote:\n> We set none\n\nInteresting, why?"),
+                ("in_reply_to", &first.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let at = location(&res);
+    assert!(at.starts_with(&format!("/t/{thread}#p")), "{at}");
+    let (_, page) = app.get(&bob, &format!("/t/{thread}")).await;
+    assert!(page.contains(&format!("In reply to <a href=\"/p/{first}\">Alice</a>")));
+    assert!(page.contains("<blockquote>"));
+    assert!(page.contains(&format!(
+        "href=\"/t/{thread}/reply?to={first}&amp;quote=1\">Quote</a>"
+    )));
+
+    // /p/{id} leads to the post on its page of the thread.
+    let res = bob
+        .get(app.url(&format!("/p/{first}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), format!("/t/{thread}#p{first}"));
+
+    // Answering a post of another thread is refused, with the text kept.
+    let other = app.thread(&token, "maths", "Other", "Other thread").await;
+    let res = app
+        .submit(
+            &bob,
+            &format!("/t/{other}"),
+            &format!("/t/{other}/reply"),
+            &[
+                ("body", "Misplaced words"),
+                ("in_reply_to", &first.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("not in this thread"));
+    assert!(page.contains("Misplaced words"));
+    let (status, json) = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/threads/{other}/posts"),
+            Some(&alice_token),
+            Some(serde_json::json!({"body": "x", "in_reply_to": first})),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(json["fields"]["in_reply_to"].is_string());
+}
+
+async fn authors_edit_their_posts_and_earlier_versions_are_kept(backend: Backend) {
+    let (app, _) = setup(backend).await;
+    let alice_token = app.token("alice").await;
+    let thread = app
+        .thread(&alice_token, "maths", "Original title", "Original opening")
+        .await;
+    let reply = app.reply(&alice_token, thread, "First draft", None).await;
+    let alice = app.logged_in("alice").await;
+
+    let (status, page) = app.get(&alice, &format!("/p/{reply}/edit")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains(">First draft</textarea>"));
+    let res = app
+        .submit(
+            &alice,
+            &format!("/p/{reply}/edit"),
+            &format!("/p/{reply}/edit"),
+            &[("body", "Second, better draft")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let (_, page) = app.get(&alice, &format!("/t/{thread}")).await;
+    assert!(page.contains("Second, better draft"));
+    assert!(!page.contains("First draft"));
+    assert!(page.contains(&format!("<a href=\"/p/{reply}/revisions\">edited")));
+    let (status, history) = app
+        .get(&TestApp::browser(), &format!("/p/{reply}/revisions"))
+        .await;
+    assert_eq!(status, 200);
+    assert!(history.contains("First draft") && history.contains("Second, better draft"));
+
+    // An edit that leaves the form empty is refused and keeps nothing from the old text.
+    let res = app
+        .submit(
+            &alice,
+            &format!("/p/{reply}/edit"),
+            &format!("/p/{reply}/edit"),
+            &[("body", "")],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+
+    // The opening post carries the title; editing it keeps the old title in the revision.
+    let opening = {
+        let (_, json) = app
+            .api(
+                Method::GET,
+                &format!("/api/v1/threads/{thread}"),
+                None,
+                None,
+            )
+            .await;
+        json["opening_post"]["id"].as_i64().unwrap()
+    };
+    let (status, json) = app
+        .api(
+            Method::PATCH,
+            &format!("/api/v1/posts/{opening}"),
+            Some(&alice_token),
+            Some(serde_json::json!({"body": "Revised opening", "title": "Revised title"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{json}");
+    assert!(json["edited_at"].is_string());
+    let (_, json) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/threads/{thread}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(json["thread"]["title"], "Revised title");
+    let (_, json) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/posts/{opening}/revisions"),
+            None,
+            None,
+        )
+        .await;
+    let revisions = json["revisions"].as_array().unwrap();
+    assert_eq!(revisions.len(), 1);
+    assert_eq!(revisions[0]["title"], "Original title");
+    assert_eq!(revisions[0]["body"], "Original opening");
+    assert_eq!(json["post"]["body"], "Revised opening");
+    let (_, json) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/posts/{reply}/revisions"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(json["revisions"].as_array().unwrap().len(), 1);
+
+    // A title on a reply is refused.
+    let (status, json) = app
+        .api(
+            Method::PATCH,
+            &format!("/api/v1/posts/{reply}"),
+            Some(&alice_token),
+            Some(serde_json::json!({"body": "b", "title": "t"})),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(json["fields"]["title"].is_string());
+}
+
+async fn nobody_edits_or_deletes_someone_elses_post(backend: Backend) {
+    let (app, _) = setup(backend).await;
+    let alice_token = app.token("alice").await;
+    let thread = app
+        .thread(&alice_token, "maths", "Mine", "Alice's words")
+        .await;
+    let reply = app.reply(&alice_token, thread, "Alice's reply", None).await;
+    let bob = app.logged_in("bob").await;
+    let bob_token = app.token("bob").await;
+
+    let (status, _) = app.get(&bob, &format!("/p/{reply}/edit")).await;
+    assert_eq!(status, 403);
+    let res = app
+        .submit(
+            &bob,
+            &format!("/t/{thread}"),
+            &format!("/p/{reply}/edit"),
+            &[("body", "Bob's words")],
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    let res = app
+        .submit(
+            &bob,
+            &format!("/t/{thread}"),
+            &format!("/p/{reply}/delete"),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    let (status, json) = app
+        .api(
+            Method::PATCH,
+            &format!("/api/v1/posts/{reply}"),
+            Some(&bob_token),
+            Some(serde_json::json!({"body": "Bob's words"})),
+        )
+        .await;
+    assert_eq!(status, 403);
+    assert_eq!(json["error"], "not_author");
+    let (status, json) = app
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/posts/{reply}"),
+            Some(&bob_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 403);
+    assert_eq!(json["error"], "not_author");
+    let (status, _) = app
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/posts/{reply}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, 401);
+    let (_, json) = app
+        .api(Method::GET, &format!("/api/v1/posts/{reply}"), None, None)
+        .await;
+    assert_eq!(json["body"], "Alice's reply");
+    assert_eq!(json["deleted"], false);
+    let (_, page) = app.get(&bob, &format!("/t/{thread}")).await;
+    assert!(
+        !page.contains(&format!("/p/{reply}/edit")),
+        "no edit link for others' posts"
+    );
+}
+
+async fn deleted_posts_leave_a_placeholder_and_the_thread_still_reads(backend: Backend) {
+    let (app, _) = setup(backend).await;
+    let alice_token = app.token("alice").await;
+    let bob_token = app.token("bob").await;
+    let thread = app
+        .thread(
+            &alice_token,
+            "maths",
+            "Assessment",
+            "Opening words to delete",
+        )
+        .await;
+    let reply = app
+        .reply(&bob_token, thread, "Bob's reply to delete", None)
+        .await;
+    app.reply(&alice_token, thread, "A reply that stays", Some(reply))
+        .await;
+    let bob = app.logged_in("bob").await;
+
+    let (status, page) = app.get(&bob, &format!("/p/{reply}/delete")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Delete this post?"));
+    let res = app
+        .submit(
+            &bob,
+            &format!("/p/{reply}/delete"),
+            &format!("/p/{reply}/delete"),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let (_, page) = app.get(&TestApp::browser(), &format!("/t/{thread}")).await;
+    assert!(!page.contains("Bob's reply to delete"));
+    assert!(page.contains("This post was deleted."));
+    assert!(page.contains("A reply that stays"));
+    let (_, json) = app
+        .api(Method::GET, &format!("/api/v1/posts/{reply}"), None, None)
+        .await;
+    assert_eq!(json["deleted"], true);
+    assert!(json["body"].is_null() && json["html"].is_null());
+    let (status, json) = app
+        .api(
+            Method::PATCH,
+            &format!("/api/v1/posts/{reply}"),
+            Some(&bob_token),
+            Some(serde_json::json!({"body": "back"})),
+        )
+        .await;
+    assert_eq!(status, 410);
+    assert_eq!(json["error"], "post_deleted");
+
+    let (_, json) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/threads/{thread}"),
+            None,
+            None,
+        )
+        .await;
+    let opening = json["opening_post"]["id"].as_i64().unwrap();
+    let (status, _) = app
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/posts/{opening}"),
+            Some(&alice_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, page) = app.get(&TestApp::browser(), &format!("/t/{thread}")).await;
+    assert_eq!(status, 200, "the thread still reads");
+    assert!(!page.contains("Opening words to delete"));
+    assert!(page.contains("A reply that stays"));
+    assert!(page.contains("<h1>Assessment</h1>"));
+    let (_, profile) = app
+        .api(Method::GET, "/api/v1/users/alice", None, None)
+        .await;
+    assert_eq!(
+        profile["threads_started"], 0,
+        "deleted posts leave the profile"
+    );
+}
+
+async fn administrators_pin_threads_and_may_delete_any_post(backend: Backend) {
+    let (app, _) = setup(backend).await;
+    let alice_token = app.token("alice").await;
+    let thread = app
+        .thread(&alice_token, "maths", "Welcome", "Read this first")
+        .await;
+    let reply = app
+        .reply(&alice_token, thread, "Off-topic words", None)
+        .await;
+
+    let alice = app.logged_in("alice").await;
+    let res = app
+        .submit(
+            &alice,
+            &format!("/t/{thread}"),
+            &format!("/t/{thread}/pin"),
+            &[("pinned", "true")],
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    let (_, page) = app.get(&alice, &format!("/t/{thread}")).await;
+    assert!(!page.contains("Pin thread"));
+
+    let head = app.logged_in("head").await;
+    let res = app
+        .submit(
+            &head,
+            &format!("/t/{thread}"),
+            &format!("/t/{thread}/pin"),
+            &[("pinned", "true")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let (_, page) = app.get(&head, &format!("/t/{thread}")).await;
+    assert!(page.contains("Unpin thread"));
+    let (_, json) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/threads/{thread}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(json["thread"]["pinned"], true);
+
+    assert!(
+        page.contains(&format!("/p/{reply}/delete")),
+        "administrators see Delete on any post"
+    );
+    assert!(
+        !page.contains(&format!("/p/{reply}/edit")),
+        "but never Edit on someone else's"
+    );
+    let res = app
+        .submit(
+            &head,
+            &format!("/p/{reply}/delete"),
+            &format!("/p/{reply}/delete"),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let (_, json) = app
+        .api(Method::GET, &format!("/api/v1/posts/{reply}"), None, None)
+        .await;
+    assert_eq!(json["deleted"], true);
+}
+
+async fn unknown_threads_posts_and_people_are_not_found(backend: Backend) {
+    let (app, token) = setup(backend).await;
+    let browser = TestApp::browser();
+    for (path, message) in [
+        ("/t/999999", "Thread not found."),
+        ("/p/999999", "Post not found."),
+        ("/u/nobody_at_all", "User not found."),
+        ("/p/999999/revisions", "Post not found."),
+    ] {
+        let (status, page) = app.get(&browser, path).await;
+        assert_eq!(status, 404, "{path}");
+        assert!(page.contains(message), "{path}");
+    }
+    let (status, _) = app.get(&browser, "/t/not-a-number").await;
+    assert_eq!(status, 404);
+    for path in [
+        "/api/v1/threads/999999",
+        "/api/v1/posts/999999",
+        "/api/v1/users/nobody_at_all",
+        "/api/v1/posts/999999/revisions",
+    ] {
+        let (status, json) = app.api(Method::GET, path, None, None).await;
+        assert_eq!(status, 404, "{path}");
+        assert_eq!(json["error"], "not_found");
+    }
+    let (status, json) = app
+        .api(
+            Method::POST,
+            "/api/v1/threads/999999/posts",
+            Some(&token),
+            Some(serde_json::json!({"body": "x"})),
+        )
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(json["error"], "not_found");
+}
+
+async fn markdown_is_rendered_and_raw_html_never_runs(backend: Backend) {
+    let (app, token) = setup(backend).await;
+    let body = "See Boaler (2016)[^1] and https://www.nctm.org.\n\n| Year | Method |\n|---|---|\n| 5 | Number lines |\n\n<script>alert('x')</script>\n\n[click](javascript:alert(1))\n\n[^1]: Boaler, J. (2016). *Mathematical Mindsets*.";
+    let thread = app.thread(&token, "maths", "References", body).await;
+    let (_, page) = app.get(&TestApp::browser(), &format!("/t/{thread}")).await;
+    let main = main_of(&page);
+    assert!(main.contains("<table>"));
+    assert!(main.contains("<a href=\"https://www.nctm.org\" rel=\"nofollow ugc noopener\">"));
+    assert!(main.contains("<section class=\"footnotes\">"));
+    assert!(main.contains("<em>Mathematical Mindsets</em>"));
+    assert!(!main.contains("<script"));
+    assert!(main.contains("&lt;script&gt;"), "raw HTML shows as text");
+    assert!(!main.contains("javascript:"));
+    let (_, json) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/threads/{thread}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        json["opening_post"]["body"], body,
+        "the Markdown source is kept as written"
+    );
+}
+
+async fn request_bodies_over_the_limit_are_refused(backend: Backend) {
+    let (app, token) = setup(backend).await;
+    let alice = app.logged_in("alice").await;
+    let megabyte = "z".repeat(1024 * 1024);
+    let res = app
+        .submit(
+            &alice,
+            "/f/maths/new",
+            "/f/maths/new",
+            &[("title", "Huge"), ("body", &megabyte)],
+        )
+        .await;
+    assert_eq!(res.status(), 413);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("larger than this server accepts"));
+    let (status, json) = app
+        .api(
+            Method::POST,
+            "/api/v1/forums/maths/threads",
+            Some(&token),
+            Some(serde_json::json!({"title": "Huge", "body": megabyte})),
+        )
+        .await;
+    assert_eq!(status, 413);
+    assert_eq!(json["error"], "payload_too_large");
+    let (_, forum) = app
+        .api(Method::GET, "/api/v1/forums/maths", None, None)
+        .await;
+    assert_eq!(forum["thread_count"], 0);
+}
+
+async fn a_thread_page_costs_the_same_queries_however_long_the_thread(backend: Backend) {
+    let (app, token) = setup(backend).await; // five replies a page
+    let thread = app
+        .thread(&token, "maths", "Counting queries", "Opening")
+        .await;
+    let first = app.reply(&token, thread, "Reply 0", None).await;
+    for n in 1..5 {
+        app.reply(&token, thread, &format!("Reply {n}"), Some(first))
+            .await;
+    }
+    let alice = app.logged_in("alice").await;
+    let cost = |path: String| {
+        let (app, alice) = (&app, &alice);
+        async move {
+            let before = app.forum.db().query_count();
+            let (status, _) = app.get(alice, &path).await;
+            assert_eq!(status, 200);
+            app.forum.db().query_count() - before
+        }
+    };
+    let short = cost(format!("/t/{thread}")).await;
+    let mut previous = first;
+    for n in 5..40 {
+        // Every reply answers a different earlier post.
+        previous = app
+            .reply(&token, thread, &format!("Reply {n}"), Some(previous))
+            .await;
+    }
+    let long_first_page = cost(format!("/t/{thread}")).await;
+    let long_last_page = cost(format!("/t/{thread}?page=8")).await;
+    assert_eq!(short, long_first_page, "page 1 of 5 replies vs of 40");
+    assert_eq!(short, long_last_page, "a later page costs the same");
+    // Two connection checkouts (each checked with one statement), then the session, the
+    // thread with its opening post, the page of replies, and the posts they answer.
+    assert!(short <= 6, "{short} queries");
+    let forum_page = cost("/f/maths".to_string()).await;
+    assert!(
+        forum_page <= 5,
+        "checkouts, session, forum, threads: {forum_page}"
+    );
+}
+
+async fn feeds_list_new_threads_and_new_posts(backend: Backend) {
+    let (app, token) = setup(backend).await;
+    let thread = app
+        .thread(&token, "maths", "Feed & friends", "First <b>words</b>")
+        .await;
+    app.reply(&token, thread, "A reply in the feed", None).await;
+    let res = reqwest::get(app.url("/f/maths/feed.atom")).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/atom+xml; charset=utf-8"
+    );
+    let xml = res.text().await.unwrap();
+    assert!(
+        xml.contains("<feed xmlns=\"http://www.w3.org/2005/Atom\""),
+        "{xml}"
+    );
+    assert!(xml.contains("<title>Feed &amp; friends</title>"), "{xml}");
+    assert!(xml.contains(&format!("<id>{}</id>", app.url(&format!("/t/{thread}")))));
+    assert!(
+        !xml.contains("A reply in the feed"),
+        "the forum feed lists threads"
+    );
+    let xml = reqwest::get(app.url(&format!("/t/{thread}/feed.atom")))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(xml.contains("A reply in the feed"));
+    assert!(xml.contains("Head replied to"));
+    assert!(xml.contains("<name>Head</name>"));
+    let status = reqwest::get(app.url("/t/999999/feed.atom"))
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 404);
+}
+
+async fn profiles_list_what_a_person_started_and_replied_to(backend: Backend) {
+    let (app, token) = setup(backend).await;
+    let alice_token = app.token("alice").await;
+    let mine = app
+        .thread(&alice_token, "maths", "Question from Alice", "Q")
+        .await;
+    let theirs = app.thread(&token, "maths", "Head's thread", "H").await;
+    let reply = app.reply(&alice_token, theirs, "Alice answers", None).await;
+    let (status, page) = app.get(&TestApp::browser(), "/u/alice").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("<h1>Alice</h1>"));
+    assert!(page.contains(&format!(
+        "Started <a href=\"/t/{mine}\">Question from Alice</a>"
+    )));
+    assert!(page.contains(&format!("Replied to <a href=\"/p/{reply}\">")));
+    assert!(page.contains("1 thread started, 1 reply."));
+    let (status, json) = app
+        .api(Method::GET, "/api/v1/users/ALICE", None, None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(json["user"]["name"], "alice");
+    assert_eq!(json["threads_started"], 1);
+    assert_eq!(json["replies"], 1);
+    assert_eq!(json["posts"][0]["post_id"], reply, "newest first");
+    assert_eq!(json["posts"][1]["thread_id"], mine);
+}
+
+async fn a_reply_written_after_the_session_ended_is_not_lost(backend: Backend) {
+    let (app, token) = setup(backend).await;
+    let thread = app
+        .thread(&token, "maths", "Draft keeping", "Opening")
+        .await;
+    // A browser whose session has ended: it has its CSRF cookie (the token is the same on
+    // every page of the browser) but no valid login.
+    let alice = TestApp::browser();
+    let csrf = app.csrf(&alice, "/login").await;
+    let text = "A long reply I spent twenty minutes writing.";
+    let res = alice
+        .post(app.url(&format!("/t/{thread}/reply")))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("body", text),
+            ("in_reply_to", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("Your session has ended"));
+    assert!(
+        page.contains(text),
+        "the text rides along in the login form"
+    );
+    let csrf = csrf_in(&page).unwrap();
+    let res = alice
+        .post(app.url("/login"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("username", "alice"),
+            ("password", PASSWORD),
+            ("draft_action", &format!("/t/{thread}/reply")),
+            ("draft_body", text),
+            ("draft_title", ""),
+            ("draft_in_reply_to", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("Your text is waiting"));
+    assert!(page.contains(&format!(">{text}</textarea>")));
+    assert!(page.contains(&format!("action=\"/t/{thread}/reply\"")));
+    let csrf = csrf_in(&page).unwrap();
+    let res = alice
+        .post(app.url(&format!("/t/{thread}/reply")))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("body", text),
+            ("in_reply_to", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let (_, page) = app.get(&alice, &format!("/t/{thread}")).await;
+    assert!(page.contains(text));
+}
