@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::error::UrlencodedError;
+use actix_web::error::{PathError, QueryPayloadError, UrlencodedError};
 use actix_web::{middleware, App, HttpRequest, HttpServer};
 use anyhow::Context;
 use tracing_actix_web::TracingLogger;
@@ -66,6 +66,8 @@ impl Application {
                         .error_handler(crate::api::json_error),
                 )
                 .app_data(actix_web::web::PayloadConfig::default().limit(limit))
+                .app_data(actix_web::web::QueryConfig::default().error_handler(query_error))
+                .app_data(actix_web::web::PathConfig::default().error_handler(path_error))
                 .wrap(middleware::from_fn(session::csrf_and_notice))
                 .wrap(
                     middleware::DefaultHeaders::new()
@@ -147,4 +149,25 @@ fn form_error(err: UrlencodedError, req: &HttpRequest) -> actix_web::Error {
         ),
     };
     page.into()
+}
+
+fn query_error(err: QueryPayloadError, req: &HttpRequest) -> actix_web::Error {
+    if req.path().starts_with("/api/") {
+        crate::api::ApiError::new(
+            400,
+            "invalid_query",
+            format!("The query string is not valid: {err}"),
+        )
+        .into()
+    } else {
+        PageError::for_request(req, 400, "The address has a mistake in it (after the ?).").into()
+    }
+}
+
+fn path_error(_err: PathError, req: &HttpRequest) -> actix_web::Error {
+    if req.path().starts_with("/api/") {
+        crate::api::ApiError::new(404, "not_found", "Nothing is at this address.").into()
+    } else {
+        PageError::for_request(req, 404, "There is no page at this address.").into()
+    }
 }

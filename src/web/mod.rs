@@ -33,7 +33,7 @@ pub struct Layout {
     pub instance_name: String,
     /// The logged-in account.
     pub user: Option<UserLink>,
-    /// CSRF token for the forms on the page.
+    /// CSRF token for the forms on the page, masked afresh for this page.
     pub csrf: String,
     /// A one-shot notice (`role="status"`).
     pub notice: Option<String>,
@@ -52,7 +52,7 @@ impl Layout {
             title,
             instance_name: settings.server.instance_name.clone(),
             user: viewer.user.as_ref().map(UserLink::from),
-            csrf: viewer.csrf.clone(),
+            csrf: crate::forum::tokens::mask(&viewer.csrf),
             notice: viewer.notice.clone(),
             registration_open: viewer.forum.registration_open(),
             source_url: settings.server.source_url.clone(),

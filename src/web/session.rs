@@ -18,7 +18,7 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 
 use super::{AppState, Layout, PageError};
 use crate::forum::accounts::SessionKind;
-use crate::forum::tokens::{constant_time_eq, new_token};
+use crate::forum::tokens::{constant_time_eq, new_token, unmask};
 use crate::forum::{Forum, User};
 
 /// Name of the login cookie.
@@ -101,7 +101,7 @@ pub struct Viewer {
     pub session_id: Option<i64>,
     /// The session token from the cookie, if logged in.
     pub session_token: Option<String>,
-    /// The CSRF token forms must repeat.
+    /// The CSRF token (the cookie's value); pages show it masked.
     pub csrf: String,
     /// A notice left by the previous request.
     pub notice: Option<String>,
@@ -164,9 +164,10 @@ impl Viewer {
         Layout::new(self, title.into())
     }
 
-    /// Refuses a form whose `csrf_token` does not match the cookie (403).
+    /// Refuses a form whose `csrf_token` does not unmask to the cookie's token (403).
     pub fn check_csrf(&self, submitted: &str) -> Result<(), PageError> {
-        if !self.csrf.is_empty() && constant_time_eq(&self.csrf, submitted) {
+        let matches = unmask(submitted).is_some_and(|t| constant_time_eq(&self.csrf, &t));
+        if !self.csrf.is_empty() && matches {
             Ok(())
         } else {
             Err(PageError::new(

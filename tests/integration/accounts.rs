@@ -21,6 +21,7 @@ both_backends!(
     closed_registration_leaves_account_creation_to_administrators,
     api_tokens_are_created_used_and_revoked,
     cookies_are_secure_when_served_over_https,
+    sessions_expire,
 );
 
 async fn registering_on_the_web_logs_in_and_logging_out_ends_the_session(backend: Backend) {
@@ -371,6 +372,19 @@ async fn forms_without_a_valid_csrf_token_are_refused_and_change_nothing(backend
         assert_eq!(res.status(), 403);
         assert!(res.text().await.unwrap().contains("Form expired"));
     }
+    // A real token, but from another browser's page.
+    let other = app.csrf(&TestApp::browser(), "/register").await;
+    let res = browser
+        .post(app.url("/register"))
+        .form(&[
+            ("csrf_token", other.as_str()),
+            ("username", "mallory"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
     let (status, _) = app
         .api(
             Method::POST,
@@ -380,6 +394,23 @@ async fn forms_without_a_valid_csrf_token_are_refused_and_change_nothing(backend
         )
         .await;
     assert_eq!(status, 401, "no account was created");
+
+    // Each page shows the token masked differently (so compression cannot leak it), and any
+    // of them is accepted.
+    let first = app.csrf(&browser, "/register").await;
+    let second = app.csrf(&browser, "/register").await;
+    assert_ne!(first, second);
+    let res = browser
+        .post(app.url("/register"))
+        .form(&[
+            ("csrf_token", first.as_str()),
+            ("username", "honest"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
 
     // A logged-in educator's thread sent without the token is refused, and the text is shown
     // back so it is not lost.
@@ -606,6 +637,12 @@ async fn api_tokens_are_created_used_and_revoked(backend: Backend) {
     assert_eq!(json["error"], "invalid_token");
 }
 
+/// `name=VALUE; attributes` -> `VALUE`.
+fn cookie_value(set_cookie: &str) -> String {
+    let pair = set_cookie.split(';').next().unwrap();
+    pair.split_once('=').unwrap().1.to_string()
+}
+
 /// Logs in through the form without a cookie jar and returns the session cookie's value.
 async fn web_session_cookie(app: &TestApp, name: &str) -> String {
     let plain = reqwest::Client::builder()
@@ -613,10 +650,11 @@ async fn web_session_cookie(app: &TestApp, name: &str) -> String {
         .build()
         .unwrap();
     let page = plain.get(app.url("/login")).send().await.unwrap();
+    let raw = cookie_value(page.headers()["set-cookie"].to_str().unwrap());
     let token = csrf_in(&page.text().await.unwrap()).unwrap();
     let res = plain
         .post(app.url("/login"))
-        .header("cookie", format!("staffroom_csrf={token}"))
+        .header("cookie", format!("staffroom_csrf={raw}"))
         .form(&[
             ("csrf_token", token.as_str()),
             ("username", name),
@@ -650,6 +688,7 @@ async fn cookies_are_secure_when_served_over_https(backend: Backend) {
         csrf_cookie.contains("Secure") && csrf_cookie.contains("HttpOnly"),
         "{csrf_cookie}"
     );
+    let raw = cookie_value(&csrf_cookie);
     let token = csrf_in(&res.text().await.unwrap()).unwrap();
     // reqwest keeps Secure cookies for https only, so send the CSRF cookie by hand.
     let res = reqwest::Client::builder()
@@ -657,7 +696,7 @@ async fn cookies_are_secure_when_served_over_https(backend: Backend) {
         .build()
         .unwrap()
         .post(app.url("/login"))
-        .header("cookie", format!("staffroom_csrf={token}"))
+        .header("cookie", format!("staffroom_csrf={raw}"))
         .form(&[
             ("csrf_token", token.as_str()),
             ("username", "alice"),
@@ -680,4 +719,44 @@ async fn cookies_are_secure_when_served_over_https(backend: Backend) {
             && session.contains("SameSite=Lax"),
         "{session}"
     );
+}
+
+async fn sessions_expire(backend: Backend) {
+    use diesel::{ExpressionMethods, RunQueryDsl};
+    use staffroom::db::schema::sessions;
+
+    let app = TestApp::spawn(backend).await;
+    app.create_user("alice", false).await;
+    let browser = app.logged_in("alice").await;
+    let token = app.token("alice").await;
+    let (status, _) = app.get(&browser, "/settings/password").await;
+    assert_eq!(status, 200);
+
+    let db = app.forum.db().clone();
+    tokio::task::spawn_blocking(move || {
+        db.with_conn(|conn| -> Result<usize, staffroom::db::DbError> {
+            let past = staffroom::db::now() - chrono::TimeDelta::minutes(1);
+            Ok(staffroom::dispatch!(conn, |c| diesel::update(
+                sessions::table
+            )
+            .set(sessions::expires_at.eq(past))
+            .execute(c))?)
+        })
+        .unwrap()
+    })
+    .await
+    .unwrap();
+
+    let (status, _) = app.get(&browser, "/settings/password").await;
+    assert_eq!(status, 303, "an expired web session no longer logs in");
+    let (status, json) = app
+        .api(
+            Method::DELETE,
+            "/api/v1/sessions/current",
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 401);
+    assert_eq!(json["error"], "invalid_token");
 }

@@ -224,7 +224,7 @@ pub async fn login(viewer: Viewer, form: web::Form<LoginForm>) -> Result<HttpRes
             if let Some(draft) = draft {
                 let mut layout = viewer.layout("Your text is waiting");
                 layout.user = Some((&user).into());
-                layout.csrf = csrf.clone();
+                layout.csrf = crate::forum::tokens::mask(&csrf);
                 let mut res = html(
                     StatusCode::OK,
                     &DraftPage {
