@@ -94,6 +94,34 @@ fn deleted() -> ForumError {
     }
 }
 
+/// The post, if `by` may edit it: their own, not deleted, in a forum taking posts.
+fn editable(conn: &mut Conn<'_>, by: &User, post_id: i64) -> Result<PostContext, ForumError> {
+    let ctx = context(conn, post_id)?;
+    if ctx.post.author_id != by.id {
+        return Err(ForumError::forbidden(
+            "not_author",
+            "You can only edit your own posts",
+        ));
+    }
+    if ctx.post.deleted_at.is_some() {
+        return Err(deleted());
+    }
+    require_open(&ctx.forum)?;
+    Ok(ctx)
+}
+
+/// The post, if `by` may delete it: their own, or any as an administrator.
+fn deletable(conn: &mut Conn<'_>, by: &User, post_id: i64) -> Result<PostContext, ForumError> {
+    let ctx = context(conn, post_id)?;
+    if ctx.post.author_id != by.id && !by.is_admin {
+        return Err(ForumError::forbidden(
+            "not_author",
+            "You can only delete your own posts",
+        ));
+    }
+    Ok(ctx)
+}
+
 fn context(conn: &mut Conn<'_>, post_id: i64) -> Result<PostContext, ForumError> {
     let (post, author, thread, forum) =
         posts::with_context(conn, post_id)?.ok_or_else(post_not_found)?;
@@ -300,17 +328,23 @@ impl Forum {
             .await
     }
 
+    /// The post `by` wants to edit, if they may (for showing the edit form).
+    pub async fn post_to_edit(&self, by: User, id: i64) -> Result<PostContext, ForumError> {
+        self.blocking(move |_inner, conn| editable(conn, &by, id))
+            .await
+    }
+
+    /// The post `by` wants to delete, if they may (for asking before deleting).
+    pub async fn post_to_delete(&self, by: User, id: i64) -> Result<PostContext, ForumError> {
+        self.blocking(move |_inner, conn| deletable(conn, &by, id))
+            .await
+    }
+
     /// Deletes a post (its author, or an administrator). It stays as a placeholder so the
     /// thread still reads; deleting an opening post keeps the replies.
     pub async fn delete_post(&self, by: User, id: i64) -> Result<Post, ForumError> {
         self.blocking(move |_inner, conn| {
-            let post = posts::by_id(conn, id)?.ok_or_else(post_not_found)?;
-            if post.author_id != by.id && !by.is_admin {
-                return Err(ForumError::forbidden(
-                    "not_author",
-                    "You can only delete your own posts",
-                ));
-            }
+            let post = deletable(conn, &by, id)?.post;
             if post.deleted_at.is_some() {
                 return Ok(post);
             }
@@ -394,17 +428,7 @@ fn edit_post(
     id: i64,
     edit: PostEdit,
 ) -> Result<Post, ForumError> {
-    let ctx = context(conn, id)?;
-    if ctx.post.author_id != by.id {
-        return Err(ForumError::forbidden(
-            "not_author",
-            "You can only edit your own posts",
-        ));
-    }
-    if ctx.post.deleted_at.is_some() {
-        return Err(deleted());
-    }
-    require_open(&ctx.forum)?;
+    let ctx = editable(conn, by, id)?;
     let limits = &inner.settings.limits;
     let mut v = Validator::new();
     let body = v.check("body", PostBody::parse(&edit.body, limits.body_max_bytes));

@@ -277,6 +277,15 @@ pub fn html<T: Template>(status: StatusCode, template: &T) -> HttpResponse {
     }
 }
 
+/// The status of a form shown again: 409 when it clashes with existing data, else 422.
+pub fn invalid_status(invalid: &crate::error::Invalid) -> StatusCode {
+    if invalid.conflict {
+        StatusCode::CONFLICT
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    }
+}
+
 /// Renders a template with 200 OK.
 pub fn ok<T: Template>(template: &T) -> Result<HttpResponse, PageError> {
     Ok(html(StatusCode::OK, template))

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::super::session::{end_session, redirect_with_notice, start_session, Viewer};
 use super::super::views::FormErrors;
-use super::super::{html, ok, safe_next, Layout, PageError};
+use super::super::{html, invalid_status, ok, safe_next, Layout, PageError};
 use crate::error::{FieldError, ForumError};
 use crate::forum::accounts::{Registrar, Registration, SessionKind};
 use crate::forum::tokens::new_token;
@@ -125,10 +125,9 @@ pub async fn register(
             Ok(res)
         }
         Err(ForumError::Invalid(invalid)) => {
-            let status = if invalid.conflict { 409 } else { 422 };
             let layout = viewer.layout("Register");
             Ok(html(
-                StatusCode::from_u16(status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
+                invalid_status(&invalid),
                 &RegisterPage {
                     layout: &layout,
                     username: &form.username,

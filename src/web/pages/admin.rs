@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::super::session::{redirect_with_notice, Viewer};
 use super::super::views::{FormErrors, ForumItem};
-use super::super::{html, ok, Layout, PageError};
+use super::super::{html, invalid_status, ok, Layout, PageError};
 use crate::error::ForumError;
 use crate::forum::forums::{ForumChanges, ForumForm};
 use crate::forum::{require_admin, User};
@@ -108,12 +108,13 @@ pub async fn create_forum(
             &format!("The forum “{}” is created.", forum.title),
         )),
         Err(ForumError::Invalid(invalid)) => {
-            let status = if invalid.conflict {
-                StatusCode::CONFLICT
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
-            admin_page(&viewer, status, &form, FormErrors(invalid.fields)).await
+            admin_page(
+                &viewer,
+                invalid_status(&invalid),
+                &form,
+                FormErrors(invalid.fields),
+            )
+            .await
         }
         Err(e) => Err(viewer.error(e)),
     }

@@ -232,18 +232,7 @@ pub async fn reply(
         .reply(user, thread_id, form.body.clone(), in_reply_to)
         .await;
     match result {
-        Ok(post) => {
-            let at = viewer
-                .forum
-                .locate_post(post.id)
-                .await
-                .map_err(|e| viewer.error(e))?;
-            Ok(redirect_with_notice(
-                &viewer.forum,
-                &post_path(at.thread_id, at.page, at.post_id),
-                "Your reply is posted.",
-            ))
-        }
+        Ok(post) => to_post(&viewer, post.id, "Your reply is posted.").await,
         Err(ForumError::Invalid(invalid)) => {
             let answering = match in_reply_to {
                 Some(id) => viewer
@@ -283,6 +272,20 @@ pub async fn reply(
     }
 }
 
+/// Sends the educator to a post, on the right page of its thread, with a notice.
+async fn to_post(viewer: &Viewer, post_id: i64, notice: &str) -> Result<HttpResponse, PageError> {
+    let at = viewer
+        .forum
+        .locate_post(post_id)
+        .await
+        .map_err(|e| viewer.error(e))?;
+    Ok(redirect_with_notice(
+        &viewer.forum,
+        &post_path(at.thread_id, at.page, at.post_id),
+        notice,
+    ))
+}
+
 fn post_path(thread_id: i64, page: u32, post_id: i64) -> String {
     if page > 1 {
         format!("/t/{thread_id}?page={page}#p{post_id}")
@@ -307,19 +310,11 @@ pub async fn permalink(viewer: Viewer, path: web::Path<i64>) -> Result<HttpRespo
 pub async fn edit_form(viewer: Viewer, path: web::Path<i64>) -> Result<HttpResponse, PageError> {
     let id = path.into_inner();
     let user = viewer.require_user(&format!("/p/{id}/edit"))?;
-    let ctx = viewer.forum.post(id).await.map_err(|e| viewer.error(e))?;
-    if ctx.post.author_id != user.id {
-        return Err(viewer.error(ForumError::forbidden(
-            "not_author",
-            "You can only edit your own posts",
-        )));
-    }
-    if ctx.post.deleted_at.is_some() {
-        return Err(viewer.error(ForumError::Gone {
-            code: "post_deleted",
-            message: "This post was deleted".into(),
-        }));
-    }
+    let ctx = viewer
+        .forum
+        .post_to_edit(user, id)
+        .await
+        .map_err(|e| viewer.error(e))?;
     let layout = viewer.layout("Edit post");
     ok(&EditPage {
         layout: &layout,
@@ -363,18 +358,7 @@ pub async fn edit(
         title: form.title.clone(),
     };
     match viewer.forum.edit_post(user, id, edit).await {
-        Ok(post) => {
-            let at = viewer
-                .forum
-                .locate_post(post.id)
-                .await
-                .map_err(|e| viewer.error(e))?;
-            Ok(redirect_with_notice(
-                &viewer.forum,
-                &post_path(at.thread_id, at.page, at.post_id),
-                "Your changes are saved.",
-            ))
-        }
+        Ok(post) => to_post(&viewer, post.id, "Your changes are saved.").await,
         Err(ForumError::Invalid(invalid)) => {
             let ctx = viewer.forum.post(id).await.map_err(|e| viewer.error(e))?;
             let layout = viewer.layout("Edit post");
@@ -400,13 +384,11 @@ pub async fn edit(
 pub async fn delete_form(viewer: Viewer, path: web::Path<i64>) -> Result<HttpResponse, PageError> {
     let id = path.into_inner();
     let user = viewer.require_user(&format!("/p/{id}/delete"))?;
-    let ctx = viewer.forum.post(id).await.map_err(|e| viewer.error(e))?;
-    if ctx.post.author_id != user.id && !user.is_admin {
-        return Err(viewer.error(ForumError::forbidden(
-            "not_author",
-            "You can only delete your own posts",
-        )));
-    }
+    let ctx = viewer
+        .forum
+        .post_to_delete(user, id)
+        .await
+        .map_err(|e| viewer.error(e))?;
     let layout = viewer.layout("Delete post");
     ok(&DeletePage {
         layout: &layout,
@@ -429,16 +411,7 @@ pub async fn delete(
         .delete_post(user, id)
         .await
         .map_err(|e| viewer.error(e))?;
-    let at = viewer
-        .forum
-        .locate_post(post.id)
-        .await
-        .map_err(|e| viewer.error(e))?;
-    Ok(redirect_with_notice(
-        &viewer.forum,
-        &post_path(at.thread_id, at.page, at.post_id),
-        "The post is deleted.",
-    ))
+    to_post(&viewer, post.id, "The post is deleted.").await
 }
 
 /// GET /p/{id}/revisions
