@@ -66,7 +66,7 @@ pub fn insert_local(conn: &mut Conn<'_>, new: &NewLocalForum<'_>) -> QueryResult
 /// The local forum with this name.
 pub fn local_by_name(conn: &mut Conn<'_>, name: &str) -> QueryResult<Option<Forum>> {
     dispatch!(conn, |c| forums::table
-        .filter(forums::local.eq(true))
+        .filter(forums::local)
         .filter(forums::name.eq(name))
         .select(Forum::as_select())
         .first(c)

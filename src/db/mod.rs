@@ -19,8 +19,8 @@ pub mod threads;
 pub mod users;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection};
@@ -122,26 +122,40 @@ pub enum DbError {
 }
 
 /// The database handle shared by the whole application: a pool of either backend, plus a count
-/// of the queries run (so tests can prove a page costs a fixed number of them).
+/// of the statements run and, on request, their SQL (so tests and benchmarks can prove a page
+/// costs a fixed number of queries and that each one is served by an index).
 #[derive(Clone)]
 pub struct Db {
     pool: Arc<Pool>,
-    queries: Arc<AtomicU64>,
+    stats: Arc<QueryStats>,
 }
 
-/// Counts statements as they start. Set on every pooled connection.
-struct QueryCounter(Arc<AtomicU64>);
+/// What the instrumentation on every pooled connection keeps.
+#[derive(Debug, Default)]
+struct QueryStats {
+    count: AtomicU64,
+    recording: AtomicBool,
+    recorded: Mutex<Vec<String>>,
+}
+
+/// Counts statements as they start, and records their SQL while recording is on.
+struct QueryCounter(Arc<QueryStats>);
 
 impl Instrumentation for QueryCounter {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
-        if let InstrumentationEvent::StartQuery { .. } = event {
-            self.0.fetch_add(1, Ordering::Relaxed);
+        if let InstrumentationEvent::StartQuery { query, .. } = event {
+            self.0.count.fetch_add(1, Ordering::Relaxed);
+            if self.0.recording.load(Ordering::Relaxed) {
+                if let Ok(mut recorded) = self.0.recorded.lock() {
+                    recorded.push(query.to_string());
+                }
+            }
         }
     }
 }
 
 #[derive(Debug)]
-struct SqliteSetup(Arc<AtomicU64>);
+struct SqliteSetup(Arc<QueryStats>);
 
 impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqliteSetup {
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
@@ -159,7 +173,7 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqliteSetup 
 }
 
 #[derive(Debug)]
-struct PgSetup(Arc<AtomicU64>);
+struct PgSetup(Arc<QueryStats>);
 
 impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for PgSetup {
     fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
@@ -203,7 +217,7 @@ impl DatabaseUrl {
 impl Db {
     /// Opens a pool for `url` with `size` connections and applies pending migrations.
     pub fn connect(url: &str, size: u32) -> Result<Db, DbError> {
-        let queries = Arc::new(AtomicU64::new(0));
+        let stats = Arc::new(QueryStats::default());
         let pool = match DatabaseUrl::parse(url)? {
             DatabaseUrl::Sqlite(path) => {
                 if let Some(parent) = Path::new(&path).parent() {
@@ -218,7 +232,7 @@ impl Db {
                     diesel::r2d2::Pool::builder()
                         .max_size(size)
                         .connection_timeout(Duration::from_secs(30))
-                        .connection_customizer(Box::new(SqliteSetup(queries.clone())))
+                        .connection_customizer(Box::new(SqliteSetup(stats.clone())))
                         .build(manager)?,
                 )
             }
@@ -228,14 +242,14 @@ impl Db {
                     diesel::r2d2::Pool::builder()
                         .max_size(size)
                         .connection_timeout(Duration::from_secs(30))
-                        .connection_customizer(Box::new(PgSetup(queries.clone())))
+                        .connection_customizer(Box::new(PgSetup(stats.clone())))
                         .build(manager)?,
                 )
             }
         };
         let db = Db {
             pool: Arc::new(pool),
-            queries,
+            stats,
         };
         db.with_conn(run_migrations)?;
         Ok(db)
@@ -251,7 +265,26 @@ impl Db {
 
     /// How many statements have been started on this pool so far.
     pub fn query_count(&self) -> u64 {
-        self.queries.load(Ordering::Relaxed)
+        self.stats.count.load(Ordering::Relaxed)
+    }
+
+    /// Starts keeping the SQL of every statement (diesel's debug form: the text, then
+    /// `-- binds: [...]`), dropping anything kept before.
+    pub fn start_recording(&self) {
+        if let Ok(mut recorded) = self.stats.recorded.lock() {
+            recorded.clear();
+        }
+        self.stats.recording.store(true, Ordering::Relaxed);
+    }
+
+    /// Stops recording and hands over what was kept.
+    pub fn stop_recording(&self) -> Vec<String> {
+        self.stats.recording.store(false, Ordering::Relaxed);
+        self.stats
+            .recorded
+            .lock()
+            .map(|mut r| std::mem::take(&mut *r))
+            .unwrap_or_default()
     }
 
     /// Runs `f` with a pooled connection on the current thread (blocking).

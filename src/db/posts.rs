@@ -213,20 +213,22 @@ pub fn page_by_author(
         .load(c))
 }
 
-/// How many posts (not deleted) a person wrote: (opening posts, replies).
+/// How many posts (not deleted) a person wrote: (opening posts, replies). Two counts over the
+/// index `posts_author`, rather than one `GROUP BY` that needs a temporary tree.
 pub fn count_by_author(conn: &mut Conn<'_>, author_id: i64) -> QueryResult<(i64, i64)> {
-    let rows: Vec<(bool, i64)> = dispatch!(conn, |c| posts::table
-        .filter(posts::author_id.eq(author_id))
-        .filter(posts::deleted_at.is_null())
-        .group_by(posts::is_opening)
-        .select((posts::is_opening, diesel::dsl::count_star()))
-        .load(c))?;
-    let started = rows.iter().find(|(o, _)| *o).map_or(0, |(_, n)| *n);
-    let replied = rows.iter().find(|(o, _)| !*o).map_or(0, |(_, n)| *n);
-    Ok((started, replied))
+    let mut count = |opening: bool| -> QueryResult<i64> {
+        dispatch!(conn, |c| posts::table
+            .filter(posts::author_id.eq(author_id))
+            .filter(posts::deleted_at.is_null())
+            .filter(posts::is_opening.eq(opening))
+            .count()
+            .get_result(c))
+    };
+    Ok((count(true)?, count(false)?))
 }
 
-/// The newest opening posts of a forum with thread and author (the forum's feed).
+/// The newest threads of a forum with their opening posts and starters (the forum's feed).
+/// Served by `threads_forum_created`, then `posts_thread_replies` for each opening post.
 pub fn newest_openings_in_forum(
     conn: &mut Conn<'_>,
     forum_id: i64,
@@ -237,14 +239,15 @@ pub fn newest_openings_in_forum(
         .inner_join(users::table)
         .filter(threads::forum_id.eq(forum_id))
         .filter(posts::is_opening.eq(true))
-        .order((posts::created_at.desc(), posts::id.desc()))
+        .order((threads::created_at.desc(), threads::id.desc()))
         .limit(limit)
         .select((Post::as_select(), Thread::as_select(), User::as_select()))
         .load(c))
 }
 
-/// The newest posts of a thread with their authors (the thread's feed).
-pub fn newest_in_thread(
+/// The newest replies of a thread with their authors (the thread's feed), newest first.
+/// Served by `posts_thread_replies`, read backwards.
+pub fn newest_replies(
     conn: &mut Conn<'_>,
     thread_id: i64,
     limit: i64,
@@ -252,6 +255,7 @@ pub fn newest_in_thread(
     dispatch!(conn, |c| posts::table
         .inner_join(users::table)
         .filter(posts::thread_id.eq(thread_id))
+        .filter(posts::is_opening.eq(false))
         .order((posts::created_at.desc(), posts::id.desc()))
         .limit(limit)
         .select((Post::as_select(), User::as_select()))

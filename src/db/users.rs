@@ -60,9 +60,12 @@ pub fn insert_local(conn: &mut Conn<'_>, new: &NewLocalUser<'_>) -> QueryResult<
 }
 
 /// The local account with this (lowercase) name.
+///
+/// Boolean conditions that match a partial index's `WHERE` are written as bare columns, never
+/// `= ?`: a bound parameter keeps SQLite and PostgreSQL from using the partial index.
 pub fn local_by_name(conn: &mut Conn<'_>, name: &str) -> QueryResult<Option<User>> {
     dispatch!(conn, |c| users::table
-        .filter(users::local.eq(true))
+        .filter(users::local)
         .filter(users::name.eq(name))
         .select(User::as_select())
         .first(c)
@@ -81,7 +84,7 @@ pub fn by_id(conn: &mut Conn<'_>, id: i64) -> QueryResult<Option<User>> {
 /// Whether any administrator exists.
 pub fn admin_exists(conn: &mut Conn<'_>) -> QueryResult<bool> {
     dispatch!(conn, |c| diesel::select(diesel::dsl::exists(
-        users::table.filter(users::is_admin.eq(true))
+        users::table.filter(users::is_admin)
     ))
     .get_result(c))
 }

@@ -390,7 +390,7 @@ impl Forum {
         .await
     }
 
-    /// The newest posts of a thread, for its feed.
+    /// The newest posts of a thread, newest first, for its feed.
     pub async fn thread_feed(
         &self,
         id: i64,
@@ -398,7 +398,12 @@ impl Forum {
         self.blocking(move |_inner, conn| {
             let (post, author, thread, forum) =
                 posts::opening_with_context(conn, id)?.ok_or_else(thread_not_found)?;
-            let entries = posts::newest_in_thread(conn, id, 30)?;
+            const ENTRIES: i64 = 30;
+            let mut entries = posts::newest_replies(conn, id, ENTRIES)?;
+            // The opening post is the oldest: it belongs in the feed while there is room.
+            if (entries.len() as i64) < ENTRIES {
+                entries.push((post.clone(), author.clone()));
+            }
             Ok((
                 PostContext {
                     post,

@@ -8,4 +8,5 @@ mod api;
 mod cli;
 mod forums;
 mod migrations;
+mod query_plans;
 mod threads;

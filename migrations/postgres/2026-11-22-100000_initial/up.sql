@@ -54,6 +54,8 @@ CREATE TABLE forums (
     updated_at TIMESTAMP NOT NULL
 );
 CREATE UNIQUE INDEX forums_local_name ON forums (name) WHERE local;
+-- The forum list: open forums first, then by title.
+CREATE INDEX forums_listing ON forums (archived, title, id);
 CREATE UNIQUE INDEX forums_ap_id ON forums (ap_id);
 
 CREATE TABLE threads (
@@ -70,6 +72,8 @@ CREATE TABLE threads (
 );
 -- The forum page: pinned first, then latest activity.
 CREATE INDEX threads_forum_listing ON threads (forum_id, pinned DESC, last_activity_at DESC, id DESC);
+-- A forum's feed: its newest threads.
+CREATE INDEX threads_forum_created ON threads (forum_id, created_at, id);
 CREATE UNIQUE INDEX threads_ap_id ON threads (ap_id);
 
 CREATE TABLE posts (

@@ -1,0 +1,112 @@
+//! Every statement the everyday pages and API calls send is served by an index: no scan of a
+//! growing table and no temporary sort. Checked with SQLite's planner (`EXPLAIN QUERY PLAN`) on
+//! the SQL diesel actually sent, recorded while the requests ran. PostgreSQL's planner chooses by
+//! table size, so its plans belong to benchmarks with realistic data, not to this test.
+
+use diesel::sql_types::Text;
+use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
+use reqwest::Method;
+use staffroom::db::Backend;
+
+use crate::support::{TestApp, PASSWORD};
+
+#[derive(QueryableByName)]
+struct PlanStep {
+    #[diesel(sql_type = Text)]
+    detail: String,
+}
+
+/// Scans that are bounded by design: the forum list shows every forum; `SELECT 1` (the pool's
+/// connection check) reads a constant row; "is there an administrator?" reads the admins-only
+/// partial index, as many rows as there are administrators.
+const BOUNDED_SCANS: &[&str] = &[
+    "forums",
+    "forums USING INDEX forums_listing",
+    "CONSTANT ROW",
+    "users USING INDEX users_admins",
+    "users USING COVERING INDEX users_admins",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn everyday_requests_use_indexes_for_every_query() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    app.create_user("head", true).await;
+    app.create_user("alice", false).await;
+    let head = app.token("head").await;
+    app.forum_named(&head, "maths").await;
+    let thread = app.thread(&head, "maths", "Plans", "Opening").await;
+    let first = app.reply(&head, thread, "First", None).await;
+    app.reply(&head, thread, "Second", Some(first)).await;
+    let alice = app.logged_in("alice").await;
+
+    app.forum.db().start_recording();
+    for path in [
+        "/".to_string(),
+        "/f/maths".into(),
+        "/f/maths?page=2".into(),
+        format!("/t/{thread}"),
+        format!("/t/{thread}?page=2"),
+        format!("/p/{first}"),
+        format!("/t/{thread}/reply?to={first}&quote=1"),
+        format!("/p/{first}/revisions"),
+        "/u/alice".into(),
+        "/u/head".into(),
+        "/f/maths/feed.atom".into(),
+        format!("/t/{thread}/feed.atom"),
+    ] {
+        let (status, _) = app.get(&alice, &path).await;
+        assert!(status == 200 || status == 303, "{path}: {status}");
+    }
+    for path in [
+        "/api/v1/forums".to_string(),
+        "/api/v1/forums/maths/threads".into(),
+        format!("/api/v1/threads/{thread}"),
+        "/api/v1/users/alice".into(),
+    ] {
+        let (status, _) = app.api(Method::GET, &path, None, None).await;
+        assert_eq!(status, 200, "{path}");
+    }
+    let (status, _) = app
+        .api(
+            Method::POST,
+            "/api/v1/sessions",
+            None,
+            Some(serde_json::json!({"username": "alice", "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    app.reply(&head, thread, "Third", Some(first)).await;
+    let statements = app.forum.db().stop_recording();
+
+    let url = app.forum.settings().database.url.clone();
+    let path = url.trim_start_matches("sqlite://").to_string();
+    let mut conn = SqliteConnection::establish(&path).unwrap();
+    let mut checked = 0;
+    let mut problems = Vec::new();
+    for statement in &statements {
+        let sql = statement.split(" -- binds:").next().unwrap().trim();
+        if !(sql.starts_with("SELECT") || sql.starts_with("UPDATE") || sql.starts_with("DELETE")) {
+            continue;
+        }
+        let plan: Vec<PlanStep> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+            .load(&mut conn)
+            .unwrap_or_else(|e| panic!("cannot plan {sql}: {e}"));
+        checked += 1;
+        for step in plan {
+            let detail = step.detail;
+            // "SCAN forums", "SCAN users USING INDEX users_admins", "SCAN CONSTANT ROW".
+            let scan_ok = detail
+                .strip_prefix("SCAN ")
+                .is_none_or(|rest| BOUNDED_SCANS.contains(&rest));
+            if !scan_ok || detail.contains("TEMP B-TREE") {
+                problems.push(format!("{detail}\n    in: {sql}"));
+            }
+        }
+    }
+    assert!(checked >= 20, "only {checked} statements were checked");
+    assert!(
+        problems.is_empty(),
+        "queries not served by an index:\n{}",
+        problems.join("\n")
+    );
+}
