@@ -81,7 +81,7 @@ async fn main() -> anyhow::Result<()> {
                 env!("CARGO_PKG_VERSION"),
                 settings.server.host,
                 app.port(),
-                settings.server.public_url
+                settings.base_url()
             );
             if !app.forum().admin_exists().await? {
                 tracing::warn!(
