@@ -48,6 +48,10 @@ impl Application {
             forum: forum.clone(),
         });
         let limit = settings.limits.request_max_bytes();
+        // Over https, browsers are told to keep to https (a year, as is usual for HSTS).
+        let hsts = settings
+            .secure_cookies()
+            .then_some(("Strict-Transport-Security", "max-age=31536000"));
         let workers = match settings.server.workers {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
@@ -69,13 +73,17 @@ impl Application {
                 .app_data(actix_web::web::QueryConfig::default().error_handler(query_error))
                 .app_data(actix_web::web::PathConfig::default().error_handler(path_error))
                 .wrap(middleware::from_fn(session::csrf_and_notice))
-                .wrap(
-                    middleware::DefaultHeaders::new()
+                .wrap({
+                    let headers = middleware::DefaultHeaders::new()
                         .add(("X-Content-Type-Options", "nosniff"))
                         .add(("X-Frame-Options", "DENY"))
                         .add(("Referrer-Policy", "same-origin"))
-                        .add(("Content-Security-Policy", CSP)),
-                )
+                        .add(("Content-Security-Policy", CSP));
+                    match hsts {
+                        Some(h) => headers.add(h),
+                        None => headers,
+                    }
+                })
                 .wrap(middleware::Compress::default())
                 .wrap(TracingLogger::default())
                 .configure(crate::api::routes)

@@ -683,6 +683,10 @@ async fn cookies_are_secure_when_served_over_https(backend: Backend) {
     app.create_user("alice", false).await;
     let browser = TestApp::browser();
     let res = browser.get(app.url("/login")).send().await.unwrap();
+    assert_eq!(
+        res.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
     let csrf_cookie = res.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(
         csrf_cookie.contains("Secure") && csrf_cookie.contains("HttpOnly"),

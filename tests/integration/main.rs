@@ -3,6 +3,7 @@
 
 mod support;
 
+mod accessibility;
 mod accounts;
 mod api;
 mod cli;
