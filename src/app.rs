@@ -44,8 +44,15 @@ impl Application {
     ) -> anyhow::Result<Application> {
         let port = listener.local_addr()?.port();
         let forum = open_forum(settings.clone()).await?;
+        let federation = if settings.federation.enabled {
+            Some(crate::federation::config(forum.clone()).await?)
+        } else {
+            None
+        };
+        let federate = federation.is_some();
         let state = actix_web::web::Data::new(AppState {
             forum: forum.clone(),
+            federation,
         });
         let limit = settings.limits.request_max_bytes();
         // Over https, browsers are told to keep to https (a year, as is usual for HSTS).
@@ -87,6 +94,12 @@ impl Application {
                 .wrap(middleware::Compress::default())
                 .wrap(TracingLogger::default())
                 .configure(crate::api::routes)
+                .configure(|cfg| {
+                    // First, so ActivityPub requests for the pages' URLs reach it.
+                    if federate {
+                        crate::federation::routes(cfg);
+                    }
+                })
                 .configure(crate::web::routes)
                 .default_service(actix_web::web::to(crate::web::not_found))
         })

@@ -27,6 +27,8 @@ pub struct Settings {
     pub limits: LimitSettings,
     /// Page sizes.
     pub pages: PageSettings,
+    /// ActivityPub.
+    pub federation: FederationSettings,
     /// Logging.
     pub log: LogSettings,
 }
@@ -121,6 +123,16 @@ pub struct PageSettings {
     pub posts_per_page: u32,
 }
 
+/// `[federation]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FederationSettings {
+    /// Serve WebFinger, NodeInfo and ActivityPub documents.
+    pub enabled: bool,
+    /// Allow http:// and ports (tests and local development only).
+    pub debug: bool,
+}
+
 /// `[log]`
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -202,6 +214,17 @@ impl Settings {
             .to_string()
     }
 
+    /// The federation domain: the public URL's host, with its port when it has one
+    /// (`localhost:8080` in local runs, `school.example` in production).
+    pub fn federation_domain(&self) -> String {
+        let url = &self.server.public_url;
+        let host = url.host_str().unwrap_or("localhost");
+        match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        }
+    }
+
     /// Whether cookies must carry `Secure`.
     pub fn secure_cookies(&self) -> bool {
         self.server.public_url.scheme() == "https"
@@ -230,6 +253,8 @@ mod tests {
         assert_eq!(s.limits.body_max_bytes, 65536);
         assert_eq!(s.limits.title_max_chars, 200);
         assert!(!s.secure_cookies());
+        assert!(!s.federation.enabled && !s.federation.debug);
+        assert_eq!(s.federation_domain(), "localhost:8080");
     }
 
     #[test]
@@ -247,6 +272,7 @@ mod tests {
         assert_eq!(s.registration.mode, RegistrationMode::Closed);
         assert!(s.secure_cookies());
         assert_eq!(s.base_url(), "https://school.example");
+        assert_eq!(s.federation_domain(), "school.example");
     }
 
     #[test]

@@ -13,11 +13,14 @@
 //! - [`db`]: the pool, the SQLite/PostgreSQL connection enum, the schema, one file per table.
 //! - [`web`]: server-rendered HTML pages, forms, sessions, CSRF, feeds, the stylesheet.
 //! - [`api`]: the JSON API under `/api/v1`.
+//! - [`federation`]: ActivityPub: WebFinger, NodeInfo and the ActivityPub form of every
+//!   canonical URL (more to come: inboxes and delivery).
 
 pub mod api;
 pub mod app;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod federation;
 pub mod forum;
 pub mod web;

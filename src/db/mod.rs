@@ -10,6 +10,7 @@
 //! text on whichever is live. The compiler type-checks every query once per backend.
 
 pub mod forums;
+pub mod keys;
 pub mod login_failures;
 pub mod posts;
 pub mod revisions;

@@ -261,3 +261,33 @@ pub fn newest_replies(
         .select((Post::as_select(), User::as_select()))
         .load(c))
 }
+
+/// Where a reply lives: enough to name it in a thread's context collection.
+#[derive(Debug, Clone, Queryable)]
+pub struct PostRef {
+    /// Id.
+    pub id: i64,
+    /// Written here?
+    pub local: bool,
+    /// ActivityPub id of a remote post.
+    pub ap_id: Option<String>,
+}
+
+/// Every reply of a thread, oldest first, as references. Served by `posts_thread_replies`.
+pub fn reply_refs(conn: &mut Conn<'_>, thread_id: i64) -> QueryResult<Vec<PostRef>> {
+    dispatch!(conn, |c| posts::table
+        .filter(posts::thread_id.eq(thread_id))
+        .filter(posts::is_opening.eq(false))
+        .order((posts::created_at.asc(), posts::id.asc()))
+        .select((posts::id, posts::local, posts::ap_id))
+        .load(c))
+}
+
+/// Posts written on this instance and not deleted (for NodeInfo).
+pub fn count_local(conn: &mut Conn<'_>) -> QueryResult<i64> {
+    dispatch!(conn, |c| posts::table
+        .filter(posts::local)
+        .filter(posts::deleted_at.is_null())
+        .count()
+        .get_result(c))
+}

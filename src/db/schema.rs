@@ -14,6 +14,8 @@ diesel::table! {
         ap_id -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        public_key -> Nullable<Text>,
+        private_key -> Nullable<Text>,
     }
 }
 
@@ -54,6 +56,18 @@ diesel::table! {
         last_activity_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        public_key -> Nullable<Text>,
+        private_key -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// The instance's own ActivityPub actor (one row).
+    instance_actor (id) {
+        id -> BigInt,
+        public_key -> Text,
+        private_key -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -119,4 +133,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     threads,
     posts,
     post_revisions,
+    instance_actor,
 );

@@ -100,3 +100,11 @@ pub fn set_password_hash(
         .set((users::password_hash.eq(hash), users::updated_at.eq(at)))
         .execute(c))
 }
+
+/// Accounts on this instance (for NodeInfo).
+pub fn count_local(conn: &mut Conn<'_>) -> QueryResult<i64> {
+    dispatch!(conn, |c| users::table
+        .filter(users::local)
+        .count()
+        .get_result(c))
+}

@@ -71,7 +71,8 @@ pub fn sanitize(html: &str, anchor_prefix: &str) -> String {
         .to_string()
 }
 
-fn escape_text(text: &str) -> String {
+/// Escapes text for an HTML text node (`&`, `<`, `>`).
+pub fn escape_text(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

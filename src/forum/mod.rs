@@ -7,6 +7,7 @@
 //! Blocking work (queries, argon2) runs on tokio's blocking pool through [`Forum::blocking`].
 
 pub mod accounts;
+pub mod actors;
 pub mod forums;
 pub mod markdown;
 pub mod password;

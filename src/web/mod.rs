@@ -22,6 +22,8 @@ use views::UserLink;
 pub struct AppState {
     /// The forum service.
     pub forum: Forum,
+    /// The ActivityPub configuration, when `federation.enabled`.
+    pub federation: Option<activitypub_federation::config::FederationConfig<Forum>>,
 }
 
 /// The frame around every page: title, header and notices.

@@ -7,6 +7,7 @@ mod accessibility;
 mod accounts;
 mod api;
 mod cli;
+mod federation;
 mod forums;
 mod migrations;
 mod query_plans;

@@ -1,0 +1,166 @@
+//! Actors: people (`Person`), forums (`Group`), the instance (`Application`), and WebFinger.
+
+use activitypub_federation::fetch::webfinger::{
+    build_webfinger_response_with_type, extract_webfinger_name,
+};
+use activitypub_federation::kinds::actor::{ApplicationType, GroupType, PersonType};
+use activitypub_federation::protocol::public_key::PublicKey;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use url::Url;
+
+use super::protocol::{Application, Endpoints, Group, Person, Source};
+use super::{keys, respond};
+use crate::api::ApiError;
+use crate::forum::actors::KeyOwner;
+use crate::web::AppState;
+
+/// Parses a URL this instance made.
+pub fn url(s: &str) -> Result<Url, ApiError> {
+    Url::parse(s).map_err(|e| ApiError::new(500, "internal_error", format!("bad URL {s}: {e}")))
+}
+
+fn public_key(owner: &Url, pem: String) -> PublicKey {
+    PublicKey {
+        id: format!("{owner}#main-key"),
+        owner: owner.clone(),
+        public_key_pem: pem,
+    }
+}
+
+fn shared_inbox(state: &AppState) -> Result<Endpoints, ApiError> {
+    Ok(Endpoints {
+        shared_inbox: url(&state.forum.urls().absolute("/inbox"))?,
+    })
+}
+
+/// GET /u/{name} as ActivityPub: a `Person`.
+pub async fn person(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let user = state.forum.local_user(path.into_inner()).await?;
+    let keys = keys(&state.forum, KeyOwner::User(user.id)).await?;
+    let id = url(&state.forum.urls().user(&user))?;
+    respond(Person {
+        kind: PersonType::Person,
+        inbox: url(&format!("{id}/inbox"))?,
+        outbox: url(&format!("{id}/outbox"))?,
+        followers: url(&format!("{id}/followers"))?,
+        endpoints: shared_inbox(&state)?,
+        public_key: public_key(&id, keys.public_key),
+        url: id.clone(),
+        preferred_username: user.name,
+        name: user.display_name,
+        published: user.created_at.and_utc(),
+        manually_approves_followers: false,
+        id,
+    })
+}
+
+/// GET /f/{name} as ActivityPub: a `Group`.
+pub async fn group(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let forum = state.forum.forum(path.into_inner()).await?;
+    let keys = keys(&state.forum, KeyOwner::Forum(forum.id)).await?;
+    let id = url(&state.forum.urls().forum(&forum))?;
+    let summary = if forum.description.is_empty() {
+        String::new()
+    } else {
+        format!("<p>{}</p>", crate::forum::markdown::escape_text(&forum.description))
+    };
+    respond(Group {
+        kind: GroupType::Group,
+        inbox: url(&format!("{id}/inbox"))?,
+        outbox: url(&format!("{id}/outbox"))?,
+        followers: url(&format!("{id}/followers"))?,
+        endpoints: shared_inbox(&state)?,
+        public_key: public_key(&id, keys.public_key),
+        url: id.clone(),
+        preferred_username: forum.name,
+        name: forum.title,
+        summary,
+        source: Source {
+            content: forum.description,
+            media_type: "text/plain".into(),
+        },
+        published: forum.created_at.and_utc(),
+        updated: forum.updated_at.and_utc(),
+        posting_restricted_to_mods: false,
+        manually_approves_followers: false,
+        id,
+    })
+}
+
+/// GET /actor: the instance's `Application` actor.
+pub async fn instance(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let keys = keys(&state.forum, KeyOwner::Instance).await?;
+    let urls = state.forum.urls();
+    let id = url(&urls.absolute("/actor"))?;
+    let settings = state.forum.settings();
+    respond(Application {
+        kind: ApplicationType::Application,
+        preferred_username: settings.federation_domain(),
+        name: settings.server.instance_name.clone(),
+        inbox: url(&urls.absolute("/inbox"))?,
+        outbox: url(&urls.absolute("/actor/outbox"))?,
+        public_key: public_key(&id, keys.public_key),
+        url: url(&urls.absolute("/"))?,
+        id,
+    })
+}
+
+/// `?resource=acct:name@domain`
+#[derive(Debug, Deserialize)]
+pub struct WebfingerQuery {
+    resource: Option<String>,
+}
+
+/// GET /.well-known/webfinger: finds people and forums by `acct:name@domain`. When a person and
+/// a forum share a name, both links are given, each with its `type`.
+pub async fn webfinger(
+    state: web::Data<AppState>,
+    q: web::Query<WebfingerQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let Some(resource) = q.resource.as_deref() else {
+        return Err(ApiError::new(
+            400,
+            "invalid_query",
+            "WebFinger needs ?resource=acct:name@domain",
+        ));
+    };
+    let config = state
+        .federation
+        .as_ref()
+        .ok_or_else(|| ApiError::new(404, "not_found", "Federation is not enabled here."))?;
+    let data = config.to_request_data();
+    let name = extract_webfinger_name(resource, &data).map_err(|_| {
+        ApiError::new(
+            404,
+            "not_found",
+            format!("No such account here: {resource}"),
+        )
+    })?;
+    let (user, forum) = state.forum.actors_named(name.to_string()).await?;
+    let urls = state.forum.urls();
+    let mut links = Vec::new();
+    if let Some(user) = &user {
+        links.push((url(&urls.user(user))?, Some("Person")));
+    }
+    if let Some(forum) = &forum {
+        links.push((url(&urls.forum(forum))?, Some("Group")));
+    }
+    if links.is_empty() {
+        return Err(ApiError::new(
+            404,
+            "not_found",
+            format!("No such account here: {resource}"),
+        ));
+    }
+    let subject = format!("acct:{}@{}", name.to_ascii_lowercase(), data.domain());
+    Ok(HttpResponse::Ok()
+        .content_type("application/jrd+json")
+        .json(build_webfinger_response_with_type(subject, links)))
+}

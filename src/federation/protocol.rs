@@ -1,0 +1,274 @@
+//! The ActivityPub JSON Staffroom serves: every wire type in one place, apart from the database
+//! rows they are made from. Shapes follow `FEDERATION.md`, which follows what Lemmy and NodeBB
+//! send (forums as `Group`, threads as `Page`, replies as `Note`, FEP-1b12 `audience`, FEP-7888
+//! `context`).
+
+use activitypub_federation::kinds::actor::{ApplicationType, GroupType, PersonType};
+use activitypub_federation::kinds::collection::OrderedCollectionType;
+use activitypub_federation::kinds::link::MentionType;
+use activitypub_federation::kinds::object::{NoteType, PageType, TombstoneType};
+use activitypub_federation::protocol::public_key::PublicKey;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use url::Url;
+
+/// The public audience.
+pub const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
+
+/// `@context` of everything served: ActivityStreams, the security vocabulary (without it
+/// JSON-LD processors do not see `publicKey`, and Fedify-based servers refuse our signatures),
+/// and the few extension terms used.
+pub fn context() -> Value {
+    json!([
+        "https://www.w3.org/ns/activitystreams",
+        "https://w3id.org/security/v1",
+        {
+            "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+            "sensitive": "as:sensitive",
+            "lemmy": "https://join-lemmy.org/ns#",
+            "postingRestrictedToMods": "lemmy:postingRestrictedToMods"
+        }
+    ])
+}
+
+/// `endpoints` of an actor.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Endpoints {
+    /// The instance's shared inbox.
+    pub shared_inbox: Url,
+}
+
+/// Markdown source of an object.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Source {
+    /// The Markdown.
+    pub content: String,
+    /// `text/markdown`.
+    pub media_type: String,
+}
+
+impl Source {
+    /// Markdown source.
+    pub fn markdown(content: &str) -> Source {
+        Source {
+            content: content.to_string(),
+            media_type: "text/markdown".into(),
+        }
+    }
+}
+
+/// An educator.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Person {
+    /// `Person`.
+    #[serde(rename = "type")]
+    pub kind: PersonType,
+    /// `/u/{name}`.
+    pub id: Url,
+    /// Username.
+    pub preferred_username: String,
+    /// Display name.
+    pub name: String,
+    /// Personal inbox.
+    pub inbox: Url,
+    /// Outbox.
+    pub outbox: Url,
+    /// Followers collection.
+    pub followers: Url,
+    /// Shared inbox.
+    pub endpoints: Endpoints,
+    /// Key that signs this person's activities.
+    pub public_key: PublicKey,
+    /// The profile page.
+    pub url: Url,
+    /// Account creation.
+    pub published: DateTime<Utc>,
+    /// Follows are accepted without review.
+    pub manually_approves_followers: bool,
+}
+
+/// A forum.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Group {
+    /// `Group`.
+    #[serde(rename = "type")]
+    pub kind: GroupType,
+    /// `/f/{name}`.
+    pub id: Url,
+    /// The forum's name.
+    pub preferred_username: String,
+    /// Title.
+    pub name: String,
+    /// Description as HTML.
+    pub summary: String,
+    /// Description as written.
+    pub source: Source,
+    /// The forum's inbox.
+    pub inbox: Url,
+    /// Outbox.
+    pub outbox: Url,
+    /// Followers collection.
+    pub followers: Url,
+    /// Shared inbox.
+    pub endpoints: Endpoints,
+    /// Key that signs the forum's announcements.
+    pub public_key: PublicKey,
+    /// The forum page.
+    pub url: Url,
+    /// Creation.
+    pub published: DateTime<Utc>,
+    /// Last change.
+    pub updated: DateTime<Utc>,
+    /// Anyone may post (Lemmy's term).
+    pub posting_restricted_to_mods: bool,
+    /// Follows are accepted without review.
+    pub manually_approves_followers: bool,
+}
+
+/// The instance actor, which signs fetches.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Application {
+    /// `Application`.
+    #[serde(rename = "type")]
+    pub kind: ApplicationType,
+    /// `/actor`.
+    pub id: Url,
+    /// The domain.
+    pub preferred_username: String,
+    /// `server.instance_name`.
+    pub name: String,
+    /// The shared inbox.
+    pub inbox: Url,
+    /// Outbox.
+    pub outbox: Url,
+    /// Its key.
+    pub public_key: PublicKey,
+    /// The front page.
+    pub url: Url,
+}
+
+/// A thread: its title and opening post.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Page {
+    /// `Page`.
+    #[serde(rename = "type")]
+    pub kind: PageType,
+    /// `/t/{id}`.
+    pub id: Url,
+    /// Author.
+    pub attributed_to: Url,
+    /// The forum and the public.
+    pub to: Vec<Url>,
+    /// The author's followers.
+    pub cc: Vec<Url>,
+    /// The forum (FEP-1b12).
+    pub audience: Url,
+    /// The thread's context collection (FEP-7888).
+    pub context: Url,
+    /// Title.
+    pub name: String,
+    /// Sanitized HTML.
+    pub content: String,
+    /// `text/html`.
+    pub media_type: String,
+    /// The Markdown.
+    pub source: Source,
+    /// The thread page.
+    pub url: Url,
+    /// Written.
+    pub published: DateTime<Utc>,
+    /// Last edited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated: Option<DateTime<Utc>>,
+}
+
+/// A `Mention` tag.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Mention {
+    /// `Mention`.
+    #[serde(rename = "type")]
+    pub kind: MentionType,
+    /// The person mentioned.
+    pub href: Url,
+    /// `@name@domain`.
+    pub name: String,
+}
+
+/// A reply.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Note {
+    /// `Note`.
+    #[serde(rename = "type")]
+    pub kind: NoteType,
+    /// `/p/{id}`.
+    pub id: Url,
+    /// Author.
+    pub attributed_to: Url,
+    /// The forum and the public.
+    pub to: Vec<Url>,
+    /// The author of the post answered.
+    pub cc: Vec<Url>,
+    /// The forum (FEP-1b12).
+    pub audience: Url,
+    /// The thread's context collection (FEP-7888).
+    pub context: Url,
+    /// The post answered (the thread itself when it answers no one post).
+    pub in_reply_to: Url,
+    /// Sanitized HTML.
+    pub content: String,
+    /// `text/html`.
+    pub media_type: String,
+    /// The Markdown.
+    pub source: Source,
+    /// The author of the post answered.
+    pub tag: Vec<Mention>,
+    /// Where it reads on the web.
+    pub url: Url,
+    /// Written.
+    pub published: DateTime<Utc>,
+    /// Last edited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated: Option<DateTime<Utc>>,
+}
+
+/// A thread's context: every post, oldest first (FEP-7888, FEP-f228).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThreadContext {
+    /// `OrderedCollection`.
+    #[serde(rename = "type")]
+    pub kind: OrderedCollectionType,
+    /// `/t/{id}/context`.
+    pub id: Url,
+    /// The forum.
+    pub attributed_to: Url,
+    /// The forum.
+    pub audience: Url,
+    /// Posts in the thread.
+    pub total_items: usize,
+    /// Their ids, oldest first.
+    pub ordered_items: Vec<Url>,
+}
+
+/// What stands where a deleted object was.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tombstone {
+    /// `Tombstone`.
+    #[serde(rename = "type")]
+    pub kind: TombstoneType,
+    /// The deleted object's id.
+    pub id: Url,
+    /// `Page` or `Note`.
+    pub former_type: String,
+    /// When it was deleted.
+    pub deleted: DateTime<Utc>,
+}

@@ -1,0 +1,133 @@
+//! What the federation layer reads about local actors and objects: their keys, WebFinger
+//! names, thread contexts and instance usage. Key generation itself belongs to the protocol
+//! layer, which passes it in, so `forum` stays free of protocol crates.
+
+use super::threads::PostContext;
+use super::{Forum, ForumRow, User};
+use crate::db::keys::{self, KeyPair};
+use crate::db::posts::{self, PostRef};
+use crate::db::{self, forums, users};
+use crate::error::ForumError;
+
+/// Whose keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyOwner {
+    /// A local person.
+    User(i64),
+    /// A local forum.
+    Forum(i64),
+    /// The instance actor.
+    Instance,
+}
+
+/// What NodeInfo reports.
+#[derive(Debug, Clone, Copy)]
+pub struct Usage {
+    /// Local accounts.
+    pub users: i64,
+    /// Local posts, not deleted.
+    pub local_posts: i64,
+}
+
+impl Forum {
+    /// The actor's key pair, made with `generate` (on the blocking pool) the first time.
+    pub async fn actor_keys<G>(&self, owner: KeyOwner, generate: G) -> Result<KeyPair, ForumError>
+    where
+        G: FnOnce() -> Result<KeyPair, String> + Send + 'static,
+    {
+        self.blocking(move |_inner, conn| {
+            let read = |conn: &mut db::Conn<'_>| -> Result<Option<KeyPair>, ForumError> {
+                Ok(match owner {
+                    KeyOwner::User(id) => keys::of_user(conn, id)?,
+                    KeyOwner::Forum(id) => keys::of_forum(conn, id)?,
+                    KeyOwner::Instance => keys::of_instance(conn)?,
+                })
+            };
+            if let Some(existing) = read(conn)? {
+                return Ok(existing);
+            }
+            let made =
+                generate().map_err(|e| ForumError::Internal(format!("key generation: {e}")))?;
+            match owner {
+                KeyOwner::User(id) => keys::set_user_if_missing(conn, id, &made)?,
+                KeyOwner::Forum(id) => keys::set_forum_if_missing(conn, id, &made)?,
+                KeyOwner::Instance => keys::set_instance_if_missing(conn, &made, db::now())?,
+            };
+            // Another request may have stored its keys first: everyone uses the stored ones.
+            read(conn)?.ok_or_else(|| ForumError::Internal("actor keys were not stored".into()))
+        })
+        .await
+    }
+
+    /// The local account `name`.
+    pub async fn local_user(&self, name: String) -> Result<User, ForumError> {
+        self.blocking(move |_inner, conn| {
+            users::local_by_name(conn, &name.to_ascii_lowercase())?
+                .ok_or(ForumError::NotFound { what: "user" })
+        })
+        .await
+    }
+
+    /// The local account and the local forum called `name` (either, both or neither).
+    pub async fn actors_named(
+        &self,
+        name: String,
+    ) -> Result<(Option<User>, Option<ForumRow>), ForumError> {
+        self.blocking(move |_inner, conn| {
+            let name = name.to_ascii_lowercase();
+            Ok((
+                users::local_by_name(conn, &name)?,
+                forums::local_by_name(conn, &name)?,
+            ))
+        })
+        .await
+    }
+
+    /// A thread's opening post with its author, thread and forum.
+    pub async fn opening_post(&self, thread_id: i64) -> Result<PostContext, ForumError> {
+        self.blocking(move |_inner, conn| {
+            let (post, author, thread, forum) = posts::opening_with_context(conn, thread_id)?
+                .ok_or(ForumError::NotFound { what: "thread" })?;
+            Ok(PostContext {
+                post,
+                author,
+                thread,
+                forum,
+            })
+        })
+        .await
+    }
+
+    /// A thread (its opening post in context) and every reply, oldest first.
+    pub async fn thread_context(
+        &self,
+        thread_id: i64,
+    ) -> Result<(PostContext, Vec<PostRef>), ForumError> {
+        self.blocking(move |_inner, conn| {
+            let (post, author, thread, forum) = posts::opening_with_context(conn, thread_id)?
+                .ok_or(ForumError::NotFound { what: "thread" })?;
+            let replies = posts::reply_refs(conn, thread_id)?;
+            Ok((
+                PostContext {
+                    post,
+                    author,
+                    thread,
+                    forum,
+                },
+                replies,
+            ))
+        })
+        .await
+    }
+
+    /// Accounts and posts on this instance.
+    pub async fn usage(&self) -> Result<Usage, ForumError> {
+        self.blocking(|_inner, conn| {
+            Ok(Usage {
+                users: users::count_local(conn)?,
+                local_posts: posts::count_local(conn)?,
+            })
+        })
+        .await
+    }
+}
