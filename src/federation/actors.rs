@@ -28,6 +28,24 @@ fn public_key(owner: &Url, pem: String) -> PublicKey {
     }
 }
 
+/// The addresses every local actor has beside its id: `{id}/inbox`, `{id}/outbox` and
+/// `{id}/followers`.
+struct ActorAddresses {
+    inbox: Url,
+    outbox: Url,
+    followers: Url,
+}
+
+impl ActorAddresses {
+    fn of(id: &Url) -> Result<ActorAddresses, ApiError> {
+        Ok(ActorAddresses {
+            inbox: url(&format!("{id}/inbox"))?,
+            outbox: url(&format!("{id}/outbox"))?,
+            followers: url(&format!("{id}/followers"))?,
+        })
+    }
+}
+
 fn shared_inbox(state: &AppState) -> Result<Endpoints, ApiError> {
     Ok(Endpoints {
         shared_inbox: url(&state.forum.urls().absolute("/inbox"))?,
@@ -42,11 +60,16 @@ pub async fn person(
     let user = state.forum.local_user(path.into_inner()).await?;
     let keys = keys(&state.forum, KeyOwner::User(user.id)).await?;
     let id = url(&state.forum.urls().user(&user))?;
+    let ActorAddresses {
+        inbox,
+        outbox,
+        followers,
+    } = ActorAddresses::of(&id)?;
     respond(Person {
         kind: PersonType::Person,
-        inbox: url(&format!("{id}/inbox"))?,
-        outbox: url(&format!("{id}/outbox"))?,
-        followers: url(&format!("{id}/followers"))?,
+        inbox,
+        outbox,
+        followers,
         endpoints: shared_inbox(&state)?,
         public_key: public_key(&id, keys.public_key),
         url: id.clone(),
@@ -69,13 +92,21 @@ pub async fn group(
     let summary = if forum.description.is_empty() {
         String::new()
     } else {
-        format!("<p>{}</p>", crate::forum::markdown::escape_text(&forum.description))
+        format!(
+            "<p>{}</p>",
+            crate::forum::markdown::escape_text(&forum.description)
+        )
     };
+    let ActorAddresses {
+        inbox,
+        outbox,
+        followers,
+    } = ActorAddresses::of(&id)?;
     respond(Group {
         kind: GroupType::Group,
-        inbox: url(&format!("{id}/inbox"))?,
-        outbox: url(&format!("{id}/outbox"))?,
-        followers: url(&format!("{id}/followers"))?,
+        inbox,
+        outbox,
+        followers,
         endpoints: shared_inbox(&state)?,
         public_key: public_key(&id, keys.public_key),
         url: id.clone(),
