@@ -55,8 +55,8 @@ fn removal(name: &str, secure: bool) -> Cookie<'_> {
     c
 }
 
-/// Middleware for the HTML pages: makes sure a CSRF token exists, and clears a notice once a
-/// page has shown it.
+/// Middleware for the HTML pages: makes sure a CSRF token exists, clears a notice once a page
+/// has shown it, and marks pages that share their address with ActivityPub JSON `Vary: Accept`.
 pub async fn csrf_and_notice(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -64,9 +64,13 @@ pub async fn csrf_and_notice(
     if req.path().starts_with("/api/") {
         return next.call(req).await;
     }
-    let secure = req
-        .app_data::<web::Data<AppState>>()
-        .is_some_and(|s| s.forum.settings().secure_cookies());
+    let state = req.app_data::<web::Data<AppState>>();
+    let secure = state.is_some_and(|s| s.forum.settings().secure_cookies());
+    // These addresses also answer ActivityPub JSON when federating: caches must key on Accept.
+    let negotiated = state.is_some_and(|s| s.federation.is_some())
+        && ["/u/", "/f/", "/t/", "/p/"]
+            .iter()
+            .any(|prefix| req.path().starts_with(prefix));
     let existing = req
         .cookie(CSRF_COOKIE)
         .map(|c| c.value().to_string())
@@ -77,6 +81,12 @@ pub async fn csrf_and_notice(
     let had_notice = req.cookie(NOTICE_COOKIE).is_some();
 
     let mut res = next.call(req).await?;
+    if negotiated {
+        res.headers_mut().append(
+            actix_web::http::header::VARY,
+            actix_web::http::header::HeaderValue::from_static("Accept"),
+        );
+    }
     let rotated = res.response().extensions().get::<CsrfRotated>().is_some();
     if fresh && !rotated {
         let mut c = cookie(CSRF_COOKIE, token, secure);

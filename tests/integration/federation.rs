@@ -240,10 +240,25 @@ async fn people_forums_and_the_instance_are_actors_with_stable_keys(backend: Bac
     let (status, _, json) = fetch(&app, "/u/nobody", AP).await;
     assert_eq!(status, 404);
     assert_eq!(json["error"], "not_found");
-    // Browsers still get the pages at the same addresses.
-    let (status, page) = app.get(&TestApp::browser(), "/u/alice").await;
-    assert_eq!(status, 200);
-    assert!(page.contains("<h1>Alice</h1>"));
+    // Browsers still get the pages at the same addresses, marked so caches keep them apart.
+    let res = TestApp::browser()
+        .get(app.url("/u/alice"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let vary: Vec<String> = res
+        .headers()
+        .get_all("vary")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_ascii_lowercase())
+        .collect();
+    assert!(
+        vary.iter()
+            .any(|v| v.split(',').any(|p| p.trim() == "accept")),
+        "{vary:?}"
+    );
+    assert!(res.text().await.unwrap().contains("<h1>Alice</h1>"));
 }
 
 async fn threads_replies_and_contexts_read_as_activitypub(backend: Backend) {
