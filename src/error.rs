@@ -87,18 +87,6 @@ impl From<diesel::result::Error> for ForumError {
 }
 
 impl ForumError {
-    /// An `invalid_input` error for one field.
-    pub fn field(field: &'static str, message: impl Into<String>) -> ForumError {
-        ForumError::Invalid(Invalid {
-            code: "invalid_input",
-            conflict: false,
-            fields: vec![FieldError {
-                field,
-                message: message.into(),
-            }],
-        })
-    }
-
     /// A 409 for input that clashes with existing data.
     pub fn conflict(code: &'static str, field: &'static str, message: impl Into<String>) -> Self {
         ForumError::Invalid(Invalid {

@@ -138,11 +138,10 @@ pub async fn start_thread(
     let body = body.into_inner();
     let name = path.into_inner();
     let user = me.user.clone();
-    let (thread, post) = state
+    let (forum, thread, post) = state
         .forum
-        .start_thread(me.user, name.clone(), body.title, body.body)
+        .start_thread(me.user, name, body.title, body.body)
         .await?;
-    let forum = state.forum.forum(name).await?;
     let urls = state.forum.urls();
     Ok(HttpResponse::Created()
         .insert_header(("Location", urls.thread(&thread)))

@@ -87,14 +87,6 @@ impl Conn<'_> {
             Conn::Pg(c) => c.transaction(|c| f(&mut Conn::Pg(c))),
         }
     }
-
-    /// Which backend this connection talks to.
-    pub fn backend(&self) -> Backend {
-        match self {
-            Conn::Sqlite(_) => Backend::Sqlite,
-            Conn::Pg(_) => Backend::Postgres,
-        }
-    }
 }
 
 type SqlitePool = diesel::r2d2::Pool<ConnectionManager<SqliteConnection>>;

@@ -72,15 +72,6 @@ pub fn local_by_name(conn: &mut Conn<'_>, name: &str) -> QueryResult<Option<User
         .optional())
 }
 
-/// The account with this id.
-pub fn by_id(conn: &mut Conn<'_>, id: i64) -> QueryResult<Option<User>> {
-    dispatch!(conn, |c| users::table
-        .find(id)
-        .select(User::as_select())
-        .first(c)
-        .optional())
-}
-
 /// Whether any administrator exists.
 pub fn admin_exists(conn: &mut Conn<'_>) -> QueryResult<bool> {
     dispatch!(conn, |c| diesel::select(diesel::dsl::exists(

@@ -192,8 +192,9 @@ impl Forum {
             let accounts = &inner.settings.accounts;
             let now = db::now();
             let window = TimeDelta::minutes(i64::from(accounts.failure_window_minutes));
+            // Only failures inside the window count; older ones are pruned hourly by
+            // `housekeeping`, not on every login.
             let since = now - window;
-            login_failures::prune(conn, since)?;
 
             let mut limits = vec![(account_key.as_str(), accounts.max_failures_per_account)];
             if let Some(key) = &address_key {
@@ -249,7 +250,6 @@ impl Forum {
     pub async fn logout(&self, token: String) -> Result<(), ForumError> {
         self.blocking(move |_inner, conn| {
             sessions::delete_by_hash(conn, &tokens::digest(&token))?;
-            sessions::delete_expired(conn, db::now())?;
             Ok(())
         })
         .await

@@ -7,7 +7,7 @@ use super::forums::require_open;
 use super::markdown::{self, anchor_prefix};
 use super::types::{PostBody, ThreadTitle};
 use super::{require_admin, Forum, ForumRow, Inner, Paging, Post, Revision, Thread, User};
-use crate::db::{self, forums, posts, revisions, threads, users, Conn};
+use crate::db::{self, forums, posts, revisions, threads, Conn};
 use crate::error::{ForumError, Validator};
 
 /// A post shown on a page: the post, its author and, for a reply that answers an earlier post,
@@ -167,7 +167,7 @@ impl Forum {
         forum_name: String,
         title: String,
         body: String,
-    ) -> Result<(Thread, Post), ForumError> {
+    ) -> Result<(ForumRow, Thread, Post), ForumError> {
         self.blocking(move |inner, conn| {
             let forum = forums::local_by_name(conn, &forum_name.to_ascii_lowercase())?
                 .ok_or(ForumError::NotFound { what: "forum" })?;
@@ -193,7 +193,7 @@ impl Forum {
                 )?;
                 let post = insert_post(conn, thread.id, by.id, None, true, &body, now)?;
                 forums::count_post(conn, forum.id, true, now)?;
-                Ok((thread, post))
+                Ok((forum, thread, post))
             })
         })
         .await
@@ -413,14 +413,6 @@ impl Forum {
                 },
                 entries,
             ))
-        })
-        .await
-    }
-
-    /// The account `id` (used by tests and the command line).
-    pub async fn user_by_id(&self, id: i64) -> Result<User, ForumError> {
-        self.blocking(move |_inner, conn| {
-            users::by_id(conn, id)?.ok_or(ForumError::NotFound { what: "user" })
         })
         .await
     }

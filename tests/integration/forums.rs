@@ -82,6 +82,19 @@ async fn administrators_create_edit_and_archive_forums_on_the_web(backend: Backe
     assert!(home.contains("Now with design and technology."));
     assert!(!home.contains("Archived forums"));
 
+    let token = app.token("head").await;
+    let thread = app
+        .thread(&token, "science", "Before the archive", "Opening words")
+        .await;
+    let (_, json) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/threads/{thread}"),
+            None,
+            None,
+        )
+        .await;
+    let opening = json["opening_post"]["id"].as_i64().unwrap();
     let res = app
         .submit(
             &admin,
@@ -99,7 +112,30 @@ async fn administrators_create_edit_and_archive_forums_on_the_web(backend: Backe
     assert!(home.contains("Archived forums"));
     let (status, _) = app.get(&admin, "/f/science/new").await;
     assert_eq!(status, 403, "an archived forum takes no new threads");
-    let token = app.token("head").await;
+    let (status, json) = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/threads/{thread}/posts"),
+            Some(&token),
+            Some(serde_json::json!({"body": "Too late"})),
+        )
+        .await;
+    assert_eq!(status, 403, "no replies in an archived forum");
+    assert_eq!(json["error"], "forum_archived");
+    let (status, json) = app
+        .api(
+            Method::PATCH,
+            &format!("/api/v1/posts/{opening}"),
+            Some(&token),
+            Some(serde_json::json!({"body": "Rewritten"})),
+        )
+        .await;
+    assert_eq!(status, 403, "no edits in an archived forum");
+    assert_eq!(json["error"], "forum_archived");
+    let (status, page) = app.get(&admin, &format!("/t/{thread}")).await;
+    assert_eq!(status, 200, "the thread still reads");
+    assert!(page.contains("Opening words"));
+    assert!(!page.contains("Your reply"), "no reply box");
     let (status, json) = app
         .api(
             Method::POST,

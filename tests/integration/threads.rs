@@ -266,6 +266,21 @@ async fn replies_answer_and_quote_earlier_posts(backend: Backend) {
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res), format!("/t/{thread}#p{first}"));
 
+    // A malformed answered-post number is refused, with the text kept.
+    let res = app
+        .submit(
+            &bob,
+            &format!("/t/{thread}"),
+            &format!("/t/{thread}/reply"),
+            &[
+                ("body", "Words worth keeping"),
+                ("in_reply_to", "not-a-number"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("Words worth keeping"));
+
     // Answering a post of another thread is refused, with the text kept.
     let other = app.thread(&token, "maths", "Other", "Other thread").await;
     let res = app

@@ -144,7 +144,7 @@ pub async fn new_thread(
         .start_thread(user, name.clone(), form.title.clone(), form.body.clone())
         .await;
     match result {
-        Ok((thread, _)) => Ok(redirect_with_notice(
+        Ok((_, thread, _)) => Ok(redirect_with_notice(
             &viewer.forum,
             &format!("/t/{}", thread.id),
             "Your thread is started.",
