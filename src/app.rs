@@ -20,6 +20,7 @@ pub struct Application {
     port: u16,
     server: Server,
     forum: Forum,
+    background: Vec<tokio::task::AbortHandle>,
 }
 
 /// The Content-Security-Policy of every response: no scripts at all, styles from here only,
@@ -43,9 +44,14 @@ impl Application {
         listener: TcpListener,
     ) -> anyhow::Result<Application> {
         let port = listener.local_addr()?.port();
+        // reqwest (outgoing ActivityPub requests) is built without a TLS provider of its own.
+        crate::federation::install_tls_provider();
         let forum = open_forum(settings.clone()).await?;
+        let mut background = Vec::new();
         let federation = if settings.federation.enabled {
-            Some(crate::federation::config(forum.clone()).await?)
+            let config = crate::federation::config(forum.clone()).await?;
+            background.push(crate::federation::delivery::spawn(config.clone()).abort_handle());
+            Some(config)
         } else {
             None
         };
@@ -108,7 +114,7 @@ impl Application {
         .run();
 
         let housekeeping = forum.clone();
-        tokio::spawn(async move {
+        let chores = tokio::spawn(async move {
             let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
             loop {
                 every_hour.tick().await;
@@ -117,10 +123,12 @@ impl Application {
                 }
             }
         });
+        background.push(chores.abort_handle());
         Ok(Application {
             port,
             server,
             forum,
+            background,
         })
     }
 
@@ -132,6 +140,12 @@ impl Application {
     /// The forum service (tests use it to set up data and read the query counter).
     pub fn forum(&self) -> &Forum {
         &self.forum
+    }
+
+    /// Handles of the background tasks (delivery, housekeeping), which run apart from the HTTP
+    /// server: aborting them is how a test stops an instance completely.
+    pub fn background_tasks(&self) -> Vec<tokio::task::AbortHandle> {
+        self.background.clone()
     }
 
     /// A handle that stops the server.

@@ -131,6 +131,14 @@ pub struct FederationSettings {
     pub enabled: bool,
     /// Allow http:// and ports (tests and local development only).
     pub debug: bool,
+    /// Seconds before the first retry of a failed delivery; each further failure waits 1.25
+    /// times longer, up to a day.
+    pub retry_base_seconds: f64,
+    /// An instance failing for this many hours is marked dead and skipped until it is heard
+    /// from again.
+    pub dead_after_hours: u32,
+    /// Instances delivered to at the same time (each one's deliveries stay in order).
+    pub delivery_workers: u32,
 }
 
 /// `[log]`

@@ -99,6 +99,18 @@ impl ForumError {
         })
     }
 
+    /// A 400 about one field, with a stable code.
+    pub fn invalid(code: &'static str, field: &'static str, message: impl Into<String>) -> Self {
+        ForumError::Invalid(Invalid {
+            code,
+            conflict: false,
+            fields: vec![FieldError {
+                field,
+                message: message.into(),
+            }],
+        })
+    }
+
     /// A 403 with a stable code.
     pub fn forbidden(code: &'static str, message: impl Into<String>) -> ForumError {
         ForumError::Forbidden {

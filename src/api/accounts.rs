@@ -28,7 +28,7 @@ pub async fn register(
     let body = body.into_inner();
     let by = match me.0 {
         Some(me) if me.user.is_admin => Registrar::Admin {
-            by: me.user,
+            by: Box::new(me.user),
             admin: body.admin,
         },
         _ if body.admin => {

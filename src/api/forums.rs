@@ -52,7 +52,7 @@ pub async fn create(
 
 /// GET /api/v1/forums/{name}
 pub async fn show(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
-    let forum = state.forum.forum(path.into_inner()).await?;
+    let forum = state.forum.forum_by_handle(path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(ForumJson::new(&forum, state.forum.urls())))
 }
 

@@ -32,7 +32,7 @@ impl UserJson {
     /// From a row.
     pub fn new(u: &User, urls: &Urls) -> UserJson {
         UserJson {
-            name: u.name.clone(),
+            name: u.handle(),
             display_name: u.display_name.clone(),
             url: urls.user(u),
             local: u.local,
@@ -71,7 +71,7 @@ impl ForumJson {
     /// From a row.
     pub fn new(f: &ForumRow, urls: &Urls) -> ForumJson {
         ForumJson {
-            name: f.name.clone(),
+            name: f.handle(),
             title: f.title.clone(),
             description: f.description.clone(),
             url: urls.forum(f),

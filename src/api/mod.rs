@@ -5,6 +5,7 @@
 //! {FIELD: TEXT}?}` with a stable CODE and the matching status.
 
 pub mod accounts;
+pub mod follows;
 pub mod forums;
 pub mod json;
 pub mod posts;
@@ -246,6 +247,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/posts/{id}", patch().to(posts::edit))
             .route("/posts/{id}", delete().to(posts::delete))
             .route("/posts/{id}/revisions", get().to(posts::revisions))
-            .route("/users/{name}", get().to(users::show)),
+            .route("/users/{name}", get().to(users::show))
+            .route("/resolve", get().to(follows::resolve_target))
+            .route("/follows", get().to(follows::list))
+            .route("/follows", post().to(follows::follow))
+            .route("/follows/{forum}", delete().to(follows::unfollow)),
     );
 }

@@ -37,9 +37,31 @@ pub struct Forum {
     pub created_at: NaiveDateTime,
     /// Last change to name, title, description or archive state.
     pub updated_at: NaiveDateTime,
+    /// A remote forum's inbox.
+    pub inbox_url: Option<String>,
+    /// A remote forum's instance's shared inbox.
+    pub shared_inbox_url: Option<String>,
+    /// A remote forum's outbox (recent activity, read when first followed).
+    pub outbox_url: Option<String>,
+    /// A remote forum's page.
+    pub profile_url: Option<String>,
+    /// When a remote forum was last fetched.
+    pub last_refreshed_at: Option<NaiveDateTime>,
+    /// Local people following this (remote) forum.
+    pub local_followers: i64,
 }
 
 /// A local forum to insert.
+impl Forum {
+    /// How the forum is named in URLs and the API: `name` here, `name@domain` if remote.
+    pub fn handle(&self) -> String {
+        match (&self.domain, self.local) {
+            (Some(domain), false) => format!("{}@{domain}", self.name),
+            _ => self.name.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Insertable)]
 #[diesel(table_name = forums)]
 pub struct NewLocalForum<'a> {
@@ -85,6 +107,7 @@ pub fn by_id(conn: &mut Conn<'_>, id: i64) -> QueryResult<Option<Forum>> {
 /// Every forum, open ones first, then by title.
 pub fn all(conn: &mut Conn<'_>) -> QueryResult<Vec<Forum>> {
     dispatch!(conn, |c| forums::table
+        .filter(forums::local.or(forums::local_followers.gt(0)))
         .order((
             forums::archived.asc(),
             forums::title.asc(),
@@ -129,4 +152,100 @@ pub fn count_post(
             forums::last_activity_at.eq(at),
         ))
         .execute(c))
+}
+
+/// A remote forum as fetched: what [`upsert_remote`] stores.
+#[derive(Debug, Clone, Insertable, AsChangeset)]
+#[diesel(table_name = forums)]
+pub struct RemoteForum {
+    /// `preferredUsername`.
+    pub name: String,
+    /// `name`.
+    pub title: String,
+    /// `summary` as plain text.
+    pub description: String,
+    /// Always false.
+    pub local: bool,
+    /// Host (and port) of the actor id.
+    pub domain: Option<String>,
+    /// The actor id.
+    pub ap_id: Option<String>,
+    /// Its public key.
+    pub public_key: Option<String>,
+    /// Its inbox.
+    pub inbox_url: Option<String>,
+    /// Its instance's shared inbox.
+    pub shared_inbox_url: Option<String>,
+    /// Its outbox.
+    pub outbox_url: Option<String>,
+    /// Its page.
+    pub profile_url: Option<String>,
+    /// Now.
+    pub last_refreshed_at: Option<NaiveDateTime>,
+    /// Now.
+    pub updated_at: NaiveDateTime,
+}
+
+/// Inserts a remote forum, or updates the one with the same actor id.
+pub fn upsert_remote(conn: &mut Conn<'_>, forum: &RemoteForum) -> QueryResult<Forum> {
+    let created_at = forum.updated_at;
+    dispatch!(conn, |c| diesel::insert_into(forums::table)
+        .values((forum, forums::created_at.eq(created_at)))
+        .on_conflict(forums::ap_id)
+        .do_update()
+        .set(forum)
+        .returning(Forum::as_returning())
+        .get_result(c))
+}
+
+/// The forum (local or remote) with this actor id.
+pub fn by_ap_id(conn: &mut Conn<'_>, ap_id: &str) -> QueryResult<Option<Forum>> {
+    dispatch!(conn, |c| forums::table
+        .filter(forums::ap_id.eq(ap_id))
+        .select(Forum::as_select())
+        .first(c)
+        .optional())
+}
+
+/// A remote forum by `name@domain`.
+pub fn remote_by_handle(
+    conn: &mut Conn<'_>,
+    name: &str,
+    domain: &str,
+) -> QueryResult<Option<Forum>> {
+    dispatch!(conn, |c| forums::table
+        .filter(forums::domain.eq(domain))
+        .filter(forums::name.eq(name))
+        .filter(forums::local.eq(false))
+        .select(Forum::as_select())
+        .first(c)
+        .optional())
+}
+
+/// Adds `delta` (1 or -1) to a forum's count of local followers.
+pub fn add_local_followers(conn: &mut Conn<'_>, id: i64, delta: i64) -> QueryResult<usize> {
+    dispatch!(conn, |c| diesel::update(forums::table.find(id))
+        .set(forums::local_followers.eq(forums::local_followers + delta))
+        .execute(c))
+}
+
+/// The forum with this actor id and its public key.
+pub fn by_ap_id_with_key(
+    conn: &mut Conn<'_>,
+    ap_id: &str,
+) -> QueryResult<Option<(Forum, Option<String>)>> {
+    dispatch!(conn, |c| forums::table
+        .filter(forums::ap_id.eq(ap_id))
+        .select((Forum::as_select(), forums::public_key))
+        .first(c)
+        .optional())
+}
+
+/// A forum by how URLs name it: `name` for a local forum, `name@domain` for a remote one.
+pub fn by_handle(conn: &mut Conn<'_>, handle: &str) -> QueryResult<Option<Forum>> {
+    let handle = handle.to_ascii_lowercase();
+    match handle.split_once('@') {
+        Some((name, domain)) => remote_by_handle(conn, name, domain),
+        None => local_by_name(conn, &handle),
+    }
 }

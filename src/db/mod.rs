@@ -9,10 +9,13 @@
 //! so [`Conn`] is an enum of the two connection types and [`dispatch!`] runs the same query
 //! text on whichever is live. The compiler type-checks every query once per backend.
 
+pub mod follows;
 pub mod forums;
 pub mod keys;
 pub mod login_failures;
+pub mod outbox;
 pub mod posts;
+pub mod received;
 pub mod revisions;
 pub mod schema;
 pub mod sessions;

@@ -16,6 +16,10 @@ diesel::table! {
         updated_at -> Timestamp,
         public_key -> Nullable<Text>,
         private_key -> Nullable<Text>,
+        inbox_url -> Nullable<Text>,
+        shared_inbox_url -> Nullable<Text>,
+        profile_url -> Nullable<Text>,
+        last_refreshed_at -> Nullable<Timestamp>,
     }
 }
 
@@ -58,6 +62,12 @@ diesel::table! {
         updated_at -> Timestamp,
         public_key -> Nullable<Text>,
         private_key -> Nullable<Text>,
+        inbox_url -> Nullable<Text>,
+        shared_inbox_url -> Nullable<Text>,
+        outbox_url -> Nullable<Text>,
+        profile_url -> Nullable<Text>,
+        last_refreshed_at -> Nullable<Timestamp>,
+        local_followers -> BigInt,
     }
 }
 
@@ -118,12 +128,88 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Who follows which forum (either side may be remote).
+    forum_follows (id) {
+        id -> BigInt,
+        forum_id -> BigInt,
+        follower_id -> BigInt,
+        pending -> Bool,
+        follow_ap_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Ids of activities received, for deduplication.
+    received_activities (id) {
+        id -> BigInt,
+        ap_id -> Text,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// What must be told to other servers, written with the change itself.
+    outbox_events (id) {
+        id -> BigInt,
+        event -> Text,
+        created_at -> Timestamp,
+        expanded_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Activities sent by this instance.
+    activities (id) {
+        id -> BigInt,
+        ap_id -> Text,
+        kind -> Text,
+        signer_user_id -> Nullable<BigInt>,
+        signer_forum_id -> Nullable<BigInt>,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Other servers, and the state of delivery to each.
+    instances (id) {
+        id -> BigInt,
+        domain -> Text,
+        failures -> BigInt,
+        next_attempt_at -> Nullable<Timestamp>,
+        failing_since -> Nullable<Timestamp>,
+        dead -> Bool,
+        last_error -> Nullable<Text>,
+        last_success_at -> Nullable<Timestamp>,
+        last_heard_at -> Nullable<Timestamp>,
+        lease_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// One activity to one inbox, waiting to be sent.
+    deliveries (id) {
+        id -> BigInt,
+        activity_id -> BigInt,
+        instance_id -> BigInt,
+        inbox_url -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(threads -> forums (forum_id));
 diesel::joinable!(threads -> users (author_id));
 diesel::joinable!(posts -> threads (thread_id));
 diesel::joinable!(posts -> users (author_id));
 diesel::joinable!(post_revisions -> posts (post_id));
+diesel::joinable!(forum_follows -> forums (forum_id));
+diesel::joinable!(forum_follows -> users (follower_id));
+diesel::joinable!(deliveries -> activities (activity_id));
+diesel::joinable!(deliveries -> instances (instance_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -134,4 +220,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     posts,
     post_revisions,
     instance_actor,
+    forum_follows,
+    received_activities,
+    outbox_events,
+    activities,
+    instances,
+    deliveries,
 );

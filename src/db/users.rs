@@ -31,9 +31,27 @@ pub struct User {
     pub created_at: NaiveDateTime,
     /// When the account last changed.
     pub updated_at: NaiveDateTime,
+    /// A remote person's inbox.
+    pub inbox_url: Option<String>,
+    /// A remote person's instance's shared inbox.
+    pub shared_inbox_url: Option<String>,
+    /// A remote person's profile page.
+    pub profile_url: Option<String>,
+    /// When a remote person was last fetched.
+    pub last_refreshed_at: Option<NaiveDateTime>,
 }
 
 /// A local account to insert.
+impl User {
+    /// How the person is named: `name` here, `name@domain` if remote.
+    pub fn handle(&self) -> String {
+        match (&self.domain, self.local) {
+            (Some(domain), false) => format!("{}@{domain}", self.name),
+            _ => self.name.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Insertable)]
 #[diesel(table_name = users)]
 pub struct NewLocalUser<'a> {
@@ -98,4 +116,89 @@ pub fn count_local(conn: &mut Conn<'_>) -> QueryResult<i64> {
         .filter(users::local)
         .count()
         .get_result(c))
+}
+
+/// A remote person as fetched: what [`upsert_remote`] stores.
+#[derive(Debug, Clone, Insertable, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct RemoteUser {
+    /// `preferredUsername`.
+    pub name: String,
+    /// `name`, or the username.
+    pub display_name: String,
+    /// Always false.
+    pub local: bool,
+    /// Host (and port) of the actor id.
+    pub domain: Option<String>,
+    /// The actor id.
+    pub ap_id: Option<String>,
+    /// Its public key.
+    pub public_key: Option<String>,
+    /// Its inbox.
+    pub inbox_url: Option<String>,
+    /// Its instance's shared inbox.
+    pub shared_inbox_url: Option<String>,
+    /// Its profile page.
+    pub profile_url: Option<String>,
+    /// Now.
+    pub last_refreshed_at: Option<NaiveDateTime>,
+    /// Now.
+    pub updated_at: NaiveDateTime,
+}
+
+/// Inserts a remote person, or updates the one with the same actor id.
+pub fn upsert_remote(conn: &mut Conn<'_>, user: &RemoteUser) -> QueryResult<User> {
+    let created_at = user.updated_at;
+    dispatch!(conn, |c| diesel::insert_into(users::table)
+        .values((user, users::created_at.eq(created_at)))
+        .on_conflict(users::ap_id)
+        .do_update()
+        .set(user)
+        .returning(User::as_returning())
+        .get_result(c))
+}
+
+/// The person (local or remote) with this actor id.
+pub fn by_ap_id(conn: &mut Conn<'_>, ap_id: &str) -> QueryResult<Option<User>> {
+    dispatch!(conn, |c| users::table
+        .filter(users::ap_id.eq(ap_id))
+        .select(User::as_select())
+        .first(c)
+        .optional())
+}
+
+/// A person by id.
+pub fn by_id(conn: &mut Conn<'_>, id: i64) -> QueryResult<Option<User>> {
+    dispatch!(conn, |c| users::table
+        .find(id)
+        .select(User::as_select())
+        .first(c)
+        .optional())
+}
+
+/// A remote person by `name@domain`.
+pub fn remote_by_handle(
+    conn: &mut Conn<'_>,
+    name: &str,
+    domain: &str,
+) -> QueryResult<Option<User>> {
+    dispatch!(conn, |c| users::table
+        .filter(users::domain.eq(domain))
+        .filter(users::name.eq(name))
+        .filter(users::local.eq(false))
+        .select(User::as_select())
+        .first(c)
+        .optional())
+}
+
+/// The person with this actor id and their public key.
+pub fn by_ap_id_with_key(
+    conn: &mut Conn<'_>,
+    ap_id: &str,
+) -> QueryResult<Option<(User, Option<String>)>> {
+    dispatch!(conn, |c| users::table
+        .filter(users::ap_id.eq(ap_id))
+        .select((User::as_select(), users::public_key))
+        .first(c)
+        .optional())
 }

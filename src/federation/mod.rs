@@ -11,13 +11,23 @@
 //!
 //! Everything here is served only when `federation.enabled` is set.
 
+pub mod activities;
 pub mod actors;
+pub mod delivery;
+pub mod error;
+pub mod inbox;
 pub mod nodeinfo;
 pub mod objects;
 pub mod protocol;
+pub mod remote;
+pub mod resolve;
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use activitypub_federation::config::FederationConfig;
 use activitypub_federation::http_signatures::generate_actor_keypair;
+use activitypub_federation::resolver::ValidatingDnsResolver;
 use actix_web::guard::GuardContext;
 use actix_web::http::header::ACCEPT;
 use actix_web::{web, HttpResponse};
@@ -25,17 +35,47 @@ use serde::Serialize;
 
 use crate::api::ApiError;
 use crate::db::keys::KeyPair;
+use crate::error::ForumError;
 use crate::forum::actors::KeyOwner;
 use crate::forum::Forum;
 
+/// Installs rustls's ring provider as the process default (once; later calls do nothing).
+/// reqwest is built without a provider of its own, so https:// needs this first.
+pub fn install_tls_provider() {
+    // Err means a provider is installed already, which is what we want.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// The HTTP client for every outgoing request: no automatic redirects (the crate follows one
+/// itself, after checking it), timeouts, and outside `federation.debug` a DNS resolver that
+/// refuses loopback and private addresses.
+fn client(debug: bool) -> anyhow::Result<reqwest::Client> {
+    install_tls_provider();
+    let timeout = Duration::from_secs(10);
+    Ok(reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .user_agent(concat!("Staffroom/", env!("CARGO_PKG_VERSION")))
+        .dns_resolver(Arc::new(ValidatingDnsResolver::new(Vec::new(), !debug)))
+        .build()?)
+}
+
 /// Builds the crate's configuration (only when federation is enabled: it starts the crate's
-/// own sending queue, which Staffroom does not use for delivery).
+/// own sending queue, which Staffroom does not use for delivery). Fetches are signed by the
+/// instance actor, whose keys are made here on first start.
 pub async fn config(forum: Forum) -> anyhow::Result<FederationConfig<Forum>> {
     let settings = forum.settings().clone();
+    let instance = remote::ApInstance::load(&forum)
+        .await
+        .map_err(|e| anyhow::anyhow!("instance actor: {e}"))?;
     Ok(FederationConfig::builder()
         .domain(settings.federation_domain())
         .app_data(forum)
         .debug(settings.federation.debug)
+        .client(client(settings.federation.debug)?.into())
+        .signed_fetch_actor(&instance)
+        .http_fetch_limit(50)
         .build()
         .await?)
 }
@@ -66,8 +106,8 @@ pub fn respond<T: Serialize>(object: T) -> Result<HttpResponse, ApiError> {
 }
 
 /// An actor's keys, made on first use.
-pub async fn keys(forum: &Forum, owner: KeyOwner) -> Result<KeyPair, ApiError> {
-    Ok(forum
+pub async fn keys(forum: &Forum, owner: KeyOwner) -> Result<KeyPair, ForumError> {
+    forum
         .actor_keys(owner, || {
             generate_actor_keypair()
                 .map(|k| KeyPair {
@@ -76,7 +116,21 @@ pub async fn keys(forum: &Forum, owner: KeyOwner) -> Result<KeyPair, ApiError> {
                 })
                 .map_err(|e| e.to_string())
         })
-        .await?)
+        .await
+}
+
+/// Checks that two URLs come from the same server: same host and port. (The crate's
+/// `verify_domains_match` compares hosts only, which cannot tell two development instances on
+/// one host apart.)
+pub fn same_origin(a: &url::Url, b: &url::Url) -> Result<(), error::FederationError> {
+    use crate::forum::federation::domain_of;
+    match (domain_of(a), domain_of(b)) {
+        (Some(x), Some(y)) if x == y => Ok(()),
+        _ => Err(error::FederationError::refused(
+            "origin_mismatch",
+            format!("{a} and {b} are not from the same server"),
+        )),
+    }
 }
 
 /// Registers the federation routes; call before the pages so content negotiation on the shared
@@ -88,6 +142,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/.well-known/nodeinfo", get().to(nodeinfo::links))
         .route("/nodeinfo/2.1", get().to(nodeinfo::nodeinfo))
         .route("/actor", get().to(actors::instance))
+        .route("/inbox", web::post().to(inbox::inbox))
+        .route("/u/{name}/inbox", web::post().to(inbox::inbox))
+        .route("/f/{name}/inbox", web::post().to(inbox::inbox))
+        .route("/activities/{kind}/{id}", get().to(objects::activity))
         .service(
             web::resource("/u/{name}")
                 .guard(ap())

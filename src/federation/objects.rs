@@ -152,3 +152,15 @@ pub async fn context(
         ordered_items: items,
     })
 }
+
+/// GET /activities/{kind}/{id}: an activity this instance sent, as it was sent.
+pub async fn activity(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let id = state.forum.urls().absolute(req.path());
+    let body = state.forum.sent_activity(id).await?;
+    Ok(HttpResponse::Ok()
+        .content_type(activitypub_federation::FEDERATION_CONTENT_TYPE)
+        .body(body))
+}

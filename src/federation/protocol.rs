@@ -272,3 +272,87 @@ pub struct Tombstone {
     /// When it was deleted.
     pub deleted: DateTime<Utc>,
 }
+
+/// The types of actor stored as people: anything that can sign an activity and is not a forum.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub enum PersonKind {
+    /// A person.
+    Person,
+    /// A bot (Lemmy, Mastodon).
+    Service,
+    /// An instance actor (Mastodon, Lemmy, Mbin).
+    Application,
+    /// An organisation.
+    Organization,
+}
+
+/// `endpoints` as others send it: the shared inbox may be missing.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoteEndpoints {
+    /// The instance's shared inbox.
+    #[serde(default)]
+    pub shared_inbox: Option<Url>,
+}
+
+/// A person from another server, read leniently: Mastodon, Lemmy, Pleroma, NodeBB, Discourse
+/// and GoToSocial all send `id`, `preferredUsername`, `inbox` and `publicKey`; everything else
+/// is optional, and a field of an unexpected shape is ignored rather than refusing the actor.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemotePerson {
+    /// `Person`, `Service`, `Application` or `Organization`.
+    #[serde(rename = "type")]
+    pub kind: PersonKind,
+    /// Actor id.
+    pub id: Url,
+    /// Username.
+    pub preferred_username: String,
+    /// Display name.
+    #[serde(default, deserialize_with = "deserialize_skip_error")]
+    pub name: Option<String>,
+    /// Personal inbox.
+    pub inbox: Url,
+    /// Shared inbox.
+    #[serde(default, deserialize_with = "deserialize_skip_error")]
+    pub endpoints: Option<RemoteEndpoints>,
+    /// Signing key.
+    pub public_key: PublicKey,
+    /// Profile page.
+    #[serde(default, deserialize_with = "deserialize_skip_error")]
+    pub url: Option<Url>,
+}
+
+/// A forum (or Lemmy community, NodeBB category, Discourse category) from another server.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoteGroup {
+    /// `Group`.
+    #[serde(rename = "type")]
+    pub kind: GroupType,
+    /// Actor id.
+    pub id: Url,
+    /// The forum's name.
+    pub preferred_username: String,
+    /// Title.
+    #[serde(default, deserialize_with = "deserialize_skip_error")]
+    pub name: Option<String>,
+    /// Description as HTML.
+    #[serde(default, deserialize_with = "deserialize_skip_error")]
+    pub summary: Option<String>,
+    /// Inbox.
+    pub inbox: Url,
+    /// Outbox.
+    #[serde(default, deserialize_with = "deserialize_skip_error")]
+    pub outbox: Option<Url>,
+    /// Shared inbox.
+    #[serde(default, deserialize_with = "deserialize_skip_error")]
+    pub endpoints: Option<RemoteEndpoints>,
+    /// Signing key.
+    pub public_key: PublicKey,
+    /// Its page.
+    #[serde(default, deserialize_with = "deserialize_skip_error")]
+    pub url: Option<Url>,
+}
+
+pub use activitypub_federation::protocol::helpers::deserialize_skip_error;

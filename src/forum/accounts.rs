@@ -26,8 +26,8 @@ pub enum Registrar {
     Visitor,
     /// A logged-in administrator; `admin` makes the new account an administrator too.
     Admin {
-        /// The administrator.
-        by: User,
+        /// The administrator (boxed: a row is much larger than the other variants).
+        by: Box<User>,
         /// Make the new account an administrator.
         admin: bool,
     },

@@ -60,7 +60,13 @@ impl Forum {
         self.blocking(|_inner, conn| Ok(forums::all(conn)?)).await
     }
 
-    /// The forum called `name`.
+    /// A forum by its handle: `name` here, `name@domain` for a remote forum followed here.
+    pub async fn forum_by_handle(&self, handle: String) -> Result<ForumRow, ForumError> {
+        self.blocking(move |_inner, conn| forums::by_handle(conn, &handle)?.ok_or_else(not_found))
+            .await
+    }
+
+    /// The local forum called `name`.
     pub async fn forum(&self, name: String) -> Result<ForumRow, ForumError> {
         self.blocking(move |_inner, conn| {
             forums::local_by_name(conn, &name.to_ascii_lowercase())?.ok_or_else(not_found)
@@ -146,8 +152,7 @@ impl Forum {
     ) -> Result<ForumPage, ForumError> {
         let per_page = self.settings().pages.threads_per_page;
         self.blocking(move |_inner, conn| {
-            let forum =
-                forums::local_by_name(conn, &name.to_ascii_lowercase())?.ok_or_else(not_found)?;
+            let forum = forums::by_handle(conn, &name)?.ok_or_else(not_found)?;
             let paging = Paging::new(page, per_page, forum.thread_count);
             let threads = threads::page_in_forum(conn, forum.id, paging.limit(), paging.offset())?;
             Ok(ForumPage {

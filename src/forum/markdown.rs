@@ -78,6 +78,40 @@ pub fn escape_text(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// The text of an HTML fragment from another server (a forum's description): tags removed,
+/// paragraphs and line breaks kept as line breaks, entities decoded.
+pub fn plain_text(html: &str) -> String {
+    let spaced = html
+        .replace("</p>", "</p>\n\n")
+        .replace("<br>", "\n")
+        .replace("<br/>", "\n")
+        .replace("<br />", "\n");
+    let text = ammonia::Builder::empty().clean(&spaced).to_string();
+    // ammonia escapes what it keeps; the result is shown through an escaping template, so the
+    // five entities it writes are decoded back (`&amp;` last, so `&amp;lt;` stays `&lt;`).
+    let decoded = text
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
+    // Blank lines between paragraphs, however many the markup made.
+    let mut paragraphs: Vec<Vec<&str>> = vec![Vec::new()];
+    for line in decoded.lines().map(str::trim) {
+        match (line.is_empty(), paragraphs.last_mut()) {
+            (true, Some(last)) if !last.is_empty() => paragraphs.push(Vec::new()),
+            (false, Some(last)) => last.push(line),
+            _ => {}
+        }
+    }
+    paragraphs
+        .iter()
+        .filter(|p| !p.is_empty())
+        .map(|p| p.join("\n"))
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
 /// The Markdown that quotes `body` by `author`: a `>` block headed with the author's name.
 pub fn quote(author: &str, body: &str) -> String {
     let mut out = format!("> {author} wrote:\n>\n");
@@ -92,6 +126,19 @@ pub fn quote(author: &str, body: &str) -> String {
     }
     out.push('\n');
     out
+}
+
+#[cfg(test)]
+mod plain_text_tests {
+    use super::plain_text;
+
+    #[test]
+    fn remote_html_becomes_text() {
+        assert_eq!(
+            plain_text("<p>Lounge &amp; recreation</p>\n<hr />\n<p>Welcome <script>x()</script><b>all</b> &lt;3</p>"),
+            "Lounge & recreation\n\nWelcome all <3"
+        );
+    }
 }
 
 #[cfg(test)]

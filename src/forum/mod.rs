@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod actors;
+pub mod federation;
 pub mod forums;
 pub mod markdown;
 pub mod password;
@@ -45,6 +46,8 @@ pub struct Inner {
     /// Canonical URLs.
     pub urls: Urls,
     dummy_hash: OnceLock<String>,
+    /// Wakes the delivery worker after outbox events are written.
+    outbox_signal: tokio::sync::Notify,
 }
 
 impl Inner {
@@ -114,6 +117,7 @@ impl Forum {
                 settings,
                 urls,
                 dummy_hash: OnceLock::new(),
+                outbox_signal: tokio::sync::Notify::new(),
             }),
         }
     }

@@ -61,7 +61,8 @@ pub async fn csrf_and_notice(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    if req.path().starts_with("/api/") {
+    // The API and the ActivityPub inboxes are not pages: no CSRF cookie for them.
+    if req.path().starts_with("/api/") || req.path().ends_with("/inbox") {
         return next.call(req).await;
     }
     let state = req.app_data::<web::Data<AppState>>();

@@ -8,6 +8,7 @@ mod accounts;
 mod api;
 mod cli;
 mod federation;
+mod following;
 mod forums;
 mod migrations;
 mod query_plans;

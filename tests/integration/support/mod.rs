@@ -141,8 +141,17 @@ pub struct TestApp {
     pub address: String,
     /// The forum service behind the server, for setting up data.
     pub forum: Forum,
+    /// The settings it runs with (restarts reuse them).
+    pub settings: Settings,
     handle: actix_web::dev::ServerHandle,
-    _db: TestDatabase,
+    background: Vec<tokio::task::AbortHandle>,
+    db: Option<TestDatabase>,
+}
+
+/// A stopped Staffroom: its database and settings, ready to start again on the same port.
+pub struct StoppedApp {
+    settings: Settings,
+    db: TestDatabase,
 }
 
 impl TestApp {
@@ -173,17 +182,61 @@ impl TestApp {
         let port = listener.local_addr().unwrap().port();
         let mut settings = TestApp::settings(&db.url, port);
         change(&mut settings);
-        let app = Application::from_listener(settings, listener)
+        TestApp::start(settings, listener, db).await
+    }
+
+    async fn start(settings: Settings, listener: TcpListener, db: TestDatabase) -> TestApp {
+        let port = listener.local_addr().unwrap().port();
+        let app = Application::from_listener(settings.clone(), listener)
             .await
             .expect("the application builds");
         let forum = app.forum().clone();
         let handle = app.handle();
+        let background = app.background_tasks();
         tokio::spawn(app.run_until_stopped());
         TestApp {
             address: format!("http://localhost:{port}"),
             forum,
+            settings,
             handle,
-            _db: db,
+            background,
+            db: Some(db),
+        }
+    }
+
+    /// Stops the server and its background work (delivery, housekeeping), as a killed process
+    /// would stop; the database stays for [`StoppedApp::restart`].
+    pub async fn stop(mut self) -> StoppedApp {
+        for task in &self.background {
+            task.abort();
+        }
+        self.handle.stop(false).await;
+        StoppedApp {
+            settings: self.settings.clone(),
+            db: self.db.take().expect("a running app has its database"),
+        }
+    }
+
+    /// The `host:port` other instances know this one by.
+    pub fn domain(&self) -> String {
+        self.address.trim_start_matches("http://").to_string()
+    }
+
+    /// Waits (up to 30 s) until this instance has nothing left to send: every outbox event
+    /// expanded and every delivery to a live instance made.
+    pub async fn drained(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let (events, deliveries) = self.forum.outbox_backlog().await.expect("outbox backlog");
+            if events == 0 && deliveries == 0 {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{}: outbox not drained after 30 s ({events} events, {deliveries} deliveries)",
+                self.address
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }
 
@@ -355,8 +408,67 @@ impl TestApp {
     }
 }
 
+impl StoppedApp {
+    /// Starts the instance again on its old port with its old database.
+    pub async fn restart(self) -> TestApp {
+        let address = format!("127.0.0.1:{}", self.settings.server.port);
+        // The old listener closes as the server stops; wait for the port to be free.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let listener = loop {
+            match TcpListener::bind(&address) {
+                Ok(l) => break l,
+                Err(e) if std::time::Instant::now() < deadline => {
+                    let _ = e;
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                Err(e) => panic!("cannot bind {address} again: {e}"),
+            }
+        };
+        TestApp::start(self.settings, listener, self.db).await
+    }
+}
+
+/// Several federating instances in one process (alpha, beta, gamma, ...), each on its own
+/// `localhost` port with its own database, with fast delivery retries.
+pub async fn network(backend: Backend, size: usize) -> Vec<TestApp> {
+    let mut apps = Vec::new();
+    for _ in 0..size {
+        apps.push(TestApp::spawn_with(backend, federating).await);
+    }
+    apps
+}
+
+/// The settings change that makes a test instance federate: `federation.debug` (http and
+/// ports on localhost) and retries after 50 ms growing by 1.25 each time.
+pub fn federating(s: &mut Settings) {
+    s.federation.enabled = true;
+    s.federation.debug = true;
+    s.federation.retry_base_seconds = 0.05;
+}
+
+/// Waits until every instance has drained its outbox.
+pub async fn drain_all(apps: &[&TestApp]) {
+    // Deliveries cause deliveries (a Follow brings back an Accept): go round until a round
+    // finds every instance idle.
+    loop {
+        let mut idle = true;
+        for app in apps {
+            if app.forum.outbox_backlog().await.expect("outbox backlog") != (0, 0) {
+                idle = false;
+                app.drained().await;
+            }
+        }
+        if idle {
+            return;
+        }
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
+        for task in &self.background {
+            task.abort();
+        }
         let handle = self.handle.clone();
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             rt.spawn(async move { handle.stop(false).await });

@@ -1,0 +1,18 @@
+DROP TABLE deliveries;
+DROP TABLE instances;
+DROP TABLE activities;
+DROP TABLE outbox_events;
+DROP TABLE received_activities;
+DROP TABLE forum_follows;
+DROP INDEX forums_remote_handle;
+ALTER TABLE forums DROP COLUMN local_followers;
+ALTER TABLE forums DROP COLUMN last_refreshed_at;
+ALTER TABLE forums DROP COLUMN profile_url;
+ALTER TABLE forums DROP COLUMN outbox_url;
+ALTER TABLE forums DROP COLUMN shared_inbox_url;
+ALTER TABLE forums DROP COLUMN inbox_url;
+DROP INDEX users_remote_handle;
+ALTER TABLE users DROP COLUMN last_refreshed_at;
+ALTER TABLE users DROP COLUMN profile_url;
+ALTER TABLE users DROP COLUMN shared_inbox_url;
+ALTER TABLE users DROP COLUMN inbox_url;

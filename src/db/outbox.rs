@@ -1,0 +1,331 @@
+//! The durable outbox: `outbox_events` (what happened, written in the same transaction as the
+//! change), `activities` (what was made of it), `instances` (delivery state per server) and
+//! `deliveries` (one activity to one inbox, sent in id order per instance).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{activities, deliveries, instances, outbox_events};
+use super::{dispatch, Conn};
+
+/// An event waiting to be turned into activities.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = outbox_events)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct Event {
+    /// Row id (the order events happened in).
+    pub id: i64,
+    /// JSON naming what happened.
+    pub event: String,
+}
+
+/// Records an event.
+pub fn push_event(conn: &mut Conn<'_>, event: &str, at: NaiveDateTime) -> QueryResult<usize> {
+    dispatch!(conn, |c| diesel::insert_into(outbox_events::table)
+        .values((
+            outbox_events::event.eq(event),
+            outbox_events::created_at.eq(at),
+        ))
+        .execute(c))
+}
+
+/// The oldest events not yet expanded.
+pub fn pending_events(conn: &mut Conn<'_>, limit: i64) -> QueryResult<Vec<Event>> {
+    dispatch!(conn, |c| outbox_events::table
+        .filter(outbox_events::expanded_at.is_null())
+        .order(outbox_events::id.asc())
+        .limit(limit)
+        .select(Event::as_select())
+        .load(c))
+}
+
+/// Marks an event expanded; false if another worker did it first.
+pub fn mark_expanded(conn: &mut Conn<'_>, id: i64, at: NaiveDateTime) -> QueryResult<bool> {
+    let n = dispatch!(conn, |c| diesel::update(
+        outbox_events::table
+            .find(id)
+            .filter(outbox_events::expanded_at.is_null())
+    )
+    .set(outbox_events::expanded_at.eq(at))
+    .execute(c))?;
+    Ok(n > 0)
+}
+
+/// Forgets expanded events older than `before`.
+pub fn prune_events(conn: &mut Conn<'_>, before: NaiveDateTime) -> QueryResult<usize> {
+    dispatch!(conn, |c| diesel::delete(
+        outbox_events::table
+            .filter(outbox_events::expanded_at.is_not_null())
+            .filter(outbox_events::created_at.lt(before))
+    )
+    .execute(c))
+}
+
+/// An activity to store.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = activities)]
+pub struct NewActivity<'a> {
+    /// Its id.
+    pub ap_id: &'a str,
+    /// Its type.
+    pub kind: &'a str,
+    /// The local person who signs it.
+    pub signer_user_id: Option<i64>,
+    /// The local forum that signs it.
+    pub signer_forum_id: Option<i64>,
+    /// The JSON.
+    pub body: &'a str,
+    /// Now.
+    pub created_at: NaiveDateTime,
+}
+
+/// Stores an activity; returns its row id.
+pub fn insert_activity(conn: &mut Conn<'_>, new: &NewActivity<'_>) -> QueryResult<i64> {
+    dispatch!(conn, |c| diesel::insert_into(activities::table)
+        .values(new)
+        .returning(activities::id)
+        .get_result(c))
+}
+
+/// A sent activity's JSON, by its id.
+pub fn activity_body(conn: &mut Conn<'_>, ap_id: &str) -> QueryResult<Option<String>> {
+    dispatch!(conn, |c| activities::table
+        .filter(activities::ap_id.eq(ap_id))
+        .select(activities::body)
+        .first(c)
+        .optional())
+}
+
+/// A server and the state of delivery to it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = instances)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct Instance {
+    /// Row id.
+    pub id: i64,
+    /// Host (and port).
+    pub domain: String,
+    /// Failed attempts in a row.
+    pub failures: i64,
+    /// Not before this.
+    pub next_attempt_at: Option<NaiveDateTime>,
+    /// First failure of the current run.
+    pub failing_since: Option<NaiveDateTime>,
+    /// Failing for too long: skipped until heard from.
+    pub dead: bool,
+    /// What went wrong last.
+    pub last_error: Option<String>,
+}
+
+/// The row id of `domain`, made if new.
+pub fn instance_id(conn: &mut Conn<'_>, domain: &str, at: NaiveDateTime) -> QueryResult<i64> {
+    dispatch!(conn, |c| diesel::insert_into(instances::table)
+        .values((instances::domain.eq(domain), instances::created_at.eq(at)))
+        .on_conflict(instances::domain)
+        .do_update()
+        .set(instances::domain.eq(domain))
+        .returning(instances::id)
+        .get_result(c))
+}
+
+/// Queues one activity for one inbox.
+pub fn insert_delivery(
+    conn: &mut Conn<'_>,
+    activity_id: i64,
+    instance_id: i64,
+    inbox_url: &str,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    dispatch!(conn, |c| diesel::insert_into(deliveries::table)
+        .values((
+            deliveries::activity_id.eq(activity_id),
+            deliveries::instance_id.eq(instance_id),
+            deliveries::inbox_url.eq(inbox_url),
+            deliveries::created_at.eq(at),
+        ))
+        .execute(c))
+}
+
+/// Instances with deliveries waiting that are due now and not being worked on elsewhere.
+pub fn due_instances(
+    conn: &mut Conn<'_>,
+    now: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<Instance>> {
+    dispatch!(conn, |c| instances::table
+        .filter(diesel::dsl::exists(
+            deliveries::table.filter(deliveries::instance_id.eq(instances::id))
+        ))
+        .filter(instances::dead.eq(false))
+        .filter(
+            instances::next_attempt_at
+                .is_null()
+                .or(instances::next_attempt_at.le(now))
+        )
+        .filter(
+            instances::lease_until
+                .is_null()
+                .or(instances::lease_until.lt(now))
+        )
+        .order(instances::id.asc())
+        .limit(limit)
+        .select(Instance::as_select())
+        .load(c))
+}
+
+/// When the next delivery falls due (for the worker to sleep until), if any is waiting.
+pub fn next_due_at(conn: &mut Conn<'_>) -> QueryResult<Option<NaiveDateTime>> {
+    dispatch!(conn, |c| instances::table
+        .filter(diesel::dsl::exists(
+            deliveries::table.filter(deliveries::instance_id.eq(instances::id))
+        ))
+        .filter(instances::dead.eq(false))
+        .select(diesel::dsl::min(instances::next_attempt_at))
+        .first(c))
+}
+
+/// Takes an instance for one worker until `until`; false if another holds it.
+pub fn claim(
+    conn: &mut Conn<'_>,
+    id: i64,
+    now: NaiveDateTime,
+    until: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = dispatch!(conn, |c| diesel::update(
+        instances::table.find(id).filter(
+            instances::lease_until
+                .is_null()
+                .or(instances::lease_until.lt(now))
+        )
+    )
+    .set(instances::lease_until.eq(until))
+    .execute(c))?;
+    Ok(n > 0)
+}
+
+/// Lets go of an instance.
+pub fn release(conn: &mut Conn<'_>, id: i64) -> QueryResult<usize> {
+    dispatch!(conn, |c| diesel::update(instances::table.find(id))
+        .set(instances::lease_until.eq(None::<NaiveDateTime>))
+        .execute(c))
+}
+
+/// Lets go of every instance (at start-up).
+pub fn release_all(conn: &mut Conn<'_>) -> QueryResult<usize> {
+    dispatch!(conn, |c| diesel::update(
+        instances::table.filter(instances::lease_until.is_not_null())
+    )
+    .set(instances::lease_until.eq(None::<NaiveDateTime>))
+    .execute(c))
+}
+
+/// The next delivery to an instance: (delivery id, inbox, activity id, JSON, signing person,
+/// signing forum).
+pub type Waiting = (i64, String, String, String, Option<i64>, Option<i64>);
+
+/// The oldest delivery waiting for an instance.
+pub fn next_delivery(conn: &mut Conn<'_>, instance_id: i64) -> QueryResult<Option<Waiting>> {
+    dispatch!(conn, |c| deliveries::table
+        .inner_join(activities::table)
+        .filter(deliveries::instance_id.eq(instance_id))
+        .order(deliveries::id.asc())
+        .select((
+            deliveries::id,
+            deliveries::inbox_url,
+            activities::ap_id,
+            activities::body,
+            activities::signer_user_id,
+            activities::signer_forum_id,
+        ))
+        .first(c)
+        .optional())
+}
+
+/// A delivery went through (or was refused for good): forget it; the instance is healthy.
+pub fn delivered(
+    conn: &mut Conn<'_>,
+    delivery_id: i64,
+    instance_id: i64,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    dispatch!(conn, |c| diesel::delete(
+        deliveries::table.find(delivery_id)
+    )
+    .execute(c))?;
+    dispatch!(conn, |c| diesel::update(instances::table.find(instance_id))
+        .set((
+            instances::failures.eq(0i64),
+            instances::failing_since.eq(None::<NaiveDateTime>),
+            instances::next_attempt_at.eq(None::<NaiveDateTime>),
+            instances::dead.eq(false),
+            instances::last_error.eq(None::<String>),
+            instances::last_success_at.eq(at),
+        ))
+        .execute(c))?;
+    Ok(())
+}
+
+/// An attempt failed: record it and when to try again.
+pub fn failed(
+    conn: &mut Conn<'_>,
+    instance_id: i64,
+    failures: i64,
+    failing_since: NaiveDateTime,
+    next_attempt_at: NaiveDateTime,
+    dead: bool,
+    error: &str,
+) -> QueryResult<usize> {
+    dispatch!(conn, |c| diesel::update(instances::table.find(instance_id))
+        .set((
+            instances::failures.eq(failures),
+            instances::failing_since.eq(failing_since),
+            instances::next_attempt_at.eq(next_attempt_at),
+            instances::dead.eq(dead),
+            instances::last_error.eq(error),
+        ))
+        .execute(c))
+}
+
+/// A server sent us something: it is alive, so deliveries to it resume now.
+pub fn heard_from(conn: &mut Conn<'_>, domain: &str, at: NaiveDateTime) -> QueryResult<usize> {
+    dispatch!(conn, |c| diesel::update(
+        instances::table.filter(instances::domain.eq(domain))
+    )
+    .set((
+        instances::last_heard_at.eq(at),
+        instances::dead.eq(false),
+        instances::next_attempt_at.eq(None::<NaiveDateTime>),
+    ))
+    .execute(c))
+}
+
+/// Events not yet expanded and deliveries waiting for live instances.
+pub fn backlog(conn: &mut Conn<'_>) -> QueryResult<(i64, i64)> {
+    let events = dispatch!(conn, |c| outbox_events::table
+        .filter(outbox_events::expanded_at.is_null())
+        .count()
+        .get_result(c))?;
+    let waiting = dispatch!(conn, |c| deliveries::table
+        .inner_join(instances::table)
+        .filter(instances::dead.eq(false))
+        .count()
+        .get_result(c))?;
+    Ok((events, waiting))
+}
+
+/// An instance's delivery state, by domain.
+pub fn instance_by_domain(conn: &mut Conn<'_>, domain: &str) -> QueryResult<Option<Instance>> {
+    dispatch!(conn, |c| instances::table
+        .filter(instances::domain.eq(domain))
+        .select(Instance::as_select())
+        .first(c)
+        .optional())
+}
+
+/// How many activities of a type this instance has made.
+pub fn count_activities(conn: &mut Conn<'_>, kind: &str) -> QueryResult<i64> {
+    dispatch!(conn, |c| activities::table
+        .filter(activities::kind.eq(kind))
+        .count()
+        .get_result(c))
+}

@@ -1,0 +1,210 @@
+//! The delivery worker: turns outbox events into activities and sends them, durably.
+//!
+//! - Events are expanded oldest first, each in one transaction with the activities and
+//!   deliveries it makes, so a crash never half-expands one.
+//! - Each destination instance gets its deliveries one at a time, in the order they were
+//!   made (a `Create` before its `Update` before its `Delete`). Up to
+//!   `federation.delivery_workers` instances are served at once.
+//! - Activities are signed when sent, by the local person or forum that is their actor.
+//! - A failure holds that instance's queue and retries after `retry_base_seconds × 1.25^n`
+//!   (capped at a day); an instance failing for `dead_after_hours` is skipped until it sends us
+//!   something. A 4xx other than 408 and 429 is a refusal for good: the delivery is dropped
+//!   (logged), as retrying cannot change it.
+//! - Instances are claimed with a lease in the database, so several processes sharing one
+//!   PostgreSQL never deliver to the same instance at the same time.
+//!
+//! Nothing is kept only in memory: after a restart the worker picks up where the database says.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use activitypub_federation::activity_sending::SendActivityTask;
+use activitypub_federation::config::{Data, FederationConfig};
+use chrono::TimeDelta;
+use tokio::task::JoinSet;
+use url::Url;
+
+use super::activities::{plan, Outgoing};
+use super::error::FederationError;
+use super::remote::{ApForum, ApUser};
+use crate::db::outbox::Instance;
+use crate::forum::federation::{Delivery, Signer};
+use crate::forum::Forum;
+
+/// How long a claim on an instance lasts; a worker sends at most [`BATCH`] deliveries (each
+/// with a 10 s timeout) per claim, well inside it.
+const LEASE_MINUTES: i64 = 10;
+/// Deliveries sent to one instance per claim before others get a turn.
+const BATCH: usize = 20;
+/// The longest the worker sleeps without looking at the database (a second process may have
+/// written events this one was not told about).
+const IDLE_POLL: Duration = Duration::from_secs(5);
+/// The shortest pause between rounds, so instances leased elsewhere are not polled in a spin.
+const MIN_SLEEP: Duration = Duration::from_millis(50);
+
+/// Starts the worker on the current runtime. It runs until the runtime stops.
+pub fn spawn(config: FederationConfig<Forum>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let data = config.to_request_data();
+        // Leases left by a process that stopped mid-delivery would hold those instances for
+        // LEASE_MINUTES; a starting process frees them. (With several processes this can let
+        // one delivery go twice, which receivers tolerate: they deduplicate by activity id.)
+        if let Err(e) = data.release_all_instances().await {
+            tracing::error!(error = %e, "could not release delivery leases");
+        }
+        run(data).await;
+    })
+}
+
+async fn run(data: Data<Forum>) {
+    let workers = usize::try_from(data.settings().federation.delivery_workers.max(1)).unwrap_or(1);
+    let mut busy: HashSet<i64> = HashSet::new();
+    let mut tasks: JoinSet<i64> = JoinSet::new();
+    loop {
+        if let Err(e) = expand_events(&data).await {
+            tracing::error!(error = %e, "expanding outbox events failed");
+        }
+        let free = workers.saturating_sub(busy.len());
+        if free > 0 {
+            match data
+                .claim_due_instances(free as i64, TimeDelta::minutes(LEASE_MINUTES))
+                .await
+            {
+                Ok(instances) => {
+                    for instance in instances {
+                        if busy.insert(instance.id) {
+                            let data = data.reset_request_count();
+                            tasks.spawn(async move {
+                                let id = instance.id;
+                                serve_instance(&data, instance).await;
+                                id
+                            });
+                        }
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "claiming instances for delivery failed"),
+            }
+        }
+        let sleep = match data.next_delivery_due().await {
+            Ok(Some(Some(at))) => (at - crate::db::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .min(IDLE_POLL),
+            Ok(Some(None)) if busy.is_empty() => Duration::ZERO,
+            // Due, but every instance waiting is being served (here or by another process).
+            Ok(Some(None)) => IDLE_POLL,
+            _ => IDLE_POLL,
+        };
+        tokio::select! {
+            _ = data.outbox_wait() => {}
+            done = tasks.join_next(), if !tasks.is_empty() => {
+                if let Some(Ok(id)) = done {
+                    busy.remove(&id);
+                }
+            }
+            _ = tokio::time::sleep(sleep.max(MIN_SLEEP)) => {}
+        }
+    }
+}
+
+/// Expands every pending event into activities and deliveries, oldest first.
+async fn expand_events(data: &Data<Forum>) -> Result<(), FederationError> {
+    loop {
+        let events = data.pending_events(100).await?;
+        if events.is_empty() {
+            return Ok(());
+        }
+        for (id, event) in events {
+            let planned = match plan(&event, data).await {
+                Ok(planned) => planned,
+                Err(e) => {
+                    // The event names something that cannot be sent (a row without an inbox,
+                    // an unparsable URL): retrying cannot fix it, and holding it would stop
+                    // every event behind it.
+                    tracing::error!(?event, error = %e, "outbox event could not be turned into activities; skipped");
+                    Vec::new()
+                }
+            };
+            data.expand_event(id, planned).await?;
+        }
+    }
+}
+
+/// Sends an instance's deliveries in order until its queue is empty, a delivery fails, or
+/// [`BATCH`] have gone; then lets go of it.
+async fn serve_instance(data: &Data<Forum>, instance: Instance) {
+    let id = instance.id;
+    for _ in 0..BATCH {
+        let next = match data.next_delivery(id).await {
+            Ok(Some(next)) => next,
+            Ok(None) => break,
+            Err(e) => {
+                tracing::error!(error = %e, "reading the delivery queue failed");
+                break;
+            }
+        };
+        match send(data, &next).await {
+            Ok(()) => {
+                if let Err(e) = data.delivery_done(next.id, id).await {
+                    tracing::error!(error = %e, "recording a delivery failed");
+                    break;
+                }
+            }
+            Err(e) => {
+                let error = e.to_string();
+                tracing::info!(domain = %instance.domain, activity = %next.activity_ap_id, %error, "delivery failed; will retry");
+                if let Err(e) = data.delivery_failed(instance.clone(), error).await {
+                    tracing::error!(error = %e, "recording a failed delivery failed");
+                }
+                break;
+            }
+        }
+    }
+    if let Err(e) = data.release_instance(id).await {
+        tracing::error!(error = %e, "releasing an instance failed");
+    }
+    // More may be waiting (the batch ran out): wake the loop.
+    data.outbox_written();
+}
+
+/// Signs and posts one delivery. Ok when the inbox took it or refused it for good.
+async fn send(data: &Data<Forum>, delivery: &Delivery) -> Result<(), FederationError> {
+    let body: serde_json::Value = serde_json::from_str(&delivery.body)?;
+    let activity = Outgoing {
+        id: Url::parse(&delivery.activity_ap_id)?,
+        actor: Url::parse(
+            body.get("actor")
+                .and_then(|a| a.as_str())
+                .unwrap_or_default(),
+        )?,
+        body,
+    };
+    let inbox = Url::parse(&delivery.inbox)?;
+    let tasks = match delivery.signer {
+        Signer::User(user_id) => {
+            let user = data
+                .user_by_id(user_id)
+                .await?
+                .ok_or(crate::error::ForumError::NotFound { what: "user" })?;
+            let actor = ApUser::local(data, user).await?;
+            SendActivityTask::prepare(&activity, &actor, vec![inbox], data).await?
+        }
+        Signer::Forum(forum_id) => {
+            let forum = data
+                .forum_by_id(forum_id)
+                .await?
+                .ok_or(crate::error::ForumError::NotFound { what: "forum" })?;
+            let actor = ApForum::local(data, forum).await?;
+            SendActivityTask::prepare(&activity, &actor, vec![inbox], data).await?
+        }
+    };
+    if tasks.is_empty() {
+        // The crate drops inboxes that fail its URL checks (a local or invalid URL): nothing
+        // can be sent there, ever.
+        tracing::warn!(inbox = %delivery.inbox, "inbox refused by URL checks; delivery dropped");
+    }
+    for task in tasks {
+        task.sign_and_send(data).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,129 @@
+//! `FederationError`: what the `activitypub_federation` traits return here. It carries the
+//! crate's errors (signatures, fetching, parsing), domain errors, and refusals of incoming
+//! activities, and renders as the API's JSON error body with a stable code: 400 for shapes we
+//! do not take, 401 for bad signatures, 403 for refusals, 5xx only for our own failures.
+
+use activitypub_federation::error::Error as ApError;
+use actix_web::{HttpResponse, ResponseError};
+
+use crate::api::ApiError;
+use crate::error::ForumError;
+
+/// A federation failure.
+#[derive(Debug, thiserror::Error)]
+pub enum FederationError {
+    /// From the protocol crate (signature, fetch, parse).
+    #[error(transparent)]
+    Protocol(#[from] ApError),
+    /// From the domain.
+    #[error(transparent)]
+    Forum(#[from] ForumError),
+    /// An incoming activity or object we refuse, with a stable code and the reason.
+    #[error("{code}: {message}")]
+    Refused {
+        /// HTTP status.
+        status: u16,
+        /// Stable code.
+        code: &'static str,
+        /// Why.
+        message: String,
+    },
+}
+
+impl FederationError {
+    /// A 400 for an activity or object we do not take, saying why.
+    pub fn refused(code: &'static str, message: impl Into<String>) -> FederationError {
+        FederationError::Refused {
+            status: 400,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A 403 for an activity its actor may not send.
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> FederationError {
+        FederationError::Refused {
+            status: 403,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<serde_json::Error> for FederationError {
+    fn from(e: serde_json::Error) -> Self {
+        FederationError::refused("invalid_json", e.to_string())
+    }
+}
+
+impl From<url::ParseError> for FederationError {
+    fn from(e: url::ParseError) -> Self {
+        FederationError::refused("invalid_url", e.to_string())
+    }
+}
+
+impl FederationError {
+    /// Status, stable code and message.
+    fn parts(&self) -> (u16, &'static str, String) {
+        match self {
+            FederationError::Forum(e) => (e.status(), e.code(), e.public_message()),
+            FederationError::Refused {
+                status,
+                code,
+                message,
+            } => (*status, code, message.clone()),
+            FederationError::Protocol(e) => {
+                let (status, code) = match e {
+                    ApError::ActivitySignatureInvalid | ApError::ActivityBodyDigestInvalid => {
+                        (401, "invalid_signature")
+                    }
+                    ApError::ParseReceivedActivity { .. } => (400, "invalid_activity"),
+                    ApError::ParseFetchedObject(..)
+                    | ApError::FetchInvalidContentType(_)
+                    | ApError::FetchWrongId(_) => (502, "invalid_remote_object"),
+                    ApError::UrlVerificationError(_)
+                    | ApError::UrlParse(_)
+                    | ApError::DomainResolveError(_)
+                    | ApError::ResolveInternalIpError(..) => (400, "invalid_url"),
+                    ApError::NotFound
+                    | ApError::ObjectDeleted(_)
+                    | ApError::WebfingerResolveFailed(_) => (404, "not_found"),
+                    ApError::RequestLimit
+                    | ApError::ResponseBodyLimit
+                    | ApError::Reqwest(_)
+                    | ApError::ReqwestMiddleware(_) => (502, "remote_fetch_failed"),
+                    _ => (500, "internal_error"),
+                };
+                (status, code, e.to_string())
+            }
+        }
+    }
+}
+
+impl From<FederationError> for ApiError {
+    fn from(e: FederationError) -> ApiError {
+        if let FederationError::Forum(e) = e {
+            return ApiError::from(e);
+        }
+        let (status, code, message) = e.parts();
+        if status >= 500 {
+            tracing::warn!(error = %e, "federation request failed");
+        }
+        ApiError::new(status, code, message)
+    }
+}
+
+impl ResponseError for FederationError {
+    fn error_response(&self) -> HttpResponse {
+        let (status, code, message) = self.parts();
+        if status >= 500 {
+            tracing::warn!(error = %self, "federation request failed");
+        }
+        ApiError::new(status, code, message).error_response()
+    }
+
+    fn status_code(&self) -> actix_web::http::StatusCode {
+        actix_web::http::StatusCode::from_u16(self.parts().0)
+            .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}

@@ -1,0 +1,471 @@
+//! Actors as the `activitypub_federation` crate sees them: [`ApUser`] (people, local or remote),
+//! [`ApForum`] (forums, local or remote) and [`ApInstance`] (this instance's `/actor`, which
+//! signs fetches). Fetching a remote actor stores it (upsert by actor id) and refreshes it when
+//! the crate finds it stale; the rows stay `forum` types, these wrappers only add what signing
+//! and verifying need (ids, keys, inboxes).
+
+use activitypub_federation::config::Data;
+use activitypub_federation::kinds::actor::ApplicationType;
+use activitypub_federation::traits::{Actor, Object};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use url::Url;
+
+use super::error::FederationError;
+use super::protocol::{Application, RemoteGroup, RemotePerson};
+use crate::db;
+use crate::forum::actors::KeyOwner;
+use crate::forum::federation::{domain_of, RemoteForum, RemoteUser};
+use crate::forum::{Forum, ForumRow, User};
+
+/// A person, with what signing and verifying need.
+#[derive(Debug, Clone)]
+pub struct ApUser {
+    /// The row.
+    pub user: User,
+    id: Url,
+    public_key: String,
+    private_key: Option<String>,
+    inbox: Url,
+    shared_inbox: Option<Url>,
+}
+
+/// A forum, with what signing and verifying need.
+#[derive(Debug, Clone)]
+pub struct ApForum {
+    /// The row.
+    pub forum: ForumRow,
+    id: Url,
+    public_key: String,
+    private_key: Option<String>,
+    inbox: Url,
+    shared_inbox: Option<Url>,
+}
+
+/// This instance's actor (`/actor`).
+#[derive(Debug, Clone)]
+pub struct ApInstance {
+    id: Url,
+    public_key: String,
+    private_key: String,
+    inbox: Url,
+    name: String,
+    domain: String,
+    home: Url,
+}
+
+fn parse(s: &str) -> Result<Url, FederationError> {
+    Ok(Url::parse(s)?)
+}
+
+/// The name in a local actor URL such as `/u/{name}`, if `url` is one of ours of that kind.
+fn local_name(data: &Data<Forum>, url: &Url, prefix: &str) -> Option<String> {
+    if domain_of(url).as_deref() != Some(data.domain()) {
+        return None;
+    }
+    let name = url.path().strip_prefix(prefix)?;
+    (!name.is_empty() && !name.contains('/')).then(|| name.to_string())
+}
+
+fn is_local(data: &Data<Forum>, url: &Url) -> bool {
+    domain_of(url).as_deref() == Some(data.domain())
+}
+
+fn refreshed(at: Option<chrono::NaiveDateTime>) -> Option<DateTime<Utc>> {
+    at.map(|t| t.and_utc())
+}
+
+/// The forum's own inbox URLs for a local actor.
+fn local_inboxes(forum: &Forum, id: &Url) -> Result<(Url, Option<Url>), FederationError> {
+    Ok((
+        parse(&format!("{id}/inbox"))?,
+        Some(parse(&forum.urls().absolute("/inbox"))?),
+    ))
+}
+
+impl ApUser {
+    /// A local person, with their keys (made if needed).
+    pub async fn local(forum: &Forum, user: User) -> Result<ApUser, FederationError> {
+        let keys = super::keys(forum, KeyOwner::User(user.id))
+            .await
+            .map_err(|e| FederationError::forbidden("keys", e.to_string()))?;
+        let id = parse(&forum.urls().user(&user))?;
+        let (inbox, shared_inbox) = local_inboxes(forum, &id)?;
+        Ok(ApUser {
+            user,
+            id,
+            public_key: keys.public_key,
+            private_key: Some(keys.private_key),
+            inbox,
+            shared_inbox,
+        })
+    }
+
+    fn remote(user: User, public_key: String) -> Result<ApUser, FederationError> {
+        let id = parse(user.ap_id.as_deref().unwrap_or_default())?;
+        let inbox = parse(user.inbox_url.as_deref().unwrap_or(id.as_str()))?;
+        let shared_inbox = user.shared_inbox_url.as_deref().map(parse).transpose()?;
+        Ok(ApUser {
+            user,
+            id,
+            public_key,
+            private_key: None,
+            inbox,
+            shared_inbox,
+        })
+    }
+}
+
+impl ApForum {
+    /// A local forum, with its keys (made if needed).
+    pub async fn local(forum: &Forum, row: ForumRow) -> Result<ApForum, FederationError> {
+        let keys = super::keys(forum, KeyOwner::Forum(row.id))
+            .await
+            .map_err(|e| FederationError::forbidden("keys", e.to_string()))?;
+        let id = parse(&forum.urls().forum(&row))?;
+        let (inbox, shared_inbox) = local_inboxes(forum, &id)?;
+        Ok(ApForum {
+            forum: row,
+            id,
+            public_key: keys.public_key,
+            private_key: Some(keys.private_key),
+            inbox,
+            shared_inbox,
+        })
+    }
+
+    fn remote(row: ForumRow, public_key: String) -> Result<ApForum, FederationError> {
+        let id = parse(row.ap_id.as_deref().unwrap_or_default())?;
+        let inbox = parse(row.inbox_url.as_deref().unwrap_or(id.as_str()))?;
+        let shared_inbox = row.shared_inbox_url.as_deref().map(parse).transpose()?;
+        Ok(ApForum {
+            forum: row,
+            id,
+            public_key,
+            private_key: None,
+            inbox,
+            shared_inbox,
+        })
+    }
+}
+
+impl ApInstance {
+    /// This instance's actor, with its keys (made if needed).
+    pub async fn load(forum: &Forum) -> Result<ApInstance, FederationError> {
+        let keys = super::keys(forum, KeyOwner::Instance)
+            .await
+            .map_err(|e| FederationError::forbidden("keys", e.to_string()))?;
+        let urls = forum.urls();
+        Ok(ApInstance {
+            id: parse(&urls.absolute("/actor"))?,
+            public_key: keys.public_key,
+            private_key: keys.private_key,
+            inbox: parse(&urls.absolute("/inbox"))?,
+            name: forum.settings().server.instance_name.clone(),
+            domain: forum.settings().federation_domain(),
+            home: parse(&urls.absolute("/"))?,
+        })
+    }
+
+    /// The instance actor's JSON.
+    pub fn to_json(&self) -> Result<Application, FederationError> {
+        Ok(Application {
+            kind: ApplicationType::Application,
+            id: self.id.clone(),
+            preferred_username: self.domain.clone(),
+            name: self.name.clone(),
+            inbox: self.inbox.clone(),
+            outbox: parse(&format!("{}/outbox", self.id))?,
+            public_key: self.public_key(),
+            url: self.home.clone(),
+        })
+    }
+}
+
+/// The `RemoteUser` row a fetched person becomes.
+pub fn remote_user_row(json: &RemotePerson) -> RemoteUser {
+    let now = db::now();
+    let name = json.preferred_username.to_ascii_lowercase();
+    RemoteUser {
+        display_name: json
+            .name
+            .clone()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| json.preferred_username.clone()),
+        name,
+        local: false,
+        domain: domain_of(&json.id),
+        ap_id: Some(json.id.to_string()),
+        public_key: Some(json.public_key.public_key_pem.clone()),
+        inbox_url: Some(json.inbox.to_string()),
+        shared_inbox_url: json
+            .endpoints
+            .as_ref()
+            .and_then(|e| e.shared_inbox.as_ref())
+            .map(Url::to_string),
+        profile_url: json.url.as_ref().map(Url::to_string),
+        last_refreshed_at: Some(now),
+        updated_at: now,
+    }
+}
+
+/// The `RemoteForum` row a fetched group becomes.
+pub fn remote_forum_row(json: &RemoteGroup) -> RemoteForum {
+    let now = db::now();
+    RemoteForum {
+        name: json.preferred_username.to_ascii_lowercase(),
+        title: json
+            .name
+            .clone()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| json.preferred_username.clone()),
+        description: json
+            .summary
+            .as_deref()
+            .map(crate::forum::markdown::plain_text)
+            .unwrap_or_default(),
+        local: false,
+        domain: domain_of(&json.id),
+        ap_id: Some(json.id.to_string()),
+        public_key: Some(json.public_key.public_key_pem.clone()),
+        inbox_url: Some(json.inbox.to_string()),
+        shared_inbox_url: json
+            .endpoints
+            .as_ref()
+            .and_then(|e| e.shared_inbox.as_ref())
+            .map(Url::to_string),
+        outbox_url: json.outbox.as_ref().map(Url::to_string),
+        profile_url: json.url.as_ref().map(Url::to_string),
+        last_refreshed_at: Some(now),
+        updated_at: now,
+    }
+}
+
+/// Checks that an actor's key and inbox are its own: same origin as its id.
+fn verify_actor_urls(id: &Url, key_owner: &Url, inbox: &Url) -> Result<(), FederationError> {
+    super::same_origin(id, key_owner)?;
+    super::same_origin(id, inbox)?;
+    Ok(())
+}
+
+#[async_trait]
+impl Object for ApUser {
+    type DataType = Forum;
+    type Kind = RemotePerson;
+    type Error = FederationError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn last_refreshed_at(&self) -> Option<DateTime<Utc>> {
+        refreshed(self.user.last_refreshed_at)
+    }
+
+    async fn read_from_id(id: Url, data: &Data<Forum>) -> Result<Option<Self>, FederationError> {
+        if let Some(name) = local_name(data, &id, "/u/") {
+            return match data.local_user(name).await {
+                Ok(user) => Ok(Some(ApUser::local(data, user).await?)),
+                Err(crate::error::ForumError::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e.into()),
+            };
+        }
+        if is_local(data, &id) {
+            return Ok(None);
+        }
+        match data.remote_user_with_key(id.to_string()).await? {
+            Some((user, key)) => Ok(Some(ApUser::remote(user, key)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn into_json(self, _data: &Data<Forum>) -> Result<RemotePerson, FederationError> {
+        Ok(RemotePerson {
+            kind: super::protocol::PersonKind::Person,
+            public_key: self.public_key(),
+            id: self.id,
+            preferred_username: self.user.name,
+            name: Some(self.user.display_name),
+            inbox: self.inbox,
+            endpoints: Some(super::protocol::RemoteEndpoints {
+                shared_inbox: self.shared_inbox,
+            }),
+            url: self
+                .user
+                .profile_url
+                .as_deref()
+                .and_then(|u| Url::parse(u).ok()),
+        })
+    }
+
+    async fn verify(
+        json: &RemotePerson,
+        expected_domain: &Url,
+        _data: &Data<Forum>,
+    ) -> Result<(), FederationError> {
+        super::same_origin(&json.id, expected_domain)?;
+        verify_actor_urls(&json.id, &json.public_key.owner, &json.inbox)
+    }
+
+    async fn from_json(json: RemotePerson, data: &Data<Forum>) -> Result<Self, FederationError> {
+        let user = data.remember_remote_user(remote_user_row(&json)).await?;
+        ApUser::remote(user, json.public_key.public_key_pem)
+    }
+}
+
+impl Actor for ApUser {
+    fn public_key_pem(&self) -> &str {
+        &self.public_key
+    }
+
+    fn private_key_pem(&self) -> Option<String> {
+        self.private_key.clone()
+    }
+
+    fn inbox(&self) -> Url {
+        self.inbox.clone()
+    }
+
+    fn shared_inbox(&self) -> Option<Url> {
+        self.shared_inbox.clone()
+    }
+}
+
+#[async_trait]
+impl Object for ApForum {
+    type DataType = Forum;
+    type Kind = RemoteGroup;
+    type Error = FederationError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn last_refreshed_at(&self) -> Option<DateTime<Utc>> {
+        refreshed(self.forum.last_refreshed_at)
+    }
+
+    async fn read_from_id(id: Url, data: &Data<Forum>) -> Result<Option<Self>, FederationError> {
+        if let Some(name) = local_name(data, &id, "/f/") {
+            return match data.forum(name).await {
+                Ok(row) => Ok(Some(ApForum::local(data, row).await?)),
+                Err(crate::error::ForumError::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e.into()),
+            };
+        }
+        if is_local(data, &id) {
+            return Ok(None);
+        }
+        match data.remote_forum_with_key(id.to_string()).await? {
+            Some((row, key)) => Ok(Some(ApForum::remote(row, key)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn into_json(self, _data: &Data<Forum>) -> Result<RemoteGroup, FederationError> {
+        Ok(RemoteGroup {
+            kind: Default::default(),
+            public_key: self.public_key(),
+            id: self.id,
+            preferred_username: self.forum.name,
+            name: Some(self.forum.title),
+            summary: None,
+            inbox: self.inbox,
+            outbox: self
+                .forum
+                .outbox_url
+                .as_deref()
+                .and_then(|u| Url::parse(u).ok()),
+            endpoints: Some(super::protocol::RemoteEndpoints {
+                shared_inbox: self.shared_inbox,
+            }),
+            url: self
+                .forum
+                .profile_url
+                .as_deref()
+                .and_then(|u| Url::parse(u).ok()),
+        })
+    }
+
+    async fn verify(
+        json: &RemoteGroup,
+        expected_domain: &Url,
+        _data: &Data<Forum>,
+    ) -> Result<(), FederationError> {
+        super::same_origin(&json.id, expected_domain)?;
+        verify_actor_urls(&json.id, &json.public_key.owner, &json.inbox)
+    }
+
+    async fn from_json(json: RemoteGroup, data: &Data<Forum>) -> Result<Self, FederationError> {
+        let row = data.remember_remote_forum(remote_forum_row(&json)).await?;
+        ApForum::remote(row, json.public_key.public_key_pem)
+    }
+}
+
+impl Actor for ApForum {
+    fn public_key_pem(&self) -> &str {
+        &self.public_key
+    }
+
+    fn private_key_pem(&self) -> Option<String> {
+        self.private_key.clone()
+    }
+
+    fn inbox(&self) -> Url {
+        self.inbox.clone()
+    }
+
+    fn shared_inbox(&self) -> Option<Url> {
+        self.shared_inbox.clone()
+    }
+}
+
+#[async_trait]
+impl Object for ApInstance {
+    type DataType = Forum;
+    type Kind = Application;
+    type Error = FederationError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    async fn read_from_id(id: Url, data: &Data<Forum>) -> Result<Option<Self>, FederationError> {
+        let me = ApInstance::load(data).await?;
+        Ok((me.id == id).then_some(me))
+    }
+
+    async fn into_json(self, _data: &Data<Forum>) -> Result<Application, FederationError> {
+        self.to_json()
+    }
+
+    async fn verify(
+        json: &Application,
+        expected_domain: &Url,
+        _data: &Data<Forum>,
+    ) -> Result<(), FederationError> {
+        super::same_origin(&json.id, expected_domain)
+    }
+
+    async fn from_json(_json: Application, _data: &Data<Forum>) -> Result<Self, FederationError> {
+        // Other instances' actors are stored as people (PersonKind::Application), never as this.
+        Err(FederationError::refused(
+            "not_this_instance",
+            "Only this instance's own actor is an ApInstance",
+        ))
+    }
+}
+
+impl Actor for ApInstance {
+    fn public_key_pem(&self) -> &str {
+        &self.public_key
+    }
+
+    fn private_key_pem(&self) -> Option<String> {
+        Some(self.private_key.clone())
+    }
+
+    fn inbox(&self) -> Url {
+        self.inbox.clone()
+    }
+}

@@ -1,0 +1,497 @@
+//! Following forums across instances, and what every inbox refuses. Several instances run in
+//! this one process (alpha, beta, ...), each with its own database, talking over HTTP on
+//! `localhost` ports exactly as separate servers would.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use staffroom::db::Backend;
+
+use crate::both_backends;
+use crate::support::{drain_all, network, TestApp};
+
+both_backends!(
+    following_a_remote_forum_by_handle,
+    resolve_finds_forums_and_people_anywhere,
+    following_needs_federation_and_a_forum,
+    inboxes_refuse_what_they_cannot_trust,
+    a_repeated_activity_is_acknowledged_and_ignored,
+    deliveries_wait_for_an_instance_that_is_down,
+    deliveries_survive_a_restart_of_the_sender,
+);
+
+const AP: &str = "application/activity+json";
+
+/// Sets up `app` with an administrator "admin" and a forum "maths"; returns the admin's token.
+async fn with_maths(app: &TestApp) -> String {
+    app.create_user("admin", true).await;
+    let token = app.token("admin").await;
+    app.forum_named(&token, "maths").await;
+    token
+}
+
+/// How many accepted followers forum `name` on `app` has.
+async fn followers(app: &TestApp, name: &str) -> i64 {
+    let forum = app.forum.forum(name.into()).await.unwrap();
+    app.forum.follower_count(forum.id).await.unwrap()
+}
+
+async fn follows(app: &TestApp, token: &str) -> Value {
+    let (status, body) = app
+        .api(Method::GET, "/api/v1/follows", Some(token), None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+async fn following_a_remote_forum_by_handle(backend: Backend) {
+    let net = network(backend, 2).await;
+    let (alpha, beta) = (&net[0], &net[1]);
+    with_maths(alpha).await;
+    beta.create_user("bea", false).await;
+    let bea = beta.token("bea").await;
+    let handle = format!("maths@{}", alpha.domain());
+
+    let (status, body) = beta
+        .api(
+            Method::POST,
+            "/api/v1/follows",
+            Some(&bea),
+            Some(json!({"target": handle})),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["state"], "pending");
+    assert_eq!(body["forum"]["name"], handle);
+    assert_eq!(body["forum"]["local"], false);
+    assert_eq!(body["forum"]["title"], "Maths");
+    assert_eq!(body["forum"]["url"], alpha.url("/f/maths"));
+
+    drain_all(&[alpha, beta]).await;
+    assert_eq!(
+        followers(alpha, "maths").await,
+        1,
+        "alpha recorded the follower"
+    );
+    let list = follows(beta, &bea).await;
+    assert_eq!(list[0]["state"], "accepted", "{list}");
+
+    // Accepted: the remote forum is in beta's forum list, marked as remote, by its handle.
+    let (_, forums) = beta.api(Method::GET, "/api/v1/forums", None, None).await;
+    let listed: Vec<&Value> = forums.as_array().unwrap().iter().collect();
+    assert_eq!(listed.len(), 1, "{forums}");
+    assert_eq!(listed[0]["name"], handle);
+    assert_eq!(listed[0]["local"], false);
+    let (status, one) = beta
+        .api(Method::GET, &format!("/api/v1/forums/{handle}"), None, None)
+        .await;
+    assert_eq!(status, 200, "{one}");
+    assert_eq!(one["url"], alpha.url("/f/maths"));
+
+    // Following again changes nothing.
+    let (status, body) = beta
+        .api(
+            Method::POST,
+            "/api/v1/follows",
+            Some(&bea),
+            Some(json!({"target": alpha.url("/f/maths")})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["state"], "accepted");
+    drain_all(&[alpha, beta]).await;
+    assert_eq!(followers(alpha, "maths").await, 1);
+
+    // Unfollowing tells alpha and takes the forum off beta's list.
+    let (status, body) = beta
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/follows/{handle}"),
+            Some(&bea),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    drain_all(&[alpha, beta]).await;
+    assert_eq!(
+        followers(alpha, "maths").await,
+        0,
+        "alpha forgot the follower"
+    );
+    assert_eq!(follows(beta, &bea).await, json!([]));
+    let (_, forums) = beta.api(Method::GET, "/api/v1/forums", None, None).await;
+    assert_eq!(forums, json!([]));
+    let (status, _) = beta
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/follows/{handle}"),
+            Some(&bea),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404, "nothing left to unfollow");
+}
+
+async fn resolve_finds_forums_and_people_anywhere(backend: Backend) {
+    let net = network(backend, 2).await;
+    let (alpha, beta) = (&net[0], &net[1]);
+    with_maths(alpha).await;
+    alpha.create_user("alice", false).await;
+    beta.create_user("bea", false).await;
+    let bea = beta.token("bea").await;
+    let resolve = |q: String| {
+        let bea = bea.clone();
+        async move {
+            beta.api(
+                Method::GET,
+                &format!(
+                    "/api/v1/resolve?q={}",
+                    percent_encoding::utf8_percent_encode(&q, percent_encoding::NON_ALPHANUMERIC)
+                ),
+                Some(&bea),
+                None,
+            )
+            .await
+        }
+    };
+
+    let (status, body) = resolve(format!("maths@{}", alpha.domain())).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["type"], "forum");
+    assert_eq!(body["forum"]["name"], format!("maths@{}", alpha.domain()));
+    assert_eq!(body["forum"]["description"], "About maths.");
+
+    let (status, body) = resolve(format!("@alice@{}", alpha.domain())).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["type"], "user");
+    assert_eq!(body["user"]["name"], format!("alice@{}", alpha.domain()));
+    assert_eq!(body["user"]["display_name"], "Alice");
+    assert_eq!(body["user"]["local"], false);
+    assert_eq!(body["user"]["url"], alpha.url("/u/alice"));
+
+    let (status, body) = resolve(alpha.url("/u/admin")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["user"]["name"], format!("admin@{}", alpha.domain()));
+
+    // Local handles resolve without leaving the instance.
+    let (status, body) = resolve(format!("bea@{}", beta.domain())).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["user"]["local"], true);
+
+    let (status, body) = resolve(format!("nobody@{}", alpha.domain())).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"], "not_found");
+    let (status, body) = resolve("not a handle".into()).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"], "invalid_target");
+
+    // Resolving makes this server fetch from others: only for people logged in.
+    let (status, body) = beta
+        .api(
+            Method::GET,
+            &format!("/api/v1/resolve?q=maths@{}", alpha.domain()),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, 401, "{body}");
+}
+
+async fn following_needs_federation_and_a_forum(backend: Backend) {
+    let net = network(backend, 2).await;
+    let (alpha, beta) = (&net[0], &net[1]);
+    with_maths(alpha).await;
+    let admin = with_maths(beta).await;
+
+    // A person is not a forum.
+    alpha.create_user("alice", false).await;
+    let (status, body) = beta
+        .api(
+            Method::POST,
+            "/api/v1/follows",
+            Some(&admin),
+            Some(json!({"target": format!("alice@{}", alpha.domain())})),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"], "not_a_forum");
+    assert!(body["fields"]["target"].is_string(), "{body}");
+    // A local forum needs no following.
+    let (status, body) = beta
+        .api(
+            Method::POST,
+            "/api/v1/follows",
+            Some(&admin),
+            Some(json!({"target": format!("maths@{}", beta.domain())})),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"], "local_forum");
+    let (status, body) = beta
+        .api(
+            Method::POST,
+            "/api/v1/follows",
+            Some(&admin),
+            Some(json!({"target": ""})),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"], "invalid_target");
+    assert_eq!(follows(beta, &admin).await, json!([]));
+
+    // Without federation there is nothing to follow.
+    let lone = TestApp::spawn(backend).await;
+    let lone_admin = with_maths(&lone).await;
+    let (status, body) = lone
+        .api(
+            Method::POST,
+            "/api/v1/follows",
+            Some(&lone_admin),
+            Some(json!({"target": format!("maths@{}", alpha.domain())})),
+        )
+        .await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["error"], "federation_disabled");
+}
+
+/// POSTs `body` to `inbox`, signed by `signer`'s instance actor (`/actor`), as another server
+/// would. Returns (status, body).
+async fn post_signed(signer: &TestApp, inbox: &str, body: &Value) -> (u16, String) {
+    post_signed_raw(signer, inbox, serde_json::to_vec(body).unwrap()).await
+}
+
+/// [`post_signed`] with any body, JSON or not.
+async fn post_signed_raw(signer: &TestApp, inbox: &str, body: Vec<u8>) -> (u16, String) {
+    let config = staffroom::federation::config(signer.forum.clone())
+        .await
+        .unwrap();
+    let data = config.to_request_data();
+    let url = url::Url::parse(inbox).unwrap();
+    let host = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap());
+    let client = reqwest_middleware::ClientWithMiddleware::from(reqwest::Client::new());
+    let builder = client
+        .post(inbox)
+        .header("content-type", AP)
+        .header("host", host)
+        .header(
+            "date",
+            chrono::Utc::now()
+                .format("%a, %d %b %Y %H:%M:%S GMT")
+                .to_string(),
+        );
+    let request = data
+        .sign_request(builder, bytes::Bytes::from(body))
+        .await
+        .unwrap();
+    let res = reqwest::Client::new().execute(request).await.unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+/// A Follow of alpha's maths by `from`'s instance actor, with a fresh id on `from`.
+fn follow_from(from: &TestApp, alpha: &TestApp) -> Value {
+    json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": from.url(&format!("/activities/follow/{}", uuid::Uuid::new_v4())),
+        "type": "Follow",
+        "actor": from.url("/actor"),
+        "object": alpha.url("/f/maths"),
+    })
+}
+
+async fn inboxes_refuse_what_they_cannot_trust(backend: Backend) {
+    let net = network(backend, 3).await;
+    let (alpha, beta, gamma) = (&net[0], &net[1], &net[2]);
+    with_maths(alpha).await;
+    let inbox = alpha.url("/f/maths/inbox");
+    let client = reqwest::Client::new();
+
+    // Unsigned.
+    let res = client
+        .post(&inbox)
+        .header("content-type", AP)
+        .body(follow_from(beta, alpha).to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    assert!(status == 400 || status == 401, "unsigned: {status} {text}");
+    // Signed by gamma's key while claiming to come from beta's actor (same domain as the id, so
+    // only the signature can tell).
+    let mut forged = follow_from(beta, alpha);
+    forged["actor"] = json!(beta.url("/actor"));
+    let (status, text) = post_signed(gamma, &inbox, &forged).await;
+    assert_eq!(status, 401, "forged signature: {text}");
+    assert!(text.contains("invalid_signature"), "{text}");
+    // Activity id on one domain, actor on another.
+    let mut crossed = follow_from(gamma, alpha);
+    crossed["actor"] = json!(beta.url("/actor"));
+    let (status, text) = post_signed(beta, &inbox, &crossed).await;
+    assert_eq!(status, 400, "id and actor on different domains: {text}");
+    assert!(text.contains("origin_mismatch"), "{text}");
+    // Malformed JSON, a type not taken here, a known type in a shape we cannot read.
+    let (status, text) = post_signed_raw(beta, &inbox, b"{\"id\": ".to_vec()).await;
+    assert_eq!(status, 400, "malformed JSON: {text}");
+    assert!(text.contains("invalid_activity"), "{text}");
+    let mut unknown = follow_from(beta, alpha);
+    unknown["type"] = json!("Move");
+    let (status, text) = post_signed(beta, &inbox, &unknown).await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("unsupported_activity"), "{text}");
+    assert!(
+        text.contains("Move activities are not taken here"),
+        "{text}"
+    );
+    let mut misshapen = follow_from(beta, alpha);
+    misshapen["object"] = json!({"no": "id"});
+    let (status, text) = post_signed(beta, &inbox, &misshapen).await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("Follow activity not understood"), "{text}");
+    // A Follow of a forum that is not here.
+    let mut elsewhere = follow_from(beta, alpha);
+    elsewhere["object"] = json!(gamma.url("/f/maths"));
+    let (status, text) = post_signed(beta, &inbox, &elsewhere).await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("not_our_forum"), "{text}");
+    // Over the size limit.
+    let big = json!({"id": beta.url("/x"), "type": "Follow", "padding": "x".repeat(300 * 1024)});
+    let res = client
+        .post(&inbox)
+        .header("content-type", AP)
+        .body(big.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413, "body over the limit");
+
+    // None of it was stored: no follower, nothing queued to send back.
+    assert_eq!(followers(alpha, "maths").await, 0);
+    assert_eq!(alpha.forum.outbox_backlog().await.unwrap(), (0, 0));
+
+    // The same Follow, honestly signed, is taken.
+    let (status, text) = post_signed(beta, &inbox, &follow_from(beta, alpha)).await;
+    assert!((200..300).contains(&status), "{status} {text}");
+    assert_eq!(followers(alpha, "maths").await, 1);
+}
+
+async fn a_repeated_activity_is_acknowledged_and_ignored(backend: Backend) {
+    let net = network(backend, 2).await;
+    let (alpha, beta) = (&net[0], &net[1]);
+    with_maths(alpha).await;
+    let inbox = alpha.url("/inbox");
+    let follow = follow_from(beta, alpha);
+    let (status, text) = post_signed(beta, &inbox, &follow).await;
+    assert!((200..300).contains(&status), "{status} {text}");
+    drain_all(&[alpha, beta]).await;
+    assert_eq!(alpha.forum.activities_sent("Accept").await.unwrap(), 1);
+    // The same Follow again is acknowledged, but makes no second Accept.
+    let (status, text) = post_signed(beta, &inbox, &follow).await;
+    assert!((200..300).contains(&status), "{status} {text}");
+    drain_all(&[alpha, beta]).await;
+    assert_eq!(alpha.forum.activities_sent("Accept").await.unwrap(), 1);
+    assert_eq!(followers(alpha, "maths").await, 1);
+}
+
+async fn deliveries_wait_for_an_instance_that_is_down(backend: Backend) {
+    let mut net = network(backend, 2).await;
+    let beta = net.pop().unwrap();
+    let alpha = net.pop().unwrap();
+    with_maths(&alpha).await;
+    beta.create_user("bea", false).await;
+    let bea = beta.token("bea").await;
+    let handle = format!("maths@{}", alpha.domain());
+    let (status, body) = beta
+        .api(
+            Method::GET,
+            &format!("/api/v1/resolve?q={handle}"),
+            Some(&bea),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let alpha_domain = alpha.domain();
+    let stopped = alpha.stop().await;
+    // Follow, unfollow, follow again while alpha is down: three activities wait, in order.
+    for (method, path, body) in [
+        (
+            Method::POST,
+            "/api/v1/follows".to_string(),
+            Some(json!({"target": handle})),
+        ),
+        (Method::DELETE, format!("/api/v1/follows/{handle}"), None),
+        (
+            Method::POST,
+            "/api/v1/follows".to_string(),
+            Some(json!({"target": handle})),
+        ),
+    ] {
+        let (status, body) = beta.api(method, &path, Some(&bea), body).await;
+        assert!((200..300).contains(&status), "{status} {body}");
+    }
+    // beta tries, fails, and backs off.
+    let domain = alpha_domain.clone();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let state = beta.forum.instance_state(domain.clone()).await.unwrap();
+        if state.as_ref().is_some_and(|s| s.failures >= 2) {
+            let state = state.unwrap();
+            assert!(state.next_attempt_at.is_some());
+            assert!(state.last_error.is_some());
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "beta never retried");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(follows(&beta, &bea).await[0]["state"], "pending");
+
+    // alpha comes back: everything arrives, once and in order (the final Follow wins).
+    let alpha = stopped.restart().await;
+    drain_all(&[&alpha, &beta]).await;
+    assert_eq!(followers(&alpha, "maths").await, 1);
+    assert_eq!(follows(&beta, &bea).await[0]["state"], "accepted");
+    let state = beta.forum.instance_state(domain).await.unwrap().unwrap();
+    assert_eq!(state.failures, 0, "a success resets the count");
+}
+
+async fn deliveries_survive_a_restart_of_the_sender(backend: Backend) {
+    let mut net = network(backend, 2).await;
+    let beta = net.pop().unwrap();
+    let alpha = net.pop().unwrap();
+    with_maths(&alpha).await;
+    beta.create_user("bea", false).await;
+    let bea = beta.token("bea").await;
+    let handle = format!("maths@{}", alpha.domain());
+    let (status, _) = beta
+        .api(
+            Method::GET,
+            &format!("/api/v1/resolve?q={handle}"),
+            Some(&bea),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    // alpha is down, so beta's Follow waits; then beta itself stops with it pending.
+    let alpha_stopped = alpha.stop().await;
+    let (status, body) = beta
+        .api(
+            Method::POST,
+            "/api/v1/follows",
+            Some(&bea),
+            Some(json!({"target": handle})),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let beta_stopped = beta.stop().await;
+
+    let alpha = alpha_stopped.restart().await;
+    assert_eq!(followers(&alpha, "maths").await, 0, "nothing arrived yet");
+    let beta = beta_stopped.restart().await;
+    drain_all(&[&alpha, &beta]).await;
+    assert_eq!(
+        followers(&alpha, "maths").await,
+        1,
+        "the Follow survived the restart"
+    );
+    assert_eq!(follows(&beta, &bea).await[0]["state"], "accepted");
+}
