@@ -115,7 +115,7 @@ impl ThreadJson {
             id: t.id,
             url: urls.thread(t),
             title: t.title.clone(),
-            forum: forum.name.clone(),
+            forum: forum.handle(),
             author: UserJson::new(author, urls),
             pinned: t.pinned,
             reply_count: t.reply_count,

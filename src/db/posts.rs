@@ -291,3 +291,46 @@ pub fn count_local(conn: &mut Conn<'_>) -> QueryResult<i64> {
         .count()
         .get_result(c))
 }
+
+/// A post from another server (or a local post's copy of nothing: `local` is always false).
+#[derive(Debug, Insertable)]
+#[diesel(table_name = posts)]
+pub struct NewRemotePost<'a> {
+    /// Thread.
+    pub thread_id: i64,
+    /// Author.
+    pub author_id: i64,
+    /// The post answered.
+    pub in_reply_to_id: Option<i64>,
+    /// Opening post?
+    pub is_opening: bool,
+    /// Markdown source, when the sender gave one.
+    pub body_markdown: &'a str,
+    /// Sanitized HTML.
+    pub body_html: &'a str,
+    /// False.
+    pub local: bool,
+    /// Its id.
+    pub ap_id: Option<&'a str>,
+    /// When it was written there.
+    pub created_at: NaiveDateTime,
+    /// When it was last edited there.
+    pub edited_at: Option<NaiveDateTime>,
+}
+
+/// Inserts a post from another server.
+pub fn insert_remote(conn: &mut Conn<'_>, new: &NewRemotePost<'_>) -> QueryResult<Post> {
+    dispatch!(conn, |c| diesel::insert_into(posts::table)
+        .values(new)
+        .returning(Post::as_returning())
+        .get_result(c))
+}
+
+/// The post with this ActivityPub id (posts from other servers).
+pub fn by_ap_id(conn: &mut Conn<'_>, ap_id: &str) -> QueryResult<Option<Post>> {
+    dispatch!(conn, |c| posts::table
+        .filter(posts::ap_id.eq(ap_id))
+        .select(Post::as_select())
+        .first(c)
+        .optional())
+}

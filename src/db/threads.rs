@@ -113,3 +113,40 @@ pub fn set_pinned(conn: &mut Conn<'_>, id: i64, pinned: bool) -> QueryResult<Thr
         .returning(Thread::as_returning())
         .get_result(c))
 }
+
+/// A thread from another server.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = threads)]
+pub struct NewRemoteThread<'a> {
+    /// Forum.
+    pub forum_id: i64,
+    /// Author.
+    pub author_id: i64,
+    /// Title.
+    pub title: &'a str,
+    /// False.
+    pub local: bool,
+    /// Its id (the opening post's).
+    pub ap_id: Option<&'a str>,
+    /// When it was written there.
+    pub created_at: NaiveDateTime,
+    /// The same.
+    pub last_activity_at: NaiveDateTime,
+}
+
+/// Inserts a thread from another server.
+pub fn insert_remote(conn: &mut Conn<'_>, new: &NewRemoteThread<'_>) -> QueryResult<Thread> {
+    dispatch!(conn, |c| diesel::insert_into(threads::table)
+        .values(new)
+        .returning(Thread::as_returning())
+        .get_result(c))
+}
+
+/// The thread with this ActivityPub id (threads from other servers).
+pub fn by_ap_id(conn: &mut Conn<'_>, ap_id: &str) -> QueryResult<Option<Thread>> {
+    dispatch!(conn, |c| threads::table
+        .filter(threads::ap_id.eq(ap_id))
+        .select(Thread::as_select())
+        .first(c)
+        .optional())
+}

@@ -16,6 +16,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::error::FederationError;
+use super::posts::{Announce, CreateOrUpdate, Delete};
 use super::protocol::context;
 use super::remote::{ApForum, ApUser};
 use crate::forum::federation::{OutboxEvent, PlannedActivity, Signer};
@@ -150,6 +151,12 @@ pub enum InboxActivity {
     Reject(Reject),
     /// Undo Follow.
     UndoFollow(UndoFollow),
+    /// A thread or reply, new or edited (boxed: a whole post is much larger than the rest).
+    CreateOrUpdate(Box<CreateOrUpdate>),
+    /// A post deleted.
+    Delete(Delete),
+    /// A forum passing something on.
+    Announce(Announce),
     /// Anything else.
     Unrecognised(Unrecognised),
 }
@@ -341,6 +348,9 @@ impl Activity for Unrecognised {
             "Accept" => serde_json::from_value::<Accept>(whole).err(),
             "Reject" => serde_json::from_value::<Reject>(whole).err(),
             "Undo" => serde_json::from_value::<UndoFollow>(whole).err(),
+            "Create" | "Update" => serde_json::from_value::<CreateOrUpdate>(whole).err(),
+            "Delete" => serde_json::from_value::<Delete>(whole).err(),
+            "Announce" => serde_json::from_value::<Announce>(whole).err(),
             _ => None,
         };
         let message = match reason {
@@ -371,6 +381,9 @@ impl Activity for InboxActivity {
             InboxActivity::Accept(a) => &a.id,
             InboxActivity::Reject(a) => &a.id,
             InboxActivity::UndoFollow(a) => &a.id,
+            InboxActivity::CreateOrUpdate(a) => &a.id,
+            InboxActivity::Delete(a) => &a.id,
+            InboxActivity::Announce(a) => &a.id,
             InboxActivity::Unrecognised(a) => &a.id,
         }
     }
@@ -381,6 +394,9 @@ impl Activity for InboxActivity {
             InboxActivity::Accept(a) => &a.actor,
             InboxActivity::Reject(a) => &a.actor,
             InboxActivity::UndoFollow(a) => &a.actor,
+            InboxActivity::CreateOrUpdate(a) => &a.actor,
+            InboxActivity::Delete(a) => &a.actor,
+            InboxActivity::Announce(a) => &a.actor,
             InboxActivity::Unrecognised(a) => &a.actor,
         }
     }
@@ -392,6 +408,9 @@ impl Activity for InboxActivity {
             InboxActivity::Accept(a) => a.verify(data).await,
             InboxActivity::Reject(a) => a.verify(data).await,
             InboxActivity::UndoFollow(a) => a.verify(data).await,
+            InboxActivity::CreateOrUpdate(a) => a.verify(data).await,
+            InboxActivity::Delete(a) => a.verify(data).await,
+            InboxActivity::Announce(a) => a.verify(data).await,
             InboxActivity::Unrecognised(a) => a.verify(data).await,
         }
     }
@@ -412,6 +431,9 @@ impl Activity for InboxActivity {
             InboxActivity::Accept(a) => a.receive(data).await?,
             InboxActivity::Reject(a) => a.receive(data).await?,
             InboxActivity::UndoFollow(a) => a.receive(data).await?,
+            InboxActivity::CreateOrUpdate(a) => a.receive(data).await?,
+            InboxActivity::Delete(a) => a.receive(data).await?,
+            InboxActivity::Announce(a) => a.receive(data).await?,
             InboxActivity::Unrecognised(a) => a.receive(data).await?,
         }
         data.first_receipt(id).await?;
@@ -487,6 +509,14 @@ pub async fn plan(
 ) -> Result<Vec<PlannedActivity>, FederationError> {
     let urls = data.urls().clone();
     match event {
+        OutboxEvent::Post { post_id, action } => {
+            super::posts::plan_post(*post_id, *action, data).await
+        }
+        OutboxEvent::Relay {
+            forum_id,
+            activity,
+            origin,
+        } => super::posts::plan_relay(*forum_id, activity, origin, data).await,
         OutboxEvent::Follow { follow_id } => {
             let Some((follow, forum, user)) = data.follow_parts(*follow_id).await? else {
                 return Ok(Vec::new());

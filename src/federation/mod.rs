@@ -18,6 +18,7 @@ pub mod error;
 pub mod inbox;
 pub mod nodeinfo;
 pub mod objects;
+pub mod posts;
 pub mod protocol;
 pub mod remote;
 pub mod resolve;

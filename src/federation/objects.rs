@@ -10,7 +10,7 @@ use super::protocol::{Mention, Note, Page, Source, ThreadContext, Tombstone, PUB
 use super::respond;
 use crate::api::ApiError;
 use crate::forum::threads::PostContext;
-use crate::forum::{Post, User};
+use crate::forum::{Forum, Post, Thread, User};
 use crate::web::AppState;
 
 fn tombstone(id: url::Url, former_type: &str, post: &Post) -> Result<HttpResponse, ApiError> {
@@ -24,21 +24,91 @@ fn tombstone(id: url::Url, former_type: &str, post: &Post) -> Result<HttpRespons
     Ok(res)
 }
 
-fn context_url(state: &AppState, thread_id: i64) -> Result<url::Url, ApiError> {
-    url(&state
-        .forum
+fn context_url(forum: &Forum, thread: &Thread) -> Result<Option<url::Url>, ApiError> {
+    if !thread.local {
+        return Ok(None);
+    }
+    Ok(Some(url(&forum
         .urls()
-        .absolute(&format!("/t/{thread_id}/context")))
+        .absolute(&format!("/t/{}/context", thread.id)))?))
 }
 
-fn handle(user: &User, state: &AppState) -> String {
+fn handle(user: &User, forum: &Forum) -> String {
     format!(
         "@{}@{}",
         user.name,
         user.domain
             .clone()
-            .unwrap_or_else(|| state.forum.settings().federation_domain())
+            .unwrap_or_else(|| forum.settings().federation_domain())
     )
+}
+
+/// A thread's opening post as a `Page`.
+pub fn page_json(forum: &Forum, ctx: &PostContext) -> Result<Page, ApiError> {
+    let urls = forum.urls();
+    let id = url(&urls.thread(&ctx.thread))?;
+    let forum_id = url(&urls.forum(&ctx.forum))?;
+    let author_id = url(&urls.user(&ctx.author))?;
+    Ok(Page {
+        kind: PageType::Page,
+        attributed_to: author_id.clone(),
+        to: vec![forum_id.clone(), url(PUBLIC)?],
+        cc: vec![url(&format!("{author_id}/followers"))?],
+        audience: forum_id,
+        context: context_url(forum, &ctx.thread)?,
+        name: ctx.thread.title.clone(),
+        content: ctx.post.body_html.clone(),
+        media_type: "text/html".into(),
+        source: Source::markdown(&ctx.post.body_markdown),
+        url: id.clone(),
+        published: ctx.post.created_at.and_utc(),
+        updated: ctx.post.edited_at.map(|t| t.and_utc()),
+        id,
+    })
+}
+
+/// A reply as a `Note`, answering `parent` (the post it answers, or the opening post).
+pub fn note_json(forum: &Forum, ctx: &PostContext, parent: &PostContext) -> Result<Note, ApiError> {
+    let urls = forum.urls();
+    let id = url(&urls.post(&ctx.post))?;
+    let forum_id = url(&urls.forum(&ctx.forum))?;
+    let parent_author = url(&urls.user(&parent.author))?;
+    Ok(Note {
+        kind: NoteType::Note,
+        attributed_to: url(&urls.user(&ctx.author))?,
+        to: vec![forum_id.clone(), url(PUBLIC)?],
+        cc: vec![parent_author.clone()],
+        audience: forum_id,
+        context: context_url(forum, &ctx.thread)?,
+        in_reply_to: url(&urls.post(&parent.post))?,
+        content: ctx.post.body_html.clone(),
+        media_type: "text/html".into(),
+        source: Source::markdown(&ctx.post.body_markdown),
+        tag: vec![Mention {
+            kind: MentionType::Mention,
+            href: parent_author,
+            name: handle(&parent.author, forum),
+        }],
+        url: id.clone(),
+        published: ctx.post.created_at.and_utc(),
+        updated: ctx.post.edited_at.map(|t| t.and_utc()),
+        id,
+    })
+}
+
+/// The post a reply answers: the one it names, or the thread's opening post.
+pub async fn parent_of(forum: &Forum, ctx: &PostContext) -> Result<PostContext, ApiError> {
+    Ok(match ctx.post.in_reply_to_id {
+        Some(parent_id) => forum.post(parent_id).await?,
+        None => forum.opening_post(ctx.thread.id).await?,
+    })
+}
+
+/// Content from elsewhere is served by its origin: send the fetcher there.
+fn elsewhere(ap_id: &str) -> HttpResponse {
+    HttpResponse::Found()
+        .insert_header(("Location", ap_id.to_string()))
+        .finish()
 }
 
 /// GET /t/{id} as ActivityPub: the thread as a `Page`.
@@ -46,35 +116,18 @@ pub async fn page(
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let PostContext {
-        post,
-        author,
-        thread,
-        forum,
-    } = state.forum.opening_post(path.into_inner()).await?;
-    let urls = state.forum.urls();
-    let id = url(&urls.thread(&thread))?;
-    if post.deleted_at.is_some() {
-        return tombstone(id, "Page", &post);
+    let ctx = state.forum.opening_post(path.into_inner()).await?;
+    if let (false, Some(ap_id)) = (ctx.thread.local, &ctx.thread.ap_id) {
+        return Ok(elsewhere(ap_id));
     }
-    let forum_id = url(&urls.forum(&forum))?;
-    let author_id = url(&urls.user(&author))?;
-    respond(Page {
-        kind: PageType::Page,
-        attributed_to: author_id.clone(),
-        to: vec![forum_id.clone(), url(PUBLIC)?],
-        cc: vec![url(&format!("{author_id}/followers"))?],
-        audience: forum_id,
-        context: context_url(&state, thread.id)?,
-        name: thread.title,
-        content: post.body_html,
-        media_type: "text/html".into(),
-        source: Source::markdown(&post.body_markdown),
-        url: id.clone(),
-        published: post.created_at.and_utc(),
-        updated: post.edited_at.map(|t| t.and_utc()),
-        id,
-    })
+    if ctx.post.deleted_at.is_some() {
+        return tombstone(
+            url(&state.forum.urls().thread(&ctx.thread))?,
+            "Page",
+            &ctx.post,
+        );
+    }
+    respond(page_json(&state.forum, &ctx)?)
 }
 
 /// GET /p/{id} as ActivityPub: the reply as a `Note` (an opening post redirects to its `Page`).
@@ -82,50 +135,21 @@ pub async fn note(
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let PostContext {
-        post,
-        author,
-        thread,
-        forum,
-    } = state.forum.post(path.into_inner()).await?;
+    let ctx = state.forum.post(path.into_inner()).await?;
     let urls = state.forum.urls();
-    if post.is_opening {
+    if let (false, Some(ap_id)) = (ctx.post.local, &ctx.post.ap_id) {
+        return Ok(elsewhere(ap_id));
+    }
+    if ctx.post.is_opening {
         return Ok(HttpResponse::PermanentRedirect()
-            .insert_header(("Location", urls.thread(&thread)))
+            .insert_header(("Location", urls.thread(&ctx.thread)))
             .finish());
     }
-    let id = url(&urls.post(&post))?;
-    if post.deleted_at.is_some() {
-        return tombstone(id, "Note", &post);
+    if ctx.post.deleted_at.is_some() {
+        return tombstone(url(&urls.post(&ctx.post))?, "Note", &ctx.post);
     }
-    // The post answered, or the thread itself when the reply answers no one post.
-    let parent = match post.in_reply_to_id {
-        Some(parent_id) => state.forum.post(parent_id).await?,
-        None => state.forum.opening_post(thread.id).await?,
-    };
-    let forum_id = url(&urls.forum(&forum))?;
-    let parent_author = url(&urls.user(&parent.author))?;
-    respond(Note {
-        kind: NoteType::Note,
-        attributed_to: url(&urls.user(&author))?,
-        to: vec![forum_id.clone(), url(PUBLIC)?],
-        cc: vec![parent_author.clone()],
-        audience: forum_id,
-        context: context_url(&state, thread.id)?,
-        in_reply_to: url(&urls.post(&parent.post))?,
-        content: post.body_html,
-        media_type: "text/html".into(),
-        source: Source::markdown(&post.body_markdown),
-        tag: vec![Mention {
-            kind: MentionType::Mention,
-            href: parent_author,
-            name: handle(&parent.author, &state),
-        }],
-        url: id.clone(),
-        published: post.created_at.and_utc(),
-        updated: post.edited_at.map(|t| t.and_utc()),
-        id,
-    })
+    let parent = parent_of(&state.forum, &ctx).await?;
+    respond(note_json(&state.forum, &ctx, &parent)?)
 }
 
 /// GET /t/{id}/context: every post of the thread, oldest first, as an `OrderedCollection`.
@@ -145,7 +169,7 @@ pub async fn context(
     }
     respond(ThreadContext {
         kind: OrderedCollectionType::OrderedCollection,
-        id: context_url(&state, opening.thread.id)?,
+        id: url(&urls.absolute(&format!("/t/{}/context", opening.thread.id)))?,
         attributed_to: forum_id.clone(),
         audience: forum_id,
         total_items: items.len(),

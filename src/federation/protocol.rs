@@ -170,8 +170,9 @@ pub struct Page {
     pub cc: Vec<Url>,
     /// The forum (FEP-1b12).
     pub audience: Url,
-    /// The thread's context collection (FEP-7888).
-    pub context: Url,
+    /// The thread's context collection (FEP-7888), for threads started here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<Url>,
     /// Title.
     pub name: String,
     /// Sanitized HTML.
@@ -218,8 +219,9 @@ pub struct Note {
     pub cc: Vec<Url>,
     /// The forum (FEP-1b12).
     pub audience: Url,
-    /// The thread's context collection (FEP-7888).
-    pub context: Url,
+    /// The thread's context collection (FEP-7888), for threads started here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<Url>,
     /// The post answered (the thread itself when it answers no one post).
     pub in_reply_to: Url,
     /// Sanitized HTML.
@@ -356,3 +358,90 @@ pub struct RemoteGroup {
 }
 
 pub use activitypub_federation::protocol::helpers::deserialize_skip_error;
+
+/// The types of object taken as posts: threads arrive as `Page` (Lemmy, Staffroom), `Article`
+/// (NodeBB) or `Note` with a `name` (Discourse); replies as `Note`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub enum PostKind {
+    /// A thread.
+    Page,
+    /// A thread (NodeBB).
+    Article,
+    /// A reply, or a thread when it has a `name`.
+    Note,
+}
+
+/// A thread or reply from another server, read leniently.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PostObject {
+    /// `Page`, `Article` or `Note`.
+    #[serde(rename = "type")]
+    pub kind: PostKind,
+    /// Its id.
+    pub id: Url,
+    /// Its author (the first, when several are given).
+    #[serde(deserialize_with = "first_of_one_or_many")]
+    pub attributed_to: Url,
+    /// A thread's title.
+    #[serde(default, deserialize_with = "deserialize_skip_error")]
+    pub name: Option<String>,
+    /// HTML.
+    #[serde(default, deserialize_with = "deserialize_skip_error")]
+    pub content: Option<String>,
+    /// The Markdown it was written in, when given.
+    #[serde(default, deserialize_with = "deserialize_skip_error")]
+    pub source: Option<Source>,
+    /// The post answered.
+    #[serde(default, deserialize_with = "deserialize_skip_error")]
+    pub in_reply_to: Option<Url>,
+    /// Addressed to.
+    #[serde(default, deserialize_with = "lenient_urls")]
+    pub to: Vec<Url>,
+    /// Copied to.
+    #[serde(default, deserialize_with = "lenient_urls")]
+    pub cc: Vec<Url>,
+    /// The forum (FEP-1b12).
+    #[serde(default, deserialize_with = "deserialize_skip_error")]
+    pub audience: Option<Url>,
+    /// The thread's context collection (FEP-7888).
+    #[serde(default, deserialize_with = "deserialize_skip_error")]
+    pub context: Option<Url>,
+    /// Where it reads on the web.
+    #[serde(default, deserialize_with = "deserialize_skip_error")]
+    pub url: Option<Url>,
+    /// Written.
+    #[serde(default, deserialize_with = "deserialize_skip_error")]
+    pub published: Option<DateTime<Utc>>,
+    /// Last edited.
+    #[serde(default, deserialize_with = "deserialize_skip_error")]
+    pub updated: Option<DateTime<Utc>>,
+}
+
+/// A URL, or the first of a list of them (`attributedTo` may be either).
+fn first_of_one_or_many<'de, D>(deserializer: D) -> Result<Url, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let urls = activitypub_federation::protocol::helpers::deserialize_one_or_many(deserializer)?;
+    urls.into_iter()
+        .next()
+        .ok_or_else(|| serde::de::Error::custom("attributedTo is empty"))
+}
+
+/// One URL or many; entries that are not URLs (objects, nulls) are skipped.
+fn lenient_urls<'de, D>(deserializer: D) -> Result<Vec<Url>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let value = Value::deserialize(deserializer)?;
+    let items = match value {
+        Value::Array(items) => items,
+        Value::Null => Vec::new(),
+        one => vec![one],
+    };
+    Ok(items
+        .into_iter()
+        .filter_map(|v| v.as_str().and_then(|s| Url::parse(s).ok()))
+        .collect())
+}

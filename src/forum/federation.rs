@@ -34,6 +34,22 @@ pub enum OutboxEvent {
         /// The Follow being undone.
         follow_ap_id: String,
     },
+    /// A post by a local author was written, edited or deleted.
+    Post {
+        /// The post.
+        post_id: i64,
+        /// What happened to it.
+        action: PostAction,
+    },
+    /// One of our forums passes on an activity it received (FEP-1b12 `Announce`).
+    Relay {
+        /// The local forum.
+        forum_id: i64,
+        /// The activity as received.
+        activity: String,
+        /// The server it came from.
+        origin: String,
+    },
     /// A local forum accepted a remote person's follow.
     AcceptFollow {
         /// The local forum.
@@ -43,6 +59,33 @@ pub enum OutboxEvent {
         /// Their Follow activity.
         follow_ap_id: String,
     },
+}
+
+/// What happened to a post.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PostAction {
+    /// Written.
+    Create,
+    /// Edited.
+    Update,
+    /// Deleted.
+    Delete,
+}
+
+/// Records that a local post changed, when this instance federates (inside the caller's
+/// transaction).
+pub fn post_event(
+    inner: &Inner,
+    conn: &mut Conn<'_>,
+    post_id: i64,
+    action: PostAction,
+) -> Result<bool, ForumError> {
+    if !inner.settings.federation.enabled {
+        return Ok(false);
+    }
+    push_event(conn, &OutboxEvent::Post { post_id, action })?;
+    Ok(true)
 }
 
 /// What one event becomes: an activity, who signs it, and the inboxes it goes to.

@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod actors;
 pub mod federation;
 pub mod forums;
+pub mod incoming;
 pub mod markdown;
 pub mod password;
 pub mod threads;

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use super::federation::{post_event, PostAction};
 use super::forums::require_open;
 use super::markdown::{self, anchor_prefix};
 use super::types::{PostBody, ThreadTitle};
@@ -168,35 +169,39 @@ impl Forum {
         title: String,
         body: String,
     ) -> Result<(ForumRow, Thread, Post), ForumError> {
-        self.blocking(move |inner, conn| {
-            let forum = forums::local_by_name(conn, &forum_name.to_ascii_lowercase())?
-                .ok_or(ForumError::NotFound { what: "forum" })?;
-            require_open(&forum)?;
-            let limits = &inner.settings.limits;
-            let mut v = Validator::new();
-            let title = v.check("title", ThreadTitle::parse(&title, limits.title_max_chars));
-            let body = v.check("body", PostBody::parse(&body, limits.body_max_bytes));
-            let (Some(title), Some(body)) = (title, body) else {
-                return Err(v.into_error());
-            };
-            conn.transaction(|conn| {
-                let now = db::now();
-                let thread = threads::insert_local(
-                    conn,
-                    &threads::NewLocalThread {
-                        forum_id: forum.id,
-                        author_id: by.id,
-                        title: title.as_str(),
-                        created_at: now,
-                        last_activity_at: now,
-                    },
-                )?;
-                let post = insert_post(conn, thread.id, by.id, None, true, &body, now)?;
-                forums::count_post(conn, forum.id, true, now)?;
-                Ok((forum, thread, post))
+        let started = self
+            .blocking(move |inner, conn| {
+                let forum = forums::by_handle(conn, &forum_name)?
+                    .ok_or(ForumError::NotFound { what: "forum" })?;
+                require_open(&forum)?;
+                let limits = &inner.settings.limits;
+                let mut v = Validator::new();
+                let title = v.check("title", ThreadTitle::parse(&title, limits.title_max_chars));
+                let body = v.check("body", PostBody::parse(&body, limits.body_max_bytes));
+                let (Some(title), Some(body)) = (title, body) else {
+                    return Err(v.into_error());
+                };
+                conn.transaction(|conn| {
+                    let now = db::now();
+                    let thread = threads::insert_local(
+                        conn,
+                        &threads::NewLocalThread {
+                            forum_id: forum.id,
+                            author_id: by.id,
+                            title: title.as_str(),
+                            created_at: now,
+                            last_activity_at: now,
+                        },
+                    )?;
+                    let post = insert_post(conn, thread.id, by.id, None, true, &body, now)?;
+                    forums::count_post(conn, forum.id, true, now)?;
+                    post_event(inner, conn, post.id, PostAction::Create)?;
+                    Ok((forum, thread, post))
+                })
             })
-        })
-        .await
+            .await?;
+        self.outbox_written();
+        Ok(started)
     }
 
     /// One page of a thread: a fixed number of queries however long the thread is.
@@ -250,38 +255,42 @@ impl Forum {
         body: String,
         in_reply_to: Option<i64>,
     ) -> Result<Post, ForumError> {
-        self.blocking(move |inner, conn| {
-            let thread = threads::by_id(conn, thread_id)?.ok_or_else(thread_not_found)?;
-            let forum = forums::by_id(conn, thread.forum_id)?
-                .ok_or(ForumError::NotFound { what: "forum" })?;
-            require_open(&forum)?;
-            let mut v = Validator::new();
-            let body = v.check(
-                "body",
-                PostBody::parse(&body, inner.settings.limits.body_max_bytes),
-            );
-            let parent = match in_reply_to {
-                Some(pid) => match posts::by_id(conn, pid)? {
-                    Some(p) if p.thread_id == thread.id => Some(p.id),
-                    _ => v.check(
-                        "in_reply_to",
-                        Err("The post you are answering is not in this thread.".into()),
-                    ),
-                },
-                None => None,
-            };
-            let (Some(body), true) = (body, v.is_empty()) else {
-                return Err(v.into_error());
-            };
-            conn.transaction(|conn| {
-                let now = db::now();
-                let post = insert_post(conn, thread.id, by.id, parent, false, &body, now)?;
-                threads::count_reply(conn, thread.id, now)?;
-                forums::count_post(conn, forum.id, false, now)?;
-                Ok(post)
+        let post = self
+            .blocking(move |inner, conn| {
+                let thread = threads::by_id(conn, thread_id)?.ok_or_else(thread_not_found)?;
+                let forum = forums::by_id(conn, thread.forum_id)?
+                    .ok_or(ForumError::NotFound { what: "forum" })?;
+                require_open(&forum)?;
+                let mut v = Validator::new();
+                let body = v.check(
+                    "body",
+                    PostBody::parse(&body, inner.settings.limits.body_max_bytes),
+                );
+                let parent = match in_reply_to {
+                    Some(pid) => match posts::by_id(conn, pid)? {
+                        Some(p) if p.thread_id == thread.id => Some(p.id),
+                        _ => v.check(
+                            "in_reply_to",
+                            Err("The post you are answering is not in this thread.".into()),
+                        ),
+                    },
+                    None => None,
+                };
+                let (Some(body), true) = (body, v.is_empty()) else {
+                    return Err(v.into_error());
+                };
+                conn.transaction(|conn| {
+                    let now = db::now();
+                    let post = insert_post(conn, thread.id, by.id, parent, false, &body, now)?;
+                    threads::count_reply(conn, thread.id, now)?;
+                    forums::count_post(conn, forum.id, false, now)?;
+                    post_event(inner, conn, post.id, PostAction::Create)?;
+                    Ok(post)
+                })
             })
-        })
-        .await
+            .await?;
+        self.outbox_written();
+        Ok(post)
     }
 
     /// A post with its author, thread and forum.
@@ -324,8 +333,11 @@ impl Forum {
     /// Edits a post (its author only). The version replaced is kept as a revision; an edit
     /// that changes nothing is not recorded.
     pub async fn edit_post(&self, by: User, id: i64, edit: PostEdit) -> Result<Post, ForumError> {
-        self.blocking(move |inner, conn| edit_post(inner, conn, &by, id, edit))
-            .await
+        let post = self
+            .blocking(move |inner, conn| edit_post(inner, conn, &by, id, edit))
+            .await?;
+        self.outbox_written();
+        Ok(post)
     }
 
     /// The post `by` wants to edit, if they may (for showing the edit form).
@@ -343,14 +355,24 @@ impl Forum {
     /// Deletes a post (its author, or an administrator). It stays as a placeholder so the
     /// thread still reads; deleting an opening post keeps the replies.
     pub async fn delete_post(&self, by: User, id: i64) -> Result<Post, ForumError> {
-        self.blocking(move |_inner, conn| {
-            let post = deletable(conn, &by, id)?.post;
-            if post.deleted_at.is_some() {
-                return Ok(post);
-            }
-            Ok(posts::mark_deleted(conn, id, db::now())?)
-        })
-        .await
+        let post = self
+            .blocking(move |inner, conn| {
+                let post = deletable(conn, &by, id)?.post;
+                if post.deleted_at.is_some() {
+                    return Ok(post);
+                }
+                conn.transaction(|conn| {
+                    let deleted = posts::mark_deleted(conn, id, db::now())?;
+                    // Only our own posts are ours to announce as deleted.
+                    if deleted.local {
+                        post_event(inner, conn, id, PostAction::Delete)?;
+                    }
+                    Ok(deleted)
+                })
+            })
+            .await?;
+        self.outbox_written();
+        Ok(post)
     }
 
     /// A post's earlier versions.
@@ -463,12 +485,8 @@ fn edit_post(
             threads::set_title(conn, ctx.thread.id, title.as_str())?;
         }
         let html = markdown::render(body.as_str(), &anchor_prefix(ctx.post.id));
-        Ok(posts::update_body(
-            conn,
-            ctx.post.id,
-            body.as_str(),
-            &html,
-            now,
-        )?)
+        let post = posts::update_body(conn, ctx.post.id, body.as_str(), &html, now)?;
+        post_event(inner, conn, post.id, PostAction::Update)?;
+        Ok(post)
     })
 }

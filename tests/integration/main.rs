@@ -7,6 +7,7 @@ mod accessibility;
 mod accounts;
 mod api;
 mod cli;
+mod conversation;
 mod federation;
 mod following;
 mod forums;

@@ -1,0 +1,629 @@
+//! Threads and replies on the wire: `Create`, `Update` and `Delete` of posts, and the forum's
+//! `Announce` of them (FEP-1b12), in both directions.
+//!
+//! Incoming, an object is trusted only from its own origin: a `Create` must come from the
+//! object's author, and an object embedded by another server (a forum announcing a post
+//! written elsewhere) is fetched again from where it lives. A reply's thread is found by
+//! walking `inReplyTo` (Lemmy gives every post its own `context`), fetching unknown parents up
+//! to a few levels. Mastodon replies addressed only to the author land the same way.
+
+use activitypub_federation::config::Data;
+use activitypub_federation::fetch::fetch_object_http;
+use activitypub_federation::fetch::object_id::ObjectId;
+use activitypub_federation::kinds::activity::{AnnounceType, DeleteType};
+use activitypub_federation::protocol::verification::verify_urls_match;
+use activitypub_federation::traits::Activity;
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use url::Url;
+
+use super::activities::with_context;
+use super::error::FederationError;
+use super::objects::{note_json, page_json, parent_of};
+use super::protocol::{PostKind, PostObject, PUBLIC};
+use super::remote::{ApForum, ApUser};
+use super::same_origin;
+use crate::error::ForumError;
+use crate::forum::federation::{domain_of, PlannedActivity, PostAction, Signer};
+use crate::forum::incoming::{IncomingPost, Placement, Relay};
+use crate::forum::threads::PostContext;
+use crate::forum::Forum;
+
+/// How far up a chain of unknown replies is fetched to find the thread.
+const PARENT_DEPTH: u32 = 5;
+
+/// `Create` or `Update`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub enum CreateOrUpdateKind {
+    /// New.
+    Create,
+    /// Edited.
+    Update,
+}
+
+/// `Create` or `Update` of a thread or reply.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateOrUpdate {
+    /// Which.
+    #[serde(rename = "type")]
+    pub kind: CreateOrUpdateKind,
+    /// Activity id.
+    pub id: Url,
+    /// The author.
+    pub actor: Url,
+    /// The post.
+    pub object: PostObject,
+}
+
+/// The object of a `Delete`: its id, or a `Tombstone` (or the object) carrying it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ObjectRef {
+    /// Just the id.
+    Id(Url),
+    /// An object with an id.
+    Object {
+        /// The id.
+        id: Url,
+    },
+}
+
+impl ObjectRef {
+    fn id(&self) -> &Url {
+        match self {
+            ObjectRef::Id(id) | ObjectRef::Object { id } => id,
+        }
+    }
+}
+
+/// `Delete` of a post.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Delete {
+    /// `Delete`.
+    #[serde(rename = "type")]
+    pub kind: DeleteType,
+    /// Activity id.
+    pub id: Url,
+    /// Who deletes.
+    pub actor: Url,
+    /// What.
+    pub object: ObjectRef,
+}
+
+/// A forum passing on an activity or object (FEP-1b12).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Announce {
+    /// `Announce`.
+    #[serde(rename = "type")]
+    pub kind: AnnounceType,
+    /// Activity id.
+    pub id: Url,
+    /// The forum.
+    pub actor: Url,
+    /// An activity, an object, or an id.
+    pub object: Value,
+}
+
+fn refused(code: &'static str, message: impl Into<String>) -> FederationError {
+    FederationError::refused(code, message)
+}
+
+fn relay_of<T: Serialize>(activity: &T, actor: &Url) -> Result<Relay, FederationError> {
+    Ok(Relay {
+        activity: serde_json::to_string(activity)?,
+        origin: domain_of(actor).unwrap_or_default(),
+    })
+}
+
+/// Fetches a post from where it lives.
+async fn fetch_post(url: &Url, data: &Data<Forum>) -> Result<PostObject, FederationError> {
+    Ok(fetch_object_http::<Forum, PostObject>(url, data)
+        .await?
+        .object)
+}
+
+/// `object` as its origin serves it: kept when it comes from the server that sent it to us,
+/// fetched again from its own origin otherwise.
+async fn from_origin(
+    object: PostObject,
+    sender: &Url,
+    data: &Data<Forum>,
+) -> Result<PostObject, FederationError> {
+    if same_origin(&object.id, sender).is_ok() {
+        return Ok(object);
+    }
+    let fetched = fetch_post(&object.id, data).await?;
+    verify_urls_match(&fetched.id, &object.id)?;
+    Ok(fetched)
+}
+
+#[async_trait]
+impl Activity for CreateOrUpdate {
+    type DataType = Forum;
+    type Error = FederationError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn actor(&self) -> &Url {
+        &self.actor
+    }
+
+    async fn verify(&self, _data: &Data<Forum>) -> Result<(), FederationError> {
+        // People write their own posts only.
+        verify_urls_match(&self.actor, &self.object.attributed_to).map_err(|_| {
+            FederationError::forbidden(
+                "not_author",
+                format!("{} did not write {}", self.actor, self.object.id),
+            )
+        })?;
+        Ok(())
+    }
+
+    async fn receive(self, data: &Data<Forum>) -> Result<(), FederationError> {
+        let relay = relay_of(&self, &self.actor)?;
+        let object = from_origin(self.object.clone(), &self.actor, data).await?;
+        verify_urls_match(&self.actor, &object.attributed_to)?;
+        let update = self.kind == CreateOrUpdateKind::Update;
+        store_post(object, Some(relay), update, PARENT_DEPTH, data).await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Activity for Delete {
+    type DataType = Forum;
+    type Error = FederationError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn actor(&self) -> &Url {
+        &self.actor
+    }
+
+    async fn verify(&self, _data: &Data<Forum>) -> Result<(), FederationError> {
+        same_origin(self.object.id(), &self.actor)
+    }
+
+    async fn receive(self, data: &Data<Forum>) -> Result<(), FederationError> {
+        let relay = relay_of(&self, &self.actor)?;
+        delete_post(&self.actor, self.object.id(), Some(relay), data).await
+    }
+}
+
+#[async_trait]
+impl Activity for Announce {
+    type DataType = Forum;
+    type Error = FederationError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn actor(&self) -> &Url {
+        &self.actor
+    }
+
+    async fn verify(&self, _data: &Data<Forum>) -> Result<(), FederationError> {
+        Ok(())
+    }
+
+    async fn receive(self, data: &Data<Forum>) -> Result<(), FederationError> {
+        let forum = ObjectId::<ApForum>::from(self.actor.clone())
+            .dereference(data)
+            .await
+            .map_err(|_| refused("not_a_forum", format!("{} is not a forum", self.actor)))?;
+        if forum.forum.local || forum.forum.local_followers == 0 {
+            return Err(FederationError::forbidden(
+                "not_followed",
+                format!("Nobody here follows {}", self.actor),
+            ));
+        }
+        match &self.object {
+            Value::String(id) => {
+                let object = fetch_post(&Url::parse(id)?, data).await?;
+                store_post(object, None, false, PARENT_DEPTH, data).await?;
+            }
+            Value::Object(map) if map.contains_key("actor") => {
+                announced_activity(self.object.clone(), &self.actor, data).await?;
+            }
+            Value::Object(_) => {
+                let object: PostObject = serde_json::from_value(self.object.clone())?;
+                let object = from_origin(object, &self.actor, data).await?;
+                store_post(object, None, false, PARENT_DEPTH, data).await?;
+            }
+            _ => return Err(refused("invalid_activity", "Announce of nothing")),
+        }
+        Ok(())
+    }
+}
+
+/// An activity a forum passed on: posts and their edits and deletions are taken; other kinds
+/// (votes, moderation from other software) are acknowledged and left aside, with a log line.
+async fn announced_activity(
+    inner: Value,
+    forum: &Url,
+    data: &Data<Forum>,
+) -> Result<(), FederationError> {
+    let kind = inner
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    match kind.as_str() {
+        "Create" | "Update" => {
+            let activity: CreateOrUpdate = serde_json::from_value(inner)?;
+            verify_urls_match(&activity.actor, &activity.object.attributed_to)?;
+            let object = from_origin(activity.object, forum, data).await?;
+            verify_urls_match(&activity.actor, &object.attributed_to)?;
+            store_post(
+                object,
+                None,
+                activity.kind == CreateOrUpdateKind::Update,
+                PARENT_DEPTH,
+                data,
+            )
+            .await?;
+        }
+        "Delete" => {
+            let activity: Delete = serde_json::from_value(inner)?;
+            let target = activity.object.id().clone();
+            if same_origin(&target, forum).is_err() {
+                // Only the post's own server can say it is gone: ask it.
+                match fetch_post(&target, data).await {
+                    Err(FederationError::Protocol(
+                        activitypub_federation::error::Error::ObjectDeleted(_)
+                        | activitypub_federation::error::Error::NotFound,
+                    )) => {}
+                    Ok(_) => {
+                        return Err(FederationError::forbidden(
+                            "not_deleted",
+                            format!("{target} still exists where it lives"),
+                        ))
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            delete_post(&activity.actor, &target, None, data).await?;
+        }
+        other => {
+            tracing::info!(%forum, kind = other, "announced activity left aside: not taken here");
+        }
+    }
+    Ok(())
+}
+
+/// A thread's forum among the addresses of a new post: one of ours, or a remote forum someone
+/// here follows.
+async fn forum_addressed(object: &PostObject, data: &Data<Forum>) -> Result<i64, FederationError> {
+    let candidates = object
+        .audience
+        .iter()
+        .chain(object.to.iter())
+        .chain(object.cc.iter());
+    for url in candidates {
+        if url.as_str() == PUBLIC {
+            continue;
+        }
+        if let Ok(forum) = ObjectId::<ApForum>::from(url.clone())
+            .dereference_local(data)
+            .await
+        {
+            if forum.forum.local || forum.forum.local_followers > 0 {
+                return Ok(forum.forum.id);
+            }
+        }
+    }
+    Err(refused(
+        "no_forum",
+        format!("{} is addressed to no forum here", object.id),
+    ))
+}
+
+/// The local id of the post at `url`: ours, one stored already, or fetched (with its own
+/// parents) from where it lives.
+async fn locate(url: &Url, depth: u32, data: &Data<Forum>) -> Result<PostContext, FederationError> {
+    if domain_of(url).as_deref() == Some(data.domain()) {
+        let mut parts = url.path().trim_start_matches('/').splitn(2, '/');
+        let (kind, id) = (
+            parts.next(),
+            parts.next().and_then(|s| s.parse::<i64>().ok()),
+        );
+        return match (kind, id) {
+            (Some("t"), Some(id)) => Ok(data.opening_post(id).await?),
+            (Some("p"), Some(id)) => Ok(data.post(id).await?),
+            _ => Err(refused(
+                "unknown_parent",
+                format!("{url} is not a post here"),
+            )),
+        };
+    }
+    if let Some(ctx) = data.post_by_ap_id(url.to_string()).await? {
+        return Ok(ctx);
+    }
+    if depth == 0 {
+        return Err(refused(
+            "unknown_parent",
+            format!("{url} is too far up a chain of posts unknown here"),
+        ));
+    }
+    let object = fetch_post(url, data).await?;
+    Box::pin(store_post(object, None, false, depth - 1, data)).await
+}
+
+/// Stores (or, for an update, edits) a post from elsewhere.
+async fn store_post(
+    object: PostObject,
+    relay: Option<Relay>,
+    update: bool,
+    depth: u32,
+    data: &Data<Forum>,
+) -> Result<PostContext, FederationError> {
+    same_origin(&object.id, &object.attributed_to)?;
+    if domain_of(&object.id).as_deref() == Some(data.domain()) {
+        // One of ours, coming back (a forum elsewhere announcing it): we have it.
+        return locate(&object.id, 0, data).await;
+    }
+    let author = ObjectId::<ApUser>::from(object.attributed_to.clone())
+        .dereference(data)
+        .await?;
+    let markdown = object
+        .source
+        .as_ref()
+        .filter(|s| s.media_type == "text/markdown")
+        .map(|s| s.content.clone());
+    let incoming = IncomingPost {
+        ap_id: object.id.to_string(),
+        title: object.name.clone(),
+        markdown,
+        html: object.content.clone().unwrap_or_default(),
+        published: object
+            .published
+            .map(|t| t.naive_utc())
+            .unwrap_or_else(crate::db::now),
+        updated: object.updated.map(|t| t.naive_utc()),
+    };
+    if let Some(existing) = data.post_by_ap_id(object.id.to_string()).await? {
+        if update {
+            data.receive_edit(author.user, incoming, relay).await?;
+            return Ok(data.post(existing.post.id).await?);
+        }
+        return Ok(existing);
+    }
+    let placement = match &object.in_reply_to {
+        Some(parent) => Placement::Reply {
+            parent_id: locate(parent, depth, data).await?.post.id,
+        },
+        None => {
+            if object.kind == PostKind::Note && object.name.is_none() {
+                return Err(refused(
+                    "not_a_thread",
+                    format!("{} answers nothing and has no title", object.id),
+                ));
+            }
+            Placement::NewThread {
+                forum_id: forum_addressed(&object, data).await?,
+            }
+        }
+    };
+    Ok(data
+        .receive_post(author.user, placement, incoming, relay)
+        .await?)
+}
+
+/// Deletes a post from elsewhere at its author's word.
+async fn delete_post(
+    actor: &Url,
+    target: &Url,
+    relay: Option<Relay>,
+    data: &Data<Forum>,
+) -> Result<(), FederationError> {
+    let Some(author) = data.user_by_ap_id(actor.to_string()).await? else {
+        return Ok(());
+    };
+    match data.receive_delete(author, target.to_string(), relay).await {
+        Ok(_) => Ok(()),
+        Err(ForumError::Forbidden { code, message }) => {
+            Err(FederationError::forbidden(code, message))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn url(s: &str) -> Result<Url, FederationError> {
+    Ok(Url::parse(s)?)
+}
+
+fn planned(
+    ap_id: &str,
+    kind: &str,
+    signer: Signer,
+    body: &Value,
+    inboxes: Vec<Url>,
+) -> Result<PlannedActivity, FederationError> {
+    Ok(PlannedActivity {
+        ap_id: ap_id.to_string(),
+        kind: kind.into(),
+        signer,
+        body: with_context(body)?,
+        inboxes,
+    })
+}
+
+async fn follower_inboxes(
+    forum_id: i64,
+    except: Option<&str>,
+    data: &Data<Forum>,
+) -> Result<Vec<Url>, FederationError> {
+    let mut out = Vec::new();
+    for inbox in data.follower_inboxes(forum_id).await? {
+        let inbox = url(&inbox)?;
+        if except.is_some() && domain_of(&inbox).as_deref() == except {
+            continue;
+        }
+        out.push(inbox);
+    }
+    Ok(out)
+}
+
+/// What a local post's creation, edit or deletion becomes.
+pub async fn plan_post(
+    post_id: i64,
+    action: PostAction,
+    data: &Data<Forum>,
+) -> Result<Vec<PlannedActivity>, FederationError> {
+    let ctx = match data.post(post_id).await {
+        Ok(ctx) => ctx,
+        Err(ForumError::NotFound { .. }) => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    // Gone before it was announced: nothing of it may leave now.
+    if !ctx.post.local || (ctx.post.deleted_at.is_some() && action != PostAction::Delete) {
+        return Ok(Vec::new());
+    }
+    let urls = data.urls();
+    let author = url(&urls.user(&ctx.author))?;
+    let forum_url = url(&urls.forum(&ctx.forum))?;
+    let object = if ctx.post.is_opening {
+        serde_json::to_value(page_json(data, &ctx).map_err(api)?)?
+    } else {
+        let parent = parent_of(data, &ctx).await.map_err(api)?;
+        serde_json::to_value(note_json(data, &ctx, &parent).map_err(api)?)?
+    };
+    let object_id = object["id"].clone();
+    let (kind, object) = match action {
+        PostAction::Create => ("Create", object),
+        PostAction::Update => ("Update", object),
+        PostAction::Delete => (
+            "Delete",
+            json!({"type": "Tombstone", "id": object_id.clone()}),
+        ),
+    };
+    let inner_id = data.new_activity_id(&kind.to_ascii_lowercase());
+    let cc = if action == PostAction::Delete {
+        json!([])
+    } else {
+        object["cc"].clone()
+    };
+    let inner = json!({
+        "type": kind,
+        "id": inner_id,
+        "actor": author,
+        "object": object,
+        "to": [forum_url, PUBLIC],
+        "cc": cc,
+        "audience": forum_url,
+    });
+    if !ctx.forum.local {
+        // To the forum's server, which relays it; and to the author answered, when they live
+        // on yet another server.
+        let mut inboxes = vec![url(ctx
+            .forum
+            .inbox_url
+            .as_deref()
+            .unwrap_or(forum_url.as_str()))?];
+        if !ctx.post.is_opening {
+            let parent = parent_of(data, &ctx).await.map_err(api)?;
+            if let (false, Some(inbox)) = (parent.author.local, parent.author.inbox_url.as_deref())
+            {
+                let inbox = url(parent.author.shared_inbox_url.as_deref().unwrap_or(inbox))?;
+                if domain_of(&inbox) != domain_of(&inboxes[0]) {
+                    inboxes.push(inbox);
+                }
+            }
+        }
+        return Ok(vec![planned(
+            &inner_id,
+            kind,
+            Signer::User(ctx.author.id),
+            &inner,
+            inboxes,
+        )?]);
+    }
+    // Our own forum: it announces the activity to every follower's server.
+    let inboxes = follower_inboxes(ctx.forum.id, None, data).await?;
+    let mut out = vec![planned(
+        &inner_id,
+        kind,
+        Signer::User(ctx.author.id),
+        &inner,
+        Vec::new(),
+    )?];
+    let announce = |object: Value| -> Result<(String, Value), FederationError> {
+        let id = data.new_activity_id("announce");
+        let body = json!({
+            "type": "Announce",
+            "id": id,
+            "actor": forum_url,
+            "object": object,
+            "to": [PUBLIC],
+            "cc": [format!("{forum_url}/followers")],
+            "audience": forum_url,
+        });
+        Ok((id, body))
+    };
+    let (id, body) = announce(inner.clone())?;
+    out.push(planned(
+        &id,
+        "Announce",
+        Signer::Forum(ctx.forum.id),
+        &body,
+        inboxes.clone(),
+    )?);
+    if action == PostAction::Create && ctx.post.is_opening {
+        // Mastodon shows Announce(Page) but not Announce(Create(Page)).
+        let (id, body) = announce(inner["object"].clone())?;
+        out.push(planned(
+            &id,
+            "Announce",
+            Signer::Forum(ctx.forum.id),
+            &body,
+            inboxes,
+        )?);
+    }
+    Ok(out)
+}
+
+/// Our forum passes on an activity it received to its followers (not back to its origin).
+pub async fn plan_relay(
+    forum_id: i64,
+    activity: &str,
+    origin: &str,
+    data: &Data<Forum>,
+) -> Result<Vec<PlannedActivity>, FederationError> {
+    let Some(forum) = data.forum_by_id(forum_id).await? else {
+        return Ok(Vec::new());
+    };
+    let forum_url = url(&data.urls().forum(&forum))?;
+    let object: Value = serde_json::from_str(activity)?;
+    let id = data.new_activity_id("announce");
+    let body = json!({
+        "type": "Announce",
+        "id": id,
+        "actor": forum_url,
+        "object": object,
+        "to": [PUBLIC],
+        "cc": [format!("{forum_url}/followers")],
+        "audience": forum_url,
+    });
+    let inboxes = follower_inboxes(forum.id, Some(origin), data).await?;
+    Ok(vec![planned(
+        &id,
+        "Announce",
+        Signer::Forum(forum.id),
+        &body,
+        inboxes,
+    )?])
+}
+
+/// The object builders answer in the API's error type; here their failures are our own.
+fn api(e: crate::api::ApiError) -> FederationError {
+    FederationError::Forum(ForumError::Internal(e.to_string()))
+}

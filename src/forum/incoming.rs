@@ -1,0 +1,286 @@
+//! Threads and replies from other servers: storing them (once, by their ActivityPub id),
+//! editing and deleting them at their author's word, and, when they land in one of our forums,
+//! recording that the forum must relay them to its followers (FEP-1b12) in the same
+//! transaction. Bodies are rendered from the sender's Markdown when it sends some, and its HTML
+//! is sanitized with the same allowlist as our own Markdown otherwise.
+
+use chrono::NaiveDateTime;
+
+use super::federation::{push_event, OutboxEvent};
+use super::markdown::{self, anchor_prefix};
+use super::threads::PostContext;
+use super::{Forum, ForumRow, Post, Thread, User};
+use crate::db::{self, forums, posts, threads, Conn};
+use crate::error::ForumError;
+
+/// A post as another server describes it.
+#[derive(Debug, Clone)]
+pub struct IncomingPost {
+    /// Its id.
+    pub ap_id: String,
+    /// A thread's title (for an opening post).
+    pub title: Option<String>,
+    /// Its Markdown source, when sent.
+    pub markdown: Option<String>,
+    /// Its HTML (not yet sanitized).
+    pub html: String,
+    /// When written.
+    pub published: NaiveDateTime,
+    /// When last edited.
+    pub updated: Option<NaiveDateTime>,
+}
+
+/// Where a post from elsewhere goes.
+#[derive(Debug, Clone, Copy)]
+pub enum Placement {
+    /// It opens a thread in this forum.
+    NewThread {
+        /// The forum.
+        forum_id: i64,
+    },
+    /// It answers a post already here.
+    Reply {
+        /// The post answered.
+        parent_id: i64,
+    },
+}
+
+/// A received activity our forum must pass on to its followers.
+#[derive(Debug, Clone)]
+pub struct Relay {
+    /// The activity, as received.
+    pub activity: String,
+    /// The server it came from (not sent back there).
+    pub origin: String,
+}
+
+const TITLE_MAX: usize = 400;
+
+fn body_html(post_id: i64, incoming: &IncomingPost) -> String {
+    match incoming
+        .markdown
+        .as_deref()
+        .filter(|m| !m.trim().is_empty())
+    {
+        Some(md) => markdown::render(md, &anchor_prefix(post_id)),
+        None => markdown::sanitize(&incoming.html, &anchor_prefix(post_id)),
+    }
+}
+
+fn title_of(incoming: &IncomingPost) -> String {
+    let title = incoming
+        .title
+        .as_deref()
+        .map(markdown::plain_text)
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| "(untitled)".into());
+    title.chars().take(TITLE_MAX).collect()
+}
+
+fn relay_event(
+    conn: &mut Conn<'_>,
+    forum: &ForumRow,
+    relay: Option<Relay>,
+) -> Result<bool, ForumError> {
+    match relay {
+        Some(relay) if forum.local => {
+            push_event(
+                conn,
+                &OutboxEvent::Relay {
+                    forum_id: forum.id,
+                    activity: relay.activity,
+                    origin: relay.origin,
+                },
+            )?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
+impl Forum {
+    /// Stores a post from another server, unless it is here already (then it is returned as
+    /// stored). A post landing in one of our forums is relayed to the forum's followers.
+    pub async fn receive_post(
+        &self,
+        author: User,
+        placement: Placement,
+        incoming: IncomingPost,
+        relay: Option<Relay>,
+    ) -> Result<PostContext, ForumError> {
+        let (ctx, relayed) = self
+            .blocking(move |_inner, conn| {
+                conn.transaction(|conn| {
+                    if let Some(existing) = posts::by_ap_id(conn, &incoming.ap_id)? {
+                        return Ok((context(conn, existing.id)?, false));
+                    }
+                    let (thread, forum, parent_id) = match placement {
+                        Placement::NewThread { forum_id } => {
+                            let forum = forums::by_id(conn, forum_id)?
+                                .ok_or(ForumError::NotFound { what: "forum" })?;
+                            super::forums::require_open(&forum)?;
+                            let title = title_of(&incoming);
+                            let thread = threads::insert_remote(
+                                conn,
+                                &threads::NewRemoteThread {
+                                    forum_id,
+                                    author_id: author.id,
+                                    title: &title,
+                                    local: false,
+                                    ap_id: Some(&incoming.ap_id),
+                                    created_at: incoming.published,
+                                    last_activity_at: incoming.published,
+                                },
+                            )?;
+                            (thread, forum, None)
+                        }
+                        Placement::Reply { parent_id } => {
+                            let parent = context(conn, parent_id)?;
+                            super::forums::require_open(&parent.forum)?;
+                            (parent.thread, parent.forum, Some(parent_id))
+                        }
+                    };
+                    let is_opening = parent_id.is_none();
+                    let post = posts::insert_remote(
+                        conn,
+                        &posts::NewRemotePost {
+                            thread_id: thread.id,
+                            author_id: author.id,
+                            in_reply_to_id: parent_id,
+                            is_opening,
+                            body_markdown: incoming.markdown.as_deref().unwrap_or(""),
+                            body_html: "",
+                            local: false,
+                            ap_id: Some(&incoming.ap_id),
+                            created_at: incoming.published,
+                            edited_at: incoming.updated,
+                        },
+                    )?;
+                    posts::set_html(conn, post.id, &body_html(post.id, &incoming))?;
+                    let now = db::now();
+                    if !is_opening {
+                        threads::count_reply(conn, thread.id, now)?;
+                    }
+                    forums::count_post(conn, forum.id, is_opening, now)?;
+                    let relayed = relay_event(conn, &forum, relay)?;
+                    Ok((context(conn, post.id)?, relayed))
+                })
+            })
+            .await?;
+        if relayed {
+            self.outbox_written();
+        }
+        Ok(ctx)
+    }
+
+    /// Applies an edit sent by a post's author. Returns false when the post is not here.
+    pub async fn receive_edit(
+        &self,
+        author: User,
+        incoming: IncomingPost,
+        relay: Option<Relay>,
+    ) -> Result<bool, ForumError> {
+        let relayed = self
+            .blocking(move |_inner, conn| {
+                conn.transaction(|conn| {
+                    let Some(post) = posts::by_ap_id(conn, &incoming.ap_id)? else {
+                        return Ok(None);
+                    };
+                    if post.author_id != author.id {
+                        return Err(ForumError::forbidden(
+                            "not_author",
+                            "Only a post's author can edit it",
+                        ));
+                    }
+                    let ctx = context(conn, post.id)?;
+                    let now = db::now();
+                    crate::db::revisions::insert(
+                        conn,
+                        &crate::db::revisions::NewRevision {
+                            post_id: post.id,
+                            title: post.is_opening.then_some(ctx.thread.title.as_str()),
+                            body_markdown: &post.body_markdown,
+                            body_html: &post.body_html,
+                            written_at: post.edited_at.unwrap_or(post.created_at),
+                            replaced_at: now,
+                        },
+                    )?;
+                    if post.is_opening && incoming.title.is_some() {
+                        threads::set_title(conn, ctx.thread.id, &title_of(&incoming))?;
+                    }
+                    posts::update_body(
+                        conn,
+                        post.id,
+                        incoming.markdown.as_deref().unwrap_or(""),
+                        &body_html(post.id, &incoming),
+                        incoming.updated.unwrap_or(now),
+                    )?;
+                    Ok(Some(relay_event(conn, &ctx.forum, relay)?))
+                })
+            })
+            .await?;
+        if relayed == Some(true) {
+            self.outbox_written();
+        }
+        Ok(relayed.is_some())
+    }
+
+    /// Deletes a post at its author's word. Returns false when the post is not here.
+    pub async fn receive_delete(
+        &self,
+        author: User,
+        ap_id: String,
+        relay: Option<Relay>,
+    ) -> Result<bool, ForumError> {
+        let relayed = self
+            .blocking(move |_inner, conn| {
+                conn.transaction(|conn| {
+                    let Some(post) = posts::by_ap_id(conn, &ap_id)? else {
+                        return Ok(None);
+                    };
+                    if post.author_id != author.id {
+                        return Err(ForumError::forbidden(
+                            "not_author",
+                            "Only a post's author can delete it",
+                        ));
+                    }
+                    if post.deleted_at.is_none() {
+                        posts::mark_deleted(conn, post.id, db::now())?;
+                    }
+                    let ctx = context(conn, post.id)?;
+                    Ok(Some(relay_event(conn, &ctx.forum, relay)?))
+                })
+            })
+            .await?;
+        if relayed == Some(true) {
+            self.outbox_written();
+        }
+        Ok(relayed.is_some())
+    }
+
+    /// The post (from elsewhere) with this ActivityPub id, in context.
+    pub async fn post_by_ap_id(&self, ap_id: String) -> Result<Option<PostContext>, ForumError> {
+        self.blocking(move |_inner, conn| match posts::by_ap_id(conn, &ap_id)? {
+            Some(post) => Ok(Some(context(conn, post.id)?)),
+            None => Ok(None),
+        })
+        .await
+    }
+
+    /// A thread (from elsewhere) by its ActivityPub id.
+    pub async fn thread_by_ap_id(&self, ap_id: String) -> Result<Option<Thread>, ForumError> {
+        self.blocking(move |_inner, conn| Ok(threads::by_ap_id(conn, &ap_id)?))
+            .await
+    }
+}
+
+fn context(conn: &mut Conn<'_>, post_id: i64) -> Result<PostContext, ForumError> {
+    let (post, author, thread, forum): (Post, User, Thread, ForumRow) =
+        posts::with_context(conn, post_id)?.ok_or(ForumError::NotFound { what: "post" })?;
+    Ok(PostContext {
+        post,
+        author,
+        thread,
+        forum,
+    })
+}

@@ -1,0 +1,303 @@
+//! Threads and replies across instances: a forum on alpha followed from beta and gamma; threads
+//! and replies written on any of them reach all of them (the forum relays what it receives,
+//! FEP-1b12), and so do edits and deletions. Unfollowing stops delivery.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use staffroom::db::Backend;
+
+use crate::both_backends;
+use crate::support::{drain_all, network, TestApp};
+
+both_backends!(
+    threads_and_replies_reach_every_follower,
+    edits_and_deletions_follow_the_post,
+    unfollowing_stops_delivery,
+);
+
+/// alpha with forum "maths", administrator "admin" and member "alice"; beta with "bea" and
+/// gamma with "gus", each following maths@alpha. Returns (alice, bea, gus) tokens.
+async fn three_schools(net: &[TestApp]) -> (String, String, String) {
+    let (alpha, beta, gamma) = (&net[0], &net[1], &net[2]);
+    alpha.create_user("admin", true).await;
+    let admin = alpha.token("admin").await;
+    alpha.forum_named(&admin, "maths").await;
+    alpha.create_user("alice", false).await;
+    beta.create_user("bea", false).await;
+    gamma.create_user("gus", false).await;
+    let handle = format!("maths@{}", alpha.domain());
+    for (app, name) in [(beta, "bea"), (gamma, "gus")] {
+        let token = app.token(name).await;
+        let (status, body) = app
+            .api(
+                Method::POST,
+                "/api/v1/follows",
+                Some(&token),
+                Some(json!({"target": handle})),
+            )
+            .await;
+        assert_eq!(status, 202, "{body}");
+    }
+    drain_all(&net.iter().collect::<Vec<_>>()).await;
+    (
+        alpha.token("alice").await,
+        beta.token("bea").await,
+        gamma.token("gus").await,
+    )
+}
+
+/// The threads `app` shows in forum `handle`.
+async fn threads_in(app: &TestApp, handle: &str) -> Vec<Value> {
+    let (status, body) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/forums/{handle}/threads"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["threads"].as_array().unwrap().clone()
+}
+
+/// `app`'s copy of the thread titled `title` in forum `handle`.
+async fn thread_titled(app: &TestApp, handle: &str, title: &str) -> Value {
+    let threads = threads_in(app, handle).await;
+    let thread = threads
+        .iter()
+        .find(|t| t["title"] == title)
+        .unwrap_or_else(|| panic!("{}: no thread {title:?} in {threads:?}", app.address));
+    let (status, body) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/threads/{}", thread["id"]),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+async fn threads_and_replies_reach_every_follower(backend: Backend) {
+    let net = network(backend, 3).await;
+    let all: Vec<&TestApp> = net.iter().collect();
+    let (alpha, beta, gamma) = (&net[0], &net[1], &net[2]);
+    let (alice, bea, gus) = three_schools(&net).await;
+    let remote = format!("maths@{}", alpha.domain());
+
+    // A thread started on alpha reaches beta and gamma, with its author shown by handle.
+    let opening = "How do you introduce **fractions**? See <https://example.org/fractions>.";
+    alpha
+        .thread(&alice, "maths", "Fractions in year 3", opening)
+        .await;
+    drain_all(&all).await;
+    for app in [beta, gamma] {
+        let thread = thread_titled(app, &remote, "Fractions in year 3").await;
+        assert_eq!(thread["thread"]["forum"], remote);
+        let author = &thread["opening_post"]["author"];
+        assert_eq!(author["name"], format!("alice@{}", alpha.domain()));
+        assert_eq!(author["local"], false);
+        let html = thread["opening_post"]["html"].as_str().unwrap();
+        assert!(html.contains("<strong>fractions</strong>"), "{html}");
+        assert!(
+            html.contains("href=\"https://example.org/fractions\""),
+            "{html}"
+        );
+    }
+
+    // bea answers on beta: alpha takes it into its thread and relays it to gamma.
+    let on_beta = thread_titled(beta, &remote, "Fractions in year 3").await;
+    let thread_on_beta = on_beta["thread"]["id"].as_i64().unwrap();
+    beta.reply(&bea, thread_on_beta, "Pizza slices, every time.", None)
+        .await;
+    drain_all(&all).await;
+    for app in [alpha, gamma] {
+        let thread = thread_titled(
+            app,
+            if app.address == alpha.address {
+                "maths"
+            } else {
+                &remote
+            },
+            "Fractions in year 3",
+        )
+        .await;
+        let posts = thread["posts"].as_array().unwrap();
+        assert_eq!(posts.len(), 1, "{}: {thread}", app.address);
+        assert_eq!(posts[0]["author"]["name"], format!("bea@{}", beta.domain()));
+        assert!(posts[0]["html"].as_str().unwrap().contains("Pizza slices"));
+        assert_eq!(thread["thread"]["reply_count"], 1);
+    }
+
+    // gus answers bea on gamma: the answer names bea's post everywhere.
+    let on_gamma = thread_titled(gamma, &remote, "Fractions in year 3").await;
+    let bea_on_gamma = on_gamma["posts"][0]["id"].as_i64().unwrap();
+    gamma
+        .reply(
+            &gus,
+            on_gamma["thread"]["id"].as_i64().unwrap(),
+            "Pizza works for halves; thirds need a ruler.",
+            Some(bea_on_gamma),
+        )
+        .await;
+    drain_all(&all).await;
+    for (app, forum) in [(alpha, "maths"), (beta, remote.as_str())] {
+        let thread = thread_titled(app, forum, "Fractions in year 3").await;
+        let posts = thread["posts"].as_array().unwrap();
+        assert_eq!(posts.len(), 2, "{}: {thread}", app.address);
+        assert_eq!(
+            posts[1]["author"]["name"],
+            format!("gus@{}", gamma.domain())
+        );
+        assert_eq!(posts[1]["in_reply_to"], posts[0]["id"], "{thread}");
+    }
+
+    // A thread started on beta in alpha's forum lives on alpha and reaches gamma.
+    let (status, body) = beta
+        .api(
+            Method::POST,
+            &format!("/api/v1/forums/{remote}/threads"),
+            Some(&bea),
+            Some(json!({"title": "Times tables by heart?", "body": "Worth it or not?"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    drain_all(&all).await;
+    let on_alpha = thread_titled(alpha, "maths", "Times tables by heart?").await;
+    assert_eq!(
+        on_alpha["opening_post"]["author"]["name"],
+        format!("bea@{}", beta.domain())
+    );
+    thread_titled(gamma, &remote, "Times tables by heart?").await;
+    // And beta still has exactly one copy of its own thread.
+    let mine: Vec<Value> = threads_in(beta, &remote)
+        .await
+        .into_iter()
+        .filter(|t| t["title"] == "Times tables by heart?")
+        .collect();
+    assert_eq!(mine.len(), 1, "{mine:?}");
+}
+
+async fn edits_and_deletions_follow_the_post(backend: Backend) {
+    let net = network(backend, 3).await;
+    let all: Vec<&TestApp> = net.iter().collect();
+    let (alpha, beta, gamma) = (&net[0], &net[1], &net[2]);
+    let (alice, bea, _gus) = three_schools(&net).await;
+    let remote = format!("maths@{}", alpha.domain());
+    let thread = alpha
+        .thread(&alice, "maths", "Number bonds", "Bonds to 10 first.")
+        .await;
+    drain_all(&all).await;
+    let on_beta = thread_titled(beta, &remote, "Number bonds").await;
+    let reply = beta
+        .reply(
+            &bea,
+            on_beta["thread"]["id"].as_i64().unwrap(),
+            "Bead strings help.",
+            None,
+        )
+        .await;
+    drain_all(&all).await;
+
+    // alice edits her opening post and title on alpha.
+    let opening_id = thread_titled(alpha, "maths", "Number bonds").await["opening_post"]["id"]
+        .as_i64()
+        .unwrap();
+    let (status, body) = alpha
+        .api(
+            Method::PATCH,
+            &format!("/api/v1/posts/{opening_id}"),
+            Some(&alice),
+            Some(json!({"title": "Number bonds to 10 and 20", "body": "Bonds to 10 first, then 20."})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // bea edits her reply on beta.
+    let (status, body) = beta
+        .api(
+            Method::PATCH,
+            &format!("/api/v1/posts/{reply}"),
+            Some(&bea),
+            Some(json!({"body": "Bead strings and ten frames help."})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    drain_all(&all).await;
+    for (app, forum) in [(beta, remote.as_str()), (gamma, remote.as_str())] {
+        let t = thread_titled(app, forum, "Number bonds to 10 and 20").await;
+        assert!(
+            t["opening_post"]["html"]
+                .as_str()
+                .unwrap()
+                .contains("then 20"),
+            "{t}"
+        );
+        assert!(t["opening_post"]["edited_at"].is_string(), "{t}");
+    }
+    for (app, forum) in [(alpha, "maths"), (gamma, remote.as_str())] {
+        let t = thread_titled(app, forum, "Number bonds to 10 and 20").await;
+        assert!(
+            t["posts"][0]["html"]
+                .as_str()
+                .unwrap()
+                .contains("ten frames"),
+            "{t}"
+        );
+    }
+
+    // bea deletes her reply: a placeholder everywhere.
+    let (status, _) = beta
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/posts/{reply}"),
+            Some(&bea),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    drain_all(&all).await;
+    for (app, forum) in [(alpha, "maths"), (gamma, remote.as_str())] {
+        let t = thread_titled(app, forum, "Number bonds to 10 and 20").await;
+        assert_eq!(t["posts"][0]["deleted"], true, "{}: {t}", app.address);
+        assert!(t["posts"][0]["html"].is_null(), "{t}");
+    }
+    let _ = thread;
+}
+
+async fn unfollowing_stops_delivery(backend: Backend) {
+    let net = network(backend, 3).await;
+    let all: Vec<&TestApp> = net.iter().collect();
+    let (alpha, beta, gamma) = (&net[0], &net[1], &net[2]);
+    let (alice, _bea, gus) = three_schools(&net).await;
+    let remote = format!("maths@{}", alpha.domain());
+    let (status, _) = gamma
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/follows/{remote}"),
+            Some(&gus),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    drain_all(&all).await;
+    alpha
+        .thread(&alice, "maths", "After gamma left", "Only beta hears this.")
+        .await;
+    drain_all(&all).await;
+    thread_titled(beta, &remote, "After gamma left").await;
+    let (status, body) = gamma
+        .api(
+            Method::GET,
+            &format!("/api/v1/forums/{remote}/threads"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["threads"],
+        json!([]),
+        "gamma got nothing after unfollowing"
+    );
+}
