@@ -119,11 +119,23 @@ fn relay_of<T: Serialize>(activity: &T, actor: &Url) -> Result<Relay, Federation
     })
 }
 
-/// Fetches a post from where it lives.
+/// Fetches a post from where it lives. An answer that is not such a post (a 404 page, the
+/// wrong id) is a refusal the sender must not retry; a server that cannot be reached is a 502,
+/// which it should.
 async fn fetch_post(url: &Url, data: &Data<Forum>) -> Result<PostObject, FederationError> {
-    Ok(fetch_object_http::<Forum, PostObject>(url, data)
-        .await?
-        .object)
+    use activitypub_federation::error::Error as ApError;
+    match fetch_object_http::<Forum, PostObject>(url, data).await {
+        Ok(res) => Ok(res.object),
+        Err(
+            ApError::ParseFetchedObject(..)
+            | ApError::FetchInvalidContentType(_)
+            | ApError::FetchWrongId(_),
+        ) => Err(refused(
+            "unverifiable_object",
+            format!("{url} is not a post where it claims to live"),
+        )),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `object` as its origin serves it: kept when it comes from the server that sent it to us,

@@ -17,6 +17,9 @@ both_backends!(
     a_repeated_activity_is_acknowledged_and_ignored,
     deliveries_wait_for_an_instance_that_is_down,
     deliveries_survive_a_restart_of_the_sender,
+    a_reply_addressed_only_to_the_author_lands_in_the_thread,
+    remote_html_is_sanitized,
+    objects_claiming_another_origin_are_fetched_from_it,
 );
 
 const AP: &str = "application/activity+json";
@@ -494,4 +497,178 @@ async fn deliveries_survive_a_restart_of_the_sender(backend: Backend) {
         "the Follow survived the restart"
     );
     assert_eq!(follows(&beta, &bea).await[0]["state"], "accepted");
+}
+
+/// alpha with forum maths and a thread by alice in it; returns the thread id.
+async fn maths_with_a_thread(alpha: &TestApp) -> i64 {
+    with_maths(alpha).await;
+    alpha.create_user("alice", false).await;
+    let alice = alpha.token("alice").await;
+    alpha
+        .thread(
+            &alice,
+            "maths",
+            "Place value",
+            "Start with base ten blocks.",
+        )
+        .await
+}
+
+/// A Create of a Note by `from`'s instance actor (it can sign, so it stands in for a person on
+/// another server), answering `in_reply_to`, addressed as Mastodon addresses replies: to the
+/// author answered, and the public, never the forum.
+fn mastodon_style_reply(from: &TestApp, in_reply_to: &str, to: &str, content: &str) -> Value {
+    let id = from.url(&format!("/notes/{}", uuid::Uuid::new_v4()));
+    json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{id}/activity"),
+        "type": "Create",
+        "actor": from.url("/actor"),
+        "to": [to],
+        "cc": ["https://www.w3.org/ns/activitystreams#Public"],
+        "object": {
+            "id": id,
+            "type": "Note",
+            "attributedTo": from.url("/actor"),
+            "inReplyTo": in_reply_to,
+            "to": [to],
+            "cc": ["https://www.w3.org/ns/activitystreams#Public"],
+            "content": content,
+            "published": "2026-11-22T10:00:00Z",
+            "tag": [{"type": "Mention", "href": to, "name": "@alice"}],
+        },
+    })
+}
+
+async fn replies(app: &TestApp, thread: i64) -> Vec<Value> {
+    let (status, body) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/threads/{thread}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["posts"].as_array().unwrap().clone()
+}
+
+async fn a_reply_addressed_only_to_the_author_lands_in_the_thread(backend: Backend) {
+    let net = network(backend, 3).await;
+    let (alpha, beta, gamma) = (&net[0], &net[1], &net[2]);
+    let thread = maths_with_a_thread(alpha).await;
+    // gamma follows the forum, so there is someone to relay to.
+    gamma.create_user("gus", false).await;
+    let gus = gamma.token("gus").await;
+    let (status, body) = gamma
+        .api(
+            Method::POST,
+            "/api/v1/follows",
+            Some(&gus),
+            Some(json!({"target": format!("maths@{}", alpha.domain())})),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    drain_all(&[alpha, gamma]).await;
+
+    let reply = mastodon_style_reply(
+        beta,
+        &alpha.url(&format!("/t/{thread}")),
+        &alpha.url("/u/alice"),
+        "<p>Dienes blocks, and <b>lots</b> of talk.</p>",
+    );
+    // Delivered to alice's personal inbox, as Mastodon would.
+    let (status, text) = post_signed(beta, &alpha.url("/u/alice/inbox"), &reply).await;
+    assert!((200..300).contains(&status), "{status} {text}");
+    let posts = replies(alpha, thread).await;
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert_eq!(
+        posts[0]["author"]["name"],
+        format!("{0}@{0}", beta.domain())
+    );
+    assert!(posts[0]["html"].as_str().unwrap().contains("<b>lots</b>"));
+    assert_eq!(posts[0]["url"], reply["object"]["id"]);
+
+    // The forum relays it to its followers: an Announce for gamma. (gamma then fetches the
+    // note from its origin, which this stand-in server cannot serve; the relay of a real reply
+    // is followed end to end in the conversation tests.)
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while alpha.forum.activities_sent("Announce").await.unwrap() == 0 {
+        assert!(std::time::Instant::now() < deadline, "no relay was made");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Sent again, the same activity is acknowledged and changes nothing.
+    let (status, text) = post_signed(beta, &alpha.url("/inbox"), &reply).await;
+    assert!((200..300).contains(&status), "{status} {text}");
+    assert_eq!(replies(alpha, thread).await.len(), 1);
+}
+
+async fn remote_html_is_sanitized(backend: Backend) {
+    let net = network(backend, 2).await;
+    let (alpha, beta) = (&net[0], &net[1]);
+    let thread = maths_with_a_thread(alpha).await;
+    let reply = mastodon_style_reply(
+        beta,
+        &alpha.url(&format!("/t/{thread}")),
+        &alpha.url("/u/alice"),
+        "<p onclick=\"steal()\">Hello<script>steal()</script> \
+         <a href=\"javascript:steal()\">click</a> <a href=\"https://example.org/\">ok</a></p>",
+    );
+    let (status, text) = post_signed(beta, &alpha.url("/inbox"), &reply).await;
+    assert!((200..300).contains(&status), "{status} {text}");
+    let html = replies(alpha, thread).await[0]["html"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(!html.contains("script"), "{html}");
+    assert!(!html.contains("onclick"), "{html}");
+    assert!(!html.contains("javascript:"), "{html}");
+    assert!(html.contains("href=\"https://example.org/\""), "{html}");
+    assert!(html.contains("Hello"), "{html}");
+    // And the thread page shows it as such.
+    let (_, page) = alpha
+        .get(&TestApp::browser(), &format!("/t/{thread}"))
+        .await;
+    assert!(!page.contains("steal()"), "{page}");
+}
+
+async fn objects_claiming_another_origin_are_fetched_from_it(backend: Backend) {
+    let net = network(backend, 3).await;
+    let (alpha, beta, gamma) = (&net[0], &net[1], &net[2]);
+    let thread = maths_with_a_thread(alpha).await;
+    // beta's actor sends a Note it says lives on gamma and was written by itself: gamma has no
+    // such note, so nothing is stored.
+    let mut reply = mastodon_style_reply(
+        beta,
+        &alpha.url(&format!("/t/{thread}")),
+        &alpha.url("/u/alice"),
+        "<p>Forged.</p>",
+    );
+    reply["object"]["id"] = json!(gamma.url("/notes/forged"));
+    let (status, text) = post_signed(beta, &alpha.url("/inbox"), &reply).await;
+    assert!((400..500).contains(&status), "{status} {text}");
+    assert!(replies(alpha, thread).await.is_empty());
+
+    // A Create whose author is someone else is refused outright.
+    let mut reply = mastodon_style_reply(
+        beta,
+        &alpha.url(&format!("/t/{thread}")),
+        &alpha.url("/u/alice"),
+        "<p>Not mine.</p>",
+    );
+    reply["object"]["attributedTo"] = json!(beta.url("/u/someone"));
+    let (status, text) = post_signed(beta, &alpha.url("/inbox"), &reply).await;
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("not_author"), "{text}");
+    // A reply to nothing known and no title is not a thread.
+    let mut orphan = mastodon_style_reply(beta, &alpha.url("/t/1"), &alpha.url("/u/alice"), "x");
+    orphan["object"]
+        .as_object_mut()
+        .unwrap()
+        .remove("inReplyTo");
+    let (status, text) = post_signed(beta, &alpha.url("/inbox"), &orphan).await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("not_a_thread"), "{text}");
+    assert!(replies(alpha, thread).await.is_empty());
+    assert_eq!(alpha.forum.outbox_backlog().await.unwrap(), (0, 0));
 }

@@ -9,6 +9,7 @@ mod api;
 mod cli;
 mod conversation;
 mod federation;
+mod fixtures;
 mod following;
 mod forums;
 mod migrations;
