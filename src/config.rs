@@ -134,6 +134,8 @@ pub struct FederationSettings {
     /// Seconds before the first retry of a failed delivery; each further failure waits 1.25
     /// times longer, up to a day.
     pub retry_base_seconds: f64,
+    /// The longest wait between retries (a day by default).
+    pub retry_max_seconds: f64,
     /// An instance failing for this many hours is marked dead and skipped until it is heard
     /// from again.
     pub dead_after_hours: u32,

@@ -241,7 +241,7 @@ impl Activity for Accept {
 
     async fn receive(self, data: &Data<Forum>) -> Result<(), FederationError> {
         let follower = match &self.object {
-            FollowRef::Embedded(follow) => Some(follow.actor.to_string()),
+            FollowRef::Embedded(follow) => super::remote::local_name(data, &follow.actor, "/u/"),
             FollowRef::Id(_) => None,
         };
         let known = data
@@ -256,6 +256,10 @@ impl Activity for Accept {
                 "unknown_follow",
                 format!("No follow of {} is waiting here", self.actor),
             ));
+        }
+        // Fill the forum in with its recent threads, so it is not empty until someone posts.
+        if let Some(forum) = data.forum_by_ap_id(self.actor.to_string()).await? {
+            super::posts::backfill(&forum, data).await;
         }
         Ok(())
     }

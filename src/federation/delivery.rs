@@ -64,6 +64,12 @@ async fn run(data: Data<Forum>) {
         if let Err(e) = expand_events(&data).await {
             tracing::error!(error = %e, "expanding outbox events failed");
         }
+        // Forget finished workers first, so their instances can be claimed again.
+        while let Some(done) = tasks.try_join_next() {
+            if let Ok(id) = done {
+                busy.remove(&id);
+            }
+        }
         let free = workers.saturating_sub(busy.len());
         if free > 0 {
             match data
@@ -79,6 +85,12 @@ async fn run(data: Data<Forum>) {
                                 serve_instance(&data, instance).await;
                                 id
                             });
+                        } else {
+                            // A worker here has just let go of it and not yet finished: give
+                            // the claim back, or it would hold the instance for the lease.
+                            if let Err(e) = data.release_instance(instance.id).await {
+                                tracing::error!(error = %e, "releasing an instance failed");
+                            }
                         }
                     }
                 }

@@ -63,8 +63,8 @@ impl From<url::ParseError> for FederationError {
 }
 
 impl FederationError {
-    /// Status, stable code and message.
-    fn parts(&self) -> (u16, &'static str, String) {
+    /// Status, stable code and message (what the JSON error body says).
+    pub fn parts(&self) -> (u16, &'static str, String) {
         match self {
             FederationError::Forum(e) => (e.status(), e.code(), e.public_message()),
             FederationError::Refused {

@@ -146,6 +146,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/inbox", web::post().to(inbox::inbox))
         .route("/u/{name}/inbox", web::post().to(inbox::inbox))
         .route("/f/{name}/inbox", web::post().to(inbox::inbox))
+        .route("/f/{name}/outbox", get().to(objects::forum_outbox))
+        .route("/f/{name}/followers", get().to(objects::forum_followers))
         .route("/activities/{kind}/{id}", get().to(objects::activity))
         .service(
             web::resource("/u/{name}")

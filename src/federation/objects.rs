@@ -188,3 +188,65 @@ pub async fn activity(
         .content_type(activitypub_federation::FEDERATION_CONTENT_TYPE)
         .body(body))
 }
+
+/// GET /f/{name}/outbox: the forum's newest threads, newest first, each as the `Create` of its
+/// `Page` (what a server that has just followed reads to fill in the forum).
+pub async fn forum_outbox(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let name = path.into_inner();
+    let (forum_row, entries) = state.forum.forum_feed(name).await?;
+    if !forum_row.local {
+        return Err(ApiError::new(
+            404,
+            "not_found",
+            "No forum here by that name.",
+        ));
+    }
+    let urls = state.forum.urls();
+    let forum_url = url(&urls.forum(&forum_row))?;
+    let mut items = Vec::new();
+    for (post, thread, author) in entries {
+        if post.deleted_at.is_some() {
+            continue;
+        }
+        let ctx = PostContext {
+            post,
+            author,
+            thread,
+            forum: forum_row.clone(),
+        };
+        let page = page_json(&state.forum, &ctx)?;
+        items.push(serde_json::json!({
+            "type": "Create",
+            "id": format!("{}#create", page.id),
+            "actor": page.attributed_to,
+            "to": page.to,
+            "cc": page.cc,
+            "audience": forum_url,
+            "object": page,
+        }));
+    }
+    respond(serde_json::json!({
+        "type": "OrderedCollection",
+        "id": format!("{forum_url}/outbox"),
+        "totalItems": items.len(),
+        "orderedItems": items,
+    }))
+}
+
+/// GET /f/{name}/followers: how many follow the forum (the list itself is not published).
+pub async fn forum_followers(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let forum_row = state.forum.forum(path.into_inner()).await?;
+    let count = state.forum.follower_count(forum_row.id).await?;
+    let forum_url = url(&state.forum.urls().forum(&forum_row))?;
+    respond(serde_json::json!({
+        "type": "OrderedCollection",
+        "id": format!("{forum_url}/followers"),
+        "totalItems": count,
+    }))
+}

@@ -59,7 +59,7 @@ fn parse(s: &str) -> Result<Url, FederationError> {
 }
 
 /// The name in a local actor URL such as `/u/{name}`, if `url` is one of ours of that kind.
-fn local_name(data: &Data<Forum>, url: &Url, prefix: &str) -> Option<String> {
+pub fn local_name(data: &Data<Forum>, url: &Url, prefix: &str) -> Option<String> {
     if domain_of(url).as_deref() != Some(data.domain()) {
         return None;
     }

@@ -145,12 +145,11 @@ pub fn domain_of(url: &Url) -> Option<String> {
     })
 }
 
-/// How long to wait after `failures` failures in a row: `base × 1.25^failures` seconds, capped at a
-/// day.
-pub fn retry_delay(base_secs: f64, failures: i64) -> TimeDelta {
-    const DAY: f64 = 86_400.0;
+/// How long to wait after `failures` failures in a row: `base × 1.25^failures` seconds, capped at
+/// `max_secs` (a day by default).
+pub fn retry_delay(base_secs: f64, max_secs: f64, failures: i64) -> TimeDelta {
     let exponent = i32::try_from(failures.clamp(0, 200)).unwrap_or(200);
-    let secs = (base_secs * 1.25f64.powi(exponent)).min(DAY);
+    let secs = (base_secs * 1.25f64.powi(exponent)).min(max_secs);
     TimeDelta::milliseconds((secs * 1000.0) as i64)
 }
 
@@ -321,6 +320,12 @@ impl Forum {
         Ok(())
     }
 
+    /// Whether person `user_id` follows (or asked to follow) forum `forum_id`.
+    pub async fn follows_forum(&self, user_id: i64, forum_id: i64) -> Result<bool, ForumError> {
+        self.blocking(move |_inner, conn| Ok(follows::find(conn, forum_id, user_id)?.is_some()))
+            .await
+    }
+
     /// The forums `user` follows.
     pub async fn following(&self, user: User) -> Result<Vec<Following>, ForumError> {
         self.blocking(move |_inner, conn| {
@@ -335,33 +340,31 @@ impl Forum {
         .await
     }
 
-    /// A remote forum accepted the follow with this Follow id (sent by `forum_ap_id`).
-    /// Returns false when no such pending follow exists.
+    /// A remote forum accepted a follow: the one by local person `follower_name` when the
+    /// Accept names them, else the one made by the Follow with this id. Returns false when no
+    /// such follow exists.
     pub async fn follow_accepted(
         &self,
         forum_ap_id: String,
-        follower_ap_id: Option<String>,
+        follower_name: Option<String>,
         follow_ap_id: Option<String>,
     ) -> Result<bool, ForumError> {
-        self.blocking(move |inner, conn| {
+        self.blocking(move |_inner, conn| {
             let Some(forum) = forums::by_ap_id(conn, &forum_ap_id)? else {
                 return Ok(false);
             };
             conn.transaction(|conn| {
-                // The follower is named by the Follow id when the Accept embeds or names it;
-                // Mastodon-style servers may only give the follower's actor id.
-                let follower = match follower_ap_id.as_deref() {
-                    Some(ap_id) => users::by_ap_id(conn, ap_id)?,
-                    None => None,
+                let follow = match follower_name.as_deref() {
+                    Some(name) => match users::local_by_name(conn, name)? {
+                        Some(user) => follows::find(conn, forum.id, user.id)?,
+                        None => None,
+                    },
+                    None => match follow_ap_id.as_deref() {
+                        Some(ap_id) => follows::by_follow_ap_id(conn, ap_id)?,
+                        None => None,
+                    },
                 };
-                let follower = match follower {
-                    Some(user) => Some(user),
-                    None => local_follower_by_follow_id(inner, conn, follow_ap_id.as_deref())?,
-                };
-                let Some(follower) = follower.filter(|u| u.local) else {
-                    return Ok(false);
-                };
-                let Some(follow) = follows::find(conn, forum.id, follower.id)? else {
+                let Some(follow) = follow.filter(|f| f.forum_id == forum.id) else {
                     return Ok(false);
                 };
                 if follows::accept(conn, follow.id)? {
@@ -651,7 +654,12 @@ impl Forum {
             let now = db::now();
             let failures = instance.failures + 1;
             let since = instance.failing_since.unwrap_or(now);
-            let next = now + retry_delay(federation.retry_base_seconds, failures);
+            let next = now
+                + retry_delay(
+                    federation.retry_base_seconds,
+                    federation.retry_max_seconds,
+                    failures,
+                );
             let dead = now - since >= TimeDelta::hours(i64::from(federation.dead_after_hours));
             if dead && !instance.dead {
                 tracing::warn!(domain = %instance.domain, %error, "instance marked dead after failing since {since}");
@@ -727,33 +735,20 @@ fn delivery(row: Waiting) -> Option<Delivery> {
     })
 }
 
-/// The local person whose Follow has this id (it was made here, so it is one of ours).
-fn local_follower_by_follow_id(
-    _inner: &Inner,
-    conn: &mut Conn<'_>,
-    follow_ap_id: Option<&str>,
-) -> Result<Option<User>, ForumError> {
-    let Some(follow_ap_id) = follow_ap_id else {
-        return Ok(None);
-    };
-    let Some(follow) = follows::by_follow_ap_id(conn, follow_ap_id)? else {
-        return Ok(None);
-    };
-    Ok(users::by_id(conn, follow.follower_id)?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::{domain_of, retry_delay, OutboxEvent};
 
     #[test]
     fn retry_delays_grow_by_a_quarter_and_stop_at_a_day() {
-        assert_eq!(retry_delay(1.0, 0).num_milliseconds(), 1000);
-        assert_eq!(retry_delay(1.0, 1).num_milliseconds(), 1250);
-        assert_eq!(retry_delay(1.0, 2).num_milliseconds(), 1562);
-        assert_eq!(retry_delay(0.05, 1).num_milliseconds(), 62);
-        assert_eq!(retry_delay(1.0, 60).num_seconds(), 86_400);
-        assert_eq!(retry_delay(1.0, 10_000).num_seconds(), 86_400);
+        const DAY: f64 = 86_400.0;
+        assert_eq!(retry_delay(1.0, DAY, 0).num_milliseconds(), 1000);
+        assert_eq!(retry_delay(1.0, DAY, 1).num_milliseconds(), 1250);
+        assert_eq!(retry_delay(1.0, DAY, 2).num_milliseconds(), 1562);
+        assert_eq!(retry_delay(0.05, DAY, 1).num_milliseconds(), 62);
+        assert_eq!(retry_delay(1.0, DAY, 60).num_seconds(), 86_400);
+        assert_eq!(retry_delay(1.0, DAY, 10_000).num_seconds(), 86_400);
+        assert_eq!(retry_delay(0.05, 0.5, 30).num_milliseconds(), 500);
     }
 
     #[test]

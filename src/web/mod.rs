@@ -340,7 +340,7 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
 
 /// Registers every page.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    use pages::{accounts, admin, forums, threads, users};
+    use pages::{accounts, admin, follows, forums, threads, users};
     use web::{get, post};
     cfg.route("/", get().to(forums::index))
         .route("/static/style.css", get().to(stylesheet))
@@ -355,6 +355,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/forums", post().to(admin::create_forum))
         .route("/admin/forums/{name}", get().to(admin::edit_forum_form))
         .route("/admin/forums/{name}", post().to(admin::edit_forum))
+        .route("/follows", post().to(follows::follow))
+        .route("/follows/delete", post().to(follows::unfollow))
         .route("/f/{name}", get().to(forums::forum))
         .route("/f/{name}/new", get().to(forums::new_thread_form))
         .route("/f/{name}/new", post().to(forums::new_thread))

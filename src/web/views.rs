@@ -72,7 +72,11 @@ pub struct UserLink {
 impl From<&User> for UserLink {
     fn from(u: &User) -> UserLink {
         let (url, handle) = match (&u.ap_id, &u.domain) {
-            (Some(id), Some(domain)) if !u.local => (id.clone(), format!("@{}@{domain}", u.name)),
+            // A remote person links to their home: their profile page, else their actor id.
+            (Some(id), Some(domain)) if !u.local => (
+                u.profile_url.clone().unwrap_or_else(|| id.clone()),
+                format!("@{}@{domain}", u.name),
+            ),
             _ => (format!("/u/{}", u.name), format!("@{}", u.name)),
         };
         UserLink {
@@ -163,13 +167,24 @@ pub struct ForumItem {
     pub last_activity: Option<When>,
     /// Read-only?
     pub archived: bool,
+    /// The server a remote forum lives on.
+    pub origin: Option<String>,
+    /// A remote forum's own page there.
+    pub original_url: Option<String>,
 }
 
 impl From<&ForumRow> for ForumItem {
     fn from(f: &ForumRow) -> ForumItem {
+        let remote = !f.local;
         ForumItem {
-            name: f.name.clone(),
-            url: format!("/f/{}", f.name),
+            name: f.handle(),
+            url: format!("/f/{}", f.handle()),
+            origin: f.domain.clone().filter(|_| remote),
+            original_url: f
+                .profile_url
+                .clone()
+                .or_else(|| f.ap_id.clone())
+                .filter(|_| remote),
             title: f.title.clone(),
             description: f.description.clone(),
             thread_count: f.thread_count,
@@ -251,6 +266,8 @@ pub struct PostItem {
     pub can_edit: bool,
     /// The viewer may delete it.
     pub can_delete: bool,
+    /// A post from elsewhere: where it lives, and that server's name.
+    pub original: Option<(String, String)>,
 }
 
 impl PostItem {
@@ -289,6 +306,10 @@ impl PostItem {
             can_reply: viewer.is_some() && open && !deleted,
             can_edit: is_author && open && !deleted,
             can_delete: (is_author || is_admin) && !deleted,
+            original: match (&post.ap_id, &view.author.domain) {
+                (Some(id), Some(domain)) if !post.local => Some((id.clone(), domain.clone())),
+                _ => None,
+            },
         }
     }
 }

@@ -13,6 +13,7 @@ both_backends!(
     threads_and_replies_reach_every_follower,
     edits_and_deletions_follow_the_post,
     unfollowing_stops_delivery,
+    educators_follow_and_answer_remote_forums_in_the_browser,
 );
 
 /// alpha with forum "maths", administrator "admin" and member "alice"; beta with "bea" and
@@ -300,4 +301,107 @@ async fn unfollowing_stops_delivery(backend: Backend) {
         json!([]),
         "gamma got nothing after unfollowing"
     );
+}
+
+async fn educators_follow_and_answer_remote_forums_in_the_browser(backend: Backend) {
+    let net = network(backend, 2).await;
+    let all: Vec<&TestApp> = net.iter().collect();
+    let (alpha, beta) = (&net[0], &net[1]);
+    alpha.create_user("admin", true).await;
+    let admin = alpha.token("admin").await;
+    alpha.forum_named(&admin, "maths").await;
+    alpha.create_user("alice", false).await;
+    let alice = alpha.token("alice").await;
+    alpha
+        .thread(
+            &alice,
+            "maths",
+            "Mental maths warm-ups",
+            "What do you start lessons with?",
+        )
+        .await;
+    beta.create_user("bea", false).await;
+    let handle = format!("maths@{}", alpha.domain());
+
+    // Visitors see no follow form; educators do.
+    let (_, page) = beta.get(&TestApp::browser(), "/").await;
+    assert!(!page.contains("Follow a forum on another server"), "{page}");
+    let bea = beta.logged_in("bea").await;
+    let (_, page) = beta.get(&bea, "/").await;
+    assert!(page.contains("Follow a forum on another server"), "{page}");
+
+    // A mistake comes back beside the field, with what was typed.
+    let wrong = format!("nobody@{}", alpha.domain());
+    let res = beta
+        .submit(&bea, "/", "/follows", &[("target", wrong.as_str())])
+        .await;
+    assert_eq!(res.status(), 422);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("id=\"target-error\""), "{page}");
+    assert!(page.contains(&format!("value=\"{wrong}\"")), "{page}");
+    let res = beta.submit(&bea, "/", "/follows", &[("target", "")]).await;
+    assert_eq!(res.status(), 422);
+
+    // Following by handle.
+    let res = beta
+        .submit(&bea, "/", "/follows", &[("target", handle.as_str())])
+        .await;
+    assert_eq!(res.status(), 303);
+    drain_all(&all).await;
+    let (_, page) = beta.get(&bea, "/").await;
+    assert!(page.contains(&format!("href=\"/f/{handle}\"")), "{page}");
+    assert!(page.contains(&format!("from {}", alpha.domain())), "{page}");
+
+    // The remote forum's page, its thread, and who wrote it.
+    let (status, page) = beta.get(&bea, &format!("/f/{handle}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("This forum lives on"), "{page}");
+    assert!(page.contains("Mental maths warm-ups"), "{page}");
+    assert!(page.contains("Unfollow"), "{page}");
+    let thread = thread_titled(beta, &handle, "Mental maths warm-ups").await;
+    let thread_id = thread["thread"]["id"].as_i64().unwrap();
+    let (_, page) = beta.get(&bea, &format!("/t/{thread_id}")).await;
+    assert!(
+        page.contains(&format!("@alice@{}", alpha.domain())),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("original on {}", alpha.domain())),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("href=\"{}\"", alpha.url("/u/alice"))),
+        "{page}"
+    );
+
+    // Answering on beta's page reaches alpha.
+    let res = beta
+        .submit(
+            &bea,
+            &format!("/t/{thread_id}/reply"),
+            &format!("/t/{thread_id}/reply"),
+            &[
+                ("body", "Counting in sevens, round the room."),
+                ("in_reply_to", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    drain_all(&all).await;
+    let on_alpha = thread_titled(alpha, "maths", "Mental maths warm-ups").await;
+    assert_eq!(on_alpha["posts"].as_array().unwrap().len(), 1, "{on_alpha}");
+
+    // Unfollowing from the forum's page.
+    let res = beta
+        .submit(
+            &bea,
+            &format!("/f/{handle}"),
+            "/follows/delete",
+            &[("target", handle.as_str())],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    drain_all(&all).await;
+    let (_, page) = beta.get(&bea, "/").await;
+    assert!(!page.contains(&format!("href=\"/f/{handle}\"")), "{page}");
 }

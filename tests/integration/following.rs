@@ -20,6 +20,7 @@ both_backends!(
     a_reply_addressed_only_to_the_author_lands_in_the_thread,
     remote_html_is_sanitized,
     objects_claiming_another_origin_are_fetched_from_it,
+    an_instance_failing_too_long_is_skipped_until_heard_from,
 );
 
 const AP: &str = "application/activity+json";
@@ -671,4 +672,84 @@ async fn objects_claiming_another_origin_are_fetched_from_it(backend: Backend) {
     assert!(text.contains("not_a_thread"), "{text}");
     assert!(replies(alpha, thread).await.is_empty());
     assert_eq!(alpha.forum.outbox_backlog().await.unwrap(), (0, 0));
+}
+
+async fn an_instance_failing_too_long_is_skipped_until_heard_from(backend: Backend) {
+    let alpha = TestApp::spawn_with(backend, crate::support::federating).await;
+    // On beta, an instance is dead after its first failure (0 hours of failing).
+    let beta = TestApp::spawn_with(backend, |s| {
+        crate::support::federating(s);
+        s.federation.dead_after_hours = 0;
+    })
+    .await;
+    with_maths(&alpha).await;
+    let beta_admin = with_maths(&beta).await;
+    let handle = format!("maths@{}", alpha.domain());
+    let (status, _) = beta
+        .api(
+            Method::GET,
+            &format!("/api/v1/resolve?q={handle}"),
+            Some(&beta_admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let domain = alpha.domain();
+    let stopped = alpha.stop().await;
+    let (status, body) = beta
+        .api(
+            Method::POST,
+            "/api/v1/follows",
+            Some(&beta_admin),
+            Some(json!({"target": handle})),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !beta
+        .forum
+        .instance_state(domain.clone())
+        .await
+        .unwrap()
+        .is_some_and(|s| s.dead)
+    {
+        assert!(std::time::Instant::now() < deadline, "never marked dead");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    // alpha is back, but beta does not try a dead instance: after longer than any retry delay
+    // the Follow still waits.
+    let alpha = stopped.restart().await;
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert_eq!(followers(&alpha, "maths").await, 0);
+    assert!(
+        beta.forum
+            .instance_state(domain.clone())
+            .await
+            .unwrap()
+            .unwrap()
+            .dead
+    );
+
+    // Then alpha sends beta something: beta hears from it, and delivers what waited.
+    let follow = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": alpha.url(&format!("/activities/follow/{}", uuid::Uuid::new_v4())),
+        "type": "Follow",
+        "actor": alpha.url("/actor"),
+        "object": beta.url("/f/maths"),
+    });
+    let (status, text) = post_signed(&alpha, &beta.url("/inbox"), &follow).await;
+    assert!((200..300).contains(&status), "{status} {text}");
+    drain_all(&[&alpha, &beta]).await;
+    assert_eq!(followers(&alpha, "maths").await, 1);
+    assert!(
+        !beta
+            .forum
+            .instance_state(domain)
+            .await
+            .unwrap()
+            .unwrap()
+            .dead
+    );
 }

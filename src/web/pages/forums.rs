@@ -19,6 +19,9 @@ struct IndexPage<'a> {
     open: Vec<ForumItem>,
     archived: Vec<ForumItem>,
     needs_admin: bool,
+    federating: bool,
+    follow_target: &'a str,
+    follow_error: Option<String>,
 }
 
 #[derive(Template)]
@@ -29,6 +32,7 @@ struct ForumPage<'a> {
     threads: Vec<ThreadItem>,
     pager: Pager,
     logged_in: bool,
+    following: bool,
 }
 
 #[derive(Template)]
@@ -43,6 +47,16 @@ struct NewThreadPage<'a> {
 
 /// GET /
 pub async fn index(viewer: Viewer) -> Result<HttpResponse, PageError> {
+    render_index(&viewer, StatusCode::OK, "", None).await
+}
+
+/// The forum list, with the follow form holding `follow_target` and its error, if any.
+pub async fn render_index(
+    viewer: &Viewer,
+    status: StatusCode,
+    follow_target: &str,
+    follow_error: Option<String>,
+) -> Result<HttpResponse, PageError> {
     let forums = viewer.forum.forums().await.map_err(|e| viewer.error(e))?;
     let needs_admin = !viewer
         .forum
@@ -52,12 +66,18 @@ pub async fn index(viewer: Viewer) -> Result<HttpResponse, PageError> {
     let (archived, open): (Vec<_>, Vec<_>) =
         forums.iter().map(ForumItem::from).partition(|f| f.archived);
     let layout = viewer.layout("Forums");
-    ok(&IndexPage {
-        layout: &layout,
-        open,
-        archived,
-        needs_admin,
-    })
+    Ok(html(
+        status,
+        &IndexPage {
+            layout: &layout,
+            open,
+            archived,
+            needs_admin,
+            federating: viewer.forum.settings().federation.enabled,
+            follow_target,
+            follow_error,
+        },
+    ))
 }
 
 /// GET /f/{name}
@@ -72,6 +92,14 @@ pub async fn forum(
         .await
         .map_err(|e| viewer.error(e))?;
     let item = ForumItem::from(&page.forum);
+    let following = match &viewer.user {
+        Some(user) if !page.forum.local => viewer
+            .forum
+            .follows_forum(user.id, page.forum.id)
+            .await
+            .map_err(|e| viewer.error(e))?,
+        _ => false,
+    };
     let layout = viewer.layout(item.title.clone());
     ok(&ForumPage {
         layout: &layout,
@@ -83,6 +111,7 @@ pub async fn forum(
             .collect(),
         forum: item,
         logged_in: viewer.user.is_some(),
+        following,
     })
 }
 
@@ -95,7 +124,7 @@ pub async fn new_thread_form(
     viewer.require_user(&format!("/f/{name}/new"))?;
     let forum = viewer
         .forum
-        .forum(name)
+        .forum_by_handle(name)
         .await
         .map_err(|e| viewer.error(e))?;
     crate::forum::forums::require_open(&forum).map_err(|e| viewer.error(e))?;
@@ -152,7 +181,7 @@ pub async fn new_thread(
         Err(ForumError::Invalid(invalid)) => {
             let forum = viewer
                 .forum
-                .forum(name)
+                .forum_by_handle(name)
                 .await
                 .map_err(|e| viewer.error(e))?;
             let layout = viewer.layout(format!("New thread in {}", forum.title));

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod follows;
 pub mod forums;
 pub mod threads;
 pub mod users;

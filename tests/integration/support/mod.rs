@@ -439,11 +439,14 @@ pub async fn network(backend: Backend, size: usize) -> Vec<TestApp> {
 }
 
 /// The settings change that makes a test instance federate: `federation.debug` (http and
-/// ports on localhost) and retries after 50 ms growing by 1.25 each time.
+/// ports on localhost), and retries after 50 ms growing by 1.25 each time up to half a second
+/// (so an instance that comes back is reached within the tests' patience however long it was
+/// down).
 pub fn federating(s: &mut Settings) {
     s.federation.enabled = true;
     s.federation.debug = true;
     s.federation.retry_base_seconds = 0.05;
+    s.federation.retry_max_seconds = 0.5;
 }
 
 /// Waits until every instance has drained its outbox.

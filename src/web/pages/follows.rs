@@ -1,0 +1,121 @@
+//! Following forums on other servers from the forum list, and unfollowing them from their page.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+use super::super::session::{redirect_with_notice, Viewer};
+use super::super::{AppState, PageError};
+use super::forums::render_index;
+use crate::federation::error::FederationError;
+use crate::federation::resolve::resolve_forum;
+
+/// The follow and unfollow forms.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct FollowForm {
+    csrf_token: String,
+    target: String,
+}
+
+/// POST /follows: follow a remote forum by handle or address.
+pub async fn follow(
+    viewer: Viewer,
+    state: web::Data<AppState>,
+    form: web::Form<FollowForm>,
+) -> Result<HttpResponse, PageError> {
+    viewer.check_csrf(&form.csrf_token)?;
+    let user = viewer.require_user("/")?;
+    let Some(config) = state.federation.as_ref() else {
+        return Err(PageError::new(
+            &viewer,
+            404,
+            "Not available",
+            "This instance does not federate, so forums elsewhere cannot be followed.",
+        ));
+    };
+    let target = form.target.trim();
+    if target.is_empty() {
+        return render_index(
+            &viewer,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &form.target,
+            Some(
+                "Say which forum to follow: a handle like maths@school.example, or its address."
+                    .into(),
+            ),
+        )
+        .await;
+    }
+    let data = config.to_request_data();
+    let result = match resolve_forum(&data, target).await {
+        Ok(forum) => viewer
+            .forum
+            .follow_forum(user, forum.id)
+            .await
+            .map(|follow| (forum, follow))
+            .map_err(FederationError::from),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok((forum, follow)) => {
+            let notice = if follow.pending {
+                format!(
+                    "Asked to follow {}. It appears in the list once its server accepts.",
+                    forum.title
+                )
+            } else {
+                format!("You follow {}.", forum.title)
+            };
+            Ok(redirect_with_notice(&viewer.forum, "/", &notice))
+        }
+        Err(e) => {
+            let (status, _code, detail) = e.parts();
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+            // A server we could not reach is not the educator's mistake: say so plainly.
+            let message = if status.is_server_error() {
+                tracing::info!(target = %form.target, error = %detail, "following failed");
+                "That server could not be reached, or did not answer as a forum server does. \
+                 Check the handle, or try again later."
+                    .to_string()
+            } else {
+                detail
+            };
+            render_index(
+                &viewer,
+                if status.is_server_error() {
+                    StatusCode::BAD_GATEWAY
+                } else {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                },
+                &form.target,
+                Some(message),
+            )
+            .await
+        }
+    }
+}
+
+/// POST /follows/delete: stop following a remote forum (given by its handle).
+pub async fn unfollow(
+    viewer: Viewer,
+    form: web::Form<FollowForm>,
+) -> Result<HttpResponse, PageError> {
+    viewer.check_csrf(&form.csrf_token)?;
+    let user = viewer.require_user(&format!("/f/{}", form.target))?;
+    let forum = viewer
+        .forum
+        .forum_by_handle(form.target.clone())
+        .await
+        .map_err(|e| viewer.error(e))?;
+    viewer
+        .forum
+        .unfollow_forum(user, forum.id)
+        .await
+        .map_err(|e| viewer.error(e))?;
+    Ok(redirect_with_notice(
+        &viewer.forum,
+        "/",
+        &format!("You no longer follow {}.", forum.title),
+    ))
+}
