@@ -5,7 +5,7 @@
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::json::{ForumJson, UserJson};
+use super::json::{ForumJson, PostJson, ThreadJson, UserJson};
 use super::{ApiError, ApiResult, ApiUser};
 use crate::federation::resolve::{resolve, resolve_forum, Resolved};
 use crate::forum::federation::Following;
@@ -43,6 +43,16 @@ pub enum ResolvedJson {
         /// The person.
         user: UserJson,
     },
+    /// A thread.
+    Thread {
+        /// The thread.
+        thread: ThreadJson,
+    },
+    /// A reply.
+    Post {
+        /// The reply.
+        post: PostJson,
+    },
 }
 
 /// GET /api/v1/resolve?q=
@@ -60,6 +70,12 @@ pub async fn resolve_target(
         },
         Resolved::User(user) => ResolvedJson::User {
             user: UserJson::new(&user, urls),
+        },
+        Resolved::Thread(ctx) => ResolvedJson::Thread {
+            thread: ThreadJson::new(&ctx.thread, &ctx.forum, &ctx.author, urls),
+        },
+        Resolved::Post(ctx) => ResolvedJson::Post {
+            post: PostJson::new(&ctx.post, &ctx.author, urls),
         },
     }))
 }

@@ -30,6 +30,15 @@ use crate::forum::incoming::{IncomingPost, Placement, Relay};
 use crate::forum::threads::PostContext;
 use crate::forum::Forum;
 
+/// Which forums a new thread from elsewhere may be stored in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    /// Ours, and remote forums someone here follows (what arrives in inboxes).
+    Followed,
+    /// Any forum, fetched if need be (what a person looks up on purpose).
+    Any,
+}
+
 /// How far up a chain of unknown replies is fetched to find the thread.
 const PARENT_DEPTH: u32 = 5;
 
@@ -182,7 +191,15 @@ impl Activity for CreateOrUpdate {
         let object = from_origin(self.object.clone(), &self.actor, data).await?;
         verify_urls_match(&self.actor, &object.attributed_to)?;
         let update = self.kind == CreateOrUpdateKind::Update;
-        store_post(object, Some(relay), update, PARENT_DEPTH, data).await?;
+        store_post(
+            object,
+            Some(relay),
+            update,
+            PARENT_DEPTH,
+            Reach::Followed,
+            data,
+        )
+        .await?;
         Ok(())
     }
 }
@@ -241,7 +258,7 @@ impl Activity for Announce {
         match &self.object {
             Value::String(id) => {
                 let object = fetch_post(&Url::parse(id)?, data).await?;
-                store_post(object, None, false, PARENT_DEPTH, data).await?;
+                store_post(object, None, false, PARENT_DEPTH, Reach::Followed, data).await?;
             }
             Value::Object(map) if map.contains_key("actor") => {
                 announced_activity(self.object.clone(), &self.actor, data).await?;
@@ -249,7 +266,7 @@ impl Activity for Announce {
             Value::Object(_) => {
                 let object: PostObject = serde_json::from_value(self.object.clone())?;
                 let object = from_origin(object, &self.actor, data).await?;
-                store_post(object, None, false, PARENT_DEPTH, data).await?;
+                store_post(object, None, false, PARENT_DEPTH, Reach::Followed, data).await?;
             }
             _ => return Err(refused("invalid_activity", "Announce of nothing")),
         }
@@ -280,6 +297,7 @@ async fn announced_activity(
                 None,
                 activity.kind == CreateOrUpdateKind::Update,
                 PARENT_DEPTH,
+                Reach::Followed,
                 data,
             )
             .await?;
@@ -314,7 +332,11 @@ async fn announced_activity(
 
 /// A thread's forum among the addresses of a new post: one of ours, or a remote forum someone
 /// here follows.
-async fn forum_addressed(object: &PostObject, data: &Data<Forum>) -> Result<i64, FederationError> {
+async fn forum_addressed(
+    object: &PostObject,
+    reach: Reach,
+    data: &Data<Forum>,
+) -> Result<i64, FederationError> {
     let candidates = object
         .audience
         .iter()
@@ -324,11 +346,13 @@ async fn forum_addressed(object: &PostObject, data: &Data<Forum>) -> Result<i64,
         if url.as_str() == PUBLIC {
             continue;
         }
-        if let Ok(forum) = ObjectId::<ApForum>::from(url.clone())
-            .dereference_local(data)
-            .await
-        {
-            if forum.forum.local || forum.forum.local_followers > 0 {
+        let id = ObjectId::<ApForum>::from(url.clone());
+        let found = match reach {
+            Reach::Followed => id.dereference_local(data).await,
+            Reach::Any => id.dereference(data).await,
+        };
+        if let Ok(forum) = found {
+            if forum.forum.local || forum.forum.local_followers > 0 || reach == Reach::Any {
                 return Ok(forum.forum.id);
             }
         }
@@ -341,7 +365,12 @@ async fn forum_addressed(object: &PostObject, data: &Data<Forum>) -> Result<i64,
 
 /// The local id of the post at `url`: ours, one stored already, or fetched (with its own
 /// parents) from where it lives.
-async fn locate(url: &Url, depth: u32, data: &Data<Forum>) -> Result<PostContext, FederationError> {
+async fn locate(
+    url: &Url,
+    depth: u32,
+    reach: Reach,
+    data: &Data<Forum>,
+) -> Result<PostContext, FederationError> {
     if domain_of(url).as_deref() == Some(data.domain()) {
         let mut parts = url.path().trim_start_matches('/').splitn(2, '/');
         let (kind, id) = (
@@ -367,7 +396,7 @@ async fn locate(url: &Url, depth: u32, data: &Data<Forum>) -> Result<PostContext
         ));
     }
     let object = fetch_post(url, data).await?;
-    Box::pin(store_post(object, None, false, depth - 1, data)).await
+    Box::pin(store_post(object, None, false, depth - 1, reach, data)).await
 }
 
 /// Stores (or, for an update, edits) a post from elsewhere.
@@ -376,12 +405,13 @@ async fn store_post(
     relay: Option<Relay>,
     update: bool,
     depth: u32,
+    reach: Reach,
     data: &Data<Forum>,
 ) -> Result<PostContext, FederationError> {
     same_origin(&object.id, &object.attributed_to)?;
     if domain_of(&object.id).as_deref() == Some(data.domain()) {
         // One of ours, coming back (a forum elsewhere announcing it): we have it.
-        return locate(&object.id, 0, data).await;
+        return locate(&object.id, 0, reach, data).await;
     }
     let author = ObjectId::<ApUser>::from(object.attributed_to.clone())
         .dereference(data)
@@ -411,7 +441,7 @@ async fn store_post(
     }
     let placement = match &object.in_reply_to {
         Some(parent) => Placement::Reply {
-            parent_id: locate(parent, depth, data).await?.post.id,
+            parent_id: locate(parent, depth, reach, data).await?.post.id,
         },
         None => {
             if object.kind == PostKind::Note && object.name.is_none() {
@@ -421,7 +451,7 @@ async fn store_post(
                 ));
             }
             Placement::NewThread {
-                forum_id: forum_addressed(&object, data).await?,
+                forum_id: forum_addressed(&object, reach, data).await?,
             }
         }
     };
@@ -688,7 +718,9 @@ pub async fn backfill(forum: &crate::forum::ForumRow, data: &Data<Forum>) {
             if object.in_reply_to.is_some() {
                 return Ok(());
             }
-            store_post(object, None, false, 0, &data).await.map(|_| ())
+            store_post(object, None, false, 0, Reach::Followed, &data)
+                .await
+                .map(|_| ())
         }
         .await;
         if let Err(e) = result {
@@ -696,4 +728,10 @@ pub async fn backfill(forum: &crate::forum::ForumRow, data: &Data<Forum>) {
             tracing::info!(forum = %forum_id, error = %e, "skipped an outbox item while filling in a forum");
         }
     }
+}
+
+/// The post at `url` (here or elsewhere), fetched and stored with its thread and forum if it is
+/// not known yet: what `GET /api/v1/resolve` does with the address of a thread or reply.
+pub async fn resolve_post(url: &Url, data: &Data<Forum>) -> Result<PostContext, FederationError> {
+    locate(url, PARENT_DEPTH, Reach::Any, data).await
 }

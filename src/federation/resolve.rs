@@ -13,6 +13,7 @@ use activitypub_federation::error::Error as ApError;
 use super::error::FederationError;
 use super::remote::{ApForum, ApUser};
 use crate::error::ForumError;
+use crate::forum::threads::PostContext;
 use crate::forum::{Forum, ForumRow, User};
 
 /// What a handle or URL names.
@@ -22,6 +23,32 @@ pub enum Resolved {
     Forum(ForumRow),
     /// A person (here or elsewhere).
     User(User),
+    /// A thread, by its opening post (here or elsewhere).
+    Thread(Box<PostContext>),
+    /// A reply (here or elsewhere).
+    Post(Box<PostContext>),
+}
+
+impl Resolved {
+    fn of_post(ctx: PostContext) -> Resolved {
+        if ctx.post.is_opening {
+            Resolved::Thread(Box::new(ctx))
+        } else {
+            Resolved::Post(Box::new(ctx))
+        }
+    }
+}
+
+/// Whether the document at `url` is a post rather than an actor: read from its `type`.
+async fn is_post(url: &Url, data: &Data<Forum>) -> Result<bool, FederationError> {
+    let doc =
+        activitypub_federation::fetch::fetch_object_http::<Forum, serde_json::Value>(url, data)
+            .await?
+            .object;
+    Ok(matches!(
+        doc.get("type").and_then(serde_json::Value::as_str),
+        Some("Page" | "Article" | "Note")
+    ))
 }
 
 /// What was typed, read.
@@ -118,6 +145,20 @@ pub async fn resolve(data: &Data<Forum>, q: &str) -> Result<Resolved, Federation
                 })?
         }
         Target::Url(url) => {
+            let local = crate::forum::federation::domain_of(&url).as_deref() == Some(data.domain());
+            let post_path = url.path().starts_with("/t/") || url.path().starts_with("/p/");
+            if (local && post_path) || data.post_by_ap_id(url.to_string()).await?.is_some() {
+                return Ok(Resolved::of_post(
+                    super::posts::resolve_post(&url, data).await?,
+                ));
+            }
+            let known_actor = data.forum_by_ap_id(url.to_string()).await?.is_some()
+                || data.user_by_ap_id(url.to_string()).await?.is_some();
+            if !local && !known_actor && is_post(&url, data).await? {
+                return Ok(Resolved::of_post(
+                    super::posts::resolve_post(&url, data).await?,
+                ));
+            }
             ObjectId::<Either<ApForum, ApUser>>::from(url)
                 .dereference(data)
                 .await?
@@ -137,6 +178,15 @@ pub async fn resolve_forum(data: &Data<Forum>, q: &str) -> Result<ForumRow, Fede
             "not_a_forum",
             "target",
             format!("{} is a person, not a forum", user.display_name),
+        )
+        .into()),
+        Resolved::Thread(ctx) | Resolved::Post(ctx) => Err(ForumError::invalid(
+            "not_a_forum",
+            "target",
+            format!(
+                "That is a post in {}; follow the forum itself (its handle or address)",
+                ctx.forum.title
+            ),
         )
         .into()),
     }

@@ -21,6 +21,7 @@ both_backends!(
     remote_html_is_sanitized,
     objects_claiming_another_origin_are_fetched_from_it,
     an_instance_failing_too_long_is_skipped_until_heard_from,
+    resolve_finds_threads_and_replies_by_address,
 );
 
 const AP: &str = "application/activity+json";
@@ -752,4 +753,65 @@ async fn an_instance_failing_too_long_is_skipped_until_heard_from(backend: Backe
             .unwrap()
             .dead
     );
+}
+
+async fn resolve_finds_threads_and_replies_by_address(backend: Backend) {
+    let net = network(backend, 2).await;
+    let (alpha, beta) = (&net[0], &net[1]);
+    let thread = maths_with_a_thread(alpha).await;
+    let alice = alpha.token("alice").await;
+    let reply = alpha
+        .reply(&alice, thread, "And place value charts.", None)
+        .await;
+    beta.create_user("bea", false).await;
+    let bea = beta.token("bea").await;
+    let resolve = |q: String| {
+        let bea = bea.clone();
+        async move {
+            beta.api(
+                Method::GET,
+                &format!(
+                    "/api/v1/resolve?q={}",
+                    percent_encoding::utf8_percent_encode(&q, percent_encoding::NON_ALPHANUMERIC)
+                ),
+                Some(&bea),
+                None,
+            )
+            .await
+        }
+    };
+
+    // A reply's address brings its thread and forum along (nobody here follows the forum).
+    let (status, body) = resolve(alpha.url(&format!("/p/{reply}"))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["type"], "post");
+    assert_eq!(body["post"]["url"], alpha.url(&format!("/p/{reply}")));
+    assert_eq!(
+        body["post"]["author"]["name"],
+        format!("alice@{}", alpha.domain())
+    );
+    let (status, body) = resolve(alpha.url(&format!("/t/{thread}"))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["type"], "thread");
+    assert_eq!(body["thread"]["title"], "Place value");
+    assert_eq!(body["thread"]["forum"], format!("maths@{}", alpha.domain()));
+    let local_thread = body["thread"]["id"].as_i64().unwrap();
+    let (_, page) = beta
+        .api(
+            Method::GET,
+            &format!("/api/v1/threads/{local_thread}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(page["posts"].as_array().unwrap().len(), 1, "{page}");
+    // Resolving it again finds the same copy; and beta's own addresses resolve locally.
+    let (_, again) = resolve(alpha.url(&format!("/t/{thread}"))).await;
+    assert_eq!(again["thread"]["id"], local_thread);
+    let (status, mine) = resolve(beta.url(&format!("/t/{local_thread}"))).await;
+    assert_eq!(status, 200, "{mine}");
+    assert_eq!(mine["type"], "thread");
+    // The forum was stored to hold the thread, but nobody follows it: it is not listed.
+    let (_, forums) = beta.api(Method::GET, "/api/v1/forums", None, None).await;
+    assert_eq!(forums, json!([]));
 }
