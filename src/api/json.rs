@@ -150,6 +150,8 @@ pub struct PostJson {
     pub edited_at: Option<String>,
     /// Deleted?
     pub deleted: bool,
+    /// How many marked it helpful.
+    pub helpful_count: i64,
 }
 
 impl PostJson {
@@ -168,6 +170,7 @@ impl PostJson {
             created_at: ts(p.created_at),
             edited_at: p.edited_at.map(ts),
             deleted,
+            helpful_count: p.helpful_count,
         }
     }
 

@@ -247,6 +247,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/posts/{id}", patch().to(posts::edit))
             .route("/posts/{id}", delete().to(posts::delete))
             .route("/posts/{id}/revisions", get().to(posts::revisions))
+            .route("/posts/{id}/helpful", post().to(posts::mark_helpful))
+            .route("/posts/{id}/helpful", delete().to(posts::unmark_helpful))
             .route("/users/{name}", get().to(users::show))
             .route("/resolve", get().to(follows::resolve_target))
             .route("/follows", get().to(follows::list))

@@ -67,3 +67,28 @@ pub async fn revisions(state: web::Data<AppState>, path: web::Path<i64>) -> ApiR
         revisions: history.revisions.iter().map(RevisionJson::from).collect(),
     }))
 }
+
+/// POST /api/v1/posts/{id}/helpful: mark a post helpful (again is harmless).
+pub async fn mark_helpful(
+    state: web::Data<AppState>,
+    me: ApiUser,
+    path: web::Path<i64>,
+) -> ApiResult {
+    let post = state.forum.mark_helpful(me.user, path.into_inner()).await?;
+    let ctx = state.forum.post(post.id).await?;
+    Ok(HttpResponse::Ok().json(PostJson::new(&ctx.post, &ctx.author, state.forum.urls())))
+}
+
+/// DELETE /api/v1/posts/{id}/helpful: take the mark back.
+pub async fn unmark_helpful(
+    state: web::Data<AppState>,
+    me: ApiUser,
+    path: web::Path<i64>,
+) -> ApiResult {
+    let post = state
+        .forum
+        .unmark_helpful(me.user, path.into_inner())
+        .await?;
+    let ctx = state.forum.post(post.id).await?;
+    Ok(HttpResponse::Ok().json(PostJson::new(&ctx.post, &ctx.author, state.forum.urls())))
+}

@@ -11,6 +11,7 @@
 
 pub mod follows;
 pub mod forums;
+pub mod helpful;
 pub mod keys;
 pub mod login_failures;
 pub mod outbox;

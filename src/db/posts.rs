@@ -38,6 +38,8 @@ pub struct Post {
     pub edited_at: Option<NaiveDateTime>,
     /// When it was deleted; the row stays as a placeholder so the thread still reads.
     pub deleted_at: Option<NaiveDateTime>,
+    /// How many people marked it helpful.
+    pub helpful_count: i64,
 }
 
 /// A local post to insert.

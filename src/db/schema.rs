@@ -112,6 +112,18 @@ diesel::table! {
         created_at -> Timestamp,
         edited_at -> Nullable<Timestamp>,
         deleted_at -> Nullable<Timestamp>,
+        helpful_count -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// "Helpful" marks (ActivityPub `Like`) on posts.
+    helpful_marks (id) {
+        id -> BigInt,
+        post_id -> BigInt,
+        user_id -> BigInt,
+        like_ap_id -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -207,6 +219,8 @@ diesel::joinable!(posts -> threads (thread_id));
 diesel::joinable!(posts -> users (author_id));
 diesel::joinable!(post_revisions -> posts (post_id));
 diesel::joinable!(forum_follows -> forums (forum_id));
+diesel::joinable!(helpful_marks -> posts (post_id));
+diesel::joinable!(helpful_marks -> users (user_id));
 diesel::joinable!(forum_follows -> users (follower_id));
 diesel::joinable!(deliveries -> activities (activity_id));
 diesel::joinable!(deliveries -> instances (instance_id));
@@ -226,4 +240,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     activities,
     instances,
     deliveries,
+    helpful_marks,
 );

@@ -16,6 +16,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::error::FederationError;
+use super::helpful::{UndoVote, Vote};
 use super::posts::{Announce, CreateOrUpdate, Delete};
 use super::protocol::context;
 use super::remote::{ApForum, ApUser};
@@ -157,6 +158,10 @@ pub enum InboxActivity {
     Delete(Delete),
     /// A forum passing something on.
     Announce(Announce),
+    /// Helpful (or a dislike, left aside).
+    Vote(Vote),
+    /// A vote taken back.
+    UndoVote(UndoVote),
     /// Anything else.
     Unrecognised(Unrecognised),
 }
@@ -351,7 +356,10 @@ impl Activity for Unrecognised {
             "Follow" => serde_json::from_value::<Follow>(whole).err(),
             "Accept" => serde_json::from_value::<Accept>(whole).err(),
             "Reject" => serde_json::from_value::<Reject>(whole).err(),
-            "Undo" => serde_json::from_value::<UndoFollow>(whole).err(),
+            "Undo" => serde_json::from_value::<UndoFollow>(whole.clone())
+                .err()
+                .and(serde_json::from_value::<UndoVote>(whole).err()),
+            "Like" | "Dislike" => serde_json::from_value::<Vote>(whole).err(),
             "Create" | "Update" => serde_json::from_value::<CreateOrUpdate>(whole).err(),
             "Delete" => serde_json::from_value::<Delete>(whole).err(),
             "Announce" => serde_json::from_value::<Announce>(whole).err(),
@@ -388,6 +396,8 @@ impl Activity for InboxActivity {
             InboxActivity::CreateOrUpdate(a) => &a.id,
             InboxActivity::Delete(a) => &a.id,
             InboxActivity::Announce(a) => &a.id,
+            InboxActivity::Vote(a) => &a.id,
+            InboxActivity::UndoVote(a) => &a.id,
             InboxActivity::Unrecognised(a) => &a.id,
         }
     }
@@ -401,6 +411,8 @@ impl Activity for InboxActivity {
             InboxActivity::CreateOrUpdate(a) => &a.actor,
             InboxActivity::Delete(a) => &a.actor,
             InboxActivity::Announce(a) => &a.actor,
+            InboxActivity::Vote(a) => &a.actor,
+            InboxActivity::UndoVote(a) => &a.actor,
             InboxActivity::Unrecognised(a) => &a.actor,
         }
     }
@@ -415,6 +427,8 @@ impl Activity for InboxActivity {
             InboxActivity::CreateOrUpdate(a) => a.verify(data).await,
             InboxActivity::Delete(a) => a.verify(data).await,
             InboxActivity::Announce(a) => a.verify(data).await,
+            InboxActivity::Vote(a) => a.verify(data).await,
+            InboxActivity::UndoVote(a) => a.verify(data).await,
             InboxActivity::Unrecognised(a) => a.verify(data).await,
         }
     }
@@ -438,6 +452,8 @@ impl Activity for InboxActivity {
             InboxActivity::CreateOrUpdate(a) => a.receive(data).await?,
             InboxActivity::Delete(a) => a.receive(data).await?,
             InboxActivity::Announce(a) => a.receive(data).await?,
+            InboxActivity::Vote(a) => a.receive(data).await?,
+            InboxActivity::UndoVote(a) => a.receive(data).await?,
             InboxActivity::Unrecognised(a) => a.receive(data).await?,
         }
         data.first_receipt(id).await?;
@@ -516,6 +532,16 @@ pub async fn plan(
         OutboxEvent::Post { post_id, action } => {
             super::posts::plan_post(*post_id, *action, data).await
         }
+        OutboxEvent::Like {
+            post_id,
+            user_id,
+            like_ap_id,
+        } => super::helpful::plan(*post_id, *user_id, like_ap_id, false, data).await,
+        OutboxEvent::Unlike {
+            post_id,
+            user_id,
+            like_ap_id,
+        } => super::helpful::plan(*post_id, *user_id, like_ap_id, true, data).await,
         OutboxEvent::Relay {
             forum_id,
             activity,

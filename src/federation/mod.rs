@@ -15,6 +15,7 @@ pub mod activities;
 pub mod actors;
 pub mod delivery;
 pub mod error;
+pub mod helpful;
 pub mod inbox;
 pub mod nodeinfo;
 pub mod objects;

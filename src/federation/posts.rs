@@ -121,7 +121,7 @@ fn refused(code: &'static str, message: impl Into<String>) -> FederationError {
     FederationError::refused(code, message)
 }
 
-fn relay_of<T: Serialize>(activity: &T, actor: &Url) -> Result<Relay, FederationError> {
+pub(super) fn relay_of<T: Serialize>(activity: &T, actor: &Url) -> Result<Relay, FederationError> {
     Ok(Relay {
         activity: serde_json::to_string(activity)?,
         origin: domain_of(actor).unwrap_or_default(),
@@ -323,6 +323,7 @@ async fn announced_activity(
             }
             delete_post(&activity.actor, &target, None, data).await?;
         }
+        "Like" | "Dislike" | "Undo" => super::helpful::announced(inner, forum, data).await?,
         other => {
             tracing::info!(%forum, kind = other, "announced activity left aside: not taken here");
         }
@@ -479,11 +480,11 @@ async fn delete_post(
     }
 }
 
-fn url(s: &str) -> Result<Url, FederationError> {
+pub(super) fn url(s: &str) -> Result<Url, FederationError> {
     Ok(Url::parse(s)?)
 }
 
-fn planned(
+pub(super) fn planned(
     ap_id: &str,
     kind: &str,
     signer: Signer,
@@ -499,7 +500,7 @@ fn planned(
     })
 }
 
-async fn follower_inboxes(
+pub(super) async fn follower_inboxes(
     forum_id: i64,
     except: Option<&str>,
     data: &Data<Forum>,
@@ -734,4 +735,12 @@ pub async fn backfill(forum: &crate::forum::ForumRow, data: &Data<Forum>) {
 /// not known yet: what `GET /api/v1/resolve` does with the address of a thread or reply.
 pub async fn resolve_post(url: &Url, data: &Data<Forum>) -> Result<PostContext, FederationError> {
     locate(url, PARENT_DEPTH, Reach::Any, data).await
+}
+
+/// A post already here (ours, or stored from elsewhere): what a `Like` may name.
+pub(super) async fn known_post(
+    url: &Url,
+    data: &Data<Forum>,
+) -> Result<PostContext, FederationError> {
+    locate(url, 0, Reach::Followed, data).await
 }

@@ -41,6 +41,24 @@ pub enum OutboxEvent {
         /// What happened to it.
         action: PostAction,
     },
+    /// A local person marked a post helpful.
+    Like {
+        /// The post.
+        post_id: i64,
+        /// The person.
+        user_id: i64,
+        /// The Like's id.
+        like_ap_id: String,
+    },
+    /// A local person took their helpful mark back.
+    Unlike {
+        /// The post.
+        post_id: i64,
+        /// The person.
+        user_id: i64,
+        /// The Like undone.
+        like_ap_id: String,
+    },
     /// One of our forums passes on an activity it received (FEP-1b12 `Announce`).
     Relay {
         /// The local forum.
@@ -161,7 +179,8 @@ pub fn push_event(conn: &mut Conn<'_>, event: &OutboxEvent) -> Result<(), ForumE
     Ok(())
 }
 
-fn new_activity_id(inner: &Inner, kind: &str) -> String {
+/// A new activity id of this instance.
+pub fn new_activity_id(inner: &Inner, kind: &str) -> String {
     inner
         .urls
         .absolute(&format!("/activities/{kind}/{}", uuid::Uuid::new_v4()))

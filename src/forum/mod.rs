@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod actors;
 pub mod federation;
 pub mod forums;
+pub mod helpful;
 pub mod incoming;
 pub mod markdown;
 pub mod password;

@@ -36,6 +36,8 @@ pub struct ThreadPage {
     pub replies: Vec<PostView>,
     /// Where this page stands.
     pub paging: Paging,
+    /// The posts on this page the viewer marked helpful.
+    pub marked_helpful: Vec<i64>,
 }
 
 /// A post with everything around it.
@@ -206,6 +208,17 @@ impl Forum {
 
     /// One page of a thread: a fixed number of queries however long the thread is.
     pub async fn thread_page(&self, id: i64, page: Option<u32>) -> Result<ThreadPage, ForumError> {
+        self.thread_page_for(id, page, None).await
+    }
+
+    /// [`Forum::thread_page`] for a logged-in viewer: also which posts they marked helpful
+    /// (one more query).
+    pub async fn thread_page_for(
+        &self,
+        id: i64,
+        page: Option<u32>,
+        viewer: Option<i64>,
+    ) -> Result<ThreadPage, ForumError> {
         let per_page = self.settings().pages.posts_per_page;
         self.blocking(move |_inner, conn| {
             let (opening, opening_author, thread, forum) =
@@ -222,6 +235,14 @@ impl Forum {
                 .map(|(p, u)| (p.id, (p, u)))
                 .collect();
             parents.insert(opening.id, (opening.clone(), opening_author.clone()));
+            let marked_helpful = match viewer {
+                Some(user_id) => {
+                    let mut ids: Vec<i64> = rows.iter().map(|(p, _)| p.id).collect();
+                    ids.push(opening.id);
+                    crate::db::helpful::marked_by(conn, user_id, &ids)?
+                }
+                None => Vec::new(),
+            };
             let replies = rows
                 .into_iter()
                 .map(|(post, author)| PostView {
@@ -242,6 +263,7 @@ impl Forum {
                 forum,
                 replies,
                 paging,
+                marked_helpful,
             })
         })
         .await

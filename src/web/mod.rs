@@ -372,5 +372,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/p/{id}/delete", get().to(threads::delete_form))
         .route("/p/{id}/delete", post().to(threads::delete))
         .route("/p/{id}/revisions", get().to(threads::revisions))
+        .route("/p/{id}/helpful", post().to(threads::helpful))
         .route("/u/{name}", get().to(users::profile));
 }

@@ -268,6 +268,12 @@ pub struct PostItem {
     pub can_delete: bool,
     /// A post from elsewhere: where it lives, and that server's name.
     pub original: Option<(String, String)>,
+    /// How many marked it helpful.
+    pub helpful_count: i64,
+    /// The viewer may mark it helpful (or take the mark back).
+    pub can_mark_helpful: bool,
+    /// The viewer has marked it helpful.
+    pub marked_helpful: bool,
 }
 
 impl PostItem {
@@ -306,6 +312,9 @@ impl PostItem {
             can_reply: viewer.is_some() && open && !deleted,
             can_edit: is_author && open && !deleted,
             can_delete: (is_author || is_admin) && !deleted,
+            helpful_count: post.helpful_count,
+            can_mark_helpful: viewer.is_some() && !is_author && open && !deleted,
+            marked_helpful: false,
             original: match (&post.ap_id, &view.author.domain) {
                 (Some(id), Some(domain)) if !post.local => Some((id.clone(), domain.clone())),
                 _ => None,

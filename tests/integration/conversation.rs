@@ -14,6 +14,7 @@ both_backends!(
     edits_and_deletions_follow_the_post,
     unfollowing_stops_delivery,
     educators_follow_and_answer_remote_forums_in_the_browser,
+    helpful_marks_travel_and_count_once,
 );
 
 /// alpha with forum "maths", administrator "admin" and member "alice"; beta with "bea" and
@@ -404,4 +405,90 @@ async fn educators_follow_and_answer_remote_forums_in_the_browser(backend: Backe
     drain_all(&all).await;
     let (_, page) = beta.get(&bea, "/").await;
     assert!(!page.contains(&format!("href=\"/f/{handle}\"")), "{page}");
+}
+
+async fn helpful_marks_travel_and_count_once(backend: Backend) {
+    let net = network(backend, 3).await;
+    let all: Vec<&TestApp> = net.iter().collect();
+    let (alpha, beta, gamma) = (&net[0], &net[1], &net[2]);
+    let (alice, bea, _gus) = three_schools(&net).await;
+    let remote = format!("maths@{}", alpha.domain());
+    alpha
+        .thread(&alice, "maths", "Fluency", "Little and often.")
+        .await;
+    drain_all(&all).await;
+    let on_beta = thread_titled(beta, &remote, "Fluency").await;
+    let opening_on_beta = on_beta["opening_post"]["id"].as_i64().unwrap();
+
+    // bea marks alice's post on beta: counted on alpha, and relayed to gamma.
+    for _ in 0..2 {
+        let (status, body) = beta
+            .api(
+                Method::POST,
+                &format!("/api/v1/posts/{opening_on_beta}/helpful"),
+                Some(&bea),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["helpful_count"], 1, "marking twice counts once");
+    }
+    drain_all(&all).await;
+    for (app, forum) in [(alpha, "maths"), (gamma, remote.as_str())] {
+        let t = thread_titled(app, forum, "Fluency").await;
+        assert_eq!(
+            t["opening_post"]["helpful_count"], 1,
+            "{}: {t}",
+            app.address
+        );
+    }
+
+    // alice marks bea's reply from alpha: bea's own instance counts it.
+    let reply = beta
+        .reply(
+            &bea,
+            on_beta["thread"]["id"].as_i64().unwrap(),
+            "Daily practice.",
+            None,
+        )
+        .await;
+    drain_all(&all).await;
+    let reply_on_alpha = thread_titled(alpha, "maths", "Fluency").await["posts"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let (status, body) = alpha
+        .api(
+            Method::POST,
+            &format!("/api/v1/posts/{reply_on_alpha}/helpful"),
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    drain_all(&all).await;
+    let (_, post) = beta
+        .api(Method::GET, &format!("/api/v1/posts/{reply}"), None, None)
+        .await;
+    assert_eq!(post["helpful_count"], 1, "{post}");
+
+    // Taking the mark back travels too.
+    let (status, body) = beta
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/posts/{opening_on_beta}/helpful"),
+            Some(&bea),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["helpful_count"], 0);
+    drain_all(&all).await;
+    for (app, forum) in [(alpha, "maths"), (gamma, remote.as_str())] {
+        let t = thread_titled(app, forum, "Fluency").await;
+        assert_eq!(
+            t["opening_post"]["helpful_count"], 0,
+            "{}: {t}",
+            app.address
+        );
+    }
 }

@@ -132,14 +132,31 @@ fn activities_we_take_parse_to_their_kind() {
 }
 
 #[test]
+fn votes_parse_as_votes() {
+    use staffroom::federation::helpful::VoteKind;
+    for path in ["mastodon/like_page.json", "lemmy/like_note.json"] {
+        match activity(path) {
+            InboxActivity::Vote(v) => assert_eq!(v.kind, VoteKind::Like, "{path}"),
+            other => panic!("{path}: {other:?}"),
+        }
+    }
+    match activity("lemmy/dislike_page.json") {
+        InboxActivity::Vote(v) => assert_eq!(v.kind, VoteKind::Dislike),
+        other => panic!("dislike: {other:?}"),
+    }
+    for path in ["mastodon/undo_like_page.json", "lemmy/undo_like_note.json"] {
+        assert!(
+            matches!(activity(path), InboxActivity::UndoVote(_)),
+            "{path}"
+        );
+    }
+}
+
+#[test]
 fn activities_not_taken_yet_fall_to_the_catch_all() {
-    // Likes ("helpful") and reports come with moderation; until then the inbox refuses them
-    // with a reason instead of misreading them.
-    for path in [
-        "mastodon/like_page.json",
-        "mastodon/flag.json",
-        "lemmy/like_note.json",
-    ] {
+    // Reports and blocks come with moderation; until then the inbox refuses them with a
+    // reason instead of misreading them.
+    for path in ["mastodon/flag.json", "lemmy/block_user.json"] {
         assert!(
             matches!(activity(path), InboxActivity::Unrecognised(_)),
             "{path}"

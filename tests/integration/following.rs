@@ -22,6 +22,7 @@ both_backends!(
     objects_claiming_another_origin_are_fetched_from_it,
     an_instance_failing_too_long_is_skipped_until_heard_from,
     resolve_finds_threads_and_replies_by_address,
+    a_changed_key_is_fetched_again,
 );
 
 const AP: &str = "application/activity+json";
@@ -814,4 +815,36 @@ async fn resolve_finds_threads_and_replies_by_address(backend: Backend) {
     // The forum was stored to hold the thread, but nobody follows it: it is not listed.
     let (_, forums) = beta.api(Method::GET, "/api/v1/forums", None, None).await;
     assert_eq!(forums, json!([]));
+}
+
+async fn a_changed_key_is_fetched_again(backend: Backend) {
+    let net = network(backend, 2).await;
+    let (alpha, beta) = (&net[0], &net[1]);
+    with_maths(alpha).await;
+    let (status, text) = post_signed(beta, &alpha.url("/inbox"), &follow_from(beta, alpha)).await;
+    assert!((200..300).contains(&status), "{status} {text}");
+    // beta's instance actor gets a new key; alpha still holds the old one.
+    beta.forum
+        .db()
+        .with_conn(|conn| -> Result<usize, staffroom::error::ForumError> {
+            Ok(staffroom::dispatch!(conn, |c| {
+                diesel::RunQueryDsl::execute(diesel::sql_query("DELETE FROM instance_actor"), c)
+            })?)
+        })
+        .unwrap();
+    let mut undo = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": beta.url(&format!("/activities/undo/{}", uuid::Uuid::new_v4())),
+        "type": "Undo",
+        "actor": beta.url("/actor"),
+    });
+    let mut follow = follow_from(beta, alpha);
+    follow["id"] = json!(beta.url("/activities/follow/again"));
+    undo["object"] = follow;
+    let (status, text) = post_signed(beta, &alpha.url("/inbox"), &undo).await;
+    assert!(
+        (200..300).contains(&status),
+        "signed with the new key: {status} {text}"
+    );
+    assert_eq!(followers(alpha, "maths").await, 0, "the Undo was taken");
 }

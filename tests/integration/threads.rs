@@ -19,6 +19,7 @@ both_backends!(
     markdown_is_rendered_and_raw_html_never_runs,
     request_bodies_over_the_limit_are_refused,
     a_thread_page_costs_the_same_queries_however_long_the_thread,
+    educators_mark_posts_helpful,
     feeds_list_new_threads_and_new_posts,
     profiles_list_what_a_person_started_and_replied_to,
     a_reply_written_after_the_session_ended_is_not_lost,
@@ -772,8 +773,9 @@ async fn a_thread_page_costs_the_same_queries_however_long_the_thread(backend: B
     assert_eq!(short, long_first_page, "page 1 of 5 replies vs of 40");
     assert_eq!(short, long_last_page, "a later page costs the same");
     // Two connection checkouts (each checked with one statement), then the session, the
-    // thread with its opening post, the page of replies, and the posts they answer.
-    assert!(short <= 6, "{short} queries");
+    // thread with its opening post, the page of replies, the posts they answer, and which of
+    // them the viewer marked helpful.
+    assert!(short <= 7, "{short} queries");
     let forum_page = cost("/f/maths".to_string()).await;
     assert!(
         forum_page <= 5,
@@ -908,4 +910,66 @@ async fn a_reply_written_after_the_session_ended_is_not_lost(backend: Backend) {
     assert_eq!(res.status(), 303);
     let (_, page) = app.get(&alice, &format!("/t/{thread}")).await;
     assert!(page.contains(text));
+}
+
+async fn educators_mark_posts_helpful(backend: Backend) {
+    let (app, token) = setup(backend).await;
+    let thread = app
+        .thread(&token, "maths", "Homework policy", "How much, how often?")
+        .await;
+    app.create_user("bea", false).await;
+    let bea = app.token("bea").await;
+    let opening = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/threads/{thread}"),
+            None,
+            None,
+        )
+        .await
+        .1["opening_post"]["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/api/v1/posts/{opening}/helpful");
+
+    let (status, body) = app.api(Method::POST, &path, None, None).await;
+    assert_eq!(status, 401, "{body}");
+    let (status, body) = app.api(Method::POST, &path, Some(&token), None).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"], "own_post");
+    let (status, body) = app.api(Method::POST, &path, Some(&bea), None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["helpful_count"], 1);
+
+    // On the page: the count for everyone, the pressed button for bea.
+    let browser = app.logged_in("bea").await;
+    let (_, page) = app.get(&browser, &format!("/t/{thread}")).await;
+    assert!(page.contains("1 found this helpful"), "{page}");
+    assert!(page.contains("aria-pressed=\"true\""), "{page}");
+    // Taking it back through the page's form.
+    let res = app
+        .submit(
+            &browser,
+            &format!("/t/{thread}"),
+            &format!("/p/{opening}/helpful"),
+            &[("mark", "0")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let (_, page) = app.get(&browser, &format!("/t/{thread}")).await;
+    assert!(!page.contains("found this helpful"), "{page}");
+    assert!(page.contains("aria-pressed=\"false\""), "{page}");
+
+    // A deleted post takes no marks.
+    let (status, _) = app
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/posts/{opening}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, body) = app.api(Method::POST, &path, Some(&bea), None).await;
+    assert_eq!(status, 410, "{body}");
 }

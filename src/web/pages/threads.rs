@@ -97,11 +97,20 @@ pub async fn thread(
 ) -> Result<HttpResponse, PageError> {
     let page = viewer
         .forum
-        .thread_page(path.into_inner(), q.page)
+        .thread_page_for(
+            path.into_inner(),
+            q.page,
+            viewer.user.as_ref().map(|u| u.id),
+        )
         .await
         .map_err(|e| viewer.error(e))?;
     let open = !page.forum.archived;
     let me = viewer.user.as_ref();
+    let shown = |view: &crate::forum::threads::PostView| {
+        let mut item = PostItem::new(view, me, open);
+        item.marked_helpful = page.marked_helpful.contains(&view.post.id);
+        item
+    };
     let layout = viewer.layout(page.thread.title.clone());
     let base = format!("/t/{}", page.thread.id);
     ok(&ThreadPage {
@@ -110,12 +119,8 @@ pub async fn thread(
         title: &page.thread.title,
         pinned: page.thread.pinned,
         forum: ForumItem::from(&page.forum),
-        opening: PostItem::new(&page.opening, me, open),
-        replies: page
-            .replies
-            .iter()
-            .map(|r| PostItem::new(r, me, open))
-            .collect(),
+        opening: shown(&page.opening),
+        replies: page.replies.iter().map(shown).collect(),
         reply_count: page.thread.reply_count,
         pager: Pager::new(&base, &page.paging),
         can_reply: me.is_some() && open,
@@ -476,4 +481,33 @@ pub async fn pin(
             "The thread is unpinned."
         },
     ))
+}
+
+/// The helpful form: `mark` is `1` to mark, `0` to take the mark back.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct HelpfulForm {
+    csrf_token: String,
+    mark: String,
+}
+
+/// POST /p/{id}/helpful
+pub async fn helpful(
+    viewer: Viewer,
+    path: web::Path<i64>,
+    form: web::Form<HelpfulForm>,
+) -> Result<HttpResponse, PageError> {
+    let id = path.into_inner();
+    viewer.check_csrf(&form.csrf_token)?;
+    let user = viewer.require_user(&format!("/p/{id}"))?;
+    let (result, notice) = if form.mark == "0" {
+        (
+            viewer.forum.unmark_helpful(user, id).await,
+            "Mark taken back.",
+        )
+    } else {
+        (viewer.forum.mark_helpful(user, id).await, "Marked helpful.")
+    };
+    let post = result.map_err(|e| viewer.error(e))?;
+    to_post(&viewer, post.id, notice).await
 }

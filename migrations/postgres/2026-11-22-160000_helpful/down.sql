@@ -1,0 +1,2 @@
+DROP TABLE helpful_marks;
+ALTER TABLE posts DROP COLUMN helpful_count;

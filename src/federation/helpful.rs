@@ -1,0 +1,241 @@
+//! "Helpful" on the wire: `Like` (and its `Undo`) of a post, sent to the post's forum and
+//! relayed by it like any other activity. `Dislike` (Lemmy's downvote) is acknowledged and
+//! left aside: Staffroom has no such thing, and a dislike must never count as a like.
+
+use activitypub_federation::config::Data;
+use activitypub_federation::fetch::object_id::ObjectId;
+use activitypub_federation::kinds::activity::UndoType;
+use activitypub_federation::protocol::verification::verify_urls_match;
+use activitypub_federation::traits::Activity;
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use url::Url;
+
+use super::error::FederationError;
+use super::posts::{follower_inboxes, known_post, planned, relay_of, url};
+use super::protocol::PUBLIC;
+use super::remote::ApUser;
+use crate::forum::federation::{domain_of, PlannedActivity, Signer};
+use crate::forum::incoming::Relay;
+use crate::forum::Forum;
+
+/// `Like` or `Dislike`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub enum VoteKind {
+    /// Helpful.
+    Like,
+    /// Not taken (Lemmy's downvote).
+    Dislike,
+}
+
+/// A vote on a post.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Vote {
+    /// Which.
+    #[serde(rename = "type")]
+    pub kind: VoteKind,
+    /// Activity id.
+    pub id: Url,
+    /// Who.
+    pub actor: Url,
+    /// The post.
+    pub object: Url,
+}
+
+/// `Undo` of a vote.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UndoVote {
+    /// `Undo`.
+    #[serde(rename = "type")]
+    pub kind: UndoType,
+    /// Activity id.
+    pub id: Url,
+    /// Who.
+    pub actor: Url,
+    /// The vote undone.
+    pub object: Vote,
+}
+
+async fn apply(
+    vote: &Vote,
+    undo: bool,
+    relay: Option<Relay>,
+    announced_by: Option<&Url>,
+    data: &Data<Forum>,
+) -> Result<(), FederationError> {
+    if vote.kind == VoteKind::Dislike {
+        tracing::info!(id = %vote.id, "dislike left aside: not counted here");
+        return Ok(());
+    }
+    let post = known_post(&vote.object, data).await?;
+    if let Some(forum) = announced_by {
+        // A forum vouches only for marks on posts in itself.
+        let forum_of_post = url(&data.urls().forum(&post.forum))?;
+        verify_urls_match(forum, &forum_of_post)?;
+    }
+    let person = ObjectId::<ApUser>::from(vote.actor.clone())
+        .dereference(data)
+        .await?;
+    if undo {
+        data.receive_unhelpful(person.user, post.post.id, relay)
+            .await?;
+    } else {
+        data.receive_helpful(person.user, post.post.id, vote.id.to_string(), relay)
+            .await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Activity for Vote {
+    type DataType = Forum;
+    type Error = FederationError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn actor(&self) -> &Url {
+        &self.actor
+    }
+
+    async fn verify(&self, _data: &Data<Forum>) -> Result<(), FederationError> {
+        Ok(())
+    }
+
+    async fn receive(self, data: &Data<Forum>) -> Result<(), FederationError> {
+        let relay = relay_of(&self, &self.actor)?;
+        apply(&self, false, Some(relay), None, data).await
+    }
+}
+
+#[async_trait]
+impl Activity for UndoVote {
+    type DataType = Forum;
+    type Error = FederationError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn actor(&self) -> &Url {
+        &self.actor
+    }
+
+    async fn verify(&self, _data: &Data<Forum>) -> Result<(), FederationError> {
+        // Only the voter may take a vote back.
+        verify_urls_match(&self.actor, &self.object.actor)?;
+        Ok(())
+    }
+
+    async fn receive(self, data: &Data<Forum>) -> Result<(), FederationError> {
+        let relay = relay_of(&self, &self.actor)?;
+        apply(&self.object, true, Some(relay), None, data).await
+    }
+}
+
+/// A vote (or its undoing) that a forum passed on.
+pub async fn announced(
+    inner: Value,
+    forum: &Url,
+    data: &Data<Forum>,
+) -> Result<(), FederationError> {
+    match inner.get("type").and_then(Value::as_str) {
+        Some("Undo") => {
+            let undo: UndoVote = serde_json::from_value(inner)?;
+            verify_urls_match(&undo.actor, &undo.object.actor)?;
+            apply(&undo.object, true, None, Some(forum), data).await
+        }
+        _ => {
+            let vote: Vote = serde_json::from_value(inner)?;
+            apply(&vote, false, None, Some(forum), data).await
+        }
+    }
+}
+
+/// What a local person's mark (or unmark) becomes: a `Like` (or `Undo` of it) to the post's
+/// forum, which relays it; announced straight to the followers when the forum is ours.
+pub async fn plan(
+    post_id: i64,
+    user_id: i64,
+    like_ap_id: &str,
+    undo: bool,
+    data: &Data<Forum>,
+) -> Result<Vec<PlannedActivity>, FederationError> {
+    let ctx = match data.post(post_id).await {
+        Ok(ctx) => ctx,
+        Err(crate::error::ForumError::NotFound { .. }) => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let Some(user) = data.user_by_id(user_id).await? else {
+        return Ok(Vec::new());
+    };
+    let urls = data.urls();
+    let actor = url(&urls.user(&user))?;
+    let forum_url = url(&urls.forum(&ctx.forum))?;
+    let like = json!({
+        "type": "Like",
+        "id": like_ap_id,
+        "actor": actor,
+        "object": urls.post(&ctx.post),
+        "to": [forum_url, PUBLIC],
+        "audience": forum_url,
+    });
+    let (id, kind, body) = if undo {
+        let id = data.new_activity_id("undo");
+        let body = json!({
+            "type": "Undo",
+            "id": id,
+            "actor": actor,
+            "object": like,
+            "to": [forum_url, PUBLIC],
+            "audience": forum_url,
+        });
+        (id, "Undo", body)
+    } else {
+        (like_ap_id.to_string(), "Like", like)
+    };
+    if !ctx.forum.local {
+        let mut inboxes = vec![url(ctx
+            .forum
+            .inbox_url
+            .as_deref()
+            .unwrap_or(forum_url.as_str()))?];
+        if let (false, Some(inbox)) = (ctx.author.local, ctx.author.inbox_url.as_deref()) {
+            let inbox = url(ctx.author.shared_inbox_url.as_deref().unwrap_or(inbox))?;
+            if domain_of(&inbox) != domain_of(&inboxes[0]) {
+                inboxes.push(inbox);
+            }
+        }
+        return Ok(vec![planned(
+            &id,
+            kind,
+            Signer::User(user.id),
+            &body,
+            inboxes,
+        )?]);
+    }
+    let announce_id = data.new_activity_id("announce");
+    let announce = json!({
+        "type": "Announce",
+        "id": announce_id,
+        "actor": forum_url,
+        "object": body,
+        "to": [PUBLIC],
+        "cc": [format!("{forum_url}/followers")],
+        "audience": forum_url,
+    });
+    Ok(vec![
+        planned(&id, kind, Signer::User(user.id), &body, Vec::new())?,
+        planned(
+            &announce_id,
+            "Announce",
+            Signer::Forum(ctx.forum.id),
+            &announce,
+            follower_inboxes(ctx.forum.id, None, data).await?,
+        )?,
+    ])
+}

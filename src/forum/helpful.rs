@@ -1,0 +1,174 @@
+//! Marking posts helpful: people here mark and unmark posts by others; marks from elsewhere
+//! (ActivityPub `Like`) count the same. Each post keeps its count, so pages show it for free.
+//! A mark made here, and one received in one of our forums, is passed on (outbox event).
+
+use super::federation::{push_event, OutboxEvent};
+use super::incoming::Relay;
+use super::threads::PostContext;
+use super::{Forum, Post, User};
+use crate::db::{self, helpful, posts, Conn};
+use crate::error::ForumError;
+
+fn context(conn: &mut Conn<'_>, post_id: i64) -> Result<PostContext, ForumError> {
+    let (post, author, thread, forum) =
+        posts::with_context(conn, post_id)?.ok_or(ForumError::NotFound { what: "post" })?;
+    Ok(PostContext {
+        post,
+        author,
+        thread,
+        forum,
+    })
+}
+
+fn markable(ctx: &PostContext, by: &User) -> Result<(), ForumError> {
+    if ctx.post.deleted_at.is_some() {
+        return Err(ForumError::Gone {
+            code: "post_deleted",
+            message: "This post was deleted".into(),
+        });
+    }
+    if ctx.post.author_id == by.id {
+        return Err(ForumError::forbidden(
+            "own_post",
+            "You cannot mark your own post helpful",
+        ));
+    }
+    super::forums::require_open(&ctx.forum)
+}
+
+impl Forum {
+    /// `by` marks a post helpful (again is harmless). Returns the post with its new count.
+    pub async fn mark_helpful(&self, by: User, post_id: i64) -> Result<Post, ForumError> {
+        let (post, sent) = self
+            .blocking(move |inner, conn| {
+                let ctx = context(conn, post_id)?;
+                markable(&ctx, &by)?;
+                conn.transaction(|conn| {
+                    let like_ap_id = super::federation::new_activity_id(inner, "like");
+                    let added = helpful::add(conn, post_id, by.id, &like_ap_id, db::now())?;
+                    let sent = added && inner.settings.federation.enabled;
+                    if sent {
+                        push_event(
+                            conn,
+                            &OutboxEvent::Like {
+                                post_id,
+                                user_id: by.id,
+                                like_ap_id,
+                            },
+                        )?;
+                    }
+                    Ok((context(conn, post_id)?.post, sent))
+                })
+            })
+            .await?;
+        if sent {
+            self.outbox_written();
+        }
+        Ok(post)
+    }
+
+    /// `by` takes back their helpful mark (none is harmless). Returns the post.
+    pub async fn unmark_helpful(&self, by: User, post_id: i64) -> Result<Post, ForumError> {
+        let (post, sent) = self
+            .blocking(move |inner, conn| {
+                context(conn, post_id)?;
+                conn.transaction(|conn| {
+                    let removed = helpful::remove(conn, post_id, by.id)?;
+                    let sent = removed.is_some() && inner.settings.federation.enabled;
+                    if let (true, Some(mark)) = (sent, removed) {
+                        push_event(
+                            conn,
+                            &OutboxEvent::Unlike {
+                                post_id,
+                                user_id: by.id,
+                                like_ap_id: mark.like_ap_id,
+                            },
+                        )?;
+                    }
+                    Ok((context(conn, post_id)?.post, sent))
+                })
+            })
+            .await?;
+        if sent {
+            self.outbox_written();
+        }
+        Ok(post)
+    }
+
+    /// Which of `post_ids` person `user_id` marked helpful.
+    pub async fn marked_helpful(
+        &self,
+        user_id: i64,
+        post_ids: Vec<i64>,
+    ) -> Result<Vec<i64>, ForumError> {
+        self.blocking(move |_inner, conn| Ok(helpful::marked_by(conn, user_id, &post_ids)?))
+            .await
+    }
+
+    /// A mark from elsewhere (a `Like`), relayed when the post is in one of our forums.
+    pub async fn receive_helpful(
+        &self,
+        by: User,
+        post_id: i64,
+        like_ap_id: String,
+        relay: Option<Relay>,
+    ) -> Result<(), ForumError> {
+        let relayed = self
+            .blocking(move |_inner, conn| {
+                let ctx = context(conn, post_id)?;
+                markable(&ctx, &by)?;
+                conn.transaction(|conn| {
+                    let added = helpful::add(conn, post_id, by.id, &like_ap_id, db::now())?;
+                    relay_if_ours(conn, &ctx, relay.filter(|_| added))
+                })
+            })
+            .await?;
+        if relayed {
+            self.outbox_written();
+        }
+        Ok(())
+    }
+
+    /// A mark from elsewhere taken back (`Undo` of a `Like`).
+    pub async fn receive_unhelpful(
+        &self,
+        by: User,
+        post_id: i64,
+        relay: Option<Relay>,
+    ) -> Result<(), ForumError> {
+        let relayed = self
+            .blocking(move |_inner, conn| {
+                let ctx = context(conn, post_id)?;
+                conn.transaction(|conn| {
+                    let removed = helpful::remove(conn, post_id, by.id)?;
+                    relay_if_ours(conn, &ctx, relay.filter(|_| removed.is_some()))
+                })
+            })
+            .await?;
+        if relayed {
+            self.outbox_written();
+        }
+        Ok(())
+    }
+}
+
+fn relay_if_ours(
+    conn: &mut Conn<'_>,
+    ctx: &PostContext,
+    relay: Option<Relay>,
+) -> Result<bool, ForumError> {
+    match relay {
+        Some(relay) if ctx.forum.local => {
+            push_event(
+                conn,
+                &OutboxEvent::Relay {
+                    forum_id: ctx.forum.id,
+                    activity: relay.activity,
+                    origin: relay.origin,
+                },
+            )?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
