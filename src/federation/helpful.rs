@@ -13,10 +13,12 @@ use serde_json::{json, Value};
 use url::Url;
 
 use super::error::FederationError;
-use super::posts::{follower_inboxes, known_post, planned, relay_of, url};
+use super::posts::{
+    announce, follower_inboxes, known_post, planned, relay_of, remote_forum_inboxes, url,
+};
 use super::protocol::PUBLIC;
 use super::remote::ApUser;
-use crate::forum::federation::{domain_of, PlannedActivity, Signer};
+use crate::forum::federation::{PlannedActivity, Signer};
 use crate::forum::incoming::Relay;
 use crate::forum::Forum;
 
@@ -199,17 +201,7 @@ pub async fn plan(
         (like_ap_id.to_string(), "Like", like)
     };
     if !ctx.forum.local {
-        let mut inboxes = vec![url(ctx
-            .forum
-            .inbox_url
-            .as_deref()
-            .unwrap_or(forum_url.as_str()))?];
-        if let (false, Some(inbox)) = (ctx.author.local, ctx.author.inbox_url.as_deref()) {
-            let inbox = url(ctx.author.shared_inbox_url.as_deref().unwrap_or(inbox))?;
-            if domain_of(&inbox) != domain_of(&inboxes[0]) {
-                inboxes.push(inbox);
-            }
-        }
+        let inboxes = remote_forum_inboxes(&ctx.forum, &forum_url, Some(&ctx.author))?;
         return Ok(vec![planned(
             &id,
             kind,
@@ -218,24 +210,9 @@ pub async fn plan(
             inboxes,
         )?]);
     }
-    let announce_id = data.new_activity_id("announce");
-    let announce = json!({
-        "type": "Announce",
-        "id": announce_id,
-        "actor": forum_url,
-        "object": body,
-        "to": [PUBLIC],
-        "cc": [format!("{forum_url}/followers")],
-        "audience": forum_url,
-    });
+    let inboxes = follower_inboxes(ctx.forum.id, None, data).await?;
     Ok(vec![
         planned(&id, kind, Signer::User(user.id), &body, Vec::new())?,
-        planned(
-            &announce_id,
-            "Announce",
-            Signer::Forum(ctx.forum.id),
-            &announce,
-            follower_inboxes(ctx.forum.id, None, data).await?,
-        )?,
+        announce(ctx.forum.id, &forum_url, body.clone(), inboxes, data)?,
     ])
 }

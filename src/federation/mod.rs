@@ -77,6 +77,8 @@ pub async fn config(forum: Forum) -> anyhow::Result<FederationConfig<Forum>> {
         .debug(settings.federation.debug)
         .client(client(settings.federation.debug)?.into())
         .signed_fetch_actor(&instance)
+        // Signatures without (created) and (expires), which Pleroma needs and everyone takes.
+        .http_signature_compat(true)
         .http_fetch_limit(50)
         .build()
         .await?)
@@ -149,6 +151,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/f/{name}/inbox", web::post().to(inbox::inbox))
         .route("/f/{name}/outbox", get().to(objects::forum_outbox))
         .route("/f/{name}/followers", get().to(objects::forum_followers))
+        .route("/u/{name}/outbox", get().to(objects::person_collection))
+        .route("/u/{name}/followers", get().to(objects::person_collection))
+        .route("/actor/outbox", get().to(objects::instance_outbox))
         .route("/activities/{kind}/{id}", get().to(objects::activity))
         .service(
             web::resource("/u/{name}")

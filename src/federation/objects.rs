@@ -250,3 +250,29 @@ pub async fn forum_followers(
         "totalItems": count,
     }))
 }
+
+/// An empty `OrderedCollection` at `id`: what a person's outbox and followers, and the instance
+/// actor's outbox, hold (people post in forums, and only forums are followed).
+fn empty_collection(id: &str) -> Result<HttpResponse, ApiError> {
+    respond(serde_json::json!({
+        "type": "OrderedCollection",
+        "id": id,
+        "totalItems": 0,
+        "orderedItems": [],
+    }))
+}
+
+/// GET /u/{name}/outbox and /u/{name}/followers.
+pub async fn person_collection(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    state.forum.local_user(path.into_inner()).await?;
+    empty_collection(&state.forum.urls().absolute(req.path()))
+}
+
+/// GET /actor/outbox.
+pub async fn instance_outbox(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    empty_collection(&state.forum.urls().absolute("/actor/outbox"))
+}

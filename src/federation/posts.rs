@@ -567,21 +567,12 @@ pub async fn plan_post(
     if !ctx.forum.local {
         // To the forum's server, which relays it; and to the author answered, when they live
         // on yet another server.
-        let mut inboxes = vec![url(ctx
-            .forum
-            .inbox_url
-            .as_deref()
-            .unwrap_or(forum_url.as_str()))?];
-        if !ctx.post.is_opening {
-            let parent = parent_of(data, &ctx).await.map_err(api)?;
-            if let (false, Some(inbox)) = (parent.author.local, parent.author.inbox_url.as_deref())
-            {
-                let inbox = url(parent.author.shared_inbox_url.as_deref().unwrap_or(inbox))?;
-                if domain_of(&inbox) != domain_of(&inboxes[0]) {
-                    inboxes.push(inbox);
-                }
-            }
-        }
+        let parent = if ctx.post.is_opening {
+            None
+        } else {
+            Some(parent_of(data, &ctx).await.map_err(api)?.author)
+        };
+        let inboxes = remote_forum_inboxes(&ctx.forum, &forum_url, parent.as_ref())?;
         return Ok(vec![planned(
             &inner_id,
             kind,
@@ -599,36 +590,21 @@ pub async fn plan_post(
         &inner,
         Vec::new(),
     )?];
-    let announce = |object: Value| -> Result<(String, Value), FederationError> {
-        let id = data.new_activity_id("announce");
-        let body = json!({
-            "type": "Announce",
-            "id": id,
-            "actor": forum_url,
-            "object": object,
-            "to": [PUBLIC],
-            "cc": [format!("{forum_url}/followers")],
-            "audience": forum_url,
-        });
-        Ok((id, body))
-    };
-    let (id, body) = announce(inner.clone())?;
-    out.push(planned(
-        &id,
-        "Announce",
-        Signer::Forum(ctx.forum.id),
-        &body,
+    out.push(announce(
+        ctx.forum.id,
+        &forum_url,
+        inner.clone(),
         inboxes.clone(),
+        data,
     )?);
     if action == PostAction::Create && ctx.post.is_opening {
         // Mastodon shows Announce(Page) but not Announce(Create(Page)).
-        let (id, body) = announce(inner["object"].clone())?;
-        out.push(planned(
-            &id,
-            "Announce",
-            Signer::Forum(ctx.forum.id),
-            &body,
+        out.push(announce(
+            ctx.forum.id,
+            &forum_url,
+            inner["object"].clone(),
             inboxes,
+            data,
         )?);
     }
     Ok(out)
@@ -646,6 +622,45 @@ pub async fn plan_relay(
     };
     let forum_url = url(&data.urls().forum(&forum))?;
     let object: Value = serde_json::from_str(activity)?;
+    let inboxes = follower_inboxes(forum.id, Some(origin), data).await?;
+    Ok(vec![announce(forum.id, &forum_url, object, inboxes, data)?])
+}
+
+/// Where an activity about a post in a remote forum goes: the forum's inbox (its server relays
+/// it), and the inbox of `also` (the author answered or marked) when they are remote on yet
+/// another server.
+pub(super) fn remote_forum_inboxes(
+    forum: &crate::forum::ForumRow,
+    forum_url: &Url,
+    also: Option<&crate::forum::User>,
+) -> Result<Vec<Url>, FederationError> {
+    let mut inboxes = vec![url(forum
+        .inbox_url
+        .as_deref()
+        .unwrap_or(forum_url.as_str()))?];
+    if let Some(person) = also.filter(|p| !p.local) {
+        if let Some(inbox) = person
+            .shared_inbox_url
+            .as_deref()
+            .or(person.inbox_url.as_deref())
+        {
+            let inbox = url(inbox)?;
+            if domain_of(&inbox) != domain_of(&inboxes[0]) {
+                inboxes.push(inbox);
+            }
+        }
+    }
+    Ok(inboxes)
+}
+
+/// Our forum `forum_id` (at `forum_url`) passing `object` on to `inboxes` (FEP-1b12).
+pub(super) fn announce(
+    forum_id: i64,
+    forum_url: &Url,
+    object: Value,
+    inboxes: Vec<Url>,
+    data: &Data<Forum>,
+) -> Result<PlannedActivity, FederationError> {
     let id = data.new_activity_id("announce");
     let body = json!({
         "type": "Announce",
@@ -656,14 +671,7 @@ pub async fn plan_relay(
         "cc": [format!("{forum_url}/followers")],
         "audience": forum_url,
     });
-    let inboxes = follower_inboxes(forum.id, Some(origin), data).await?;
-    Ok(vec![planned(
-        &id,
-        "Announce",
-        Signer::Forum(forum.id),
-        &body,
-        inboxes,
-    )?])
+    planned(&id, "Announce", Signer::Forum(forum_id), &body, inboxes)
 }
 
 /// The object builders answer in the API's error type; here their failures are our own.

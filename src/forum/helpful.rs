@@ -3,7 +3,7 @@
 //! A mark made here, and one received in one of our forums, is passed on (outbox event).
 
 use super::federation::{push_event, OutboxEvent};
-use super::incoming::Relay;
+use super::incoming::{relay_event, Relay};
 use super::threads::PostContext;
 use super::{Forum, Post, User};
 use crate::db::{self, helpful, posts, Conn};
@@ -119,7 +119,7 @@ impl Forum {
                 markable(&ctx, &by)?;
                 conn.transaction(|conn| {
                     let added = helpful::add(conn, post_id, by.id, &like_ap_id, db::now())?;
-                    relay_if_ours(conn, &ctx, relay.filter(|_| added))
+                    relay_event(conn, &ctx.forum, relay.filter(|_| added))
                 })
             })
             .await?;
@@ -141,7 +141,7 @@ impl Forum {
                 let ctx = context(conn, post_id)?;
                 conn.transaction(|conn| {
                     let removed = helpful::remove(conn, post_id, by.id)?;
-                    relay_if_ours(conn, &ctx, relay.filter(|_| removed.is_some()))
+                    relay_event(conn, &ctx.forum, relay.filter(|_| removed.is_some()))
                 })
             })
             .await?;
@@ -149,26 +149,5 @@ impl Forum {
             self.outbox_written();
         }
         Ok(())
-    }
-}
-
-fn relay_if_ours(
-    conn: &mut Conn<'_>,
-    ctx: &PostContext,
-    relay: Option<Relay>,
-) -> Result<bool, ForumError> {
-    match relay {
-        Some(relay) if ctx.forum.local => {
-            push_event(
-                conn,
-                &OutboxEvent::Relay {
-                    forum_id: ctx.forum.id,
-                    activity: relay.activity,
-                    origin: relay.origin,
-                },
-            )?;
-            Ok(true)
-        }
-        _ => Ok(false),
     }
 }

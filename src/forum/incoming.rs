@@ -77,7 +77,9 @@ fn title_of(incoming: &IncomingPost) -> String {
     title.chars().take(TITLE_MAX).collect()
 }
 
-fn relay_event(
+/// Records that our forum must pass `relay` on (nothing for a remote forum, whose own server
+/// does that). Returns whether it did.
+pub(super) fn relay_event(
     conn: &mut Conn<'_>,
     forum: &ForumRow,
     relay: Option<Relay>,

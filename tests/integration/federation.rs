@@ -212,6 +212,20 @@ async fn people_forums_and_the_instance_are_actors_with_stable_keys(backend: Bac
         again["publicKey"]["publicKeyPem"], pem,
         "the key is made once and kept"
     );
+    // Every collection an actor names answers.
+    for (path, total) in [
+        ("/u/alice/outbox", 0),
+        ("/u/alice/followers", 0),
+        ("/actor/outbox", 0),
+        ("/f/maths/followers", 0),
+        ("/f/maths/outbox", 0),
+    ] {
+        let (status, kind, collection) = fetch(&app, path, AP).await;
+        assert_eq!((status, kind.as_str()), (200, AP), "{path}");
+        assert_eq!(collection["type"], "OrderedCollection", "{path}");
+        assert_eq!(collection["id"], app.url(path), "{path}");
+        assert_eq!(collection["totalItems"], total, "{path}");
+    }
 
     let (status, _, group) = fetch(&app, "/f/maths", LD).await;
     assert_eq!(status, 200);

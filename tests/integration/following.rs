@@ -397,11 +397,10 @@ async fn a_repeated_activity_is_acknowledged_and_ignored(backend: Backend) {
     assert_eq!(followers(alpha, "maths").await, 1);
 }
 
-async fn deliveries_wait_for_an_instance_that_is_down(backend: Backend) {
-    let mut net = network(backend, 2).await;
-    let beta = net.pop().unwrap();
-    let alpha = net.pop().unwrap();
-    with_maths(&alpha).await;
+/// alpha with forum maths; beta with "bea", whose instance has looked maths@alpha up (so it
+/// can be followed while alpha is down). Returns bea's token and the forum's handle.
+async fn bea_knows_maths(alpha: &TestApp, beta: &TestApp) -> (String, String) {
+    with_maths(alpha).await;
     beta.create_user("bea", false).await;
     let bea = beta.token("bea").await;
     let handle = format!("maths@{}", alpha.domain());
@@ -414,6 +413,14 @@ async fn deliveries_wait_for_an_instance_that_is_down(backend: Backend) {
         )
         .await;
     assert_eq!(status, 200, "{body}");
+    (bea, handle)
+}
+
+async fn deliveries_wait_for_an_instance_that_is_down(backend: Backend) {
+    let mut net = network(backend, 2).await;
+    let beta = net.pop().unwrap();
+    let alpha = net.pop().unwrap();
+    let (bea, handle) = bea_knows_maths(&alpha, &beta).await;
 
     let alpha_domain = alpha.domain();
     let stopped = alpha.stop().await;
@@ -463,19 +470,7 @@ async fn deliveries_survive_a_restart_of_the_sender(backend: Backend) {
     let mut net = network(backend, 2).await;
     let beta = net.pop().unwrap();
     let alpha = net.pop().unwrap();
-    with_maths(&alpha).await;
-    beta.create_user("bea", false).await;
-    let bea = beta.token("bea").await;
-    let handle = format!("maths@{}", alpha.domain());
-    let (status, _) = beta
-        .api(
-            Method::GET,
-            &format!("/api/v1/resolve?q={handle}"),
-            Some(&bea),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200);
+    let (bea, handle) = bea_knows_maths(&alpha, &beta).await;
 
     // alpha is down, so beta's Follow waits; then beta itself stops with it pending.
     let alpha_stopped = alpha.stop().await;
@@ -684,18 +679,8 @@ async fn an_instance_failing_too_long_is_skipped_until_heard_from(backend: Backe
         s.federation.dead_after_hours = 0;
     })
     .await;
-    with_maths(&alpha).await;
-    let beta_admin = with_maths(&beta).await;
-    let handle = format!("maths@{}", alpha.domain());
-    let (status, _) = beta
-        .api(
-            Method::GET,
-            &format!("/api/v1/resolve?q={handle}"),
-            Some(&beta_admin),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200);
+    with_maths(&beta).await;
+    let (beta_admin, handle) = bea_knows_maths(&alpha, &beta).await;
     let domain = alpha.domain();
     let stopped = alpha.stop().await;
     let (status, body) = beta
