@@ -336,3 +336,19 @@ pub fn by_ap_id(conn: &mut Conn<'_>, ap_id: &str) -> QueryResult<Option<Post>> {
         .first(c)
         .optional())
 }
+
+/// The opening posts of a forum's pinned threads, with their threads and authors.
+pub fn pinned_openings_in_forum(
+    conn: &mut Conn<'_>,
+    forum_id: i64,
+) -> QueryResult<Vec<(Post, Thread, User)>> {
+    dispatch!(conn, |c| posts::table
+        .inner_join(threads::table)
+        .inner_join(users::table)
+        .filter(threads::forum_id.eq(forum_id))
+        .filter(threads::pinned)
+        .filter(posts::is_opening)
+        .order((threads::last_activity_at.desc(), threads::id.desc()))
+        .select((Post::as_select(), Thread::as_select(), User::as_select()))
+        .load(c))
+}

@@ -202,3 +202,12 @@ pub fn by_ap_id_with_key(
         .first(c)
         .optional())
 }
+
+/// The administrators (who moderate every forum for now), oldest account first.
+pub fn admins(conn: &mut Conn<'_>) -> QueryResult<Vec<User>> {
+    dispatch!(conn, |c| users::table
+        .filter(users::is_admin)
+        .order(users::id.asc())
+        .select(User::as_select())
+        .load(c))
+}

@@ -107,6 +107,8 @@ pub async fn group(
         inbox,
         outbox,
         followers,
+        featured: url(&format!("{id}/featured"))?,
+        attributed_to: url(&format!("{id}/moderators"))?,
         endpoints: shared_inbox(&state)?,
         public_key: public_key(&id, keys.public_key),
         url: id.clone(),

@@ -151,6 +151,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/f/{name}/inbox", web::post().to(inbox::inbox))
         .route("/f/{name}/outbox", get().to(objects::forum_outbox))
         .route("/f/{name}/followers", get().to(objects::forum_followers))
+        .route("/f/{name}/featured", get().to(objects::forum_featured))
+        .route("/f/{name}/moderators", get().to(objects::forum_moderators))
         .route("/u/{name}/outbox", get().to(objects::person_collection))
         .route("/u/{name}/followers", get().to(objects::person_collection))
         .route("/actor/outbox", get().to(objects::instance_outbox))

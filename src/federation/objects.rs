@@ -276,3 +276,45 @@ pub async fn person_collection(
 pub async fn instance_outbox(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     empty_collection(&state.forum.urls().absolute("/actor/outbox"))
 }
+
+/// GET /f/{name}/featured: the forum's pinned threads, as `Page`s (Lemmy's "featured").
+pub async fn forum_featured(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (forum_row, _, pinned) = state
+        .forum
+        .forum_moderators_and_pinned(path.into_inner())
+        .await?;
+    let forum_url = url(&state.forum.urls().forum(&forum_row))?;
+    let items = pinned
+        .iter()
+        .map(|ctx| page_json(&state.forum, ctx))
+        .collect::<Result<Vec<_>, _>>()?;
+    respond(serde_json::json!({
+        "type": "OrderedCollection",
+        "id": format!("{forum_url}/featured"),
+        "totalItems": items.len(),
+        "orderedItems": items,
+    }))
+}
+
+/// GET /f/{name}/moderators: who moderates the forum (its `attributedTo`, as Lemmy has it).
+pub async fn forum_moderators(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (forum_row, moderators, _) = state
+        .forum
+        .forum_moderators_and_pinned(path.into_inner())
+        .await?;
+    let urls = state.forum.urls();
+    let forum_url = url(&urls.forum(&forum_row))?;
+    let items: Vec<String> = moderators.iter().map(|u| urls.user(u)).collect();
+    respond(serde_json::json!({
+        "type": "OrderedCollection",
+        "id": format!("{forum_url}/moderators"),
+        "totalItems": items.len(),
+        "orderedItems": items,
+    }))
+}

@@ -114,6 +114,10 @@ pub struct Group {
     pub outbox: Url,
     /// Followers collection.
     pub followers: Url,
+    /// Pinned threads.
+    pub featured: Url,
+    /// Moderators collection (Lemmy's use of `attributedTo` on a `Group`).
+    pub attributed_to: Url,
     /// Shared inbox.
     pub endpoints: Endpoints,
     /// Key that signs the forum's announcements.

@@ -120,6 +120,31 @@ impl Forum {
         .await
     }
 
+    /// A local forum's moderators (the administrators, until forums have roles of their own)
+    /// and its pinned threads' opening posts.
+    pub async fn forum_moderators_and_pinned(
+        &self,
+        name: String,
+    ) -> Result<(ForumRow, Vec<User>, Vec<PostContext>), ForumError> {
+        self.blocking(move |_inner, conn| {
+            let forum = forums::local_by_name(conn, &name.to_ascii_lowercase())?
+                .ok_or(ForumError::NotFound { what: "forum" })?;
+            let moderators = users::admins(conn)?;
+            let pinned = posts::pinned_openings_in_forum(conn, forum.id)?
+                .into_iter()
+                .filter(|(post, _, _)| post.deleted_at.is_none())
+                .map(|(post, thread, author)| PostContext {
+                    post,
+                    author,
+                    thread,
+                    forum: forum.clone(),
+                })
+                .collect();
+            Ok((forum, moderators, pinned))
+        })
+        .await
+    }
+
     /// Accounts and posts on this instance.
     pub async fn usage(&self) -> Result<Usage, ForumError> {
         self.blocking(|_inner, conn| {

@@ -219,6 +219,8 @@ async fn people_forums_and_the_instance_are_actors_with_stable_keys(backend: Bac
         ("/actor/outbox", 0),
         ("/f/maths/followers", 0),
         ("/f/maths/outbox", 0),
+        ("/f/maths/featured", 0),
+        ("/f/maths/moderators", 1),
     ] {
         let (status, kind, collection) = fetch(&app, path, AP).await;
         assert_eq!((status, kind.as_str()), (200, AP), "{path}");
@@ -226,6 +228,33 @@ async fn people_forums_and_the_instance_are_actors_with_stable_keys(backend: Bac
         assert_eq!(collection["id"], app.url(path), "{path}");
         assert_eq!(collection["totalItems"], total, "{path}");
     }
+    let (_, _, moderators) = fetch(&app, "/f/maths/moderators", AP).await;
+    assert_eq!(
+        moderators["orderedItems"],
+        serde_json::json!([app.url("/u/alice")])
+    );
+    // A pinned thread is featured; the outbox has every thread.
+    let thread = app
+        .thread(&token, "maths", "Read me first", "Welcome.")
+        .await;
+    app.thread(&token, "maths", "Not pinned", "Chat.").await;
+    let (status, _) = app
+        .api(
+            Method::PATCH,
+            &format!("/api/v1/threads/{thread}"),
+            Some(&token),
+            Some(serde_json::json!({"pinned": true})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, _, featured) = fetch(&app, "/f/maths/featured", AP).await;
+    assert_eq!(featured["totalItems"], 1, "{featured}");
+    assert_eq!(featured["orderedItems"][0]["type"], "Page");
+    assert_eq!(featured["orderedItems"][0]["name"], "Read me first");
+    let (_, _, outbox) = fetch(&app, "/f/maths/outbox", AP).await;
+    assert_eq!(outbox["totalItems"], 2, "{outbox}");
+    assert_eq!(outbox["orderedItems"][0]["type"], "Create");
+    assert_eq!(outbox["orderedItems"][0]["object"]["name"], "Not pinned");
 
     let (status, _, group) = fetch(&app, "/f/maths", LD).await;
     assert_eq!(status, 200);
@@ -236,6 +265,9 @@ async fn people_forums_and_the_instance_are_actors_with_stable_keys(backend: Bac
     assert_eq!(group["summary"], "<p>About maths.</p>");
     assert_eq!(group["inbox"], app.url("/f/maths/inbox"));
     assert_eq!(group["followers"], app.url("/f/maths/followers"));
+    assert_eq!(group["outbox"], app.url("/f/maths/outbox"));
+    assert_eq!(group["featured"], app.url("/f/maths/featured"));
+    assert_eq!(group["attributedTo"], app.url("/f/maths/moderators"));
     assert_eq!(group["endpoints"]["sharedInbox"], app.url("/inbox"));
     assert_ne!(
         group["publicKey"]["publicKeyPem"], pem,

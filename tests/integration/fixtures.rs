@@ -1,7 +1,10 @@
 //! Documents as other servers send and serve them, parsed with the types our inboxes and
 //! fetcher use. The files under `tests/fixtures/<software>/` are copies of the payloads the
 //! Lemmy project keeps as test data (captured from live Mastodon, Lemmy, Pleroma, NodeBB,
-//! Discourse and Mbin servers; `shared/fixtures/README.md`). Every shape we take must parse
+//! Discourse and Mbin servers; `shared/fixtures/README.md`), except `gotosocial/`, written for
+//! this project from GoToSocial's federation documentation (`docs/federation/actors.md` and
+//! `posts.md` in its repository): no shared inbox, `to` and `cc` as single strings, a single
+//! `tag` as an object rather than an array. Every shape we take must parse
 //! to the right type; those we do not take yet must land in the catch-all, which the inbox
 //! refuses with a reason.
 
@@ -25,6 +28,7 @@ fn people_from_every_server_parse() {
         "discourse/person.json",
         "lemmy/instance.json",
         "mbin/instance.json",
+        "gotosocial/person.json",
     ] {
         let person: RemotePerson = fixture(path);
         assert!(!person.preferred_username.is_empty(), "{path}");
@@ -82,6 +86,33 @@ fn threads_and_replies_from_every_server_parse() {
     }
     let comment: PostObject = fixture("lemmy/comment.json");
     assert!(comment.in_reply_to.is_some());
+}
+
+#[test]
+fn gotosocial_shapes_parse() {
+    let person: RemotePerson = fixture("gotosocial/person.json");
+    assert!(person.endpoints.is_none(), "GoToSocial has no shared inbox");
+    assert_eq!(person.name.as_deref(), Some("Rowan Teaches"));
+    match activity("gotosocial/create_note.json") {
+        InboxActivity::CreateOrUpdate(create) => {
+            // `to` and `cc` as single strings, `tag` as one object.
+            assert_eq!(create.object.to.len(), 1);
+            assert_eq!(create.object.cc.len(), 1);
+            assert_eq!(
+                create.object.in_reply_to.as_ref().map(|u| u.as_str()),
+                Some("https://school.example/t/12")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        activity("gotosocial/follow.json"),
+        InboxActivity::Follow(_)
+    ));
+    assert!(matches!(
+        activity("gotosocial/like.json"),
+        InboxActivity::Vote(_)
+    ));
 }
 
 fn activity(path: &str) -> InboxActivity {
