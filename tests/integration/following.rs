@@ -23,6 +23,7 @@ both_backends!(
     an_instance_failing_too_long_is_skipped_until_heard_from,
     resolve_finds_threads_and_replies_by_address,
     a_changed_key_is_fetched_again,
+    a_post_its_edit_and_its_deletion_arrive_in_that_order,
 );
 
 const AP: &str = "application/activity+json";
@@ -834,4 +835,65 @@ async fn a_changed_key_is_fetched_again(backend: Backend) {
         "signed with the new key: {status} {text}"
     );
     assert_eq!(followers(alpha, "maths").await, 0, "the Undo was taken");
+}
+
+async fn a_post_its_edit_and_its_deletion_arrive_in_that_order(backend: Backend) {
+    let mut net = network(backend, 2).await;
+    let beta = net.pop().unwrap();
+    let alpha = net.pop().unwrap();
+    let thread = maths_with_a_thread(&alpha).await;
+    let alice = alpha.token("alice").await;
+    beta.create_user("bea", false).await;
+    let bea = beta.token("bea").await;
+    let handle = format!("maths@{}", alpha.domain());
+    let (status, _) = beta
+        .api(
+            Method::POST,
+            "/api/v1/follows",
+            Some(&bea),
+            Some(json!({"target": handle})),
+        )
+        .await;
+    assert_eq!(status, 202);
+    drain_all(&[&alpha, &beta]).await;
+
+    // beta is down while alice replies, edits the reply and deletes it.
+    let stopped = beta.stop().await;
+    let reply = alpha.reply(&alice, thread, "First words.", None).await;
+    let (status, _) = alpha
+        .api(
+            Method::PATCH,
+            &format!("/api/v1/posts/{reply}"),
+            Some(&alice),
+            Some(json!({"body": "Second thoughts."})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = alpha
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/posts/{reply}"),
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+
+    // beta comes back and takes them in order: the reply exists, and is deleted. (Out of order,
+    // the Delete would find nothing and the Update would bring the words back.)
+    let beta = stopped.restart().await;
+    drain_all(&[&alpha, &beta]).await;
+    let (_, threads) = beta
+        .api(
+            Method::GET,
+            &format!("/api/v1/forums/{handle}/threads"),
+            None,
+            None,
+        )
+        .await;
+    let on_beta = threads["threads"][0]["id"].as_i64().unwrap();
+    let posts = replies(&beta, on_beta).await;
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert_eq!(posts[0]["deleted"], true, "{posts:?}");
+    assert!(posts[0]["html"].is_null());
 }
