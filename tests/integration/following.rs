@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use staffroom::db::Backend;
 
 use crate::both_backends;
-use crate::support::{drain_all, network, TestApp};
+use crate::support::{drain_all, network, wait_until, TestApp};
 
 both_backends!(
     following_a_remote_forum_by_handle,
@@ -444,18 +444,22 @@ async fn deliveries_wait_for_an_instance_that_is_down(backend: Backend) {
     }
     // beta tries, fails, and backs off.
     let domain = alpha_domain.clone();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let state = beta.forum.instance_state(domain.clone()).await.unwrap();
-        if state.as_ref().is_some_and(|s| s.failures >= 2) {
-            let state = state.unwrap();
-            assert!(state.next_attempt_at.is_some());
-            assert!(state.last_error.is_some());
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "beta never retried");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    wait_until("beta to retry", || async {
+        beta.forum
+            .instance_state(domain.clone())
+            .await
+            .unwrap()
+            .is_some_and(|s| s.failures >= 2)
+    })
+    .await;
+    let state = beta
+        .forum
+        .instance_state(domain.clone())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(state.next_attempt_at.is_some());
+    assert!(state.last_error.is_some());
     assert_eq!(follows(&beta, &bea).await[0]["state"], "pending");
 
     // alpha comes back: everything arrives, once and in order (the final Follow wins).
@@ -591,11 +595,10 @@ async fn a_reply_addressed_only_to_the_author_lands_in_the_thread(backend: Backe
     // The forum relays it to its followers: an Announce for gamma. (gamma then fetches the
     // note from its origin, which this stand-in server cannot serve; the relay of a real reply
     // is followed end to end in the conversation tests.)
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while alpha.forum.activities_sent("Announce").await.unwrap() == 0 {
-        assert!(std::time::Instant::now() < deadline, "no relay was made");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    wait_until("alpha to relay the reply", || async {
+        alpha.forum.activities_sent("Announce").await.unwrap() > 0
+    })
+    .await;
     // Sent again, the same activity is acknowledged and changes nothing.
     let (status, text) = post_signed(beta, &alpha.url("/inbox"), &reply).await;
     assert!((200..300).contains(&status), "{status} {text}");
@@ -693,17 +696,14 @@ async fn an_instance_failing_too_long_is_skipped_until_heard_from(backend: Backe
         )
         .await;
     assert_eq!(status, 202, "{body}");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !beta
-        .forum
-        .instance_state(domain.clone())
-        .await
-        .unwrap()
-        .is_some_and(|s| s.dead)
-    {
-        assert!(std::time::Instant::now() < deadline, "never marked dead");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    wait_until("alpha to be marked dead", || async {
+        beta.forum
+            .instance_state(domain.clone())
+            .await
+            .unwrap()
+            .is_some_and(|s| s.dead)
+    })
+    .await;
 
     // alpha is back, but beta does not try a dead instance: its delivery is not in the backlog
     // and nothing is due, so the worker has nothing to send (it would otherwise retry within

@@ -449,6 +449,22 @@ pub fn federating(s: &mut Settings) {
     s.federation.retry_max_seconds = 0.5;
 }
 
+/// Waits (up to 20 s, looking every 20 ms) until `check` holds; fails naming `what` otherwise.
+pub async fn wait_until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !check().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gave up waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// Waits until every instance has drained its outbox.
 pub async fn drain_all(apps: &[&TestApp]) {
     // Deliveries cause deliveries (a Follow brings back an Accept): go round until a round
