@@ -87,13 +87,25 @@ pub fn insert_activity(conn: &mut Conn<'_>, new: &NewActivity<'_>) -> QueryResul
         .get_result(c))
 }
 
-/// A sent activity's JSON, by its id.
-pub fn activity_body(conn: &mut Conn<'_>, ap_id: &str) -> QueryResult<Option<String>> {
+/// A sent activity's type and JSON, by its id.
+pub fn activity_body(conn: &mut Conn<'_>, ap_id: &str) -> QueryResult<Option<(String, String)>> {
     dispatch!(conn, |c| activities::table
         .filter(activities::ap_id.eq(ap_id))
-        .select(activities::body)
+        .select((activities::kind, activities::body))
         .first(c)
         .optional())
+}
+
+/// Forgets activities made before `before` that wait for no delivery.
+pub fn prune_activities(conn: &mut Conn<'_>, before: NaiveDateTime) -> QueryResult<usize> {
+    dispatch!(conn, |c| diesel::delete(
+        activities::table
+            .filter(activities::created_at.lt(before))
+            .filter(diesel::dsl::not(diesel::dsl::exists(
+                deliveries::table.filter(deliveries::activity_id.eq(activities::id))
+            )))
+    )
+    .execute(c))
 }
 
 /// A server and the state of delivery to it.

@@ -313,6 +313,10 @@ impl Forum {
             login_failures::prune(conn, now - window)?;
             Ok(())
         })
-        .await
+        .await?;
+        if self.settings().federation.enabled {
+            self.federation_housekeeping().await?;
+        }
+        Ok(())
     }
 }

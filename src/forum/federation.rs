@@ -609,10 +609,33 @@ impl Forum {
         new_activity_id(&self.inner, kind)
     }
 
-    /// A sent activity's JSON.
+    /// A sent activity's JSON, for activities that carry no post: a `Create`, `Update` or
+    /// `Announce` holds a post as it was then, which may since have been edited or deleted, so
+    /// those are read at the post's own address instead.
     pub async fn sent_activity(&self, ap_id: String) -> Result<String, ForumError> {
-        self.blocking(move |_inner, conn| {
-            outbox::activity_body(conn, &ap_id)?.ok_or(ForumError::NotFound { what: "activity" })
+        self.blocking(
+            move |_inner, conn| match outbox::activity_body(conn, &ap_id)? {
+                Some((kind, body))
+                    if !matches!(kind.as_str(), "Create" | "Update" | "Announce") =>
+                {
+                    Ok(body)
+                }
+                _ => Err(ForumError::NotFound { what: "activity" }),
+            },
+        )
+        .await
+    }
+
+    /// Forgets what federation no longer needs: activity ids received over 30 days ago (senders
+    /// have stopped retrying by then), outbox events sent on over 7 days ago, and activities
+    /// sent over 30 days ago that wait for no delivery.
+    pub async fn federation_housekeeping(&self) -> Result<(), ForumError> {
+        self.blocking(|_inner, conn| {
+            let now = db::now();
+            received::prune(conn, now - TimeDelta::days(30))?;
+            outbox::prune_events(conn, now - TimeDelta::days(7))?;
+            outbox::prune_activities(conn, now - TimeDelta::days(30))?;
+            Ok(())
         })
         .await
     }

@@ -15,6 +15,7 @@ both_backends!(
     unfollowing_stops_delivery,
     educators_follow_and_answer_remote_forums_in_the_browser,
     helpful_marks_travel_and_count_once,
+    sent_activities_are_readable_and_forgotten_in_time,
 );
 
 /// alpha with forum "maths", administrator "admin" and member "alice"; beta with "bea" and
@@ -490,5 +491,85 @@ async fn helpful_marks_travel_and_count_once(backend: Backend) {
             "{}: {t}",
             app.address
         );
+    }
+}
+
+/// Rows of `sql` (one text column named `v`) in `app`'s database.
+fn column(app: &TestApp, sql: &str) -> Vec<String> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        v: String,
+    }
+    app.forum
+        .db()
+        .with_conn(
+            |conn| -> Result<Vec<String>, staffroom::error::ForumError> {
+                let rows: Vec<Row> = staffroom::dispatch!(conn, |c| diesel::RunQueryDsl::load(
+                    diesel::sql_query(sql),
+                    c
+                ))?;
+                Ok(rows.into_iter().map(|r| r.v).collect())
+            },
+        )
+        .unwrap()
+}
+
+async fn sent_activities_are_readable_and_forgotten_in_time(backend: Backend) {
+    let net = network(backend, 3).await;
+    let all: Vec<&TestApp> = net.iter().collect();
+    let alpha = &net[0];
+    let (alice, _, _) = three_schools(&net).await;
+    alpha
+        .thread(&alice, "maths", "Kept a while", "Then forgotten.")
+        .await;
+    drain_all(&all).await;
+
+    // An Accept reads at its id; an Announce (which carries a post as it was) does not.
+    let accept = column(
+        alpha,
+        "SELECT ap_id AS v FROM activities WHERE kind = 'Accept'",
+    );
+    assert_eq!(accept.len(), 2, "one Accept per follower: {accept:?}");
+    let res = reqwest::Client::new()
+        .get(&accept[0])
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["type"], "Accept");
+    assert_eq!(body["id"], accept[0].as_str());
+    let announce = column(
+        alpha,
+        "SELECT ap_id AS v FROM activities WHERE kind = 'Announce'",
+    );
+    assert!(!announce.is_empty());
+    let res = reqwest::get(&announce[0]).await.unwrap();
+    assert_eq!(res.status(), 404);
+
+    // A month on, housekeeping forgets them (nothing waits to be delivered).
+    let month_ago = (chrono::Utc::now() - chrono::TimeDelta::days(40))
+        .naive_utc()
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string();
+    for table in ["activities", "outbox_events"] {
+        column(
+            alpha,
+            &format!("UPDATE {table} SET created_at = '{month_ago}' RETURNING 'x' AS v"),
+        );
+    }
+    column(
+        alpha,
+        &format!("UPDATE received_activities SET received_at = '{month_ago}' RETURNING 'x' AS v"),
+    );
+    alpha.forum.housekeeping().await.unwrap();
+    for table in ["activities", "outbox_events", "received_activities"] {
+        let left = column(
+            alpha,
+            &format!("SELECT CAST(COUNT(*) AS TEXT) AS v FROM {table}"),
+        );
+        assert_eq!(left, vec!["0".to_string()], "{table}");
     }
 }

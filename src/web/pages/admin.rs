@@ -52,7 +52,12 @@ async fn admin_page(
         status,
         &AdminPage {
             layout: &layout,
-            forums: forums.iter().map(ForumItem::from).collect(),
+            // Forums from elsewhere are run by their own servers.
+            forums: forums
+                .iter()
+                .filter(|f| f.local)
+                .map(ForumItem::from)
+                .collect(),
             name: &form.name,
             title: &form.title,
             description: &form.description,

@@ -1,0 +1,2 @@
+DROP INDEX outbox_events_created;
+DROP INDEX activities_created;
