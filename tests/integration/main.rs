@@ -12,6 +12,7 @@ mod federation;
 mod fixtures;
 mod following;
 mod forums;
+mod lemmy;
 mod migrations;
 mod query_plans;
 mod threads;

@@ -1,0 +1,320 @@
+//! Following a Lemmy community and answering in it, against a stand-in Lemmy: a small server in
+//! this test that serves the community, people and WebFinger in Lemmy's formats (the documents
+//! in `tests/fixtures/lemmy/`, moved to its own address), signs what it sends with the
+//! community's key, and records what arrives at its inboxes.
+
+use std::sync::{Arc, Mutex};
+
+use activitypub_federation::activity_sending::SendActivityTask;
+use activitypub_federation::config::{Data, FederationConfig};
+use activitypub_federation::http_signatures::{generate_actor_keypair, Keypair};
+use activitypub_federation::traits::{Actor, Object};
+use actix_web::{web, App, HttpResponse, HttpServer};
+use reqwest::Method;
+use serde_json::{json, Value};
+use staffroom::db::Backend;
+use staffroom::federation::activities::Outgoing;
+use url::Url;
+
+use crate::both_backends;
+use crate::support::{drain_all, wait_until, TestApp};
+
+both_backends!(educators_follow_a_lemmy_community_and_answer_there);
+
+/// The stand-in: its address, the community's key, and what its inboxes received.
+struct StandIn {
+    base: String,
+    keys: Keypair,
+    received: Mutex<Vec<Value>>,
+}
+
+impl StandIn {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A Lemmy fixture with its servers' addresses replaced by the stand-in's.
+    fn fixture(&self, name: &str) -> Value {
+        let path = format!("{}/tests/fixtures/lemmy/{name}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = text
+            .replace("https://enterprise.lemmy.ml", &self.base)
+            .replace("http://enterprise.lemmy.ml", &self.base)
+            .replace("https://ds9.lemmy.ml", &self.base)
+            .replace("http://ds9.lemmy.ml", &self.base)
+            .replace("/c/main", "/c/tenforward")
+            .replace("/u/main", "/c/tenforward");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    fn with_key(&self, mut actor: Value) -> Value {
+        let id = actor["id"].as_str().unwrap().to_string();
+        actor["publicKey"] = json!({
+            "id": format!("{id}#main-key"),
+            "owner": id,
+            "publicKeyPem": self.keys.public_key,
+        });
+        actor
+    }
+}
+
+const AP: &str = "application/activity+json";
+
+async fn group(state: web::Data<Arc<StandIn>>) -> HttpResponse {
+    let mut group = state.fixture("group.json");
+    // Lemmy's fixture says where its outbox is; this stand-in has nothing to backfill.
+    group.as_object_mut().unwrap().remove("outbox");
+    HttpResponse::Ok()
+        .content_type(AP)
+        .json(state.with_key(group))
+}
+
+async fn person(state: web::Data<Arc<StandIn>>, name: web::Path<String>) -> HttpResponse {
+    let mut person = state.fixture("person.json");
+    let id = state.url(&format!("/u/{name}"));
+    person["id"] = json!(id);
+    person["preferredUsername"] = json!(name.as_str());
+    person["inbox"] = json!(format!("{id}/inbox"));
+    HttpResponse::Ok()
+        .content_type(AP)
+        .json(state.with_key(person))
+}
+
+async fn webfinger(state: web::Data<Arc<StandIn>>) -> HttpResponse {
+    let host = state.base.trim_start_matches("http://");
+    HttpResponse::Ok()
+        .content_type("application/jrd+json")
+        .json(json!({
+            "subject": format!("acct:tenforward@{host}"),
+            "links": [{"rel": "self", "type": AP, "href": state.url("/c/tenforward")}],
+        }))
+}
+
+async fn inbox(state: web::Data<Arc<StandIn>>, body: web::Bytes) -> HttpResponse {
+    let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    state.received.lock().unwrap().push(value);
+    HttpResponse::Ok().finish()
+}
+
+/// The community as a signing actor, for the crate's sender.
+#[derive(Debug)]
+struct Community {
+    id: Url,
+    keys: (String, String),
+}
+
+#[async_trait::async_trait]
+impl Object for Community {
+    type DataType = ();
+    type Kind = Value;
+    type Error = activitypub_federation::error::Error;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    async fn read_from_id(_: Url, _: &Data<()>) -> Result<Option<Self>, Self::Error> {
+        Ok(None)
+    }
+
+    async fn into_json(self, _: &Data<()>) -> Result<Value, Self::Error> {
+        Ok(json!({"id": self.id}))
+    }
+
+    async fn verify(_: &Value, _: &Url, _: &Data<()>) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    async fn from_json(_: Value, _: &Data<()>) -> Result<Self, Self::Error> {
+        Err(activitypub_federation::error::Error::NotFound)
+    }
+}
+
+impl Actor for Community {
+    fn public_key_pem(&self) -> &str {
+        &self.keys.0
+    }
+
+    fn private_key_pem(&self) -> Option<String> {
+        Some(self.keys.1.clone())
+    }
+
+    fn inbox(&self) -> Url {
+        Url::parse(&format!("{}/inbox", self.id)).unwrap()
+    }
+}
+
+/// Sends `activity`, signed by the community, to `inbox`.
+async fn send(stand_in: &StandIn, data: &Data<()>, activity: Value, inbox: &str) {
+    let community = Community {
+        id: Url::parse(&stand_in.url("/c/tenforward")).unwrap(),
+        keys: (
+            stand_in.keys.public_key.clone(),
+            stand_in.keys.private_key.clone(),
+        ),
+    };
+    let outgoing = Outgoing {
+        id: Url::parse(activity["id"].as_str().unwrap()).unwrap(),
+        actor: community.id.clone(),
+        body: activity,
+    };
+    let tasks = SendActivityTask::prepare(
+        &outgoing,
+        &community,
+        vec![Url::parse(inbox).unwrap()],
+        data,
+    )
+    .await
+    .unwrap();
+    assert_eq!(tasks.len(), 1);
+    tasks[0].sign_and_send(data).await.unwrap();
+}
+
+async fn educators_follow_a_lemmy_community_and_answer_there(backend: Backend) {
+    // The crate's default client is built with the config below: TLS needs its provider first.
+    staffroom::federation::install_tls_provider();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let stand_in = Arc::new(StandIn {
+        base: format!("http://localhost:{port}"),
+        keys: generate_actor_keypair().unwrap(),
+        received: Mutex::new(Vec::new()),
+    });
+    let state = web::Data::new(stand_in.clone());
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .route("/.well-known/webfinger", web::get().to(webfinger))
+            .route("/c/tenforward", web::get().to(group))
+            .route("/u/{name}", web::get().to(person))
+            .route("/inbox", web::post().to(inbox))
+            .route("/c/tenforward/inbox", web::post().to(inbox))
+            .route("/u/{name}/inbox", web::post().to(inbox))
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    let config = FederationConfig::builder()
+        .domain(format!("localhost:{port}"))
+        .app_data(())
+        .debug(true)
+        .build()
+        .await
+        .unwrap();
+    let data = config.to_request_data();
+
+    let beta = TestApp::spawn_with(backend, crate::support::federating).await;
+    beta.create_user("bea", false).await;
+    let bea = beta.token("bea").await;
+    let handle_name = format!("tenforward@localhost:{port}");
+
+    // bea follows the community by its handle: a Follow reaches the community's inbox.
+    let (status, body) = beta
+        .api(
+            Method::POST,
+            "/api/v1/follows",
+            Some(&bea),
+            Some(json!({"target": handle_name})),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["forum"]["title"], "Ten Forward");
+    wait_until("the Follow at the community", || async {
+        !stand_in.received.lock().unwrap().is_empty()
+    })
+    .await;
+    let follow = stand_in.received.lock().unwrap()[0].clone();
+    assert_eq!(follow["type"], "Follow");
+    assert_eq!(follow["actor"], beta.url("/u/bea"));
+    assert_eq!(follow["object"], stand_in.url("/c/tenforward"));
+
+    // The community accepts, in Lemmy's words.
+    let mut accept = stand_in.fixture("accept.json");
+    accept["object"] = follow.clone();
+    accept["to"] = json!([beta.url("/u/bea")]);
+    send(&stand_in, &data, accept, &beta.url("/u/bea/inbox")).await;
+    let (_, follows) = beta
+        .api(Method::GET, "/api/v1/follows", Some(&bea), None)
+        .await;
+    assert_eq!(follows[0]["state"], "accepted", "{follows}");
+
+    // A post and a comment arrive as Lemmy announces them.
+    let mut post = stand_in.fixture("announce_create_page.json");
+    post["object"]["object"]["content"] =
+        json!("<p>Which probes for the <em>science</em> kit?</p>");
+    send(&stand_in, &data, post, &beta.url("/inbox")).await;
+    // Lemmy gives the comment a context of its own: the thread is found through inReplyTo.
+    let mut create = stand_in.fixture("create_comment.json");
+    create["object"]["inReplyTo"] = json!(stand_in.url("/post/7"));
+    create["object"]["context"] = json!(stand_in.url("/comment/1/context"));
+    let comment = json!({
+        "type": "Announce",
+        "id": stand_in.url("/activities/announce/comment-1"),
+        "actor": stand_in.url("/c/tenforward"),
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "cc": [stand_in.url("/c/tenforward/followers")],
+        "object": create,
+    });
+    send(&stand_in, &data, comment, &beta.url("/inbox")).await;
+    let (_, threads) = beta
+        .api(
+            Method::GET,
+            &format!("/api/v1/forums/{handle_name}/threads"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(threads["threads"][0]["title"], "post 4", "{threads}");
+    let thread = threads["threads"][0]["id"].as_i64().unwrap();
+    let (_, page) = beta
+        .api(
+            Method::GET,
+            &format!("/api/v1/threads/{thread}"),
+            None,
+            None,
+        )
+        .await;
+    assert!(page["opening_post"]["html"]
+        .as_str()
+        .unwrap()
+        .contains("<em>science</em>"));
+    let comment_here = &page["posts"][0];
+    assert_eq!(comment_here["html"], "<p>hello</p>\n", "{page}");
+    assert_eq!(
+        comment_here["author"]["name"],
+        format!("lemmy_alpha@localhost:{port}")
+    );
+
+    // bea answers the comment: a Create of a Note goes to the community, shaped as Lemmy needs.
+    let comment_id = comment_here["id"].as_i64().unwrap();
+    beta.reply(&bea, thread, "We use the *Vernier* ones.", Some(comment_id))
+        .await;
+    drain_all(&[&beta]).await;
+    let received = stand_in.received.lock().unwrap().clone();
+    let create = received
+        .iter()
+        .find(|a| a["type"] == "Create")
+        .unwrap_or_else(|| panic!("no Create among {received:?}"));
+    let community = stand_in.url("/c/tenforward");
+    assert_eq!(create["actor"], beta.url("/u/bea"));
+    assert!(create["to"].as_array().unwrap().contains(&json!(community)));
+    assert!(
+        !create["cc"].as_array().unwrap().is_empty(),
+        "Lemmy refuses a Create without cc"
+    );
+    assert_eq!(create["audience"], community);
+    let note = &create["object"];
+    assert_eq!(note["type"], "Note");
+    assert_eq!(note["inReplyTo"], stand_in.url("/comment/1"));
+    assert_eq!(note["attributedTo"], beta.url("/u/bea"));
+    assert_eq!(note["source"]["mediaType"], "text/markdown");
+    assert!(note["content"]
+        .as_str()
+        .unwrap()
+        .contains("<em>Vernier</em>"));
+    assert_eq!(note["tag"][0]["href"], stand_in.url("/u/lemmy_alpha"));
+    handle.stop(false).await;
+}
