@@ -12,7 +12,7 @@ mod federation;
 mod fixtures;
 mod following;
 mod forums;
-mod lemmy;
 mod migrations;
+mod other_software;
 mod query_plans;
 mod threads;

@@ -1,7 +1,8 @@
-//! Following a Lemmy community and answering in it, against a stand-in Lemmy: a small server in
-//! this test that serves the community, people and WebFinger in Lemmy's formats (the documents
-//! in `tests/fixtures/lemmy/`, moved to its own address), signs what it sends with the
-//! community's key, and records what arrives at its inboxes.
+//! Staffroom with other software, against stand-ins: a small server in each test that serves
+//! people, communities and WebFinger in that software's formats (the documents in
+//! `tests/fixtures/<software>/`, moved to its own address), signs what it sends, and records
+//! what arrives at its inboxes. Lemmy: following a community and answering in it. Mastodon:
+//! following a Staffroom forum, seeing its threads, and replying to their authors.
 
 use std::sync::{Arc, Mutex};
 
@@ -19,12 +20,17 @@ use url::Url;
 use crate::both_backends;
 use crate::support::{drain_all, wait_until, TestApp};
 
-both_backends!(educators_follow_a_lemmy_community_and_answer_there);
+both_backends!(
+    educators_follow_a_lemmy_community_and_answer_there,
+    mastodon_people_follow_a_forum_see_its_threads_and_reply,
+);
 
-/// The stand-in: its address, the community's key, and what its inboxes received.
+/// The stand-in: its address, the key all its actors sign with, which software's documents it
+/// serves, and what its inboxes received.
 struct StandIn {
     base: String,
     keys: Keypair,
+    software: &'static str,
     received: Mutex<Vec<Value>>,
 }
 
@@ -33,11 +39,19 @@ impl StandIn {
         format!("{}{path}", self.base)
     }
 
-    /// A Lemmy fixture with its servers' addresses replaced by the stand-in's.
+    /// A fixture of the stand-in's software with its servers' addresses replaced by the
+    /// stand-in's.
     fn fixture(&self, name: &str) -> Value {
-        let path = format!("{}/tests/fixtures/lemmy/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/tests/fixtures/{}/{name}",
+            env!("CARGO_MANIFEST_DIR"),
+            self.software
+        );
         let text = std::fs::read_to_string(&path).unwrap();
         let text = text
+            .replace("https://masto.qa.urbanwildlife.biz", &self.base)
+            .replace("https://mastodon.madrid", &self.base)
+            .replace("https://masto.asonix.dog", &self.base)
             .replace("https://enterprise.lemmy.ml", &self.base)
             .replace("http://enterprise.lemmy.ml", &self.base)
             .replace("https://ds9.lemmy.ml", &self.base)
@@ -69,9 +83,10 @@ async fn group(state: web::Data<Arc<StandIn>>) -> HttpResponse {
         .json(state.with_key(group))
 }
 
-async fn person(state: web::Data<Arc<StandIn>>, name: web::Path<String>) -> HttpResponse {
+async fn person(state: web::Data<Arc<StandIn>>, req: actix_web::HttpRequest) -> HttpResponse {
     let mut person = state.fixture("person.json");
-    let id = state.url(&format!("/u/{name}"));
+    let name = req.match_info().get("name").unwrap_or_default().to_string();
+    let id = state.url(req.path());
     person["id"] = json!(id);
     person["preferredUsername"] = json!(name.as_str());
     person["inbox"] = json!(format!("{id}/inbox"));
@@ -96,15 +111,15 @@ async fn inbox(state: web::Data<Arc<StandIn>>, body: web::Bytes) -> HttpResponse
     HttpResponse::Ok().finish()
 }
 
-/// The community as a signing actor, for the crate's sender.
+/// One of the stand-in's actors, signing for the crate's sender.
 #[derive(Debug)]
-struct Community {
+struct Signer {
     id: Url,
     keys: (String, String),
 }
 
 #[async_trait::async_trait]
-impl Object for Community {
+impl Object for Signer {
     type DataType = ();
     type Kind = Value;
     type Error = activitypub_federation::error::Error;
@@ -130,7 +145,7 @@ impl Object for Community {
     }
 }
 
-impl Actor for Community {
+impl Actor for Signer {
     fn public_key_pem(&self) -> &str {
         &self.keys.0
     }
@@ -144,10 +159,10 @@ impl Actor for Community {
     }
 }
 
-/// Sends `activity`, signed by the community, to `inbox`.
+/// Sends `activity`, signed by its actor (one of the stand-in's), to `inbox`.
 async fn send(stand_in: &StandIn, data: &Data<()>, activity: Value, inbox: &str) {
-    let community = Community {
-        id: Url::parse(&stand_in.url("/c/tenforward")).unwrap(),
+    let signer = Signer {
+        id: Url::parse(activity["actor"].as_str().unwrap()).unwrap(),
         keys: (
             stand_in.keys.public_key.clone(),
             stand_in.keys.private_key.clone(),
@@ -155,22 +170,22 @@ async fn send(stand_in: &StandIn, data: &Data<()>, activity: Value, inbox: &str)
     };
     let outgoing = Outgoing {
         id: Url::parse(activity["id"].as_str().unwrap()).unwrap(),
-        actor: community.id.clone(),
+        actor: signer.id.clone(),
         body: activity,
     };
-    let tasks = SendActivityTask::prepare(
-        &outgoing,
-        &community,
-        vec![Url::parse(inbox).unwrap()],
-        data,
-    )
-    .await
-    .unwrap();
+    let tasks =
+        SendActivityTask::prepare(&outgoing, &signer, vec![Url::parse(inbox).unwrap()], data)
+            .await
+            .unwrap();
     assert_eq!(tasks.len(), 1);
     tasks[0].sign_and_send(data).await.unwrap();
 }
 
-async fn educators_follow_a_lemmy_community_and_answer_there(backend: Backend) {
+/// Starts a stand-in for `software`; returns it, a handle that stops it, and the crate's
+/// request data for signing as its actors.
+async fn stand_in(
+    software: &'static str,
+) -> (Arc<StandIn>, actix_web::dev::ServerHandle, Data<()>) {
     // The crate's default client is built with the config below: TLS needs its provider first.
     staffroom::federation::install_tls_provider();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -178,6 +193,7 @@ async fn educators_follow_a_lemmy_community_and_answer_there(backend: Backend) {
     let stand_in = Arc::new(StandIn {
         base: format!("http://localhost:{port}"),
         keys: generate_actor_keypair().unwrap(),
+        software,
         received: Mutex::new(Vec::new()),
     });
     let state = web::Data::new(stand_in.clone());
@@ -187,9 +203,11 @@ async fn educators_follow_a_lemmy_community_and_answer_there(backend: Backend) {
             .route("/.well-known/webfinger", web::get().to(webfinger))
             .route("/c/tenforward", web::get().to(group))
             .route("/u/{name}", web::get().to(person))
+            .route("/users/{name}", web::get().to(person))
             .route("/inbox", web::post().to(inbox))
             .route("/c/tenforward/inbox", web::post().to(inbox))
             .route("/u/{name}/inbox", web::post().to(inbox))
+            .route("/users/{name}/inbox", web::post().to(inbox))
     })
     .workers(1)
     .listen(listener)
@@ -204,8 +222,12 @@ async fn educators_follow_a_lemmy_community_and_answer_there(backend: Backend) {
         .build()
         .await
         .unwrap();
-    let data = config.to_request_data();
+    (stand_in, handle, config.to_request_data())
+}
 
+async fn educators_follow_a_lemmy_community_and_answer_there(backend: Backend) {
+    let (stand_in, handle, data) = stand_in("lemmy").await;
+    let port = stand_in.base.rsplit(':').next().unwrap().to_string();
     let beta = TestApp::spawn_with(backend, crate::support::federating).await;
     beta.create_user("bea", false).await;
     let bea = beta.token("bea").await;
@@ -316,5 +338,77 @@ async fn educators_follow_a_lemmy_community_and_answer_there(backend: Backend) {
         .unwrap()
         .contains("<em>Vernier</em>"));
     assert_eq!(note["tag"][0]["href"], stand_in.url("/u/lemmy_alpha"));
+    handle.stop(false).await;
+}
+
+async fn mastodon_people_follow_a_forum_see_its_threads_and_reply(backend: Backend) {
+    let (stand_in, handle, data) = stand_in("mastodon").await;
+    let alpha = TestApp::spawn_with(backend, crate::support::federating).await;
+    alpha.create_user("admin", true).await;
+    let admin = alpha.token("admin").await;
+    alpha.forum_named(&admin, "maths").await;
+    alpha.create_user("alice", false).await;
+    let alice = alpha.token("alice").await;
+
+    // A Mastodon person follows the forum (Mastodon's Follow, aimed at our forum).
+    let mut follow = stand_in.fixture("follow.json");
+    follow["object"] = json!(alpha.url("/f/maths"));
+    send(
+        &stand_in,
+        &data,
+        follow.clone(),
+        &alpha.url("/f/maths/inbox"),
+    )
+    .await;
+    let forum = alpha.forum.forum("maths".into()).await.unwrap();
+    assert_eq!(alpha.forum.follower_count(forum.id).await.unwrap(), 1);
+    drain_all(&[&alpha]).await;
+    let accept = stand_in
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|a| a["type"] == "Accept")
+        .cloned()
+        .expect("an Accept reached the follower");
+    assert_eq!(accept["actor"], alpha.url("/f/maths"));
+    assert_eq!(accept["object"]["id"], follow["id"]);
+
+    // A new thread reaches Mastodon both ways: Announce(Page), which Mastodon shows, and
+    // Announce(Create(Page)) for the rest; at the follower's shared inbox.
+    let thread = alpha
+        .thread(&alice, "maths", "Bar models", "Who uses them for ratio?")
+        .await;
+    drain_all(&[&alpha]).await;
+    let received = stand_in.received.lock().unwrap().clone();
+    let announced: Vec<&Value> = received
+        .iter()
+        .filter(|a| a["type"] == "Announce")
+        .collect();
+    assert_eq!(announced.len(), 2, "{received:?}");
+    assert!(announced
+        .iter()
+        .any(|a| a["object"]["type"] == "Page" && a["object"]["name"] == "Bar models"));
+    assert!(announced.iter().any(|a| a["object"]["type"] == "Create"
+        && a["object"]["object"]["id"] == alpha.url(&format!("/t/{thread}"))));
+
+    // A Mastodon reply, addressed to alice only, lands in the thread.
+    let mut reply = stand_in.fixture("create_note.json");
+    reply["object"]["inReplyTo"] = json!(alpha.url(&format!("/t/{thread}")));
+    reply["object"]["to"] = json!([alpha.url("/u/alice")]);
+    reply["to"] = json!([alpha.url("/u/alice")]);
+    send(&stand_in, &data, reply.clone(), &alpha.url("/inbox")).await;
+    let (_, page) = alpha
+        .api(
+            Method::GET,
+            &format!("/api/v1/threads/{thread}"),
+            None,
+            None,
+        )
+        .await;
+    let posts = page["posts"].as_array().unwrap();
+    assert_eq!(posts.len(), 1, "{page}");
+    assert_eq!(posts[0]["url"], reply["object"]["id"]);
+    assert!(posts[0]["html"].as_str().unwrap().contains("thinkpad"));
     handle.stop(false).await;
 }
