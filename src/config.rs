@@ -141,6 +141,10 @@ pub struct FederationSettings {
     pub dead_after_hours: u32,
     /// Instances delivered to at the same time (each one's deliveries stay in order).
     pub delivery_workers: u32,
+    /// Servers refused in both directions (a domain covers its subdomains).
+    pub blocked_instances: Vec<String>,
+    /// When not empty, the only servers talked to (allowlist mode).
+    pub allowed_instances: Vec<String>,
 }
 
 /// `[log]`

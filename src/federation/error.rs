@@ -74,6 +74,11 @@ impl FederationError {
             } => (*status, code, message.clone()),
             FederationError::Protocol(e) => {
                 let (status, code) = match e {
+                    ApError::UrlVerificationError(message)
+                        if *message == super::INSTANCE_REFUSED =>
+                    {
+                        (403, "instance_refused")
+                    }
                     ApError::ActivitySignatureInvalid | ApError::ActivityBodyDigestInvalid => {
                         (401, "invalid_signature")
                     }

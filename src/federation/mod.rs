@@ -41,6 +41,47 @@ use crate::error::ForumError;
 use crate::forum::actors::KeyOwner;
 use crate::forum::Forum;
 
+/// Which servers this instance talks to: `federation.blocked_instances` are refused, and when
+/// `federation.allowed_instances` is set only those are let in. The crate asks for every
+/// activity id received, every URL fetched and every inbox delivered to.
+#[derive(Clone)]
+struct InstancePolicy {
+    blocked: Vec<String>,
+    allowed: Vec<String>,
+}
+
+/// The message a refusal by [`InstancePolicy`] carries (the error renders it as 403).
+pub const INSTANCE_REFUSED: &str = "this server does not federate with that instance";
+
+impl InstancePolicy {
+    fn covers(list: &[String], url: &url::Url) -> bool {
+        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+        let with_port = crate::forum::federation::domain_of(url).unwrap_or_default();
+        list.iter().any(|entry| {
+            let entry = entry.trim().to_ascii_lowercase();
+            host == entry || with_port == entry || host.ends_with(&format!(".{entry}"))
+        })
+    }
+
+    fn permits(&self, url: &url::Url) -> bool {
+        !Self::covers(&self.blocked, url)
+            && (self.allowed.is_empty() || Self::covers(&self.allowed, url))
+    }
+}
+
+#[async_trait::async_trait]
+impl activitypub_federation::config::UrlVerifier for InstancePolicy {
+    async fn verify(&self, url: &url::Url) -> Result<(), activitypub_federation::error::Error> {
+        if self.permits(url) {
+            Ok(())
+        } else {
+            Err(activitypub_federation::error::Error::UrlVerificationError(
+                INSTANCE_REFUSED,
+            ))
+        }
+    }
+}
+
 /// Installs rustls's ring provider as the process default (once; later calls do nothing).
 /// reqwest is built without a provider of its own, so https:// needs this first.
 pub fn install_tls_provider() {
@@ -80,6 +121,10 @@ pub async fn config(forum: Forum) -> anyhow::Result<FederationConfig<Forum>> {
         // Signatures without (created) and (expires), which Pleroma needs and everyone takes.
         .http_signature_compat(true)
         .http_fetch_limit(50)
+        .url_verifier(Box::new(InstancePolicy {
+            blocked: settings.federation.blocked_instances.clone(),
+            allowed: settings.federation.allowed_instances.clone(),
+        }))
         .build()
         .await?)
 }
@@ -182,7 +227,27 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 #[cfg(test)]
 mod tests {
-    use super::accepts_activitypub;
+    use super::{accepts_activitypub, InstancePolicy};
+
+    #[test]
+    fn blocked_and_allowed_instances_are_matched_by_domain() {
+        let url = |s: &str| url::Url::parse(s).unwrap();
+        let policy = InstancePolicy {
+            blocked: vec!["spam.example".into()],
+            allowed: Vec::new(),
+        };
+        assert!(!policy.permits(&url("https://spam.example/u/x")));
+        assert!(!policy.permits(&url("https://eu.spam.example/inbox")));
+        assert!(policy.permits(&url("https://notspam.example/inbox")));
+        let policy = InstancePolicy {
+            blocked: vec!["localhost:9".into()],
+            allowed: vec!["school.example".into(), "localhost:8".into()],
+        };
+        assert!(policy.permits(&url("https://school.example/f/maths")));
+        assert!(policy.permits(&url("http://localhost:8/inbox")));
+        assert!(!policy.permits(&url("http://localhost:9/inbox")));
+        assert!(!policy.permits(&url("https://elsewhere.example/inbox")));
+    }
 
     #[test]
     fn both_accept_forms_are_recognised() {

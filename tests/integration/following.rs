@@ -24,6 +24,7 @@ both_backends!(
     resolve_finds_threads_and_replies_by_address,
     a_changed_key_is_fetched_again,
     a_post_its_edit_and_its_deletion_arrive_in_that_order,
+    blocked_and_unlisted_instances_are_refused,
 );
 
 const AP: &str = "application/activity+json";
@@ -896,4 +897,44 @@ async fn a_post_its_edit_and_its_deletion_arrive_in_that_order(backend: Backend)
     assert_eq!(posts.len(), 1, "{posts:?}");
     assert_eq!(posts[0]["deleted"], true, "{posts:?}");
     assert!(posts[0]["html"].is_null());
+}
+
+async fn blocked_and_unlisted_instances_are_refused(backend: Backend) {
+    let net = network(backend, 2).await;
+    let (beta, gamma) = (&net[0], &net[1]);
+    let gamma_domain = gamma.domain();
+    let beta_domain = beta.domain();
+    // alpha blocks gamma; delta only talks to beta.
+    let alpha = TestApp::spawn_with(backend, |s| {
+        crate::support::federating(s);
+        s.federation.blocked_instances = vec![gamma_domain.clone()];
+    })
+    .await;
+    let delta = TestApp::spawn_with(backend, |s| {
+        crate::support::federating(s);
+        s.federation.allowed_instances = vec![beta_domain.clone()];
+    })
+    .await;
+    with_maths(gamma).await;
+    for app in [&alpha, &delta] {
+        let admin = with_maths(app).await;
+        let (status, text) = post_signed(gamma, &app.url("/inbox"), &follow_from(gamma, app)).await;
+        assert_eq!(status, 403, "{}: {text}", app.address);
+        assert!(text.contains("instance_refused"), "{text}");
+        assert_eq!(followers(app, "maths").await, 0);
+        // Nothing is fetched from there either.
+        let (status, body) = app
+            .api(
+                Method::GET,
+                &format!("/api/v1/resolve?q=maths@{gamma_domain}"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        assert_eq!(status, 403, "{body}");
+        // beta is welcome at both.
+        let (status, text) = post_signed(beta, &app.url("/inbox"), &follow_from(beta, app)).await;
+        assert!((200..300).contains(&status), "{status} {text}");
+        assert_eq!(followers(app, "maths").await, 1);
+    }
 }
