@@ -534,11 +534,15 @@ pub async fn plan_post(
     let urls = data.urls();
     let author = url(&urls.user(&ctx.author))?;
     let forum_url = url(&urls.forum(&ctx.forum))?;
-    let object = if ctx.post.is_opening {
-        serde_json::to_value(page_json(data, &ctx).map_err(api)?)?
+    // The post a reply answers: read once, for the Note and for addressing.
+    let parent = if ctx.post.is_opening {
+        None
     } else {
-        let parent = parent_of(data, &ctx).await.map_err(api)?;
-        serde_json::to_value(note_json(data, &ctx, &parent).map_err(api)?)?
+        Some(parent_of(data, &ctx).await.map_err(api)?)
+    };
+    let object = match &parent {
+        None => serde_json::to_value(page_json(data, &ctx).map_err(api)?)?,
+        Some(parent) => serde_json::to_value(note_json(data, &ctx, parent).map_err(api)?)?,
     };
     let object_id = object["id"].clone();
     let (kind, object) = match action {
@@ -567,12 +571,8 @@ pub async fn plan_post(
     if !ctx.forum.local {
         // To the forum's server, which relays it; and to the author answered, when they live
         // on yet another server.
-        let parent = if ctx.post.is_opening {
-            None
-        } else {
-            Some(parent_of(data, &ctx).await.map_err(api)?.author)
-        };
-        let inboxes = remote_forum_inboxes(&ctx.forum, &forum_url, parent.as_ref())?;
+        let answered = parent.as_ref().map(|p| &p.author);
+        let inboxes = remote_forum_inboxes(&ctx.forum, &forum_url, answered)?;
         return Ok(vec![planned(
             &inner_id,
             kind,

@@ -18,11 +18,9 @@ use crate::forum::actors::KeyOwner;
 use crate::forum::federation::{domain_of, RemoteForum, RemoteUser};
 use crate::forum::{Forum, ForumRow, User};
 
-/// A person, with what signing and verifying need.
+/// What signing and verifying need of a person or forum: its id, keys and inboxes.
 #[derive(Debug, Clone)]
-pub struct ApUser {
-    /// The row.
-    pub user: User,
+pub struct Signing {
     id: Url,
     public_key: String,
     private_key: Option<String>,
@@ -30,16 +28,52 @@ pub struct ApUser {
     shared_inbox: Option<Url>,
 }
 
+impl Signing {
+    /// A local actor at `id`, with the keys of `owner` (made if needed).
+    async fn local(forum: &Forum, owner: KeyOwner, id: &str) -> Result<Signing, FederationError> {
+        let keys = super::keys(forum, owner).await?;
+        let id = parse(id)?;
+        Ok(Signing {
+            inbox: parse(&format!("{id}/inbox"))?,
+            shared_inbox: Some(parse(&forum.urls().absolute("/inbox"))?),
+            id,
+            public_key: keys.public_key,
+            private_key: Some(keys.private_key),
+        })
+    }
+
+    /// A remote actor as stored.
+    fn remote(
+        ap_id: Option<&str>,
+        inbox: Option<&str>,
+        shared_inbox: Option<&str>,
+        public_key: String,
+    ) -> Result<Signing, FederationError> {
+        let id = parse(ap_id.unwrap_or_default())?;
+        Ok(Signing {
+            inbox: parse(inbox.unwrap_or(id.as_str()))?,
+            shared_inbox: shared_inbox.map(parse).transpose()?,
+            id,
+            public_key,
+            private_key: None,
+        })
+    }
+}
+
+/// A person, with what signing and verifying need.
+#[derive(Debug, Clone)]
+pub struct ApUser {
+    /// The row.
+    pub user: User,
+    signing: Signing,
+}
+
 /// A forum, with what signing and verifying need.
 #[derive(Debug, Clone)]
 pub struct ApForum {
     /// The row.
     pub forum: ForumRow,
-    id: Url,
-    public_key: String,
-    private_key: Option<String>,
-    inbox: Url,
-    shared_inbox: Option<Url>,
+    signing: Signing,
 }
 
 /// This instance's actor (`/actor`).
@@ -75,76 +109,46 @@ fn refreshed(at: Option<chrono::NaiveDateTime>) -> Option<DateTime<Utc>> {
     at.map(|t| t.and_utc())
 }
 
-/// The forum's own inbox URLs for a local actor.
-fn local_inboxes(forum: &Forum, id: &Url) -> Result<(Url, Option<Url>), FederationError> {
-    Ok((
-        parse(&format!("{id}/inbox"))?,
-        Some(parse(&forum.urls().absolute("/inbox"))?),
-    ))
-}
-
 impl ApUser {
     /// A local person, with their keys (made if needed).
     pub async fn local(forum: &Forum, user: User) -> Result<ApUser, FederationError> {
-        let keys = super::keys(forum, KeyOwner::User(user.id))
-            .await
-            .map_err(|e| FederationError::forbidden("keys", e.to_string()))?;
-        let id = parse(&forum.urls().user(&user))?;
-        let (inbox, shared_inbox) = local_inboxes(forum, &id)?;
-        Ok(ApUser {
-            user,
-            id,
-            public_key: keys.public_key,
-            private_key: Some(keys.private_key),
-            inbox,
-            shared_inbox,
-        })
+        let id = forum.urls().user(&user);
+        let signing = Signing::local(forum, KeyOwner::User(user.id), &id).await?;
+        Ok(ApUser { user, signing })
     }
 
     fn remote(user: User, public_key: String) -> Result<ApUser, FederationError> {
-        let id = parse(user.ap_id.as_deref().unwrap_or_default())?;
-        let inbox = parse(user.inbox_url.as_deref().unwrap_or(id.as_str()))?;
-        let shared_inbox = user.shared_inbox_url.as_deref().map(parse).transpose()?;
-        Ok(ApUser {
-            user,
-            id,
+        let signing = Signing::remote(
+            user.ap_id.as_deref(),
+            user.inbox_url.as_deref(),
+            user.shared_inbox_url.as_deref(),
             public_key,
-            private_key: None,
-            inbox,
-            shared_inbox,
-        })
+        )?;
+        Ok(ApUser { user, signing })
     }
 }
 
 impl ApForum {
     /// A local forum, with its keys (made if needed).
     pub async fn local(forum: &Forum, row: ForumRow) -> Result<ApForum, FederationError> {
-        let keys = super::keys(forum, KeyOwner::Forum(row.id))
-            .await
-            .map_err(|e| FederationError::forbidden("keys", e.to_string()))?;
-        let id = parse(&forum.urls().forum(&row))?;
-        let (inbox, shared_inbox) = local_inboxes(forum, &id)?;
+        let id = forum.urls().forum(&row);
+        let signing = Signing::local(forum, KeyOwner::Forum(row.id), &id).await?;
         Ok(ApForum {
             forum: row,
-            id,
-            public_key: keys.public_key,
-            private_key: Some(keys.private_key),
-            inbox,
-            shared_inbox,
+            signing,
         })
     }
 
     fn remote(row: ForumRow, public_key: String) -> Result<ApForum, FederationError> {
-        let id = parse(row.ap_id.as_deref().unwrap_or_default())?;
-        let inbox = parse(row.inbox_url.as_deref().unwrap_or(id.as_str()))?;
-        let shared_inbox = row.shared_inbox_url.as_deref().map(parse).transpose()?;
+        let signing = Signing::remote(
+            row.ap_id.as_deref(),
+            row.inbox_url.as_deref(),
+            row.shared_inbox_url.as_deref(),
+            public_key,
+        )?;
         Ok(ApForum {
             forum: row,
-            id,
-            public_key,
-            private_key: None,
-            inbox,
-            shared_inbox,
+            signing,
         })
     }
 }
@@ -152,9 +156,7 @@ impl ApForum {
 impl ApInstance {
     /// This instance's actor, with its keys (made if needed).
     pub async fn load(forum: &Forum) -> Result<ApInstance, FederationError> {
-        let keys = super::keys(forum, KeyOwner::Instance)
-            .await
-            .map_err(|e| FederationError::forbidden("keys", e.to_string()))?;
+        let keys = super::keys(forum, KeyOwner::Instance).await?;
         let urls = forum.urls();
         Ok(ApInstance {
             id: parse(&urls.absolute("/actor"))?,
@@ -255,7 +257,7 @@ impl Object for ApUser {
     type Error = FederationError;
 
     fn id(&self) -> &Url {
-        &self.id
+        &self.signing.id
     }
 
     fn last_refreshed_at(&self) -> Option<DateTime<Utc>> {
@@ -283,12 +285,12 @@ impl Object for ApUser {
         Ok(RemotePerson {
             kind: super::protocol::PersonKind::Person,
             public_key: self.public_key(),
-            id: self.id,
+            id: self.signing.id,
             preferred_username: self.user.name,
             name: Some(self.user.display_name),
-            inbox: self.inbox,
+            inbox: self.signing.inbox,
             endpoints: Some(super::protocol::RemoteEndpoints {
-                shared_inbox: self.shared_inbox,
+                shared_inbox: self.signing.shared_inbox,
             }),
             url: self
                 .user
@@ -315,19 +317,19 @@ impl Object for ApUser {
 
 impl Actor for ApUser {
     fn public_key_pem(&self) -> &str {
-        &self.public_key
+        &self.signing.public_key
     }
 
     fn private_key_pem(&self) -> Option<String> {
-        self.private_key.clone()
+        self.signing.private_key.clone()
     }
 
     fn inbox(&self) -> Url {
-        self.inbox.clone()
+        self.signing.inbox.clone()
     }
 
     fn shared_inbox(&self) -> Option<Url> {
-        self.shared_inbox.clone()
+        self.signing.shared_inbox.clone()
     }
 }
 
@@ -338,7 +340,7 @@ impl Object for ApForum {
     type Error = FederationError;
 
     fn id(&self) -> &Url {
-        &self.id
+        &self.signing.id
     }
 
     fn last_refreshed_at(&self) -> Option<DateTime<Utc>> {
@@ -366,18 +368,18 @@ impl Object for ApForum {
         Ok(RemoteGroup {
             kind: Default::default(),
             public_key: self.public_key(),
-            id: self.id,
+            id: self.signing.id,
             preferred_username: self.forum.name,
             name: Some(self.forum.title),
             summary: None,
-            inbox: self.inbox,
+            inbox: self.signing.inbox,
             outbox: self
                 .forum
                 .outbox_url
                 .as_deref()
                 .and_then(|u| Url::parse(u).ok()),
             endpoints: Some(super::protocol::RemoteEndpoints {
-                shared_inbox: self.shared_inbox,
+                shared_inbox: self.signing.shared_inbox,
             }),
             url: self
                 .forum
@@ -404,19 +406,19 @@ impl Object for ApForum {
 
 impl Actor for ApForum {
     fn public_key_pem(&self) -> &str {
-        &self.public_key
+        &self.signing.public_key
     }
 
     fn private_key_pem(&self) -> Option<String> {
-        self.private_key.clone()
+        self.signing.private_key.clone()
     }
 
     fn inbox(&self) -> Url {
-        self.inbox.clone()
+        self.signing.inbox.clone()
     }
 
     fn shared_inbox(&self) -> Option<Url> {
-        self.shared_inbox.clone()
+        self.signing.shared_inbox.clone()
     }
 }
 

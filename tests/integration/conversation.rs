@@ -31,14 +31,7 @@ async fn three_schools(net: &[TestApp]) -> (String, String, String) {
     let handle = format!("maths@{}", alpha.domain());
     for (app, name) in [(beta, "bea"), (gamma, "gus")] {
         let token = app.token(name).await;
-        let (status, body) = app
-            .api(
-                Method::POST,
-                "/api/v1/follows",
-                Some(&token),
-                Some(json!({"target": handle})),
-            )
-            .await;
+        let (status, body) = app.follow(&token, &handle).await;
         assert_eq!(status, 202, "{body}");
     }
     drain_all(&net.iter().collect::<Vec<_>>()).await;

@@ -59,14 +59,7 @@ async fn following_a_remote_forum_by_handle(backend: Backend) {
     let bea = beta.token("bea").await;
     let handle = format!("maths@{}", alpha.domain());
 
-    let (status, body) = beta
-        .api(
-            Method::POST,
-            "/api/v1/follows",
-            Some(&bea),
-            Some(json!({"target": handle})),
-        )
-        .await;
+    let (status, body) = beta.follow(&bea, &handle).await;
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["state"], "pending");
     assert_eq!(body["forum"]["name"], handle);
@@ -96,14 +89,7 @@ async fn following_a_remote_forum_by_handle(backend: Backend) {
     assert_eq!(one["url"], alpha.url("/f/maths"));
 
     // Following again changes nothing.
-    let (status, body) = beta
-        .api(
-            Method::POST,
-            "/api/v1/follows",
-            Some(&bea),
-            Some(json!({"target": alpha.url("/f/maths")})),
-        )
-        .await;
+    let (status, body) = beta.follow(&bea, &alpha.url("/f/maths")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["state"], "accepted");
     drain_all(&[alpha, beta]).await;
@@ -213,49 +199,43 @@ async fn following_needs_federation_and_a_forum(backend: Backend) {
     // A person is not a forum.
     alpha.create_user("alice", false).await;
     let (status, body) = beta
-        .api(
-            Method::POST,
-            "/api/v1/follows",
-            Some(&admin),
-            Some(json!({"target": format!("alice@{}", alpha.domain())})),
-        )
+        .follow(&admin, &format!("alice@{}", alpha.domain()))
         .await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["error"], "not_a_forum");
     assert!(body["fields"]["target"].is_string(), "{body}");
     // A local forum needs no following.
     let (status, body) = beta
-        .api(
-            Method::POST,
-            "/api/v1/follows",
-            Some(&admin),
-            Some(json!({"target": format!("maths@{}", beta.domain())})),
-        )
+        .follow(&admin, &format!("maths@{}", beta.domain()))
         .await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["error"], "local_forum");
-    let (status, body) = beta
-        .api(
-            Method::POST,
-            "/api/v1/follows",
-            Some(&admin),
-            Some(json!({"target": ""})),
-        )
-        .await;
+    let (status, body) = beta.follow(&admin, "").await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["error"], "invalid_target");
+    assert_eq!(follows(beta, &admin).await, json!([]));
+
+    // A server that does not answer: 502 from the API; the page says so beside the field and
+    // keeps the handle. (Port 1 on this machine has no listener.)
+    let unreachable = "maths@localhost:1";
+    let (status, body) = beta.follow(&admin, unreachable).await;
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(body["error"], "remote_fetch_failed");
+    let browser = beta.logged_in("admin").await;
+    let res = beta
+        .submit(&browser, "/", "/follows", &[("target", unreachable)])
+        .await;
+    assert_eq!(res.status(), 502);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("could not be reached"), "{page}");
+    assert!(page.contains(&format!("value=\"{unreachable}\"")), "{page}");
     assert_eq!(follows(beta, &admin).await, json!([]));
 
     // Without federation there is nothing to follow.
     let lone = TestApp::spawn(backend).await;
     let lone_admin = with_maths(&lone).await;
     let (status, body) = lone
-        .api(
-            Method::POST,
-            "/api/v1/follows",
-            Some(&lone_admin),
-            Some(json!({"target": format!("maths@{}", alpha.domain())})),
-        )
+        .follow(&lone_admin, &format!("maths@{}", alpha.domain()))
         .await;
     assert_eq!(status, 404, "{body}");
     assert_eq!(body["error"], "federation_disabled");
@@ -480,14 +460,7 @@ async fn deliveries_survive_a_restart_of_the_sender(backend: Backend) {
 
     // alpha is down, so beta's Follow waits; then beta itself stops with it pending.
     let alpha_stopped = alpha.stop().await;
-    let (status, body) = beta
-        .api(
-            Method::POST,
-            "/api/v1/follows",
-            Some(&bea),
-            Some(json!({"target": handle})),
-        )
-        .await;
+    let (status, body) = beta.follow(&bea, &handle).await;
     assert_eq!(status, 202, "{body}");
     let beta_stopped = beta.stop().await;
 
@@ -565,12 +538,7 @@ async fn a_reply_addressed_only_to_the_author_lands_in_the_thread(backend: Backe
     gamma.create_user("gus", false).await;
     let gus = gamma.token("gus").await;
     let (status, body) = gamma
-        .api(
-            Method::POST,
-            "/api/v1/follows",
-            Some(&gus),
-            Some(json!({"target": format!("maths@{}", alpha.domain())})),
-        )
+        .follow(&gus, &format!("maths@{}", alpha.domain()))
         .await;
     assert_eq!(status, 202, "{body}");
     drain_all(&[alpha, gamma]).await;
@@ -688,14 +656,7 @@ async fn an_instance_failing_too_long_is_skipped_until_heard_from(backend: Backe
     let (beta_admin, handle) = bea_knows_maths(&alpha, &beta).await;
     let domain = alpha.domain();
     let stopped = alpha.stop().await;
-    let (status, body) = beta
-        .api(
-            Method::POST,
-            "/api/v1/follows",
-            Some(&beta_admin),
-            Some(json!({"target": handle})),
-        )
-        .await;
+    let (status, body) = beta.follow(&beta_admin, &handle).await;
     assert_eq!(status, 202, "{body}");
     wait_until("alpha to be marked dead", || async {
         beta.forum
@@ -847,14 +808,7 @@ async fn a_post_its_edit_and_its_deletion_arrive_in_that_order(backend: Backend)
     beta.create_user("bea", false).await;
     let bea = beta.token("bea").await;
     let handle = format!("maths@{}", alpha.domain());
-    let (status, _) = beta
-        .api(
-            Method::POST,
-            "/api/v1/follows",
-            Some(&bea),
-            Some(json!({"target": handle})),
-        )
-        .await;
+    let (status, _) = beta.follow(&bea, &handle).await;
     assert_eq!(status, 202);
     drain_all(&[&alpha, &beta]).await;
 

@@ -234,14 +234,7 @@ async fn educators_follow_a_lemmy_community_and_answer_there(backend: Backend) {
     let handle_name = format!("tenforward@localhost:{port}");
 
     // bea follows the community by its handle: a Follow reaches the community's inbox.
-    let (status, body) = beta
-        .api(
-            Method::POST,
-            "/api/v1/follows",
-            Some(&bea),
-            Some(json!({"target": handle_name})),
-        )
-        .await;
+    let (status, body) = beta.follow(&bea, &handle_name).await;
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["forum"]["title"], "Ten Forward");
     wait_until("the Follow at the community", || async {

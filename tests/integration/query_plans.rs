@@ -141,14 +141,7 @@ async fn federation_uses_indexes_for_every_query() {
     alpha.forum.db().start_recording();
     beta.forum.db().start_recording();
     let handle = format!("maths@{}", alpha.domain());
-    let (status, _) = beta
-        .api(
-            Method::POST,
-            "/api/v1/follows",
-            Some(&bea),
-            Some(serde_json::json!({"target": handle})),
-        )
-        .await;
+    let (status, _) = beta.follow(&bea, &handle).await;
     assert_eq!(status, 202);
     drain_all(&[alpha, beta]).await;
     let thread = alpha.thread(&head, "maths", "Live", "After").await;

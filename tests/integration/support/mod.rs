@@ -360,6 +360,18 @@ impl TestApp {
         (status, json)
     }
 
+    /// Follows a remote forum (`target`: handle or address) through the API; returns (status,
+    /// JSON).
+    pub async fn follow(&self, token: &str, target: impl AsRef<str>) -> (u16, serde_json::Value) {
+        self.api(
+            reqwest::Method::POST,
+            "/api/v1/follows",
+            Some(token),
+            Some(serde_json::json!({"target": target.as_ref()})),
+        )
+        .await
+    }
+
     /// Creates a forum through the API as administrator `admin_token`.
     pub async fn forum_named(&self, admin_token: &str, name: &str) {
         let (status, body) = self
