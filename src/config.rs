@@ -145,6 +145,9 @@ pub struct FederationSettings {
     pub blocked_instances: Vec<String>,
     /// When not empty, the only servers talked to (allowlist mode).
     pub allowed_instances: Vec<String>,
+    /// Seconds an incoming activity may wait on other servers (fetching its actor, its object,
+    /// the thread it answers) before it is answered 503 for the sender to retry later.
+    pub inbox_timeout_seconds: f64,
 }
 
 /// `[log]`
@@ -215,6 +218,10 @@ impl Settings {
             anyhow::bail!(
                 "accounts.session_days and accounts.failure_window_minutes must be positive"
             );
+        }
+        let timeout = self.federation.inbox_timeout_seconds;
+        if !(timeout.is_finite() && timeout > 0.0 && timeout <= 300.0) {
+            anyhow::bail!("federation.inbox_timeout_seconds must be more than 0 and at most 300");
         }
         Ok(())
     }

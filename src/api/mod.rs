@@ -46,6 +46,12 @@ impl ApiError {
             retry_after: None,
         }
     }
+
+    /// Says when to try again (`Retry-After`, in seconds).
+    pub fn retry_after(mut self, secs: u64) -> ApiError {
+        self.retry_after = Some(secs);
+        self
+    }
 }
 
 impl std::fmt::Display for ApiError {

@@ -7,15 +7,42 @@ use diesel::prelude::*;
 use super::schema::login_failures;
 use super::{dispatch, Conn};
 
-/// Records one failure for each key.
-pub fn record(conn: &mut Conn<'_>, keys: &[&str], at: NaiveDateTime) -> QueryResult<usize> {
-    let rows: Vec<_> = keys
-        .iter()
-        .map(|k| (login_failures::key.eq(*k), login_failures::failed_at.eq(at)))
-        .collect();
-    dispatch!(conn, |c| diesel::insert_into(login_failures::table)
-        .values(&rows)
-        .execute(c))
+/// Records one failure for each key, returning the new rows' ids.
+pub fn record(conn: &mut Conn<'_>, keys: &[&str], at: NaiveDateTime) -> QueryResult<Vec<i64>> {
+    let mut ids = Vec::with_capacity(keys.len());
+    for key in keys {
+        let id = dispatch!(conn, |c| diesel::insert_into(login_failures::table)
+            .values((
+                login_failures::key.eq(*key),
+                login_failures::failed_at.eq(at)
+            ))
+            .returning(login_failures::id)
+            .get_result(c))?;
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+/// Takes, until the end of the current transaction, a lock for each key, so that two attempts
+/// on one key count and record one after the other. On PostgreSQL an advisory lock per key; on
+/// SQLite the write transaction already holds the only write lock, so nothing more is needed.
+pub fn lock_keys(conn: &mut Conn<'_>, keys: &[&str]) -> QueryResult<()> {
+    if let Conn::Pg(c) = conn {
+        for key in keys {
+            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind::<diesel::sql_types::Text, _>(*key)
+                .execute(*c)?;
+        }
+    }
+    Ok(())
+}
+
+/// Forgets the failures with these ids (an attempt that turned out right).
+pub fn delete(conn: &mut Conn<'_>, ids: &[i64]) -> QueryResult<usize> {
+    dispatch!(conn, |c| diesel::delete(
+        login_failures::table.filter(login_failures::id.eq_any(ids))
+    )
+    .execute(c))
 }
 
 /// Failures for `key` since `since`.

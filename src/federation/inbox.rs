@@ -3,6 +3,14 @@
 //! signing actor (a person or a forum) and verifies the HTTP signature against its key before
 //! [`InboxActivity`] sees anything; the activity's id and actor must share a server.
 //!
+//! Before any of that, [`super::signature`] refuses what could never verify (no signature, a
+//! garbled one, one that does not sign the request line, host, date and digest, or a stale
+//! date) and bodies that are not JSON, so such requests cost no fetch. The crate's own verdicts
+//! on the signature are all 401 `invalid_signature`, whatever went wrong inside (a key that is
+//! not valid PEM included). An activity that waits on other servers for longer than
+//! `federation.inbox_timeout_seconds` is answered 503 with `Retry-After`, for the sender to
+//! try again later, so a hanging server cannot hold our connections.
+//!
 //! Keys change (an account moved, a server re-keyed): when a signature fails against the key
 //! stored for a known actor, the actor is fetched again once and the signature checked anew.
 
@@ -11,13 +19,16 @@ use activitypub_federation::config::Data;
 use activitypub_federation::error::Error as ApError;
 use activitypub_federation::fetch::object_id::ObjectId;
 use actix_web::web::Bytes;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use either::Either;
+use std::time::Duration;
 use url::Url;
 
 use super::activities::InboxActivity;
 use super::error::FederationError;
 use super::remote::{ApForum, ApUser};
+use super::signature;
+use crate::api::ApiError;
 use crate::forum::Forum;
 use crate::web::AppState;
 
@@ -36,16 +47,48 @@ pub async fn inbox(
             message: "Federation is not enabled here.".into(),
         });
     };
+    signature::check_content_type(request.headers())?;
+    signature::check(request.headers(), chrono::Utc::now())?;
     let data = config.to_request_data();
-    match receive_activity::<InboxActivity, Signer, Forum>(request.clone(), body.clone(), &data)
-        .await
-    {
-        Err(FederationError::Protocol(ApError::ActivitySignatureInvalid))
-            if refetched_signer(&body, &data).await =>
+    let seconds = data.settings().federation.inbox_timeout_seconds;
+    let received = tokio::time::timeout(Duration::from_secs_f64(seconds), async {
+        match receive_activity::<InboxActivity, Signer, Forum>(request.clone(), body.clone(), &data)
+            .await
         {
-            receive_activity::<InboxActivity, Signer, Forum>(request, body, &data).await
+            Err(FederationError::Protocol(ApError::ActivitySignatureInvalid))
+                if refetched_signer(&body, &data).await =>
+            {
+                receive_activity::<InboxActivity, Signer, Forum>(request, body, &data).await
+            }
+            other => other,
         }
-        other => other,
+    })
+    .await;
+    match received {
+        Ok(Err(FederationError::Protocol(ApError::Other(why)))) => {
+            // Within receiving, the crate reports only signature checks this way: the
+            // signature string could not be checked, or the actor's key is not a valid key.
+            Err(FederationError::Refused {
+                status: 401,
+                code: "invalid_signature",
+                message: format!("the signature could not be verified: {why}"),
+            })
+        }
+        Ok(result) => result,
+        Err(_) => {
+            tracing::info!(
+                seconds,
+                "an incoming activity waited too long on other servers"
+            );
+            Ok(ApiError::new(
+                503,
+                "remote_timeout",
+                "this activity needs something from another server that did not answer in \
+                 time; try again later",
+            )
+            .retry_after(60)
+            .error_response())
+        }
     }
 }
 

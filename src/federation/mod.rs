@@ -23,6 +23,7 @@ pub mod posts;
 pub mod protocol;
 pub mod remote;
 pub mod resolve;
+pub mod signature;
 
 use std::sync::Arc;
 use std::time::Duration;

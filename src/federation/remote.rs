@@ -12,11 +12,11 @@ use chrono::{DateTime, Utc};
 use url::Url;
 
 use super::error::FederationError;
-use super::protocol::{Application, RemoteGroup, RemotePerson};
+use super::protocol::{Application, RemoteEndpoints, RemoteGroup, RemotePerson};
 use crate::db;
 use crate::forum::actors::KeyOwner;
 use crate::forum::federation::{domain_of, RemoteForum, RemoteUser};
-use crate::forum::{Forum, ForumRow, User};
+use crate::forum::{types, Forum, ForumRow, User};
 
 /// What signing and verifying need of a person or forum: its id, keys and inboxes.
 #[derive(Debug, Clone)]
@@ -184,63 +184,94 @@ impl ApInstance {
     }
 }
 
-/// The `RemoteUser` row a fetched person becomes.
-pub fn remote_user_row(json: &RemotePerson) -> RemoteUser {
+/// A URL another server gave for people to open: kept only when it is `http` or `https` (a
+/// `javascript:` or `data:` URL is dropped, never made a link).
+pub fn web_link(url: Option<&Url>) -> Option<String> {
+    url.filter(|u| matches!(u.scheme(), "http" | "https"))
+        .map(Url::to_string)
+}
+
+/// An actor's shared inbox, kept only when it is on the actor's own server: a person cannot
+/// have deliveries for others sent to a third server.
+fn own_shared_inbox(id: &Url, endpoints: Option<&RemoteEndpoints>) -> Option<String> {
+    endpoints
+        .and_then(|e| e.shared_inbox.as_ref())
+        .filter(|inbox| domain_of(inbox).is_some() && domain_of(inbox) == domain_of(id))
+        .map(Url::to_string)
+}
+
+/// The longest display name (as for local accounts).
+const DISPLAY_NAME_MAX: usize = 50;
+/// The longest forum title (as for local forums).
+const FORUM_TITLE_MAX: usize = 100;
+/// The longest forum description, in characters (as for local forums).
+const DESCRIPTION_MAX: usize = 1000;
+
+fn implausible(why: String) -> FederationError {
+    FederationError::refused("invalid_remote_object", why)
+}
+
+/// The `RemoteUser` row a fetched person becomes: held to the limits our own accounts have
+/// (a plausible handle, a one-line display name of at most 50 characters without control or
+/// invisible characters) and with links only to the web.
+pub fn remote_user_row(json: &RemotePerson) -> Result<RemoteUser, FederationError> {
     let now = db::now();
-    let name = json.preferred_username.to_ascii_lowercase();
-    RemoteUser {
-        display_name: json
-            .name
-            .clone()
-            .filter(|n| !n.trim().is_empty())
-            .unwrap_or_else(|| json.preferred_username.clone()),
+    let name = types::remote_username(&json.preferred_username).map_err(implausible)?;
+    let display_name = json
+        .name
+        .as_deref()
+        .map(|n| types::remote_line(n, DISPLAY_NAME_MAX))
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| name.clone());
+    Ok(RemoteUser {
+        display_name,
         name,
         local: false,
         domain: domain_of(&json.id),
         ap_id: Some(json.id.to_string()),
         public_key: Some(json.public_key.public_key_pem.clone()),
         inbox_url: Some(json.inbox.to_string()),
-        shared_inbox_url: json
-            .endpoints
-            .as_ref()
-            .and_then(|e| e.shared_inbox.as_ref())
-            .map(Url::to_string),
-        profile_url: json.url.as_ref().map(Url::to_string),
+        shared_inbox_url: own_shared_inbox(&json.id, json.endpoints.as_ref()),
+        profile_url: web_link(json.url.as_ref()),
         last_refreshed_at: Some(now),
         updated_at: now,
-    }
+    })
 }
 
-/// The `RemoteForum` row a fetched group becomes.
-pub fn remote_forum_row(json: &RemoteGroup) -> RemoteForum {
+/// The `RemoteForum` row a fetched group becomes, held to the limits of our own forums.
+pub fn remote_forum_row(json: &RemoteGroup) -> Result<RemoteForum, FederationError> {
     let now = db::now();
-    RemoteForum {
-        name: json.preferred_username.to_ascii_lowercase(),
-        title: json
-            .name
-            .clone()
-            .filter(|n| !n.trim().is_empty())
-            .unwrap_or_else(|| json.preferred_username.clone()),
-        description: json
-            .summary
-            .as_deref()
-            .map(crate::forum::markdown::plain_text)
-            .unwrap_or_default(),
+    let name = types::remote_username(&json.preferred_username).map_err(implausible)?;
+    let title = json
+        .name
+        .as_deref()
+        .map(|n| types::remote_line(n, FORUM_TITLE_MAX))
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| name.clone());
+    let description = json
+        .summary
+        .as_deref()
+        .map(crate::forum::markdown::plain_text)
+        .map(|d| {
+            let (text, _) = types::remote_text(&d, DESCRIPTION_MAX * 4);
+            text.chars().take(DESCRIPTION_MAX).collect()
+        })
+        .unwrap_or_default();
+    Ok(RemoteForum {
+        name,
+        title,
+        description,
         local: false,
         domain: domain_of(&json.id),
         ap_id: Some(json.id.to_string()),
         public_key: Some(json.public_key.public_key_pem.clone()),
         inbox_url: Some(json.inbox.to_string()),
-        shared_inbox_url: json
-            .endpoints
-            .as_ref()
-            .and_then(|e| e.shared_inbox.as_ref())
-            .map(Url::to_string),
+        shared_inbox_url: own_shared_inbox(&json.id, json.endpoints.as_ref()),
         outbox_url: json.outbox.as_ref().map(Url::to_string),
-        profile_url: json.url.as_ref().map(Url::to_string),
+        profile_url: web_link(json.url.as_ref()),
         last_refreshed_at: Some(now),
         updated_at: now,
-    }
+    })
 }
 
 /// Checks that an actor's key and inbox are its own: same origin as its id.
@@ -310,7 +341,7 @@ impl Object for ApUser {
     }
 
     async fn from_json(json: RemotePerson, data: &Data<Forum>) -> Result<Self, FederationError> {
-        let user = data.remember_remote_user(remote_user_row(&json)).await?;
+        let user = data.remember_remote_user(remote_user_row(&json)?).await?;
         ApUser::remote(user, json.public_key.public_key_pem)
     }
 }
@@ -399,7 +430,7 @@ impl Object for ApForum {
     }
 
     async fn from_json(json: RemoteGroup, data: &Data<Forum>) -> Result<Self, FederationError> {
-        let row = data.remember_remote_forum(remote_forum_row(&json)).await?;
+        let row = data.remember_remote_forum(remote_forum_row(&json)?).await?;
         ApForum::remote(row, json.public_key.public_key_pem)
     }
 }

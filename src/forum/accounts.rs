@@ -111,8 +111,8 @@ impl Forum {
     /// Creates an account. Every field is checked and all mistakes reported together.
     pub async fn register(&self, form: Registration, by: Registrar) -> Result<User, ForumError> {
         let open = self.registration_open();
-        self.blocking(move |_inner, conn| {
-            let make_admin = match &by {
+        let make_admin =
+            match &by {
                 Registrar::Visitor if !open => return Err(ForumError::forbidden(
                     "registration_closed",
                     "Registration is closed on this instance; ask an administrator for an account",
@@ -124,24 +124,32 @@ impl Forum {
                 }
                 Registrar::Console { admin } => *admin,
             };
-            let mut v = Validator::new();
-            let username = v.check("username", Username::parse(&form.username));
-            let display = username
-                .as_ref()
-                .map(|u| DisplayName::parse_or(&form.display_name, u));
-            let display = match display {
-                Some(d) => v.check("display_name", d),
-                None => None,
-            };
-            let password = v.check("password", NewPassword::parse(&form.password));
-            let (Some(username), Some(display), Some(password)) = (username, display, password)
-            else {
-                return Err(v.into_error());
-            };
-            if users::local_by_name(conn, username.as_str())?.is_some() {
-                return Err(taken());
-            }
-            let hash = password::hash(password.as_str())?;
+        let mut v = Validator::new();
+        let username = v.check("username", Username::parse(&form.username));
+        let display = username
+            .as_ref()
+            .map(|u| DisplayName::parse_or(&form.display_name, u));
+        let display = match display {
+            Some(d) => v.check("display_name", d),
+            None => None,
+        };
+        let password = v.check("password", NewPassword::parse(&form.password));
+        let (Some(username), Some(display), Some(password)) = (username, display, password) else {
+            return Err(v.into_error());
+        };
+        let name = username.as_str().to_string();
+        let taken_already = self
+            .blocking(move |_inner, conn| Ok(users::local_by_name(conn, &name)?.is_some()))
+            .await?;
+        if taken_already {
+            return Err(taken());
+        }
+        let hash = self
+            .inner
+            .hasher
+            .hash(password.as_str().to_string())
+            .await?;
+        self.blocking(move |_inner, conn| {
             let now = db::now();
             users::insert_local(
                 conn,
@@ -178,6 +186,9 @@ impl Forum {
 
     /// Logs in. Throttled per account and per client `address`; a wrong username and a wrong
     /// password give the same answer in the same time.
+    ///
+    /// Each attempt is counted as a failure before the password is checked (and forgotten if it
+    /// was right), so attempts made at the same moment cannot all slip under the limit.
     pub async fn login(
         &self,
         username: String,
@@ -185,48 +196,55 @@ impl Forum {
         address: Option<String>,
         kind: SessionKind,
     ) -> Result<NewSession, ForumError> {
-        self.blocking(move |inner, conn| {
-            let name = username.trim().to_ascii_lowercase();
-            let account_key = format!("account:{name}");
-            let address_key = address.map(|a| format!("address:{a}"));
-            let accounts = &inner.settings.accounts;
-            let now = db::now();
-            let window = TimeDelta::minutes(i64::from(accounts.failure_window_minutes));
-            // Only failures inside the window count; older ones are pruned hourly by
-            // `housekeeping`, not on every login.
-            let since = now - window;
-
-            let mut limits = vec![(account_key.as_str(), accounts.max_failures_per_account)];
-            if let Some(key) = &address_key {
-                limits.push((key.as_str(), accounts.max_failures_per_address));
-            }
-            for (key, max) in &limits {
-                if login_failures::count_since(conn, key, since)? >= i64::from(*max) {
-                    let oldest = login_failures::oldest_since(conn, key, since)?.unwrap_or(now);
-                    let retry = (oldest + window - now).num_seconds().max(1);
-                    return Err(ForumError::RateLimited {
-                        retry_after_secs: u64::try_from(retry).unwrap_or(1),
-                    });
-                }
-            }
-
-            let user = users::local_by_name(conn, &name)?;
-            let stored = user.as_ref().and_then(|u| u.password_hash.clone());
-            let matches =
-                password::verify(stored.as_deref().unwrap_or(inner.dummy_hash()), &password);
-            match user {
-                Some(user) if matches && stored.is_some() => {
-                    login_failures::clear(conn, &account_key)?;
+        let name = username.trim().to_ascii_lowercase();
+        // A name no account can have (a NUL byte, spaces, ...) is never looked up or recorded
+        // as an account key; it still costs a hash, and counts against the address.
+        let plausible = Username::parse(&name).is_ok();
+        let accounts = &self.settings().accounts;
+        let mut limits = Vec::new();
+        if plausible {
+            limits.push((format!("account:{name}"), accounts.max_failures_per_account));
+        }
+        if let Some(address) = address.filter(|a| !a.contains('\0')) {
+            limits.push((
+                format!("address:{address}"),
+                accounts.max_failures_per_address,
+            ));
+        }
+        let (attempt, user) = self
+            .blocking(move |inner, conn| {
+                let attempt = reserve_attempt(inner, conn, &limits)?;
+                let user = if plausible {
+                    users::local_by_name(conn, &name)?
+                } else {
+                    None
+                };
+                Ok((attempt, user))
+            })
+            .await?;
+        let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+        let matches = self
+            .inner
+            .hasher
+            .verify(
+                stored
+                    .clone()
+                    .unwrap_or_else(|| password::DUMMY_HASH.to_string()),
+                password,
+            )
+            .await;
+        match user {
+            Some(user) if matches && stored.is_some() => {
+                self.blocking(move |inner, conn| {
+                    login_failures::delete(conn, &attempt.ids)?;
+                    login_failures::clear(conn, &format!("account:{}", user.name))?;
                     create_session(inner, conn, user, kind)
-                }
-                _ => {
-                    let keys: Vec<&str> = limits.iter().map(|(k, _)| *k).collect();
-                    login_failures::record(conn, &keys, now)?;
-                    Err(ForumError::InvalidCredentials)
-                }
+                })
+                .await
             }
-        })
-        .await
+            // The attempt stays recorded as a failure.
+            _ => Err(ForumError::InvalidCredentials),
+        }
     }
 
     /// The live session for a token, if any.
@@ -256,7 +274,9 @@ impl Forum {
     }
 
     /// Changes a password after checking the current one, and ends every other session of the
-    /// account (a stolen session dies with the old password).
+    /// account (a stolen session dies with the old password). Wrong current passwords are
+    /// throttled like failed logins (`accounts.max_failures_per_account`), under a key of their
+    /// own so that someone guessing with a stolen session cannot lock the owner out of logging in.
     pub async fn change_password(
         &self,
         user: User,
@@ -264,23 +284,41 @@ impl Forum {
         current: String,
         new: String,
     ) -> Result<(), ForumError> {
-        self.blocking(move |_inner, conn| {
-            let mut v = Validator::new();
-            let stored = user.password_hash.clone().unwrap_or_default();
-            if !password::verify(&stored, &current) {
-                v.check::<()>(
-                    "current_password",
-                    Err("That is not your current password.".into()),
-                );
-            }
-            let new = v.check("new_password", NewPassword::parse(&new));
-            let (Some(new), true) = (new, v.is_empty()) else {
+        let limits = vec![(
+            format!("password:{}", user.id),
+            self.settings().accounts.max_failures_per_account,
+        )];
+        let attempt = self
+            .blocking(move |inner, conn| reserve_attempt(inner, conn, &limits))
+            .await?;
+        let stored = user.password_hash.clone().unwrap_or_default();
+        let current_ok = self.inner.hasher.verify(stored, current).await;
+        let mut v = Validator::new();
+        if !current_ok {
+            v.check::<()>(
+                "current_password",
+                Err("That is not your current password.".into()),
+            );
+        }
+        let new = v.check("new_password", NewPassword::parse(&new));
+        let new = match (new, v.is_empty()) {
+            (Some(new), true) => new,
+            _ => {
+                if current_ok {
+                    // Only a wrong current password counts against the limit.
+                    let ids = attempt.ids.clone();
+                    self.blocking(move |_inner, conn| Ok(login_failures::delete(conn, &ids)?))
+                        .await?;
+                }
                 return Err(v.into_error());
-            };
-            let hash = password::hash(new.as_str())?;
+            }
+        };
+        let hash = self.inner.hasher.hash(new.as_str().to_string()).await?;
+        self.blocking(move |_inner, conn| {
             conn.transaction(|conn| {
                 users::set_password_hash(conn, user.id, &hash, db::now())?;
                 sessions::delete_others(conn, user.id, current_session)?;
+                login_failures::delete(conn, &attempt.ids)?;
                 Ok(())
             })
         })
@@ -292,6 +330,41 @@ impl Forum {
         self.blocking(|_inner, conn| Ok(users::admin_exists(conn)?))
             .await
     }
+}
+
+/// An attempt counted against its throttling keys before the password is checked.
+struct Attempt {
+    /// The failure rows recorded for it, removed again if the password was right.
+    ids: Vec<i64>,
+}
+
+/// Counts an attempt for every `(key, max)` in `limits`, or refuses it with 429 when a key has
+/// reached its limit inside the window. Counting and recording happen in one transaction that
+/// holds each key's lock, so of many attempts at the same moment at most `max` get through.
+fn reserve_attempt(
+    inner: &Inner,
+    conn: &mut Conn<'_>,
+    limits: &[(String, u32)],
+) -> Result<Attempt, ForumError> {
+    let now = db::now();
+    let window = TimeDelta::minutes(i64::from(inner.settings.accounts.failure_window_minutes));
+    // Only failures inside the window count; older ones are pruned hourly by `housekeeping`.
+    let since = now - window;
+    conn.transaction(|conn| {
+        let keys: Vec<&str> = limits.iter().map(|(k, _)| k.as_str()).collect();
+        login_failures::lock_keys(conn, &keys)?;
+        for (key, max) in limits {
+            if login_failures::count_since(conn, key, since)? >= i64::from(*max) {
+                let oldest = login_failures::oldest_since(conn, key, since)?.unwrap_or(now);
+                let retry = (oldest + window - now).num_seconds().max(1);
+                return Err(ForumError::RateLimited {
+                    retry_after_secs: u64::try_from(retry).unwrap_or(1),
+                });
+            }
+        }
+        let ids = login_failures::record(conn, &keys, now)?;
+        Ok(Attempt { ids })
+    })
 }
 
 fn taken() -> ForumError {

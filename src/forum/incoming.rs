@@ -9,6 +9,7 @@ use chrono::NaiveDateTime;
 use super::federation::{push_event, OutboxEvent};
 use super::markdown::{self, anchor_prefix};
 use super::threads::PostContext;
+use super::types;
 use super::{Forum, ForumRow, Post, Thread, User};
 use crate::db::{self, forums, posts, threads, Conn};
 use crate::error::ForumError;
@@ -54,7 +55,52 @@ pub struct Relay {
     pub origin: String,
 }
 
-const TITLE_MAX: usize = 400;
+impl IncomingPost {
+    /// Holds a post from another server to the limits our own posts have: a one-line title of
+    /// at most `limits.title_max_chars` characters without control or invisible characters, a
+    /// body of at most `limits.body_max_bytes` (longer ones are cut, with a line saying so and
+    /// linking the original), no NUL or other control characters, and dates no later than
+    /// `now`, so that nobody can keep a thread at the top by dating it in the future.
+    pub fn fitted(mut self, limits: &crate::config::LimitSettings, now: NaiveDateTime) -> Self {
+        self.title = self
+            .title
+            .as_deref()
+            .map(|t| types::remote_line(&markdown::plain_text(t), limits.title_max_chars))
+            .filter(|t| !t.is_empty());
+        let max = limits.body_max_bytes;
+        let mut cut = false;
+        if let Some(md) = self.markdown.take() {
+            let (text, was_cut) = types::remote_text(&md, max);
+            cut |= was_cut;
+            self.markdown = Some(if was_cut {
+                format!(
+                    "{text}\n\n---\n\n*This post is longer than this server keeps; the rest is in \
+                     [the original]({}).*",
+                    self.ap_id
+                )
+            } else {
+                text
+            });
+        }
+        // HTML carries markup around the same text: twice the Markdown limit.
+        let (html, html_cut) = types::remote_text(&self.html, max.saturating_mul(2));
+        self.html = html;
+        if html_cut {
+            cut = true;
+            self.html.push_str(&format!(
+                "\n<p><em>This post is longer than this server keeps; the rest is in \
+                 <a href=\"{}\">the original</a>.</em></p>",
+                markdown::escape_text(&self.ap_id).replace('"', "&quot;")
+            ));
+        }
+        if cut {
+            tracing::info!(id = %self.ap_id, "a post from another server was cut to our limit");
+        }
+        self.published = self.published.min(now);
+        self.updated = self.updated.map(|u| u.min(now));
+        self
+    }
+}
 
 fn body_html(post_id: i64, incoming: &IncomingPost) -> String {
     match incoming
@@ -67,14 +113,12 @@ fn body_html(post_id: i64, incoming: &IncomingPost) -> String {
     }
 }
 
+/// The title of a fitted post ([`IncomingPost::fitted`]).
 fn title_of(incoming: &IncomingPost) -> String {
-    let title = incoming
+    incoming
         .title
-        .as_deref()
-        .map(markdown::plain_text)
-        .filter(|t| !t.is_empty())
-        .unwrap_or_else(|| "(untitled)".into());
-    title.chars().take(TITLE_MAX).collect()
+        .clone()
+        .unwrap_or_else(|| "(untitled)".into())
 }
 
 /// Records that our forum must pass `relay` on (nothing for a remote forum, whose own server
@@ -110,6 +154,7 @@ impl Forum {
         incoming: IncomingPost,
         relay: Option<Relay>,
     ) -> Result<PostContext, ForumError> {
+        let incoming = incoming.fitted(&self.settings().limits, db::now());
         let (ctx, relayed) = self
             .blocking(move |_inner, conn| {
                 conn.transaction(|conn| {
@@ -182,6 +227,7 @@ impl Forum {
         incoming: IncomingPost,
         relay: Option<Relay>,
     ) -> Result<bool, ForumError> {
+        let incoming = incoming.fitted(&self.settings().limits, db::now());
         let relayed = self
             .blocking(move |_inner, conn| {
                 conn.transaction(|conn| {

@@ -4,7 +4,8 @@
 //! (and later `federation`) call one [`Forum`] method per request and render the answer. Every
 //! method checks permission itself, so no caller can forget to.
 //!
-//! Blocking work (queries, argon2) runs on tokio's blocking pool through [`Forum::blocking`].
+//! Blocking work runs on tokio's blocking pool: queries through [`Forum::blocking`], argon2
+//! through [`password::Hasher`], which bounds how many hashes run at once.
 
 pub mod accounts;
 pub mod actors;
@@ -20,7 +21,7 @@ pub mod types;
 pub mod urls;
 pub mod users;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use crate::config::Settings;
 use crate::db::{Conn, Db};
@@ -47,23 +48,10 @@ pub struct Inner {
     pub settings: Settings,
     /// Canonical URLs.
     pub urls: Urls,
-    dummy_hash: OnceLock<String>,
+    /// Runs argon2, bounded in concurrency and memory.
+    hasher: password::Hasher,
     /// Wakes the delivery worker after outbox events are written.
     outbox_signal: tokio::sync::Notify,
-}
-
-impl Inner {
-    /// An argon2id hash of nothing in particular, verified against when a login names no
-    /// account, so that a wrong username takes as long as a wrong password.
-    fn dummy_hash(&self) -> &str {
-        self.dummy_hash.get_or_init(|| {
-            password::hash(&tokens::new_token()).unwrap_or_else(|_| {
-                // Hashing only fails on invalid parameters, and the defaults are valid. A
-                // literal PHC string keeps the timing if that ever changed.
-                "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Qb7yQ3wmSxTg6X5Hy0Ee2kLo6s7sR3h9dGmYzrLMg4E".to_string()
-            })
-        })
-    }
 }
 
 /// A 1-based page of results, with how many pages there are.
@@ -118,7 +106,7 @@ impl Forum {
                 db,
                 settings,
                 urls,
-                dummy_hash: OnceLock::new(),
+                hasher: password::Hasher::new(0),
                 outbox_signal: tokio::sync::Notify::new(),
             }),
         }

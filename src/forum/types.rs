@@ -55,15 +55,93 @@ fn name_rules(name: &str, what: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Single-line text: trimmed, inner runs of whitespace (newlines too) become one space, control
-/// characters refused, length in characters bounded.
+/// Whether `c` is invisible and can change how a name reads without being seen: bidirectional
+/// embeddings, overrides and isolates (U+202A-202E, U+2066-2069), zero-width characters and
+/// direction marks (U+200B-200F), the Arabic letter mark (U+061C), the word joiner and invisible
+/// operators (U+2060-2064) and the byte order mark (U+FEFF). Unicode Technical Report 36
+/// ("Unicode Security Considerations") describes the spoofing they allow. Names and titles
+/// drop them; post bodies keep them, where direction marks have honest uses.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{061C}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{FEFF}')
+}
+
+/// Text from another server made fit to show as one line: control and invisible characters
+/// removed, runs of whitespace made one space, and cut to `max_chars` characters (ending in
+/// "…" when cut). Never fails: a name that is too long is shortened, not refused.
+pub fn remote_line(input: &str, max_chars: usize) -> String {
+    let cleaned: String = input
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .filter(|c| !is_invisible(*c))
+        .collect();
+    let text = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.chars().count() <= max_chars {
+        return text;
+    }
+    let mut cut: String = text.chars().take(max_chars.saturating_sub(1)).collect();
+    cut.truncate(cut.trim_end().len());
+    cut.push('…');
+    cut
+}
+
+/// Text from another server made fit to keep as several lines (a description, a post's
+/// source): NUL and other control characters except line breaks and tabs removed, and cut to
+/// at most `max_bytes` bytes at a character boundary. Returns the text and whether it was cut.
+pub fn remote_text(input: &str, max_bytes: usize) -> (String, bool) {
+    let mut text: String = input
+        .chars()
+        .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
+        .collect();
+    if text.len() <= max_bytes {
+        return (text, false);
+    }
+    let mut end = max_bytes;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    (text, true)
+}
+
+/// A username from another server: `preferredUsername` must look like a handle (letters,
+/// digits, `_`, `-` and `.`, as Mastodon, Lemmy, Pleroma and NodeBB all produce, or a domain
+/// with its port, as instance actors use), so that `name@domain` cannot be made to show
+/// something else.
+pub fn remote_username(input: &str) -> Result<String, String> {
+    let name = input.trim();
+    if name.is_empty() || name.len() > 255 {
+        return Err(format!(
+            "{name:?} is not a plausible username (1 to 255 characters)"
+        ));
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
+    {
+        return Err(format!(
+            "{name:?} is not a plausible username (letters, digits, _, -, . and : only)"
+        ));
+    }
+    Ok(name.to_ascii_lowercase())
+}
+
+/// Single-line text: invisible characters dropped ([`is_invisible`]), trimmed, inner runs of
+/// whitespace (newlines too) become one space, control characters refused, length in
+/// characters bounded.
 fn single_line(
     input: &str,
     what: &str,
     max_chars: usize,
     required: bool,
 ) -> Result<String, String> {
-    let text = input.split_whitespace().collect::<Vec<_>>().join(" ");
+    let visible: String = input.chars().filter(|c| !is_invisible(*c)).collect();
+    let text = visible.split_whitespace().collect::<Vec<_>>().join(" ");
     if text.is_empty() && required {
         return Err(format!("{what} is required."));
     }
@@ -256,6 +334,63 @@ mod tests {
         assert!(PostBody::parse(" \n\t", 100).is_err());
         assert!(PostBody::parse(&"x".repeat(101), 100).is_err());
         assert!(PostBody::parse(&"x".repeat(100), 100).is_ok());
+    }
+
+    #[test]
+    fn names_lose_invisible_characters() {
+        let u = Username::parse("bob").unwrap();
+        // A right-to-left override would show "moc.elpmaxe" as "example.com".
+        assert_eq!(
+            DisplayName::parse_or("Ms\u{202E}Bob\u{200B}\u{2066}x\u{2069}\u{FEFF}\u{061C}", &u)
+                .unwrap()
+                .as_str(),
+            "MsBobx"
+        );
+        assert_eq!(
+            ThreadTitle::parse("\u{200F}Title\u{202A}", 200)
+                .unwrap()
+                .as_str(),
+            "Title"
+        );
+        assert!(ThreadTitle::parse("\u{200B}\u{200B}", 200).is_err());
+        assert_eq!(ForumTitle::parse("A\u{2067}B").unwrap().as_str(), "AB");
+    }
+
+    #[test]
+    fn remote_text_is_cleaned_and_bounded() {
+        assert_eq!(
+            remote_line("  Ms\u{0}\u{7} Rivera\u{202E}\n", 50),
+            "Ms Rivera"
+        );
+        assert_eq!(remote_line(&"é".repeat(60), 50).chars().count(), 50);
+        assert!(remote_line(&"é".repeat(60), 50).ends_with('…'));
+        assert_eq!(remote_line("short", 50), "short");
+        let (text, cut) = remote_text("a\u{0}b\nc\td\u{1b}", 100);
+        assert_eq!((text.as_str(), cut), ("ab\nc\td", false));
+        let (text, cut) = remote_text(&"é".repeat(10), 5);
+        assert_eq!((text.as_str(), cut), ("éé", true));
+        // Post bodies keep direction marks.
+        assert_eq!(remote_text("a\u{200F}b", 100).0, "a\u{200F}b");
+    }
+
+    #[test]
+    fn remote_usernames_must_look_like_handles() {
+        assert_eq!(remote_username("Alice.B-1_x").unwrap(), "alice.b-1_x");
+        assert_eq!(
+            remote_username("school.example:8443").unwrap(),
+            "school.example:8443"
+        );
+        for bad in [
+            "",
+            "a b",
+            "a@b",
+            "evil\u{202E}moc",
+            "x/y",
+            "<b>",
+            &"a".repeat(256),
+        ] {
+            assert!(remote_username(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

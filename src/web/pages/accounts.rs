@@ -322,10 +322,10 @@ pub async fn change_password(
 ) -> Result<HttpResponse, PageError> {
     viewer.check_csrf(&form.csrf_token)?;
     let user = viewer.require_user("/settings/password")?;
-    let show_again = |errors: Vec<FieldError>| {
+    let show_again = |status: StatusCode, errors: Vec<FieldError>| {
         let layout = viewer.layout("Change password");
         html(
-            StatusCode::UNPROCESSABLE_ENTITY,
+            status,
             &PasswordPage {
                 layout: &layout,
                 errors: FormErrors(errors),
@@ -333,10 +333,13 @@ pub async fn change_password(
         )
     };
     if form.new_password != form.confirm_password {
-        return Ok(show_again(vec![FieldError {
-            field: "confirm_password",
-            message: "The two new passwords are not the same.".into(),
-        }]));
+        return Ok(show_again(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            vec![FieldError {
+                field: "confirm_password",
+                message: "The two new passwords are not the same.".into(),
+            }],
+        ));
     }
     let result = viewer
         .forum
@@ -353,7 +356,19 @@ pub async fn change_password(
             "/settings/password",
             "Your password is changed. Every other session has been logged out.",
         )),
-        Err(ForumError::Invalid(invalid)) => Ok(show_again(invalid.fields)),
+        Err(ForumError::Invalid(invalid)) => {
+            Ok(show_again(StatusCode::UNPROCESSABLE_ENTITY, invalid.fields))
+        }
+        Err(ForumError::RateLimited { retry_after_secs }) => Ok(show_again(
+            StatusCode::TOO_MANY_REQUESTS,
+            vec![FieldError {
+                field: "current_password",
+                message: format!(
+                    "Too many wrong passwords. Try again in {} minutes.",
+                    retry_after_secs.div_ceil(60)
+                ),
+            }],
+        )),
         Err(e) => Err(viewer.error(e)),
     }
 }
