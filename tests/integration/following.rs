@@ -243,7 +243,7 @@ async fn following_needs_federation_and_a_forum(backend: Backend) {
 
 /// POSTs `body` to `inbox`, signed by `signer`'s instance actor (`/actor`), as another server
 /// would. Returns (status, body).
-async fn post_signed(signer: &TestApp, inbox: &str, body: &Value) -> (u16, String) {
+pub(crate) async fn post_signed(signer: &TestApp, inbox: &str, body: &Value) -> (u16, String) {
     post_signed_raw(signer, inbox, serde_json::to_vec(body).unwrap()).await
 }
 

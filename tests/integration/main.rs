@@ -12,6 +12,7 @@ mod federation;
 mod fixtures;
 mod following;
 mod forums;
+mod hardening;
 mod migrations;
 mod other_software;
 mod query_plans;

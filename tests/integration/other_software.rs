@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 use activitypub_federation::activity_sending::SendActivityTask;
 use activitypub_federation::config::{Data, FederationConfig};
 use activitypub_federation::http_signatures::{generate_actor_keypair, Keypair};
-use activitypub_federation::traits::{Actor, Object};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -18,7 +17,7 @@ use staffroom::federation::activities::Outgoing;
 use url::Url;
 
 use crate::both_backends;
-use crate::support::{drain_all, wait_until, TestApp};
+use crate::support::{drain_all, wait_until, Signer, TestApp};
 
 both_backends!(
     educators_follow_a_lemmy_community_and_answer_there,
@@ -109,54 +108,6 @@ async fn inbox(state: web::Data<Arc<StandIn>>, body: web::Bytes) -> HttpResponse
     let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     state.received.lock().unwrap().push(value);
     HttpResponse::Ok().finish()
-}
-
-/// One of the stand-in's actors, signing for the crate's sender.
-#[derive(Debug)]
-struct Signer {
-    id: Url,
-    keys: (String, String),
-}
-
-#[async_trait::async_trait]
-impl Object for Signer {
-    type DataType = ();
-    type Kind = Value;
-    type Error = activitypub_federation::error::Error;
-
-    fn id(&self) -> &Url {
-        &self.id
-    }
-
-    async fn read_from_id(_: Url, _: &Data<()>) -> Result<Option<Self>, Self::Error> {
-        Ok(None)
-    }
-
-    async fn into_json(self, _: &Data<()>) -> Result<Value, Self::Error> {
-        Ok(json!({"id": self.id}))
-    }
-
-    async fn verify(_: &Value, _: &Url, _: &Data<()>) -> Result<(), Self::Error> {
-        Ok(())
-    }
-
-    async fn from_json(_: Value, _: &Data<()>) -> Result<Self, Self::Error> {
-        Err(activitypub_federation::error::Error::NotFound)
-    }
-}
-
-impl Actor for Signer {
-    fn public_key_pem(&self) -> &str {
-        &self.keys.0
-    }
-
-    fn private_key_pem(&self) -> Option<String> {
-        Some(self.keys.1.clone())
-    }
-
-    fn inbox(&self) -> Url {
-        Url::parse(&format!("{}/inbox", self.id)).unwrap()
-    }
 }
 
 /// Sends `activity`, signed by its actor (one of the stand-in's), to `inbox`.

@@ -495,6 +495,70 @@ pub async fn drain_all(apps: &[&TestApp]) {
     }
 }
 
+/// An actor of a stand-in server (another fediverse server played by a test), signing with its
+/// keys for the `activitypub_federation` crate's sender and request signer.
+#[derive(Debug)]
+pub struct Signer {
+    /// Its actor id.
+    pub id: url::Url,
+    /// Its public and private key (PEM).
+    pub keys: (String, String),
+}
+
+#[async_trait::async_trait]
+impl activitypub_federation::traits::Object for Signer {
+    type DataType = ();
+    type Kind = serde_json::Value;
+    type Error = activitypub_federation::error::Error;
+
+    fn id(&self) -> &url::Url {
+        &self.id
+    }
+
+    async fn read_from_id(
+        _: url::Url,
+        _: &activitypub_federation::config::Data<()>,
+    ) -> Result<Option<Self>, Self::Error> {
+        Ok(None)
+    }
+
+    async fn into_json(
+        self,
+        _: &activitypub_federation::config::Data<()>,
+    ) -> Result<serde_json::Value, Self::Error> {
+        Ok(serde_json::json!({"id": self.id}))
+    }
+
+    async fn verify(
+        _: &serde_json::Value,
+        _: &url::Url,
+        _: &activitypub_federation::config::Data<()>,
+    ) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    async fn from_json(
+        _: serde_json::Value,
+        _: &activitypub_federation::config::Data<()>,
+    ) -> Result<Self, Self::Error> {
+        Err(activitypub_federation::error::Error::NotFound)
+    }
+}
+
+impl activitypub_federation::traits::Actor for Signer {
+    fn public_key_pem(&self) -> &str {
+        &self.keys.0
+    }
+
+    fn private_key_pem(&self) -> Option<String> {
+        Some(self.keys.1.clone())
+    }
+
+    fn inbox(&self) -> url::Url {
+        url::Url::parse(&format!("{}/inbox", self.id)).unwrap()
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         for task in &self.background {
