@@ -86,6 +86,7 @@ impl Application {
                 .app_data(actix_web::web::QueryConfig::default().error_handler(query_error))
                 .app_data(actix_web::web::PathConfig::default().error_handler(path_error))
                 .wrap(middleware::from_fn(session::csrf_and_notice))
+                .wrap(middleware::from_fn(plain_requests))
                 .wrap({
                     let headers = middleware::DefaultHeaders::new()
                         .add(("X-Content-Type-Options", "nosniff"))
@@ -168,6 +169,42 @@ pub async fn open_forum(settings: Settings) -> anyhow::Result<Forum> {
         .context("opening the database was interrupted")?
         .with_context(|| format!("cannot open the database at {}", settings.database.url))?;
     Ok(Forum::new(db, settings))
+}
+
+/// Two things every request gets before routing:
+/// - an address with a NUL byte (`%00`) in its path or query is refused with 400: no name,
+///   number or page here has one, and PostgreSQL refuses NUL in text where SQLite does not, so
+///   this keeps the two databases answering alike;
+/// - `HEAD` is answered as `GET` would be: the router sees `GET`, and the HTTP layer, which
+///   knows the request was `HEAD`, sends the headers (with the length) and no body.
+async fn plain_requests(
+    mut req: actix_web::dev::ServiceRequest,
+    next: middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let address = req.uri().path_and_query().map_or("", |p| p.as_str());
+    if address.contains("%00") {
+        return Err(
+            if req.path().starts_with("/api/") || req.path().ends_with("/inbox") {
+                crate::api::ApiError::new(
+                    400,
+                    "invalid_address",
+                    "The address has a NUL character (%00) in it.",
+                )
+                .into()
+            } else {
+                PageError::for_request(
+                    req.request(),
+                    400,
+                    "The address has a character in it (%00) that no page here has.",
+                )
+                .into()
+            },
+        );
+    }
+    if req.method() == actix_web::http::Method::HEAD {
+        req.head_mut().method = actix_web::http::Method::GET;
+    }
+    next.call(req).await
 }
 
 fn form_error(err: UrlencodedError, req: &HttpRequest) -> actix_web::Error {

@@ -24,6 +24,10 @@ use crate::support::{network, Signer, TestApp};
 both_backends!(
     every_nesting_shape_posted_every_way_leaves_the_server_up,
     signatures_are_checked_before_anything_is_fetched,
+    parallel_guesses_cannot_pass_the_throttle,
+    failed_logins_in_parallel_stay_within_bounded_memory,
+    nul_bytes_get_the_same_answer_on_both_databases,
+    head_answers_like_get_and_slow_servers_cannot_hold_an_inbox,
 );
 
 const AP: &str = "application/activity+json";
@@ -45,6 +49,10 @@ async fn serve_doc(
         return HttpResponse::ServiceUnavailable().finish();
     };
     hostile.requests.fetch_add(1, Ordering::SeqCst);
+    if req.path().starts_with("/slow/") {
+        // A server that takes its time: longer than any test waits.
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+    }
     let doc = hostile.docs.lock().unwrap().get(req.path()).cloned();
     match doc {
         Some(doc) => HttpResponse::Ok().content_type(AP).json(doc),
@@ -568,4 +576,413 @@ async fn every_nesting_shape_posted_every_way_leaves_the_server_up(backend: Back
         deep_words += html.matches("deep words").count();
     }
     assert_eq!(deep_words, 4, "each remote HTML post kept its text");
+}
+
+async fn parallel_guesses_cannot_pass_the_throttle(backend: Backend) {
+    // 5 failures per account (the default); the address limit out of the way.
+    let app = TestApp::spawn_with(backend, |s| s.accounts.max_failures_per_address = 1000).await;
+    app.create_user("alice", false).await;
+    let guesses: Vec<_> = (0..40)
+        .map(|i| {
+            let url = app.url("/api/v1/sessions");
+            tokio::spawn(async move {
+                reqwest::Client::new()
+                    .post(url)
+                    .json(&json!({"username": "alice", "password": format!("guess number {i}")}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for guess in guesses {
+        statuses.push(guess.await.unwrap());
+    }
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(
+        (checked, refused),
+        (5, 35),
+        "exactly the limit was checked: {statuses:?}"
+    );
+    let (status, _) = app
+        .api(
+            Method::POST,
+            "/api/v1/sessions",
+            None,
+            Some(json!({"username": "alice", "password": crate::support::PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, 429, "the account waits, whoever asks");
+
+    // Wrong current passwords on the password page are throttled too, beside the field, and
+    // do not lock the owner out of logging in elsewhere.
+    app.create_user("bob", false).await;
+    let browser = app.logged_in("bob").await;
+    let change = |current: &'static str| {
+        let (app, browser) = (&app, &browser);
+        async move {
+            let res = app
+                .submit(
+                    browser,
+                    "/settings/password",
+                    "/settings/password",
+                    &[
+                        ("current_password", current),
+                        ("new_password", "a brand new password"),
+                        ("confirm_password", "a brand new password"),
+                    ],
+                )
+                .await;
+            let status = res.status().as_u16();
+            (status, res.text().await.unwrap())
+        }
+    };
+    for _ in 0..5 {
+        let (status, page) = change("not my password").await;
+        assert_eq!(status, 422, "{page}");
+        assert!(page.contains("That is not your current password."));
+    }
+    let (status, page) = change("not my password").await;
+    assert_eq!(status, 429, "{page}");
+    assert!(page.contains("Too many wrong passwords"), "{page}");
+    assert!(
+        page.contains("current_password-error"),
+        "beside the field: {page}"
+    );
+    let (status, page) = change(crate::support::PASSWORD).await;
+    assert_eq!(status, 429, "even the right one waits: {page}");
+    assert_eq!(
+        app.api(
+            Method::POST,
+            "/api/v1/sessions",
+            None,
+            Some(json!({"username": "bob", "password": crate::support::PASSWORD})),
+        )
+        .await
+        .0,
+        201,
+        "logging in is not locked by the password page"
+    );
+}
+
+/// Kills a child process when dropped, so a failing test leaves no server running.
+struct KillOnDrop(u32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .arg(self.0.to_string())
+            .status();
+    }
+}
+
+/// Resident memory of process `pid` now and at its peak, in MiB (Linux's /proc).
+fn memory_of(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib = |key: &str| -> u64 {
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    (kib("VmRSS:") / 1024, kib("VmHWM:") / 1024)
+}
+
+/// The staffroom binary serving `db_url` on a free port: the child and its address.
+fn serve_binary(db_url: &str) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let create = std::process::Command::new(env!("CARGO_BIN_EXE_staffroom"))
+        .args(["admin", "create-user", "alice"])
+        .env("STAFFROOM__DATABASE__URL", db_url)
+        .env("STAFFROOM_PASSWORD", crate::support::PASSWORD)
+        .output()
+        .unwrap();
+    assert!(create.status.success(), "{create:?}");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_staffroom"))
+        .env("STAFFROOM__DATABASE__URL", db_url)
+        .env("STAFFROOM__SERVER__PORT", "0")
+        .env("STAFFROOM__LOG__FILTER", "info")
+        .env("STAFFROOM__ACCOUNTS__MAX_FAILURES_PER_ACCOUNT", "1000")
+        .env("STAFFROOM__ACCOUNTS__MAX_FAILURES_PER_ADDRESS", "1000")
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let port = loop {
+        let line = lines
+            .next()
+            .expect("the server says where it listens")
+            .unwrap();
+        if let Some(rest) = line.split("listening on 127.0.0.1:").nth(1) {
+            break rest.split(',').next().unwrap().trim().to_string();
+        }
+    };
+    // Keep reading its log so it never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, format!("http://127.0.0.1:{port}"))
+}
+
+async fn failed_logins_in_parallel_stay_within_bounded_memory(backend: Backend) {
+    staffroom::federation::install_tls_provider();
+    let database = crate::support::TestDatabase::new(backend);
+    let url = database.url.clone();
+    let (mut child, address) = tokio::task::spawn_blocking(move || serve_binary(&url))
+        .await
+        .unwrap();
+    let pid = child.id();
+    let _stop = KillOnDrop(pid);
+    let client = reqwest::Client::new();
+    let login = |password: String| {
+        let (address, client) = (address.clone(), client.clone());
+        async move {
+            client
+                .post(format!("{address}/api/v1/sessions"))
+                .json(&json!({"username": "alice", "password": password}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(login("warming up the server".into()).await, 401);
+    let (before, _) = memory_of(pid);
+    // 200 at once: each argon2id hash needs 19 MiB while it runs.
+    let all: Vec<_> = (0..200)
+        .map(|i| tokio::spawn(login(format!("wrong password {i}"))))
+        .collect();
+    for one in all {
+        assert_eq!(one.await.unwrap(), 401);
+    }
+    let (after, peak) = memory_of(pid);
+    // Then 40 one after another: what stays resident must not grow with each.
+    for i in 0..40 {
+        assert_eq!(login(format!("another wrong one {i}")).await, 401);
+    }
+    let (settled, _) = memory_of(pid);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        peak < 100,
+        "resident memory peaked at {peak} MiB (from {before} MiB) for 200 parallel logins"
+    );
+    assert!(
+        settled <= after + 5,
+        "40 sequential logins grew resident memory from {after} to {settled} MiB"
+    );
+}
+
+async fn nul_bytes_get_the_same_answer_on_both_databases(backend: Backend) {
+    let net = network(backend, 2).await;
+    let (alpha, beta) = (&net[0], &net[1]);
+    alpha.create_user("admin", true).await;
+    let admin = alpha.token("admin").await;
+    alpha.forum_named(&admin, "maths").await;
+    alpha.create_user("alice", false).await;
+    let alice = alpha.token("alice").await;
+    let thread = alpha
+        .thread(&alice, "maths", "Place value", "Blocks.")
+        .await;
+    let client = reqwest::Client::new();
+
+    // Logging in with a NUL in the name: a wrong login, on the API and the form.
+    let (status, body) = alpha
+        .api(
+            Method::POST,
+            "/api/v1/sessions",
+            None,
+            Some(json!({"username": "ali\u{0}ce", "password": "whatever it is"})),
+        )
+        .await;
+    assert_eq!(status, 401, "{body}");
+    let browser = TestApp::browser();
+    let res = alpha
+        .submit(
+            &browser,
+            "/login",
+            "/login",
+            &[("username", "ali\u{0}ce"), ("password", "whatever it is")],
+        )
+        .await;
+    assert_eq!(res.status(), 401);
+    // Registering with one: the field says why.
+    let (status, body) = alpha
+        .api(
+            Method::POST,
+            "/api/v1/accounts",
+            None,
+            Some(json!({"username": "bo\u{0}b", "display_name": "B\u{0}ob", "password": "long enough password"})),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["fields"]["username"].is_string(), "{body}");
+    // In addresses: people, forums, threads, feeds, follows, WebFinger, resolve.
+    for path in [
+        "/u/ali%00ce",
+        "/f/ma%00ths",
+        "/f/ma%00ths/feed.atom",
+        "/api/v1/users/ali%00ce",
+        "/api/v1/forums/ma%00ths",
+        "/api/v1/forums/ma%00ths/threads",
+        "/.well-known/webfinger?resource=acct:ali%00ce@localhost",
+        "/t/1%00",
+        "/?page=1%00",
+    ] {
+        let res = client.get(alpha.url(path)).send().await.unwrap();
+        let status = res.status().as_u16();
+        assert!(
+            (400..500).contains(&status),
+            "{path}: {status} {}",
+            res.text().await.unwrap()
+        );
+    }
+    for (method, path, body) in [
+        (
+            Method::GET,
+            "/api/v1/resolve?q=maths%00@elsewhere.example",
+            None,
+        ),
+        (
+            Method::POST,
+            "/api/v1/follows",
+            Some(json!({"target": "ma\u{0}ths@localhost:1"})),
+        ),
+        (Method::DELETE, "/api/v1/follows/ma%00ths@localhost:1", None),
+        (
+            Method::POST,
+            &format!("/api/v1/threads/{thread}/posts"),
+            Some(json!({"body": "nul \u{0} here"})),
+        ),
+        (
+            Method::POST,
+            "/api/v1/forums/maths/threads",
+            Some(json!({"title": "T\u{0}itle", "body": "ok"})),
+        ),
+    ] {
+        let (status, body) = alpha.api(method.clone(), path, Some(&alice), body).await;
+        assert!(
+            (400..500).contains(&status),
+            "{method} {path}: {status} {body}"
+        );
+    }
+
+    // From another server: a reply whose content, source and author's name carry NUL bytes is
+    // taken with them removed.
+    let id = beta.url(&format!("/notes/{}", uuid::Uuid::new_v4()));
+    let reply = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{id}/activity"),
+        "type": "Create",
+        "actor": beta.url("/actor"),
+        "to": [alpha.url("/f/maths")],
+        "object": {
+            "id": id,
+            "type": "Note",
+            "attributedTo": beta.url("/actor"),
+            "inReplyTo": alpha.url(&format!("/t/{thread}")),
+            "to": [alpha.url("/f/maths")],
+            "content": "<p>nul\u{0} in html</p>",
+            "source": {"content": "nul\u{0} in *markdown*", "mediaType": "text/markdown"},
+            "published": "2026-11-22T10:00:00Z",
+        },
+    });
+    let (status, text) = crate::following::post_signed(beta, &alpha.url("/inbox"), &reply).await;
+    assert!((200..300).contains(&status), "{status} {text}");
+    let (_, json) = alpha
+        .api(
+            Method::GET,
+            &format!("/api/v1/threads/{thread}"),
+            None,
+            None,
+        )
+        .await;
+    let post = &json["posts"][0];
+    assert_eq!(post["body"], "nul in *markdown*", "{post}");
+    assert!(
+        post["html"].as_str().unwrap().contains("<em>markdown</em>"),
+        "{post}"
+    );
+}
+
+async fn head_answers_like_get_and_slow_servers_cannot_hold_an_inbox(backend: Backend) {
+    let alpha = TestApp::spawn_with(backend, |s| {
+        crate::support::federating(s);
+        s.federation.inbox_timeout_seconds = 1.0;
+    })
+    .await;
+    alpha.create_user("admin", true).await;
+    let admin = alpha.token("admin").await;
+    alpha.forum_named(&admin, "maths").await;
+    let thread = alpha
+        .thread(&admin, "maths", "Place value", "Blocks.")
+        .await;
+    // No compression, so lengths compare.
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for path in [
+        "/".to_string(),
+        "/f/maths".into(),
+        format!("/t/{thread}"),
+        "/u/admin".into(),
+        "/login".into(),
+        "/register".into(),
+        "/static/style.css".into(),
+        "/f/maths/feed.atom".into(),
+        format!("/t/{thread}/feed.atom"),
+        "/api/v1/forums".into(),
+        format!("/api/v1/threads/{thread}"),
+        "/nowhere".into(),
+    ] {
+        let get = client.get(alpha.url(&path)).send().await.unwrap();
+        let head = client.head(alpha.url(&path)).send().await.unwrap();
+        assert_eq!(head.status(), get.status(), "{path}");
+        assert_eq!(
+            head.headers().get("content-type"),
+            get.headers().get("content-type"),
+            "{path}"
+        );
+        let length = head.headers().get("content-length").cloned();
+        let body = get.bytes().await.unwrap();
+        if let Some(length) = length {
+            assert_eq!(length.to_str().unwrap(), body.len().to_string(), "{path}");
+        }
+        assert!(
+            head.bytes().await.unwrap().is_empty(),
+            "{path}: HEAD has no body"
+        );
+    }
+
+    // An activity whose author lives on a server that never answers: 503 with Retry-After
+    // after federation.inbox_timeout_seconds, not a connection held for as long as it hangs.
+    let hostile = Hostile::start().await;
+    let slow = hostile.url("/slow/u/sloth");
+    let started = std::time::Instant::now();
+    let (status, text) = hostile
+        .post(
+            &slow,
+            &alpha.url("/f/maths/inbox"),
+            &follow(&slow, &alpha.url("/f/maths")),
+            chrono::Utc::now(),
+            |_| {},
+        )
+        .await;
+    let waited = started.elapsed();
+    assert_eq!(status, 503, "{text}");
+    assert!(text.contains("remote_timeout"), "{text}");
+    assert!(
+        waited < std::time::Duration::from_secs(5),
+        "held for {waited:?}"
+    );
+    let forum = alpha.forum.forum("maths".into()).await.unwrap();
+    assert_eq!(alpha.forum.follower_count(forum.id).await.unwrap(), 0);
 }
