@@ -32,9 +32,14 @@ use crate::forum::Forum;
 
 /// Which forums a new thread from elsewhere may be stored in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Reach {
-    /// Ours, and remote forums someone here follows (what arrives in inboxes).
+enum Reach<'a> {
+    /// Ours, and remote forums someone here follows (what forums announce, and what is read
+    /// from their outboxes).
     Followed,
+    /// Sent straight to one of our inboxes by this actor, not announced by any forum: like
+    /// `Followed`, but a post may land in a remote forum only when the sender is that forum's
+    /// own server. Anyone else must go through the forum, which announces what it accepts.
+    Direct(&'a Url),
     /// Any forum, fetched if need be (what a person looks up on purpose).
     Any,
 }
@@ -196,7 +201,7 @@ impl Activity for CreateOrUpdate {
             Some(relay),
             update,
             PARENT_DEPTH,
-            Reach::Followed,
+            Reach::Direct(&self.actor),
             data,
         )
         .await?;
@@ -335,9 +340,9 @@ async fn announced_activity(
 /// here follows.
 async fn forum_addressed(
     object: &PostObject,
-    reach: Reach,
+    reach: Reach<'_>,
     data: &Data<Forum>,
-) -> Result<i64, FederationError> {
+) -> Result<crate::forum::ForumRow, FederationError> {
     let candidates = object
         .audience
         .iter()
@@ -349,12 +354,12 @@ async fn forum_addressed(
         }
         let id = ObjectId::<ApForum>::from(url.clone());
         let found = match reach {
-            Reach::Followed => id.dereference_local(data).await,
+            Reach::Followed | Reach::Direct(_) => id.dereference_local(data).await,
             Reach::Any => id.dereference(data).await,
         };
         if let Ok(forum) = found {
             if forum.forum.local || forum.forum.local_followers > 0 || reach == Reach::Any {
-                return Ok(forum.forum.id);
+                return Ok(forum.forum);
             }
         }
     }
@@ -369,7 +374,7 @@ async fn forum_addressed(
 async fn locate(
     url: &Url,
     depth: u32,
-    reach: Reach,
+    reach: Reach<'_>,
     data: &Data<Forum>,
 ) -> Result<PostContext, FederationError> {
     if domain_of(url).as_deref() == Some(data.domain()) {
@@ -397,6 +402,11 @@ async fn locate(
         ));
     }
     let object = fetch_post(url, data).await?;
+    // A parent is fetched from where it lives, so it is as good as announced.
+    let reach = match reach {
+        Reach::Direct(_) => Reach::Followed,
+        other => other,
+    };
     Box::pin(store_post(object, None, false, depth - 1, reach, data)).await
 }
 
@@ -406,7 +416,7 @@ async fn store_post(
     relay: Option<Relay>,
     update: bool,
     depth: u32,
-    reach: Reach,
+    reach: Reach<'_>,
     data: &Data<Forum>,
 ) -> Result<PostContext, FederationError> {
     same_origin(&object.id, &object.attributed_to)?;
@@ -440,10 +450,16 @@ async fn store_post(
         }
         return Ok(existing);
     }
-    let placement = match &object.in_reply_to {
-        Some(parent) => Placement::Reply {
-            parent_id: locate(parent, depth, reach, data).await?.post.id,
-        },
+    let (placement, forum) = match &object.in_reply_to {
+        Some(parent) => {
+            let parent = locate(parent, depth, reach, data).await?;
+            (
+                Placement::Reply {
+                    parent_id: parent.post.id,
+                },
+                parent.forum,
+            )
+        }
         None => {
             if object.kind == PostKind::Note && object.name.is_none() {
                 return Err(refused(
@@ -451,11 +467,25 @@ async fn store_post(
                     format!("{} answers nothing and has no title", object.id),
                 ));
             }
-            Placement::NewThread {
-                forum_id: forum_addressed(&object, reach, data).await?,
-            }
+            let forum = forum_addressed(&object, reach, data).await?;
+            (Placement::NewThread { forum_id: forum.id }, forum)
         }
     };
+    if let Reach::Direct(sender) = reach {
+        let forum_home = forum.ap_id.as_deref().and_then(|id| Url::parse(id).ok());
+        let from_its_server = forum_home.is_some_and(|home| same_origin(&home, sender).is_ok());
+        if !forum.local && !from_its_server {
+            return Err(FederationError::forbidden(
+                "not_from_forum",
+                format!(
+                    "{} would land in {}, which lives on another server: it must come announced \
+                     by that forum",
+                    object.id,
+                    forum.ap_id.as_deref().unwrap_or("a remote forum")
+                ),
+            ));
+        }
+    }
     Ok(data
         .receive_post(author.user, placement, incoming, relay)
         .await?)

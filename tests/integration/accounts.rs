@@ -71,7 +71,7 @@ async fn registering_on_the_web_logs_in_and_logging_out_ends_the_session(backend
         "notice shown after registering"
     );
     assert!(
-        home.contains("<a href=\"/u/rivera\">Ms Rivera</a>"),
+        home.contains("<a href=\"/u/rivera\"><bdi>Ms Rivera</bdi></a>"),
         "the header names the educator"
     );
     let (_, again) = app.get(&browser, "/").await;

@@ -304,7 +304,11 @@ async fn people_forums_and_the_instance_are_actors_with_stable_keys(backend: Bac
             .any(|v| v.split(',').any(|p| p.trim() == "accept")),
         "{vary:?}"
     );
-    assert!(res.text().await.unwrap().contains("<h1>Alice</h1>"));
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("<h1><bdi>Alice</bdi></h1>"));
 }
 
 async fn threads_replies_and_contexts_read_as_activitypub(backend: Backend) {

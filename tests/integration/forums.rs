@@ -62,7 +62,7 @@ async fn administrators_create_edit_and_archive_forums_on_the_web(backend: Backe
     let (_, page) = app.get(&admin, "/admin").await;
     assert!(page.contains("The forum “Science teaching” is created."));
     let (_, home) = app.get(&TestApp::browser(), "/").await;
-    assert!(home.contains("<a href=\"/f/science\">Science teaching</a>"));
+    assert!(home.contains("<a href=\"/f/science\"><bdi>Science teaching</bdi></a>"));
     assert!(home.contains("Labs, inquiry and safety."));
 
     let res = app
@@ -394,20 +394,22 @@ async fn threads_are_listed_pinned_first_then_by_latest_activity_in_pages(backen
     let (_, page) = app.get(&browser, "/f/maths").await;
     let page = main_of(&page);
     let pos = |t: &str| {
-        page.find(&format!(">{t}</a>"))
+        page.find(&format!("><bdi>{t}</bdi></a>"))
             .unwrap_or_else(|| panic!("{t} on page 1"))
     };
     assert!(pos("Thread 4") < pos("Thread 1") && pos("Thread 1") < pos("Thread 7"));
     assert!(page.contains("Pinned"));
-    assert!(!page.contains(">Thread 2</a>"));
+    assert!(!page.contains("><bdi>Thread 2</bdi></a>"));
     assert!(page.contains("href=\"/f/maths?page=2\" rel=\"next\""));
     assert!(page.contains("aria-current=\"page\""));
     let (_, page2) = app.get(&browser, "/f/maths?page=2").await;
-    assert!(page2.contains(">Thread 2</a>") && page2.contains(">Thread 3</a>"));
-    assert!(page2.contains("Started by <a href=\"/u/head\">Head</a>"));
+    assert!(
+        page2.contains("><bdi>Thread 2</bdi></a>") && page2.contains("><bdi>Thread 3</bdi></a>")
+    );
+    assert!(page2.contains("Started by <a href=\"/u/head\"><bdi>Head</bdi></a>"));
     let (status, page9) = app.get(&browser, "/f/maths?page=9").await;
     assert_eq!(status, 200, "a page past the end shows the last page");
-    assert!(page9.contains(">Thread 2</a>"));
+    assert!(page9.contains("><bdi>Thread 2</bdi></a>"));
 }
 
 async fn unknown_forums_are_not_found(backend: Backend) {

@@ -28,6 +28,8 @@ both_backends!(
     failed_logins_in_parallel_stay_within_bounded_memory,
     nul_bytes_get_the_same_answer_on_both_databases,
     head_answers_like_get_and_slow_servers_cannot_hold_an_inbox,
+    what_other_servers_send_is_held_to_our_limits,
+    names_cannot_hide_what_they_say,
 );
 
 const AP: &str = "application/activity+json";
@@ -985,4 +987,296 @@ async fn head_answers_like_get_and_slow_servers_cannot_hold_an_inbox(backend: Ba
     );
     let forum = alpha.forum.forum("maths".into()).await.unwrap();
     assert_eq!(alpha.forum.follower_count(forum.id).await.unwrap(), 0);
+}
+
+async fn what_other_servers_send_is_held_to_our_limits(backend: Backend) {
+    let net = network(backend, 2).await;
+    let (beta, gamma) = (&net[0], &net[1]);
+    // alpha keeps posts short, so that cutting shows.
+    let alpha = TestApp::spawn_with(backend, |s| {
+        crate::support::federating(s);
+        s.limits.body_max_bytes = 4096;
+    })
+    .await;
+    let alpha = &alpha;
+    alpha.create_user("admin", true).await;
+    let admin = alpha.token("admin").await;
+    alpha.forum_named(&admin, "maths").await;
+    let thread = alpha
+        .thread(&admin, "maths", "Place value", "Blocks.")
+        .await;
+    let hostile = Hostile::start().await;
+    let inbox = alpha.url("/inbox");
+    let now = chrono::Utc::now();
+
+    // A name that is no handle is refused, and nothing of it is kept.
+    let spoof = hostile.person(
+        "/u/spoof",
+        json!({"preferredUsername": "admin\u{202e}moc.elpmaxe"}),
+    );
+    let (status, text) = hostile
+        .post(
+            &spoof,
+            &inbox,
+            &follow(&spoof, &alpha.url("/f/maths")),
+            now,
+            |_| {},
+        )
+        .await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("invalid_remote_object"), "{text}");
+    assert!(alpha.forum.user_by_ap_id(spoof).await.unwrap().is_none());
+
+    // A person with a long name full of controls and invisible characters, a link that is
+    // script, and a shared inbox on somebody else's server.
+    let mallory = hostile.person(
+        "/u/mallory",
+        json!({
+            "name": format!("Ms\u{202e} Rivera\u{7}\u{200b}{}", "x".repeat(300)),
+            "url": "javascript:alert(1)",
+            "endpoints": {"sharedInbox": "http://localhost:9/inbox"},
+        }),
+    );
+    // It opens a thread with a long, spoofing title dated far ahead, and a long body.
+    let page_id = hostile.url("/pages/1");
+    let create = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": hostile.url("/pages/1/create"),
+        "type": "Create",
+        "actor": mallory,
+        "to": [alpha.url("/f/maths")],
+        "object": {
+            "id": page_id,
+            "type": "Page",
+            "attributedTo": mallory,
+            "to": [alpha.url("/f/maths")],
+            "name": format!("\u{202e}Pinned{}", " forever".repeat(100)),
+            "content": format!("<p>{}</p>", "Long words. ".repeat(2000)),
+            "published": "2999-01-01T00:00:00Z",
+        },
+    });
+    let (status, text) = hostile.post(&mallory, &inbox, &create, now, |_| {}).await;
+    assert!((200..300).contains(&status), "{status} {text}");
+    let person = alpha
+        .forum
+        .user_by_ap_id(mallory.clone())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(person.name, "mallory");
+    assert!(
+        person.display_name.starts_with("Ms Rivera"),
+        "{}",
+        person.display_name
+    );
+    assert!(
+        person.display_name.chars().count() <= 50,
+        "{}",
+        person.display_name
+    );
+    assert!(!person
+        .display_name
+        .contains(['\u{202e}', '\u{200b}', '\u{7}']));
+    assert_eq!(person.profile_url, None, "a javascript: URL is no link");
+    assert_eq!(
+        person.shared_inbox_url, None,
+        "a shared inbox elsewhere is not used"
+    );
+
+    let (_, threads) = alpha
+        .api(Method::GET, "/api/v1/forums/maths/threads", None, None)
+        .await;
+    let theirs = threads["threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["author"]["name"] != "admin")
+        .unwrap_or_else(|| panic!("{threads}"))
+        .clone();
+    let title = theirs["title"].as_str().unwrap();
+    assert!(title.starts_with("Pinned forever"), "{title}");
+    assert!(title.chars().count() <= 200, "{}", title.chars().count());
+    let started =
+        chrono::DateTime::parse_from_rfc3339(theirs["created_at"].as_str().unwrap()).unwrap();
+    assert!(
+        started <= chrono::Utc::now(),
+        "dated {started}, in the future"
+    );
+    assert_eq!(
+        threads["threads"][0]["id"], theirs["id"],
+        "newest, not pinned by its date"
+    );
+    let (_, thread_json) = alpha
+        .api(
+            Method::GET,
+            &format!("/api/v1/threads/{}", theirs["id"]),
+            None,
+            None,
+        )
+        .await;
+    let html = thread_json["opening_post"]["html"].as_str().unwrap();
+    assert!(html.len() < 3 * 4096, "{} bytes kept", html.len());
+    assert!(html.contains("the original"), "the cut is said: {html}");
+    assert!(html.contains(&page_id), "and the original linked");
+    // The page shows the name isolated and links nowhere dangerous.
+    let (_, page) = alpha
+        .get(&TestApp::browser(), &format!("/t/{}", theirs["id"]))
+        .await;
+    assert!(!page.contains("javascript:"), "{page}");
+    assert!(page.contains("<bdi>Ms Rivera"), "{page}");
+
+    // A reply to a parent of 900 KB: fetched on the way, and held to the same limit.
+    hostile.serve(
+        "/notes/big",
+        json!({
+            "id": hostile.url("/notes/big"),
+            "type": "Note",
+            "attributedTo": mallory,
+            "inReplyTo": alpha.url(&format!("/t/{thread}")),
+            "to": [alpha.url("/f/maths")],
+            "content": "x".repeat(900 * 1024),
+            "published": "2026-11-22T10:00:00Z",
+        }),
+    );
+    let reply = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": hostile.url("/notes/small/create"),
+        "type": "Create",
+        "actor": mallory,
+        "to": [alpha.url("/f/maths")],
+        "object": {
+            "id": hostile.url("/notes/small"),
+            "type": "Note",
+            "attributedTo": mallory,
+            "inReplyTo": hostile.url("/notes/big"),
+            "to": [alpha.url("/f/maths")],
+            "content": "<p>Small.</p>",
+            "published": "2026-11-22T10:01:00Z",
+        },
+    });
+    let (status, text) = hostile.post(&mallory, &inbox, &reply, now, |_| {}).await;
+    assert!((200..300).contains(&status), "{status} {text}");
+    let (_, thread_json) = alpha
+        .api(
+            Method::GET,
+            &format!("/api/v1/threads/{thread}"),
+            None,
+            None,
+        )
+        .await;
+    let posts = thread_json["posts"].as_array().unwrap();
+    assert_eq!(posts.len(), 2, "{thread_json}");
+    for post in posts {
+        let html = post["html"].as_str().unwrap();
+        assert!(html.len() < 3 * 4096, "{} bytes kept", html.len());
+    }
+
+    // A third server posting "into" a forum that lives elsewhere, straight to an instance that
+    // follows it: refused, and nothing stored. Only the forum's own server may say what is in it.
+    beta.create_user("bea", false).await;
+    let bea = beta.token("bea").await;
+    gamma.create_user("gus", false).await;
+    let (status, body) = beta.follow(&bea, format!("maths@{}", alpha.domain())).await;
+    assert_eq!(status, 202, "{body}");
+    crate::support::drain_all(&[alpha, beta]).await;
+    let forum_on_beta = format!("maths@{}", alpha.domain());
+    let threads_before = beta
+        .api(
+            Method::GET,
+            &format!("/api/v1/forums/{forum_on_beta}/threads"),
+            None,
+            None,
+        )
+        .await
+        .1["threads"]
+        .as_array()
+        .map_or(0, Vec::len);
+    let id = gamma.url(&format!("/pages/{}", uuid::Uuid::new_v4()));
+    let intruder = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{id}/create"),
+        "type": "Create",
+        "actor": gamma.url("/actor"),
+        "to": [alpha.url("/f/maths")],
+        "object": {
+            "id": id,
+            "type": "Page",
+            "attributedTo": gamma.url("/actor"),
+            "to": [alpha.url("/f/maths")],
+            "name": "Not announced by maths",
+            "content": "<p>Slipped in.</p>",
+            "published": "2026-11-22T10:00:00Z",
+        },
+    });
+    let (status, text) = crate::following::post_signed(gamma, &beta.url("/inbox"), &intruder).await;
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("not_from_forum"), "{text}");
+    let threads_after = beta
+        .api(
+            Method::GET,
+            &format!("/api/v1/forums/{forum_on_beta}/threads"),
+            None,
+            None,
+        )
+        .await
+        .1["threads"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert_eq!(threads_after, threads_before);
+}
+
+async fn names_cannot_hide_what_they_say(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.create_user("admin", true).await;
+    let admin = app.token("admin").await;
+    // A display name that would read "Principal" backwards-overridden, with zero-width spaces.
+    let browser = TestApp::browser();
+    let res = app
+        .submit(
+            &browser,
+            "/register",
+            "/register",
+            &[
+                ("username", "eve"),
+                ("display_name", "\u{202e}lapicnirP\u{200b}\u{2066}\u{feff}"),
+                ("password", crate::support::PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let (status, eve) = app.api(Method::GET, "/api/v1/users/eve", None, None).await;
+    assert_eq!(status, 200, "{eve}");
+    assert_eq!(eve["user"]["display_name"], "lapicnirP", "{eve}");
+    // Forum titles and thread titles too.
+    let (status, body) = app
+        .api(
+            Method::POST,
+            "/api/v1/forums",
+            Some(&admin),
+            Some(json!({"name": "maths", "title": "Ma\u{202d}ths\u{200f}", "description": "x"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["title"], "Maths");
+    let eve_token = app.token("eve").await;
+    let (status, body) = app
+        .api(
+            Method::POST,
+            "/api/v1/forums/maths/threads",
+            Some(&eve_token),
+            Some(json!({"title": "\u{2067}Fractions\u{2069}\u{061c}", "body": "Body keeps \u{200f} its marks."})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["thread"]["title"], "Fractions");
+    assert_eq!(
+        body["opening_post"]["body"],
+        "Body keeps \u{200f} its marks."
+    );
+    // Every name in the page is isolated from the text around it.
+    let id = body["thread"]["id"].as_i64().unwrap();
+    let (_, page) = app.get(&TestApp::browser(), &format!("/t/{id}")).await;
+    assert!(page.contains("<h1><bdi>Fractions</bdi>"), "{page}");
+    assert!(page.contains("<bdi>lapicnirP</bdi>"), "{page}");
+    assert!(page.contains("<bdi>Maths</bdi>"), "{page}");
 }

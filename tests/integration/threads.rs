@@ -56,7 +56,7 @@ async fn a_thread_started_on_the_web_reads_started_by_name_on_date(backend: Back
     let (status, page) = app.get(&TestApp::browser(), &thread_url).await;
     assert_eq!(status, 200);
     let today = chrono::Utc::now().format("%-d %B %Y").to_string();
-    assert!(page.contains("<h1>Number lines for fractions</h1>"));
+    assert!(page.contains("<h1><bdi>Number lines for fractions</bdi></h1>"));
     assert_eq!(
         page.matches("<h1").count(),
         1,
@@ -64,7 +64,7 @@ async fn a_thread_started_on_the_web_reads_started_by_name_on_date(backend: Back
     );
     let main = main_of(&page);
     assert!(
-        main.contains("Started by\n      <a href=\"/u/alice\">Alice</a>"),
+        main.contains("Started by\n      <a href=\"/u/alice\"><bdi>Alice</bdi></a>"),
         "{main}"
     );
     assert!(main.contains(&format!(">{today}</time>")));
@@ -74,7 +74,7 @@ async fn a_thread_started_on_the_web_reads_started_by_name_on_date(backend: Back
     // Visitors read it but get no reply box.
     assert!(page.contains("Log in</a> to reply."));
     let (_, forum) = app.get(&TestApp::browser(), "/f/maths").await;
-    assert!(forum.contains(">Number lines for fractions</a>"));
+    assert!(forum.contains("><bdi>Number lines for fractions</bdi></a>"));
 }
 
 async fn thread_form_mistakes_keep_what_was_typed(backend: Backend) {
@@ -252,7 +252,9 @@ async fn replies_answer_and_quote_earlier_posts(backend: Backend) {
     let at = location(&res);
     assert!(at.starts_with(&format!("/t/{thread}#p")), "{at}");
     let (_, page) = app.get(&bob, &format!("/t/{thread}")).await;
-    assert!(page.contains(&format!("In reply to <a href=\"/p/{first}\">Alice</a>")));
+    assert!(page.contains(&format!(
+        "In reply to <a href=\"/p/{first}\"><bdi>Alice</bdi></a>"
+    )));
     assert!(page.contains("<blockquote>"));
     assert!(page.contains(&format!(
         "href=\"/t/{thread}/reply?to={first}&amp;quote=1\">Quote</a>"
@@ -564,7 +566,7 @@ async fn deleted_posts_leave_a_placeholder_and_the_thread_still_reads(backend: B
     assert_eq!(status, 200, "the thread still reads");
     assert!(!page.contains("Opening words to delete"));
     assert!(page.contains("A reply that stays"));
-    assert!(page.contains("<h1>Assessment</h1>"));
+    assert!(page.contains("<h1><bdi>Assessment</bdi></h1>"));
     let (_, profile) = app
         .api(Method::GET, "/api/v1/users/alice", None, None)
         .await;
@@ -832,9 +834,9 @@ async fn profiles_list_what_a_person_started_and_replied_to(backend: Backend) {
     let reply = app.reply(&alice_token, theirs, "Alice answers", None).await;
     let (status, page) = app.get(&TestApp::browser(), "/u/alice").await;
     assert_eq!(status, 200);
-    assert!(page.contains("<h1>Alice</h1>"));
+    assert!(page.contains("<h1><bdi>Alice</bdi></h1>"));
     assert!(page.contains(&format!(
-        "Started <a href=\"/t/{mine}\">Question from Alice</a>"
+        "Started <a href=\"/t/{mine}\"><bdi>Question from Alice</bdi></a>"
     )));
     assert!(page.contains(&format!("Replied to <a href=\"/p/{reply}\">")));
     assert!(page.contains("1 thread started, 1 reply."));
