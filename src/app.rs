@@ -23,10 +23,11 @@ pub struct Application {
     background: Vec<tokio::task::AbortHandle>,
 }
 
-/// The Content-Security-Policy of every response: no scripts at all, styles from here only,
-/// images from here or any https source (posts may show pictures), forms post here only.
+/// The Content-Security-Policy of every response: no scripts at all, styles and images from
+/// here only (images in posts are shown as links, so a reader's browser never asks another
+/// server for anything), forms post here only.
 const CSP: &str = "default-src 'self'; script-src 'none'; style-src 'self'; \
-                   img-src 'self' https: data:; frame-ancestors 'none'; form-action 'self'; \
+                   img-src 'self'; frame-ancestors 'none'; form-action 'self'; \
                    base-uri 'none'";
 
 impl Application {

@@ -116,6 +116,36 @@ pub enum DbError {
     /// The URL names no supported database.
     #[error("{0}")]
     Url(String),
+    /// The database cannot be used: not a database, damaged, unreachable or read-only.
+    #[error("{0}")]
+    Unusable(String),
+}
+
+/// Opens the SQLite file once, reads its schema and takes (and gives back) the write lock, so
+/// that a file that is not a database, is damaged or cannot be written is refused at start-up
+/// with one message, instead of a pool retrying for half a minute or a server that starts and
+/// then fails every write.
+fn check_sqlite(path: &str) -> Result<(), DbError> {
+    let mut conn = SqliteConnection::establish(path)
+        .map_err(|e| DbError::Unusable(format!("cannot open the SQLite database {path}: {e}")))?;
+    conn.batch_execute("PRAGMA busy_timeout = 10000; SELECT count(*) FROM sqlite_master;")
+        .map_err(|e| {
+            DbError::Unusable(format!(
+                "{path} is not a usable SQLite database (not a database, or damaged): {e}"
+            ))
+        })?;
+    // A write inside a transaction that is rolled back: SQLite reports a read-only file only
+    // when a page is about to change, and nothing is left behind.
+    conn.batch_execute(
+        "BEGIN IMMEDIATE; CREATE TABLE staffroom_write_check (x INTEGER); ROLLBACK;",
+    )
+    .map_err(|e| {
+        DbError::Unusable(format!(
+            "the SQLite database {path} cannot be written (check the permissions of the \
+                 file and its folder): {e}"
+        ))
+    })?;
+    Ok(())
 }
 
 /// The database handle shared by the whole application: a pool of either backend, plus a count
@@ -224,6 +254,7 @@ impl Db {
                         })?;
                     }
                 }
+                check_sqlite(&path)?;
                 let manager = ConnectionManager::<SqliteConnection>::new(path);
                 Pool::Sqlite(
                     diesel::r2d2::Pool::builder()
@@ -234,6 +265,9 @@ impl Db {
                 )
             }
             DatabaseUrl::Postgres(url) => {
+                // One attempt first: the pool would retry for its whole timeout, logging each.
+                PgConnection::establish(&url)
+                    .map_err(|e| DbError::Unusable(format!("cannot connect to PostgreSQL: {e}")))?;
                 let manager = ConnectionManager::<PgConnection>::new(url);
                 Pool::Pg(
                     diesel::r2d2::Pool::builder()

@@ -385,3 +385,69 @@ mod tests {
         assert_eq!(code(e), (415, "unsupported_media_type"));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use actix_web::http::header::{HeaderName, HeaderValue};
+    use proptest::prelude::*;
+
+    /// Signature headers made of the pieces real ones have, in any order and amount.
+    fn header_like() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                Just("keyId=\"https://a.example/u/x#main-key\"".to_string()),
+                Just("algorithm=\"rsa-sha256\"".to_string()),
+                Just("algorithm=\"hs2019\"".to_string()),
+                Just("headers=\"(request-target) host date digest\"".to_string()),
+                Just("headers=\"\"".to_string()),
+                Just("created=1700000000".to_string()),
+                "signature=\"[A-Za-z0-9+/=]{0,400}\"",
+                "[a-zA-Z]{1,8}=\"[^\"]{0,20}\"",
+                Just(",".to_string()),
+                Just("=".to_string()),
+                Just("\"".to_string()),
+                Just(" ".to_string()),
+                "\\PC{0,10}",
+            ],
+            0..10,
+        )
+        .prop_map(|parts| parts.join(","))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(500),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn any_signature_header_is_read_or_refused_with_401(header in header_like(), date in "\\PC{0,40}") {
+            let _ = parse(&header);
+            let mut headers = HeaderMap::new();
+            if let Ok(value) = HeaderValue::from_str(&header) {
+                headers.insert(HeaderName::from_static("signature"), value);
+            }
+            if let Ok(value) = HeaderValue::from_str(&date) {
+                headers.insert(DATE, value);
+            }
+            if let Err(e) = check(&headers, Utc::now()) {
+                let (status, code, _) = e.parts();
+                prop_assert_eq!(status, 401);
+                prop_assert!(code.starts_with("signature_"));
+            }
+        }
+
+        #[test]
+        fn well_formed_headers_read_back(bytes in 128usize..=1024, key in "[a-z]{1,12}") {
+            let signature = base64::engine::general_purpose::STANDARD.encode(vec![1u8; bytes]);
+            let header = format!(
+                "keyId=\"https://{key}.example/actor#main-key\",headers=\"(request-target) host date digest\",signature=\"{signature}\""
+            );
+            let parsed = parse(&header).unwrap();
+            prop_assert_eq!(parsed.signature.len(), bytes);
+            prop_assert_eq!(parsed.headers.len(), 4);
+        }
+    }
+}

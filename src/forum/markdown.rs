@@ -378,10 +378,70 @@ pub const MAX_HTML_DEPTH: usize = MAX_DEPTH + 4;
 /// [`MAX_HTML_DEPTH`].
 fn sanitize_shallow(html: &str, anchor_prefix: &str) -> String {
     let clean = sanitize_unbounded(html, anchor_prefix);
-    match limit_html_nesting(&clean, MAX_HTML_DEPTH) {
+    let clean = match limit_html_nesting(&clean, MAX_HTML_DEPTH) {
         Cow::Borrowed(_) => clean,
         Cow::Owned(limited) => limited,
+    };
+    images_as_links(&clean)
+}
+
+/// Replaces every image with a link to it, so that reading a post never makes the reader's
+/// browser ask another server for anything (which would tell that server who reads what, and
+/// when). The link says what the image is: its description, or "image". An image whose address
+/// is not `http` or `https` becomes its description alone. Works on the sanitizer's output,
+/// where every attribute value is double-quoted and escaped.
+pub fn images_as_links(html: &str) -> String {
+    let bytes = html.as_bytes();
+    let mut out = String::with_capacity(html.len());
+    let mut copied = 0;
+    let mut i = 0;
+    // How many links are open where the image stands (a link inside a link is not HTML: an
+    // image inside one shows as its description).
+    let mut links = 0usize;
+    while let Some(found) = html[i..].find("<img") {
+        let start = i + found;
+        let between = &html[i..start];
+        links = (links + between.matches("<a ").count())
+            .saturating_sub(between.matches("</a>").count());
+        let end = tag_end(bytes, start);
+        i = end;
+        let tag = &html[start..end];
+        if !matches!(tag_name(tag), Some((name, false)) if name == "img") {
+            continue;
+        }
+        let src = attribute(tag, "src").filter(|s| {
+            let lower = s.to_ascii_lowercase();
+            lower.starts_with("http://") || lower.starts_with("https://")
+        });
+        let alt = attribute(tag, "alt").filter(|a| !a.trim().is_empty());
+        out.push_str(&html[copied..start]);
+        match src {
+            Some(src) if links == 0 => {
+                out.push_str("<a href=\"");
+                out.push_str(src);
+                out.push_str("\" rel=\"nofollow ugc noopener\">");
+                out.push_str("[image: ");
+                out.push_str(alt.unwrap_or(src));
+                out.push_str("]</a>");
+            }
+            _ => {
+                if let Some(alt) = alt {
+                    out.push_str(alt);
+                }
+            }
+        }
+        copied = end;
     }
+    out.push_str(&html[copied..]);
+    out
+}
+
+/// The (still escaped) value of `name="..."` in a start tag written by the sanitizer.
+fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let key = format!(" {name}=\"");
+    let start = tag.find(&key)? + key.len();
+    let end = tag[start..].find('"')? + start;
+    Some(&tag[start..end])
 }
 
 /// Cleans HTML with the allowlist.
@@ -524,6 +584,41 @@ mod tests {
             "p2-",
         );
         assert_eq!(html, "<p>hi <a rel=\"nofollow ugc noopener\">l</a></p>");
+    }
+
+    #[test]
+    fn images_become_links_that_load_nothing() {
+        let html = render(
+            "![A number line](https://pics.example/line.png) and ![](http://pics.example/x.png?a=1&b=2) and ![t](data:image/png;base64,AAAA)",
+            "p1-",
+        );
+        assert!(!html.contains("<img"), "{html}");
+        assert!(
+            html.contains("<a href=\"https://pics.example/line.png\" rel=\"nofollow ugc noopener\">[image: A number line]</a>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<a href=\"http://pics.example/x.png?a=1&amp;b=2\" rel=\"nofollow ugc noopener\">[image: http://pics.example/x.png?a=1&amp;b=2]</a>"),
+            "{html}"
+        );
+        assert!(html.contains(" and t</p>"), "{html}");
+        let linked = render(
+            "[![Chart](https://pics.example/c.png)](https://data.example/)",
+            "p1-",
+        );
+        assert_eq!(
+            linked,
+            "<p><a href=\"https://data.example/\" rel=\"nofollow ugc noopener\">Chart</a></p>\n"
+        );
+        let remote = sanitize(
+            "<p><img src=\"https://tracker.example/pixel.gif\" alt=\"\\\" onerror=x\" width=1></p>",
+            "p1-",
+        );
+        assert!(!remote.contains("<img"), "{remote}");
+        assert!(
+            remote.contains("href=\"https://tracker.example/pixel.gif\""),
+            "{remote}"
+        );
     }
 
     #[test]

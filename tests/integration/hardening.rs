@@ -30,6 +30,8 @@ both_backends!(
     head_answers_like_get_and_slow_servers_cannot_hold_an_inbox,
     what_other_servers_send_is_held_to_our_limits,
     names_cannot_hide_what_they_say,
+    readers_browsers_never_load_images_from_elsewhere,
+    a_database_that_cannot_work_is_refused_at_start,
 );
 
 const AP: &str = "application/activity+json";
@@ -1279,4 +1281,174 @@ async fn names_cannot_hide_what_they_say(backend: Backend) {
     assert!(page.contains("<h1><bdi>Fractions</bdi>"), "{page}");
     assert!(page.contains("<bdi>lapicnirP</bdi>"), "{page}");
     assert!(page.contains("<bdi>Maths</bdi>"), "{page}");
+}
+
+async fn readers_browsers_never_load_images_from_elsewhere(backend: Backend) {
+    let net = network(backend, 2).await;
+    let (alpha, beta) = (&net[0], &net[1]);
+    alpha.create_user("admin", true).await;
+    let admin = alpha.token("admin").await;
+    alpha.forum_named(&admin, "maths").await;
+    // Written here in Markdown, and sent from elsewhere as HTML.
+    let thread = alpha
+        .thread(
+            &admin,
+            "maths",
+            "Pictures",
+            "![A number line](https://pics.example/line.png)",
+        )
+        .await;
+    let id = beta.url(&format!("/notes/{}", uuid::Uuid::new_v4()));
+    let reply = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{id}/activity"),
+        "type": "Create",
+        "actor": beta.url("/actor"),
+        "to": [alpha.url("/f/maths")],
+        "object": {
+            "id": id,
+            "type": "Note",
+            "attributedTo": beta.url("/actor"),
+            "inReplyTo": alpha.url(&format!("/t/{thread}")),
+            "to": [alpha.url("/f/maths")],
+            "content": "<p>Look: <img src=\"https://tracker.example/pixel.gif\" alt=\"a chart\"></p>",
+            "published": "2026-11-22T10:00:00Z",
+        },
+    });
+    let (status, text) = crate::following::post_signed(beta, &alpha.url("/inbox"), &reply).await;
+    assert!((200..300).contains(&status), "{status} {text}");
+    let res = reqwest::Client::new()
+        .get(alpha.url(&format!("/t/{thread}")))
+        .send()
+        .await
+        .unwrap();
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let page = res.text().await.unwrap();
+    assert!(csp.contains("img-src 'self';"), "{csp}");
+    assert!(!page.contains("<img"), "{page}");
+    assert!(
+        page.contains("href=\"https://pics.example/line.png\" rel=\"nofollow ugc noopener\">[image: A number line]</a>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("href=\"https://tracker.example/pixel.gif\" rel=\"nofollow ugc noopener\">[image: a chart]</a>"),
+        "{page}"
+    );
+}
+
+/// Starts the server binary on `db_url` and returns how long it took to give up, its exit code
+/// and what it said (it must not start).
+fn start_refused(db_url: &str, as_root: bool) -> (std::time::Duration, Option<i32>, String) {
+    let binary = env!("CARGO_BIN_EXE_staffroom");
+    let mut command = if as_root {
+        std::process::Command::new(binary)
+    } else {
+        // Someone who may read the file but not write it, as a server account would be.
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", binary]);
+        c
+    };
+    let started = std::time::Instant::now();
+    let mut child = command
+        .env("STAFFROOM__DATABASE__URL", db_url)
+        .env("STAFFROOM__SERVER__PORT", "0")
+        .env("RUST_BACKTRACE", "0")
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _stop = KillOnDrop(child.id());
+    // Give it ten seconds at most: a server that starts never exits by itself.
+    let deadline = started + std::time::Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let took = started.elapsed();
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (took, out.status.code(), said)
+}
+
+async fn a_database_that_cannot_work_is_refused_at_start(backend: Backend) {
+    let check = |what: &str,
+                 (took, code, said): (std::time::Duration, Option<i32>, String),
+                 words: &str| {
+        assert_eq!(code, Some(1), "{what}: it must refuse to start: {said}");
+        assert!(said.contains(words), "{what}: {said}");
+        assert!(
+            said.matches("Error").count() + said.matches("ERROR").count() <= 1,
+            "{what}: one message, not a stream: {said}"
+        );
+        // Under a second on this machine; the bound leaves room for a loaded CI run.
+        assert!(
+            took < std::time::Duration::from_secs(3),
+            "{what}: took {took:?}"
+        );
+    };
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let garbage = dir.path().join("garbage.db");
+            std::fs::write(&garbage, vec![0x5a_u8; 8192]).unwrap();
+            let url = format!("sqlite://{}", garbage.display());
+            let result = tokio::task::spawn_blocking(move || start_refused(&url, true))
+                .await
+                .unwrap();
+            check("not a database", result, "not a usable SQLite database");
+
+            // A real database that cannot be written: immutable for root (chattr), or
+            // read-only for an ordinary account.
+            let good = dir.path().join("staffroom.db");
+            let url = format!("sqlite://{}", good.display());
+            let made = std::process::Command::new(env!("CARGO_BIN_EXE_staffroom"))
+                .arg("migrate")
+                .env("STAFFROOM__DATABASE__URL", &url)
+                .output()
+                .unwrap();
+            assert!(made.status.success(), "{made:?}");
+            let immutable = std::process::Command::new("chattr")
+                .arg("+i")
+                .arg(&good)
+                .status()
+                .is_ok_and(|s| s.success());
+            if !immutable {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+                    .unwrap();
+                std::fs::set_permissions(&good, std::fs::Permissions::from_mode(0o444)).unwrap();
+            }
+            let as_root = immutable;
+            let result = tokio::task::spawn_blocking({
+                let url = url.clone();
+                move || start_refused(&url, as_root)
+            })
+            .await
+            .unwrap();
+            if immutable {
+                let _ = std::process::Command::new("chattr")
+                    .arg("-i")
+                    .arg(&good)
+                    .status();
+            }
+            check("read-only", result, "cannot be written");
+        }
+        Backend::Postgres => {
+            let mut url = url::Url::parse(&crate::support::postgres_url().unwrap()).unwrap();
+            url.set_path("/staffroom_no_such_database");
+            let url = url.to_string();
+            let result = tokio::task::spawn_blocking(move || start_refused(&url, true))
+                .await
+                .unwrap();
+            check("no such database", result, "cannot connect to PostgreSQL");
+        }
+    }
 }
