@@ -1173,6 +1173,41 @@ async fn what_other_servers_send_is_held_to_our_limits(backend: Backend) {
         assert!(html.len() < 3 * 4096, "{} bytes kept", html.len());
     }
 
+    // A forum from elsewhere, looked up on purpose, is held to the limits of our own forums.
+    let club = hostile.url("/c/club");
+    hostile.serve(
+        "/c/club",
+        json!({
+            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+            "id": club,
+            "type": "Group",
+            "preferredUsername": "club",
+            "name": format!("\u{202e}The club\u{0}{}", " and more".repeat(50)),
+            "summary": format!("<p>{}</p>", "About us. ".repeat(400)),
+            "url": "javascript:alert(1)",
+            "inbox": format!("{club}/inbox"),
+            "endpoints": {"sharedInbox": "http://localhost:9/inbox"},
+            "publicKey": {"id": format!("{club}#main-key"), "owner": club, "publicKeyPem": hostile.keys.public_key},
+        }),
+    );
+    let (status, found) = alpha
+        .api(
+            Method::GET,
+            &format!("/api/v1/resolve?q={club}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{found}");
+    let title = found["forum"]["title"].as_str().unwrap();
+    assert!(title.starts_with("The club and more"), "{title}");
+    assert!(title.chars().count() <= 100, "{title}");
+    assert!(
+        found["forum"]["description"].as_str().unwrap().chars().count() <= 1000,
+        "{found}"
+    );
+    assert!(!found.to_string().contains("javascript:"), "{found}");
+
     // A third server posting "into" a forum that lives elsewhere, straight to an instance that
     // follows it: refused, and nothing stored. Only the forum's own server may say what is in it.
     beta.create_user("bea", false).await;
