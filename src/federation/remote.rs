@@ -207,8 +207,20 @@ const FORUM_TITLE_MAX: usize = 100;
 /// The longest forum description, in characters (as for local forums).
 const DESCRIPTION_MAX: usize = 1000;
 
-fn implausible(why: String) -> FederationError {
-    FederationError::refused("invalid_remote_object", why)
+/// An actor's handle (refused unless plausible) and the name it shows, one line of at most
+/// `max` characters (its handle when it gives none).
+fn names(
+    preferred_username: &str,
+    shown: Option<&str>,
+    max: usize,
+) -> Result<(String, String), FederationError> {
+    let name = types::remote_username(preferred_username)
+        .map_err(|why| FederationError::refused("invalid_remote_object", why))?;
+    let shown = shown
+        .map(|n| types::remote_line(n, max))
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| name.clone());
+    Ok((name, shown))
 }
 
 /// The `RemoteUser` row a fetched person becomes: held to the limits our own accounts have
@@ -216,13 +228,11 @@ fn implausible(why: String) -> FederationError {
 /// invisible characters) and with links only to the web.
 pub fn remote_user_row(json: &RemotePerson) -> Result<RemoteUser, FederationError> {
     let now = db::now();
-    let name = types::remote_username(&json.preferred_username).map_err(implausible)?;
-    let display_name = json
-        .name
-        .as_deref()
-        .map(|n| types::remote_line(n, DISPLAY_NAME_MAX))
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| name.clone());
+    let (name, display_name) = names(
+        &json.preferred_username,
+        json.name.as_deref(),
+        DISPLAY_NAME_MAX,
+    )?;
     Ok(RemoteUser {
         display_name,
         name,
@@ -241,13 +251,11 @@ pub fn remote_user_row(json: &RemotePerson) -> Result<RemoteUser, FederationErro
 /// The `RemoteForum` row a fetched group becomes, held to the limits of our own forums.
 pub fn remote_forum_row(json: &RemoteGroup) -> Result<RemoteForum, FederationError> {
     let now = db::now();
-    let name = types::remote_username(&json.preferred_username).map_err(implausible)?;
-    let title = json
-        .name
-        .as_deref()
-        .map(|n| types::remote_line(n, FORUM_TITLE_MAX))
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| name.clone());
+    let (name, title) = names(
+        &json.preferred_username,
+        json.name.as_deref(),
+        FORUM_TITLE_MAX,
+    )?;
     let description = json
         .summary
         .as_deref()

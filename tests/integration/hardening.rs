@@ -186,6 +186,28 @@ impl Hostile {
     }
 }
 
+/// A Create of a Note by `from`'s instance actor (standing in for a person there) answering
+/// thread `thread` on `to`, addressed to its forum maths, with `content` as its HTML.
+fn forum_reply(from: &TestApp, to: &TestApp, thread: i64, content: &str) -> Value {
+    let id = from.url(&format!("/notes/{}", uuid::Uuid::new_v4()));
+    json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{id}/activity"),
+        "type": "Create",
+        "actor": from.url("/actor"),
+        "to": [to.url("/f/maths")],
+        "object": {
+            "id": id,
+            "type": "Note",
+            "attributedTo": from.url("/actor"),
+            "inReplyTo": to.url(&format!("/t/{thread}")),
+            "to": [to.url("/f/maths")],
+            "content": content,
+            "published": "2026-11-22T10:00:00Z",
+        },
+    })
+}
+
 /// A Follow of `forum` by `actor`, with a fresh id beside the actor.
 fn follow(actor: &str, forum: &str) -> Value {
     json!({
@@ -439,23 +461,8 @@ async fn every_nesting_shape_posted_every_way_leaves_the_server_up(backend: Back
             depth_of(html)
         );
         // From another server, as Markdown source and as HTML, every shape.
-        let note = json!({
-            "@context": "https://www.w3.org/ns/activitystreams",
-            "id": beta.url(&format!("/notes/{}/activity", uuid::Uuid::new_v4())),
-            "type": "Create",
-            "actor": beta.url("/actor"),
-            "to": [alpha.url("/f/maths"), "https://www.w3.org/ns/activitystreams#Public"],
-            "object": {
-                "id": beta.url(&format!("/notes/{}", uuid::Uuid::new_v4())),
-                "type": "Note",
-                "attributedTo": beta.url("/actor"),
-                "inReplyTo": alpha.url(&format!("/t/{thread}")),
-                "to": [alpha.url("/f/maths"), "https://www.w3.org/ns/activitystreams#Public"],
-                "content": "<p>see source</p>",
-                "source": {"content": input, "mediaType": "text/markdown"},
-                "published": "2026-11-22T10:00:00Z",
-            },
-        });
+        let mut note = forum_reply(beta, alpha, thread, "<p>see source</p>");
+        note["object"]["source"] = json!({"content": input, "mediaType": "text/markdown"});
         let (status, text) = crate::following::post_signed(beta, &alpha.url("/inbox"), &note).await;
         check_post(format!("inbox Markdown, {shape}"), status, text);
     }
@@ -468,22 +475,7 @@ async fn every_nesting_shape_posted_every_way_leaves_the_server_up(backend: Back
             "<div><b class=x>a</div>".repeat(limit / 23 - 2),
         ),
     ] {
-        let mut note = json!({
-            "@context": "https://www.w3.org/ns/activitystreams",
-            "id": beta.url(&format!("/notes/{}/activity", uuid::Uuid::new_v4())),
-            "type": "Create",
-            "actor": beta.url("/actor"),
-            "to": [alpha.url("/f/maths")],
-            "object": {
-                "id": beta.url(&format!("/notes/{}", uuid::Uuid::new_v4())),
-                "type": "Note",
-                "attributedTo": beta.url("/actor"),
-                "inReplyTo": alpha.url(&format!("/t/{thread}")),
-                "to": [alpha.url("/f/maths")],
-                "published": "2026-11-22T10:00:00Z",
-            },
-        });
-        note["object"]["content"] = json!(html + "deep words");
+        let note = forum_reply(beta, alpha, thread, &(html + "deep words"));
         let (status, text) = crate::following::post_signed(beta, &alpha.url("/inbox"), &note).await;
         check_post(format!("inbox HTML, {shape}"), status, text);
     }
@@ -880,24 +872,9 @@ async fn nul_bytes_get_the_same_answer_on_both_databases(backend: Backend) {
 
     // From another server: a reply whose content, source and author's name carry NUL bytes is
     // taken with them removed.
-    let id = beta.url(&format!("/notes/{}", uuid::Uuid::new_v4()));
-    let reply = json!({
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": format!("{id}/activity"),
-        "type": "Create",
-        "actor": beta.url("/actor"),
-        "to": [alpha.url("/f/maths")],
-        "object": {
-            "id": id,
-            "type": "Note",
-            "attributedTo": beta.url("/actor"),
-            "inReplyTo": alpha.url(&format!("/t/{thread}")),
-            "to": [alpha.url("/f/maths")],
-            "content": "<p>nul\u{0} in html</p>",
-            "source": {"content": "nul\u{0} in *markdown*", "mediaType": "text/markdown"},
-            "published": "2026-11-22T10:00:00Z",
-        },
-    });
+    let mut reply = forum_reply(beta, alpha, thread, "<p>nul\u{0} in html</p>");
+    reply["object"]["source"] =
+        json!({"content": "nul\u{0} in *markdown*", "mediaType": "text/markdown"});
     let (status, text) = crate::following::post_signed(beta, &alpha.url("/inbox"), &reply).await;
     assert!((200..300).contains(&status), "{status} {text}");
     let (_, json) = alpha
@@ -1203,7 +1180,12 @@ async fn what_other_servers_send_is_held_to_our_limits(backend: Backend) {
     assert!(title.starts_with("The club and more"), "{title}");
     assert!(title.chars().count() <= 100, "{title}");
     assert!(
-        found["forum"]["description"].as_str().unwrap().chars().count() <= 1000,
+        found["forum"]["description"]
+            .as_str()
+            .unwrap()
+            .chars()
+            .count()
+            <= 1000,
         "{found}"
     );
     assert!(!found.to_string().contains("javascript:"), "{found}");
@@ -1333,23 +1315,12 @@ async fn readers_browsers_never_load_images_from_elsewhere(backend: Backend) {
             "![A number line](https://pics.example/line.png)",
         )
         .await;
-    let id = beta.url(&format!("/notes/{}", uuid::Uuid::new_v4()));
-    let reply = json!({
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": format!("{id}/activity"),
-        "type": "Create",
-        "actor": beta.url("/actor"),
-        "to": [alpha.url("/f/maths")],
-        "object": {
-            "id": id,
-            "type": "Note",
-            "attributedTo": beta.url("/actor"),
-            "inReplyTo": alpha.url(&format!("/t/{thread}")),
-            "to": [alpha.url("/f/maths")],
-            "content": "<p>Look: <img src=\"https://tracker.example/pixel.gif\" alt=\"a chart\"></p>",
-            "published": "2026-11-22T10:00:00Z",
-        },
-    });
+    let reply = forum_reply(
+        beta,
+        alpha,
+        thread,
+        "<p>Look: <img src=\"https://tracker.example/pixel.gif\" alt=\"a chart\"></p>",
+    );
     let (status, text) = crate::following::post_signed(beta, &alpha.url("/inbox"), &reply).await;
     assert!((200..300).contains(&status), "{status} {text}");
     let res = reqwest::Client::new()
