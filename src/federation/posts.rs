@@ -420,6 +420,13 @@ async fn store_post(
     data: &Data<Forum>,
 ) -> Result<PostContext, FederationError> {
     same_origin(&object.id, &object.attributed_to)?;
+    // Its id becomes the "original" link under it: only a web address will do.
+    if !matches!(object.id.scheme(), "http" | "https") {
+        return Err(refused(
+            "invalid_url",
+            format!("{} is not an http or https address", object.id),
+        ));
+    }
     if domain_of(&object.id).as_deref() == Some(data.domain()) {
         // One of ours, coming back (a forum elsewhere announcing it): we have it.
         return locate(&object.id, 0, reach, data).await;

@@ -1104,6 +1104,15 @@ async fn what_other_servers_send_is_held_to_our_limits(backend: Backend) {
     assert!(!page.contains("javascript:"), "{page}");
     assert!(page.contains("<bdi>Ms Rivera"), "{page}");
 
+    // A post whose id is no web address (it would become the "original" link under it).
+    let mut scripted = create.clone();
+    let port = hostile.base.rsplit(':').next().unwrap().to_string();
+    scripted["id"] = json!(hostile.url("/pages/2/create"));
+    scripted["object"]["id"] = json!(format!("javascript://localhost:{port}/%0aalert(1)"));
+    let (status, text) = hostile.post(&mallory, &inbox, &scripted, now, |_| {}).await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("invalid_url"), "{text}");
+
     // A reply to a parent of 900 KB: fetched on the way, and held to the same limit.
     hostile.serve(
         "/notes/big",
