@@ -235,6 +235,13 @@ fn set_signature(request: &mut reqwest::Request, value: &str) {
         .insert("signature", value.parse().unwrap());
 }
 
+/// Changes parameter `name` of the request's Signature header to what `change` makes of it.
+fn with_param(request: &mut reqwest::Request, name: &str, change: impl FnOnce(&str) -> String) {
+    let header = signature_of(request);
+    let old = param(&header, name);
+    set_signature(request, &header.replace(&old, &change(&old)));
+}
+
 /// The value of `param="..."` in a Signature header.
 fn param(header: &str, name: &str) -> String {
     let start = header.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
@@ -275,17 +282,13 @@ async fn signatures_are_checked_before_anything_is_fetched(backend: Backend) {
     expect("unparseable", garbled, 401, "signature_malformed");
     let bad_base64 = hostile
         .post(&mallory, &inbox, &follow(&mallory, &forum), now, |r| {
-            let header = signature_of(r);
-            let sig = param(&header, "signature");
-            set_signature(r, &header.replace(&sig, "%%%not*base64%%%"));
+            with_param(r, "signature", |_| "%%%not*base64%%%".to_string())
         })
         .await;
     expect("bad base64", bad_base64, 401, "signature_malformed");
     let too_short = hostile
         .post(&mallory, &inbox, &follow(&mallory, &forum), now, |r| {
-            let header = signature_of(r);
-            let sig = param(&header, "signature");
-            set_signature(r, &header.replace(&sig, &sig[..40]));
+            with_param(r, "signature", |old| old[..40].to_string())
         })
         .await;
     expect(
@@ -296,17 +299,13 @@ async fn signatures_are_checked_before_anything_is_fetched(backend: Backend) {
     );
     let too_few = hostile
         .post(&mallory, &inbox, &follow(&mallory, &forum), now, |r| {
-            let header = signature_of(r);
-            let headers = param(&header, "headers");
-            set_signature(r, &header.replace(&headers, "(request-target) host date"));
+            with_param(r, "headers", |_| "(request-target) host date".to_string())
         })
         .await;
     expect("digest not signed", too_few, 401, "signature_headers");
     let only_date = hostile
         .post(&mallory, &inbox, &follow(&mallory, &forum), now, |r| {
-            let header = signature_of(r);
-            let headers = param(&header, "headers");
-            set_signature(r, &header.replace(&headers, "date"));
+            with_param(r, "headers", |_| "date".to_string())
         })
         .await;
     expect("only the date signed", only_date, 401, "signature_headers");
@@ -347,9 +346,7 @@ async fn signatures_are_checked_before_anything_is_fetched(backend: Backend) {
     // key. Both are 401, never 500.
     let truncated = hostile
         .post(&mallory, &inbox, &follow(&mallory, &forum), now, |r| {
-            let header = signature_of(r);
-            let sig = param(&header, "signature");
-            set_signature(r, &header.replace(&sig, &sig[..200]));
+            with_param(r, "signature", |old| old[..200].to_string())
         })
         .await;
     expect(
