@@ -297,6 +297,24 @@ mod tests {
     }
 
     #[test]
+    fn an_inbox_timeout_that_cannot_work_is_refused() {
+        for bad in ["0", "-1", "301", "NaN"] {
+            let result = Settings::load_with_env(
+                None,
+                env(&[("STAFFROOM__FEDERATION__INBOX_TIMEOUT_SECONDS", bad)]),
+            );
+            let error = result.err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(error.contains("inbox_timeout_seconds"), "{bad}: {error}");
+        }
+        let s = Settings::load_with_env(
+            None,
+            env(&[("STAFFROOM__FEDERATION__INBOX_TIMEOUT_SECONDS", "2.5")]),
+        )
+        .unwrap();
+        assert_eq!(s.federation.inbox_timeout_seconds, 2.5);
+    }
+
+    #[test]
     fn single_underscore_variables_are_not_settings() {
         // STAFFROOM_PASSWORD is read by `admin create-user`; it must not be taken as a key.
         let s = Settings::load_with_env(None, env(&[("STAFFROOM_PASSWORD", "x")])).unwrap();

@@ -71,16 +71,22 @@ pub fn is_invisible(c: char) -> bool {
         | '\u{FEFF}')
 }
 
+/// `input` without invisible characters ([`is_invisible`]), trimmed, each run of whitespace
+/// (line breaks too) made one space.
+fn visible_line(input: &str) -> String {
+    let visible: String = input.chars().filter(|c| !is_invisible(*c)).collect();
+    visible.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// Text from another server made fit to show as one line: control and invisible characters
 /// removed, runs of whitespace made one space, and cut to `max_chars` characters (ending in
 /// "…" when cut). Never fails: a name that is too long is shortened, not refused.
 pub fn remote_line(input: &str, max_chars: usize) -> String {
-    let cleaned: String = input
+    let spaced: String = input
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
-        .filter(|c| !is_invisible(*c))
         .collect();
-    let text = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
+    let text = visible_line(&spaced);
     if text.chars().count() <= max_chars {
         return text;
     }
@@ -140,8 +146,7 @@ fn single_line(
     max_chars: usize,
     required: bool,
 ) -> Result<String, String> {
-    let visible: String = input.chars().filter(|c| !is_invisible(*c)).collect();
-    let text = visible.split_whitespace().collect::<Vec<_>>().join(" ");
+    let text = visible_line(input);
     if text.is_empty() && required {
         return Err(format!("{what} is required."));
     }

@@ -15,5 +15,6 @@ mod forums;
 mod hardening;
 mod migrations;
 mod other_software;
+mod properties;
 mod query_plans;
 mod threads;
