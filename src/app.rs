@@ -1,5 +1,5 @@
 //! The application: binds its listener first (so it knows its port, 0 in tests), opens the
-//! database, and builds the HTTP server around `web`, `api` and the forum service.
+//! database, and builds the HTTP server around `web`, `api` and the site service.
 
 use std::net::TcpListener;
 use std::time::Duration;
@@ -12,14 +12,14 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
 use crate::db::Db;
-use crate::forum::Forum;
+use crate::forum::Site;
 use crate::web::{session, AppState, PageError};
 
 /// A built, bound, not yet running server.
 pub struct Application {
     port: u16,
     server: Server,
-    forum: Forum,
+    site: Site,
     background: Vec<tokio::task::AbortHandle>,
 }
 
@@ -47,10 +47,10 @@ impl Application {
         let port = listener.local_addr()?.port();
         // reqwest (outgoing ActivityPub requests) is built without a TLS provider of its own.
         crate::federation::install_tls_provider();
-        let forum = open_forum(settings.clone()).await?;
+        let site = open_site(settings.clone()).await?;
         let mut background = Vec::new();
         let federation = if settings.federation.enabled {
-            let config = crate::federation::config(forum.clone()).await?;
+            let config = crate::federation::config(site.clone()).await?;
             background.push(crate::federation::delivery::spawn(config.clone()).abort_handle());
             Some(config)
         } else {
@@ -58,7 +58,7 @@ impl Application {
         };
         let federate = federation.is_some();
         let state = actix_web::web::Data::new(AppState {
-            forum: forum.clone(),
+            site: site.clone(),
             federation,
         });
         let limit = settings.limits.request_max_bytes();
@@ -115,7 +115,7 @@ impl Application {
         .listen(listener)?
         .run();
 
-        let housekeeping = forum.clone();
+        let housekeeping = site.clone();
         let chores = tokio::spawn(async move {
             let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
             loop {
@@ -129,7 +129,7 @@ impl Application {
         Ok(Application {
             port,
             server,
-            forum,
+            site,
             background,
         })
     }
@@ -139,9 +139,9 @@ impl Application {
         self.port
     }
 
-    /// The forum service (tests use it to set up data and read the query counter).
-    pub fn forum(&self) -> &Forum {
-        &self.forum
+    /// The site service (tests use it to set up data and read the query counter).
+    pub fn site(&self) -> &Site {
+        &self.site
     }
 
     /// Handles of the background tasks (delivery, housekeeping), which run apart from the HTTP
@@ -161,15 +161,15 @@ impl Application {
     }
 }
 
-/// Opens the database (applying migrations) and builds the forum service on it.
-pub async fn open_forum(settings: Settings) -> anyhow::Result<Forum> {
+/// Opens the database (applying migrations) and builds the site service on it.
+pub async fn open_site(settings: Settings) -> anyhow::Result<Site> {
     let url = settings.database.url.clone();
     let size = settings.database.pool_size;
     let db = tokio::task::spawn_blocking(move || Db::connect(&url, size))
         .await
         .context("opening the database was interrupted")?
         .with_context(|| format!("cannot open the database at {}", settings.database.url))?;
-    Ok(Forum::new(db, settings))
+    Ok(Site::new(db, settings))
 }
 
 /// Two things every request gets before routing:

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use staffroom::app::{open_forum, Application};
+use staffroom::app::{open_site, Application};
 use staffroom::config::Settings;
 use staffroom::error::ForumError;
 use staffroom::forum::accounts::{Registrar, Registration};
@@ -83,7 +83,7 @@ async fn main() -> anyhow::Result<()> {
                 app.port(),
                 settings.base_url()
             );
-            if !app.forum().admin_exists().await? {
+            if !app.site().admin_exists().await? {
                 tracing::warn!(
                     "no administrator yet: run `staffroom admin create-user NAME --admin`"
                 );
@@ -91,7 +91,7 @@ async fn main() -> anyhow::Result<()> {
             app.run_until_stopped().await?;
         }
         Command::Migrate => {
-            open_forum(settings).await?;
+            open_site(settings).await?;
             println!("The database is up to date.");
         }
         Command::Admin(AdminCommand::CreateUser {
@@ -99,9 +99,9 @@ async fn main() -> anyhow::Result<()> {
             admin,
             display_name,
         }) => {
-            let forum = open_forum(settings).await?;
+            let site = open_site(settings).await?;
             let password = read_password()?;
-            let result = forum
+            let result = site
                 .register(
                     Registration {
                         username: name,
@@ -120,7 +120,7 @@ async fn main() -> anyhow::Result<()> {
                         "user"
                     },
                     user.name,
-                    forum.urls().user(&user)
+                    site.urls().user(&user)
                 ),
                 Err(ForumError::Invalid(invalid)) => {
                     for f in &invalid.fields {

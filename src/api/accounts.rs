@@ -41,7 +41,7 @@ pub async fn register(
         _ => Registrar::Visitor,
     };
     let user = state
-        .forum
+        .site
         .register(
             Registration {
                 username: body.username,
@@ -51,7 +51,7 @@ pub async fn register(
             by,
         )
         .await?;
-    Ok(HttpResponse::Created().json(UserJson::new(&user, state.forum.urls())))
+    Ok(HttpResponse::Created().json(UserJson::new(&user, state.site.urls())))
 }
 
 /// `POST /api/v1/sessions` body.
@@ -77,7 +77,7 @@ pub async fn login(
 ) -> ApiResult {
     let body = body.into_inner();
     let session = state
-        .forum
+        .site
         .login(
             body.username,
             body.password,
@@ -91,12 +91,12 @@ pub async fn login(
             .expires_at
             .and_utc()
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        user: UserJson::new(&session.user, state.forum.urls()),
+        user: UserJson::new(&session.user, state.site.urls()),
     }))
 }
 
 /// DELETE /api/v1/sessions/current: revoke the token used.
 pub async fn logout(state: web::Data<AppState>, me: ApiUser) -> ApiResult {
-    state.forum.logout(me.token).await?;
+    state.site.logout(me.token).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -13,7 +13,7 @@ use crate::web::AppState;
 
 fn federation(
     state: &AppState,
-) -> Result<&activitypub_federation::config::FederationConfig<crate::forum::Forum>, ApiError> {
+) -> Result<&activitypub_federation::config::FederationConfig<crate::forum::Site>, ApiError> {
     state.federation.as_ref().ok_or_else(|| {
         ApiError::new(
             404,
@@ -62,7 +62,7 @@ pub async fn resolve_target(
     q: web::Query<ResolveQuery>,
 ) -> ApiResult {
     let data = federation(&state)?.to_request_data();
-    let urls = state.forum.urls();
+    let urls = state.site.urls();
     let found = resolve(&data, &q.q).await?;
     Ok(HttpResponse::Ok().json(match found {
         Resolved::Forum(forum) => ResolvedJson::Forum {
@@ -133,7 +133,7 @@ pub async fn follow(
         .into());
     }
     let forum = resolve_forum(&data, &body.target).await?;
-    let follow = state.forum.follow_forum(me.user, forum.id).await?;
+    let follow = state.site.follow_forum(me.user, forum.id).await?;
     let status = if follow.pending {
         actix_web::http::StatusCode::ACCEPTED
     } else {
@@ -141,15 +141,15 @@ pub async fn follow(
     };
     Ok(HttpResponse::build(status).json(FollowJson::new(
         &Following { follow, forum },
-        state.forum.urls(),
+        state.site.urls(),
     )))
 }
 
 /// GET /api/v1/follows: the remote forums the caller follows or asked to.
 pub async fn list(state: web::Data<AppState>, me: ApiUser) -> ApiResult {
     federation(&state)?;
-    let following = state.forum.following(me.user).await?;
-    let urls = state.forum.urls();
+    let following = state.site.following(me.user).await?;
+    let urls = state.site.urls();
     Ok(HttpResponse::Ok().json(
         following
             .iter()
@@ -165,7 +165,7 @@ pub async fn unfollow(
     path: web::Path<String>,
 ) -> ApiResult {
     federation(&state)?;
-    let forum = state.forum.forum_by_handle(path.into_inner()).await?;
-    state.forum.unfollow_forum(me.user, forum.id).await?;
+    let forum = state.site.forum_by_handle(path.into_inner()).await?;
+    state.site.unfollow_forum(me.user, forum.id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -10,8 +10,8 @@ use crate::web::AppState;
 
 /// GET /api/v1/forums
 pub async fn list(state: web::Data<AppState>) -> ApiResult {
-    let forums = state.forum.forums().await?;
-    let urls = state.forum.urls();
+    let forums = state.site.forums().await?;
+    let urls = state.site.urls();
     Ok(HttpResponse::Ok().json(
         forums
             .iter()
@@ -37,7 +37,7 @@ pub async fn create(
 ) -> ApiResult {
     let body = body.into_inner();
     let forum = state
-        .forum
+        .site
         .create_forum(
             me.user,
             ForumForm {
@@ -47,13 +47,13 @@ pub async fn create(
             },
         )
         .await?;
-    Ok(HttpResponse::Created().json(ForumJson::new(&forum, state.forum.urls())))
+    Ok(HttpResponse::Created().json(ForumJson::new(&forum, state.site.urls())))
 }
 
 /// GET /api/v1/forums/{name}
 pub async fn show(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
-    let forum = state.forum.forum_by_handle(path.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(ForumJson::new(&forum, state.forum.urls())))
+    let forum = state.site.forum_by_handle(path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(ForumJson::new(&forum, state.site.urls())))
 }
 
 /// `PATCH /api/v1/forums/{name}` body: only the fields sent change.
@@ -74,7 +74,7 @@ pub async fn update(
 ) -> ApiResult {
     let body = body.into_inner();
     let forum = state
-        .forum
+        .site
         .update_forum(
             me.user,
             path.into_inner(),
@@ -85,7 +85,7 @@ pub async fn update(
             },
         )
         .await?;
-    Ok(HttpResponse::Ok().json(ForumJson::new(&forum, state.forum.urls())))
+    Ok(HttpResponse::Ok().json(ForumJson::new(&forum, state.site.urls())))
 }
 
 #[derive(Serialize)]
@@ -101,8 +101,8 @@ pub async fn threads(
     path: web::Path<String>,
     q: web::Query<PageQuery>,
 ) -> ApiResult {
-    let page = state.forum.forum_page(path.into_inner(), q.page).await?;
-    let urls = state.forum.urls();
+    let page = state.site.forum_page(path.into_inner(), q.page).await?;
+    let urls = state.site.urls();
     Ok(HttpResponse::Ok().json(ThreadsJson {
         threads: page
             .threads
@@ -139,10 +139,10 @@ pub async fn start_thread(
     let name = path.into_inner();
     let user = me.user.clone();
     let (forum, thread, post) = state
-        .forum
+        .site
         .start_thread(me.user, name, body.title, body.body)
         .await?;
-    let urls = state.forum.urls();
+    let urls = state.site.urls();
     Ok(HttpResponse::Created()
         .insert_header(("Location", urls.thread(&thread)))
         .json(StartedJson {

@@ -159,7 +159,7 @@ async fn resolve(req: HttpRequest) -> Result<Option<ApiUser>, ApiError> {
     let Some(token) = bearer(&req)? else {
         return Ok(None);
     };
-    match state.forum.session(token.clone(), SessionKind::Api).await? {
+    match state.site.session(token.clone(), SessionKind::Api).await? {
         Some(session) => Ok(Some(ApiUser {
             user: session.user,
             token,

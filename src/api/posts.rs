@@ -10,8 +10,8 @@ use crate::web::AppState;
 
 /// GET /api/v1/posts/{id}
 pub async fn show(state: web::Data<AppState>, path: web::Path<i64>) -> ApiResult {
-    let ctx = state.forum.post(path.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(PostJson::new(&ctx.post, &ctx.author, state.forum.urls())))
+    let ctx = state.site.post(path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(PostJson::new(&ctx.post, &ctx.author, state.site.urls())))
 }
 
 /// `PATCH /api/v1/posts/{id}` body.
@@ -33,7 +33,7 @@ pub async fn edit(
     let body = body.into_inner();
     let user = me.user.clone();
     let post = state
-        .forum
+        .site
         .edit_post(
             me.user,
             path.into_inner(),
@@ -43,12 +43,12 @@ pub async fn edit(
             },
         )
         .await?;
-    Ok(HttpResponse::Ok().json(PostJson::new(&post, &user, state.forum.urls())))
+    Ok(HttpResponse::Ok().json(PostJson::new(&post, &user, state.site.urls())))
 }
 
 /// DELETE /api/v1/posts/{id}: delete your own post (or any, as an administrator).
 pub async fn delete(state: web::Data<AppState>, me: ApiUser, path: web::Path<i64>) -> ApiResult {
-    state.forum.delete_post(me.user, path.into_inner()).await?;
+    state.site.delete_post(me.user, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -60,10 +60,10 @@ struct HistoryJson {
 
 /// GET /api/v1/posts/{id}/revisions: the post now and its earlier versions, oldest first.
 pub async fn revisions(state: web::Data<AppState>, path: web::Path<i64>) -> ApiResult {
-    let history = state.forum.post_history(path.into_inner()).await?;
+    let history = state.site.post_history(path.into_inner()).await?;
     let ctx = &history.context;
     Ok(HttpResponse::Ok().json(HistoryJson {
-        post: PostJson::new(&ctx.post, &ctx.author, state.forum.urls()),
+        post: PostJson::new(&ctx.post, &ctx.author, state.site.urls()),
         revisions: history.revisions.iter().map(RevisionJson::from).collect(),
     }))
 }
@@ -74,9 +74,9 @@ pub async fn mark_helpful(
     me: ApiUser,
     path: web::Path<i64>,
 ) -> ApiResult {
-    let post = state.forum.mark_helpful(me.user, path.into_inner()).await?;
-    let ctx = state.forum.post(post.id).await?;
-    Ok(HttpResponse::Ok().json(PostJson::new(&ctx.post, &ctx.author, state.forum.urls())))
+    let post = state.site.mark_helpful(me.user, path.into_inner()).await?;
+    let ctx = state.site.post(post.id).await?;
+    Ok(HttpResponse::Ok().json(PostJson::new(&ctx.post, &ctx.author, state.site.urls())))
 }
 
 /// DELETE /api/v1/posts/{id}/helpful: take the mark back.
@@ -86,9 +86,9 @@ pub async fn unmark_helpful(
     path: web::Path<i64>,
 ) -> ApiResult {
     let post = state
-        .forum
+        .site
         .unmark_helpful(me.user, path.into_inner())
         .await?;
-    let ctx = state.forum.post(post.id).await?;
-    Ok(HttpResponse::Ok().json(PostJson::new(&ctx.post, &ctx.author, state.forum.urls())))
+    let ctx = state.site.post(post.id).await?;
+    Ok(HttpResponse::Ok().json(PostJson::new(&ctx.post, &ctx.author, state.site.urls())))
 }

@@ -21,8 +21,8 @@ pub async fn show(
     path: web::Path<i64>,
     q: web::Query<PageQuery>,
 ) -> ApiResult {
-    let page = state.forum.thread_page(path.into_inner(), q.page).await?;
-    let urls = state.forum.urls();
+    let page = state.site.thread_page(path.into_inner(), q.page).await?;
+    let urls = state.site.urls();
     Ok(HttpResponse::Ok().json(ThreadPageJson {
         thread: ThreadJson::new(&page.thread, &page.forum, &page.opening.author, urls),
         opening_post: PostJson::from_view(&page.opening, urls),
@@ -57,7 +57,7 @@ pub async fn update(
             "Nothing to change: send {\"pinned\": true|false}.",
         ));
     };
-    state.forum.pin_thread(me.user, id, pinned).await?;
+    state.site.pin_thread(me.user, id, pinned).await?;
     show(
         state,
         web::Path::from(id),
@@ -84,10 +84,10 @@ pub async fn reply(
     let body = body.into_inner();
     let user = me.user.clone();
     let post = state
-        .forum
+        .site
         .reply(me.user, path.into_inner(), body.body, body.in_reply_to)
         .await?;
-    let urls = state.forum.urls();
+    let urls = state.site.urls();
     Ok(HttpResponse::Created()
         .insert_header(("Location", urls.post(&post)))
         .json(PostJson::new(&post, &user, urls)))

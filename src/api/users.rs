@@ -32,8 +32,8 @@ pub async fn show(
     path: web::Path<String>,
     q: web::Query<PageQuery>,
 ) -> ApiResult {
-    let profile = state.forum.profile(path.into_inner(), q.page).await?;
-    let urls = state.forum.urls();
+    let profile = state.site.profile(path.into_inner(), q.page).await?;
+    let urls = state.site.urls();
     Ok(HttpResponse::Ok().json(ProfileJson {
         user: UserJson::new(&profile.user, urls),
         threads_started: profile.threads_started,

@@ -21,7 +21,7 @@ use super::posts::{Announce, CreateOrUpdate, Delete};
 use super::protocol::context;
 use super::remote::{ApForum, ApUser};
 use crate::forum::federation::{OutboxEvent, PlannedActivity, Signer};
-use crate::forum::Forum;
+use crate::forum::Site;
 
 /// `Follow`: a person asks to follow a forum.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -184,7 +184,7 @@ pub fn with_context<T: Serialize>(activity: &T) -> Result<String, FederationErro
 
 #[async_trait]
 impl Activity for Follow {
-    type DataType = Forum;
+    type DataType = Site;
     type Error = FederationError;
 
     fn id(&self) -> &Url {
@@ -195,7 +195,7 @@ impl Activity for Follow {
         &self.actor
     }
 
-    async fn verify(&self, data: &Data<Forum>) -> Result<(), FederationError> {
+    async fn verify(&self, data: &Data<Site>) -> Result<(), FederationError> {
         if !ObjectId::<ApForum>::from(self.object.clone()).is_local(data) {
             return Err(FederationError::refused(
                 "not_our_forum",
@@ -205,7 +205,7 @@ impl Activity for Follow {
         Ok(())
     }
 
-    async fn receive(self, data: &Data<Forum>) -> Result<(), FederationError> {
+    async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
         let forum = ObjectId::<ApForum>::from(self.object.clone())
             .dereference_local(data)
             .await
@@ -225,7 +225,7 @@ impl Activity for Follow {
 
 #[async_trait]
 impl Activity for Accept {
-    type DataType = Forum;
+    type DataType = Site;
     type Error = FederationError;
 
     fn id(&self) -> &Url {
@@ -236,7 +236,7 @@ impl Activity for Accept {
         &self.actor
     }
 
-    async fn verify(&self, _data: &Data<Forum>) -> Result<(), FederationError> {
+    async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
         if let FollowRef::Embedded(follow) = &self.object {
             // Only the forum that was followed may accept.
             verify_urls_match(&self.actor, &follow.object)?;
@@ -244,7 +244,7 @@ impl Activity for Accept {
         Ok(())
     }
 
-    async fn receive(self, data: &Data<Forum>) -> Result<(), FederationError> {
+    async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
         let follower = match &self.object {
             FollowRef::Embedded(follow) => super::remote::local_name(data, &follow.actor, "/u/"),
             FollowRef::Id(_) => None,
@@ -272,7 +272,7 @@ impl Activity for Accept {
 
 #[async_trait]
 impl Activity for Reject {
-    type DataType = Forum;
+    type DataType = Site;
     type Error = FederationError;
 
     fn id(&self) -> &Url {
@@ -283,14 +283,14 @@ impl Activity for Reject {
         &self.actor
     }
 
-    async fn verify(&self, _data: &Data<Forum>) -> Result<(), FederationError> {
+    async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
         if let FollowRef::Embedded(follow) = &self.object {
             verify_urls_match(&self.actor, &follow.object)?;
         }
         Ok(())
     }
 
-    async fn receive(self, data: &Data<Forum>) -> Result<(), FederationError> {
+    async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
         data.follow_rejected(self.actor.to_string(), self.object.id().to_string())
             .await?;
         Ok(())
@@ -299,7 +299,7 @@ impl Activity for Reject {
 
 #[async_trait]
 impl Activity for UndoFollow {
-    type DataType = Forum;
+    type DataType = Site;
     type Error = FederationError;
 
     fn id(&self) -> &Url {
@@ -310,13 +310,13 @@ impl Activity for UndoFollow {
         &self.actor
     }
 
-    async fn verify(&self, _data: &Data<Forum>) -> Result<(), FederationError> {
+    async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
         // Only the follower may undo their follow.
         verify_urls_match(&self.actor, &self.object.actor)?;
         Ok(())
     }
 
-    async fn receive(self, data: &Data<Forum>) -> Result<(), FederationError> {
+    async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
         let Ok(forum) = ObjectId::<ApForum>::from(self.object.object.clone())
             .dereference_local(data)
             .await
@@ -333,7 +333,7 @@ impl Activity for UndoFollow {
 
 #[async_trait]
 impl Activity for Unrecognised {
-    type DataType = Forum;
+    type DataType = Site;
     type Error = FederationError;
 
     fn id(&self) -> &Url {
@@ -344,7 +344,7 @@ impl Activity for Unrecognised {
         &self.actor
     }
 
-    async fn verify(&self, _data: &Data<Forum>) -> Result<(), FederationError> {
+    async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
         let kind = self.kind.as_str().unwrap_or("(no type)");
         let mut whole = self.rest.clone();
         whole.insert("id".into(), Value::String(self.id.to_string()));
@@ -373,7 +373,7 @@ impl Activity for Unrecognised {
         Err(FederationError::refused("unsupported_activity", message))
     }
 
-    async fn receive(self, _data: &Data<Forum>) -> Result<(), FederationError> {
+    async fn receive(self, _data: &Data<Site>) -> Result<(), FederationError> {
         // verify always refuses, so this is never reached.
         Err(FederationError::refused(
             "unsupported_activity",
@@ -384,7 +384,7 @@ impl Activity for Unrecognised {
 
 #[async_trait]
 impl Activity for InboxActivity {
-    type DataType = Forum;
+    type DataType = Site;
     type Error = FederationError;
 
     fn id(&self) -> &Url {
@@ -417,7 +417,7 @@ impl Activity for InboxActivity {
         }
     }
 
-    async fn verify(&self, data: &Data<Forum>) -> Result<(), FederationError> {
+    async fn verify(&self, data: &Data<Site>) -> Result<(), FederationError> {
         super::same_origin(self.id(), self.actor())?;
         match self {
             InboxActivity::Follow(a) => a.verify(data).await,
@@ -433,7 +433,7 @@ impl Activity for InboxActivity {
         }
     }
 
-    async fn receive(self, data: &Data<Forum>) -> Result<(), FederationError> {
+    async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
         let id = self.id().to_string();
         if let Some(domain) = crate::forum::federation::domain_of(self.actor()) {
             data.heard_from(domain).await?;
@@ -480,7 +480,7 @@ impl Serialize for Outgoing {
 
 #[async_trait]
 impl Activity for Outgoing {
-    type DataType = Forum;
+    type DataType = Site;
     type Error = FederationError;
 
     fn id(&self) -> &Url {
@@ -491,14 +491,14 @@ impl Activity for Outgoing {
         &self.actor
     }
 
-    async fn verify(&self, _data: &Data<Forum>) -> Result<(), FederationError> {
+    async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
         Err(FederationError::refused(
             "outgoing_only",
             "outgoing activities are not received",
         ))
     }
 
-    async fn receive(self, _data: &Data<Forum>) -> Result<(), FederationError> {
+    async fn receive(self, _data: &Data<Site>) -> Result<(), FederationError> {
         Err(FederationError::refused(
             "outgoing_only",
             "outgoing activities are not received",
@@ -517,7 +517,7 @@ fn remote_forum_address(forum: &crate::forum::ForumRow) -> Result<(Url, Url), Fe
     Ok((id, inbox))
 }
 
-fn activity_id(data: &Data<Forum>, kind: &str) -> Result<Url, FederationError> {
+fn activity_id(data: &Data<Site>, kind: &str) -> Result<Url, FederationError> {
     url(&data.new_activity_id(kind))
 }
 
@@ -525,7 +525,7 @@ fn activity_id(data: &Data<Forum>, kind: &str) -> Result<Url, FederationError> {
 /// gone, or nobody elsewhere needs to hear).
 pub async fn plan(
     event: &OutboxEvent,
-    data: &Data<Forum>,
+    data: &Data<Site>,
 ) -> Result<Vec<PlannedActivity>, FederationError> {
     let urls = data.urls().clone();
     match event {

@@ -48,7 +48,7 @@ impl ActorAddresses {
 
 fn shared_inbox(state: &AppState) -> Result<Endpoints, ApiError> {
     Ok(Endpoints {
-        shared_inbox: url(&state.forum.urls().absolute("/inbox"))?,
+        shared_inbox: url(&state.site.urls().absolute("/inbox"))?,
     })
 }
 
@@ -57,9 +57,9 @@ pub async fn person(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = state.forum.local_user(path.into_inner()).await?;
-    let keys = keys(&state.forum, KeyOwner::User(user.id)).await?;
-    let id = url(&state.forum.urls().user(&user))?;
+    let user = state.site.local_user(path.into_inner()).await?;
+    let keys = keys(&state.site, KeyOwner::User(user.id)).await?;
+    let id = url(&state.site.urls().user(&user))?;
     let ActorAddresses {
         inbox,
         outbox,
@@ -86,9 +86,9 @@ pub async fn group(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let forum = state.forum.forum(path.into_inner()).await?;
-    let keys = keys(&state.forum, KeyOwner::Forum(forum.id)).await?;
-    let id = url(&state.forum.urls().forum(&forum))?;
+    let forum = state.site.forum(path.into_inner()).await?;
+    let keys = keys(&state.site, KeyOwner::Forum(forum.id)).await?;
+    let id = url(&state.site.urls().forum(&forum))?;
     let summary = if forum.description.is_empty() {
         String::new()
     } else {
@@ -129,10 +129,10 @@ pub async fn group(
 
 /// GET /actor: the instance's `Application` actor.
 pub async fn instance(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let keys = keys(&state.forum, KeyOwner::Instance).await?;
-    let urls = state.forum.urls();
+    let keys = keys(&state.site, KeyOwner::Instance).await?;
+    let urls = state.site.urls();
     let id = url(&urls.absolute("/actor"))?;
-    let settings = state.forum.settings();
+    let settings = state.site.settings();
     respond(Application {
         kind: ApplicationType::Application,
         preferred_username: settings.federation_domain(),
@@ -176,8 +176,8 @@ pub async fn webfinger(
             format!("No such account here: {resource}"),
         )
     })?;
-    let (user, forum) = state.forum.actors_named(name.to_string()).await?;
-    let urls = state.forum.urls();
+    let (user, forum) = state.site.actors_named(name.to_string()).await?;
+    let urls = state.site.urls();
     let mut links = Vec::new();
     if let Some(user) = &user {
         links.push((url(&urls.user(user))?, Some("Person")));

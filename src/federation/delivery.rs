@@ -29,7 +29,7 @@ use super::error::FederationError;
 use super::remote::{ApForum, ApUser};
 use crate::db::outbox::Instance;
 use crate::forum::federation::{Delivery, Signer};
-use crate::forum::Forum;
+use crate::forum::Site;
 
 /// How long a claim on an instance lasts; a worker sends at most [`BATCH`] deliveries (each
 /// with a 10 s timeout) per claim, well inside it.
@@ -43,7 +43,7 @@ const IDLE_POLL: Duration = Duration::from_secs(5);
 const MIN_SLEEP: Duration = Duration::from_millis(50);
 
 /// Starts the worker on the current runtime. It runs until the runtime stops.
-pub fn spawn(config: FederationConfig<Forum>) -> tokio::task::JoinHandle<()> {
+pub fn spawn(config: FederationConfig<Site>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let data = config.to_request_data();
         // Leases left by a process that stopped mid-delivery would hold those instances for
@@ -56,7 +56,7 @@ pub fn spawn(config: FederationConfig<Forum>) -> tokio::task::JoinHandle<()> {
     })
 }
 
-async fn run(data: Data<Forum>) {
+async fn run(data: Data<Site>) {
     let workers = usize::try_from(data.settings().federation.delivery_workers.max(1)).unwrap_or(1);
     let mut busy: HashSet<i64> = HashSet::new();
     let mut tasks: JoinSet<i64> = JoinSet::new();
@@ -120,7 +120,7 @@ async fn run(data: Data<Forum>) {
 }
 
 /// Expands every pending event into activities and deliveries, oldest first.
-async fn expand_events(data: &Data<Forum>) -> Result<(), FederationError> {
+async fn expand_events(data: &Data<Site>) -> Result<(), FederationError> {
     loop {
         let events = data.pending_events(100).await?;
         if events.is_empty() {
@@ -144,7 +144,7 @@ async fn expand_events(data: &Data<Forum>) -> Result<(), FederationError> {
 
 /// Sends an instance's deliveries in order until its queue is empty, a delivery fails, or
 /// [`BATCH`] have gone; then lets go of it.
-async fn serve_instance(data: &Data<Forum>, instance: Instance) {
+async fn serve_instance(data: &Data<Site>, instance: Instance) {
     let id = instance.id;
     for _ in 0..BATCH {
         let next = match data.next_delivery(id).await {
@@ -180,7 +180,7 @@ async fn serve_instance(data: &Data<Forum>, instance: Instance) {
 }
 
 /// Signs and posts one delivery. Ok when the inbox took it or refused it for good.
-async fn send(data: &Data<Forum>, delivery: &Delivery) -> Result<(), FederationError> {
+async fn send(data: &Data<Site>, delivery: &Delivery) -> Result<(), FederationError> {
     let body: serde_json::Value = serde_json::from_str(&delivery.body)?;
     let activity = Outgoing {
         id: Url::parse(&delivery.activity_ap_id)?,

@@ -20,7 +20,7 @@ use super::protocol::PUBLIC;
 use super::remote::ApUser;
 use crate::forum::federation::{PlannedActivity, Signer};
 use crate::forum::incoming::Relay;
-use crate::forum::Forum;
+use crate::forum::Site;
 
 /// `Like` or `Dislike`.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -66,7 +66,7 @@ async fn apply(
     undo: bool,
     relay: Option<Relay>,
     announced_by: Option<&Url>,
-    data: &Data<Forum>,
+    data: &Data<Site>,
 ) -> Result<(), FederationError> {
     if vote.kind == VoteKind::Dislike {
         tracing::info!(id = %vote.id, "dislike left aside: not counted here");
@@ -93,7 +93,7 @@ async fn apply(
 
 #[async_trait]
 impl Activity for Vote {
-    type DataType = Forum;
+    type DataType = Site;
     type Error = FederationError;
 
     fn id(&self) -> &Url {
@@ -104,11 +104,11 @@ impl Activity for Vote {
         &self.actor
     }
 
-    async fn verify(&self, _data: &Data<Forum>) -> Result<(), FederationError> {
+    async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
         Ok(())
     }
 
-    async fn receive(self, data: &Data<Forum>) -> Result<(), FederationError> {
+    async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
         let relay = relay_of(&self, &self.actor)?;
         apply(&self, false, Some(relay), None, data).await
     }
@@ -116,7 +116,7 @@ impl Activity for Vote {
 
 #[async_trait]
 impl Activity for UndoVote {
-    type DataType = Forum;
+    type DataType = Site;
     type Error = FederationError;
 
     fn id(&self) -> &Url {
@@ -127,13 +127,13 @@ impl Activity for UndoVote {
         &self.actor
     }
 
-    async fn verify(&self, _data: &Data<Forum>) -> Result<(), FederationError> {
+    async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
         // Only the voter may take a vote back.
         verify_urls_match(&self.actor, &self.object.actor)?;
         Ok(())
     }
 
-    async fn receive(self, data: &Data<Forum>) -> Result<(), FederationError> {
+    async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
         let relay = relay_of(&self, &self.actor)?;
         apply(&self.object, true, Some(relay), None, data).await
     }
@@ -143,7 +143,7 @@ impl Activity for UndoVote {
 pub async fn announced(
     inner: Value,
     forum: &Url,
-    data: &Data<Forum>,
+    data: &Data<Site>,
 ) -> Result<(), FederationError> {
     match inner.get("type").and_then(Value::as_str) {
         Some("Undo") => {
@@ -165,7 +165,7 @@ pub async fn plan(
     user_id: i64,
     like_ap_id: &str,
     undo: bool,
-    data: &Data<Forum>,
+    data: &Data<Site>,
 ) -> Result<Vec<PlannedActivity>, FederationError> {
     let ctx = match data.post(post_id).await {
         Ok(ctx) => ctx,

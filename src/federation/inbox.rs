@@ -29,7 +29,7 @@ use super::error::FederationError;
 use super::remote::{ApForum, ApUser};
 use super::signature;
 use crate::api::ApiError;
-use crate::forum::Forum;
+use crate::forum::Site;
 use crate::web::AppState;
 
 type Signer = Either<ApUser, ApForum>;
@@ -52,13 +52,13 @@ pub async fn inbox(
     let data = config.to_request_data();
     let seconds = data.settings().federation.inbox_timeout_seconds;
     let received = tokio::time::timeout(Duration::from_secs_f64(seconds), async {
-        match receive_activity::<InboxActivity, Signer, Forum>(request.clone(), body.clone(), &data)
+        match receive_activity::<InboxActivity, Signer, Site>(request.clone(), body.clone(), &data)
             .await
         {
             Err(FederationError::Protocol(ApError::ActivitySignatureInvalid))
                 if refetched_signer(&body, &data).await =>
             {
-                receive_activity::<InboxActivity, Signer, Forum>(request, body, &data).await
+                receive_activity::<InboxActivity, Signer, Site>(request, body, &data).await
             }
             other => other,
         }
@@ -93,7 +93,7 @@ pub async fn inbox(
 }
 
 /// Fetches the actor named in `body` again, if it is one stored here; true when it was.
-async fn refetched_signer(body: &[u8], data: &Data<Forum>) -> bool {
+async fn refetched_signer(body: &[u8], data: &Data<Site>) -> bool {
     let Some(actor) = serde_json::from_slice::<serde_json::Value>(body)
         .ok()
         .and_then(|v| v.get("actor")?.as_str().map(str::to_string))

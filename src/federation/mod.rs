@@ -40,7 +40,7 @@ use crate::api::ApiError;
 use crate::db::keys::KeyPair;
 use crate::error::ForumError;
 use crate::forum::actors::KeyOwner;
-use crate::forum::Forum;
+use crate::forum::Site;
 
 /// Which servers this instance talks to: `federation.blocked_instances` are refused, and when
 /// `federation.allowed_instances` is set only those are let in. The crate asks for every
@@ -108,14 +108,14 @@ fn client(debug: bool) -> anyhow::Result<reqwest::Client> {
 /// Builds the crate's configuration (only when federation is enabled: it starts the crate's
 /// own sending queue, which Staffroom does not use for delivery). Fetches are signed by the
 /// instance actor, whose keys are made here on first start.
-pub async fn config(forum: Forum) -> anyhow::Result<FederationConfig<Forum>> {
-    let settings = forum.settings().clone();
-    let instance = remote::ApInstance::load(&forum)
+pub async fn config(site: Site) -> anyhow::Result<FederationConfig<Site>> {
+    let settings = site.settings().clone();
+    let instance = remote::ApInstance::load(&site)
         .await
         .map_err(|e| anyhow::anyhow!("instance actor: {e}"))?;
     Ok(FederationConfig::builder()
         .domain(settings.federation_domain())
-        .app_data(forum)
+        .app_data(site)
         .debug(settings.federation.debug)
         .client(client(settings.federation.debug)?.into())
         .signed_fetch_actor(&instance)
@@ -156,8 +156,8 @@ pub fn respond<T: Serialize>(object: T) -> Result<HttpResponse, ApiError> {
 }
 
 /// An actor's keys, made on first use.
-pub async fn keys(forum: &Forum, owner: KeyOwner) -> Result<KeyPair, ForumError> {
-    forum
+pub async fn keys(site: &Site, owner: KeyOwner) -> Result<KeyPair, ForumError> {
+    site
         .actor_keys(owner, || {
             generate_actor_keypair()
                 .map(|k| KeyPair {

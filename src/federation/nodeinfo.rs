@@ -14,15 +14,15 @@ pub async fn links(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(json!({
         "links": [{
             "rel": SCHEMA,
-            "href": state.forum.urls().absolute("/nodeinfo/2.1"),
+            "href": state.site.urls().absolute("/nodeinfo/2.1"),
         }]
     }))
 }
 
 /// GET /nodeinfo/2.1
 pub async fn nodeinfo(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let usage = state.forum.usage().await?;
-    let settings = state.forum.settings();
+    let usage = state.site.usage().await?;
+    let settings = state.site.settings();
     let mut software = json!({
         "name": "staffroom",
         "version": env!("CARGO_PKG_VERSION"),
@@ -37,7 +37,7 @@ pub async fn nodeinfo(state: web::Data<AppState>) -> Result<HttpResponse, ApiErr
             "software": software,
             "protocols": ["activitypub"],
             "services": {"inbound": [], "outbound": []},
-            "openRegistrations": state.forum.registration_open(),
+            "openRegistrations": state.site.registration_open(),
             "usage": {
                 "users": {"total": usage.users},
                 "localPosts": usage.local_posts,

@@ -10,7 +10,7 @@ use super::protocol::{Mention, Note, Page, Source, ThreadContext, Tombstone, PUB
 use super::respond;
 use crate::api::ApiError;
 use crate::forum::threads::PostContext;
-use crate::forum::{Forum, Post, Thread, User};
+use crate::forum::{Site, Post, Thread, User};
 use crate::web::AppState;
 
 fn tombstone(id: url::Url, former_type: &str, post: &Post) -> Result<HttpResponse, ApiError> {
@@ -24,28 +24,28 @@ fn tombstone(id: url::Url, former_type: &str, post: &Post) -> Result<HttpRespons
     Ok(res)
 }
 
-fn context_url(forum: &Forum, thread: &Thread) -> Result<Option<url::Url>, ApiError> {
+fn context_url(site: &Site, thread: &Thread) -> Result<Option<url::Url>, ApiError> {
     if !thread.local {
         return Ok(None);
     }
-    Ok(Some(url(&forum
+    Ok(Some(url(&site
         .urls()
         .absolute(&format!("/t/{}/context", thread.id)))?))
 }
 
-fn handle(user: &User, forum: &Forum) -> String {
+fn handle(user: &User, site: &Site) -> String {
     format!(
         "@{}@{}",
         user.name,
         user.domain
             .clone()
-            .unwrap_or_else(|| forum.settings().federation_domain())
+            .unwrap_or_else(|| site.settings().federation_domain())
     )
 }
 
 /// A thread's opening post as a `Page`.
-pub fn page_json(forum: &Forum, ctx: &PostContext) -> Result<Page, ApiError> {
-    let urls = forum.urls();
+pub fn page_json(site: &Site, ctx: &PostContext) -> Result<Page, ApiError> {
+    let urls = site.urls();
     let id = url(&urls.thread(&ctx.thread))?;
     let forum_id = url(&urls.forum(&ctx.forum))?;
     let author_id = url(&urls.user(&ctx.author))?;
@@ -55,7 +55,7 @@ pub fn page_json(forum: &Forum, ctx: &PostContext) -> Result<Page, ApiError> {
         to: vec![forum_id.clone(), url(PUBLIC)?],
         cc: vec![url(&format!("{author_id}/followers"))?],
         audience: forum_id,
-        context: context_url(forum, &ctx.thread)?,
+        context: context_url(site, &ctx.thread)?,
         name: ctx.thread.title.clone(),
         content: ctx.post.body_html.clone(),
         media_type: "text/html".into(),
@@ -68,8 +68,8 @@ pub fn page_json(forum: &Forum, ctx: &PostContext) -> Result<Page, ApiError> {
 }
 
 /// A reply as a `Note`, answering `parent` (the post it answers, or the opening post).
-pub fn note_json(forum: &Forum, ctx: &PostContext, parent: &PostContext) -> Result<Note, ApiError> {
-    let urls = forum.urls();
+pub fn note_json(site: &Site, ctx: &PostContext, parent: &PostContext) -> Result<Note, ApiError> {
+    let urls = site.urls();
     let id = url(&urls.post(&ctx.post))?;
     let forum_id = url(&urls.forum(&ctx.forum))?;
     let parent_author = url(&urls.user(&parent.author))?;
@@ -79,7 +79,7 @@ pub fn note_json(forum: &Forum, ctx: &PostContext, parent: &PostContext) -> Resu
         to: vec![forum_id.clone(), url(PUBLIC)?],
         cc: vec![parent_author.clone()],
         audience: forum_id,
-        context: context_url(forum, &ctx.thread)?,
+        context: context_url(site, &ctx.thread)?,
         in_reply_to: url(&urls.post(&parent.post))?,
         content: ctx.post.body_html.clone(),
         media_type: "text/html".into(),
@@ -87,7 +87,7 @@ pub fn note_json(forum: &Forum, ctx: &PostContext, parent: &PostContext) -> Resu
         tag: vec![Mention {
             kind: MentionType::Mention,
             href: parent_author,
-            name: handle(&parent.author, forum),
+            name: handle(&parent.author, site),
         }],
         url: id.clone(),
         published: ctx.post.created_at.and_utc(),
@@ -97,10 +97,10 @@ pub fn note_json(forum: &Forum, ctx: &PostContext, parent: &PostContext) -> Resu
 }
 
 /// The post a reply answers: the one it names, or the thread's opening post.
-pub async fn parent_of(forum: &Forum, ctx: &PostContext) -> Result<PostContext, ApiError> {
+pub async fn parent_of(site: &Site, ctx: &PostContext) -> Result<PostContext, ApiError> {
     Ok(match ctx.post.in_reply_to_id {
-        Some(parent_id) => forum.post(parent_id).await?,
-        None => forum.opening_post(ctx.thread.id).await?,
+        Some(parent_id) => site.post(parent_id).await?,
+        None => site.opening_post(ctx.thread.id).await?,
     })
 }
 
@@ -116,18 +116,18 @@ pub async fn page(
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let ctx = state.forum.opening_post(path.into_inner()).await?;
+    let ctx = state.site.opening_post(path.into_inner()).await?;
     if let (false, Some(ap_id)) = (ctx.thread.local, &ctx.thread.ap_id) {
         return Ok(elsewhere(ap_id));
     }
     if ctx.post.deleted_at.is_some() {
         return tombstone(
-            url(&state.forum.urls().thread(&ctx.thread))?,
+            url(&state.site.urls().thread(&ctx.thread))?,
             "Page",
             &ctx.post,
         );
     }
-    respond(page_json(&state.forum, &ctx)?)
+    respond(page_json(&state.site, &ctx)?)
 }
 
 /// GET /p/{id} as ActivityPub: the reply as a `Note` (an opening post redirects to its `Page`).
@@ -135,8 +135,8 @@ pub async fn note(
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let ctx = state.forum.post(path.into_inner()).await?;
-    let urls = state.forum.urls();
+    let ctx = state.site.post(path.into_inner()).await?;
+    let urls = state.site.urls();
     if let (false, Some(ap_id)) = (ctx.post.local, &ctx.post.ap_id) {
         return Ok(elsewhere(ap_id));
     }
@@ -148,8 +148,8 @@ pub async fn note(
     if ctx.post.deleted_at.is_some() {
         return tombstone(url(&urls.post(&ctx.post))?, "Note", &ctx.post);
     }
-    let parent = parent_of(&state.forum, &ctx).await?;
-    respond(note_json(&state.forum, &ctx, &parent)?)
+    let parent = parent_of(&state.site, &ctx).await?;
+    respond(note_json(&state.site, &ctx, &parent)?)
 }
 
 /// GET /t/{id}/context: every post of the thread, oldest first, as an `OrderedCollection`.
@@ -157,8 +157,8 @@ pub async fn context(
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let (opening, replies) = state.forum.thread_context(path.into_inner()).await?;
-    let urls = state.forum.urls();
+    let (opening, replies) = state.site.thread_context(path.into_inner()).await?;
+    let urls = state.site.urls();
     let forum_id = url(&urls.forum(&opening.forum))?;
     let mut items = vec![url(&urls.thread(&opening.thread))?];
     for reply in replies {
@@ -182,8 +182,8 @@ pub async fn activity(
     state: web::Data<AppState>,
     req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let id = state.forum.urls().absolute(req.path());
-    let body = state.forum.sent_activity(id).await?;
+    let id = state.site.urls().absolute(req.path());
+    let body = state.site.sent_activity(id).await?;
     Ok(HttpResponse::Ok()
         .content_type(activitypub_federation::FEDERATION_CONTENT_TYPE)
         .body(body))
@@ -196,7 +196,7 @@ pub async fn forum_outbox(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let name = path.into_inner();
-    let (forum_row, entries) = state.forum.forum_feed(name).await?;
+    let (forum_row, entries) = state.site.forum_feed(name).await?;
     if !forum_row.local {
         return Err(ApiError::new(
             404,
@@ -204,7 +204,7 @@ pub async fn forum_outbox(
             "No forum here by that name.",
         ));
     }
-    let urls = state.forum.urls();
+    let urls = state.site.urls();
     let forum_url = url(&urls.forum(&forum_row))?;
     let mut items = Vec::new();
     for (post, thread, author) in entries {
@@ -217,7 +217,7 @@ pub async fn forum_outbox(
             thread,
             forum: forum_row.clone(),
         };
-        let page = page_json(&state.forum, &ctx)?;
+        let page = page_json(&state.site, &ctx)?;
         items.push(serde_json::json!({
             "type": "Create",
             "id": format!("{}#create", page.id),
@@ -241,9 +241,9 @@ pub async fn forum_followers(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let forum_row = state.forum.forum(path.into_inner()).await?;
-    let count = state.forum.follower_count(forum_row.id).await?;
-    let forum_url = url(&state.forum.urls().forum(&forum_row))?;
+    let forum_row = state.site.forum(path.into_inner()).await?;
+    let count = state.site.follower_count(forum_row.id).await?;
+    let forum_url = url(&state.site.urls().forum(&forum_row))?;
     respond(serde_json::json!({
         "type": "OrderedCollection",
         "id": format!("{forum_url}/followers"),
@@ -268,13 +268,13 @@ pub async fn person_collection(
     req: actix_web::HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    state.forum.local_user(path.into_inner()).await?;
-    empty_collection(&state.forum.urls().absolute(req.path()))
+    state.site.local_user(path.into_inner()).await?;
+    empty_collection(&state.site.urls().absolute(req.path()))
 }
 
 /// GET /actor/outbox.
 pub async fn instance_outbox(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    empty_collection(&state.forum.urls().absolute("/actor/outbox"))
+    empty_collection(&state.site.urls().absolute("/actor/outbox"))
 }
 
 /// GET /f/{name}/featured: the forum's pinned threads, as `Page`s (Lemmy's "featured").
@@ -283,13 +283,13 @@ pub async fn forum_featured(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let (forum_row, _, pinned) = state
-        .forum
+        .site
         .forum_moderators_and_pinned(path.into_inner())
         .await?;
-    let forum_url = url(&state.forum.urls().forum(&forum_row))?;
+    let forum_url = url(&state.site.urls().forum(&forum_row))?;
     let items = pinned
         .iter()
-        .map(|ctx| page_json(&state.forum, ctx))
+        .map(|ctx| page_json(&state.site, ctx))
         .collect::<Result<Vec<_>, _>>()?;
     respond(serde_json::json!({
         "type": "OrderedCollection",
@@ -305,10 +305,10 @@ pub async fn forum_moderators(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let (forum_row, moderators, _) = state
-        .forum
+        .site
         .forum_moderators_and_pinned(path.into_inner())
         .await?;
-    let urls = state.forum.urls();
+    let urls = state.site.urls();
     let forum_url = url(&urls.forum(&forum_row))?;
     let items: Vec<String> = moderators.iter().map(|u| urls.user(u)).collect();
     respond(serde_json::json!({

@@ -28,7 +28,7 @@ use crate::error::ForumError;
 use crate::forum::federation::{domain_of, PlannedActivity, PostAction, Signer};
 use crate::forum::incoming::{IncomingPost, Placement, Relay};
 use crate::forum::threads::PostContext;
-use crate::forum::Forum;
+use crate::forum::Site;
 
 /// Which forums a new thread from elsewhere may be stored in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,9 +136,9 @@ pub(super) fn relay_of<T: Serialize>(activity: &T, actor: &Url) -> Result<Relay,
 /// Fetches a post from where it lives. An answer that is not such a post (a 404 page, the
 /// wrong id) is a refusal the sender must not retry; a server that cannot be reached is a 502,
 /// which it should.
-async fn fetch_post(url: &Url, data: &Data<Forum>) -> Result<PostObject, FederationError> {
+async fn fetch_post(url: &Url, data: &Data<Site>) -> Result<PostObject, FederationError> {
     use activitypub_federation::error::Error as ApError;
-    match fetch_object_http::<Forum, PostObject>(url, data).await {
+    match fetch_object_http::<Site, PostObject>(url, data).await {
         Ok(res) => Ok(res.object),
         Err(
             ApError::ParseFetchedObject(..)
@@ -157,7 +157,7 @@ async fn fetch_post(url: &Url, data: &Data<Forum>) -> Result<PostObject, Federat
 async fn from_origin(
     object: PostObject,
     sender: &Url,
-    data: &Data<Forum>,
+    data: &Data<Site>,
 ) -> Result<PostObject, FederationError> {
     if same_origin(&object.id, sender).is_ok() {
         return Ok(object);
@@ -169,7 +169,7 @@ async fn from_origin(
 
 #[async_trait]
 impl Activity for CreateOrUpdate {
-    type DataType = Forum;
+    type DataType = Site;
     type Error = FederationError;
 
     fn id(&self) -> &Url {
@@ -180,7 +180,7 @@ impl Activity for CreateOrUpdate {
         &self.actor
     }
 
-    async fn verify(&self, _data: &Data<Forum>) -> Result<(), FederationError> {
+    async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
         // People write their own posts only.
         verify_urls_match(&self.actor, &self.object.attributed_to).map_err(|_| {
             FederationError::forbidden(
@@ -191,7 +191,7 @@ impl Activity for CreateOrUpdate {
         Ok(())
     }
 
-    async fn receive(self, data: &Data<Forum>) -> Result<(), FederationError> {
+    async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
         let relay = relay_of(&self, &self.actor)?;
         let object = from_origin(self.object.clone(), &self.actor, data).await?;
         verify_urls_match(&self.actor, &object.attributed_to)?;
@@ -211,7 +211,7 @@ impl Activity for CreateOrUpdate {
 
 #[async_trait]
 impl Activity for Delete {
-    type DataType = Forum;
+    type DataType = Site;
     type Error = FederationError;
 
     fn id(&self) -> &Url {
@@ -222,11 +222,11 @@ impl Activity for Delete {
         &self.actor
     }
 
-    async fn verify(&self, _data: &Data<Forum>) -> Result<(), FederationError> {
+    async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
         same_origin(self.object.id(), &self.actor)
     }
 
-    async fn receive(self, data: &Data<Forum>) -> Result<(), FederationError> {
+    async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
         let relay = relay_of(&self, &self.actor)?;
         delete_post(&self.actor, self.object.id(), Some(relay), data).await
     }
@@ -234,7 +234,7 @@ impl Activity for Delete {
 
 #[async_trait]
 impl Activity for Announce {
-    type DataType = Forum;
+    type DataType = Site;
     type Error = FederationError;
 
     fn id(&self) -> &Url {
@@ -245,11 +245,11 @@ impl Activity for Announce {
         &self.actor
     }
 
-    async fn verify(&self, _data: &Data<Forum>) -> Result<(), FederationError> {
+    async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
         Ok(())
     }
 
-    async fn receive(self, data: &Data<Forum>) -> Result<(), FederationError> {
+    async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
         let forum = ObjectId::<ApForum>::from(self.actor.clone())
             .dereference(data)
             .await
@@ -284,7 +284,7 @@ impl Activity for Announce {
 async fn announced_activity(
     inner: Value,
     forum: &Url,
-    data: &Data<Forum>,
+    data: &Data<Site>,
 ) -> Result<(), FederationError> {
     let kind = inner
         .get("type")
@@ -341,7 +341,7 @@ async fn announced_activity(
 async fn forum_addressed(
     object: &PostObject,
     reach: Reach<'_>,
-    data: &Data<Forum>,
+    data: &Data<Site>,
 ) -> Result<crate::forum::ForumRow, FederationError> {
     let candidates = object
         .audience
@@ -375,7 +375,7 @@ async fn locate(
     url: &Url,
     depth: u32,
     reach: Reach<'_>,
-    data: &Data<Forum>,
+    data: &Data<Site>,
 ) -> Result<PostContext, FederationError> {
     if domain_of(url).as_deref() == Some(data.domain()) {
         let mut parts = url.path().trim_start_matches('/').splitn(2, '/');
@@ -417,7 +417,7 @@ async fn store_post(
     update: bool,
     depth: u32,
     reach: Reach<'_>,
-    data: &Data<Forum>,
+    data: &Data<Site>,
 ) -> Result<PostContext, FederationError> {
     same_origin(&object.id, &object.attributed_to)?;
     // Its id becomes the "original" link under it: only a web address will do.
@@ -503,7 +503,7 @@ async fn delete_post(
     actor: &Url,
     target: &Url,
     relay: Option<Relay>,
-    data: &Data<Forum>,
+    data: &Data<Site>,
 ) -> Result<(), FederationError> {
     let Some(author) = data.user_by_ap_id(actor.to_string()).await? else {
         return Ok(());
@@ -540,7 +540,7 @@ pub(super) fn planned(
 pub(super) async fn follower_inboxes(
     forum_id: i64,
     except: Option<&str>,
-    data: &Data<Forum>,
+    data: &Data<Site>,
 ) -> Result<Vec<Url>, FederationError> {
     let mut out = Vec::new();
     for inbox in data.follower_inboxes(forum_id).await? {
@@ -557,7 +557,7 @@ pub(super) async fn follower_inboxes(
 pub async fn plan_post(
     post_id: i64,
     action: PostAction,
-    data: &Data<Forum>,
+    data: &Data<Site>,
 ) -> Result<Vec<PlannedActivity>, FederationError> {
     let ctx = match data.post(post_id).await {
         Ok(ctx) => ctx,
@@ -652,7 +652,7 @@ pub async fn plan_relay(
     forum_id: i64,
     activity: &str,
     origin: &str,
-    data: &Data<Forum>,
+    data: &Data<Site>,
 ) -> Result<Vec<PlannedActivity>, FederationError> {
     let Some(forum) = data.forum_by_id(forum_id).await? else {
         return Ok(Vec::new());
@@ -696,7 +696,7 @@ pub(super) fn announce(
     forum_url: &Url,
     object: Value,
     inboxes: Vec<Url>,
-    data: &Data<Forum>,
+    data: &Data<Site>,
 ) -> Result<PlannedActivity, FederationError> {
     let id = data.new_activity_id("announce");
     let body = json!({
@@ -719,7 +719,7 @@ fn api(e: crate::api::ApiError) -> FederationError {
 /// Fills in a forum just followed from its outbox: its newest threads (at most 20), each
 /// stored as if it had been announced. Best effort: an item that cannot be read or verified is
 /// logged and skipped, and the rest still arrive.
-pub async fn backfill(forum: &crate::forum::ForumRow, data: &Data<Forum>) {
+pub async fn backfill(forum: &crate::forum::ForumRow, data: &Data<Site>) {
     let Some(outbox) = forum.outbox_url.as_deref().and_then(|u| Url::parse(u).ok()) else {
         return;
     };
@@ -727,7 +727,7 @@ pub async fn backfill(forum: &crate::forum::ForumRow, data: &Data<Forum>) {
         return;
     };
     let data = data.reset_request_count();
-    let collection: Value = match fetch_object_http::<Forum, Value>(&outbox, &data).await {
+    let collection: Value = match fetch_object_http::<Site, Value>(&outbox, &data).await {
         Ok(res) => res.object,
         Err(e) => {
             tracing::info!(%outbox, error = %e, "could not read a followed forum's outbox");
@@ -778,14 +778,14 @@ pub async fn backfill(forum: &crate::forum::ForumRow, data: &Data<Forum>) {
 
 /// The post at `url` (here or elsewhere), fetched and stored with its thread and forum if it is
 /// not known yet: what `GET /api/v1/resolve` does with the address of a thread or reply.
-pub async fn resolve_post(url: &Url, data: &Data<Forum>) -> Result<PostContext, FederationError> {
+pub async fn resolve_post(url: &Url, data: &Data<Site>) -> Result<PostContext, FederationError> {
     locate(url, PARENT_DEPTH, Reach::Any, data).await
 }
 
 /// A post already here (ours, or stored from elsewhere): what a `Like` may name.
 pub(super) async fn known_post(
     url: &Url,
-    data: &Data<Forum>,
+    data: &Data<Site>,
 ) -> Result<PostContext, FederationError> {
     locate(url, 0, Reach::Followed, data).await
 }

@@ -16,7 +16,7 @@ use super::protocol::{Application, RemoteEndpoints, RemoteGroup, RemotePerson};
 use crate::db;
 use crate::forum::actors::KeyOwner;
 use crate::forum::federation::{domain_of, RemoteForum, RemoteUser};
-use crate::forum::{types, Forum, ForumRow, User};
+use crate::forum::{types, Site, ForumRow, User};
 
 /// What signing and verifying need of a person or forum: its id, keys and inboxes.
 #[derive(Debug, Clone)]
@@ -30,12 +30,12 @@ pub struct Signing {
 
 impl Signing {
     /// A local actor at `id`, with the keys of `owner` (made if needed).
-    async fn local(forum: &Forum, owner: KeyOwner, id: &str) -> Result<Signing, FederationError> {
-        let keys = super::keys(forum, owner).await?;
+    async fn local(site: &Site, owner: KeyOwner, id: &str) -> Result<Signing, FederationError> {
+        let keys = super::keys(site, owner).await?;
         let id = parse(id)?;
         Ok(Signing {
             inbox: parse(&format!("{id}/inbox"))?,
-            shared_inbox: Some(parse(&forum.urls().absolute("/inbox"))?),
+            shared_inbox: Some(parse(&site.urls().absolute("/inbox"))?),
             id,
             public_key: keys.public_key,
             private_key: Some(keys.private_key),
@@ -93,7 +93,7 @@ fn parse(s: &str) -> Result<Url, FederationError> {
 }
 
 /// The name in a local actor URL such as `/u/{name}`, if `url` is one of ours of that kind.
-pub fn local_name(data: &Data<Forum>, url: &Url, prefix: &str) -> Option<String> {
+pub fn local_name(data: &Data<Site>, url: &Url, prefix: &str) -> Option<String> {
     if domain_of(url).as_deref() != Some(data.domain()) {
         return None;
     }
@@ -101,7 +101,7 @@ pub fn local_name(data: &Data<Forum>, url: &Url, prefix: &str) -> Option<String>
     (!name.is_empty() && !name.contains('/')).then(|| name.to_string())
 }
 
-fn is_local(data: &Data<Forum>, url: &Url) -> bool {
+fn is_local(data: &Data<Site>, url: &Url) -> bool {
     domain_of(url).as_deref() == Some(data.domain())
 }
 
@@ -111,9 +111,9 @@ fn refreshed(at: Option<chrono::NaiveDateTime>) -> Option<DateTime<Utc>> {
 
 impl ApUser {
     /// A local person, with their keys (made if needed).
-    pub async fn local(forum: &Forum, user: User) -> Result<ApUser, FederationError> {
-        let id = forum.urls().user(&user);
-        let signing = Signing::local(forum, KeyOwner::User(user.id), &id).await?;
+    pub async fn local(site: &Site, user: User) -> Result<ApUser, FederationError> {
+        let id = site.urls().user(&user);
+        let signing = Signing::local(site, KeyOwner::User(user.id), &id).await?;
         Ok(ApUser { user, signing })
     }
 
@@ -130,9 +130,9 @@ impl ApUser {
 
 impl ApForum {
     /// A local forum, with its keys (made if needed).
-    pub async fn local(forum: &Forum, row: ForumRow) -> Result<ApForum, FederationError> {
-        let id = forum.urls().forum(&row);
-        let signing = Signing::local(forum, KeyOwner::Forum(row.id), &id).await?;
+    pub async fn local(site: &Site, row: ForumRow) -> Result<ApForum, FederationError> {
+        let id = site.urls().forum(&row);
+        let signing = Signing::local(site, KeyOwner::Forum(row.id), &id).await?;
         Ok(ApForum {
             forum: row,
             signing,
@@ -155,16 +155,16 @@ impl ApForum {
 
 impl ApInstance {
     /// This instance's actor, with its keys (made if needed).
-    pub async fn load(forum: &Forum) -> Result<ApInstance, FederationError> {
-        let keys = super::keys(forum, KeyOwner::Instance).await?;
-        let urls = forum.urls();
+    pub async fn load(site: &Site) -> Result<ApInstance, FederationError> {
+        let keys = super::keys(site, KeyOwner::Instance).await?;
+        let urls = site.urls();
         Ok(ApInstance {
             id: parse(&urls.absolute("/actor"))?,
             public_key: keys.public_key,
             private_key: keys.private_key,
             inbox: parse(&urls.absolute("/inbox"))?,
-            name: forum.settings().server.instance_name.clone(),
-            domain: forum.settings().federation_domain(),
+            name: site.settings().server.instance_name.clone(),
+            domain: site.settings().federation_domain(),
             home: parse(&urls.absolute("/"))?,
         })
     }
@@ -291,7 +291,7 @@ fn verify_actor_urls(id: &Url, key_owner: &Url, inbox: &Url) -> Result<(), Feder
 
 #[async_trait]
 impl Object for ApUser {
-    type DataType = Forum;
+    type DataType = Site;
     type Kind = RemotePerson;
     type Error = FederationError;
 
@@ -303,7 +303,7 @@ impl Object for ApUser {
         refreshed(self.user.last_refreshed_at)
     }
 
-    async fn read_from_id(id: Url, data: &Data<Forum>) -> Result<Option<Self>, FederationError> {
+    async fn read_from_id(id: Url, data: &Data<Site>) -> Result<Option<Self>, FederationError> {
         if let Some(name) = local_name(data, &id, "/u/") {
             return match data.local_user(name).await {
                 Ok(user) => Ok(Some(ApUser::local(data, user).await?)),
@@ -320,7 +320,7 @@ impl Object for ApUser {
         }
     }
 
-    async fn into_json(self, _data: &Data<Forum>) -> Result<RemotePerson, FederationError> {
+    async fn into_json(self, _data: &Data<Site>) -> Result<RemotePerson, FederationError> {
         Ok(RemotePerson {
             kind: super::protocol::PersonKind::Person,
             public_key: self.public_key(),
@@ -342,13 +342,13 @@ impl Object for ApUser {
     async fn verify(
         json: &RemotePerson,
         expected_domain: &Url,
-        _data: &Data<Forum>,
+        _data: &Data<Site>,
     ) -> Result<(), FederationError> {
         super::same_origin(&json.id, expected_domain)?;
         verify_actor_urls(&json.id, &json.public_key.owner, &json.inbox)
     }
 
-    async fn from_json(json: RemotePerson, data: &Data<Forum>) -> Result<Self, FederationError> {
+    async fn from_json(json: RemotePerson, data: &Data<Site>) -> Result<Self, FederationError> {
         let user = data.remember_remote_user(remote_user_row(&json)?).await?;
         ApUser::remote(user, json.public_key.public_key_pem)
     }
@@ -374,7 +374,7 @@ impl Actor for ApUser {
 
 #[async_trait]
 impl Object for ApForum {
-    type DataType = Forum;
+    type DataType = Site;
     type Kind = RemoteGroup;
     type Error = FederationError;
 
@@ -386,7 +386,7 @@ impl Object for ApForum {
         refreshed(self.forum.last_refreshed_at)
     }
 
-    async fn read_from_id(id: Url, data: &Data<Forum>) -> Result<Option<Self>, FederationError> {
+    async fn read_from_id(id: Url, data: &Data<Site>) -> Result<Option<Self>, FederationError> {
         if let Some(name) = local_name(data, &id, "/f/") {
             return match data.forum(name).await {
                 Ok(row) => Ok(Some(ApForum::local(data, row).await?)),
@@ -403,7 +403,7 @@ impl Object for ApForum {
         }
     }
 
-    async fn into_json(self, _data: &Data<Forum>) -> Result<RemoteGroup, FederationError> {
+    async fn into_json(self, _data: &Data<Site>) -> Result<RemoteGroup, FederationError> {
         Ok(RemoteGroup {
             kind: Default::default(),
             public_key: self.public_key(),
@@ -431,13 +431,13 @@ impl Object for ApForum {
     async fn verify(
         json: &RemoteGroup,
         expected_domain: &Url,
-        _data: &Data<Forum>,
+        _data: &Data<Site>,
     ) -> Result<(), FederationError> {
         super::same_origin(&json.id, expected_domain)?;
         verify_actor_urls(&json.id, &json.public_key.owner, &json.inbox)
     }
 
-    async fn from_json(json: RemoteGroup, data: &Data<Forum>) -> Result<Self, FederationError> {
+    async fn from_json(json: RemoteGroup, data: &Data<Site>) -> Result<Self, FederationError> {
         let row = data.remember_remote_forum(remote_forum_row(&json)?).await?;
         ApForum::remote(row, json.public_key.public_key_pem)
     }
@@ -463,7 +463,7 @@ impl Actor for ApForum {
 
 #[async_trait]
 impl Object for ApInstance {
-    type DataType = Forum;
+    type DataType = Site;
     type Kind = Application;
     type Error = FederationError;
 
@@ -471,24 +471,24 @@ impl Object for ApInstance {
         &self.id
     }
 
-    async fn read_from_id(id: Url, data: &Data<Forum>) -> Result<Option<Self>, FederationError> {
+    async fn read_from_id(id: Url, data: &Data<Site>) -> Result<Option<Self>, FederationError> {
         let me = ApInstance::load(data).await?;
         Ok((me.id == id).then_some(me))
     }
 
-    async fn into_json(self, _data: &Data<Forum>) -> Result<Application, FederationError> {
+    async fn into_json(self, _data: &Data<Site>) -> Result<Application, FederationError> {
         self.to_json()
     }
 
     async fn verify(
         json: &Application,
         expected_domain: &Url,
-        _data: &Data<Forum>,
+        _data: &Data<Site>,
     ) -> Result<(), FederationError> {
         super::same_origin(&json.id, expected_domain)
     }
 
-    async fn from_json(_json: Application, _data: &Data<Forum>) -> Result<Self, FederationError> {
+    async fn from_json(_json: Application, _data: &Data<Site>) -> Result<Self, FederationError> {
         // Other instances' actors are stored as people (PersonKind::Application), never as this.
         Err(FederationError::refused(
             "not_this_instance",

@@ -14,7 +14,7 @@ use super::error::FederationError;
 use super::remote::{ApForum, ApUser};
 use crate::error::ForumError;
 use crate::forum::threads::PostContext;
-use crate::forum::{Forum, ForumRow, User};
+use crate::forum::{Site, ForumRow, User};
 
 /// What a handle or URL names.
 #[derive(Debug, Clone)]
@@ -40,9 +40,9 @@ impl Resolved {
 }
 
 /// Whether the document at `url` is a post rather than an actor: read from its `type`.
-async fn is_post(url: &Url, data: &Data<Forum>) -> Result<bool, FederationError> {
+async fn is_post(url: &Url, data: &Data<Site>) -> Result<bool, FederationError> {
     let doc =
-        activitypub_federation::fetch::fetch_object_http::<Forum, serde_json::Value>(url, data)
+        activitypub_federation::fetch::fetch_object_http::<Site, serde_json::Value>(url, data)
             .await?
             .object;
     Ok(matches!(
@@ -109,7 +109,7 @@ pub fn parse_target(q: &str) -> Result<Target, FederationError> {
 }
 
 /// Finds the person or forum a handle or URL names, fetching it if it is elsewhere.
-pub async fn resolve(data: &Data<Forum>, q: &str) -> Result<Resolved, FederationError> {
+pub async fn resolve(data: &Data<Site>, q: &str) -> Result<Resolved, FederationError> {
     let found: Either<ApForum, ApUser> = match parse_target(q)? {
         Target::Handle { name, domain } if domain == data.domain() => {
             let (user, forum) = data.actors_named(name).await?;
@@ -131,7 +131,7 @@ pub async fn resolve(data: &Data<Forum>, q: &str) -> Result<Resolved, Federation
                 }
             }
             let handle = format!("{name}@{domain}");
-            webfinger_resolve_actor::<Forum, Either<ApForum, ApUser>>(&handle, data)
+            webfinger_resolve_actor::<Site, Either<ApForum, ApUser>>(&handle, data)
                 .await
                 .map_err(|e| match e {
                     // A WebFinger answer that is not a JRD (a 404 page or error body) means
@@ -171,7 +171,7 @@ pub async fn resolve(data: &Data<Forum>, q: &str) -> Result<Resolved, Federation
 }
 
 /// Finds the forum a handle or URL names; anything else is a 400 saying what it is.
-pub async fn resolve_forum(data: &Data<Forum>, q: &str) -> Result<ForumRow, FederationError> {
+pub async fn resolve_forum(data: &Data<Site>, q: &str) -> Result<ForumRow, FederationError> {
     match resolve(data, q).await? {
         Resolved::Forum(forum) => Ok(forum),
         Resolved::User(user) => Err(ForumError::invalid(

@@ -3,7 +3,7 @@
 use chrono::{NaiveDateTime, TimeDelta};
 
 use super::types::{DisplayName, NewPassword, Username};
-use super::{password, tokens, Forum, Inner, User};
+use super::{password, tokens, Site, Inner, User};
 use crate::config::RegistrationMode;
 use crate::db::{self, login_failures, sessions, users, Conn};
 use crate::error::{ForumError, Validator};
@@ -102,7 +102,7 @@ fn create_session(
     })
 }
 
-impl Forum {
+impl Site {
     /// Whether visitors may register themselves.
     pub fn registration_open(&self) -> bool {
         self.settings().registration.mode == RegistrationMode::Open
@@ -375,7 +375,7 @@ fn taken() -> ForumError {
     )
 }
 
-impl Forum {
+impl Site {
     /// Removes expired sessions and old login failures (run hourly by the server).
     pub async fn housekeeping(&self) -> Result<(), ForumError> {
         self.blocking(|inner, conn| {

@@ -3,7 +3,7 @@
 //! layer, which passes it in, so `forum` stays free of protocol crates.
 
 use super::threads::PostContext;
-use super::{Forum, ForumRow, User};
+use super::{Site, ForumRow, User};
 use crate::db::keys::{self, KeyPair};
 use crate::db::posts::{self, PostRef};
 use crate::db::{self, forums, users};
@@ -29,7 +29,7 @@ pub struct Usage {
     pub local_posts: i64,
 }
 
-impl Forum {
+impl Site {
     /// The actor's key pair, made with `generate` (on the blocking pool) the first time.
     pub async fn actor_keys<G>(&self, owner: KeyOwner, generate: G) -> Result<KeyPair, ForumError>
     where

@@ -7,7 +7,7 @@ use chrono::{NaiveDateTime, TimeDelta};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::{Forum, ForumRow, Inner, User};
+use super::{Site, ForumRow, Inner, User};
 use crate::db::follows::{self, Follow};
 use crate::db::outbox::{self, Instance, Waiting};
 use crate::db::{self, forums, received, users, Conn};
@@ -190,13 +190,13 @@ fn forum_not_found() -> ForumError {
     ForumError::NotFound { what: "forum" }
 }
 
-impl Forum {
+impl Site {
     /// Wakes the delivery worker (after a transaction that wrote outbox events).
     pub fn outbox_written(&self) {
         self.inner.outbox_signal.notify_one();
     }
 
-    /// Waits until [`Forum::outbox_written`] is called (or returns at once if it was called
+    /// Waits until [`Site::outbox_written`] is called (or returns at once if it was called
     /// since the last wait).
     pub async fn outbox_wait(&self) {
         self.inner.outbox_signal.notified().await;
@@ -712,7 +712,7 @@ impl Forum {
         .await
     }
 
-    /// Lets go of an instance claimed by [`Forum::claim_due_instances`].
+    /// Lets go of an instance claimed by [`Site::claim_due_instances`].
     pub async fn release_instance(&self, instance_id: i64) -> Result<(), ForumError> {
         self.blocking(move |_inner, conn| {
             outbox::release(conn, instance_id)?;

@@ -1,7 +1,7 @@
 //! Forums: listing, and creating, editing and archiving them (administrators only).
 
 use super::types::{ForumDescription, ForumName, ForumTitle};
-use super::{require_admin, Forum, ForumRow, Paging, Thread, User};
+use super::{require_admin, Site, ForumRow, Paging, Thread, User};
 use crate::db::{self, forums, threads};
 use crate::error::{ForumError, Validator};
 
@@ -54,7 +54,7 @@ pub fn require_open(forum: &ForumRow) -> Result<(), ForumError> {
     }
 }
 
-impl Forum {
+impl Site {
     /// Every forum, open ones first.
     pub async fn forums(&self) -> Result<Vec<ForumRow>, ForumError> {
         self.blocking(|_inner, conn| Ok(forums::all(conn)?)).await

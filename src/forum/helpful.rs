@@ -5,7 +5,7 @@
 use super::federation::{push_event, OutboxEvent};
 use super::incoming::{relay_event, Relay};
 use super::threads::PostContext;
-use super::{Forum, Post, User};
+use super::{Site, Post, User};
 use crate::db::{self, helpful, posts, Conn};
 use crate::error::ForumError;
 
@@ -36,7 +36,7 @@ fn markable(ctx: &PostContext, by: &User) -> Result<(), ForumError> {
     super::forums::require_open(&ctx.forum)
 }
 
-impl Forum {
+impl Site {
     /// `by` marks a post helpful (again is harmless). Returns the post with its new count.
     pub async fn mark_helpful(&self, by: User, post_id: i64) -> Result<Post, ForumError> {
         let (post, sent) = self

@@ -10,7 +10,7 @@ use super::federation::{push_event, OutboxEvent};
 use super::markdown::{self, anchor_prefix};
 use super::threads::PostContext;
 use super::types;
-use super::{Forum, ForumRow, Post, Thread, User};
+use super::{Site, ForumRow, Post, Thread, User};
 use crate::db::{self, forums, posts, threads, Conn};
 use crate::error::ForumError;
 
@@ -144,7 +144,7 @@ pub(super) fn relay_event(
     }
 }
 
-impl Forum {
+impl Site {
     /// Stores a post from another server, unless it is here already (then it is returned as
     /// stored). A post landing in one of our forums is relayed to the forum's followers.
     pub async fn receive_post(

@@ -1,10 +1,10 @@
 //! The domain: accounts, forums, threads, posts and the rules that govern them.
 //!
 //! `forum` calls `db` and knows nothing of HTTP: it never imports actix or reqwest. `web`, `api`
-//! (and later `federation`) call one [`Forum`] method per request and render the answer. Every
+//! (and later `federation`) call one [`Site`] method per request and render the answer. Every
 //! method checks permission itself, so no caller can forget to.
 //!
-//! Blocking work runs on tokio's blocking pool: queries through [`Forum::blocking`], argon2
+//! Blocking work runs on tokio's blocking pool: queries through [`Site::blocking`], argon2
 //! through [`password::Hasher`], which bounds how many hashes run at once.
 
 pub mod accounts;
@@ -36,7 +36,7 @@ pub use urls::Urls;
 
 /// The forum service: cheap to clone, shared by every handler.
 #[derive(Clone)]
-pub struct Forum {
+pub struct Site {
     inner: Arc<Inner>,
 }
 
@@ -97,11 +97,11 @@ impl Paging {
     }
 }
 
-impl Forum {
+impl Site {
     /// Builds the service on an open database.
-    pub fn new(db: Db, settings: Settings) -> Forum {
+    pub fn new(db: Db, settings: Settings) -> Site {
         let urls = Urls::new(&settings);
-        Forum {
+        Site {
             inner: Arc::new(Inner {
                 db,
                 settings,

@@ -7,7 +7,7 @@ use super::federation::{post_event, PostAction};
 use super::forums::require_open;
 use super::markdown::{self, anchor_prefix};
 use super::types::{PostBody, ThreadTitle};
-use super::{require_admin, Forum, ForumRow, Inner, Paging, Post, Revision, Thread, User};
+use super::{require_admin, Site, ForumRow, Inner, Paging, Post, Revision, Thread, User};
 use crate::db::{self, forums, posts, revisions, threads, Conn};
 use crate::error::{ForumError, Validator};
 
@@ -162,7 +162,7 @@ fn insert_post(
     Ok(posts::set_html(conn, post.id, &html)?)
 }
 
-impl Forum {
+impl Site {
     /// Starts a thread in a forum: the thread and its opening post, in one transaction.
     pub async fn start_thread(
         &self,
@@ -211,7 +211,7 @@ impl Forum {
         self.thread_page_for(id, page, None).await
     }
 
-    /// [`Forum::thread_page`] for a logged-in viewer: also which posts they marked helpful
+    /// [`Site::thread_page`] for a logged-in viewer: also which posts they marked helpful
     /// (one more query).
     pub async fn thread_page_for(
         &self,

@@ -1,6 +1,6 @@
 //! Profiles: who a person is and what they started and replied to.
 
-use super::{Forum, Paging, Post, Thread, User};
+use super::{Site, Paging, Post, Thread, User};
 use crate::db::{posts, users};
 use crate::error::ForumError;
 
@@ -19,7 +19,7 @@ pub struct Profile {
     pub paging: Paging,
 }
 
-impl Forum {
+impl Site {
     /// The profile of the local account `name`.
     pub async fn profile(&self, name: String, page: Option<u32>) -> Result<Profile, ForumError> {
         let per_page = self.settings().pages.threads_per_page;

@@ -21,7 +21,7 @@ fn link(href: String, rel: &str, mime: Option<&str>) -> Link {
 }
 
 fn entry(viewer: &Viewer, title: String, post: &Post, author: &User) -> Entry {
-    let urls = viewer.forum.urls();
+    let urls = viewer.site.urls();
     let url = urls.post(post);
     let mut person = Person::default();
     person.set_name(author.display_name.clone());
@@ -70,11 +70,11 @@ fn base_feed(id: String, title: String, self_url: String, updated: NaiveDateTime
 /// GET /f/{name}/feed.atom: the forum's newest threads.
 pub async fn forum(viewer: Viewer, path: web::Path<String>) -> Result<HttpResponse, PageError> {
     let (forum, entries) = viewer
-        .forum
+        .site
         .forum_feed(path.into_inner())
         .await
         .map_err(|e| viewer.error(e))?;
-    let urls = viewer.forum.urls();
+    let urls = viewer.site.urls();
     let id = urls.forum(&forum);
     let mut feed = base_feed(
         id.clone(),
@@ -97,11 +97,11 @@ pub async fn forum(viewer: Viewer, path: web::Path<String>) -> Result<HttpRespon
 /// GET /t/{id}/feed.atom: the thread's newest posts.
 pub async fn thread(viewer: Viewer, path: web::Path<i64>) -> Result<HttpResponse, PageError> {
     let (ctx, entries) = viewer
-        .forum
+        .site
         .thread_feed(path.into_inner())
         .await
         .map_err(|e| viewer.error(e))?;
-    let urls = viewer.forum.urls();
+    let urls = viewer.site.urls();
     let id = urls.thread(&ctx.thread);
     let mut feed = base_feed(
         id.clone(),

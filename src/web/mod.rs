@@ -14,16 +14,16 @@ use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use askama::Template;
 
 use crate::error::ForumError;
-use crate::forum::Forum;
+use crate::forum::Site;
 use session::Viewer;
 use views::UserLink;
 
 /// What every handler shares.
 pub struct AppState {
-    /// The forum service.
-    pub forum: Forum,
+    /// The site service.
+    pub site: Site,
     /// The ActivityPub configuration, when `federation.enabled`.
-    pub federation: Option<activitypub_federation::config::FederationConfig<Forum>>,
+    pub federation: Option<activitypub_federation::config::FederationConfig<Site>>,
 }
 
 /// The frame around every page: title, header and notices.
@@ -49,14 +49,14 @@ pub struct Layout {
 
 impl Layout {
     fn new(viewer: &Viewer, title: String) -> Layout {
-        let settings = viewer.forum.settings();
+        let settings = viewer.site.settings();
         Layout {
             title,
             instance_name: settings.server.instance_name.clone(),
             user: viewer.user.as_ref().map(UserLink::from),
             csrf: crate::forum::tokens::mask(&viewer.csrf),
             notice: viewer.notice.clone(),
-            registration_open: viewer.forum.registration_open(),
+            registration_open: viewer.site.registration_open(),
             source_url: settings.server.source_url.clone(),
             version: env!("CARGO_PKG_VERSION"),
         }
@@ -64,19 +64,19 @@ impl Layout {
 
     /// A frame for a request that has no [`Viewer`] (errors raised before one exists).
     fn bare(req: &HttpRequest, title: String) -> Layout {
-        let forum = req
+        let site = req
             .app_data::<web::Data<AppState>>()
-            .map(|s| s.forum.clone());
+            .map(|s| s.site.clone());
         Layout {
             title,
-            instance_name: forum.as_ref().map_or("Staffroom".into(), |f| {
+            instance_name: site.as_ref().map_or("Staffroom".into(), |f| {
                 f.settings().server.instance_name.clone()
             }),
             user: None,
             csrf: String::new(),
             notice: None,
             registration_open: false,
-            source_url: forum
+            source_url: site
                 .as_ref()
                 .map_or(String::new(), |f| f.settings().server.source_url.clone()),
             version: env!("CARGO_PKG_VERSION"),
@@ -298,7 +298,7 @@ pub fn ok<T: Template>(template: &T) -> Result<HttpResponse, PageError> {
 pub fn client_address(req: &HttpRequest) -> Option<String> {
     let behind_proxy = req
         .app_data::<web::Data<AppState>>()
-        .is_some_and(|s| s.forum.settings().server.behind_proxy);
+        .is_some_and(|s| s.site.settings().server.behind_proxy);
     if behind_proxy {
         let info = req.connection_info();
         if let Some(addr) = info.realip_remote_addr() {

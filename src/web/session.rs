@@ -19,7 +19,7 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use super::{AppState, Layout, PageError};
 use crate::forum::accounts::SessionKind;
 use crate::forum::tokens::{constant_time_eq, new_token, unmask};
-use crate::forum::{Forum, User};
+use crate::forum::{Site, User};
 
 /// Name of the login cookie.
 pub const SESSION_COOKIE: &str = "staffroom_session";
@@ -66,7 +66,7 @@ pub async fn csrf_and_notice(
         return next.call(req).await;
     }
     let state = req.app_data::<web::Data<AppState>>();
-    let secure = state.is_some_and(|s| s.forum.settings().secure_cookies());
+    let secure = state.is_some_and(|s| s.site.settings().secure_cookies());
     // These addresses also answer ActivityPub JSON when federating: caches must key on Accept.
     let negotiated = state.is_some_and(|s| s.federation.is_some())
         && ["/u/", "/f/", "/t/", "/p/"]
@@ -104,8 +104,8 @@ pub async fn csrf_and_notice(
 
 /// The person making the request, as the pages see them.
 pub struct Viewer {
-    /// The forum service.
-    pub forum: Forum,
+    /// The site service.
+    pub site: Site,
     /// The logged-in account, if any.
     pub user: Option<User>,
     /// The session's row id, if logged in.
@@ -143,9 +143,9 @@ impl FromRequest for Viewer {
             let Some(state) = state else {
                 return Err(PageError::bare(500, "The server is misconfigured."));
             };
-            let forum = state.forum.clone();
+            let site = state.site.clone();
             let mut viewer = Viewer {
-                forum: forum.clone(),
+                site: site.clone(),
                 user: None,
                 session_id: None,
                 session_token: None,
@@ -154,7 +154,7 @@ impl FromRequest for Viewer {
                 address,
             };
             if let Some(token) = token {
-                match forum.session(token.clone(), SessionKind::Web).await {
+                match site.session(token.clone(), SessionKind::Web).await {
                     Ok(Some(session)) => {
                         viewer.user = Some(session.user);
                         viewer.session_id = Some(session.id);
@@ -205,8 +205,8 @@ impl Viewer {
 }
 
 /// A 303 redirect that leaves a notice for the next page.
-pub fn redirect_with_notice(forum: &Forum, location: &str, notice: &str) -> HttpResponse {
-    let secure = forum.settings().secure_cookies();
+pub fn redirect_with_notice(site: &Site, location: &str, notice: &str) -> HttpResponse {
+    let secure = site.settings().secure_cookies();
     let value = percent_encoding::utf8_percent_encode(notice, percent_encoding::NON_ALPHANUMERIC)
         .to_string();
     let mut c = cookie(NOTICE_COOKIE, value, secure);
@@ -222,29 +222,29 @@ pub fn redirect_with_notice(forum: &Forum, location: &str, notice: &str) -> Http
 /// Sets the login cookie for `token` on `res`, with `csrf` as the new CSRF token (make it
 /// with [`new_token`] before rendering any form on the page being sent).
 pub fn start_session(
-    forum: &Forum,
+    site: &Site,
     res: &mut HttpResponse,
     token: String,
     csrf: String,
 ) -> actix_web::Result<()> {
-    let settings = forum.settings();
+    let settings = site.settings();
     let secure = settings.secure_cookies();
     let mut c = cookie(SESSION_COOKIE, token, secure);
     c.set_max_age(CookieDuration::days(i64::from(
         settings.accounts.session_days,
     )));
     res.add_cookie(&c)?;
-    set_csrf(forum, res, csrf)
+    set_csrf(site, res, csrf)
 }
 
 /// Removes the login cookie (and rotates the CSRF token) on `res`.
-pub fn end_session(forum: &Forum, res: &mut HttpResponse) -> actix_web::Result<()> {
-    res.add_cookie(&removal(SESSION_COOKIE, forum.settings().secure_cookies()))?;
-    set_csrf(forum, res, new_token())
+pub fn end_session(site: &Site, res: &mut HttpResponse) -> actix_web::Result<()> {
+    res.add_cookie(&removal(SESSION_COOKIE, site.settings().secure_cookies()))?;
+    set_csrf(site, res, new_token())
 }
 
-fn set_csrf(forum: &Forum, res: &mut HttpResponse, token: String) -> actix_web::Result<()> {
-    let mut c = cookie(CSRF_COOKIE, token, forum.settings().secure_cookies());
+fn set_csrf(site: &Site, res: &mut HttpResponse, token: String) -> actix_web::Result<()> {
+    let mut c = cookie(CSRF_COOKIE, token, site.settings().secure_cookies());
     c.set_max_age(CookieDuration::days(365));
     res.add_cookie(&c)?;
     res.extensions_mut().insert(CsrfRotated);

@@ -736,7 +736,7 @@ async fn sessions_expire(backend: Backend) {
     let (status, _) = app.get(&browser, "/settings/password").await;
     assert_eq!(status, 200);
 
-    let db = app.forum.db().clone();
+    let db = app.site.db().clone();
     tokio::task::spawn_blocking(move || {
         db.with_conn(|conn| -> Result<usize, staffroom::db::DbError> {
             let past = staffroom::db::now() - chrono::TimeDelta::minutes(1);

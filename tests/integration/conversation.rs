@@ -494,7 +494,7 @@ fn column(app: &TestApp, sql: &str) -> Vec<String> {
         #[diesel(sql_type = diesel::sql_types::Text)]
         v: String,
     }
-    app.forum
+    app.site
         .db()
         .with_conn(
             |conn| -> Result<Vec<String>, staffroom::error::ForumError> {
@@ -557,7 +557,7 @@ async fn sent_activities_are_readable_and_forgotten_in_time(backend: Backend) {
         alpha,
         &format!("UPDATE received_activities SET received_at = '{month_ago}' RETURNING 'x' AS v"),
     );
-    alpha.forum.housekeeping().await.unwrap();
+    alpha.site.housekeeping().await.unwrap();
     for table in ["activities", "outbox_events", "received_activities"] {
         let left = column(
             alpha,

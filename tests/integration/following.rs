@@ -39,8 +39,8 @@ async fn with_maths(app: &TestApp) -> String {
 
 /// How many accepted followers forum `name` on `app` has.
 async fn followers(app: &TestApp, name: &str) -> i64 {
-    let forum = app.forum.forum(name.into()).await.unwrap();
-    app.forum.follower_count(forum.id).await.unwrap()
+    let forum = app.site.forum(name.into()).await.unwrap();
+    app.site.follower_count(forum.id).await.unwrap()
 }
 
 async fn follows(app: &TestApp, token: &str) -> Value {
@@ -249,7 +249,7 @@ pub(crate) async fn post_signed(signer: &TestApp, inbox: &str, body: &Value) -> 
 
 /// [`post_signed`] with any body, JSON or not.
 async fn post_signed_raw(signer: &TestApp, inbox: &str, body: Vec<u8>) -> (u16, String) {
-    let config = staffroom::federation::config(signer.forum.clone())
+    let config = staffroom::federation::config(signer.site.clone())
         .await
         .unwrap();
     let data = config.to_request_data();
@@ -353,7 +353,7 @@ async fn inboxes_refuse_what_they_cannot_trust(backend: Backend) {
 
     // None of it was stored: no follower, nothing queued to send back.
     assert_eq!(followers(alpha, "maths").await, 0);
-    assert_eq!(alpha.forum.outbox_backlog().await.unwrap(), (0, 0));
+    assert_eq!(alpha.site.outbox_backlog().await.unwrap(), (0, 0));
 
     // The same Follow, honestly signed, is taken.
     let (status, text) = post_signed(beta, &inbox, &follow_from(beta, alpha)).await;
@@ -370,12 +370,12 @@ async fn a_repeated_activity_is_acknowledged_and_ignored(backend: Backend) {
     let (status, text) = post_signed(beta, &inbox, &follow).await;
     assert!((200..300).contains(&status), "{status} {text}");
     drain_all(&[alpha, beta]).await;
-    assert_eq!(alpha.forum.activities_sent("Accept").await.unwrap(), 1);
+    assert_eq!(alpha.site.activities_sent("Accept").await.unwrap(), 1);
     // The same Follow again is acknowledged, but makes no second Accept.
     let (status, text) = post_signed(beta, &inbox, &follow).await;
     assert!((200..300).contains(&status), "{status} {text}");
     drain_all(&[alpha, beta]).await;
-    assert_eq!(alpha.forum.activities_sent("Accept").await.unwrap(), 1);
+    assert_eq!(alpha.site.activities_sent("Accept").await.unwrap(), 1);
     assert_eq!(followers(alpha, "maths").await, 1);
 }
 
@@ -426,7 +426,7 @@ async fn deliveries_wait_for_an_instance_that_is_down(backend: Backend) {
     // beta tries, fails, and backs off.
     let domain = alpha_domain.clone();
     wait_until("beta to retry", || async {
-        beta.forum
+        beta.site
             .instance_state(domain.clone())
             .await
             .unwrap()
@@ -434,7 +434,7 @@ async fn deliveries_wait_for_an_instance_that_is_down(backend: Backend) {
     })
     .await;
     let state = beta
-        .forum
+        .site
         .instance_state(domain.clone())
         .await
         .unwrap()
@@ -448,7 +448,7 @@ async fn deliveries_wait_for_an_instance_that_is_down(backend: Backend) {
     drain_all(&[&alpha, &beta]).await;
     assert_eq!(followers(&alpha, "maths").await, 1);
     assert_eq!(follows(&beta, &bea).await[0]["state"], "accepted");
-    let state = beta.forum.instance_state(domain).await.unwrap().unwrap();
+    let state = beta.site.instance_state(domain).await.unwrap().unwrap();
     assert_eq!(state.failures, 0, "a success resets the count");
 }
 
@@ -565,7 +565,7 @@ async fn a_reply_addressed_only_to_the_author_lands_in_the_thread(backend: Backe
     // note from its origin, which this stand-in server cannot serve; the relay of a real reply
     // is followed end to end in the conversation tests.)
     wait_until("alpha to relay the reply", || async {
-        alpha.forum.activities_sent("Announce").await.unwrap() > 0
+        alpha.site.activities_sent("Announce").await.unwrap() > 0
     })
     .await;
     // Sent again, the same activity is acknowledged and changes nothing.
@@ -641,7 +641,7 @@ async fn objects_claiming_another_origin_are_fetched_from_it(backend: Backend) {
     assert_eq!(status, 400, "{text}");
     assert!(text.contains("not_a_thread"), "{text}");
     assert!(replies(alpha, thread).await.is_empty());
-    assert_eq!(alpha.forum.outbox_backlog().await.unwrap(), (0, 0));
+    assert_eq!(alpha.site.outbox_backlog().await.unwrap(), (0, 0));
 }
 
 async fn an_instance_failing_too_long_is_skipped_until_heard_from(backend: Backend) {
@@ -659,7 +659,7 @@ async fn an_instance_failing_too_long_is_skipped_until_heard_from(backend: Backe
     let (status, body) = beta.follow(&beta_admin, &handle).await;
     assert_eq!(status, 202, "{body}");
     wait_until("alpha to be marked dead", || async {
-        beta.forum
+        beta.site
             .instance_state(domain.clone())
             .await
             .unwrap()
@@ -671,11 +671,11 @@ async fn an_instance_failing_too_long_is_skipped_until_heard_from(backend: Backe
     // and nothing is due, so the worker has nothing to send (it would otherwise retry within
     // half a second).
     let alpha = stopped.restart().await;
-    assert_eq!(beta.forum.outbox_backlog().await.unwrap(), (0, 0));
-    assert_eq!(beta.forum.next_delivery_due().await.unwrap(), None);
+    assert_eq!(beta.site.outbox_backlog().await.unwrap(), (0, 0));
+    assert_eq!(beta.site.next_delivery_due().await.unwrap(), None);
     assert_eq!(followers(&alpha, "maths").await, 0);
     assert!(
-        beta.forum
+        beta.site
             .instance_state(domain.clone())
             .await
             .unwrap()
@@ -697,7 +697,7 @@ async fn an_instance_failing_too_long_is_skipped_until_heard_from(backend: Backe
     assert_eq!(followers(&alpha, "maths").await, 1);
     assert!(
         !beta
-            .forum
+            .site
             .instance_state(domain)
             .await
             .unwrap()
@@ -774,7 +774,7 @@ async fn a_changed_key_is_fetched_again(backend: Backend) {
     let (status, text) = post_signed(beta, &alpha.url("/inbox"), &follow_from(beta, alpha)).await;
     assert!((200..300).contains(&status), "{status} {text}");
     // beta's instance actor gets a new key; alpha still holds the old one.
-    beta.forum
+    beta.site
         .db()
         .with_conn(|conn| -> Result<usize, staffroom::error::ForumError> {
             Ok(staffroom::dispatch!(conn, |c| {

@@ -363,9 +363,9 @@ async fn signatures_are_checked_before_anything_is_fetched(backend: Backend) {
         .post(&broken, &inbox, &follow(&broken, &forum), now, |_| {})
         .await;
     expect("key not valid PEM", bad_pem, 401, "invalid_signature");
-    let forum_row = alpha.forum.forum("maths".into()).await.unwrap();
-    assert_eq!(alpha.forum.follower_count(forum_row.id).await.unwrap(), 0);
-    assert_eq!(alpha.forum.outbox_backlog().await.unwrap(), (0, 0));
+    let forum_row = alpha.site.forum("maths".into()).await.unwrap();
+    assert_eq!(alpha.site.follower_count(forum_row.id).await.unwrap(), 0);
+    assert_eq!(alpha.site.outbox_backlog().await.unwrap(), (0, 0));
 
     // The same Follow, honestly signed, is taken (so the checks refuse only what they should),
     // with each of the three JSON media types.
@@ -390,7 +390,7 @@ async fn signatures_are_checked_before_anything_is_fetched(backend: Backend) {
             .await;
         assert!((200..300).contains(&status), "{media}: {status} {text}");
     }
-    assert_eq!(alpha.forum.follower_count(forum_row.id).await.unwrap(), 3);
+    assert_eq!(alpha.site.follower_count(forum_row.id).await.unwrap(), 3);
 }
 
 async fn every_nesting_shape_posted_every_way_leaves_the_server_up(backend: Backend) {
@@ -921,8 +921,8 @@ async fn head_answers_like_get_and_slow_servers_cannot_hold_an_inbox(backend: Ba
         waited < std::time::Duration::from_secs(5),
         "held for {waited:?}"
     );
-    let forum = alpha.forum.forum("maths".into()).await.unwrap();
-    assert_eq!(alpha.forum.follower_count(forum.id).await.unwrap(), 0);
+    let forum = alpha.site.forum("maths".into()).await.unwrap();
+    assert_eq!(alpha.site.follower_count(forum.id).await.unwrap(), 0);
 }
 
 async fn what_other_servers_send_is_held_to_our_limits(backend: Backend) {
@@ -961,7 +961,7 @@ async fn what_other_servers_send_is_held_to_our_limits(backend: Backend) {
         .await;
     assert_eq!(status, 400, "{text}");
     assert!(text.contains("invalid_remote_object"), "{text}");
-    assert!(alpha.forum.user_by_ap_id(spoof).await.unwrap().is_none());
+    assert!(alpha.site.user_by_ap_id(spoof).await.unwrap().is_none());
 
     // A person with a long name full of controls and invisible characters, a link that is
     // script, and a shared inbox on somebody else's server.
@@ -994,7 +994,7 @@ async fn what_other_servers_send_is_held_to_our_limits(backend: Backend) {
     let (status, text) = hostile.post(&mallory, &inbox, &create, now, |_| {}).await;
     assert!((200..300).contains(&status), "{status} {text}");
     let person = alpha
-        .forum
+        .site
         .user_by_ap_id(mallory.clone())
         .await
         .unwrap()

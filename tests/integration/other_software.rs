@@ -304,8 +304,8 @@ async fn mastodon_people_follow_a_forum_see_its_threads_and_reply(backend: Backe
         &alpha.url("/f/maths/inbox"),
     )
     .await;
-    let forum = alpha.forum.forum("maths".into()).await.unwrap();
-    assert_eq!(alpha.forum.follower_count(forum.id).await.unwrap(), 1);
+    let forum = alpha.site.forum("maths".into()).await.unwrap();
+    assert_eq!(alpha.site.follower_count(forum.id).await.unwrap(), 1);
     drain_all(&[&alpha]).await;
     let accept = stand_in
         .received

@@ -39,7 +39,7 @@ async fn everyday_requests_use_indexes_for_every_query() {
     app.reply(&head, thread, "Second", Some(first)).await;
     let alice = app.logged_in("alice").await;
 
-    app.forum.db().start_recording();
+    app.site.db().start_recording();
     for path in [
         "/".to_string(),
         "/f/maths".into(),
@@ -76,7 +76,7 @@ async fn everyday_requests_use_indexes_for_every_query() {
         .await;
     assert_eq!(status, 201);
     app.reply(&head, thread, "Third", Some(first)).await;
-    let statements = app.forum.db().stop_recording();
+    let statements = app.site.db().stop_recording();
 
     let (checked, problems) = plan_problems(&app, &statements, BOUNDED_SCANS);
     assert!(checked >= 20, "only {checked} statements were checked");
@@ -90,7 +90,7 @@ async fn everyday_requests_use_indexes_for_every_query() {
 /// Runs every recorded SELECT, UPDATE and DELETE through SQLite's planner on `app`'s database;
 /// returns how many were checked and the steps that scan (outside `bounded`) or sort.
 fn plan_problems(app: &TestApp, statements: &[String], bounded: &[&str]) -> (usize, Vec<String>) {
-    let url = app.forum.settings().database.url.clone();
+    let url = app.site.settings().database.url.clone();
     let path = url.trim_start_matches("sqlite://").to_string();
     let mut conn = SqliteConnection::establish(&path).unwrap();
     let mut checked = 0;
@@ -138,8 +138,8 @@ async fn federation_uses_indexes_for_every_query() {
     beta.create_user("bea", false).await;
     let bea = beta.token("bea").await;
 
-    alpha.forum.db().start_recording();
-    beta.forum.db().start_recording();
+    alpha.site.db().start_recording();
+    beta.site.db().start_recording();
     let handle = format!("maths@{}", alpha.domain());
     let (status, _) = beta.follow(&bea, &handle).await;
     assert_eq!(status, 202);
@@ -195,7 +195,7 @@ async fn federation_uses_indexes_for_every_query() {
         drain_all(&[alpha, beta]).await;
     }
     for app in [alpha, beta] {
-        let statements = app.forum.db().stop_recording();
+        let statements = app.site.db().stop_recording();
         let bounded: Vec<&str> = BOUNDED_SCANS
             .iter()
             .chain(FEDERATION_BOUNDED_SCANS)

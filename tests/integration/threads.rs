@@ -756,10 +756,10 @@ async fn a_thread_page_costs_the_same_queries_however_long_the_thread(backend: B
     let cost = |path: String| {
         let (app, alice) = (&app, &alice);
         async move {
-            let before = app.forum.db().query_count();
+            let before = app.site.db().query_count();
             let (status, _) = app.get(alice, &path).await;
             assert_eq!(status, 200);
-            app.forum.db().query_count() - before
+            app.site.db().query_count() - before
         }
     };
     let short = cost(format!("/t/{thread}")).await;

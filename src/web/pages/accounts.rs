@@ -90,7 +90,7 @@ pub async fn register_form(viewer: Viewer) -> Result<HttpResponse, PageError> {
         username: "",
         display_name: "",
         errors: FormErrors::default(),
-        open: viewer.forum.registration_open(),
+        open: viewer.site.registration_open(),
     })
 }
 
@@ -100,27 +100,27 @@ pub async fn register(
     form: web::Form<RegisterForm>,
 ) -> Result<HttpResponse, PageError> {
     viewer.check_csrf(&form.csrf_token)?;
-    let forum = viewer.forum.clone();
+    let site = viewer.site.clone();
     let registration = Registration {
         username: form.username.clone(),
         display_name: form.display_name.clone(),
         password: form.password.clone(),
     };
-    match forum.register(registration, Registrar::Visitor).await {
+    match site.register(registration, Registrar::Visitor).await {
         Ok(user) => {
-            let session = forum
+            let session = site
                 .open_session(user, SessionKind::Web)
                 .await
                 .map_err(|e| viewer.error(e))?;
             let mut res = redirect_with_notice(
-                &forum,
+                &site,
                 "/",
                 &format!(
                     "Welcome, {}! Your account is ready.",
                     session.user.display_name
                 ),
             );
-            start_session(&forum, &mut res, session.token, new_token())
+            start_session(&site, &mut res, session.token, new_token())
                 .map_err(|_| internal(&viewer))?;
             Ok(res)
         }
@@ -207,7 +207,7 @@ pub async fn login(viewer: Viewer, form: web::Form<LoginForm>) -> Result<HttpRes
             None => e,
         });
     }
-    let forum = viewer.forum.clone();
+    let forum = viewer.site.clone();
     let result = forum
         .login(
             form.username.clone(),
@@ -285,13 +285,13 @@ pub async fn logout(viewer: Viewer, form: web::Form<CsrfOnly>) -> Result<HttpRes
     viewer.check_csrf(&form.csrf_token)?;
     if let Some(token) = viewer.session_token.clone() {
         viewer
-            .forum
+            .site
             .logout(token)
             .await
             .map_err(|e| viewer.error(e))?;
     }
-    let mut res = redirect_with_notice(&viewer.forum, "/", "You are logged out.");
-    end_session(&viewer.forum, &mut res).map_err(|_| internal(&viewer))?;
+    let mut res = redirect_with_notice(&viewer.site, "/", "You are logged out.");
+    end_session(&viewer.site, &mut res).map_err(|_| internal(&viewer))?;
     Ok(res)
 }
 
@@ -342,7 +342,7 @@ pub async fn change_password(
         ));
     }
     let result = viewer
-        .forum
+        .site
         .change_password(
             user,
             viewer.session_id,
@@ -352,7 +352,7 @@ pub async fn change_password(
         .await;
     match result {
         Ok(()) => Ok(redirect_with_notice(
-            &viewer.forum,
+            &viewer.site,
             "/settings/password",
             "Your password is changed. Every other session has been logged out.",
         )),

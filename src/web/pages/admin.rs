@@ -46,7 +46,7 @@ async fn admin_page(
     form: &ForumFormFields,
     errors: FormErrors,
 ) -> Result<HttpResponse, PageError> {
-    let forums = viewer.forum.forums().await.map_err(|e| viewer.error(e))?;
+    let forums = viewer.site.forums().await.map_err(|e| viewer.error(e))?;
     let layout = viewer.layout("Administration");
     Ok(html(
         status,
@@ -96,7 +96,7 @@ pub async fn create_forum(
     viewer.check_csrf(&form.csrf_token)?;
     let user = admin(&viewer, "/admin")?;
     let result = viewer
-        .forum
+        .site
         .create_forum(
             user,
             ForumForm {
@@ -108,7 +108,7 @@ pub async fn create_forum(
         .await;
     match result {
         Ok(forum) => Ok(redirect_with_notice(
-            &viewer.forum,
+            &viewer.site,
             "/admin",
             &format!("The forum “{}” is created.", forum.title),
         )),
@@ -133,7 +133,7 @@ pub async fn edit_forum_form(
     let name = path.into_inner();
     admin(&viewer, &format!("/admin/forums/{name}"))?;
     let forum = viewer
-        .forum
+        .site
         .forum(name)
         .await
         .map_err(|e| viewer.error(e))?;
@@ -169,7 +169,7 @@ pub async fn edit_forum(
     let user = admin(&viewer, &format!("/admin/forums/{name}"))?;
     let archived = form.archived.is_some();
     let result = viewer
-        .forum
+        .site
         .update_forum(
             user,
             name.clone(),
@@ -182,13 +182,13 @@ pub async fn edit_forum(
         .await;
     match result {
         Ok(forum) => Ok(redirect_with_notice(
-            &viewer.forum,
+            &viewer.site,
             "/admin",
             &format!("The forum “{}” is saved.", forum.title),
         )),
         Err(ForumError::Invalid(invalid)) => {
             let forum = viewer
-                .forum
+                .site
                 .forum(name)
                 .await
                 .map_err(|e| viewer.error(e))?;

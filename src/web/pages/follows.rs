@@ -50,7 +50,7 @@ pub async fn follow(
     let data = config.to_request_data();
     let result = match resolve_forum(&data, target).await {
         Ok(forum) => viewer
-            .forum
+            .site
             .follow_forum(user, forum.id)
             .await
             .map(|follow| (forum, follow))
@@ -67,7 +67,7 @@ pub async fn follow(
             } else {
                 format!("You follow {}.", forum.title)
             };
-            Ok(redirect_with_notice(&viewer.forum, "/", &notice))
+            Ok(redirect_with_notice(&viewer.site, "/", &notice))
         }
         Err(e) => {
             let (status, _code, detail) = e.parts();
@@ -104,17 +104,17 @@ pub async fn unfollow(
     viewer.check_csrf(&form.csrf_token)?;
     let user = viewer.require_user(&format!("/f/{}", form.target))?;
     let forum = viewer
-        .forum
+        .site
         .forum_by_handle(form.target.clone())
         .await
         .map_err(|e| viewer.error(e))?;
     viewer
-        .forum
+        .site
         .unfollow_forum(user, forum.id)
         .await
         .map_err(|e| viewer.error(e))?;
     Ok(redirect_with_notice(
-        &viewer.forum,
+        &viewer.site,
         "/",
         &format!("You no longer follow {}.", forum.title),
     ))

@@ -57,9 +57,9 @@ pub async fn render_index(
     follow_target: &str,
     follow_error: Option<String>,
 ) -> Result<HttpResponse, PageError> {
-    let forums = viewer.forum.forums().await.map_err(|e| viewer.error(e))?;
+    let forums = viewer.site.forums().await.map_err(|e| viewer.error(e))?;
     let needs_admin = !viewer
-        .forum
+        .site
         .admin_exists()
         .await
         .map_err(|e| viewer.error(e))?;
@@ -73,7 +73,7 @@ pub async fn render_index(
             open,
             archived,
             needs_admin,
-            federating: viewer.forum.settings().federation.enabled,
+            federating: viewer.site.settings().federation.enabled,
             follow_target,
             follow_error,
         },
@@ -87,14 +87,14 @@ pub async fn forum(
     q: web::Query<PageQuery>,
 ) -> Result<HttpResponse, PageError> {
     let page = viewer
-        .forum
+        .site
         .forum_page(path.into_inner(), q.page)
         .await
         .map_err(|e| viewer.error(e))?;
     let item = ForumItem::from(&page.forum);
     let following = match &viewer.user {
         Some(user) if !page.forum.local => viewer
-            .forum
+            .site
             .follows_forum(user.id, page.forum.id)
             .await
             .map_err(|e| viewer.error(e))?,
@@ -123,7 +123,7 @@ pub async fn new_thread_form(
     let name = path.into_inner();
     viewer.require_user(&format!("/f/{name}/new"))?;
     let forum = viewer
-        .forum
+        .site
         .forum_by_handle(name)
         .await
         .map_err(|e| viewer.error(e))?;
@@ -169,18 +169,18 @@ pub async fn new_thread(
         ));
     };
     let result = viewer
-        .forum
+        .site
         .start_thread(user, name.clone(), form.title.clone(), form.body.clone())
         .await;
     match result {
         Ok((_, thread, _)) => Ok(redirect_with_notice(
-            &viewer.forum,
+            &viewer.site,
             &format!("/t/{}", thread.id),
             "Your thread is started.",
         )),
         Err(ForumError::Invalid(invalid)) => {
             let forum = viewer
-                .forum
+                .site
                 .forum_by_handle(name)
                 .await
                 .map_err(|e| viewer.error(e))?;

@@ -96,7 +96,7 @@ pub async fn thread(
     q: web::Query<PageQuery>,
 ) -> Result<HttpResponse, PageError> {
     let page = viewer
-        .forum
+        .site
         .thread_page_for(
             path.into_inner(),
             q.page,
@@ -154,7 +154,7 @@ pub async fn reply_form(
     viewer.require_user(&back)?;
     let (answering, body, title) = match q.to {
         Some(to) => {
-            let (ctx, quoted) = viewer.forum.quote(to).await.map_err(|e| viewer.error(e))?;
+            let (ctx, quoted) = viewer.site.quote(to).await.map_err(|e| viewer.error(e))?;
             if ctx.thread.id != thread_id {
                 return Err(viewer.error(ForumError::NotFound { what: "post" }));
             }
@@ -168,7 +168,7 @@ pub async fn reply_form(
         }
         None => {
             let page = viewer
-                .forum
+                .site
                 .thread_page(thread_id, Some(1))
                 .await
                 .map_err(|e| viewer.error(e))?;
@@ -233,7 +233,7 @@ pub async fn reply(
         },
     };
     let result = viewer
-        .forum
+        .site
         .reply(user, thread_id, form.body.clone(), in_reply_to)
         .await;
     match result {
@@ -241,7 +241,7 @@ pub async fn reply(
         Err(ForumError::Invalid(invalid)) => {
             let answering = match in_reply_to {
                 Some(id) => viewer
-                    .forum
+                    .site
                     .post(id)
                     .await
                     .ok()
@@ -252,7 +252,7 @@ pub async fn reply(
                 Some(c) => c.thread.title.clone(),
                 None => {
                     viewer
-                        .forum
+                        .site
                         .thread_page(thread_id, Some(1))
                         .await
                         .map_err(|e| viewer.error(e).keeping(&form.body))?
@@ -280,12 +280,12 @@ pub async fn reply(
 /// Sends the educator to a post, on the right page of its thread, with a notice.
 async fn to_post(viewer: &Viewer, post_id: i64, notice: &str) -> Result<HttpResponse, PageError> {
     let at = viewer
-        .forum
+        .site
         .locate_post(post_id)
         .await
         .map_err(|e| viewer.error(e))?;
     Ok(redirect_with_notice(
-        &viewer.forum,
+        &viewer.site,
         &post_path(at.thread_id, at.page, at.post_id),
         notice,
     ))
@@ -302,7 +302,7 @@ fn post_path(thread_id: i64, page: u32, post_id: i64) -> String {
 /// GET /p/{id}: to the post, on the right page of its thread.
 pub async fn permalink(viewer: Viewer, path: web::Path<i64>) -> Result<HttpResponse, PageError> {
     let at = viewer
-        .forum
+        .site
         .locate_post(path.into_inner())
         .await
         .map_err(|e| viewer.error(e))?;
@@ -316,7 +316,7 @@ pub async fn edit_form(viewer: Viewer, path: web::Path<i64>) -> Result<HttpRespo
     let id = path.into_inner();
     let user = viewer.require_user(&format!("/p/{id}/edit"))?;
     let ctx = viewer
-        .forum
+        .site
         .post_to_edit(user, id)
         .await
         .map_err(|e| viewer.error(e))?;
@@ -362,10 +362,10 @@ pub async fn edit(
         body: form.body.clone(),
         title: form.title.clone(),
     };
-    match viewer.forum.edit_post(user, id, edit).await {
+    match viewer.site.edit_post(user, id, edit).await {
         Ok(post) => to_post(&viewer, post.id, "Your changes are saved.").await,
         Err(ForumError::Invalid(invalid)) => {
-            let ctx = viewer.forum.post(id).await.map_err(|e| viewer.error(e))?;
+            let ctx = viewer.site.post(id).await.map_err(|e| viewer.error(e))?;
             let layout = viewer.layout("Edit post");
             Ok(html(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -390,7 +390,7 @@ pub async fn delete_form(viewer: Viewer, path: web::Path<i64>) -> Result<HttpRes
     let id = path.into_inner();
     let user = viewer.require_user(&format!("/p/{id}/delete"))?;
     let ctx = viewer
-        .forum
+        .site
         .post_to_delete(user, id)
         .await
         .map_err(|e| viewer.error(e))?;
@@ -412,7 +412,7 @@ pub async fn delete(
     viewer.check_csrf(&form.csrf_token)?;
     let user = viewer.require_user(&format!("/p/{id}/delete"))?;
     let post = viewer
-        .forum
+        .site
         .delete_post(user, id)
         .await
         .map_err(|e| viewer.error(e))?;
@@ -422,7 +422,7 @@ pub async fn delete(
 /// GET /p/{id}/revisions
 pub async fn revisions(viewer: Viewer, path: web::Path<i64>) -> Result<HttpResponse, PageError> {
     let history = viewer
-        .forum
+        .site
         .post_history(path.into_inner())
         .await
         .map_err(|e| viewer.error(e))?;
@@ -468,12 +468,12 @@ pub async fn pin(
     let user = viewer.require_user(&format!("/t/{id}"))?;
     let pinned = form.pinned == "true";
     viewer
-        .forum
+        .site
         .pin_thread(user, id, pinned)
         .await
         .map_err(|e| viewer.error(e))?;
     Ok(redirect_with_notice(
-        &viewer.forum,
+        &viewer.site,
         &format!("/t/{id}"),
         if pinned {
             "The thread is pinned."
@@ -502,11 +502,11 @@ pub async fn helpful(
     let user = viewer.require_user(&format!("/p/{id}"))?;
     let (result, notice) = if form.mark == "0" {
         (
-            viewer.forum.unmark_helpful(user, id).await,
+            viewer.site.unmark_helpful(user, id).await,
             "Mark taken back.",
         )
     } else {
-        (viewer.forum.mark_helpful(user, id).await, "Marked helpful.")
+        (viewer.site.mark_helpful(user, id).await, "Marked helpful.")
     };
     let post = result.map_err(|e| viewer.error(e))?;
     to_post(&viewer, post.id, notice).await

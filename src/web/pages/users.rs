@@ -35,7 +35,7 @@ pub async fn profile(
     q: web::Query<PageQuery>,
 ) -> Result<HttpResponse, PageError> {
     let profile = viewer
-        .forum
+        .site
         .profile(path.into_inner(), q.page)
         .await
         .map_err(|e| viewer.error(e))?;

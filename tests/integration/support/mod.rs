@@ -14,7 +14,7 @@ use staffroom::app::Application;
 use staffroom::config::Settings;
 use staffroom::db::Backend;
 use staffroom::forum::accounts::{Registrar, Registration};
-use staffroom::forum::{Forum, User};
+use staffroom::forum::{Site, User};
 
 /// The password every test account gets.
 pub const PASSWORD: &str = "correct horse battery";
@@ -139,8 +139,8 @@ impl Drop for TestDatabase {
 pub struct TestApp {
     /// `http://localhost:PORT`
     pub address: String,
-    /// The forum service behind the server, for setting up data.
-    pub forum: Forum,
+    /// The site service behind the server, for setting up data.
+    pub site: Site,
     /// The settings it runs with (restarts reuse them).
     pub settings: Settings,
     handle: actix_web::dev::ServerHandle,
@@ -190,13 +190,13 @@ impl TestApp {
         let app = Application::from_listener(settings.clone(), listener)
             .await
             .expect("the application builds");
-        let forum = app.forum().clone();
+        let site = app.site().clone();
         let handle = app.handle();
         let background = app.background_tasks();
         tokio::spawn(app.run_until_stopped());
         TestApp {
             address: format!("http://localhost:{port}"),
-            forum,
+            site,
             settings,
             handle,
             background,
@@ -227,7 +227,7 @@ impl TestApp {
     pub async fn drained(&self) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         loop {
-            let (events, deliveries) = self.forum.outbox_backlog().await.expect("outbox backlog");
+            let (events, deliveries) = self.site.outbox_backlog().await.expect("outbox backlog");
             if events == 0 && deliveries == 0 {
                 return;
             }
@@ -256,7 +256,7 @@ impl TestApp {
 
     /// Creates an account directly (as `staffroom admin create-user` does).
     pub async fn create_user(&self, name: &str, admin: bool) -> User {
-        self.forum
+        self.site
             .register(
                 Registration {
                     username: name.into(),
@@ -484,7 +484,7 @@ pub async fn drain_all(apps: &[&TestApp]) {
     loop {
         let mut idle = true;
         for app in apps {
-            if app.forum.outbox_backlog().await.expect("outbox backlog") != (0, 0) {
+            if app.site.outbox_backlog().await.expect("outbox backlog") != (0, 0) {
                 idle = false;
                 app.drained().await;
             }
