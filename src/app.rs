@@ -186,7 +186,7 @@ async fn plain_requests(
     if address.contains("%00") {
         return Err(
             if req.path().starts_with("/api/") || req.path().ends_with("/inbox") {
-                crate::api::ApiError::new(
+                crate::error::JsonError::new(
                     400,
                     "invalid_address",
                     "The address has a NUL character (%00) in it.",
@@ -226,7 +226,7 @@ fn form_error(err: UrlencodedError, req: &HttpRequest) -> actix_web::Error {
 
 fn query_error(err: QueryPayloadError, req: &HttpRequest) -> actix_web::Error {
     if req.path().starts_with("/api/") {
-        crate::api::ApiError::new(
+        crate::error::JsonError::new(
             400,
             "invalid_query",
             format!("The query string is not valid: {err}"),
@@ -239,7 +239,7 @@ fn query_error(err: QueryPayloadError, req: &HttpRequest) -> actix_web::Error {
 
 fn path_error(_err: PathError, req: &HttpRequest) -> actix_web::Error {
     if req.path().starts_with("/api/") {
-        crate::api::ApiError::new(404, "not_found", "Nothing is at this address.").into()
+        crate::error::JsonError::new(404, "not_found", "Nothing is at this address.").into()
     } else {
         PageError::for_request(req, 404, "There is no page at this address.").into()
     }

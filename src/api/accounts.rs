@@ -4,7 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::json::UserJson;
-use super::{ApiError, ApiResult, ApiUser, MaybeApiUser};
+use super::{ApiResult, ApiUser, JsonError, MaybeApiUser};
 use crate::forum::accounts::{Registrar, Registration, SessionKind};
 use crate::web::{client_address, AppState};
 
@@ -32,7 +32,7 @@ pub async fn register(
             admin: body.admin,
         },
         _ if body.admin => {
-            return Err(ApiError::new(
+            return Err(JsonError::new(
                 403,
                 "admin_only",
                 "Only administrators can create administrators.",

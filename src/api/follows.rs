@@ -6,16 +6,16 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::json::{ForumJson, PostJson, ThreadJson, UserJson};
-use super::{ApiError, ApiResult, ApiUser};
+use super::{ApiResult, ApiUser, JsonError};
 use crate::federation::resolve::{resolve, resolve_forum, Resolved};
-use crate::forum::federation::Following;
+use crate::forum::follows::Following;
 use crate::web::AppState;
 
 fn federation(
     state: &AppState,
-) -> Result<&activitypub_federation::config::FederationConfig<crate::forum::Site>, ApiError> {
+) -> Result<&activitypub_federation::config::FederationConfig<crate::forum::Site>, JsonError> {
     state.federation.as_ref().ok_or_else(|| {
-        ApiError::new(
+        JsonError::new(
             404,
             "federation_disabled",
             "This instance does not federate (federation.enabled is off).",

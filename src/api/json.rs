@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 
 use crate::forum::threads::PostView;
-use crate::forum::{ForumRow, Paging, Post, Revision, Thread, Urls, User};
+use crate::forum::{Forum, Paging, Post, Revision, Thread, Urls, User};
 
 fn ts(t: NaiveDateTime) -> String {
     t.and_utc()
@@ -69,7 +69,7 @@ pub struct ForumJson {
 
 impl ForumJson {
     /// From a row.
-    pub fn new(f: &ForumRow, urls: &Urls) -> ForumJson {
+    pub fn new(f: &Forum, urls: &Urls) -> ForumJson {
         ForumJson {
             name: f.handle(),
             title: f.title.clone(),
@@ -110,7 +110,7 @@ pub struct ThreadJson {
 
 impl ThreadJson {
     /// From rows.
-    pub fn new(t: &Thread, forum: &ForumRow, author: &User, urls: &Urls) -> ThreadJson {
+    pub fn new(t: &Thread, forum: &Forum, author: &User, urls: &Urls) -> ThreadJson {
         ThreadJson {
             id: t.id,
             url: urls.thread(t),

@@ -16,115 +16,23 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::error::JsonPayloadError;
-use actix_web::http::StatusCode;
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
-use serde::Serialize;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 
-use crate::error::{FieldError, ForumError};
+use crate::error::JsonError;
 use crate::forum::accounts::SessionKind;
 use crate::forum::User;
 use crate::web::AppState;
 
-/// An API failure, rendered as the JSON error body.
-#[derive(Debug)]
-pub struct ApiError {
-    status: u16,
-    code: &'static str,
-    message: String,
-    fields: Vec<FieldError>,
-    retry_after: Option<u64>,
-}
-
-impl ApiError {
-    /// An error with a status, stable code and message.
-    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-            fields: Vec::new(),
-            retry_after: None,
-        }
-    }
-
-    /// Says when to try again (`Retry-After`, in seconds).
-    pub fn retry_after(mut self, secs: u64) -> ApiError {
-        self.retry_after = Some(secs);
-        self
-    }
-}
-
-impl std::fmt::Display for ApiError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status, self.code, self.message)
-    }
-}
-
-impl From<ForumError> for ApiError {
-    fn from(e: ForumError) -> ApiError {
-        if e.is_internal() {
-            tracing::error!(error = %e, "API request failed");
-        }
-        ApiError {
-            status: e.status(),
-            code: e.code(),
-            message: e.public_message(),
-            fields: e.fields().to_vec(),
-            retry_after: match e {
-                ForumError::RateLimited { retry_after_secs } => Some(retry_after_secs),
-                _ => None,
-            },
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: &'a str,
-    message: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    fields: Option<serde_json::Map<String, serde_json::Value>>,
-}
-
-impl ResponseError for ApiError {
-    fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let fields = (!self.fields.is_empty()).then(|| {
-            self.fields
-                .iter()
-                .map(|f| {
-                    (
-                        f.field.to_string(),
-                        serde_json::Value::String(f.message.clone()),
-                    )
-                })
-                .collect()
-        });
-        let mut res = HttpResponse::build(self.status_code());
-        if let Some(secs) = self.retry_after {
-            res.insert_header(("Retry-After", secs.to_string()));
-        }
-        res.json(ErrorBody {
-            error: self.code,
-            message: &self.message,
-            fields,
-        })
-    }
-}
-
 /// The answer of an API handler.
-pub type ApiResult = Result<HttpResponse, ApiError>;
+pub type ApiResult = Result<HttpResponse, JsonError>;
 
-fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+fn state(req: &HttpRequest) -> Result<web::Data<AppState>, JsonError> {
     req.app_data::<web::Data<AppState>>()
         .cloned()
-        .ok_or_else(|| ApiError::new(500, "internal_error", "The server is misconfigured."))
+        .ok_or_else(|| JsonError::new(500, "internal_error", "The server is misconfigured."))
 }
 
-fn bearer(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+fn bearer(req: &HttpRequest) -> Result<Option<String>, JsonError> {
     let Some(value) = req.headers().get(actix_web::http::header::AUTHORIZATION) else {
         return Ok(None);
     };
@@ -135,7 +43,7 @@ fn bearer(req: &HttpRequest) -> Result<Option<String>, ApiError> {
         {
             Ok(Some(token.trim().to_string()))
         }
-        _ => Err(ApiError::new(
+        _ => Err(JsonError::new(
             401,
             "invalid_token",
             "The Authorization header must be `Bearer TOKEN`.",
@@ -154,7 +62,7 @@ pub struct ApiUser {
 /// The account behind the bearer token if one is sent; 401 only for a bad token.
 pub struct MaybeApiUser(pub Option<ApiUser>);
 
-async fn resolve(req: HttpRequest) -> Result<Option<ApiUser>, ApiError> {
+async fn resolve(req: HttpRequest) -> Result<Option<ApiUser>, JsonError> {
     let state = state(&req)?;
     let Some(token) = bearer(&req)? else {
         return Ok(None);
@@ -164,7 +72,7 @@ async fn resolve(req: HttpRequest) -> Result<Option<ApiUser>, ApiError> {
             user: session.user,
             token,
         })),
-        None => Err(ApiError::new(
+        None => Err(JsonError::new(
             401,
             "invalid_token",
             "The token is unknown, expired or revoked. Create a new one with POST /api/v1/sessions.",
@@ -173,8 +81,8 @@ async fn resolve(req: HttpRequest) -> Result<Option<ApiUser>, ApiError> {
 }
 
 impl FromRequest for MaybeApiUser {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<MaybeApiUser, ApiError>>>>;
+    type Error = JsonError;
+    type Future = Pin<Box<dyn Future<Output = Result<MaybeApiUser, JsonError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let req = req.clone();
@@ -183,14 +91,14 @@ impl FromRequest for MaybeApiUser {
 }
 
 impl FromRequest for ApiUser {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<ApiUser, ApiError>>>>;
+    type Error = JsonError;
+    type Future = Pin<Box<dyn Future<Output = Result<ApiUser, JsonError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
             resolve(req).await?.ok_or_else(|| {
-                ApiError::new(
+                JsonError::new(
                     401,
                     "unauthenticated",
                     "This needs a login: send `Authorization: Bearer TOKEN`.",
@@ -204,19 +112,19 @@ impl FromRequest for ApiUser {
 pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     let api = match &err {
         JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
-            ApiError::new(413, "payload_too_large", "The request body is too large.")
+            JsonError::new(413, "payload_too_large", "The request body is too large.")
         }
-        JsonPayloadError::ContentType => ApiError::new(
+        JsonPayloadError::ContentType => JsonError::new(
             415,
             "unsupported_media_type",
             "Send JSON with `Content-Type: application/json`.",
         ),
-        JsonPayloadError::Deserialize(e) => ApiError::new(
+        JsonPayloadError::Deserialize(e) => JsonError::new(
             400,
             "invalid_json",
             format!("The JSON body is not valid: {e}"),
         ),
-        other => ApiError::new(
+        other => JsonError::new(
             400,
             "invalid_json",
             format!("The body could not be read: {other}"),

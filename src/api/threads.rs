@@ -4,7 +4,7 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::json::{PagingJson, PostJson, ThreadJson};
-use super::{ApiError, ApiResult, ApiUser, PageQuery};
+use super::{ApiResult, ApiUser, JsonError, PageQuery};
 use crate::web::AppState;
 
 #[derive(Serialize)]
@@ -51,7 +51,7 @@ pub async fn update(
 ) -> ApiResult {
     let id = path.into_inner();
     let Some(pinned) = body.pinned else {
-        return Err(ApiError::new(
+        return Err(JsonError::new(
             422,
             "invalid_input",
             "Nothing to change: send {\"pinned\": true|false}.",

@@ -20,7 +20,7 @@ use super::helpful::{UndoVote, Vote};
 use super::posts::{Announce, CreateOrUpdate, Delete};
 use super::protocol::context;
 use super::remote::{ApForum, ApUser};
-use crate::forum::federation::{OutboxEvent, PlannedActivity, Signer};
+use crate::forum::outbox::{OutboxEvent, PlannedActivity, Signer};
 use crate::forum::Site;
 
 /// `Follow`: a person asks to follow a forum.
@@ -435,7 +435,7 @@ impl Activity for InboxActivity {
 
     async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
         let id = self.id().to_string();
-        if let Some(domain) = crate::forum::federation::domain_of(self.actor()) {
+        if let Some(domain) = crate::forum::remote::domain_of(self.actor()) {
             data.heard_from(domain).await?;
         }
         // A repeat (retries, relays) is acknowledged and ignored. Recorded only after it was
@@ -511,7 +511,7 @@ fn url(s: &str) -> Result<Url, FederationError> {
 }
 
 /// A remote forum's id and inbox, for addressing activities to it.
-fn remote_forum_address(forum: &crate::forum::ForumRow) -> Result<(Url, Url), FederationError> {
+fn remote_forum_address(forum: &crate::forum::Forum) -> Result<(Url, Url), FederationError> {
     let id = url(forum.ap_id.as_deref().unwrap_or_default())?;
     let inbox = url(forum.inbox_url.as_deref().unwrap_or(id.as_str()))?;
     Ok((id, inbox))

@@ -27,8 +27,9 @@ use url::Url;
 use super::activities::{plan, Outgoing};
 use super::error::FederationError;
 use super::remote::{ApForum, ApUser};
-use crate::db::outbox::Instance;
-use crate::forum::federation::{Delivery, Signer};
+use crate::forum::delivery::Delivery;
+use crate::forum::delivery::Instance;
+use crate::forum::outbox::Signer;
 use crate::forum::Site;
 
 /// How long a claim on an instance lasts; a worker sends at most [`BATCH`] deliveries (each

@@ -6,8 +6,8 @@
 use activitypub_federation::error::Error as ApError;
 use actix_web::{HttpResponse, ResponseError};
 
-use crate::api::ApiError;
 use crate::error::ForumError;
+use crate::error::JsonError;
 
 /// A federation failure.
 #[derive(Debug, thiserror::Error)]
@@ -105,16 +105,16 @@ impl FederationError {
     }
 }
 
-impl From<FederationError> for ApiError {
-    fn from(e: FederationError) -> ApiError {
+impl From<FederationError> for JsonError {
+    fn from(e: FederationError) -> JsonError {
         if let FederationError::Forum(e) = e {
-            return ApiError::from(e);
+            return JsonError::from(e);
         }
         let (status, code, message) = e.parts();
         if status >= 500 {
             tracing::warn!(error = %e, "federation request failed");
         }
-        ApiError::new(status, code, message)
+        JsonError::new(status, code, message)
     }
 }
 
@@ -124,7 +124,7 @@ impl ResponseError for FederationError {
         if status >= 500 {
             tracing::warn!(error = %self, "federation request failed");
         }
-        ApiError::new(status, code, message).error_response()
+        JsonError::new(status, code, message).error_response()
     }
 
     fn status_code(&self) -> actix_web::http::StatusCode {

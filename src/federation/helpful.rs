@@ -18,8 +18,8 @@ use super::posts::{
 };
 use super::protocol::PUBLIC;
 use super::remote::ApUser;
-use crate::forum::federation::{PlannedActivity, Signer};
 use crate::forum::incoming::Relay;
+use crate::forum::outbox::{PlannedActivity, Signer};
 use crate::forum::Site;
 
 /// `Like` or `Dislike`.

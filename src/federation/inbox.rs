@@ -28,7 +28,7 @@ use super::activities::InboxActivity;
 use super::error::FederationError;
 use super::remote::{ApForum, ApUser};
 use super::signature;
-use crate::api::ApiError;
+use crate::error::JsonError;
 use crate::forum::Site;
 use crate::web::AppState;
 
@@ -80,7 +80,7 @@ pub async fn inbox(
                 seconds,
                 "an incoming activity waited too long on other servers"
             );
-            Ok(ApiError::new(
+            Ok(JsonError::new(
                 503,
                 "remote_timeout",
                 "this activity needs something from another server that did not answer in \

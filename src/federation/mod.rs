@@ -36,9 +36,9 @@ use actix_web::http::header::ACCEPT;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 
-use crate::api::ApiError;
 use crate::db::keys::KeyPair;
 use crate::error::ForumError;
+use crate::error::JsonError;
 use crate::forum::actors::KeyOwner;
 use crate::forum::Site;
 
@@ -57,7 +57,7 @@ pub const INSTANCE_REFUSED: &str = "this server does not federate with that inst
 impl InstancePolicy {
     fn covers(list: &[String], url: &url::Url) -> bool {
         let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-        let with_port = crate::forum::federation::domain_of(url).unwrap_or_default();
+        let with_port = crate::forum::remote::domain_of(url).unwrap_or_default();
         list.iter().any(|entry| {
             let entry = entry.trim().to_ascii_lowercase();
             host == entry || with_port == entry || host.ends_with(&format!(".{entry}"))
@@ -150,30 +150,29 @@ fn accepts_activitypub(accept: &str) -> bool {
 }
 
 /// An ActivityPub document with our `@context`, as `application/activity+json`.
-pub fn respond<T: Serialize>(object: T) -> Result<HttpResponse, ApiError> {
+pub fn respond<T: Serialize>(object: T) -> Result<HttpResponse, JsonError> {
     activitypub_federation::actix_web::response::create_http_response(object, &protocol::context())
-        .map_err(|e| ApiError::new(500, "internal_error", format!("serialising failed: {e}")))
+        .map_err(|e| JsonError::new(500, "internal_error", format!("serialising failed: {e}")))
 }
 
 /// An actor's keys, made on first use.
 pub async fn keys(site: &Site, owner: KeyOwner) -> Result<KeyPair, ForumError> {
-    site
-        .actor_keys(owner, || {
-            generate_actor_keypair()
-                .map(|k| KeyPair {
-                    public_key: k.public_key,
-                    private_key: k.private_key,
-                })
-                .map_err(|e| e.to_string())
-        })
-        .await
+    site.actor_keys(owner, || {
+        generate_actor_keypair()
+            .map(|k| KeyPair {
+                public_key: k.public_key,
+                private_key: k.private_key,
+            })
+            .map_err(|e| e.to_string())
+    })
+    .await
 }
 
 /// Checks that two URLs come from the same server: same host and port. (The crate's
 /// `verify_domains_match` compares hosts only, which cannot tell two development instances on
 /// one host apart.)
 pub fn same_origin(a: &url::Url, b: &url::Url) -> Result<(), error::FederationError> {
-    use crate::forum::federation::domain_of;
+    use crate::forum::remote::domain_of;
     match (domain_of(a), domain_of(b)) {
         (Some(x), Some(y)) if x == y => Ok(()),
         _ => Err(error::FederationError::refused(

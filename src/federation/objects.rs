@@ -8,12 +8,12 @@ use actix_web::{web, HttpResponse};
 use super::actors::url;
 use super::protocol::{Mention, Note, Page, Source, ThreadContext, Tombstone, PUBLIC};
 use super::respond;
-use crate::api::ApiError;
+use crate::error::JsonError;
 use crate::forum::threads::PostContext;
-use crate::forum::{Site, Post, Thread, User};
+use crate::forum::{Post, Site, Thread, User};
 use crate::web::AppState;
 
-fn tombstone(id: url::Url, former_type: &str, post: &Post) -> Result<HttpResponse, ApiError> {
+fn tombstone(id: url::Url, former_type: &str, post: &Post) -> Result<HttpResponse, JsonError> {
     let mut res = respond(Tombstone {
         kind: TombstoneType::Tombstone,
         id,
@@ -24,7 +24,7 @@ fn tombstone(id: url::Url, former_type: &str, post: &Post) -> Result<HttpRespons
     Ok(res)
 }
 
-fn context_url(site: &Site, thread: &Thread) -> Result<Option<url::Url>, ApiError> {
+fn context_url(site: &Site, thread: &Thread) -> Result<Option<url::Url>, JsonError> {
     if !thread.local {
         return Ok(None);
     }
@@ -44,7 +44,7 @@ fn handle(user: &User, site: &Site) -> String {
 }
 
 /// A thread's opening post as a `Page`.
-pub fn page_json(site: &Site, ctx: &PostContext) -> Result<Page, ApiError> {
+pub fn page_json(site: &Site, ctx: &PostContext) -> Result<Page, JsonError> {
     let urls = site.urls();
     let id = url(&urls.thread(&ctx.thread))?;
     let forum_id = url(&urls.forum(&ctx.forum))?;
@@ -68,7 +68,7 @@ pub fn page_json(site: &Site, ctx: &PostContext) -> Result<Page, ApiError> {
 }
 
 /// A reply as a `Note`, answering `parent` (the post it answers, or the opening post).
-pub fn note_json(site: &Site, ctx: &PostContext, parent: &PostContext) -> Result<Note, ApiError> {
+pub fn note_json(site: &Site, ctx: &PostContext, parent: &PostContext) -> Result<Note, JsonError> {
     let urls = site.urls();
     let id = url(&urls.post(&ctx.post))?;
     let forum_id = url(&urls.forum(&ctx.forum))?;
@@ -97,7 +97,7 @@ pub fn note_json(site: &Site, ctx: &PostContext, parent: &PostContext) -> Result
 }
 
 /// The post a reply answers: the one it names, or the thread's opening post.
-pub async fn parent_of(site: &Site, ctx: &PostContext) -> Result<PostContext, ApiError> {
+pub async fn parent_of(site: &Site, ctx: &PostContext) -> Result<PostContext, JsonError> {
     Ok(match ctx.post.in_reply_to_id {
         Some(parent_id) => site.post(parent_id).await?,
         None => site.opening_post(ctx.thread.id).await?,
@@ -115,7 +115,7 @@ fn elsewhere(ap_id: &str) -> HttpResponse {
 pub async fn page(
     state: web::Data<AppState>,
     path: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, JsonError> {
     let ctx = state.site.opening_post(path.into_inner()).await?;
     if let (false, Some(ap_id)) = (ctx.thread.local, &ctx.thread.ap_id) {
         return Ok(elsewhere(ap_id));
@@ -134,7 +134,7 @@ pub async fn page(
 pub async fn note(
     state: web::Data<AppState>,
     path: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, JsonError> {
     let ctx = state.site.post(path.into_inner()).await?;
     let urls = state.site.urls();
     if let (false, Some(ap_id)) = (ctx.post.local, &ctx.post.ap_id) {
@@ -156,7 +156,7 @@ pub async fn note(
 pub async fn context(
     state: web::Data<AppState>,
     path: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, JsonError> {
     let (opening, replies) = state.site.thread_context(path.into_inner()).await?;
     let urls = state.site.urls();
     let forum_id = url(&urls.forum(&opening.forum))?;
@@ -181,7 +181,7 @@ pub async fn context(
 pub async fn activity(
     state: web::Data<AppState>,
     req: actix_web::HttpRequest,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, JsonError> {
     let id = state.site.urls().absolute(req.path());
     let body = state.site.sent_activity(id).await?;
     Ok(HttpResponse::Ok()
@@ -194,11 +194,11 @@ pub async fn activity(
 pub async fn forum_outbox(
     state: web::Data<AppState>,
     path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, JsonError> {
     let name = path.into_inner();
     let (forum_row, entries) = state.site.forum_feed(name).await?;
     if !forum_row.local {
-        return Err(ApiError::new(
+        return Err(JsonError::new(
             404,
             "not_found",
             "No forum here by that name.",
@@ -240,7 +240,7 @@ pub async fn forum_outbox(
 pub async fn forum_followers(
     state: web::Data<AppState>,
     path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, JsonError> {
     let forum_row = state.site.forum(path.into_inner()).await?;
     let count = state.site.follower_count(forum_row.id).await?;
     let forum_url = url(&state.site.urls().forum(&forum_row))?;
@@ -253,7 +253,7 @@ pub async fn forum_followers(
 
 /// An empty `OrderedCollection` at `id`: what a person's outbox and followers, and the instance
 /// actor's outbox, hold (people post in forums, and only forums are followed).
-fn empty_collection(id: &str) -> Result<HttpResponse, ApiError> {
+fn empty_collection(id: &str) -> Result<HttpResponse, JsonError> {
     respond(serde_json::json!({
         "type": "OrderedCollection",
         "id": id,
@@ -267,13 +267,13 @@ pub async fn person_collection(
     state: web::Data<AppState>,
     req: actix_web::HttpRequest,
     path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, JsonError> {
     state.site.local_user(path.into_inner()).await?;
     empty_collection(&state.site.urls().absolute(req.path()))
 }
 
 /// GET /actor/outbox.
-pub async fn instance_outbox(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn instance_outbox(state: web::Data<AppState>) -> Result<HttpResponse, JsonError> {
     empty_collection(&state.site.urls().absolute("/actor/outbox"))
 }
 
@@ -281,7 +281,7 @@ pub async fn instance_outbox(state: web::Data<AppState>) -> Result<HttpResponse,
 pub async fn forum_featured(
     state: web::Data<AppState>,
     path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, JsonError> {
     let (forum_row, _, pinned) = state
         .site
         .forum_moderators_and_pinned(path.into_inner())
@@ -303,7 +303,7 @@ pub async fn forum_featured(
 pub async fn forum_moderators(
     state: web::Data<AppState>,
     path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, JsonError> {
     let (forum_row, moderators, _) = state
         .site
         .forum_moderators_and_pinned(path.into_inner())

@@ -25,8 +25,9 @@ use super::protocol::{PostKind, PostObject, PUBLIC};
 use super::remote::{ApForum, ApUser};
 use super::same_origin;
 use crate::error::ForumError;
-use crate::forum::federation::{domain_of, PlannedActivity, PostAction, Signer};
 use crate::forum::incoming::{IncomingPost, Placement, Relay};
+use crate::forum::outbox::{PlannedActivity, PostAction, Signer};
+use crate::forum::remote::domain_of;
 use crate::forum::threads::PostContext;
 use crate::forum::Site;
 
@@ -342,7 +343,7 @@ async fn forum_addressed(
     object: &PostObject,
     reach: Reach<'_>,
     data: &Data<Site>,
-) -> Result<crate::forum::ForumRow, FederationError> {
+) -> Result<crate::forum::Forum, FederationError> {
     let candidates = object
         .audience
         .iter()
@@ -667,7 +668,7 @@ pub async fn plan_relay(
 /// it), and the inbox of `also` (the author answered or marked) when they are remote on yet
 /// another server.
 pub(super) fn remote_forum_inboxes(
-    forum: &crate::forum::ForumRow,
+    forum: &crate::forum::Forum,
     forum_url: &Url,
     also: Option<&crate::forum::User>,
 ) -> Result<Vec<Url>, FederationError> {
@@ -712,14 +713,14 @@ pub(super) fn announce(
 }
 
 /// The object builders answer in the API's error type; here their failures are our own.
-fn api(e: crate::api::ApiError) -> FederationError {
+fn api(e: crate::error::JsonError) -> FederationError {
     FederationError::Forum(ForumError::Internal(e.to_string()))
 }
 
 /// Fills in a forum just followed from its outbox: its newest threads (at most 20), each
 /// stored as if it had been announced. Best effort: an item that cannot be read or verified is
 /// logged and skipped, and the rest still arrive.
-pub async fn backfill(forum: &crate::forum::ForumRow, data: &Data<Site>) {
+pub async fn backfill(forum: &crate::forum::Forum, data: &Data<Site>) {
     let Some(outbox) = forum.outbox_url.as_deref().and_then(|u| Url::parse(u).ok()) else {
         return;
     };

@@ -15,8 +15,8 @@ use super::error::FederationError;
 use super::protocol::{Application, RemoteEndpoints, RemoteGroup, RemotePerson};
 use crate::db;
 use crate::forum::actors::KeyOwner;
-use crate::forum::federation::{domain_of, RemoteForum, RemoteUser};
-use crate::forum::{types, Site, ForumRow, User};
+use crate::forum::remote::{domain_of, RemoteForum, RemoteUser};
+use crate::forum::{types, Forum, Site, User};
 
 /// What signing and verifying need of a person or forum: its id, keys and inboxes.
 #[derive(Debug, Clone)]
@@ -72,7 +72,7 @@ pub struct ApUser {
 #[derive(Debug, Clone)]
 pub struct ApForum {
     /// The row.
-    pub forum: ForumRow,
+    pub forum: Forum,
     signing: Signing,
 }
 
@@ -130,7 +130,7 @@ impl ApUser {
 
 impl ApForum {
     /// A local forum, with its keys (made if needed).
-    pub async fn local(site: &Site, row: ForumRow) -> Result<ApForum, FederationError> {
+    pub async fn local(site: &Site, row: Forum) -> Result<ApForum, FederationError> {
         let id = site.urls().forum(&row);
         let signing = Signing::local(site, KeyOwner::Forum(row.id), &id).await?;
         Ok(ApForum {
@@ -139,7 +139,7 @@ impl ApForum {
         })
     }
 
-    fn remote(row: ForumRow, public_key: String) -> Result<ApForum, FederationError> {
+    fn remote(row: Forum, public_key: String) -> Result<ApForum, FederationError> {
         let signing = Signing::remote(
             row.ap_id.as_deref(),
             row.inbox_url.as_deref(),

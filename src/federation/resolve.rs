@@ -14,13 +14,13 @@ use super::error::FederationError;
 use super::remote::{ApForum, ApUser};
 use crate::error::ForumError;
 use crate::forum::threads::PostContext;
-use crate::forum::{Site, ForumRow, User};
+use crate::forum::{Forum, Site, User};
 
 /// What a handle or URL names.
 #[derive(Debug, Clone)]
 pub enum Resolved {
     /// A forum (here or elsewhere).
-    Forum(ForumRow),
+    Forum(Forum),
     /// A person (here or elsewhere).
     User(User),
     /// A thread, by its opening post (here or elsewhere).
@@ -145,7 +145,7 @@ pub async fn resolve(data: &Data<Site>, q: &str) -> Result<Resolved, FederationE
                 })?
         }
         Target::Url(url) => {
-            let local = crate::forum::federation::domain_of(&url).as_deref() == Some(data.domain());
+            let local = crate::forum::remote::domain_of(&url).as_deref() == Some(data.domain());
             let post_path = url.path().starts_with("/t/") || url.path().starts_with("/p/");
             if (local && post_path) || data.post_by_ap_id(url.to_string()).await?.is_some() {
                 return Ok(Resolved::of_post(
@@ -171,7 +171,7 @@ pub async fn resolve(data: &Data<Site>, q: &str) -> Result<Resolved, FederationE
 }
 
 /// Finds the forum a handle or URL names; anything else is a 400 saying what it is.
-pub async fn resolve_forum(data: &Data<Site>, q: &str) -> Result<ForumRow, FederationError> {
+pub async fn resolve_forum(data: &Data<Site>, q: &str) -> Result<Forum, FederationError> {
     match resolve(data, q).await? {
         Resolved::Forum(forum) => Ok(forum),
         Resolved::User(user) => Err(ForumError::invalid(

@@ -3,7 +3,7 @@
 use chrono::{NaiveDateTime, TimeDelta};
 
 use super::types::{DisplayName, NewPassword, Username};
-use super::{password, tokens, Site, Inner, User};
+use super::{password, tokens, Inner, Site, User};
 use crate::config::RegistrationMode;
 use crate::db::{self, login_failures, sessions, users, Conn};
 use crate::error::{ForumError, Validator};

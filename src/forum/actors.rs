@@ -3,7 +3,7 @@
 //! layer, which passes it in, so `forum` stays free of protocol crates.
 
 use super::threads::PostContext;
-use super::{Site, ForumRow, User};
+use super::{Forum, Site, User};
 use crate::db::keys::{self, KeyPair};
 use crate::db::posts::{self, PostRef};
 use crate::db::{self, forums, users};
@@ -72,7 +72,7 @@ impl Site {
     pub async fn actors_named(
         &self,
         name: String,
-    ) -> Result<(Option<User>, Option<ForumRow>), ForumError> {
+    ) -> Result<(Option<User>, Option<Forum>), ForumError> {
         self.blocking(move |_inner, conn| {
             let name = name.to_ascii_lowercase();
             Ok((
@@ -125,7 +125,7 @@ impl Site {
     pub async fn forum_moderators_and_pinned(
         &self,
         name: String,
-    ) -> Result<(ForumRow, Vec<User>, Vec<PostContext>), ForumError> {
+    ) -> Result<(Forum, Vec<User>, Vec<PostContext>), ForumError> {
         self.blocking(move |_inner, conn| {
             let forum = forums::local_by_name(conn, &name.to_ascii_lowercase())?
                 .ok_or(ForumError::NotFound { what: "forum" })?;

@@ -1,7 +1,7 @@
 //! Forums: listing, and creating, editing and archiving them (administrators only).
 
 use super::types::{ForumDescription, ForumName, ForumTitle};
-use super::{require_admin, Site, ForumRow, Paging, Thread, User};
+use super::{require_admin, Forum, Paging, Site, Thread, User};
 use crate::db::{self, forums, threads};
 use crate::error::{ForumError, Validator};
 
@@ -31,7 +31,7 @@ pub struct ForumChanges {
 #[derive(Debug, Clone)]
 pub struct ForumPage {
     /// The forum.
-    pub forum: ForumRow,
+    pub forum: Forum,
     /// Threads on this page, pinned first, then latest activity.
     pub threads: Vec<(Thread, User)>,
     /// Where this page stands.
@@ -43,7 +43,7 @@ fn not_found() -> ForumError {
 }
 
 /// Fails with `forum_archived` when the forum takes no new posts.
-pub fn require_open(forum: &ForumRow) -> Result<(), ForumError> {
+pub fn require_open(forum: &Forum) -> Result<(), ForumError> {
     if forum.archived {
         Err(ForumError::forbidden(
             "forum_archived",
@@ -56,18 +56,18 @@ pub fn require_open(forum: &ForumRow) -> Result<(), ForumError> {
 
 impl Site {
     /// Every forum, open ones first.
-    pub async fn forums(&self) -> Result<Vec<ForumRow>, ForumError> {
+    pub async fn forums(&self) -> Result<Vec<Forum>, ForumError> {
         self.blocking(|_inner, conn| Ok(forums::all(conn)?)).await
     }
 
     /// A forum by its handle: `name` here, `name@domain` for a remote forum followed here.
-    pub async fn forum_by_handle(&self, handle: String) -> Result<ForumRow, ForumError> {
+    pub async fn forum_by_handle(&self, handle: String) -> Result<Forum, ForumError> {
         self.blocking(move |_inner, conn| forums::by_handle(conn, &handle)?.ok_or_else(not_found))
             .await
     }
 
     /// The local forum called `name`.
-    pub async fn forum(&self, name: String) -> Result<ForumRow, ForumError> {
+    pub async fn forum(&self, name: String) -> Result<Forum, ForumError> {
         self.blocking(move |_inner, conn| {
             forums::local_by_name(conn, &name.to_ascii_lowercase())?.ok_or_else(not_found)
         })
@@ -75,7 +75,7 @@ impl Site {
     }
 
     /// Creates a forum.
-    pub async fn create_forum(&self, by: User, form: ForumForm) -> Result<ForumRow, ForumError> {
+    pub async fn create_forum(&self, by: User, form: ForumForm) -> Result<Forum, ForumError> {
         self.blocking(move |_inner, conn| {
             require_admin(&by)?;
             let mut v = Validator::new();
@@ -113,7 +113,7 @@ impl Site {
         by: User,
         name: String,
         changes: ForumChanges,
-    ) -> Result<ForumRow, ForumError> {
+    ) -> Result<Forum, ForumError> {
         self.blocking(move |_inner, conn| {
             require_admin(&by)?;
             let forum =

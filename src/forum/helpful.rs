@@ -2,10 +2,10 @@
 //! (ActivityPub `Like`) count the same. Each post keeps its count, so pages show it for free.
 //! A mark made here, and one received in one of our forums, is passed on (outbox event).
 
-use super::federation::{push_event, OutboxEvent};
 use super::incoming::{relay_event, Relay};
+use super::outbox::{push_event, OutboxEvent};
 use super::threads::PostContext;
-use super::{Site, Post, User};
+use super::{Post, Site, User};
 use crate::db::{self, helpful, posts, Conn};
 use crate::error::ForumError;
 
@@ -44,7 +44,7 @@ impl Site {
                 let ctx = context(conn, post_id)?;
                 markable(&ctx, &by)?;
                 conn.transaction(|conn| {
-                    let like_ap_id = super::federation::new_activity_id(inner, "like");
+                    let like_ap_id = super::outbox::new_activity_id(inner, "like");
                     let added = helpful::add(conn, post_id, by.id, &like_ap_id, db::now())?;
                     let sent = added && inner.settings.federation.enabled;
                     if sent {

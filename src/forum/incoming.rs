@@ -6,11 +6,11 @@
 
 use chrono::NaiveDateTime;
 
-use super::federation::{push_event, OutboxEvent};
 use super::markdown::{self, anchor_prefix};
+use super::outbox::{push_event, OutboxEvent};
 use super::threads::PostContext;
 use super::types;
-use super::{Site, ForumRow, Post, Thread, User};
+use super::{Forum, Post, Site, Thread, User};
 use crate::db::{self, forums, posts, threads, Conn};
 use crate::error::ForumError;
 
@@ -125,7 +125,7 @@ fn title_of(incoming: &IncomingPost) -> String {
 /// does that). Returns whether it did.
 pub(super) fn relay_event(
     conn: &mut Conn<'_>,
-    forum: &ForumRow,
+    forum: &Forum,
     relay: Option<Relay>,
 ) -> Result<bool, ForumError> {
     match relay {
@@ -323,7 +323,7 @@ impl Site {
 }
 
 fn context(conn: &mut Conn<'_>, post_id: i64) -> Result<PostContext, ForumError> {
-    let (post, author, thread, forum): (Post, User, Thread, ForumRow) =
+    let (post, author, thread, forum): (Post, User, Thread, Forum) =
         posts::with_context(conn, post_id)?.ok_or(ForumError::NotFound { what: "post" })?;
     Ok(PostContext {
         post,

@@ -9,12 +9,15 @@
 
 pub mod accounts;
 pub mod actors;
-pub mod federation;
+pub mod delivery;
+pub mod follows;
 pub mod forums;
 pub mod helpful;
 pub mod incoming;
 pub mod markdown;
+pub mod outbox;
 pub mod password;
+pub mod remote;
 pub mod threads;
 pub mod tokens;
 pub mod types;
@@ -27,7 +30,7 @@ use crate::config::Settings;
 use crate::db::{Conn, Db};
 use crate::error::ForumError;
 
-pub use crate::db::forums::Forum as ForumRow;
+pub use crate::db::forums::Forum;
 pub use crate::db::posts::Post;
 pub use crate::db::revisions::Revision;
 pub use crate::db::threads::Thread;

@@ -3,11 +3,11 @@
 
 use std::collections::HashMap;
 
-use super::federation::{post_event, PostAction};
 use super::forums::require_open;
 use super::markdown::{self, anchor_prefix};
+use super::outbox::{post_event, PostAction};
 use super::types::{PostBody, ThreadTitle};
-use super::{require_admin, Site, ForumRow, Inner, Paging, Post, Revision, Thread, User};
+use super::{require_admin, Forum, Inner, Paging, Post, Revision, Site, Thread, User};
 use crate::db::{self, forums, posts, revisions, threads, Conn};
 use crate::error::{ForumError, Validator};
 
@@ -29,7 +29,7 @@ pub struct ThreadPage {
     /// The thread.
     pub thread: Thread,
     /// Its forum.
-    pub forum: ForumRow,
+    pub forum: Forum,
     /// The opening post (shown on every page).
     pub opening: PostView,
     /// The replies on this page, oldest first.
@@ -50,7 +50,7 @@ pub struct PostContext {
     /// Its thread.
     pub thread: Thread,
     /// The thread's forum.
-    pub forum: ForumRow,
+    pub forum: Forum,
 }
 
 /// A post with its earlier versions.
@@ -170,7 +170,7 @@ impl Site {
         forum_name: String,
         title: String,
         body: String,
-    ) -> Result<(ForumRow, Thread, Post), ForumError> {
+    ) -> Result<(Forum, Thread, Post), ForumError> {
         let started = self
             .blocking(move |inner, conn| {
                 let forum = forums::by_handle(conn, &forum_name)?
@@ -424,7 +424,7 @@ impl Site {
     pub async fn forum_feed(
         &self,
         name: String,
-    ) -> Result<(ForumRow, Vec<(Post, Thread, User)>), ForumError> {
+    ) -> Result<(Forum, Vec<(Post, Thread, User)>), ForumError> {
         self.blocking(move |_inner, conn| {
             let forum = forums::local_by_name(conn, &name.to_ascii_lowercase())?
                 .ok_or(ForumError::NotFound { what: "forum" })?;

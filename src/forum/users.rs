@@ -1,6 +1,6 @@
 //! Profiles: who a person is and what they started and replied to.
 
-use super::{Site, Paging, Post, Thread, User};
+use super::{Paging, Post, Site, Thread, User};
 use crate::db::{posts, users};
 use crate::error::ForumError;
 

@@ -332,7 +332,7 @@ pub async fn stylesheet() -> HttpResponse {
 /// Any path no route matched.
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
     if req.path().starts_with("/api/") {
-        return crate::api::ApiError::from(ForumError::NotFound { what: "endpoint" })
+        return crate::error::JsonError::from(ForumError::NotFound { what: "endpoint" })
             .error_response();
     }
     PageError::for_request(&req, 404, "There is no page at this address.").error_response()

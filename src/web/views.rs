@@ -5,7 +5,7 @@ use chrono::{NaiveDateTime, Utc};
 
 use crate::error::FieldError;
 use crate::forum::threads::PostView;
-use crate::forum::{ForumRow, Paging, Thread, User};
+use crate::forum::{Forum, Paging, Thread, User};
 
 /// A date and time for `<time datetime=...>`.
 #[derive(Debug, Clone)]
@@ -173,8 +173,8 @@ pub struct ForumItem {
     pub original_url: Option<String>,
 }
 
-impl From<&ForumRow> for ForumItem {
-    fn from(f: &ForumRow) -> ForumItem {
+impl From<&Forum> for ForumItem {
+    fn from(f: &Forum) -> ForumItem {
         let remote = !f.local;
         ForumItem {
             name: f.handle(),

@@ -132,11 +132,7 @@ pub async fn edit_forum_form(
 ) -> Result<HttpResponse, PageError> {
     let name = path.into_inner();
     admin(&viewer, &format!("/admin/forums/{name}"))?;
-    let forum = viewer
-        .site
-        .forum(name)
-        .await
-        .map_err(|e| viewer.error(e))?;
+    let forum = viewer.site.forum(name).await.map_err(|e| viewer.error(e))?;
     let layout = viewer.layout(format!("Edit {}", forum.title));
     ok(&EditForumPage {
         layout: &layout,
@@ -187,11 +183,7 @@ pub async fn edit_forum(
             &format!("The forum “{}” is saved.", forum.title),
         )),
         Err(ForumError::Invalid(invalid)) => {
-            let forum = viewer
-                .site
-                .forum(name)
-                .await
-                .map_err(|e| viewer.error(e))?;
+            let forum = viewer.site.forum(name).await.map_err(|e| viewer.error(e))?;
             let layout = viewer.layout(format!("Edit {}", forum.title));
             Ok(html(
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -1,0 +1,195 @@
+//! Delivery scheduling: which instances are due, the next delivery for each, and what a
+//! success or failure does to an instance's queue. The retry policy lives here
+//! ([`retry_delay`], [`Site::delivery_failed`]); the worker that sends (in `federation`) asks
+//! these questions and does the HTTP.
+//!
+//! Instances are claimed with a lease in the database, so several processes sharing one
+//! PostgreSQL never deliver to the same instance at the same time.
+
+use chrono::{NaiveDateTime, TimeDelta};
+
+use super::outbox::Signer;
+use super::Site;
+use crate::db;
+use crate::db::outbox::{self, Waiting};
+use crate::error::ForumError;
+
+/// An instance's delivery state (its queue's failures, lease and whether it is dead).
+pub use crate::db::outbox::Instance;
+
+/// The next delivery for an instance.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// `deliveries.id`.
+    pub id: i64,
+    /// The inbox.
+    pub inbox: String,
+    /// The activity's id.
+    pub activity_ap_id: String,
+    /// The JSON.
+    pub body: String,
+    /// Who signs it.
+    pub signer: Signer,
+}
+
+/// How long to wait after `failures` failures in a row: `base × 1.25^failures` seconds, capped at
+/// `max_secs` (a day by default).
+pub fn retry_delay(base_secs: f64, max_secs: f64, failures: i64) -> TimeDelta {
+    let exponent = i32::try_from(failures.clamp(0, 200)).unwrap_or(200);
+    let secs = (base_secs * 1.25f64.powi(exponent)).min(max_secs);
+    TimeDelta::milliseconds((secs * 1000.0) as i64)
+}
+
+impl Site {
+    /// Instances due for delivery, each claimed by this worker for `lease`.
+    pub async fn claim_due_instances(
+        &self,
+        limit: i64,
+        lease: TimeDelta,
+    ) -> Result<Vec<Instance>, ForumError> {
+        self.blocking(move |_inner, conn| {
+            let now = db::now();
+            let mut claimed = Vec::new();
+            for instance in outbox::due_instances(conn, now, limit)? {
+                if outbox::claim(conn, instance.id, now, now + lease)? {
+                    claimed.push(instance);
+                }
+            }
+            Ok(claimed)
+        })
+        .await
+    }
+
+    /// The oldest delivery waiting for an instance.
+    pub async fn next_delivery(&self, instance_id: i64) -> Result<Option<Delivery>, ForumError> {
+        self.blocking(move |_inner, conn| {
+            Ok(outbox::next_delivery(conn, instance_id)?.and_then(delivery))
+        })
+        .await
+    }
+
+    /// A delivery was taken (or refused for good): it is done.
+    pub async fn delivery_done(
+        &self,
+        delivery_id: i64,
+        instance_id: i64,
+    ) -> Result<(), ForumError> {
+        self.blocking(move |_inner, conn| {
+            Ok(outbox::delivered(
+                conn,
+                delivery_id,
+                instance_id,
+                db::now(),
+            )?)
+        })
+        .await
+    }
+
+    /// A delivery failed: the instance waits `base × 1.25^n` seconds before the next attempt,
+    /// and is marked dead once it has failed for `dead_after`.
+    pub async fn delivery_failed(
+        &self,
+        instance: Instance,
+        error: String,
+    ) -> Result<NaiveDateTime, ForumError> {
+        let federation = self.settings().federation.clone();
+        self.blocking(move |_inner, conn| {
+            let now = db::now();
+            let failures = instance.failures + 1;
+            let since = instance.failing_since.unwrap_or(now);
+            let next = now
+                + retry_delay(
+                    federation.retry_base_seconds,
+                    federation.retry_max_seconds,
+                    failures,
+                );
+            let dead = now - since >= TimeDelta::hours(i64::from(federation.dead_after_hours));
+            if dead && !instance.dead {
+                tracing::warn!(domain = %instance.domain, %error, "instance marked dead after failing since {since}");
+            }
+            outbox::failed(conn, instance.id, failures, since, next, dead, &error)?;
+            Ok(next)
+        })
+        .await
+    }
+
+    /// A server sent us something: deliveries to it resume at once.
+    pub async fn heard_from(&self, domain: String) -> Result<(), ForumError> {
+        let revived = self
+            .blocking(move |_inner, conn| Ok(outbox::heard_from(conn, &domain, db::now())?))
+            .await?;
+        if revived > 0 {
+            self.outbox_written();
+        }
+        Ok(())
+    }
+
+    /// Lets go of an instance claimed by [`Site::claim_due_instances`].
+    pub async fn release_instance(&self, instance_id: i64) -> Result<(), ForumError> {
+        self.blocking(move |_inner, conn| {
+            outbox::release(conn, instance_id)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Lets go of every instance claimed by any worker (at start-up).
+    pub async fn release_all_instances(&self) -> Result<(), ForumError> {
+        self.blocking(|_inner, conn| {
+            outbox::release_all(conn)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// When the next delivery falls due, if any waits.
+    pub async fn next_delivery_due(&self) -> Result<Option<Option<NaiveDateTime>>, ForumError> {
+        self.blocking(|_inner, conn| {
+            let (_, waiting) = outbox::backlog(conn)?;
+            if waiting == 0 {
+                return Ok(None);
+            }
+            Ok(Some(outbox::next_due_at(conn)?))
+        })
+        .await
+    }
+
+    /// An instance's delivery state.
+    pub async fn instance_state(&self, domain: String) -> Result<Option<Instance>, ForumError> {
+        self.blocking(move |_inner, conn| Ok(outbox::instance_by_domain(conn, &domain)?))
+            .await
+    }
+}
+
+fn delivery(row: Waiting) -> Option<Delivery> {
+    let (id, inbox, activity_ap_id, body, user, forum) = row;
+    let signer = match (user, forum) {
+        (Some(id), _) => Signer::User(id),
+        (None, Some(id)) => Signer::Forum(id),
+        (None, None) => return None,
+    };
+    Some(Delivery {
+        id,
+        inbox,
+        activity_ap_id,
+        body,
+        signer,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::retry_delay;
+
+    #[test]
+    fn retry_delays_grow_by_a_quarter_and_stop_at_a_day() {
+        const DAY: f64 = 86_400.0;
+        assert_eq!(retry_delay(1.0, DAY, 0).num_milliseconds(), 1000);
+        assert_eq!(retry_delay(1.0, DAY, 1).num_milliseconds(), 1250);
+        assert_eq!(retry_delay(1.0, DAY, 2).num_milliseconds(), 1562);
+        assert_eq!(retry_delay(0.05, DAY, 1).num_milliseconds(), 62);
+        assert_eq!(retry_delay(1.0, DAY, 60).num_seconds(), 86_400);
+        assert_eq!(retry_delay(1.0, DAY, 10_000).num_seconds(), 86_400);
+        assert_eq!(retry_delay(0.05, 0.5, 30).num_milliseconds(), 500);
+    }
+}

@@ -1,0 +1,293 @@
+//! The durable outbox: every change that other servers must hear about records an
+//! [`OutboxEvent`] in the same transaction as the change. The delivery worker (in
+//! `federation`) reads pending events, plans their activities, and stores them here with their
+//! deliveries ([`Site::expand_event`]), in one transaction per event. Nothing here knows the
+//! ActivityPub wire format: a planned activity's body arrives as finished JSON.
+
+use chrono::TimeDelta;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use super::remote::domain_of;
+use super::{Inner, Site};
+use crate::db::outbox;
+use crate::db::{self, received, Conn};
+use crate::error::ForumError;
+
+/// What other servers must hear about. Stored as JSON in `outbox_events`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum OutboxEvent {
+    /// A local person asked to follow a remote forum (the follow row holds the rest).
+    Follow {
+        /// `forum_follows.id`.
+        follow_id: i64,
+    },
+    /// A local person stopped following a remote forum.
+    Unfollow {
+        /// The remote forum.
+        forum_id: i64,
+        /// The local person.
+        user_id: i64,
+        /// The Follow being undone.
+        follow_ap_id: String,
+    },
+    /// A post by a local author was written, edited or deleted.
+    Post {
+        /// The post.
+        post_id: i64,
+        /// What happened to it.
+        action: PostAction,
+    },
+    /// A local person marked a post helpful.
+    Like {
+        /// The post.
+        post_id: i64,
+        /// The person.
+        user_id: i64,
+        /// The Like's id.
+        like_ap_id: String,
+    },
+    /// A local person took their helpful mark back.
+    Unlike {
+        /// The post.
+        post_id: i64,
+        /// The person.
+        user_id: i64,
+        /// The Like undone.
+        like_ap_id: String,
+    },
+    /// One of our forums passes on an activity it received (FEP-1b12 `Announce`).
+    Relay {
+        /// The local forum.
+        forum_id: i64,
+        /// The activity as received.
+        activity: String,
+        /// The server it came from.
+        origin: String,
+    },
+    /// A local forum accepted a remote person's follow.
+    AcceptFollow {
+        /// The local forum.
+        forum_id: i64,
+        /// The remote person.
+        follower_id: i64,
+        /// Their Follow activity.
+        follow_ap_id: String,
+    },
+}
+
+/// What happened to a post.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PostAction {
+    /// Written.
+    Create,
+    /// Edited.
+    Update,
+    /// Deleted.
+    Delete,
+}
+
+/// Records that a local post changed, when this instance federates (inside the caller's
+/// transaction).
+pub fn post_event(
+    inner: &Inner,
+    conn: &mut Conn<'_>,
+    post_id: i64,
+    action: PostAction,
+) -> Result<bool, ForumError> {
+    if !inner.settings.federation.enabled {
+        return Ok(false);
+    }
+    push_event(conn, &OutboxEvent::Post { post_id, action })?;
+    Ok(true)
+}
+
+/// What one event becomes: an activity, who signs it, and the inboxes it goes to.
+#[derive(Debug, Clone)]
+pub struct PlannedActivity {
+    /// The activity's id.
+    pub ap_id: String,
+    /// Its type, for the log and `/activities/{kind}/...`.
+    pub kind: String,
+    /// Who signs it.
+    pub signer: Signer,
+    /// The JSON.
+    pub body: String,
+    /// Where it goes.
+    pub inboxes: Vec<Url>,
+}
+
+/// A local actor that signs deliveries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signer {
+    /// A local person.
+    User(i64),
+    /// A local forum.
+    Forum(i64),
+}
+
+/// Writes an event into the outbox (inside the caller's transaction).
+pub fn push_event(conn: &mut Conn<'_>, event: &OutboxEvent) -> Result<(), ForumError> {
+    let json = serde_json::to_string(event)
+        .map_err(|e| ForumError::Internal(format!("outbox event: {e}")))?;
+    outbox::push_event(conn, &json, db::now())?;
+    Ok(())
+}
+
+/// A new activity id of this instance.
+pub fn new_activity_id(inner: &Inner, kind: &str) -> String {
+    inner
+        .urls
+        .absolute(&format!("/activities/{kind}/{}", uuid::Uuid::new_v4()))
+}
+
+impl Site {
+    /// Wakes the delivery worker (after a transaction that wrote outbox events).
+    pub fn outbox_written(&self) {
+        self.inner.outbox_signal.notify_one();
+    }
+
+    /// Waits until [`Site::outbox_written`] is called (or returns at once if it was called
+    /// since the last wait).
+    pub async fn outbox_wait(&self) {
+        self.inner.outbox_signal.notified().await;
+    }
+
+    /// The oldest outbox events not yet turned into activities.
+    pub async fn pending_events(&self, limit: i64) -> Result<Vec<(i64, OutboxEvent)>, ForumError> {
+        self.blocking(move |_inner, conn| {
+            let mut out = Vec::new();
+            for row in outbox::pending_events(conn, limit)? {
+                match serde_json::from_str(&row.event) {
+                    Ok(event) => out.push((row.id, event)),
+                    Err(e) => {
+                        // Written by this code, so only a downgrade can get here; keeping the
+                        // row unexpanded would stop the queue behind it.
+                        tracing::error!(event = %row.event, error = %e, "unreadable outbox event skipped");
+                        outbox::mark_expanded(conn, row.id, db::now())?;
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Turns one event into its activities and their deliveries, in one transaction. False if
+    /// another worker expanded it first.
+    pub async fn expand_event(
+        &self,
+        event_id: i64,
+        planned: Vec<PlannedActivity>,
+    ) -> Result<bool, ForumError> {
+        let expanded = self
+            .blocking(move |_inner, conn| {
+                conn.transaction(|conn| {
+                    let now = db::now();
+                    if !outbox::mark_expanded(conn, event_id, now)? {
+                        return Ok(false);
+                    }
+                    for activity in &planned {
+                        let (signer_user_id, signer_forum_id) = match activity.signer {
+                            Signer::User(id) => (Some(id), None),
+                            Signer::Forum(id) => (None, Some(id)),
+                        };
+                        let activity_id = outbox::insert_activity(
+                            conn,
+                            &outbox::NewActivity {
+                                ap_id: &activity.ap_id,
+                                kind: &activity.kind,
+                                signer_user_id,
+                                signer_forum_id,
+                                body: &activity.body,
+                                created_at: now,
+                            },
+                        )?;
+                        for inbox in &activity.inboxes {
+                            let Some(domain) = domain_of(inbox) else {
+                                continue;
+                            };
+                            let instance = outbox::instance_id(conn, &domain, now)?;
+                            outbox::insert_delivery(
+                                conn,
+                                activity_id,
+                                instance,
+                                inbox.as_str(),
+                                now,
+                            )?;
+                        }
+                    }
+                    Ok(true)
+                })
+            })
+            .await?;
+        Ok(expanded)
+    }
+
+    /// A new activity id of this instance (`/activities/{kind}/{uuid}`).
+    pub fn new_activity_id(&self, kind: &str) -> String {
+        new_activity_id(&self.inner, kind)
+    }
+
+    /// A sent activity's JSON, for activities that carry no post: a `Create`, `Update` or
+    /// `Announce` holds a post as it was then, which may since have been edited or deleted, so
+    /// those are read at the post's own address instead.
+    pub async fn sent_activity(&self, ap_id: String) -> Result<String, ForumError> {
+        self.blocking(
+            move |_inner, conn| match outbox::activity_body(conn, &ap_id)? {
+                Some((kind, body))
+                    if !matches!(kind.as_str(), "Create" | "Update" | "Announce") =>
+                {
+                    Ok(body)
+                }
+                _ => Err(ForumError::NotFound { what: "activity" }),
+            },
+        )
+        .await
+    }
+
+    /// How many activities of a type (`Follow`, `Accept`, ...) this instance has made.
+    pub async fn activities_sent(&self, kind: &'static str) -> Result<i64, ForumError> {
+        self.blocking(move |_inner, conn| Ok(outbox::count_activities(conn, kind)?))
+            .await
+    }
+
+    /// Outbox events not yet expanded, and deliveries waiting for live instances.
+    pub async fn outbox_backlog(&self) -> Result<(i64, i64), ForumError> {
+        self.blocking(|_inner, conn| Ok(outbox::backlog(conn)?))
+            .await
+    }
+
+    /// Forgets what federation no longer needs: activity ids received over 30 days ago (senders
+    /// have stopped retrying by then), outbox events sent on over 7 days ago, and activities
+    /// sent over 30 days ago that wait for no delivery.
+    pub async fn federation_housekeeping(&self) -> Result<(), ForumError> {
+        self.blocking(|_inner, conn| {
+            let now = db::now();
+            received::prune(conn, now - TimeDelta::days(30))?;
+            outbox::prune_events(conn, now - TimeDelta::days(7))?;
+            outbox::prune_activities(conn, now - TimeDelta::days(30))?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OutboxEvent;
+
+    #[test]
+    fn events_round_trip_as_json() {
+        let e = OutboxEvent::AcceptFollow {
+            forum_id: 1,
+            follower_id: 2,
+            follow_ap_id: "https://a.example/f/1".into(),
+        };
+        let json = serde_json::to_string(&e).unwrap();
+        assert!(json.contains(r#""type":"accept_follow""#), "{json}");
+        assert_eq!(serde_json::from_str::<OutboxEvent>(&json).unwrap(), e);
+    }
+}

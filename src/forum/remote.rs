@@ -1,0 +1,142 @@
+//! People and forums on other servers as the domain keeps them: stored (upserted by actor id)
+//! when fetched, found by actor id or handle, and the record of which activities have been
+//! received. Finding something elsewhere from a handle or URL needs the protocol, so the domain
+//! declares it as a capability ([`Resolver`]) that `federation` implements and `app` hands to
+//! the HTTP layers.
+
+use url::Url;
+
+use super::{Forum, Site, User};
+use crate::db::{self, forums, received, users};
+use crate::error::ForumError;
+
+/// A remote forum as read from its actor document, ready to store.
+pub use crate::db::forums::RemoteForum;
+/// A remote person as read from their actor document, ready to store.
+pub use crate::db::users::RemoteUser;
+
+/// The `host[:port]` of a URL: how instances are told apart.
+pub fn domain_of(url: &Url) -> Option<String> {
+    let host = url.host_str()?;
+    Some(match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    })
+}
+
+impl Site {
+    /// Stores (or refreshes) a remote person.
+    pub async fn remember_remote_user(&self, user: RemoteUser) -> Result<User, ForumError> {
+        self.blocking(move |_inner, conn| Ok(users::upsert_remote(conn, &user)?))
+            .await
+    }
+
+    /// Stores (or refreshes) a remote forum.
+    pub async fn remember_remote_forum(&self, forum: RemoteForum) -> Result<Forum, ForumError> {
+        self.blocking(move |_inner, conn| Ok(forums::upsert_remote(conn, &forum)?))
+            .await
+    }
+
+    /// A remote person with this actor id and their public key, if known.
+    pub async fn remote_user_with_key(
+        &self,
+        ap_id: String,
+    ) -> Result<Option<(User, String)>, ForumError> {
+        self.blocking(move |_inner, conn| {
+            Ok(users::by_ap_id_with_key(conn, &ap_id)?
+                .and_then(|(user, key)| Some((user, key?)))
+                .filter(|(user, _)| !user.local))
+        })
+        .await
+    }
+
+    /// A remote forum with this actor id and its public key, if known.
+    pub async fn remote_forum_with_key(
+        &self,
+        ap_id: String,
+    ) -> Result<Option<(Forum, String)>, ForumError> {
+        self.blocking(move |_inner, conn| {
+            Ok(forums::by_ap_id_with_key(conn, &ap_id)?
+                .and_then(|(forum, key)| Some((forum, key?)))
+                .filter(|(forum, _)| !forum.local))
+        })
+        .await
+    }
+
+    /// A person by row id.
+    pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, ForumError> {
+        self.blocking(move |_inner, conn| Ok(users::by_id(conn, id)?))
+            .await
+    }
+
+    /// A forum by row id.
+    pub async fn forum_by_id(&self, id: i64) -> Result<Option<Forum>, ForumError> {
+        self.blocking(move |_inner, conn| Ok(forums::by_id(conn, id)?))
+            .await
+    }
+
+    /// The person with this actor id, if known.
+    pub async fn user_by_ap_id(&self, ap_id: String) -> Result<Option<User>, ForumError> {
+        self.blocking(move |_inner, conn| Ok(users::by_ap_id(conn, &ap_id)?))
+            .await
+    }
+
+    /// The forum with this actor id, if known.
+    pub async fn forum_by_ap_id(&self, ap_id: String) -> Result<Option<Forum>, ForumError> {
+        self.blocking(move |_inner, conn| Ok(forums::by_ap_id(conn, &ap_id)?))
+            .await
+    }
+
+    /// A known remote forum by `name@domain`.
+    pub async fn remote_forum(
+        &self,
+        name: String,
+        domain: String,
+    ) -> Result<Option<Forum>, ForumError> {
+        self.blocking(move |_inner, conn| {
+            Ok(forums::remote_by_handle(
+                conn,
+                &name.to_ascii_lowercase(),
+                &domain.to_ascii_lowercase(),
+            )?)
+        })
+        .await
+    }
+
+    /// A forum and a person by row id (for turning events into JSON).
+    pub async fn forum_and_user(
+        &self,
+        forum_id: i64,
+        user_id: i64,
+    ) -> Result<Option<(Forum, User)>, ForumError> {
+        self.blocking(move |_inner, conn| {
+            Ok(forums::by_id(conn, forum_id)?.zip(users::by_id(conn, user_id)?))
+        })
+        .await
+    }
+
+    /// Records an activity id as received; false when it was received before.
+    pub async fn first_receipt(&self, ap_id: String) -> Result<bool, ForumError> {
+        self.blocking(move |_inner, conn| Ok(received::record(conn, &ap_id, db::now())?))
+            .await
+    }
+
+    /// Whether an activity id was received before.
+    pub async fn seen_activity(&self, ap_id: String) -> Result<bool, ForumError> {
+        self.blocking(move |_inner, conn| Ok(received::seen(conn, &ap_id)?))
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::domain_of;
+
+    #[test]
+    fn instances_are_told_apart_by_host_and_port() {
+        let a = url::Url::parse("http://localhost:8081/inbox").unwrap();
+        let b = url::Url::parse("https://school.example/f/maths/inbox").unwrap();
+        assert_eq!(domain_of(&a).as_deref(), Some("localhost:8081"));
+        assert_eq!(domain_of(&b).as_deref(), Some("school.example"));
+    }
+}
