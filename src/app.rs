@@ -2,6 +2,7 @@
 //! database, and builds the HTTP server around `web`, `api` and the site service.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
@@ -12,8 +13,10 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
 use crate::db::Db;
+use crate::forum::remote::Resolver;
 use crate::forum::Site;
-use crate::web::{session, AppState, PageError};
+use crate::state::AppState;
+use crate::web::{session, PageError};
 
 /// A built, bound, not yet running server.
 pub struct Application {
@@ -57,9 +60,13 @@ impl Application {
             None
         };
         let federate = federation.is_some();
+        let resolver = federation.as_ref().map(|config| {
+            Arc::new(crate::federation::resolve::Finder::new(config.clone())) as Arc<dyn Resolver>
+        });
         let state = actix_web::web::Data::new(AppState {
             site: site.clone(),
             federation,
+            resolver,
         });
         let limit = settings.limits.request_max_bytes();
         // Over https, browsers are told to keep to https (a year, as is usual for HSTS).

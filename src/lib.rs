@@ -23,4 +23,5 @@ pub mod db;
 pub mod error;
 pub mod federation;
 pub mod forum;
+pub mod state;
 pub mod web;

@@ -4,9 +4,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::json::UserJson;
-use super::{ApiResult, ApiUser, JsonError, MaybeApiUser};
+use super::{ApiResult, ApiUser, MaybeApiUser};
+use crate::error::JsonError;
 use crate::forum::accounts::{Registrar, Registration, SessionKind};
-use crate::web::{client_address, AppState};
+use crate::state::{client_address, AppState};
 
 /// `POST /api/v1/accounts` body.
 #[derive(Debug, Default, Deserialize)]

@@ -6,15 +6,14 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::json::{ForumJson, PostJson, ThreadJson, UserJson};
-use super::{ApiResult, ApiUser, JsonError};
-use crate::federation::resolve::{resolve, resolve_forum, Resolved};
+use super::{ApiResult, ApiUser};
+use crate::error::JsonError;
 use crate::forum::follows::Following;
-use crate::web::AppState;
+use crate::forum::remote::{Resolved, Resolver};
+use crate::state::AppState;
 
-fn federation(
-    state: &AppState,
-) -> Result<&activitypub_federation::config::FederationConfig<crate::forum::Site>, JsonError> {
-    state.federation.as_ref().ok_or_else(|| {
+fn resolver(state: &AppState) -> Result<&dyn Resolver, JsonError> {
+    state.resolver.as_deref().ok_or_else(|| {
         JsonError::new(
             404,
             "federation_disabled",
@@ -61,9 +60,8 @@ pub async fn resolve_target(
     _me: ApiUser,
     q: web::Query<ResolveQuery>,
 ) -> ApiResult {
-    let data = federation(&state)?.to_request_data();
+    let found = resolver(&state)?.resolve(&q.q).await?;
     let urls = state.site.urls();
-    let found = resolve(&data, &q.q).await?;
     Ok(HttpResponse::Ok().json(match found {
         Resolved::Forum(forum) => ResolvedJson::Forum {
             forum: ForumJson::new(&forum, urls),
@@ -123,7 +121,7 @@ pub async fn follow(
     me: ApiUser,
     body: web::Json<FollowBody>,
 ) -> ApiResult {
-    let data = federation(&state)?.to_request_data();
+    let resolver = resolver(&state)?;
     if body.target.trim().is_empty() {
         return Err(crate::error::ForumError::invalid(
             "invalid_target",
@@ -132,22 +130,21 @@ pub async fn follow(
         )
         .into());
     }
-    let forum = resolve_forum(&data, &body.target).await?;
-    let follow = state.site.follow_forum(me.user, forum.id).await?;
-    let status = if follow.pending {
+    let following = state
+        .site
+        .follow_target(me.user, &body.target, resolver)
+        .await?;
+    let status = if following.follow.pending {
         actix_web::http::StatusCode::ACCEPTED
     } else {
         actix_web::http::StatusCode::OK
     };
-    Ok(HttpResponse::build(status).json(FollowJson::new(
-        &Following { follow, forum },
-        state.site.urls(),
-    )))
+    Ok(HttpResponse::build(status).json(FollowJson::new(&following, state.site.urls())))
 }
 
 /// GET /api/v1/follows: the remote forums the caller follows or asked to.
 pub async fn list(state: web::Data<AppState>, me: ApiUser) -> ApiResult {
-    federation(&state)?;
+    resolver(&state)?;
     let following = state.site.following(me.user).await?;
     let urls = state.site.urls();
     Ok(HttpResponse::Ok().json(
@@ -164,7 +161,7 @@ pub async fn unfollow(
     me: ApiUser,
     path: web::Path<String>,
 ) -> ApiResult {
-    federation(&state)?;
+    resolver(&state)?;
     let forum = state.site.forum_by_handle(path.into_inner()).await?;
     state.site.unfollow_forum(me.user, forum.id).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::json::{ForumJson, PagingJson, PostJson, ThreadJson};
 use super::{ApiResult, ApiUser, PageQuery};
 use crate::forum::forums::{ForumChanges, ForumForm};
-use crate::web::AppState;
+use crate::state::AppState;
 
 /// GET /api/v1/forums
 pub async fn list(state: web::Data<AppState>) -> ApiResult {

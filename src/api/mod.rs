@@ -21,7 +21,7 @@ use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use crate::error::JsonError;
 use crate::forum::accounts::SessionKind;
 use crate::forum::User;
-use crate::web::AppState;
+use crate::state::AppState;
 
 /// The answer of an API handler.
 pub type ApiResult = Result<HttpResponse, JsonError>;

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::json::{PostJson, RevisionJson};
 use super::{ApiResult, ApiUser};
 use crate::forum::threads::PostEdit;
-use crate::web::AppState;
+use crate::state::AppState;
 
 /// GET /api/v1/posts/{id}
 pub async fn show(state: web::Data<AppState>, path: web::Path<i64>) -> ApiResult {

@@ -4,8 +4,9 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::json::{PagingJson, PostJson, ThreadJson};
-use super::{ApiResult, ApiUser, JsonError, PageQuery};
-use crate::web::AppState;
+use super::{ApiResult, ApiUser, PageQuery};
+use crate::error::JsonError;
+use crate::state::AppState;
 
 #[derive(Serialize)]
 struct ThreadPageJson {

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::json::{PagingJson, UserJson};
 use super::{ApiResult, PageQuery};
-use crate::web::AppState;
+use crate::state::AppState;
 
 #[derive(Serialize)]
 struct ActivityJson {

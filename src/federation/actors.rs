@@ -13,7 +13,7 @@ use super::protocol::{Application, Endpoints, Group, Person, Source};
 use super::{keys, respond};
 use crate::error::JsonError;
 use crate::forum::actors::KeyOwner;
-use crate::web::AppState;
+use crate::state::AppState;
 
 /// Parses a URL this instance made.
 pub fn url(s: &str) -> Result<Url, JsonError> {

@@ -99,7 +99,7 @@ async fn run(data: Data<Site>) {
             }
         }
         let sleep = match data.next_delivery_due().await {
-            Ok(Some(Some(at))) => (at - crate::db::now())
+            Ok(Some(Some(at))) => (at - crate::forum::now())
                 .to_std()
                 .unwrap_or(Duration::ZERO)
                 .min(IDLE_POLL),

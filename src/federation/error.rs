@@ -105,6 +105,25 @@ impl FederationError {
     }
 }
 
+impl FederationError {
+    /// The same failure in the domain's terms, for a capability the domain asked for (finding a
+    /// forum elsewhere): domain errors as they were, the rest as [`ForumError::Remote`].
+    pub fn into_forum(self) -> ForumError {
+        if let FederationError::Forum(e) = self {
+            return e;
+        }
+        let (status, code, message) = self.parts();
+        if status >= 500 {
+            tracing::warn!(error = %self, "a request to another server failed");
+        }
+        ForumError::Remote {
+            status,
+            code,
+            message,
+        }
+    }
+}
+
 impl From<FederationError> for JsonError {
     fn from(e: FederationError) -> JsonError {
         if let FederationError::Forum(e) = e {

@@ -30,7 +30,7 @@ use super::remote::{ApForum, ApUser};
 use super::signature;
 use crate::error::JsonError;
 use crate::forum::Site;
-use crate::web::AppState;
+use crate::state::AppState;
 
 type Signer = Either<ApUser, ApForum>;
 

@@ -36,10 +36,10 @@ use actix_web::http::header::ACCEPT;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 
-use crate::db::keys::KeyPair;
 use crate::error::ForumError;
 use crate::error::JsonError;
 use crate::forum::actors::KeyOwner;
+use crate::forum::actors::KeyPair;
 use crate::forum::Site;
 
 /// Which servers this instance talks to: `federation.blocked_instances` are refused, and when

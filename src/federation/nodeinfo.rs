@@ -5,7 +5,7 @@ use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 use crate::error::JsonError;
-use crate::web::AppState;
+use crate::state::AppState;
 
 const SCHEMA: &str = "http://nodeinfo.diaspora.software/ns/schema/2.1";
 

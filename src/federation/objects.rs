@@ -11,7 +11,7 @@ use super::respond;
 use crate::error::JsonError;
 use crate::forum::threads::PostContext;
 use crate::forum::{Post, Site, Thread, User};
-use crate::web::AppState;
+use crate::state::AppState;
 
 fn tombstone(id: url::Url, former_type: &str, post: &Post) -> Result<HttpResponse, JsonError> {
     let mut res = respond(Tombstone {

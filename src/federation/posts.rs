@@ -448,7 +448,7 @@ async fn store_post(
         published: object
             .published
             .map(|t| t.naive_utc())
-            .unwrap_or_else(crate::db::now),
+            .unwrap_or_else(crate::forum::now),
         updated: object.updated.map(|t| t.naive_utc()),
     };
     if let Some(existing) = data.post_by_ap_id(object.id.to_string()).await? {

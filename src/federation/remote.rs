@@ -13,7 +13,6 @@ use url::Url;
 
 use super::error::FederationError;
 use super::protocol::{Application, RemoteEndpoints, RemoteGroup, RemotePerson};
-use crate::db;
 use crate::forum::actors::KeyOwner;
 use crate::forum::remote::{domain_of, RemoteForum, RemoteUser};
 use crate::forum::{types, Forum, Site, User};
@@ -227,7 +226,7 @@ fn names(
 /// (a plausible handle, a one-line display name of at most 50 characters without control or
 /// invisible characters) and with links only to the web.
 pub fn remote_user_row(json: &RemotePerson) -> Result<RemoteUser, FederationError> {
-    let now = db::now();
+    let now = crate::forum::now();
     let (name, display_name) = names(
         &json.preferred_username,
         json.name.as_deref(),
@@ -250,7 +249,7 @@ pub fn remote_user_row(json: &RemotePerson) -> Result<RemoteUser, FederationErro
 
 /// The `RemoteForum` row a fetched group becomes, held to the limits of our own forums.
 pub fn remote_forum_row(json: &RemoteGroup) -> Result<RemoteForum, FederationError> {
-    let now = db::now();
+    let now = crate::forum::now();
     let (name, title) = names(
         &json.preferred_username,
         json.name.as_deref(),

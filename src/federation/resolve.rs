@@ -2,7 +2,7 @@
 //! `@teachers@a.example`, `acct:teachers@a.example`) or a URL. Handles go through WebFinger;
 //! URLs are fetched directly. What is found is stored (or refreshed) and returned as a row.
 
-use activitypub_federation::config::Data;
+use activitypub_federation::config::{Data, FederationConfig};
 use activitypub_federation::fetch::object_id::ObjectId;
 use activitypub_federation::fetch::webfinger::webfinger_resolve_actor;
 use either::Either;
@@ -13,31 +13,8 @@ use activitypub_federation::error::Error as ApError;
 use super::error::FederationError;
 use super::remote::{ApForum, ApUser};
 use crate::error::ForumError;
-use crate::forum::threads::PostContext;
-use crate::forum::{Forum, Site, User};
-
-/// What a handle or URL names.
-#[derive(Debug, Clone)]
-pub enum Resolved {
-    /// A forum (here or elsewhere).
-    Forum(Forum),
-    /// A person (here or elsewhere).
-    User(User),
-    /// A thread, by its opening post (here or elsewhere).
-    Thread(Box<PostContext>),
-    /// A reply (here or elsewhere).
-    Post(Box<PostContext>),
-}
-
-impl Resolved {
-    fn of_post(ctx: PostContext) -> Resolved {
-        if ctx.post.is_opening {
-            Resolved::Thread(Box::new(ctx))
-        } else {
-            Resolved::Post(Box::new(ctx))
-        }
-    }
-}
+use crate::forum::remote::{Resolved, Resolver};
+use crate::forum::Site;
 
 /// Whether the document at `url` is a post rather than an actor: read from its `type`.
 async fn is_post(url: &Url, data: &Data<Site>) -> Result<bool, FederationError> {
@@ -125,7 +102,7 @@ pub async fn resolve(data: &Data<Site>, q: &str) -> Result<Resolved, FederationE
             if let Some(forum) = data.remote_forum(name.clone(), domain.clone()).await? {
                 let fresh = forum
                     .last_refreshed_at
-                    .is_some_and(|at| crate::db::now() - at < chrono::TimeDelta::days(1));
+                    .is_some_and(|at| crate::forum::now() - at < chrono::TimeDelta::days(1));
                 if fresh {
                     return Ok(Resolved::Forum(forum));
                 }
@@ -170,25 +147,26 @@ pub async fn resolve(data: &Data<Site>, q: &str) -> Result<Resolved, FederationE
     })
 }
 
-/// Finds the forum a handle or URL names; anything else is a 400 saying what it is.
-pub async fn resolve_forum(data: &Data<Site>, q: &str) -> Result<Forum, FederationError> {
-    match resolve(data, q).await? {
-        Resolved::Forum(forum) => Ok(forum),
-        Resolved::User(user) => Err(ForumError::invalid(
-            "not_a_forum",
-            "target",
-            format!("{} is a person, not a forum", user.display_name),
-        )
-        .into()),
-        Resolved::Thread(ctx) | Resolved::Post(ctx) => Err(ForumError::invalid(
-            "not_a_forum",
-            "target",
-            format!(
-                "That is a post in {}; follow the forum itself (its handle or address)",
-                ctx.forum.title
-            ),
-        )
-        .into()),
+/// The [`Resolver`] the HTTP layers use: resolving through this instance's federation
+/// configuration.
+pub struct Finder {
+    config: FederationConfig<Site>,
+}
+
+impl Finder {
+    /// A resolver that fetches as this instance.
+    pub fn new(config: FederationConfig<Site>) -> Finder {
+        Finder { config }
+    }
+}
+
+#[async_trait::async_trait]
+impl Resolver for Finder {
+    async fn resolve(&self, target: &str) -> Result<Resolved, ForumError> {
+        let data = self.config.to_request_data();
+        resolve(&data, target)
+            .await
+            .map_err(FederationError::into_forum)
     }
 }
 

@@ -4,10 +4,13 @@
 
 use super::threads::PostContext;
 use super::{Forum, Site, User};
-use crate::db::keys::{self, KeyPair};
+use crate::db::keys;
 use crate::db::posts::{self, PostRef};
 use crate::db::{self, forums, users};
 use crate::error::ForumError;
+
+/// An actor's key pair (PEM), as stored.
+pub use crate::db::keys::KeyPair;
 
 /// Whose keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

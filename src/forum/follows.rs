@@ -3,6 +3,7 @@
 //! records its outbox event in the same transaction.
 
 use super::outbox::{new_activity_id, push_event, OutboxEvent};
+use super::remote::Resolver;
 use super::{Forum, Site, User};
 use crate::db::follows::{self, Follow};
 use crate::db::{self, forums, users};
@@ -22,6 +23,18 @@ fn forum_not_found() -> ForumError {
 }
 
 impl Site {
+    /// `by` asks to follow the forum a handle or address names (found through `resolver`).
+    pub async fn follow_target(
+        &self,
+        by: User,
+        target: &str,
+        resolver: &dyn Resolver,
+    ) -> Result<Following, ForumError> {
+        let forum = resolver.resolve(target).await?.into_forum()?;
+        let follow = self.follow_forum(by, forum.id).await?;
+        Ok(Following { follow, forum })
+    }
+
     /// `by` asks to follow a remote forum. Until the forum accepts, the follow is pending; asking
     /// again sends the request again.
     pub async fn follow_forum(&self, by: User, forum_id: i64) -> Result<Follow, ForumError> {

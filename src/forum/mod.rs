@@ -37,6 +37,9 @@ pub use crate::db::threads::Thread;
 pub use crate::db::users::User;
 pub use urls::Urls;
 
+/// The current time, as every row stores it.
+pub use crate::db::now;
+
 /// The forum service: cheap to clone, shared by every handler.
 #[derive(Clone)]
 pub struct Site {

@@ -6,6 +6,7 @@
 
 use url::Url;
 
+use super::threads::PostContext;
 use super::{Forum, Site, User};
 use crate::db::{self, forums, received, users};
 use crate::error::ForumError;
@@ -14,6 +15,61 @@ use crate::error::ForumError;
 pub use crate::db::forums::RemoteForum;
 /// A remote person as read from their actor document, ready to store.
 pub use crate::db::users::RemoteUser;
+
+/// What a handle or URL names.
+#[derive(Debug, Clone)]
+pub enum Resolved {
+    /// A forum (here or elsewhere).
+    Forum(Forum),
+    /// A person (here or elsewhere).
+    User(User),
+    /// A thread, by its opening post (here or elsewhere).
+    Thread(Box<PostContext>),
+    /// A reply (here or elsewhere).
+    Post(Box<PostContext>),
+}
+
+impl Resolved {
+    /// A post, as a thread when it opens one.
+    pub fn of_post(ctx: PostContext) -> Resolved {
+        if ctx.post.is_opening {
+            Resolved::Thread(Box::new(ctx))
+        } else {
+            Resolved::Post(Box::new(ctx))
+        }
+    }
+
+    /// The forum, or a 422 `not_a_forum` saying what was found instead.
+    pub fn into_forum(self) -> Result<Forum, ForumError> {
+        match self {
+            Resolved::Forum(forum) => Ok(forum),
+            Resolved::User(user) => Err(ForumError::invalid(
+                "not_a_forum",
+                "target",
+                format!("{} is a person, not a forum", user.display_name),
+            )),
+            Resolved::Thread(ctx) | Resolved::Post(ctx) => Err(ForumError::invalid(
+                "not_a_forum",
+                "target",
+                format!(
+                    "That is a post in {}; follow the forum itself (its handle or address)",
+                    ctx.forum.title
+                ),
+            )),
+        }
+    }
+}
+
+/// Finding a person, forum or post from what someone typed: a handle (`maths@school.example`)
+/// or an address, here or on another server (fetched and stored when it is elsewhere). Only
+/// the protocol layer can do this; `federation` implements it, and it exists only when the
+/// instance federates.
+#[async_trait::async_trait]
+pub trait Resolver: Send + Sync {
+    /// What `target` names. Errors: 422 for what cannot be a handle or address, 404 when
+    /// nothing is there, 502 when the other server fails.
+    async fn resolve(&self, target: &str) -> Result<Resolved, ForumError>;
+}
 
 /// The `host[:port]` of a URL: how instances are told apart.
 pub fn domain_of(url: &Url) -> Option<String> {

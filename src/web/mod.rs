@@ -14,17 +14,9 @@ use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use askama::Template;
 
 use crate::error::ForumError;
-use crate::forum::Site;
+use crate::state::AppState;
 use session::Viewer;
 use views::UserLink;
-
-/// What every handler shares.
-pub struct AppState {
-    /// The site service.
-    pub site: Site,
-    /// The ActivityPub configuration, when `federation.enabled`.
-    pub federation: Option<activitypub_federation::config::FederationConfig<Site>>,
-}
 
 /// The frame around every page: title, header and notices.
 #[derive(Debug, Clone)]
@@ -291,25 +283,6 @@ pub fn invalid_status(invalid: &crate::error::Invalid) -> StatusCode {
 /// Renders a template with 200 OK.
 pub fn ok<T: Template>(template: &T) -> Result<HttpResponse, PageError> {
     Ok(html(StatusCode::OK, template))
-}
-
-/// The client's address: the TCP peer, or the proxy's `Forwarded`/`X-Forwarded-For` when
-/// `server.behind_proxy` says a proxy sets them (they are forgeable otherwise).
-pub fn client_address(req: &HttpRequest) -> Option<String> {
-    let behind_proxy = req
-        .app_data::<web::Data<AppState>>()
-        .is_some_and(|s| s.site.settings().server.behind_proxy);
-    if behind_proxy {
-        let info = req.connection_info();
-        if let Some(addr) = info.realip_remote_addr() {
-            return Some(
-                addr.parse::<std::net::SocketAddr>()
-                    .map(|s| s.ip().to_string())
-                    .unwrap_or_else(|_| addr.to_string()),
-            );
-        }
-    }
-    req.peer_addr().map(|a| a.ip().to_string())
 }
 
 /// A local path safe to send someone back to after logging in (never another site).

@@ -16,10 +16,11 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 
-use super::{AppState, Layout, PageError};
+use super::{Layout, PageError};
 use crate::forum::accounts::SessionKind;
 use crate::forum::tokens::{constant_time_eq, new_token, unmask};
 use crate::forum::{Site, User};
+use crate::state::AppState;
 
 /// Name of the login cookie.
 pub const SESSION_COOKIE: &str = "staffroom_session";
@@ -138,7 +139,7 @@ impl FromRequest for Viewer {
                 .ok()
                 .map(|s| s.chars().take(200).collect::<String>())
         });
-        let address = super::client_address(req);
+        let address = crate::state::client_address(req);
         Box::pin(async move {
             let Some(state) = state else {
                 return Err(PageError::bare(500, "The server is misconfigured."));

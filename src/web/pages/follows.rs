@@ -5,10 +5,9 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use super::super::session::{redirect_with_notice, Viewer};
-use super::super::{AppState, PageError};
+use super::super::PageError;
 use super::forums::render_index;
-use crate::federation::error::FederationError;
-use crate::federation::resolve::resolve_forum;
+use crate::state::AppState;
 
 /// The follow and unfollow forms.
 #[derive(Debug, Default, Deserialize)]
@@ -26,7 +25,7 @@ pub async fn follow(
 ) -> Result<HttpResponse, PageError> {
     viewer.check_csrf(&form.csrf_token)?;
     let user = viewer.require_user("/")?;
-    let Some(config) = state.federation.as_ref() else {
+    let Some(resolver) = state.resolver.as_deref() else {
         return Err(PageError::new(
             &viewer,
             404,
@@ -47,39 +46,29 @@ pub async fn follow(
         )
         .await;
     }
-    let data = config.to_request_data();
-    let result = match resolve_forum(&data, target).await {
-        Ok(forum) => viewer
-            .site
-            .follow_forum(user, forum.id)
-            .await
-            .map(|follow| (forum, follow))
-            .map_err(FederationError::from),
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok((forum, follow)) => {
-            let notice = if follow.pending {
+    match viewer.site.follow_target(user, target, resolver).await {
+        Ok(following) => {
+            let notice = if following.follow.pending {
                 format!(
                     "Asked to follow {}. It appears in the list once its server accepts.",
-                    forum.title
+                    following.forum.title
                 )
             } else {
-                format!("You follow {}.", forum.title)
+                format!("You follow {}.", following.forum.title)
             };
             Ok(redirect_with_notice(&viewer.site, "/", &notice))
         }
+        Err(e) if e.is_internal() => Err(viewer.error(e)),
         Err(e) => {
-            let (status, _code, detail) = e.parts();
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
             // A server we could not reach is not the educator's mistake: say so plainly.
             let message = if status.is_server_error() {
-                tracing::info!(target = %form.target, error = %detail, "following failed");
+                tracing::info!(target = %form.target, error = %e, "following failed");
                 "That server could not be reached, or did not answer as a forum server does. \
                  Check the handle, or try again later."
                     .to_string()
             } else {
-                detail
+                e.public_message()
             };
             render_index(
                 &viewer,
