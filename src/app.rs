@@ -13,6 +13,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
 use crate::db::Db;
+use crate::error::wants_json;
 use crate::forum::remote::Resolver;
 use crate::forum::Site;
 use crate::state::AppState;
@@ -107,6 +108,7 @@ impl Application {
                     }
                 })
                 .wrap(middleware::Compress::default())
+                .wrap(middleware::from_fn(crate::error::request_ids))
                 .wrap(TracingLogger::default())
                 .configure(crate::api::routes)
                 .configure(|cfg| {
@@ -191,23 +193,21 @@ async fn plain_requests(
 ) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
     let address = req.uri().path_and_query().map_or("", |p| p.as_str());
     if address.contains("%00") {
-        return Err(
-            if req.path().starts_with("/api/") || req.path().ends_with("/inbox") {
-                crate::error::JsonError::new(
-                    400,
-                    "invalid_address",
-                    "The address has a NUL character (%00) in it.",
-                )
-                .into()
-            } else {
-                PageError::for_request(
-                    req.request(),
-                    400,
-                    "The address has a character in it (%00) that no page here has.",
-                )
-                .into()
-            },
-        );
+        return Err(if wants_json(req.request()) {
+            crate::error::JsonError::new(
+                400,
+                "invalid_address",
+                "The address has a NUL character (%00) in it.",
+            )
+            .into()
+        } else {
+            PageError::for_request(
+                req.request(),
+                400,
+                "The address has a character in it (%00) that no page here has.",
+            )
+            .into()
+        });
     }
     if req.method() == actix_web::http::Method::HEAD {
         req.head_mut().method = actix_web::http::Method::GET;
@@ -232,7 +232,7 @@ fn form_error(err: UrlencodedError, req: &HttpRequest) -> actix_web::Error {
 }
 
 fn query_error(err: QueryPayloadError, req: &HttpRequest) -> actix_web::Error {
-    if req.path().starts_with("/api/") {
+    if wants_json(req) {
         crate::error::JsonError::new(
             400,
             "invalid_query",
@@ -245,7 +245,7 @@ fn query_error(err: QueryPayloadError, req: &HttpRequest) -> actix_web::Error {
 }
 
 fn path_error(_err: PathError, req: &HttpRequest) -> actix_web::Error {
-    if req.path().starts_with("/api/") {
+    if wants_json(req) {
         crate::error::JsonError::new(404, "not_found", "Nothing is at this address.").into()
     } else {
         PageError::for_request(req, 404, "There is no page at this address.").into()

@@ -350,8 +350,15 @@ impl std::fmt::Display for JsonError {
 
 impl From<ForumError> for JsonError {
     fn from(e: ForumError) -> JsonError {
+        JsonError::from(&e)
+    }
+}
+
+impl From<&ForumError> for JsonError {
+    /// The body for a domain error; an internal one is logged here, once.
+    fn from(e: &ForumError) -> JsonError {
         if e.is_internal() {
-            log_internal("request failed", &e);
+            log_internal("request failed", e);
         }
         JsonError {
             status: e.status(),
@@ -359,7 +366,7 @@ impl From<ForumError> for JsonError {
             message: e.public_message(),
             fields: e.fields().to_vec(),
             retry_after: match e {
-                ForumError::RateLimited { retry_after_secs } => Some(retry_after_secs),
+                ForumError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
                 _ => None,
             },
         }

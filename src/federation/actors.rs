@@ -9,15 +9,16 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use url::Url;
 
+use super::error::FederationError;
 use super::protocol::{Application, Endpoints, Group, Person, Source};
 use super::{keys, respond};
-use crate::error::JsonError;
 use crate::forum::actors::KeyOwner;
 use crate::state::AppState;
 
 /// Parses a URL this instance made.
-pub fn url(s: &str) -> Result<Url, JsonError> {
-    Url::parse(s).map_err(|e| JsonError::new(500, "internal_error", format!("bad URL {s}: {e}")))
+pub fn url(s: &str) -> Result<Url, FederationError> {
+    Url::parse(s)
+        .map_err(|e| crate::error::ForumError::Internal(format!("bad URL {s}: {e}")).into())
 }
 
 fn public_key(owner: &Url, pem: String) -> PublicKey {
@@ -37,7 +38,7 @@ struct ActorAddresses {
 }
 
 impl ActorAddresses {
-    fn of(id: &Url) -> Result<ActorAddresses, JsonError> {
+    fn of(id: &Url) -> Result<ActorAddresses, FederationError> {
         Ok(ActorAddresses {
             inbox: url(&format!("{id}/inbox"))?,
             outbox: url(&format!("{id}/outbox"))?,
@@ -46,7 +47,7 @@ impl ActorAddresses {
     }
 }
 
-fn shared_inbox(state: &AppState) -> Result<Endpoints, JsonError> {
+fn shared_inbox(state: &AppState) -> Result<Endpoints, FederationError> {
     Ok(Endpoints {
         shared_inbox: url(&state.site.urls().absolute("/inbox"))?,
     })
@@ -56,7 +57,7 @@ fn shared_inbox(state: &AppState) -> Result<Endpoints, JsonError> {
 pub async fn person(
     state: web::Data<AppState>,
     path: web::Path<String>,
-) -> Result<HttpResponse, JsonError> {
+) -> Result<HttpResponse, FederationError> {
     let user = state.site.local_user(path.into_inner()).await?;
     let keys = keys(&state.site, KeyOwner::User(user.id)).await?;
     let id = url(&state.site.urls().user(&user))?;
@@ -85,7 +86,7 @@ pub async fn person(
 pub async fn group(
     state: web::Data<AppState>,
     path: web::Path<String>,
-) -> Result<HttpResponse, JsonError> {
+) -> Result<HttpResponse, FederationError> {
     let forum = state.site.forum(path.into_inner()).await?;
     let keys = keys(&state.site, KeyOwner::Forum(forum.id)).await?;
     let id = url(&state.site.urls().forum(&forum))?;
@@ -128,7 +129,7 @@ pub async fn group(
 }
 
 /// GET /actor: the instance's `Application` actor.
-pub async fn instance(state: web::Data<AppState>) -> Result<HttpResponse, JsonError> {
+pub async fn instance(state: web::Data<AppState>) -> Result<HttpResponse, FederationError> {
     let keys = keys(&state.site, KeyOwner::Instance).await?;
     let urls = state.site.urls();
     let id = url(&urls.absolute("/actor"))?;
@@ -156,9 +157,9 @@ pub struct WebfingerQuery {
 pub async fn webfinger(
     state: web::Data<AppState>,
     q: web::Query<WebfingerQuery>,
-) -> Result<HttpResponse, JsonError> {
+) -> Result<HttpResponse, FederationError> {
     let Some(resource) = q.resource.as_deref() else {
-        return Err(JsonError::new(
+        return Err(FederationError::new(
             400,
             "invalid_query",
             "WebFinger needs ?resource=acct:name@domain",
@@ -167,10 +168,10 @@ pub async fn webfinger(
     let config = state
         .federation
         .as_ref()
-        .ok_or_else(|| JsonError::new(404, "not_found", "Federation is not enabled here."))?;
+        .ok_or_else(|| FederationError::new(404, "not_found", "Federation is not enabled here."))?;
     let data = config.to_request_data();
     let name = extract_webfinger_name(resource, &data).map_err(|_| {
-        JsonError::new(
+        FederationError::new(
             404,
             "not_found",
             format!("No such account here: {resource}"),
@@ -186,7 +187,7 @@ pub async fn webfinger(
         links.push((url(&urls.forum(forum))?, Some("Group")));
     }
     if links.is_empty() {
-        return Err(JsonError::new(
+        return Err(FederationError::new(
             404,
             "not_found",
             format!("No such account here: {resource}"),

@@ -31,6 +31,15 @@ pub enum FederationError {
 }
 
 impl FederationError {
+    /// A failure with a status, stable code and message (words we wrote, safe to show).
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> FederationError {
+        FederationError::Refused {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
     /// A 400 for an activity or object we do not take, saying why.
     pub fn refused(code: &'static str, message: impl Into<String>) -> FederationError {
         FederationError::Refused {
@@ -99,7 +108,21 @@ impl FederationError {
                     | ApError::ReqwestMiddleware(_) => (502, "remote_fetch_failed"),
                     _ => (500, "internal_error"),
                 };
-                (status, code, e.to_string())
+                // What the crate says about a failure of ours or of another server's is for
+                // the log; the body says what happened in words a stranger may read.
+                let message = match code {
+                    "invalid_remote_object" => {
+                        "The other server answered with something that is not what was asked for."
+                            .to_string()
+                    }
+                    "remote_fetch_failed" => {
+                        "The other server could not be reached, or did not answer in time."
+                            .to_string()
+                    }
+                    "internal_error" => crate::error::INTERNAL_MESSAGE.to_string(),
+                    _ => e.to_string(),
+                };
+                (status, code, message)
             }
         }
     }
@@ -124,26 +147,18 @@ impl FederationError {
     }
 }
 
-impl From<FederationError> for JsonError {
-    fn from(e: FederationError) -> JsonError {
-        if let FederationError::Forum(e) = e {
-            return JsonError::from(e);
-        }
-        let (status, code, message) = e.parts();
-        if status >= 500 {
-            tracing::warn!(error = %e, "federation request failed");
-        }
-        JsonError::new(status, code, message)
-    }
-}
-
 impl ResponseError for FederationError {
     fn error_response(&self) -> HttpResponse {
-        let (status, code, message) = self.parts();
-        if status >= 500 {
-            tracing::warn!(error = %self, "federation request failed");
+        match self {
+            FederationError::Forum(e) => JsonError::from(e).error_response(),
+            _ => {
+                let (status, code, message) = self.parts();
+                if status >= 500 {
+                    crate::error::log_internal("federation request failed", self);
+                }
+                JsonError::new(status, code, message).error_response()
+            }
         }
-        JsonError::new(status, code, message).error_response()
     }
 
     fn status_code(&self) -> actix_web::http::StatusCode {

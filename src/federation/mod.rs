@@ -37,7 +37,6 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 
 use crate::error::ForumError;
-use crate::error::JsonError;
 use crate::forum::actors::KeyOwner;
 use crate::forum::actors::KeyPair;
 use crate::forum::Site;
@@ -150,9 +149,9 @@ fn accepts_activitypub(accept: &str) -> bool {
 }
 
 /// An ActivityPub document with our `@context`, as `application/activity+json`.
-pub fn respond<T: Serialize>(object: T) -> Result<HttpResponse, JsonError> {
+pub fn respond<T: Serialize>(object: T) -> Result<HttpResponse, error::FederationError> {
     activitypub_federation::actix_web::response::create_http_response(object, &protocol::context())
-        .map_err(|e| JsonError::new(500, "internal_error", format!("serialising failed: {e}")))
+        .map_err(|e| ForumError::Internal(format!("serialising failed: {e}")).into())
 }
 
 /// An actor's keys, made on first use.

@@ -4,7 +4,7 @@
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-use crate::error::JsonError;
+use super::error::FederationError;
 use crate::state::AppState;
 
 const SCHEMA: &str = "http://nodeinfo.diaspora.software/ns/schema/2.1";
@@ -20,7 +20,7 @@ pub async fn links(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// GET /nodeinfo/2.1
-pub async fn nodeinfo(state: web::Data<AppState>) -> Result<HttpResponse, JsonError> {
+pub async fn nodeinfo(state: web::Data<AppState>) -> Result<HttpResponse, FederationError> {
     let usage = state.site.usage().await?;
     let settings = state.site.settings();
     let mut software = json!({

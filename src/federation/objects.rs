@@ -6,14 +6,18 @@ use activitypub_federation::kinds::object::{NoteType, PageType, TombstoneType};
 use actix_web::{web, HttpResponse};
 
 use super::actors::url;
+use super::error::FederationError;
 use super::protocol::{Mention, Note, Page, Source, ThreadContext, Tombstone, PUBLIC};
 use super::respond;
-use crate::error::JsonError;
 use crate::forum::threads::PostContext;
 use crate::forum::{Post, Site, Thread, User};
 use crate::state::AppState;
 
-fn tombstone(id: url::Url, former_type: &str, post: &Post) -> Result<HttpResponse, JsonError> {
+fn tombstone(
+    id: url::Url,
+    former_type: &str,
+    post: &Post,
+) -> Result<HttpResponse, FederationError> {
     let mut res = respond(Tombstone {
         kind: TombstoneType::Tombstone,
         id,
@@ -24,7 +28,7 @@ fn tombstone(id: url::Url, former_type: &str, post: &Post) -> Result<HttpRespons
     Ok(res)
 }
 
-fn context_url(site: &Site, thread: &Thread) -> Result<Option<url::Url>, JsonError> {
+fn context_url(site: &Site, thread: &Thread) -> Result<Option<url::Url>, FederationError> {
     if !thread.local {
         return Ok(None);
     }
@@ -44,7 +48,7 @@ fn handle(user: &User, site: &Site) -> String {
 }
 
 /// A thread's opening post as a `Page`.
-pub fn page_json(site: &Site, ctx: &PostContext) -> Result<Page, JsonError> {
+pub fn page_json(site: &Site, ctx: &PostContext) -> Result<Page, FederationError> {
     let urls = site.urls();
     let id = url(&urls.thread(&ctx.thread))?;
     let forum_id = url(&urls.forum(&ctx.forum))?;
@@ -68,7 +72,11 @@ pub fn page_json(site: &Site, ctx: &PostContext) -> Result<Page, JsonError> {
 }
 
 /// A reply as a `Note`, answering `parent` (the post it answers, or the opening post).
-pub fn note_json(site: &Site, ctx: &PostContext, parent: &PostContext) -> Result<Note, JsonError> {
+pub fn note_json(
+    site: &Site,
+    ctx: &PostContext,
+    parent: &PostContext,
+) -> Result<Note, FederationError> {
     let urls = site.urls();
     let id = url(&urls.post(&ctx.post))?;
     let forum_id = url(&urls.forum(&ctx.forum))?;
@@ -97,7 +105,7 @@ pub fn note_json(site: &Site, ctx: &PostContext, parent: &PostContext) -> Result
 }
 
 /// The post a reply answers: the one it names, or the thread's opening post.
-pub async fn parent_of(site: &Site, ctx: &PostContext) -> Result<PostContext, JsonError> {
+pub async fn parent_of(site: &Site, ctx: &PostContext) -> Result<PostContext, FederationError> {
     Ok(match ctx.post.in_reply_to_id {
         Some(parent_id) => site.post(parent_id).await?,
         None => site.opening_post(ctx.thread.id).await?,
@@ -115,7 +123,7 @@ fn elsewhere(ap_id: &str) -> HttpResponse {
 pub async fn page(
     state: web::Data<AppState>,
     path: web::Path<i64>,
-) -> Result<HttpResponse, JsonError> {
+) -> Result<HttpResponse, FederationError> {
     let ctx = state.site.opening_post(path.into_inner()).await?;
     if let (false, Some(ap_id)) = (ctx.thread.local, &ctx.thread.ap_id) {
         return Ok(elsewhere(ap_id));
@@ -134,7 +142,7 @@ pub async fn page(
 pub async fn note(
     state: web::Data<AppState>,
     path: web::Path<i64>,
-) -> Result<HttpResponse, JsonError> {
+) -> Result<HttpResponse, FederationError> {
     let ctx = state.site.post(path.into_inner()).await?;
     let urls = state.site.urls();
     if let (false, Some(ap_id)) = (ctx.post.local, &ctx.post.ap_id) {
@@ -156,7 +164,7 @@ pub async fn note(
 pub async fn context(
     state: web::Data<AppState>,
     path: web::Path<i64>,
-) -> Result<HttpResponse, JsonError> {
+) -> Result<HttpResponse, FederationError> {
     let (opening, replies) = state.site.thread_context(path.into_inner()).await?;
     let urls = state.site.urls();
     let forum_id = url(&urls.forum(&opening.forum))?;
@@ -181,7 +189,7 @@ pub async fn context(
 pub async fn activity(
     state: web::Data<AppState>,
     req: actix_web::HttpRequest,
-) -> Result<HttpResponse, JsonError> {
+) -> Result<HttpResponse, FederationError> {
     let id = state.site.urls().absolute(req.path());
     let body = state.site.sent_activity(id).await?;
     Ok(HttpResponse::Ok()
@@ -194,11 +202,11 @@ pub async fn activity(
 pub async fn forum_outbox(
     state: web::Data<AppState>,
     path: web::Path<String>,
-) -> Result<HttpResponse, JsonError> {
+) -> Result<HttpResponse, FederationError> {
     let name = path.into_inner();
     let (forum_row, entries) = state.site.forum_feed(name).await?;
     if !forum_row.local {
-        return Err(JsonError::new(
+        return Err(FederationError::new(
             404,
             "not_found",
             "No forum here by that name.",
@@ -240,7 +248,7 @@ pub async fn forum_outbox(
 pub async fn forum_followers(
     state: web::Data<AppState>,
     path: web::Path<String>,
-) -> Result<HttpResponse, JsonError> {
+) -> Result<HttpResponse, FederationError> {
     let forum_row = state.site.forum(path.into_inner()).await?;
     let count = state.site.follower_count(forum_row.id).await?;
     let forum_url = url(&state.site.urls().forum(&forum_row))?;
@@ -253,7 +261,7 @@ pub async fn forum_followers(
 
 /// An empty `OrderedCollection` at `id`: what a person's outbox and followers, and the instance
 /// actor's outbox, hold (people post in forums, and only forums are followed).
-fn empty_collection(id: &str) -> Result<HttpResponse, JsonError> {
+fn empty_collection(id: &str) -> Result<HttpResponse, FederationError> {
     respond(serde_json::json!({
         "type": "OrderedCollection",
         "id": id,
@@ -267,13 +275,13 @@ pub async fn person_collection(
     state: web::Data<AppState>,
     req: actix_web::HttpRequest,
     path: web::Path<String>,
-) -> Result<HttpResponse, JsonError> {
+) -> Result<HttpResponse, FederationError> {
     state.site.local_user(path.into_inner()).await?;
     empty_collection(&state.site.urls().absolute(req.path()))
 }
 
 /// GET /actor/outbox.
-pub async fn instance_outbox(state: web::Data<AppState>) -> Result<HttpResponse, JsonError> {
+pub async fn instance_outbox(state: web::Data<AppState>) -> Result<HttpResponse, FederationError> {
     empty_collection(&state.site.urls().absolute("/actor/outbox"))
 }
 
@@ -281,7 +289,7 @@ pub async fn instance_outbox(state: web::Data<AppState>) -> Result<HttpResponse,
 pub async fn forum_featured(
     state: web::Data<AppState>,
     path: web::Path<String>,
-) -> Result<HttpResponse, JsonError> {
+) -> Result<HttpResponse, FederationError> {
     let (forum_row, _, pinned) = state
         .site
         .forum_moderators_and_pinned(path.into_inner())
@@ -303,7 +311,7 @@ pub async fn forum_featured(
 pub async fn forum_moderators(
     state: web::Data<AppState>,
     path: web::Path<String>,
-) -> Result<HttpResponse, JsonError> {
+) -> Result<HttpResponse, FederationError> {
     let (forum_row, moderators, _) = state
         .site
         .forum_moderators_and_pinned(path.into_inner())

@@ -576,11 +576,11 @@ pub async fn plan_post(
     let parent = if ctx.post.is_opening {
         None
     } else {
-        Some(parent_of(data, &ctx).await.map_err(api)?)
+        Some(parent_of(data, &ctx).await?)
     };
     let object = match &parent {
-        None => serde_json::to_value(page_json(data, &ctx).map_err(api)?)?,
-        Some(parent) => serde_json::to_value(note_json(data, &ctx, parent).map_err(api)?)?,
+        None => serde_json::to_value(page_json(data, &ctx)?)?,
+        Some(parent) => serde_json::to_value(note_json(data, &ctx, parent)?)?,
     };
     let object_id = object["id"].clone();
     let (kind, object) = match action {
@@ -710,11 +710,6 @@ pub(super) fn announce(
         "audience": forum_url,
     });
     planned(&id, "Announce", Signer::Forum(forum_id), &body, inboxes)
-}
-
-/// The object builders answer in the API's error type; here their failures are our own.
-fn api(e: crate::error::JsonError) -> FederationError {
-    FederationError::Forum(ForumError::Internal(e.to_string()))
 }
 
 /// Fills in a forum just followed from its outbox: its newest threads (at most 20), each

@@ -84,6 +84,8 @@ struct ErrorPage<'a> {
     heading: &'a str,
     message: &'a str,
     kept: Option<&'a str>,
+    /// For a failure of ours: the request's id, which the log line names too.
+    reference: Option<String>,
 }
 
 #[derive(Debug)]
@@ -193,7 +195,7 @@ impl PageError {
     /// The page for a forum error. Internal causes go to the log here, once.
     pub fn from_forum(viewer: &Viewer, e: ForumError) -> PageError {
         if e.is_internal() {
-            tracing::error!(error = %e, "request failed");
+            crate::error::log_internal("request failed", &e);
         }
         let mut page = PageError::new(
             viewer,
@@ -241,6 +243,10 @@ impl ResponseError for PageError {
                         heading,
                         message,
                         kept: kept.as_deref(),
+                        reference: (self.status >= 500)
+                            .then(crate::error::request_id)
+                            .flatten()
+                            .filter(|id| !id.is_empty()),
                     },
                 );
                 if let Some(secs) = self.retry_after {
@@ -263,7 +269,7 @@ pub fn html<T: Template>(status: StatusCode, template: &T) -> HttpResponse {
             .content_type("text/html; charset=utf-8")
             .body(body),
         Err(e) => {
-            tracing::error!(error = %e, "template failed to render");
+            crate::error::log_internal("template failed to render", &e);
             HttpResponse::InternalServerError()
                 .content_type("text/plain; charset=utf-8")
                 .body("Something went wrong on the server.")
@@ -304,7 +310,7 @@ pub async fn stylesheet() -> HttpResponse {
 
 /// Any path no route matched.
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
-    if req.path().starts_with("/api/") {
+    if crate::error::wants_json(&req) {
         return crate::error::JsonError::from(ForumError::NotFound { what: "endpoint" })
             .error_response();
     }

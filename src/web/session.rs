@@ -63,7 +63,7 @@ pub async fn csrf_and_notice(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     // The API and the ActivityPub inboxes are not pages: no CSRF cookie for them.
-    if req.path().starts_with("/api/") || req.path().ends_with("/inbox") {
+    if crate::error::wants_json(req.request()) {
         return next.call(req).await;
     }
     let state = req.app_data::<web::Data<AppState>>();
