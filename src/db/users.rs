@@ -1,4 +1,4 @@
-//! `users`: accounts, local and (later) remote.
+//! `users`: accounts, local and remote (people elsewhere, stored when first seen).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;

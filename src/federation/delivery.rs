@@ -24,9 +24,10 @@ use chrono::TimeDelta;
 use tokio::task::JoinSet;
 use url::Url;
 
-use super::activities::{plan, Outgoing};
+use super::actors::{ApForum, ApUser};
 use super::error::FederationError;
-use super::remote::{ApForum, ApUser};
+use super::outgoing::plan;
+use super::protocol::activities::Outgoing;
 use crate::forum::delivery::Delivery;
 use crate::forum::delivery::Instance;
 use crate::forum::outbox::Signer;

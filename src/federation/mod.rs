@@ -1,27 +1,32 @@
-//! ActivityPub: how Staffroom appears to the rest of the fediverse (`../shared/docs/FEDERATION.md`
-//! is the contract).
+//! ActivityPub: how Staffroom appears to and talks with the rest of the fediverse
+//! (`../shared/docs/FEDERATION.md` is the contract). Served only when `federation.enabled`.
 //!
-//! `federation` calls `forum` and never `db`; it is the only module that speaks the protocol
-//! (through the `activitypub_federation` crate). This first part makes an instance discoverable
-//! and readable: WebFinger for people and forums, NodeInfo 2.1, the instance actor, and the
-//! ActivityPub form of every canonical URL by content negotiation (`/u/{name}` Person,
-//! `/f/{name}` Group, `/t/{id}` Page, `/p/{id}` Note, `/t/{id}/context` the thread's
-//! OrderedCollection). Inboxes, outboxes and delivery come next; until then the actors name
-//! their inbox and outbox URLs (ActivityPub requires them) but nothing answers there.
+//! `federation` calls `forum` for everything it reads and stores, and never `db`, `web` or
+//! `api`; it is the only module that speaks the protocol (through the `activitypub_federation`
+//! crate). Where to look:
 //!
-//! Everything here is served only when `federation.enabled` is set.
+//! - [`protocol`]: every wire type, actors and objects in `mod.rs`, activities in
+//!   `activities.rs`.
+//! - [`activities`]: receiving, one file per family (following, posts, announce, votes), each
+//!   also building what it sends; [`outgoing`] says which family plans which outbox event.
+//! - [`delivery`]: the worker that expands outbox events and sends them (the retry policy is
+//!   the domain's, in `forum::delivery`).
+//! - [`actors`] and [`objects`]: local and remote actors as the crate sees them (fetching and
+//!   storing remote ones), and local posts built as `Page` and `Note`.
+//! - [`handlers`]: what answers at each address: actors and WebFinger, objects and
+//!   collections, the inboxes, NodeInfo.
+//! - [`resolve`]: finding a person, forum or post from a handle or address (the domain's
+//!   `Resolver`), and [`signature`]: the checks made before a signature is verified.
+//! - here: the crate's configuration, which instances we talk to, and the routes.
 
 pub mod activities;
 pub mod actors;
 pub mod delivery;
 pub mod error;
-pub mod helpful;
-pub mod inbox;
-pub mod nodeinfo;
+pub mod handlers;
 pub mod objects;
-pub mod posts;
+pub mod outgoing;
 pub mod protocol;
-pub mod remote;
 pub mod resolve;
 pub mod signature;
 
@@ -109,7 +114,7 @@ fn client(debug: bool) -> anyhow::Result<reqwest::Client> {
 /// instance actor, whose keys are made here on first start.
 pub async fn config(site: Site) -> anyhow::Result<FederationConfig<Site>> {
     let settings = site.settings().clone();
-    let instance = remote::ApInstance::load(&site)
+    let instance = actors::ApInstance::load(&site)
         .await
         .map_err(|e| anyhow::anyhow!("instance actor: {e}"))?;
     Ok(FederationConfig::builder()
@@ -154,6 +159,12 @@ pub fn respond<T: Serialize>(object: T) -> Result<HttpResponse, error::Federatio
         .map_err(|e| ForumError::Internal(format!("serialising failed: {e}")).into())
 }
 
+/// A URL this instance made: one that does not parse is our own bug (500), not the caller's.
+pub(crate) fn own_url(s: &str) -> Result<url::Url, error::FederationError> {
+    url::Url::parse(s)
+        .map_err(|e| crate::error::ForumError::Internal(format!("bad URL {s}: {e}")).into())
+}
+
 /// An actor's keys, made on first use.
 pub async fn keys(site: &Site, owner: KeyOwner) -> Result<KeyPair, ForumError> {
     site.actor_keys(owner, || {
@@ -184,6 +195,7 @@ pub fn same_origin(a: &url::Url, b: &url::Url) -> Result<(), error::FederationEr
 /// Registers the federation routes; call before the pages so content negotiation on the shared
 /// URLs reaches these handlers first.
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    use handlers::{actors, inbox, nodeinfo, objects};
     use web::get;
     let ap = || actix_web::guard::fn_guard(wants_activitypub);
     cfg.route("/.well-known/webfinger", get().to(actors::webfinger))

@@ -10,8 +10,8 @@ use url::Url;
 
 use activitypub_federation::error::Error as ApError;
 
+use super::actors::{ApForum, ApUser};
 use super::error::FederationError;
-use super::remote::{ApForum, ApUser};
 use crate::error::ForumError;
 use crate::forum::remote::{Resolved, Resolver};
 use crate::forum::Site;
@@ -126,14 +126,14 @@ pub async fn resolve(data: &Data<Site>, q: &str) -> Result<Resolved, FederationE
             let post_path = url.path().starts_with("/t/") || url.path().starts_with("/p/");
             if (local && post_path) || data.post_by_ap_id(url.to_string()).await?.is_some() {
                 return Ok(Resolved::of_post(
-                    super::posts::resolve_post(&url, data).await?,
+                    super::activities::posts::resolve_post(&url, data).await?,
                 ));
             }
             let known_actor = data.forum_by_ap_id(url.to_string()).await?.is_some()
                 || data.user_by_ap_id(url.to_string()).await?.is_some();
             if !local && !known_actor && is_post(&url, data).await? {
                 return Ok(Resolved::of_post(
-                    super::posts::resolve_post(&url, data).await?,
+                    super::activities::posts::resolve_post(&url, data).await?,
                 ));
             }
             ObjectId::<Either<ApForum, ApUser>>::from(url)

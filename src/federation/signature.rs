@@ -8,7 +8,7 @@
 //! Each refusal is a 401 (415 for the content type) with its own code:
 //! `signature_missing`, `signature_malformed`, `signature_headers` (a required header is not
 //! signed, or a signed one is absent), `signature_date` (no usable `Date`, or one outside the
-//! window) and `invalid_signature` (the crate's verdict, see [`super::inbox`]).
+//! window) and `invalid_signature` (the crate's verdict, see [`super::handlers::inbox`]).
 
 use std::collections::BTreeMap;
 

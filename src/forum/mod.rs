@@ -1,8 +1,18 @@
-//! The domain: accounts, forums, threads, posts and the rules that govern them.
+//! The domain: accounts, forums, threads, posts and the rules that govern them, behind one
+//! service, [`Site`] (this instance: its database, settings and URLs).
 //!
-//! `forum` calls `db` and knows nothing of HTTP: it never imports actix or reqwest. `web`, `api`
-//! (and later `federation`) call one [`Site`] method per request and render the answer. Every
-//! method checks permission itself, so no caller can forget to.
+//! `forum` calls `db` and knows nothing of HTTP or ActivityPub: it never imports actix,
+//! reqwest, askama or the protocol crate. `web`, `api` and `federation` call one [`Site`] method
+//! per request and render the answer. Every method checks permission itself, so no caller can
+//! forget to. Where the domain needs what only the protocol can do (finding a forum elsewhere
+//! from its handle), it declares a capability ([`remote::Resolver`]) that `federation`
+//! implements.
+//!
+//! One file per concern: `accounts`, `forums`, `threads`, `users`, `helpful`; federation's
+//! domain side in `follows` (both directions), `remote` (people, forums and received activities
+//! from elsewhere), `incoming` (posts from elsewhere placed in threads), `actors` (local actors'
+//! keys and names), `outbox` (what other servers must hear, recorded in the same transaction
+//! as the change) and `delivery` (scheduling and the retry policy).
 //!
 //! Blocking work runs on tokio's blocking pool: queries through [`Site::blocking`], argon2
 //! through [`password::Hasher`], which bounds how many hashes run at once.
@@ -40,7 +50,8 @@ pub use urls::Urls;
 /// The current time, as every row stores it.
 pub use crate::db::now;
 
-/// The forum service: cheap to clone, shared by every handler.
+/// The service: this instance's forums, accounts and federation state. Cheap to clone, shared
+/// by every handler.
 #[derive(Clone)]
 pub struct Site {
     inner: Arc<Inner>,

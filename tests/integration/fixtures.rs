@@ -9,7 +9,7 @@
 //! refuses with a reason.
 
 use serde::de::DeserializeOwned;
-use staffroom::federation::activities::InboxActivity;
+use staffroom::federation::protocol::activities::InboxActivity;
 use staffroom::federation::protocol::{PostKind, PostObject, RemoteGroup, RemotePerson};
 
 fn fixture<T: DeserializeOwned>(path: &str) -> T {
@@ -164,7 +164,7 @@ fn activities_we_take_parse_to_their_kind() {
 
 #[test]
 fn votes_parse_as_votes() {
-    use staffroom::federation::helpful::VoteKind;
+    use staffroom::federation::protocol::activities::VoteKind;
     for path in ["mastodon/like_page.json", "lemmy/like_note.json"] {
         match activity(path) {
             InboxActivity::Vote(v) => assert_eq!(v.kind, VoteKind::Like, "{path}"),

@@ -13,6 +13,7 @@ mod fixtures;
 mod following;
 mod forums;
 mod hardening;
+mod layers;
 mod migrations;
 mod other_software;
 mod properties;

@@ -13,7 +13,7 @@ use actix_web::{web, App, HttpResponse, HttpServer};
 use reqwest::Method;
 use serde_json::{json, Value};
 use staffroom::db::Backend;
-use staffroom::federation::activities::Outgoing;
+use staffroom::federation::protocol::activities::Outgoing;
 use url::Url;
 
 use crate::both_backends;

@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use serde_json::{json, Value};
-use staffroom::federation::activities::InboxActivity;
+use staffroom::federation::protocol::activities::InboxActivity;
 
 /// JSON shaped like what inboxes receive: the keys activities use, with values of every
 /// kind (URLs, text, numbers, lists, nested objects), nested a few levels.

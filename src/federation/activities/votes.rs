@@ -4,64 +4,24 @@
 
 use activitypub_federation::config::Data;
 use activitypub_federation::fetch::object_id::ObjectId;
-use activitypub_federation::kinds::activity::UndoType;
 use activitypub_federation::protocol::verification::verify_urls_match;
 use activitypub_federation::traits::Activity;
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use url::Url;
 
-use super::error::FederationError;
-use super::posts::{
-    announce, follower_inboxes, known_post, planned, relay_of, remote_forum_inboxes, url,
-};
-use super::protocol::PUBLIC;
-use super::remote::ApUser;
+use crate::federation::activities::announce::{announce, relay_of};
+use crate::federation::activities::posts::known_post;
+use crate::federation::actors::ApUser;
+use crate::federation::error::FederationError;
+use crate::federation::outgoing::{follower_inboxes, planned, remote_forum_inboxes, url};
+use crate::federation::protocol::activities::{UndoVote, Vote, VoteKind};
+use crate::federation::protocol::PUBLIC;
 use crate::forum::incoming::Relay;
 use crate::forum::outbox::{PlannedActivity, Signer};
 use crate::forum::Site;
 
-/// `Like` or `Dislike`.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-pub enum VoteKind {
-    /// Helpful.
-    Like,
-    /// Not taken (Lemmy's downvote).
-    Dislike,
-}
-
-/// A vote on a post.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Vote {
-    /// Which.
-    #[serde(rename = "type")]
-    pub kind: VoteKind,
-    /// Activity id.
-    pub id: Url,
-    /// Who.
-    pub actor: Url,
-    /// The post.
-    pub object: Url,
-}
-
-/// `Undo` of a vote.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UndoVote {
-    /// `Undo`.
-    #[serde(rename = "type")]
-    pub kind: UndoType,
-    /// Activity id.
-    pub id: Url,
-    /// Who.
-    pub actor: Url,
-    /// The vote undone.
-    pub object: Vote,
-}
-
-async fn apply(
+pub(crate) async fn apply(
     vote: &Vote,
     undo: bool,
     relay: Option<Relay>,
@@ -160,7 +120,7 @@ pub async fn announced(
 
 /// What a local person's mark (or unmark) becomes: a `Like` (or `Undo` of it) to the post's
 /// forum, which relays it; announced straight to the followers when the forum is ours.
-pub async fn plan(
+pub async fn plan_vote(
     post_id: i64,
     user_id: i64,
     like_ap_id: &str,

@@ -1,5 +1,5 @@
-//! Threads and replies on the wire: `Create`, `Update` and `Delete` of posts, and the forum's
-//! `Announce` of them (FEP-1b12), in both directions.
+//! Threads and replies on the wire: `Create`, `Update` and `Delete` of posts, in both directions,
+//! and posts found by address or read from a followed forum's outbox.
 //!
 //! Incoming, an object is trusted only from its own origin: a `Create` must come from the
 //! object's author, and an object embedded by another server (a forum announcing a post
@@ -10,21 +10,21 @@
 use activitypub_federation::config::Data;
 use activitypub_federation::fetch::fetch_object_http;
 use activitypub_federation::fetch::object_id::ObjectId;
-use activitypub_federation::kinds::activity::{AnnounceType, DeleteType};
 use activitypub_federation::protocol::verification::verify_urls_match;
 use activitypub_federation::traits::Activity;
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use url::Url;
 
-use super::activities::with_context;
-use super::error::FederationError;
-use super::objects::{note_json, page_json, parent_of};
-use super::protocol::{PostKind, PostObject, PUBLIC};
-use super::remote::{ApForum, ApUser};
-use super::same_origin;
 use crate::error::ForumError;
+use crate::federation::activities::announce::{announce, relay_of};
+use crate::federation::actors::{ApForum, ApUser};
+use crate::federation::error::FederationError;
+use crate::federation::objects::{note_json, page_json, parent_of};
+use crate::federation::outgoing::{follower_inboxes, planned, remote_forum_inboxes, url};
+use crate::federation::protocol::activities::{CreateOrUpdate, CreateOrUpdateKind, Delete};
+use crate::federation::protocol::{PostKind, PostObject, PUBLIC};
+use crate::federation::same_origin;
 use crate::forum::incoming::{IncomingPost, Placement, Relay};
 use crate::forum::outbox::{PlannedActivity, PostAction, Signer};
 use crate::forum::remote::domain_of;
@@ -33,7 +33,7 @@ use crate::forum::Site;
 
 /// Which forums a new thread from elsewhere may be stored in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Reach<'a> {
+pub(crate) enum Reach<'a> {
     /// Ours, and remote forums someone here follows (what forums announce, and what is read
     /// from their outboxes).
     Followed,
@@ -46,98 +46,19 @@ enum Reach<'a> {
 }
 
 /// How far up a chain of unknown replies is fetched to find the thread.
-const PARENT_DEPTH: u32 = 5;
+pub(crate) const PARENT_DEPTH: u32 = 5;
 
-/// `Create` or `Update`.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-pub enum CreateOrUpdateKind {
-    /// New.
-    Create,
-    /// Edited.
-    Update,
-}
-
-/// `Create` or `Update` of a thread or reply.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateOrUpdate {
-    /// Which.
-    #[serde(rename = "type")]
-    pub kind: CreateOrUpdateKind,
-    /// Activity id.
-    pub id: Url,
-    /// The author.
-    pub actor: Url,
-    /// The post.
-    pub object: PostObject,
-}
-
-/// The object of a `Delete`: its id, or a `Tombstone` (or the object) carrying it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum ObjectRef {
-    /// Just the id.
-    Id(Url),
-    /// An object with an id.
-    Object {
-        /// The id.
-        id: Url,
-    },
-}
-
-impl ObjectRef {
-    fn id(&self) -> &Url {
-        match self {
-            ObjectRef::Id(id) | ObjectRef::Object { id } => id,
-        }
-    }
-}
-
-/// `Delete` of a post.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Delete {
-    /// `Delete`.
-    #[serde(rename = "type")]
-    pub kind: DeleteType,
-    /// Activity id.
-    pub id: Url,
-    /// Who deletes.
-    pub actor: Url,
-    /// What.
-    pub object: ObjectRef,
-}
-
-/// A forum passing on an activity or object (FEP-1b12).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Announce {
-    /// `Announce`.
-    #[serde(rename = "type")]
-    pub kind: AnnounceType,
-    /// Activity id.
-    pub id: Url,
-    /// The forum.
-    pub actor: Url,
-    /// An activity, an object, or an id.
-    pub object: Value,
-}
-
-fn refused(code: &'static str, message: impl Into<String>) -> FederationError {
+pub(crate) fn refused(code: &'static str, message: impl Into<String>) -> FederationError {
     FederationError::refused(code, message)
-}
-
-pub(super) fn relay_of<T: Serialize>(activity: &T, actor: &Url) -> Result<Relay, FederationError> {
-    Ok(Relay {
-        activity: serde_json::to_string(activity)?,
-        origin: domain_of(actor).unwrap_or_default(),
-    })
 }
 
 /// Fetches a post from where it lives. An answer that is not such a post (a 404 page, the
 /// wrong id) is a refusal the sender must not retry; a server that cannot be reached is a 502,
 /// which it should.
-async fn fetch_post(url: &Url, data: &Data<Site>) -> Result<PostObject, FederationError> {
+pub(crate) async fn fetch_post(
+    url: &Url,
+    data: &Data<Site>,
+) -> Result<PostObject, FederationError> {
     use activitypub_federation::error::Error as ApError;
     match fetch_object_http::<Site, PostObject>(url, data).await {
         Ok(res) => Ok(res.object),
@@ -155,7 +76,7 @@ async fn fetch_post(url: &Url, data: &Data<Site>) -> Result<PostObject, Federati
 
 /// `object` as its origin serves it: kept when it comes from the server that sent it to us,
 /// fetched again from its own origin otherwise.
-async fn from_origin(
+pub(crate) async fn from_origin(
     object: PostObject,
     sender: &Url,
     data: &Data<Site>,
@@ -233,113 +154,9 @@ impl Activity for Delete {
     }
 }
 
-#[async_trait]
-impl Activity for Announce {
-    type DataType = Site;
-    type Error = FederationError;
-
-    fn id(&self) -> &Url {
-        &self.id
-    }
-
-    fn actor(&self) -> &Url {
-        &self.actor
-    }
-
-    async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
-        Ok(())
-    }
-
-    async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
-        let forum = ObjectId::<ApForum>::from(self.actor.clone())
-            .dereference(data)
-            .await
-            .map_err(|_| refused("not_a_forum", format!("{} is not a forum", self.actor)))?;
-        if forum.forum.local || forum.forum.local_followers == 0 {
-            return Err(FederationError::forbidden(
-                "not_followed",
-                format!("Nobody here follows {}", self.actor),
-            ));
-        }
-        match &self.object {
-            Value::String(id) => {
-                let object = fetch_post(&Url::parse(id)?, data).await?;
-                store_post(object, None, false, PARENT_DEPTH, Reach::Followed, data).await?;
-            }
-            Value::Object(map) if map.contains_key("actor") => {
-                announced_activity(self.object.clone(), &self.actor, data).await?;
-            }
-            Value::Object(_) => {
-                let object: PostObject = serde_json::from_value(self.object.clone())?;
-                let object = from_origin(object, &self.actor, data).await?;
-                store_post(object, None, false, PARENT_DEPTH, Reach::Followed, data).await?;
-            }
-            _ => return Err(refused("invalid_activity", "Announce of nothing")),
-        }
-        Ok(())
-    }
-}
-
-/// An activity a forum passed on: posts and their edits and deletions are taken; other kinds
-/// (votes, moderation from other software) are acknowledged and left aside, with a log line.
-async fn announced_activity(
-    inner: Value,
-    forum: &Url,
-    data: &Data<Site>,
-) -> Result<(), FederationError> {
-    let kind = inner
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    match kind.as_str() {
-        "Create" | "Update" => {
-            let activity: CreateOrUpdate = serde_json::from_value(inner)?;
-            verify_urls_match(&activity.actor, &activity.object.attributed_to)?;
-            let object = from_origin(activity.object, forum, data).await?;
-            verify_urls_match(&activity.actor, &object.attributed_to)?;
-            store_post(
-                object,
-                None,
-                activity.kind == CreateOrUpdateKind::Update,
-                PARENT_DEPTH,
-                Reach::Followed,
-                data,
-            )
-            .await?;
-        }
-        "Delete" => {
-            let activity: Delete = serde_json::from_value(inner)?;
-            let target = activity.object.id().clone();
-            if same_origin(&target, forum).is_err() {
-                // Only the post's own server can say it is gone: ask it.
-                match fetch_post(&target, data).await {
-                    Err(FederationError::Protocol(
-                        activitypub_federation::error::Error::ObjectDeleted(_)
-                        | activitypub_federation::error::Error::NotFound,
-                    )) => {}
-                    Ok(_) => {
-                        return Err(FederationError::forbidden(
-                            "not_deleted",
-                            format!("{target} still exists where it lives"),
-                        ))
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-            delete_post(&activity.actor, &target, None, data).await?;
-        }
-        "Like" | "Dislike" | "Undo" => super::helpful::announced(inner, forum, data).await?,
-        other => {
-            tracing::info!(%forum, kind = other, "announced activity left aside: not taken here");
-        }
-    }
-    Ok(())
-}
-
 /// A thread's forum among the addresses of a new post: one of ours, or a remote forum someone
 /// here follows.
-async fn forum_addressed(
+pub(crate) async fn forum_addressed(
     object: &PostObject,
     reach: Reach<'_>,
     data: &Data<Site>,
@@ -372,7 +189,7 @@ async fn forum_addressed(
 
 /// The local id of the post at `url`: ours, one stored already, or fetched (with its own
 /// parents) from where it lives.
-async fn locate(
+pub(crate) async fn locate(
     url: &Url,
     depth: u32,
     reach: Reach<'_>,
@@ -412,7 +229,7 @@ async fn locate(
 }
 
 /// Stores (or, for an update, edits) a post from elsewhere.
-async fn store_post(
+pub(crate) async fn store_post(
     object: PostObject,
     relay: Option<Relay>,
     update: bool,
@@ -500,7 +317,7 @@ async fn store_post(
 }
 
 /// Deletes a post from elsewhere at its author's word.
-async fn delete_post(
+pub(crate) async fn delete_post(
     actor: &Url,
     target: &Url,
     relay: Option<Relay>,
@@ -516,42 +333,6 @@ async fn delete_post(
         }
         Err(e) => Err(e.into()),
     }
-}
-
-pub(super) fn url(s: &str) -> Result<Url, FederationError> {
-    Ok(Url::parse(s)?)
-}
-
-pub(super) fn planned(
-    ap_id: &str,
-    kind: &str,
-    signer: Signer,
-    body: &Value,
-    inboxes: Vec<Url>,
-) -> Result<PlannedActivity, FederationError> {
-    Ok(PlannedActivity {
-        ap_id: ap_id.to_string(),
-        kind: kind.into(),
-        signer,
-        body: with_context(body)?,
-        inboxes,
-    })
-}
-
-pub(super) async fn follower_inboxes(
-    forum_id: i64,
-    except: Option<&str>,
-    data: &Data<Site>,
-) -> Result<Vec<Url>, FederationError> {
-    let mut out = Vec::new();
-    for inbox in data.follower_inboxes(forum_id).await? {
-        let inbox = url(&inbox)?;
-        if except.is_some() && domain_of(&inbox).as_deref() == except {
-            continue;
-        }
-        out.push(inbox);
-    }
-    Ok(out)
 }
 
 /// What a local post's creation, edit or deletion becomes.
@@ -648,70 +429,6 @@ pub async fn plan_post(
     Ok(out)
 }
 
-/// Our forum passes on an activity it received to its followers (not back to its origin).
-pub async fn plan_relay(
-    forum_id: i64,
-    activity: &str,
-    origin: &str,
-    data: &Data<Site>,
-) -> Result<Vec<PlannedActivity>, FederationError> {
-    let Some(forum) = data.forum_by_id(forum_id).await? else {
-        return Ok(Vec::new());
-    };
-    let forum_url = url(&data.urls().forum(&forum))?;
-    let object: Value = serde_json::from_str(activity)?;
-    let inboxes = follower_inboxes(forum.id, Some(origin), data).await?;
-    Ok(vec![announce(forum.id, &forum_url, object, inboxes, data)?])
-}
-
-/// Where an activity about a post in a remote forum goes: the forum's inbox (its server relays
-/// it), and the inbox of `also` (the author answered or marked) when they are remote on yet
-/// another server.
-pub(super) fn remote_forum_inboxes(
-    forum: &crate::forum::Forum,
-    forum_url: &Url,
-    also: Option<&crate::forum::User>,
-) -> Result<Vec<Url>, FederationError> {
-    let mut inboxes = vec![url(forum
-        .inbox_url
-        .as_deref()
-        .unwrap_or(forum_url.as_str()))?];
-    if let Some(person) = also.filter(|p| !p.local) {
-        if let Some(inbox) = person
-            .shared_inbox_url
-            .as_deref()
-            .or(person.inbox_url.as_deref())
-        {
-            let inbox = url(inbox)?;
-            if domain_of(&inbox) != domain_of(&inboxes[0]) {
-                inboxes.push(inbox);
-            }
-        }
-    }
-    Ok(inboxes)
-}
-
-/// Our forum `forum_id` (at `forum_url`) passing `object` on to `inboxes` (FEP-1b12).
-pub(super) fn announce(
-    forum_id: i64,
-    forum_url: &Url,
-    object: Value,
-    inboxes: Vec<Url>,
-    data: &Data<Site>,
-) -> Result<PlannedActivity, FederationError> {
-    let id = data.new_activity_id("announce");
-    let body = json!({
-        "type": "Announce",
-        "id": id,
-        "actor": forum_url,
-        "object": object,
-        "to": [PUBLIC],
-        "cc": [format!("{forum_url}/followers")],
-        "audience": forum_url,
-    });
-    planned(&id, "Announce", Signer::Forum(forum_id), &body, inboxes)
-}
-
 /// Fills in a forum just followed from its outbox: its newest threads (at most 20), each
 /// stored as if it had been announced. Best effort: an item that cannot be read or verified is
 /// logged and skipped, and the rest still arrive.
@@ -779,7 +496,7 @@ pub async fn resolve_post(url: &Url, data: &Data<Site>) -> Result<PostContext, F
 }
 
 /// A post already here (ours, or stored from elsewhere): what a `Like` may name.
-pub(super) async fn known_post(
+pub(crate) async fn known_post(
     url: &Url,
     data: &Data<Site>,
 ) -> Result<PostContext, FederationError> {

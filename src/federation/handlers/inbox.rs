@@ -3,7 +3,7 @@
 //! signing actor (a person or a forum) and verifies the HTTP signature against its key before
 //! [`InboxActivity`] sees anything; the activity's id and actor must share a server.
 //!
-//! Before any of that, [`super::signature`] refuses what could never verify (no signature, a
+//! Before any of that, [`crate::federation::signature`] refuses what could never verify (no signature, a
 //! garbled one, one that does not sign the request line, host, date and digest, or a stale
 //! date) and bodies that are not JSON, so such requests cost no fetch. The crate's own verdicts
 //! on the signature are all 401 `invalid_signature`, whatever went wrong inside (a key that is
@@ -24,11 +24,11 @@ use either::Either;
 use std::time::Duration;
 use url::Url;
 
-use super::activities::InboxActivity;
-use super::error::FederationError;
-use super::remote::{ApForum, ApUser};
-use super::signature;
 use crate::error::JsonError;
+use crate::federation::actors::{ApForum, ApUser};
+use crate::federation::error::FederationError;
+use crate::federation::protocol::activities::InboxActivity;
+use crate::federation::signature;
 use crate::forum::Site;
 use crate::state::AppState;
 

@@ -4,7 +4,7 @@
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-use super::error::FederationError;
+use crate::federation::error::FederationError;
 use crate::state::AppState;
 
 const SCHEMA: &str = "http://nodeinfo.diaspora.software/ns/schema/2.1";

@@ -3,6 +3,8 @@
 //! send (forums as `Group`, threads as `Page`, replies as `Note`, FEP-1b12 `audience`, FEP-7888
 //! `context`).
 
+pub mod activities;
+
 use activitypub_federation::kinds::actor::{ApplicationType, GroupType, PersonType};
 use activitypub_federation::kinds::collection::OrderedCollectionType;
 use activitypub_federation::kinds::link::MentionType;

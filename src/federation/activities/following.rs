@@ -1,0 +1,266 @@
+//! Following, received: a person elsewhere follows (or stops following) a local forum, and a
+//! forum elsewhere accepts or rejects a local person's follow. Sent: the Follow, its Undo, and
+//! the Accept a local forum answers with.
+
+use activitypub_federation::config::Data;
+use activitypub_federation::fetch::object_id::ObjectId;
+use activitypub_federation::kinds::activity::{AcceptType, FollowType, UndoType};
+use activitypub_federation::protocol::verification::verify_urls_match;
+use activitypub_federation::traits::Activity;
+use async_trait::async_trait;
+use url::Url;
+
+use crate::federation::actors::{local_name, ApForum, ApUser};
+use crate::federation::error::FederationError;
+use crate::federation::outgoing::{activity_id, remote_forum_address, url, with_context};
+use crate::federation::protocol::activities::{Accept, Follow, FollowRef, Reject, UndoFollow};
+use crate::forum::outbox::{PlannedActivity, Signer};
+use crate::forum::Site;
+
+#[async_trait]
+impl Activity for Follow {
+    type DataType = Site;
+    type Error = FederationError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn actor(&self) -> &Url {
+        &self.actor
+    }
+
+    async fn verify(&self, data: &Data<Site>) -> Result<(), FederationError> {
+        if !ObjectId::<ApForum>::from(self.object.clone()).is_local(data) {
+            return Err(FederationError::refused(
+                "not_our_forum",
+                format!("{} is not a forum on this instance", self.object),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
+        let forum = ObjectId::<ApForum>::from(self.object.clone())
+            .dereference_local(data)
+            .await
+            .map_err(|_| FederationError::Refused {
+                status: 404,
+                code: "not_found",
+                message: format!("No forum here at {}", self.object),
+            })?;
+        let follower = ObjectId::<ApUser>::from(self.actor.clone())
+            .dereference(data)
+            .await?;
+        data.remote_follows(forum.forum.id, follower.user, self.id.to_string())
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Activity for Accept {
+    type DataType = Site;
+    type Error = FederationError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn actor(&self) -> &Url {
+        &self.actor
+    }
+
+    async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
+        if let FollowRef::Embedded(follow) = &self.object {
+            // Only the forum that was followed may accept.
+            verify_urls_match(&self.actor, &follow.object)?;
+        }
+        Ok(())
+    }
+
+    async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
+        let follower = match &self.object {
+            FollowRef::Embedded(follow) => local_name(data, &follow.actor, "/u/"),
+            FollowRef::Id(_) => None,
+        };
+        let known = data
+            .follow_accepted(
+                self.actor.to_string(),
+                follower,
+                Some(self.object.id().to_string()),
+            )
+            .await?;
+        if !known {
+            return Err(FederationError::refused(
+                "unknown_follow",
+                format!("No follow of {} is waiting here", self.actor),
+            ));
+        }
+        // Fill the forum in with its recent threads, so it is not empty until someone posts.
+        if let Some(forum) = data.forum_by_ap_id(self.actor.to_string()).await? {
+            crate::federation::activities::posts::backfill(&forum, data).await;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Activity for Reject {
+    type DataType = Site;
+    type Error = FederationError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn actor(&self) -> &Url {
+        &self.actor
+    }
+
+    async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
+        if let FollowRef::Embedded(follow) = &self.object {
+            verify_urls_match(&self.actor, &follow.object)?;
+        }
+        Ok(())
+    }
+
+    async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
+        data.follow_rejected(self.actor.to_string(), self.object.id().to_string())
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Activity for UndoFollow {
+    type DataType = Site;
+    type Error = FederationError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn actor(&self) -> &Url {
+        &self.actor
+    }
+
+    async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
+        // Only the follower may undo their follow.
+        verify_urls_match(&self.actor, &self.object.actor)?;
+        Ok(())
+    }
+
+    async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
+        let Ok(forum) = ObjectId::<ApForum>::from(self.object.object.clone())
+            .dereference_local(data)
+            .await
+        else {
+            return Ok(());
+        };
+        let Some(follower) = data.user_by_ap_id(self.actor.to_string()).await? else {
+            return Ok(());
+        };
+        data.remote_unfollows(forum.forum.id, follower.id).await?;
+        Ok(())
+    }
+}
+
+/// The `Follow` a local person sends to a forum elsewhere.
+pub(crate) async fn plan_follow(
+    follow_id: i64,
+    data: &Data<Site>,
+) -> Result<Vec<PlannedActivity>, FederationError> {
+    let urls = data.urls().clone();
+    let Some((follow, forum, user)) = data.follow_parts(follow_id).await? else {
+        return Ok(Vec::new());
+    };
+    let (group, inbox) = remote_forum_address(&forum)?;
+    let activity = Follow {
+        kind: FollowType::Follow,
+        id: url(&follow.follow_ap_id)?,
+        actor: url(&urls.user(&user))?,
+        object: group.clone(),
+        to: vec![group],
+    };
+    Ok(vec![PlannedActivity {
+        ap_id: activity.id.to_string(),
+        kind: "Follow".into(),
+        signer: Signer::User(user.id),
+        body: with_context(&activity)?,
+        inboxes: vec![inbox],
+    }])
+}
+
+/// The `Undo` of a local person's `Follow`.
+pub(crate) async fn plan_unfollow(
+    forum_id: i64,
+    user_id: i64,
+    follow_ap_id: &str,
+    data: &Data<Site>,
+) -> Result<Vec<PlannedActivity>, FederationError> {
+    let urls = data.urls().clone();
+    let Some((forum, user)) = data.forum_and_user(forum_id, user_id).await? else {
+        return Ok(Vec::new());
+    };
+    let (group, inbox) = remote_forum_address(&forum)?;
+    let actor = url(&urls.user(&user))?;
+    let activity = UndoFollow {
+        kind: UndoType::Undo,
+        id: activity_id(data, "undo")?,
+        actor: actor.clone(),
+        object: Follow {
+            kind: FollowType::Follow,
+            id: url(follow_ap_id)?,
+            actor,
+            object: group.clone(),
+            to: vec![group.clone()],
+        },
+        to: vec![group],
+    };
+    Ok(vec![PlannedActivity {
+        ap_id: activity.id.to_string(),
+        kind: "Undo".into(),
+        signer: Signer::User(user.id),
+        body: with_context(&activity)?,
+        inboxes: vec![inbox],
+    }])
+}
+
+/// The `Accept` a local forum answers a follower elsewhere with.
+pub(crate) async fn plan_accept(
+    forum_id: i64,
+    follower_id: i64,
+    follow_ap_id: &str,
+    data: &Data<Site>,
+) -> Result<Vec<PlannedActivity>, FederationError> {
+    let urls = data.urls().clone();
+    let Some((forum, follower)) = data.forum_and_user(forum_id, follower_id).await? else {
+        return Ok(Vec::new());
+    };
+    let Some(inbox) = follower.inbox_url.as_deref() else {
+        return Ok(Vec::new());
+    };
+    let forum_id = url(&urls.forum(&forum))?;
+    let follower_id = url(&urls.user(&follower))?;
+    let activity = Accept {
+        kind: AcceptType::Accept,
+        id: activity_id(data, "accept")?,
+        actor: forum_id.clone(),
+        object: FollowRef::Embedded(Follow {
+            kind: FollowType::Follow,
+            id: url(follow_ap_id)?,
+            actor: follower_id.clone(),
+            object: forum_id,
+            to: Vec::new(),
+        }),
+        to: vec![follower_id],
+    };
+    Ok(vec![PlannedActivity {
+        ap_id: activity.id.to_string(),
+        kind: "Accept".into(),
+        signer: Signer::Forum(forum.id),
+        body: with_context(&activity)?,
+        inboxes: vec![url(inbox)?],
+    }])
+}

@@ -1,0 +1,184 @@
+//! Receiving activities, one file per family: [`following`] (Follow, Accept, Reject, Undo),
+//! [`posts`] (Create, Update, Delete of threads and replies), [`announce`] (a forum passing
+//! on what it accepted, FEP-1b12) and [`votes`] (Like and its Undo). Each family also builds
+//! what it sends; `outgoing` says which family plans which event.
+//!
+//! Here: what every incoming activity goes through ([`InboxActivity`]: its id and actor must
+//! share a server, a repeat is acknowledged and ignored), and the refusal of anything else.
+
+pub mod announce;
+pub mod following;
+pub mod posts;
+pub mod votes;
+
+use activitypub_federation::config::Data;
+use activitypub_federation::traits::Activity;
+use async_trait::async_trait;
+use serde_json::Value;
+use url::Url;
+
+use crate::federation::error::FederationError;
+use crate::federation::protocol::activities::{
+    Accept, Announce, CreateOrUpdate, Delete, Follow, InboxActivity, Outgoing, Reject, UndoFollow,
+    UndoVote, Unrecognised, Vote,
+};
+use crate::federation::same_origin;
+use crate::forum::Site;
+
+#[async_trait]
+impl Activity for Unrecognised {
+    type DataType = Site;
+    type Error = FederationError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn actor(&self) -> &Url {
+        &self.actor
+    }
+
+    async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
+        let kind = self.kind.as_str().unwrap_or("(no type)");
+        let mut whole = self.rest.clone();
+        whole.insert("id".into(), Value::String(self.id.to_string()));
+        whole.insert("actor".into(), Value::String(self.actor.to_string()));
+        whole.insert("type".into(), self.kind.clone());
+        let whole = Value::Object(whole);
+        // A type we take in a shape we cannot read: say what is wrong with it.
+        let reason = match kind {
+            "Follow" => serde_json::from_value::<Follow>(whole).err(),
+            "Accept" => serde_json::from_value::<Accept>(whole).err(),
+            "Reject" => serde_json::from_value::<Reject>(whole).err(),
+            "Undo" => serde_json::from_value::<UndoFollow>(whole.clone())
+                .err()
+                .and(serde_json::from_value::<UndoVote>(whole).err()),
+            "Like" | "Dislike" => serde_json::from_value::<Vote>(whole).err(),
+            "Create" | "Update" => serde_json::from_value::<CreateOrUpdate>(whole).err(),
+            "Delete" => serde_json::from_value::<Delete>(whole).err(),
+            "Announce" => serde_json::from_value::<Announce>(whole).err(),
+            _ => None,
+        };
+        let message = match reason {
+            Some(e) => format!("{kind} activity not understood: {e}"),
+            None => format!("{kind} activities are not taken here"),
+        };
+        tracing::info!(id = %self.id, actor = %self.actor, "refused activity: {message}");
+        Err(FederationError::refused("unsupported_activity", message))
+    }
+
+    async fn receive(self, _data: &Data<Site>) -> Result<(), FederationError> {
+        // verify always refuses, so this is never reached.
+        Err(FederationError::refused(
+            "unsupported_activity",
+            "not taken here",
+        ))
+    }
+}
+
+#[async_trait]
+impl Activity for InboxActivity {
+    type DataType = Site;
+    type Error = FederationError;
+
+    fn id(&self) -> &Url {
+        match self {
+            InboxActivity::Follow(a) => &a.id,
+            InboxActivity::Accept(a) => &a.id,
+            InboxActivity::Reject(a) => &a.id,
+            InboxActivity::UndoFollow(a) => &a.id,
+            InboxActivity::CreateOrUpdate(a) => &a.id,
+            InboxActivity::Delete(a) => &a.id,
+            InboxActivity::Announce(a) => &a.id,
+            InboxActivity::Vote(a) => &a.id,
+            InboxActivity::UndoVote(a) => &a.id,
+            InboxActivity::Unrecognised(a) => &a.id,
+        }
+    }
+
+    fn actor(&self) -> &Url {
+        match self {
+            InboxActivity::Follow(a) => &a.actor,
+            InboxActivity::Accept(a) => &a.actor,
+            InboxActivity::Reject(a) => &a.actor,
+            InboxActivity::UndoFollow(a) => &a.actor,
+            InboxActivity::CreateOrUpdate(a) => &a.actor,
+            InboxActivity::Delete(a) => &a.actor,
+            InboxActivity::Announce(a) => &a.actor,
+            InboxActivity::Vote(a) => &a.actor,
+            InboxActivity::UndoVote(a) => &a.actor,
+            InboxActivity::Unrecognised(a) => &a.actor,
+        }
+    }
+
+    async fn verify(&self, data: &Data<Site>) -> Result<(), FederationError> {
+        same_origin(self.id(), self.actor())?;
+        match self {
+            InboxActivity::Follow(a) => a.verify(data).await,
+            InboxActivity::Accept(a) => a.verify(data).await,
+            InboxActivity::Reject(a) => a.verify(data).await,
+            InboxActivity::UndoFollow(a) => a.verify(data).await,
+            InboxActivity::CreateOrUpdate(a) => a.verify(data).await,
+            InboxActivity::Delete(a) => a.verify(data).await,
+            InboxActivity::Announce(a) => a.verify(data).await,
+            InboxActivity::Vote(a) => a.verify(data).await,
+            InboxActivity::UndoVote(a) => a.verify(data).await,
+            InboxActivity::Unrecognised(a) => a.verify(data).await,
+        }
+    }
+
+    async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
+        let id = self.id().to_string();
+        if let Some(domain) = crate::forum::remote::domain_of(self.actor()) {
+            data.heard_from(domain).await?;
+        }
+        // A repeat (retries, relays) is acknowledged and ignored. Recorded only after it was
+        // handled, so a failure part-way lets the sender's retry through.
+        if data.seen_activity(id.clone()).await? {
+            tracing::debug!(%id, "activity seen before; ignored");
+            return Ok(());
+        }
+        match self {
+            InboxActivity::Follow(a) => a.receive(data).await?,
+            InboxActivity::Accept(a) => a.receive(data).await?,
+            InboxActivity::Reject(a) => a.receive(data).await?,
+            InboxActivity::UndoFollow(a) => a.receive(data).await?,
+            InboxActivity::CreateOrUpdate(a) => a.receive(data).await?,
+            InboxActivity::Delete(a) => a.receive(data).await?,
+            InboxActivity::Announce(a) => a.receive(data).await?,
+            InboxActivity::Vote(a) => a.receive(data).await?,
+            InboxActivity::UndoVote(a) => a.receive(data).await?,
+            InboxActivity::Unrecognised(a) => a.receive(data).await?,
+        }
+        data.first_receipt(id).await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Activity for Outgoing {
+    type DataType = Site;
+    type Error = FederationError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn actor(&self) -> &Url {
+        &self.actor
+    }
+
+    async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
+        Err(FederationError::refused(
+            "outgoing_only",
+            "outgoing activities are not received",
+        ))
+    }
+
+    async fn receive(self, _data: &Data<Site>) -> Result<(), FederationError> {
+        Err(FederationError::refused(
+            "outgoing_only",
+            "outgoing activities are not received",
+        ))
+    }
+}

@@ -1,0 +1,138 @@
+//! Planning what other servers must hear: each outbox event becomes activities, their signer
+//! and the inboxes they go to ([`plan`]), built by the family that owns them
+//! (`activities::following`, `posts`, `announce`, `votes`). The delivery worker stores the plan
+//! in the same transaction that marks the event done, then sends.
+
+use activitypub_federation::config::Data;
+use serde::Serialize;
+use serde_json::Value;
+use url::Url;
+
+use crate::federation::activities::{announce, following, posts, votes};
+use crate::federation::error::FederationError;
+use crate::federation::protocol::context;
+use crate::forum::outbox::{OutboxEvent, PlannedActivity, Signer};
+use crate::forum::remote::domain_of;
+use crate::forum::Site;
+
+/// Serialises an activity with our `@context`.
+pub fn with_context<T: Serialize>(activity: &T) -> Result<String, FederationError> {
+    let mut value = serde_json::to_value(activity)?;
+    if let Value::Object(map) = &mut value {
+        map.insert("@context".into(), context());
+    }
+    Ok(serde_json::to_string(&value)?)
+}
+
+pub(crate) fn url(s: &str) -> Result<Url, FederationError> {
+    Ok(Url::parse(s)?)
+}
+
+/// A remote forum's id and inbox, for addressing activities to it.
+pub(crate) fn remote_forum_address(
+    forum: &crate::forum::Forum,
+) -> Result<(Url, Url), FederationError> {
+    let id = url(forum.ap_id.as_deref().unwrap_or_default())?;
+    let inbox = url(forum.inbox_url.as_deref().unwrap_or(id.as_str()))?;
+    Ok((id, inbox))
+}
+
+pub(crate) fn activity_id(data: &Data<Site>, kind: &str) -> Result<Url, FederationError> {
+    url(&data.new_activity_id(kind))
+}
+
+pub(crate) fn planned(
+    ap_id: &str,
+    kind: &str,
+    signer: Signer,
+    body: &Value,
+    inboxes: Vec<Url>,
+) -> Result<PlannedActivity, FederationError> {
+    Ok(PlannedActivity {
+        ap_id: ap_id.to_string(),
+        kind: kind.into(),
+        signer,
+        body: with_context(body)?,
+        inboxes,
+    })
+}
+
+pub(crate) async fn follower_inboxes(
+    forum_id: i64,
+    except: Option<&str>,
+    data: &Data<Site>,
+) -> Result<Vec<Url>, FederationError> {
+    let mut out = Vec::new();
+    for inbox in data.follower_inboxes(forum_id).await? {
+        let inbox = url(&inbox)?;
+        if except.is_some() && domain_of(&inbox).as_deref() == except {
+            continue;
+        }
+        out.push(inbox);
+    }
+    Ok(out)
+}
+
+/// Where an activity about a post in a remote forum goes: the forum's inbox (its server relays
+/// it), and the inbox of `also` (the author answered or marked) when they are remote on yet
+/// another server.
+pub(crate) fn remote_forum_inboxes(
+    forum: &crate::forum::Forum,
+    forum_url: &Url,
+    also: Option<&crate::forum::User>,
+) -> Result<Vec<Url>, FederationError> {
+    let mut inboxes = vec![url(forum
+        .inbox_url
+        .as_deref()
+        .unwrap_or(forum_url.as_str()))?];
+    if let Some(person) = also.filter(|p| !p.local) {
+        if let Some(inbox) = person
+            .shared_inbox_url
+            .as_deref()
+            .or(person.inbox_url.as_deref())
+        {
+            let inbox = url(inbox)?;
+            if domain_of(&inbox) != domain_of(&inboxes[0]) {
+                inboxes.push(inbox);
+            }
+        }
+    }
+    Ok(inboxes)
+}
+
+/// What an outbox event becomes. Empty when there is nothing to send (the rows it names are
+/// gone, or nobody elsewhere needs to hear).
+pub async fn plan(
+    event: &OutboxEvent,
+    data: &Data<Site>,
+) -> Result<Vec<PlannedActivity>, FederationError> {
+    match event {
+        OutboxEvent::Post { post_id, action } => posts::plan_post(*post_id, *action, data).await,
+        OutboxEvent::Like {
+            post_id,
+            user_id,
+            like_ap_id,
+        } => votes::plan_vote(*post_id, *user_id, like_ap_id, false, data).await,
+        OutboxEvent::Unlike {
+            post_id,
+            user_id,
+            like_ap_id,
+        } => votes::plan_vote(*post_id, *user_id, like_ap_id, true, data).await,
+        OutboxEvent::Relay {
+            forum_id,
+            activity,
+            origin,
+        } => announce::plan_relay(*forum_id, activity, origin, data).await,
+        OutboxEvent::Follow { follow_id } => following::plan_follow(*follow_id, data).await,
+        OutboxEvent::Unfollow {
+            forum_id,
+            user_id,
+            follow_ap_id,
+        } => following::plan_unfollow(*forum_id, *user_id, follow_ap_id, data).await,
+        OutboxEvent::AcceptFollow {
+            forum_id,
+            follower_id,
+            follow_ap_id,
+        } => following::plan_accept(*forum_id, *follower_id, follow_ap_id, data).await,
+    }
+}

@@ -1,0 +1,300 @@
+//! Every activity on the wire, in and out: following (`Follow`, `Accept`, `Reject`, `Undo`),
+//! posts (`Create`, `Update`, `Delete`, and a forum's `Announce` of them, FEP-1b12) and votes
+//! (`Like`, `Dislike` and their `Undo`), with [`InboxActivity`], everything an inbox takes.
+//! What receiving each one does is in `federation::activities`, by family.
+//!
+//! Incoming activities are parsed leniently where other servers differ (an `Accept` may embed
+//! the `Follow` or only name it) and strictly where it matters (the `type` must be the one
+//! expected).
+
+use activitypub_federation::kinds::activity::{
+    AcceptType, AnnounceType, DeleteType, FollowType, RejectType, UndoType,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use url::Url;
+
+use super::PostObject;
+
+/// `Follow`: a person asks to follow a forum.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Follow {
+    /// `Follow`.
+    #[serde(rename = "type")]
+    pub kind: FollowType,
+    /// Activity id.
+    pub id: Url,
+    /// The person following.
+    pub actor: Url,
+    /// The forum followed.
+    pub object: Url,
+    /// The forum (Lemmy addresses it).
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "one_or_many"
+    )]
+    pub to: Vec<Url>,
+}
+
+/// The `Follow` an `Accept`, `Reject` or `Undo` is about: embedded (Lemmy, Mastodon, Mbin) or
+/// only named by its id.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FollowRef {
+    /// The whole Follow.
+    Embedded(Follow),
+    /// Its id.
+    Id(Url),
+}
+
+impl FollowRef {
+    /// The Follow's id.
+    pub fn id(&self) -> &Url {
+        match self {
+            FollowRef::Embedded(f) => &f.id,
+            FollowRef::Id(id) => id,
+        }
+    }
+}
+
+/// `Accept` of a `Follow`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Accept {
+    /// `Accept`.
+    #[serde(rename = "type")]
+    pub kind: AcceptType,
+    /// Activity id.
+    pub id: Url,
+    /// The forum accepting.
+    pub actor: Url,
+    /// The Follow.
+    pub object: FollowRef,
+    /// The follower.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "one_or_many"
+    )]
+    pub to: Vec<Url>,
+}
+
+/// `Reject` of a `Follow`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reject {
+    /// `Reject`.
+    #[serde(rename = "type")]
+    pub kind: RejectType,
+    /// Activity id.
+    pub id: Url,
+    /// The forum refusing.
+    pub actor: Url,
+    /// The Follow.
+    pub object: FollowRef,
+}
+
+/// `Undo` of a `Follow`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UndoFollow {
+    /// `Undo`.
+    #[serde(rename = "type")]
+    pub kind: UndoType,
+    /// Activity id.
+    pub id: Url,
+    /// The person who followed.
+    pub actor: Url,
+    /// The Follow undone (embedded: an Undo naming only an id cannot be checked).
+    pub object: Follow,
+    /// The forum.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "one_or_many"
+    )]
+    pub to: Vec<Url>,
+}
+
+/// An activity of a type this server does not take, or of a known type in a shape it cannot
+/// read. Parsed only far enough to check its signature, then refused with the reason.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Unrecognised {
+    /// Activity id.
+    pub id: Url,
+    /// Actor.
+    pub actor: Url,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub kind: Value,
+    /// Everything else.
+    #[serde(flatten)]
+    pub rest: serde_json::Map<String, Value>,
+}
+
+/// Everything an inbox takes. Tried in order; the catch-all is last.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum InboxActivity {
+    /// Follow.
+    Follow(Follow),
+    /// Accept.
+    Accept(Accept),
+    /// Reject.
+    Reject(Reject),
+    /// Undo Follow.
+    UndoFollow(UndoFollow),
+    /// A thread or reply, new or edited (boxed: a whole post is much larger than the rest).
+    CreateOrUpdate(Box<CreateOrUpdate>),
+    /// A post deleted.
+    Delete(Delete),
+    /// A forum passing something on.
+    Announce(Announce),
+    /// Helpful (or a dislike, left aside).
+    Vote(Vote),
+    /// A vote taken back.
+    UndoVote(UndoVote),
+    /// Anything else.
+    Unrecognised(Unrecognised),
+}
+
+pub(crate) fn one_or_many<'de, D>(deserializer: D) -> Result<Vec<Url>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    activitypub_federation::protocol::helpers::deserialize_one_or_many(deserializer)
+}
+
+/// An activity as stored in the outbox, for the crate's signer: its JSON goes out unchanged.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// Activity id.
+    pub id: Url,
+    /// Who signs it.
+    pub actor: Url,
+    /// The JSON as stored.
+    pub body: Value,
+}
+
+impl Serialize for Outgoing {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.body.serialize(s)
+    }
+}
+
+/// `Create` or `Update`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub enum CreateOrUpdateKind {
+    /// New.
+    Create,
+    /// Edited.
+    Update,
+}
+
+/// `Create` or `Update` of a thread or reply.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateOrUpdate {
+    /// Which.
+    #[serde(rename = "type")]
+    pub kind: CreateOrUpdateKind,
+    /// Activity id.
+    pub id: Url,
+    /// The author.
+    pub actor: Url,
+    /// The post.
+    pub object: PostObject,
+}
+
+/// The object of a `Delete`: its id, or a `Tombstone` (or the object) carrying it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ObjectRef {
+    /// Just the id.
+    Id(Url),
+    /// An object with an id.
+    Object {
+        /// The id.
+        id: Url,
+    },
+}
+
+impl ObjectRef {
+    /// The object's id.
+    pub fn id(&self) -> &Url {
+        match self {
+            ObjectRef::Id(id) | ObjectRef::Object { id } => id,
+        }
+    }
+}
+
+/// `Delete` of a post.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Delete {
+    /// `Delete`.
+    #[serde(rename = "type")]
+    pub kind: DeleteType,
+    /// Activity id.
+    pub id: Url,
+    /// Who deletes.
+    pub actor: Url,
+    /// What.
+    pub object: ObjectRef,
+}
+
+/// A forum passing on an activity or object (FEP-1b12).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Announce {
+    /// `Announce`.
+    #[serde(rename = "type")]
+    pub kind: AnnounceType,
+    /// Activity id.
+    pub id: Url,
+    /// The forum.
+    pub actor: Url,
+    /// An activity, an object, or an id.
+    pub object: Value,
+}
+
+/// `Like` or `Dislike`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub enum VoteKind {
+    /// Helpful.
+    Like,
+    /// Not taken (Lemmy's downvote).
+    Dislike,
+}
+
+/// A vote on a post.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Vote {
+    /// Which.
+    #[serde(rename = "type")]
+    pub kind: VoteKind,
+    /// Activity id.
+    pub id: Url,
+    /// Who.
+    pub actor: Url,
+    /// The post.
+    pub object: Url,
+}
+
+/// `Undo` of a vote.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UndoVote {
+    /// `Undo`.
+    #[serde(rename = "type")]
+    pub kind: UndoType,
+    /// Activity id.
+    pub id: Url,
+    /// Who.
+    pub actor: Url,
+    /// The vote undone.
+    pub object: Vote,
+}
