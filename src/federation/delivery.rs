@@ -7,7 +7,8 @@
 //!   `federation.delivery_workers` instances are served at once.
 //! - Activities are signed when sent, by the local person or forum that is their actor.
 //! - A failure holds that instance's queue and retries after `retry_base_seconds × 1.25^n`
-//!   (capped at a day); an instance failing for `dead_after_hours` is skipped until it sends us
+//!   (capped at a day: the policy is the domain's, `forum::delivery::retry_delay`, applied by
+//!   `Site::delivery_failed`); an instance failing for `dead_after_hours` is skipped until it sends us
 //!   something. A 4xx other than 408 and 429 is a refusal for good: the delivery is dropped
 //!   (logged), as retrying cannot change it.
 //! - Instances are claimed with a lease in the database, so several processes sharing one

@@ -44,14 +44,7 @@ async fn three_schools(net: &[TestApp]) -> (String, String, String) {
 
 /// The threads `app` shows in forum `handle`.
 async fn threads_in(app: &TestApp, handle: &str) -> Vec<Value> {
-    let (status, body) = app
-        .api(
-            Method::GET,
-            &format!("/api/v1/forums/{handle}/threads"),
-            None,
-            None,
-        )
-        .await;
+    let (status, body) = app.read(&format!("/api/v1/forums/{handle}/threads")).await;
     assert_eq!(status, 200, "{body}");
     body["threads"].as_array().unwrap().clone()
 }
@@ -243,14 +236,7 @@ async fn edits_and_deletions_follow_the_post(backend: Backend) {
     }
 
     // bea deletes her reply: a placeholder everywhere.
-    let (status, _) = beta
-        .api(
-            Method::DELETE,
-            &format!("/api/v1/posts/{reply}"),
-            Some(&bea),
-            None,
-        )
-        .await;
+    let (status, _) = beta.delete_post(Some(&bea), reply).await;
     assert_eq!(status, 204);
     drain_all(&all).await;
     for (app, forum) in [(alpha, "maths"), (gamma, remote.as_str())] {
@@ -283,12 +269,7 @@ async fn unfollowing_stops_delivery(backend: Backend) {
     drain_all(&all).await;
     thread_titled(beta, &remote, "After gamma left").await;
     let (status, body) = gamma
-        .api(
-            Method::GET,
-            &format!("/api/v1/forums/{remote}/threads"),
-            None,
-            None,
-        )
+        .read(&format!("/api/v1/forums/{remote}/threads"))
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
@@ -460,9 +441,7 @@ async fn helpful_marks_travel_and_count_once(backend: Backend) {
         .await;
     assert_eq!(status, 200, "{body}");
     drain_all(&all).await;
-    let (_, post) = beta
-        .api(Method::GET, &format!("/api/v1/posts/{reply}"), None, None)
-        .await;
+    let (_, post) = beta.read(&format!("/api/v1/posts/{reply}")).await;
     assert_eq!(post["helpful_count"], 1, "{post}");
 
     // Taking the mark back travels too.

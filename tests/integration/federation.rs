@@ -6,7 +6,7 @@ use serde_json::Value;
 use staffroom::db::Backend;
 
 use crate::both_backends;
-use crate::support::TestApp;
+use crate::support::{expect_error, TestApp};
 
 both_backends!(
     federation_is_off_unless_enabled,
@@ -284,8 +284,7 @@ async fn people_forums_and_the_instance_are_actors_with_stable_keys(backend: Bac
         .starts_with("-----BEGIN PUBLIC KEY-----"));
 
     let (status, _, json) = fetch(&app, "/u/nobody", AP).await;
-    assert_eq!(status, 404);
-    assert_eq!(json["error"], "not_found");
+    expect_error(status, &json, 404, "not_found");
     // Browsers still get the pages at the same addresses, marked so caches keep them apart.
     let res = TestApp::browser()
         .get(app.url("/u/alice"))
@@ -327,13 +326,7 @@ async fn threads_replies_and_contexts_read_as_activitypub(backend: Backend) {
     let second = app
         .reply(&head, thread, "An answer to Alice", Some(first))
         .await;
-    app.api(
-        Method::PATCH,
-        &format!("/api/v1/posts/{first}"),
-        Some(&alice),
-        Some(serde_json::json!({"body": "An edited reply"})),
-    )
-    .await;
+    app.edit_post(Some(&alice), first, "An edited reply").await;
 
     let (status, kind, page) = fetch(&app, &format!("/t/{thread}"), AP).await;
     assert_eq!(status, 200);
@@ -435,13 +428,7 @@ async fn deleted_posts_read_as_tombstones(backend: Backend) {
     app.forum_named(&head, "maths").await;
     let thread = app.thread(&head, "maths", "Gone soon", "Opening").await;
     let reply = app.reply(&head, thread, "Reply", None).await;
-    app.api(
-        Method::DELETE,
-        &format!("/api/v1/posts/{reply}"),
-        Some(&head),
-        None,
-    )
-    .await;
+    app.delete_post(Some(&head), reply).await;
     let (status, _, json) = fetch(&app, &format!("/p/{reply}"), AP).await;
     assert_eq!(status, 410);
     assert_eq!(json["type"], "Tombstone");
@@ -455,13 +442,7 @@ async fn deleted_posts_read_as_tombstones(backend: Backend) {
     )
     .await;
     let opening = api["opening_post"]["id"].as_i64().unwrap();
-    app.api(
-        Method::DELETE,
-        &format!("/api/v1/posts/{opening}"),
-        Some(&head),
-        None,
-    )
-    .await;
+    app.delete_post(Some(&head), opening).await;
     let (status, _, json) = fetch(&app, &format!("/t/{thread}"), AP).await;
     assert_eq!(status, 410);
     assert_eq!(json["formerType"], "Page");

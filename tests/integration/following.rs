@@ -77,14 +77,12 @@ async fn following_a_remote_forum_by_handle(backend: Backend) {
     assert_eq!(list[0]["state"], "accepted", "{list}");
 
     // Accepted: the remote forum is in beta's forum list, marked as remote, by its handle.
-    let (_, forums) = beta.api(Method::GET, "/api/v1/forums", None, None).await;
+    let (_, forums) = beta.read("/api/v1/forums").await;
     let listed: Vec<&Value> = forums.as_array().unwrap().iter().collect();
     assert_eq!(listed.len(), 1, "{forums}");
     assert_eq!(listed[0]["name"], handle);
     assert_eq!(listed[0]["local"], false);
-    let (status, one) = beta
-        .api(Method::GET, &format!("/api/v1/forums/{handle}"), None, None)
-        .await;
+    let (status, one) = beta.read(&format!("/api/v1/forums/{handle}")).await;
     assert_eq!(status, 200, "{one}");
     assert_eq!(one["url"], alpha.url("/f/maths"));
 
@@ -112,7 +110,7 @@ async fn following_a_remote_forum_by_handle(backend: Backend) {
         "alpha forgot the follower"
     );
     assert_eq!(follows(beta, &bea).await, json!([]));
-    let (_, forums) = beta.api(Method::GET, "/api/v1/forums", None, None).await;
+    let (_, forums) = beta.read("/api/v1/forums").await;
     assert_eq!(forums, json!([]));
     let (status, _) = beta
         .api(
@@ -518,14 +516,7 @@ fn mastodon_style_reply(from: &TestApp, in_reply_to: &str, to: &str, content: &s
 }
 
 async fn replies(app: &TestApp, thread: i64) -> Vec<Value> {
-    let (status, body) = app
-        .api(
-            Method::GET,
-            &format!("/api/v1/threads/{thread}"),
-            None,
-            None,
-        )
-        .await;
+    let (status, body) = app.read(&format!("/api/v1/threads/{thread}")).await;
     assert_eq!(status, 200, "{body}");
     body["posts"].as_array().unwrap().clone()
 }
@@ -747,14 +738,7 @@ async fn resolve_finds_threads_and_replies_by_address(backend: Backend) {
     assert_eq!(body["thread"]["title"], "Place value");
     assert_eq!(body["thread"]["forum"], format!("maths@{}", alpha.domain()));
     let local_thread = body["thread"]["id"].as_i64().unwrap();
-    let (_, page) = beta
-        .api(
-            Method::GET,
-            &format!("/api/v1/threads/{local_thread}"),
-            None,
-            None,
-        )
-        .await;
+    let (_, page) = beta.read(&format!("/api/v1/threads/{local_thread}")).await;
     assert_eq!(page["posts"].as_array().unwrap().len(), 1, "{page}");
     // Resolving it again finds the same copy; and beta's own addresses resolve locally.
     let (_, again) = resolve(alpha.url(&format!("/t/{thread}"))).await;
@@ -763,7 +747,7 @@ async fn resolve_finds_threads_and_replies_by_address(backend: Backend) {
     assert_eq!(status, 200, "{mine}");
     assert_eq!(mine["type"], "thread");
     // The forum was stored to hold the thread, but nobody follows it: it is not listed.
-    let (_, forums) = beta.api(Method::GET, "/api/v1/forums", None, None).await;
+    let (_, forums) = beta.read("/api/v1/forums").await;
     assert_eq!(forums, json!([]));
 }
 
@@ -824,28 +808,14 @@ async fn a_post_its_edit_and_its_deletion_arrive_in_that_order(backend: Backend)
         )
         .await;
     assert_eq!(status, 200);
-    let (status, _) = alpha
-        .api(
-            Method::DELETE,
-            &format!("/api/v1/posts/{reply}"),
-            Some(&alice),
-            None,
-        )
-        .await;
+    let (status, _) = alpha.delete_post(Some(&alice), reply).await;
     assert_eq!(status, 204);
 
     // beta comes back and takes them in order: the reply exists, and is deleted. (Out of order,
     // the Delete would find nothing and the Update would bring the words back.)
     let beta = stopped.restart().await;
     drain_all(&[&alpha, &beta]).await;
-    let (_, threads) = beta
-        .api(
-            Method::GET,
-            &format!("/api/v1/forums/{handle}/threads"),
-            None,
-            None,
-        )
-        .await;
+    let (_, threads) = beta.read(&format!("/api/v1/forums/{handle}/threads")).await;
     let on_beta = threads["threads"][0]["id"].as_i64().unwrap();
     let posts = replies(&beta, on_beta).await;
     assert_eq!(posts.len(), 1, "{posts:?}");

@@ -4,7 +4,7 @@ use reqwest::Method;
 use staffroom::db::Backend;
 
 use crate::both_backends;
-use crate::support::{location, main_of, TestApp};
+use crate::support::{expect_error, location, main_of, TestApp};
 
 both_backends!(
     the_front_page_says_how_to_create_the_first_administrator,
@@ -86,14 +86,7 @@ async fn administrators_create_edit_and_archive_forums_on_the_web(backend: Backe
     let thread = app
         .thread(&token, "science", "Before the archive", "Opening words")
         .await;
-    let (_, json) = app
-        .api(
-            Method::GET,
-            &format!("/api/v1/threads/{thread}"),
-            None,
-            None,
-        )
-        .await;
+    let (_, json) = app.read(&format!("/api/v1/threads/{thread}")).await;
     let opening = json["opening_post"]["id"].as_i64().unwrap();
     let res = app
         .submit(
@@ -122,14 +115,7 @@ async fn administrators_create_edit_and_archive_forums_on_the_web(backend: Backe
         .await;
     assert_eq!(status, 403, "no replies in an archived forum");
     assert_eq!(json["error"], "forum_archived");
-    let (status, json) = app
-        .api(
-            Method::PATCH,
-            &format!("/api/v1/posts/{opening}"),
-            Some(&token),
-            Some(serde_json::json!({"body": "Rewritten"})),
-        )
-        .await;
+    let (status, json) = app.edit_post(Some(&token), opening, "Rewritten").await;
     assert_eq!(status, 403, "no edits in an archived forum");
     assert_eq!(json["error"], "forum_archived");
     let (status, page) = app.get(&admin, &format!("/t/{thread}")).await;
@@ -144,8 +130,7 @@ async fn administrators_create_edit_and_archive_forums_on_the_web(backend: Backe
             Some(serde_json::json!({"title": "t", "body": "b"})),
         )
         .await;
-    assert_eq!(status, 403);
-    assert_eq!(json["error"], "forum_archived");
+    expect_error(status, &json, 403, "forum_archived");
 }
 
 async fn forum_form_mistakes_come_back_with_messages(backend: Backend) {
@@ -231,14 +216,12 @@ async fn only_administrators_manage_forums(backend: Backend) {
             Some(body.clone()),
         )
         .await;
-    assert_eq!(status, 403);
-    assert_eq!(json["error"], "admin_only");
+    expect_error(status, &json, 403, "admin_only");
     let (status, json) = app
         .api(Method::POST, "/api/v1/forums", None, Some(body))
         .await;
-    assert_eq!(status, 401);
-    assert_eq!(json["error"], "unauthenticated");
-    let (_, forums) = app.api(Method::GET, "/api/v1/forums", None, None).await;
+    expect_error(status, &json, 401, "unauthenticated");
+    let (_, forums) = app.read("/api/v1/forums").await;
     assert_eq!(forums.as_array().unwrap().len(), 0, "nothing was created");
 
     let admin = app.token("head").await;
@@ -252,9 +235,7 @@ async fn only_administrators_manage_forums(backend: Backend) {
         )
         .await;
     assert_eq!(status, 403);
-    let (_, forum) = app
-        .api(Method::GET, "/api/v1/forums/maths", None, None)
-        .await;
+    let (_, forum) = app.read("/api/v1/forums/maths").await;
     assert_eq!(forum["archived"], false);
 }
 
@@ -304,9 +285,8 @@ async fn forums_are_managed_through_the_api(backend: Backend) {
             Some(serde_json::json!({"name": "early_years", "title": "Again"})),
         )
         .await;
-    assert_eq!(status, 409);
-    assert_eq!(json["error"], "forum_name_taken");
-    let (_, list) = app.api(Method::GET, "/api/v1/forums", None, None).await;
+    expect_error(status, &json, 409, "forum_name_taken");
+    let (_, list) = app.read("/api/v1/forums").await;
     assert_eq!(list.as_array().unwrap().len(), 1);
 }
 
@@ -327,9 +307,7 @@ async fn the_forum_list_shows_counts_and_latest_activity(backend: Backend) {
         "{maths}"
     );
     assert!(maths.contains("just now"));
-    let (_, json) = app
-        .api(Method::GET, "/api/v1/forums/maths", None, None)
-        .await;
+    let (_, json) = app.read("/api/v1/forums/maths").await;
     assert_eq!(json["thread_count"], 2);
     assert_eq!(json["post_count"], 2);
     assert!(json["last_activity_at"].is_string());
@@ -359,9 +337,7 @@ async fn threads_are_listed_pinned_first_then_by_latest_activity_in_pages(backen
         .await;
     assert_eq!(status, 200);
 
-    let (_, json) = app
-        .api(Method::GET, "/api/v1/forums/maths/threads", None, None)
-        .await;
+    let (_, json) = app.read("/api/v1/forums/maths/threads").await;
     let titles: Vec<&str> = json["threads"]
         .as_array()
         .unwrap()
@@ -374,14 +350,7 @@ async fn threads_are_listed_pinned_first_then_by_latest_activity_in_pages(backen
     );
     assert_eq!(json["paging"]["pages"], 2);
     assert_eq!(json["paging"]["total"], 7);
-    let (_, json) = app
-        .api(
-            Method::GET,
-            "/api/v1/forums/maths/threads?page=2",
-            None,
-            None,
-        )
-        .await;
+    let (_, json) = app.read("/api/v1/forums/maths/threads?page=2").await;
     let titles: Vec<&str> = json["threads"]
         .as_array()
         .unwrap()
@@ -421,11 +390,8 @@ async fn unknown_forums_are_not_found(backend: Backend) {
         page.contains("<html lang=\"en\">"),
         "a friendly page, not a bare error"
     );
-    let (status, json) = app
-        .api(Method::GET, "/api/v1/forums/nowhere", None, None)
-        .await;
-    assert_eq!(status, 404);
-    assert_eq!(json["error"], "not_found");
+    let (status, json) = app.read("/api/v1/forums/nowhere").await;
+    expect_error(status, &json, 404, "not_found");
     let (status, _) = app.get(&TestApp::browser(), "/f/nowhere/feed.atom").await;
     assert_eq!(status, 404);
     let (status, page) = app.get(&TestApp::browser(), "/no/such/page").await;

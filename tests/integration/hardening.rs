@@ -503,14 +503,7 @@ async fn every_nesting_shape_posted_every_way_leaves_the_server_up(backend: Back
     }
 
     // Still up, and every page of the thread reads, shallow.
-    let (status, json) = alpha
-        .api(
-            Method::GET,
-            &format!("/api/v1/threads/{thread}"),
-            None,
-            None,
-        )
-        .await;
+    let (status, json) = alpha.read(&format!("/api/v1/threads/{thread}")).await;
     assert_eq!(status, 200, "{json}");
     let pages = json["paging"]["pages"].as_u64().unwrap_or(1);
     assert!(pages >= 5, "{json}");
@@ -834,14 +827,7 @@ async fn nul_bytes_get_the_same_answer_on_both_databases(backend: Backend) {
         json!({"content": "nul\u{0} in *markdown*", "mediaType": "text/markdown"});
     let (status, text) = crate::following::post_signed(beta, &alpha.url("/inbox"), &reply).await;
     assert!((200..300).contains(&status), "{status} {text}");
-    let (_, json) = alpha
-        .api(
-            Method::GET,
-            &format!("/api/v1/threads/{thread}"),
-            None,
-            None,
-        )
-        .await;
+    let (_, json) = alpha.read(&format!("/api/v1/threads/{thread}")).await;
     let post = &json["posts"][0];
     assert_eq!(post["body"], "nul in *markdown*", "{post}");
     assert!(
@@ -1019,9 +1005,7 @@ async fn what_other_servers_send_is_held_to_our_limits(backend: Backend) {
         "a shared inbox elsewhere is not used"
     );
 
-    let (_, threads) = alpha
-        .api(Method::GET, "/api/v1/forums/maths/threads", None, None)
-        .await;
+    let (_, threads) = alpha.read("/api/v1/forums/maths/threads").await;
     let theirs = threads["threads"]
         .as_array()
         .unwrap()
@@ -1101,14 +1085,7 @@ async fn what_other_servers_send_is_held_to_our_limits(backend: Backend) {
     });
     let (status, text) = hostile.post(&mallory, &inbox, &reply, now, |_| {}).await;
     assert!((200..300).contains(&status), "{status} {text}");
-    let (_, thread_json) = alpha
-        .api(
-            Method::GET,
-            &format!("/api/v1/threads/{thread}"),
-            None,
-            None,
-        )
-        .await;
+    let (_, thread_json) = alpha.read(&format!("/api/v1/threads/{thread}")).await;
     let posts = thread_json["posts"].as_array().unwrap();
     assert_eq!(posts.len(), 2, "{thread_json}");
     for post in posts {
@@ -1166,12 +1143,7 @@ async fn what_other_servers_send_is_held_to_our_limits(backend: Backend) {
     crate::support::drain_all(&[alpha, beta]).await;
     let forum_on_beta = format!("maths@{}", alpha.domain());
     let threads_before = beta
-        .api(
-            Method::GET,
-            &format!("/api/v1/forums/{forum_on_beta}/threads"),
-            None,
-            None,
-        )
+        .read(&format!("/api/v1/forums/{forum_on_beta}/threads"))
         .await
         .1["threads"]
         .as_array()
@@ -1197,12 +1169,7 @@ async fn what_other_servers_send_is_held_to_our_limits(backend: Backend) {
     assert_eq!(status, 403, "{text}");
     assert!(text.contains("not_from_forum"), "{text}");
     let threads_after = beta
-        .api(
-            Method::GET,
-            &format!("/api/v1/forums/{forum_on_beta}/threads"),
-            None,
-            None,
-        )
+        .read(&format!("/api/v1/forums/{forum_on_beta}/threads"))
         .await
         .1["threads"]
         .as_array()
@@ -1217,19 +1184,15 @@ async fn names_cannot_hide_what_they_say(backend: Backend) {
     // A display name that would read "Principal" backwards-overridden, with zero-width spaces.
     let browser = TestApp::browser();
     let res = app
-        .submit(
+        .register_on_web(
             &browser,
-            "/register",
-            "/register",
-            &[
-                ("username", "eve"),
-                ("display_name", "\u{202e}lapicnirP\u{200b}\u{2066}\u{feff}"),
-                ("password", crate::support::PASSWORD),
-            ],
+            "eve",
+            "\u{202e}lapicnirP\u{200b}\u{2066}\u{feff}",
+            crate::support::PASSWORD,
         )
         .await;
     assert_eq!(res.status(), 303);
-    let (status, eve) = app.api(Method::GET, "/api/v1/users/eve", None, None).await;
+    let (status, eve) = app.read("/api/v1/users/eve").await;
     assert_eq!(status, 200, "{eve}");
     assert_eq!(eve["user"]["display_name"], "lapicnirP", "{eve}");
     // Forum titles and thread titles too.

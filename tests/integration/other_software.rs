@@ -226,23 +226,11 @@ async fn educators_follow_a_lemmy_community_and_answer_there(backend: Backend) {
     });
     send(&stand_in, &data, comment, &beta.url("/inbox")).await;
     let (_, threads) = beta
-        .api(
-            Method::GET,
-            &format!("/api/v1/forums/{handle_name}/threads"),
-            None,
-            None,
-        )
+        .read(&format!("/api/v1/forums/{handle_name}/threads"))
         .await;
     assert_eq!(threads["threads"][0]["title"], "post 4", "{threads}");
     let thread = threads["threads"][0]["id"].as_i64().unwrap();
-    let (_, page) = beta
-        .api(
-            Method::GET,
-            &format!("/api/v1/threads/{thread}"),
-            None,
-            None,
-        )
-        .await;
+    let (_, page) = beta.read(&format!("/api/v1/threads/{thread}")).await;
     assert!(page["opening_post"]["html"]
         .as_str()
         .unwrap()
@@ -342,14 +330,7 @@ async fn mastodon_people_follow_a_forum_see_its_threads_and_reply(backend: Backe
     reply["object"]["to"] = json!([alpha.url("/u/alice")]);
     reply["to"] = json!([alpha.url("/u/alice")]);
     send(&stand_in, &data, reply.clone(), &alpha.url("/inbox")).await;
-    let (_, page) = alpha
-        .api(
-            Method::GET,
-            &format!("/api/v1/threads/{thread}"),
-            None,
-            None,
-        )
-        .await;
+    let (_, page) = alpha.read(&format!("/api/v1/threads/{thread}")).await;
     let posts = page["posts"].as_array().unwrap();
     assert_eq!(posts.len(), 1, "{page}");
     assert_eq!(posts[0]["url"], reply["object"]["id"]);

@@ -146,25 +146,11 @@ async fn federation_uses_indexes_for_every_query() {
     drain_all(&[alpha, beta]).await;
     let thread = alpha.thread(&head, "maths", "Live", "After").await;
     drain_all(&[alpha, beta]).await;
-    let (_, threads) = beta
-        .api(
-            Method::GET,
-            &format!("/api/v1/forums/{handle}/threads"),
-            None,
-            None,
-        )
-        .await;
+    let (_, threads) = beta.read(&format!("/api/v1/forums/{handle}/threads")).await;
     let on_beta = threads["threads"][0]["id"].as_i64().unwrap();
     let reply = beta.reply(&bea, on_beta, "From beta", None).await;
     drain_all(&[alpha, beta]).await;
-    let (_, opening) = beta
-        .api(
-            Method::GET,
-            &format!("/api/v1/threads/{on_beta}"),
-            None,
-            None,
-        )
-        .await;
+    let (_, opening) = beta.read(&format!("/api/v1/threads/{on_beta}")).await;
     let opening = opening["opening_post"]["id"].as_i64().unwrap();
     for (method, path, body) in [
         (

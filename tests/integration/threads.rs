@@ -4,7 +4,7 @@ use reqwest::Method;
 use staffroom::db::Backend;
 
 use crate::both_backends;
-use crate::support::{csrf_in, location, main_of, TestApp, PASSWORD};
+use crate::support::{csrf_in, expect_error, location, main_of, TestApp, PASSWORD};
 
 both_backends!(
     a_thread_started_on_the_web_reads_started_by_name_on_date,
@@ -146,12 +146,9 @@ async fn thread_form_mistakes_keep_what_was_typed(backend: Backend) {
             Some(serde_json::json!({"title": "", "body": ""})),
         )
         .await;
-    assert_eq!(status, 422);
-    assert_eq!(json["error"], "invalid_input");
+    expect_error(status, &json, 422, "invalid_input");
     assert!(json["fields"]["title"].is_string() && json["fields"]["body"].is_string());
-    let (_, forum) = app
-        .api(Method::GET, "/api/v1/forums/maths", None, None)
-        .await;
+    let (_, forum) = app.read("/api/v1/forums/maths").await;
     assert_eq!(forum["thread_count"], 0, "nothing was stored");
 }
 
@@ -184,14 +181,7 @@ async fn replies_read_oldest_first_across_pages(backend: Backend) {
     assert!(page2.contains("Reply number 6") && page2.contains("Reply number 7"));
     assert!(!page2.contains("Reply number 5<"));
 
-    let (_, json) = app
-        .api(
-            Method::GET,
-            &format!("/api/v1/threads/{thread}?page=2"),
-            None,
-            None,
-        )
-        .await;
+    let (_, json) = app.read(&format!("/api/v1/threads/{thread}?page=2")).await;
     assert_eq!(json["opening_post"]["body"], "Opening words");
     let bodies: Vec<&str> = json["posts"]
         .as_array()
@@ -325,14 +315,7 @@ async fn authors_edit_their_posts_and_earlier_versions_are_kept(backend: Backend
     let (status, page) = app.get(&alice, &format!("/p/{reply}/edit")).await;
     assert_eq!(status, 200);
     assert!(page.contains(">First draft</textarea>"));
-    let res = app
-        .submit(
-            &alice,
-            &format!("/p/{reply}/edit"),
-            &format!("/p/{reply}/edit"),
-            &[("body", "Second, better draft")],
-        )
-        .await;
+    let res = app.edit_on_web(&alice, reply, "Second, better draft").await;
     assert_eq!(res.status(), 303);
     let (_, page) = app.get(&alice, &format!("/t/{thread}")).await;
     assert!(page.contains("Second, better draft"));
@@ -345,26 +328,12 @@ async fn authors_edit_their_posts_and_earlier_versions_are_kept(backend: Backend
     assert!(history.contains("First draft") && history.contains("Second, better draft"));
 
     // An edit that leaves the form empty is refused and keeps nothing from the old text.
-    let res = app
-        .submit(
-            &alice,
-            &format!("/p/{reply}/edit"),
-            &format!("/p/{reply}/edit"),
-            &[("body", "")],
-        )
-        .await;
+    let res = app.edit_on_web(&alice, reply, "").await;
     assert_eq!(res.status(), 422);
 
     // The opening post carries the title; editing it keeps the old title in the revision.
     let opening = {
-        let (_, json) = app
-            .api(
-                Method::GET,
-                &format!("/api/v1/threads/{thread}"),
-                None,
-                None,
-            )
-            .await;
+        let (_, json) = app.read(&format!("/api/v1/threads/{thread}")).await;
         json["opening_post"]["id"].as_i64().unwrap()
     };
     let (status, json) = app
@@ -377,36 +346,17 @@ async fn authors_edit_their_posts_and_earlier_versions_are_kept(backend: Backend
         .await;
     assert_eq!(status, 200, "{json}");
     assert!(json["edited_at"].is_string());
-    let (_, json) = app
-        .api(
-            Method::GET,
-            &format!("/api/v1/threads/{thread}"),
-            None,
-            None,
-        )
-        .await;
+    let (_, json) = app.read(&format!("/api/v1/threads/{thread}")).await;
     assert_eq!(json["thread"]["title"], "Revised title");
     let (_, json) = app
-        .api(
-            Method::GET,
-            &format!("/api/v1/posts/{opening}/revisions"),
-            None,
-            None,
-        )
+        .read(&format!("/api/v1/posts/{opening}/revisions"))
         .await;
     let revisions = json["revisions"].as_array().unwrap();
     assert_eq!(revisions.len(), 1);
     assert_eq!(revisions[0]["title"], "Original title");
     assert_eq!(revisions[0]["body"], "Original opening");
     assert_eq!(json["post"]["body"], "Revised opening");
-    let (_, json) = app
-        .api(
-            Method::GET,
-            &format!("/api/v1/posts/{reply}/revisions"),
-            None,
-            None,
-        )
-        .await;
+    let (_, json) = app.read(&format!("/api/v1/posts/{reply}/revisions")).await;
     assert_eq!(json["revisions"].as_array().unwrap().len(), 1);
 
     // A title on a reply is refused.
@@ -452,38 +402,13 @@ async fn nobody_edits_or_deletes_someone_elses_post(backend: Backend) {
         )
         .await;
     assert_eq!(res.status(), 403);
-    let (status, json) = app
-        .api(
-            Method::PATCH,
-            &format!("/api/v1/posts/{reply}"),
-            Some(&bob_token),
-            Some(serde_json::json!({"body": "Bob's words"})),
-        )
-        .await;
-    assert_eq!(status, 403);
-    assert_eq!(json["error"], "not_author");
-    let (status, json) = app
-        .api(
-            Method::DELETE,
-            &format!("/api/v1/posts/{reply}"),
-            Some(&bob_token),
-            None,
-        )
-        .await;
-    assert_eq!(status, 403);
-    assert_eq!(json["error"], "not_author");
-    let (status, _) = app
-        .api(
-            Method::DELETE,
-            &format!("/api/v1/posts/{reply}"),
-            None,
-            None,
-        )
-        .await;
+    let (status, json) = app.edit_post(Some(&bob_token), reply, "Bob's words").await;
+    expect_error(status, &json, 403, "not_author");
+    let (status, json) = app.delete_post(Some(&bob_token), reply).await;
+    expect_error(status, &json, 403, "not_author");
+    let (status, _) = app.delete_post(None, reply).await;
     assert_eq!(status, 401);
-    let (_, json) = app
-        .api(Method::GET, &format!("/api/v1/posts/{reply}"), None, None)
-        .await;
+    let (_, json) = app.read(&format!("/api/v1/posts/{reply}")).await;
     assert_eq!(json["body"], "Alice's reply");
     assert_eq!(json["deleted"], false);
     let (_, page) = app.get(&bob, &format!("/t/{thread}")).await;
@@ -515,61 +440,28 @@ async fn deleted_posts_leave_a_placeholder_and_the_thread_still_reads(backend: B
     let (status, page) = app.get(&bob, &format!("/p/{reply}/delete")).await;
     assert_eq!(status, 200);
     assert!(page.contains("Delete this post?"));
-    let res = app
-        .submit(
-            &bob,
-            &format!("/p/{reply}/delete"),
-            &format!("/p/{reply}/delete"),
-            &[],
-        )
-        .await;
+    let res = app.delete_on_web(&bob, reply).await;
     assert_eq!(res.status(), 303);
     let (_, page) = app.get(&TestApp::browser(), &format!("/t/{thread}")).await;
     assert!(!page.contains("Bob's reply to delete"));
     assert!(page.contains("This post was deleted."));
     assert!(page.contains("A reply that stays"));
-    let (_, json) = app
-        .api(Method::GET, &format!("/api/v1/posts/{reply}"), None, None)
-        .await;
+    let (_, json) = app.read(&format!("/api/v1/posts/{reply}")).await;
     assert_eq!(json["deleted"], true);
     assert!(json["body"].is_null() && json["html"].is_null());
-    let (status, json) = app
-        .api(
-            Method::PATCH,
-            &format!("/api/v1/posts/{reply}"),
-            Some(&bob_token),
-            Some(serde_json::json!({"body": "back"})),
-        )
-        .await;
-    assert_eq!(status, 410);
-    assert_eq!(json["error"], "post_deleted");
+    let (status, json) = app.edit_post(Some(&bob_token), reply, "back").await;
+    expect_error(status, &json, 410, "post_deleted");
 
-    let (_, json) = app
-        .api(
-            Method::GET,
-            &format!("/api/v1/threads/{thread}"),
-            None,
-            None,
-        )
-        .await;
+    let (_, json) = app.read(&format!("/api/v1/threads/{thread}")).await;
     let opening = json["opening_post"]["id"].as_i64().unwrap();
-    let (status, _) = app
-        .api(
-            Method::DELETE,
-            &format!("/api/v1/posts/{opening}"),
-            Some(&alice_token),
-            None,
-        )
-        .await;
+    let (status, _) = app.delete_post(Some(&alice_token), opening).await;
     assert_eq!(status, 204);
     let (status, page) = app.get(&TestApp::browser(), &format!("/t/{thread}")).await;
     assert_eq!(status, 200, "the thread still reads");
     assert!(!page.contains("Opening words to delete"));
     assert!(page.contains("A reply that stays"));
     assert!(page.contains("<h1><bdi>Assessment</bdi></h1>"));
-    let (_, profile) = app
-        .api(Method::GET, "/api/v1/users/alice", None, None)
-        .await;
+    let (_, profile) = app.read("/api/v1/users/alice").await;
     assert_eq!(
         profile["threads_started"], 0,
         "deleted posts leave the profile"
@@ -611,14 +503,7 @@ async fn administrators_pin_threads_and_may_delete_any_post(backend: Backend) {
     assert_eq!(res.status(), 303);
     let (_, page) = app.get(&head, &format!("/t/{thread}")).await;
     assert!(page.contains("Unpin thread"));
-    let (_, json) = app
-        .api(
-            Method::GET,
-            &format!("/api/v1/threads/{thread}"),
-            None,
-            None,
-        )
-        .await;
+    let (_, json) = app.read(&format!("/api/v1/threads/{thread}")).await;
     assert_eq!(json["thread"]["pinned"], true);
 
     assert!(
@@ -629,18 +514,9 @@ async fn administrators_pin_threads_and_may_delete_any_post(backend: Backend) {
         !page.contains(&format!("/p/{reply}/edit")),
         "but never Edit on someone else's"
     );
-    let res = app
-        .submit(
-            &head,
-            &format!("/p/{reply}/delete"),
-            &format!("/p/{reply}/delete"),
-            &[],
-        )
-        .await;
+    let res = app.delete_on_web(&head, reply).await;
     assert_eq!(res.status(), 303);
-    let (_, json) = app
-        .api(Method::GET, &format!("/api/v1/posts/{reply}"), None, None)
-        .await;
+    let (_, json) = app.read(&format!("/api/v1/posts/{reply}")).await;
     assert_eq!(json["deleted"], true);
 }
 
@@ -677,8 +553,7 @@ async fn unknown_threads_posts_and_people_are_not_found(backend: Backend) {
             Some(serde_json::json!({"body": "x"})),
         )
         .await;
-    assert_eq!(status, 404);
-    assert_eq!(json["error"], "not_found");
+    expect_error(status, &json, 404, "not_found");
 }
 
 async fn markdown_is_rendered_and_raw_html_never_runs(backend: Backend) {
@@ -694,14 +569,7 @@ async fn markdown_is_rendered_and_raw_html_never_runs(backend: Backend) {
     assert!(!main.contains("<script"));
     assert!(main.contains("&lt;script&gt;"), "raw HTML shows as text");
     assert!(!main.contains("javascript:"));
-    let (_, json) = app
-        .api(
-            Method::GET,
-            &format!("/api/v1/threads/{thread}"),
-            None,
-            None,
-        )
-        .await;
+    let (_, json) = app.read(&format!("/api/v1/threads/{thread}")).await;
     assert_eq!(
         json["opening_post"]["body"], body,
         "the Markdown source is kept as written"
@@ -734,11 +602,8 @@ async fn request_bodies_over_the_limit_are_refused(backend: Backend) {
             Some(serde_json::json!({"title": "Huge", "body": megabyte})),
         )
         .await;
-    assert_eq!(status, 413);
-    assert_eq!(json["error"], "payload_too_large");
-    let (_, forum) = app
-        .api(Method::GET, "/api/v1/forums/maths", None, None)
-        .await;
+    expect_error(status, &json, 413, "payload_too_large");
+    let (_, forum) = app.read("/api/v1/forums/maths").await;
     assert_eq!(forum["thread_count"], 0);
 }
 
@@ -840,9 +705,7 @@ async fn profiles_list_what_a_person_started_and_replied_to(backend: Backend) {
     )));
     assert!(page.contains(&format!("Replied to <a href=\"/p/{reply}\">")));
     assert!(page.contains("1 thread started, 1 reply."));
-    let (status, json) = app
-        .api(Method::GET, "/api/v1/users/ALICE", None, None)
-        .await;
+    let (status, json) = app.read("/api/v1/users/ALICE").await;
     assert_eq!(status, 200);
     assert_eq!(json["user"]["name"], "alice");
     assert_eq!(json["threads_started"], 1);
@@ -921,15 +784,7 @@ async fn educators_mark_posts_helpful(backend: Backend) {
         .await;
     app.create_user("bea", false).await;
     let bea = app.token("bea").await;
-    let opening = app
-        .api(
-            Method::GET,
-            &format!("/api/v1/threads/{thread}"),
-            None,
-            None,
-        )
-        .await
-        .1["opening_post"]["id"]
+    let opening = app.read(&format!("/api/v1/threads/{thread}")).await.1["opening_post"]["id"]
         .as_i64()
         .unwrap();
     let path = format!("/api/v1/posts/{opening}/helpful");
@@ -963,14 +818,7 @@ async fn educators_mark_posts_helpful(backend: Backend) {
     assert!(page.contains("aria-pressed=\"false\""), "{page}");
 
     // A deleted post takes no marks.
-    let (status, _) = app
-        .api(
-            Method::DELETE,
-            &format!("/api/v1/posts/{opening}"),
-            Some(&token),
-            None,
-        )
-        .await;
+    let (status, _) = app.delete_post(Some(&token), opening).await;
     assert_eq!(status, 204);
     let (status, body) = app.api(Method::POST, &path, Some(&bea), None).await;
     assert_eq!(status, 410, "{body}");

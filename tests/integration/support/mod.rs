@@ -63,15 +63,52 @@ pub fn report_postgres_skipped() {
     });
 }
 
+/// Every error-level log line of the servers this test binary started (all of them, with
+/// `TEST_LOG` also printed), so a test can check what reached the log.
+static LOGGED: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+struct LogWriter;
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if std::env::var("TEST_LOG").is_ok() {
+            std::io::stdout().write_all(buf)?;
+        }
+        if let Ok(mut log) = LOGGED.lock() {
+            log.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 fn init_logging() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        if std::env::var("TEST_LOG").is_ok() {
-            let _ = tracing_subscriber::fmt()
-                .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
-                .try_init();
-        }
+        let level = if std::env::var("TEST_LOG").is_ok() {
+            "debug"
+        } else {
+            "error"
+        };
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(level))
+            .with_ansi(false)
+            .with_writer(|| LogWriter)
+            .try_init();
     });
+}
+
+/// The log lines (error level and above) that contain `needle`.
+pub fn logged_lines(needle: &str) -> Vec<String> {
+    let log = LOGGED.lock().map(|l| l.clone()).unwrap_or_default();
+    String::from_utf8_lossy(&log)
+        .lines()
+        .filter(|line| line.contains(needle))
+        .map(str::to_string)
+        .collect()
 }
 
 /// A database of its own for one test: a temporary SQLite file, or a fresh PostgreSQL
@@ -334,6 +371,76 @@ impl TestApp {
         b
     }
 
+    /// Registers through the form at `/register`, as a visitor would.
+    pub async fn register_on_web(
+        &self,
+        browser: &reqwest::Client,
+        username: &str,
+        display_name: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        self.submit(
+            browser,
+            "/register",
+            "/register",
+            &[
+                ("username", username),
+                ("display_name", display_name),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
+    /// Edits a post through its form at `/p/{post}/edit`.
+    pub async fn edit_on_web(
+        &self,
+        browser: &reqwest::Client,
+        post: i64,
+        body: &str,
+    ) -> reqwest::Response {
+        let page = format!("/p/{post}/edit");
+        self.submit(browser, &page, &page, &[("body", body)]).await
+    }
+
+    /// Deletes a post through its form at `/p/{post}/delete`.
+    pub async fn delete_on_web(&self, browser: &reqwest::Client, post: i64) -> reqwest::Response {
+        let page = format!("/p/{post}/delete");
+        self.submit(browser, &page, &page, &[]).await
+    }
+
+    /// `GET` an API path without a token; returns (status, JSON).
+    pub async fn read(&self, path: &str) -> (u16, serde_json::Value) {
+        self.api(reqwest::Method::GET, path, None, None).await
+    }
+
+    /// Edits a post through `PATCH /api/v1/posts/{post}`; returns (status, JSON).
+    pub async fn edit_post(
+        &self,
+        token: Option<&str>,
+        post: i64,
+        body: &str,
+    ) -> (u16, serde_json::Value) {
+        self.api(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/posts/{post}"),
+            token,
+            Some(serde_json::json!({ "body": body })),
+        )
+        .await
+    }
+
+    /// Deletes a post through `DELETE /api/v1/posts/{post}`; returns (status, JSON).
+    pub async fn delete_post(&self, token: Option<&str>, post: i64) -> (u16, serde_json::Value) {
+        self.api(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/posts/{post}"),
+            token,
+            None,
+        )
+        .await
+    }
+
     /// An API call with a bearer token and a JSON body; returns (status, JSON).
     pub async fn api(
         &self,
@@ -578,6 +685,16 @@ pub fn capitalised(name: &str) -> String {
         Some(first) => first.to_uppercase().collect::<String>() + c.as_str(),
         None => String::new(),
     }
+}
+
+/// Checks that an API answer is the error `code` with `status`.
+#[track_caller]
+pub fn expect_error(status: u16, json: &serde_json::Value, expected: u16, code: &str) {
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (expected, Some(code)),
+        "expected {expected} {code}, got {status} {json}"
+    );
 }
 
 /// The value of the first `csrf_token` field in `html`.
