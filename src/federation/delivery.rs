@@ -223,3 +223,33 @@ async fn send(data: &Data<Site>, delivery: &Delivery) -> Result<(), FederationEr
     }
     Ok(())
 }
+
+/// The crate signs and sends what implements its `Activity`; an outgoing activity is never
+/// received, so the receiving half refuses.
+#[async_trait::async_trait]
+impl activitypub_federation::traits::Activity for Outgoing {
+    type DataType = Site;
+    type Error = FederationError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn actor(&self) -> &Url {
+        &self.actor
+    }
+
+    async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
+        Err(FederationError::refused(
+            "outgoing_only",
+            "outgoing activities are not received",
+        ))
+    }
+
+    async fn receive(self, _data: &Data<Site>) -> Result<(), FederationError> {
+        Err(FederationError::refused(
+            "outgoing_only",
+            "outgoing activities are not received",
+        ))
+    }
+}

@@ -5,8 +5,6 @@
 use activitypub_federation::config::Data;
 use activitypub_federation::fetch::object_id::ObjectId;
 use activitypub_federation::protocol::verification::verify_urls_match;
-use activitypub_federation::traits::Activity;
-use async_trait::async_trait;
 use serde::Serialize;
 use serde_json::{json, Value};
 use url::Url;
@@ -34,24 +32,14 @@ pub(crate) fn relay_of<T: Serialize>(activity: &T, actor: &Url) -> Result<Relay,
     })
 }
 
-#[async_trait]
-impl Activity for Announce {
-    type DataType = Site;
-    type Error = FederationError;
-
-    fn id(&self) -> &Url {
-        &self.id
-    }
-
-    fn actor(&self) -> &Url {
-        &self.actor
-    }
-
-    async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
+impl Announce {
+    /// Checks what can be checked before anything is stored.
+    pub(crate) async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
         Ok(())
     }
 
-    async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
+    /// Does what the activity asks.
+    pub(crate) async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
         let forum = ObjectId::<ApForum>::from(self.actor.clone())
             .dereference(data)
             .await

@@ -6,9 +6,6 @@ use activitypub_federation::config::Data;
 use activitypub_federation::fetch::object_id::ObjectId;
 use activitypub_federation::kinds::activity::{AcceptType, FollowType, UndoType};
 use activitypub_federation::protocol::verification::verify_urls_match;
-use activitypub_federation::traits::Activity;
-use async_trait::async_trait;
-use url::Url;
 
 use crate::federation::actors::{local_name, ApForum, ApUser};
 use crate::federation::error::FederationError;
@@ -17,20 +14,9 @@ use crate::federation::protocol::activities::{Accept, Follow, FollowRef, Reject,
 use crate::forum::outbox::{PlannedActivity, Signer};
 use crate::forum::Site;
 
-#[async_trait]
-impl Activity for Follow {
-    type DataType = Site;
-    type Error = FederationError;
-
-    fn id(&self) -> &Url {
-        &self.id
-    }
-
-    fn actor(&self) -> &Url {
-        &self.actor
-    }
-
-    async fn verify(&self, data: &Data<Site>) -> Result<(), FederationError> {
+impl Follow {
+    /// Checks what can be checked before anything is stored.
+    pub(crate) async fn verify(&self, data: &Data<Site>) -> Result<(), FederationError> {
         if !ObjectId::<ApForum>::from(self.object.clone()).is_local(data) {
             return Err(FederationError::refused(
                 "not_our_forum",
@@ -40,7 +26,8 @@ impl Activity for Follow {
         Ok(())
     }
 
-    async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
+    /// Does what the activity asks.
+    pub(crate) async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
         let forum = ObjectId::<ApForum>::from(self.object.clone())
             .dereference_local(data)
             .await
@@ -58,20 +45,9 @@ impl Activity for Follow {
     }
 }
 
-#[async_trait]
-impl Activity for Accept {
-    type DataType = Site;
-    type Error = FederationError;
-
-    fn id(&self) -> &Url {
-        &self.id
-    }
-
-    fn actor(&self) -> &Url {
-        &self.actor
-    }
-
-    async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
+impl Accept {
+    /// Checks what can be checked before anything is stored.
+    pub(crate) async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
         if let FollowRef::Embedded(follow) = &self.object {
             // Only the forum that was followed may accept.
             verify_urls_match(&self.actor, &follow.object)?;
@@ -79,7 +55,8 @@ impl Activity for Accept {
         Ok(())
     }
 
-    async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
+    /// Does what the activity asks.
+    pub(crate) async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
         let follower = match &self.object {
             FollowRef::Embedded(follow) => local_name(data, &follow.actor, "/u/"),
             FollowRef::Id(_) => None,
@@ -105,53 +82,33 @@ impl Activity for Accept {
     }
 }
 
-#[async_trait]
-impl Activity for Reject {
-    type DataType = Site;
-    type Error = FederationError;
-
-    fn id(&self) -> &Url {
-        &self.id
-    }
-
-    fn actor(&self) -> &Url {
-        &self.actor
-    }
-
-    async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
+impl Reject {
+    /// Checks what can be checked before anything is stored.
+    pub(crate) async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
         if let FollowRef::Embedded(follow) = &self.object {
             verify_urls_match(&self.actor, &follow.object)?;
         }
         Ok(())
     }
 
-    async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
+    /// Does what the activity asks.
+    pub(crate) async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
         data.follow_rejected(self.actor.to_string(), self.object.id().to_string())
             .await?;
         Ok(())
     }
 }
 
-#[async_trait]
-impl Activity for UndoFollow {
-    type DataType = Site;
-    type Error = FederationError;
-
-    fn id(&self) -> &Url {
-        &self.id
-    }
-
-    fn actor(&self) -> &Url {
-        &self.actor
-    }
-
-    async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
+impl UndoFollow {
+    /// Checks what can be checked before anything is stored.
+    pub(crate) async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
         // Only the follower may undo their follow.
         verify_urls_match(&self.actor, &self.object.actor)?;
         Ok(())
     }
 
-    async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
+    /// Does what the activity asks.
+    pub(crate) async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
         let Ok(forum) = ObjectId::<ApForum>::from(self.object.object.clone())
             .dereference_local(data)
             .await

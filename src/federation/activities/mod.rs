@@ -3,6 +3,9 @@
 //! on what it accepted, FEP-1b12) and [`votes`] (Like and its Undo). Each family also builds
 //! what it sends; `outgoing` says which family plans which event.
 //!
+//! The families need not implement the crate's `Activity` trait: only [`InboxActivity`] is
+//! received through it, and it calls each family's `verify` and `receive`.
+//!
 //! Here: what every incoming activity goes through ([`InboxActivity`]: its id and actor must
 //! share a server, a repeat is acknowledged and ignored), and the refusal of anything else.
 
@@ -19,26 +22,15 @@ use url::Url;
 
 use crate::federation::error::FederationError;
 use crate::federation::protocol::activities::{
-    Accept, Announce, CreateOrUpdate, Delete, Follow, InboxActivity, Outgoing, Reject, UndoFollow,
-    UndoVote, Unrecognised, Vote,
+    Accept, Announce, CreateOrUpdate, Delete, Follow, InboxActivity, Reject, UndoFollow, UndoVote,
+    Unrecognised, Vote,
 };
 use crate::federation::same_origin;
 use crate::forum::Site;
 
-#[async_trait]
-impl Activity for Unrecognised {
-    type DataType = Site;
-    type Error = FederationError;
-
-    fn id(&self) -> &Url {
-        &self.id
-    }
-
-    fn actor(&self) -> &Url {
-        &self.actor
-    }
-
-    async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
+impl Unrecognised {
+    /// Checks what can be checked before anything is stored.
+    pub(crate) async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
         let kind = self.kind.as_str().unwrap_or("(no type)");
         let mut whole = self.rest.clone();
         whole.insert("id".into(), Value::String(self.id.to_string()));
@@ -67,7 +59,8 @@ impl Activity for Unrecognised {
         Err(FederationError::refused("unsupported_activity", message))
     }
 
-    async fn receive(self, _data: &Data<Site>) -> Result<(), FederationError> {
+    /// Does what the activity asks.
+    pub(crate) async fn receive(self, _data: &Data<Site>) -> Result<(), FederationError> {
         // verify always refuses, so this is never reached.
         Err(FederationError::refused(
             "unsupported_activity",
@@ -152,33 +145,5 @@ impl Activity for InboxActivity {
         }
         data.first_receipt(id).await?;
         Ok(())
-    }
-}
-
-#[async_trait]
-impl Activity for Outgoing {
-    type DataType = Site;
-    type Error = FederationError;
-
-    fn id(&self) -> &Url {
-        &self.id
-    }
-
-    fn actor(&self) -> &Url {
-        &self.actor
-    }
-
-    async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
-        Err(FederationError::refused(
-            "outgoing_only",
-            "outgoing activities are not received",
-        ))
-    }
-
-    async fn receive(self, _data: &Data<Site>) -> Result<(), FederationError> {
-        Err(FederationError::refused(
-            "outgoing_only",
-            "outgoing activities are not received",
-        ))
     }
 }

@@ -11,8 +11,6 @@ use activitypub_federation::config::Data;
 use activitypub_federation::fetch::fetch_object_http;
 use activitypub_federation::fetch::object_id::ObjectId;
 use activitypub_federation::protocol::verification::verify_urls_match;
-use activitypub_federation::traits::Activity;
-use async_trait::async_trait;
 use serde_json::{json, Value};
 use url::Url;
 
@@ -89,20 +87,9 @@ pub(crate) async fn from_origin(
     Ok(fetched)
 }
 
-#[async_trait]
-impl Activity for CreateOrUpdate {
-    type DataType = Site;
-    type Error = FederationError;
-
-    fn id(&self) -> &Url {
-        &self.id
-    }
-
-    fn actor(&self) -> &Url {
-        &self.actor
-    }
-
-    async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
+impl CreateOrUpdate {
+    /// Checks what can be checked before anything is stored.
+    pub(crate) async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
         // People write their own posts only.
         verify_urls_match(&self.actor, &self.object.attributed_to).map_err(|_| {
             FederationError::forbidden(
@@ -113,7 +100,8 @@ impl Activity for CreateOrUpdate {
         Ok(())
     }
 
-    async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
+    /// Does what the activity asks.
+    pub(crate) async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
         let relay = relay_of(&self, &self.actor)?;
         let object = from_origin(self.object.clone(), &self.actor, data).await?;
         verify_urls_match(&self.actor, &object.attributed_to)?;
@@ -131,24 +119,14 @@ impl Activity for CreateOrUpdate {
     }
 }
 
-#[async_trait]
-impl Activity for Delete {
-    type DataType = Site;
-    type Error = FederationError;
-
-    fn id(&self) -> &Url {
-        &self.id
-    }
-
-    fn actor(&self) -> &Url {
-        &self.actor
-    }
-
-    async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
+impl Delete {
+    /// Checks what can be checked before anything is stored.
+    pub(crate) async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
         same_origin(self.object.id(), &self.actor)
     }
 
-    async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
+    /// Does what the activity asks.
+    pub(crate) async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
         let relay = relay_of(&self, &self.actor)?;
         delete_post(&self.actor, self.object.id(), Some(relay), data).await
     }

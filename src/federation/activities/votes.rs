@@ -5,8 +5,6 @@
 use activitypub_federation::config::Data;
 use activitypub_federation::fetch::object_id::ObjectId;
 use activitypub_federation::protocol::verification::verify_urls_match;
-use activitypub_federation::traits::Activity;
-use async_trait::async_trait;
 use serde_json::{json, Value};
 use url::Url;
 
@@ -51,49 +49,29 @@ pub(crate) async fn apply(
     Ok(())
 }
 
-#[async_trait]
-impl Activity for Vote {
-    type DataType = Site;
-    type Error = FederationError;
-
-    fn id(&self) -> &Url {
-        &self.id
-    }
-
-    fn actor(&self) -> &Url {
-        &self.actor
-    }
-
-    async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
+impl Vote {
+    /// Checks what can be checked before anything is stored.
+    pub(crate) async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
         Ok(())
     }
 
-    async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
+    /// Does what the activity asks.
+    pub(crate) async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
         let relay = relay_of(&self, &self.actor)?;
         apply(&self, false, Some(relay), None, data).await
     }
 }
 
-#[async_trait]
-impl Activity for UndoVote {
-    type DataType = Site;
-    type Error = FederationError;
-
-    fn id(&self) -> &Url {
-        &self.id
-    }
-
-    fn actor(&self) -> &Url {
-        &self.actor
-    }
-
-    async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
+impl UndoVote {
+    /// Checks what can be checked before anything is stored.
+    pub(crate) async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
         // Only the voter may take a vote back.
         verify_urls_match(&self.actor, &self.object.actor)?;
         Ok(())
     }
 
-    async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
+    /// Does what the activity asks.
+    pub(crate) async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
         let relay = relay_of(&self, &self.actor)?;
         apply(&self.object, true, Some(relay), None, data).await
     }
