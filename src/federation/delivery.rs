@@ -22,6 +22,7 @@ use std::time::Duration;
 use activitypub_federation::activity_sending::SendActivityTask;
 use activitypub_federation::config::{Data, FederationConfig};
 use chrono::TimeDelta;
+use either::Either;
 use tokio::task::JoinSet;
 use url::Url;
 
@@ -195,24 +196,19 @@ async fn send(data: &Data<Site>, delivery: &Delivery) -> Result<(), FederationEr
         body,
     };
     let inbox = Url::parse(&delivery.inbox)?;
-    let tasks = match delivery.signer {
+    let actor: Either<ApUser, ApForum> = match delivery.signer {
         Signer::User(user_id) => {
-            let user = data
-                .user_by_id(user_id)
-                .await?
-                .ok_or(crate::error::ForumError::NotFound { what: "user" })?;
-            let actor = ApUser::local(data, user).await?;
-            SendActivityTask::prepare(&activity, &actor, vec![inbox], data).await?
+            let user = data.user_by_id(user_id).await?;
+            let user = user.ok_or(crate::error::ForumError::NotFound { what: "user" })?;
+            Either::Left(ApUser::local(data, user).await?)
         }
         Signer::Forum(forum_id) => {
-            let forum = data
-                .forum_by_id(forum_id)
-                .await?
-                .ok_or(crate::error::ForumError::NotFound { what: "forum" })?;
-            let actor = ApForum::local(data, forum).await?;
-            SendActivityTask::prepare(&activity, &actor, vec![inbox], data).await?
+            let forum = data.forum_by_id(forum_id).await?;
+            let forum = forum.ok_or(crate::error::ForumError::NotFound { what: "forum" })?;
+            Either::Right(ApForum::local(data, forum).await?)
         }
     };
+    let tasks = SendActivityTask::prepare(&activity, &actor, vec![inbox], data).await?;
     if tasks.is_empty() {
         // The crate drops inboxes that fail its URL checks (a local or invalid URL): nothing
         // can be sent there, ever.

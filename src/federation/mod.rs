@@ -240,20 +240,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 mod tests {
     use super::{accepts_activitypub, InstancePolicy};
 
+    fn policy_of(blocked: &[&str], allowed: &[&str]) -> InstancePolicy {
+        let owned = |list: &[&str]| list.iter().map(|s| s.to_string()).collect();
+        InstancePolicy {
+            blocked: owned(blocked),
+            allowed: owned(allowed),
+        }
+    }
+
     #[test]
     fn blocked_and_allowed_instances_are_matched_by_domain() {
         let url = |s: &str| url::Url::parse(s).unwrap();
-        let policy = InstancePolicy {
-            blocked: vec!["spam.example".into()],
-            allowed: Vec::new(),
-        };
+        let policy = policy_of(&["spam.example"], &[]);
         assert!(!policy.permits(&url("https://spam.example/u/x")));
         assert!(!policy.permits(&url("https://eu.spam.example/inbox")));
         assert!(policy.permits(&url("https://notspam.example/inbox")));
-        let policy = InstancePolicy {
-            blocked: vec!["localhost:9".into()],
-            allowed: vec!["school.example".into(), "localhost:8".into()],
-        };
+        let policy = policy_of(&["localhost:9"], &["school.example", "localhost:8"]);
         assert!(policy.permits(&url("https://school.example/f/maths")));
         assert!(policy.permits(&url("http://localhost:8/inbox")));
         assert!(!policy.permits(&url("http://localhost:9/inbox")));

@@ -5,6 +5,7 @@
 
 use activitypub_federation::kinds::link::MentionType;
 use activitypub_federation::kinds::object::{NoteType, PageType};
+use url::Url;
 
 use crate::federation::error::FederationError;
 use crate::federation::own_url;
@@ -12,10 +13,8 @@ use crate::federation::protocol::{Mention, Note, Page, Source, PUBLIC};
 use crate::forum::threads::PostContext;
 use crate::forum::{Site, Thread, User};
 
-pub(crate) fn context_url(
-    site: &Site,
-    thread: &Thread,
-) -> Result<Option<url::Url>, FederationError> {
+/// A local thread's context collection (FEP-7888); none for a thread from elsewhere.
+pub(crate) fn context_url(site: &Site, thread: &Thread) -> Result<Option<Url>, FederationError> {
     if !thread.local {
         return Ok(None);
     }
@@ -34,16 +33,22 @@ pub(crate) fn handle(user: &User, site: &Site) -> String {
     )
 }
 
+/// Whom a local post is addressed to: its forum (also its `audience`), and the public.
+fn addressed(site: &Site, ctx: &PostContext) -> Result<(Url, Vec<Url>), FederationError> {
+    let forum_id = own_url(&site.urls().forum(&ctx.forum))?;
+    Ok((forum_id.clone(), vec![forum_id, own_url(PUBLIC)?]))
+}
+
 /// A thread's opening post as a `Page`.
 pub fn page_json(site: &Site, ctx: &PostContext) -> Result<Page, FederationError> {
     let urls = site.urls();
     let id = own_url(&urls.thread(&ctx.thread))?;
-    let forum_id = own_url(&urls.forum(&ctx.forum))?;
+    let (forum_id, to) = addressed(site, ctx)?;
     let author_id = own_url(&urls.user(&ctx.author))?;
     Ok(Page {
         kind: PageType::Page,
         attributed_to: author_id.clone(),
-        to: vec![forum_id.clone(), own_url(PUBLIC)?],
+        to,
         cc: vec![own_url(&format!("{author_id}/followers"))?],
         audience: forum_id,
         context: context_url(site, &ctx.thread)?,
@@ -66,12 +71,12 @@ pub fn note_json(
 ) -> Result<Note, FederationError> {
     let urls = site.urls();
     let id = own_url(&urls.post(&ctx.post))?;
-    let forum_id = own_url(&urls.forum(&ctx.forum))?;
+    let (forum_id, to) = addressed(site, ctx)?;
     let parent_author = own_url(&urls.user(&parent.author))?;
     Ok(Note {
         kind: NoteType::Note,
         attributed_to: own_url(&urls.user(&ctx.author))?,
-        to: vec![forum_id.clone(), own_url(PUBLIC)?],
+        to,
         cc: vec![parent_author.clone()],
         audience: forum_id,
         context: context_url(site, &ctx.thread)?,

@@ -24,6 +24,7 @@ pub fn with_context<T: Serialize>(activity: &T) -> Result<String, FederationErro
     Ok(serde_json::to_string(&value)?)
 }
 
+/// A URL from a stored or received string (400 `invalid_url` if it is not one).
 pub(crate) fn url(s: &str) -> Result<Url, FederationError> {
     Ok(Url::parse(s)?)
 }
@@ -37,15 +38,17 @@ pub(crate) fn remote_forum_address(
     Ok((id, inbox))
 }
 
+/// A new activity id of this instance, as a URL.
 pub(crate) fn activity_id(data: &Data<Site>, kind: &str) -> Result<Url, FederationError> {
     url(&data.new_activity_id(kind))
 }
 
+/// One activity to send: its id, type, signer, JSON (with our `@context`) and inboxes.
 pub(crate) fn planned(
     ap_id: &str,
     kind: &str,
     signer: Signer,
-    body: &Value,
+    body: &impl Serialize,
     inboxes: Vec<Url>,
 ) -> Result<PlannedActivity, FederationError> {
     Ok(PlannedActivity {
@@ -57,6 +60,8 @@ pub(crate) fn planned(
     })
 }
 
+/// The inboxes of a local forum's followers elsewhere, leaving out the server `except` (the
+/// one an activity came from, which has it already).
 pub(crate) async fn follower_inboxes(
     forum_id: i64,
     except: Option<&str>,

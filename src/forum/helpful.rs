@@ -39,60 +39,50 @@ fn markable(ctx: &PostContext, by: &User) -> Result<(), ForumError> {
 impl Site {
     /// `by` marks a post helpful (again is harmless). Returns the post with its new count.
     pub async fn mark_helpful(&self, by: User, post_id: i64) -> Result<Post, ForumError> {
-        let (post, sent) = self
-            .blocking(move |inner, conn| {
-                let ctx = context(conn, post_id)?;
-                markable(&ctx, &by)?;
-                conn.transaction(|conn| {
-                    let like_ap_id = super::outbox::new_activity_id(inner, "like");
-                    let added = helpful::add(conn, post_id, by.id, &like_ap_id, db::now())?;
-                    let sent = added && inner.settings.federation.enabled;
-                    if sent {
-                        push_event(
-                            conn,
-                            &OutboxEvent::Like {
-                                post_id,
-                                user_id: by.id,
-                                like_ap_id,
-                            },
-                        )?;
-                    }
-                    Ok((context(conn, post_id)?.post, sent))
-                })
+        self.blocking_then_send(move |inner, conn| {
+            let ctx = context(conn, post_id)?;
+            markable(&ctx, &by)?;
+            conn.transaction(|conn| {
+                let like_ap_id = super::outbox::new_activity_id(inner, "like");
+                let added = helpful::add(conn, post_id, by.id, &like_ap_id, db::now())?;
+                let sent = added && inner.settings.federation.enabled;
+                if sent {
+                    push_event(
+                        conn,
+                        &OutboxEvent::Like {
+                            post_id,
+                            user_id: by.id,
+                            like_ap_id,
+                        },
+                    )?;
+                }
+                Ok((context(conn, post_id)?.post, sent))
             })
-            .await?;
-        if sent {
-            self.outbox_written();
-        }
-        Ok(post)
+        })
+        .await
     }
 
     /// `by` takes back their helpful mark (none is harmless). Returns the post.
     pub async fn unmark_helpful(&self, by: User, post_id: i64) -> Result<Post, ForumError> {
-        let (post, sent) = self
-            .blocking(move |inner, conn| {
-                context(conn, post_id)?;
-                conn.transaction(|conn| {
-                    let removed = helpful::remove(conn, post_id, by.id)?;
-                    let sent = removed.is_some() && inner.settings.federation.enabled;
-                    if let (true, Some(mark)) = (sent, removed) {
-                        push_event(
-                            conn,
-                            &OutboxEvent::Unlike {
-                                post_id,
-                                user_id: by.id,
-                                like_ap_id: mark.like_ap_id,
-                            },
-                        )?;
-                    }
-                    Ok((context(conn, post_id)?.post, sent))
-                })
+        self.blocking_then_send(move |inner, conn| {
+            context(conn, post_id)?;
+            conn.transaction(|conn| {
+                let removed = helpful::remove(conn, post_id, by.id)?;
+                let sent = removed.is_some() && inner.settings.federation.enabled;
+                if let (true, Some(mark)) = (sent, removed) {
+                    push_event(
+                        conn,
+                        &OutboxEvent::Unlike {
+                            post_id,
+                            user_id: by.id,
+                            like_ap_id: mark.like_ap_id,
+                        },
+                    )?;
+                }
+                Ok((context(conn, post_id)?.post, sent))
             })
-            .await?;
-        if sent {
-            self.outbox_written();
-        }
-        Ok(post)
+        })
+        .await
     }
 
     /// Which of `post_ids` person `user_id` marked helpful.
@@ -113,20 +103,15 @@ impl Site {
         like_ap_id: String,
         relay: Option<Relay>,
     ) -> Result<(), ForumError> {
-        let relayed = self
-            .blocking(move |_inner, conn| {
-                let ctx = context(conn, post_id)?;
-                markable(&ctx, &by)?;
-                conn.transaction(|conn| {
-                    let added = helpful::add(conn, post_id, by.id, &like_ap_id, db::now())?;
-                    relay_event(conn, &ctx.forum, relay.filter(|_| added))
-                })
+        self.blocking_then_send(move |_inner, conn| {
+            let ctx = context(conn, post_id)?;
+            markable(&ctx, &by)?;
+            conn.transaction(|conn| {
+                let added = helpful::add(conn, post_id, by.id, &like_ap_id, db::now())?;
+                Ok(((), relay_event(conn, &ctx.forum, relay.filter(|_| added))?))
             })
-            .await?;
-        if relayed {
-            self.outbox_written();
-        }
-        Ok(())
+        })
+        .await
     }
 
     /// A mark from elsewhere taken back (`Undo` of a `Like`).
@@ -136,18 +121,14 @@ impl Site {
         post_id: i64,
         relay: Option<Relay>,
     ) -> Result<(), ForumError> {
-        let relayed = self
-            .blocking(move |_inner, conn| {
-                let ctx = context(conn, post_id)?;
-                conn.transaction(|conn| {
-                    let removed = helpful::remove(conn, post_id, by.id)?;
-                    relay_event(conn, &ctx.forum, relay.filter(|_| removed.is_some()))
-                })
+        self.blocking_then_send(move |_inner, conn| {
+            let ctx = context(conn, post_id)?;
+            conn.transaction(|conn| {
+                let removed = helpful::remove(conn, post_id, by.id)?;
+                let relay = relay.filter(|_| removed.is_some());
+                Ok(((), relay_event(conn, &ctx.forum, relay)?))
             })
-            .await?;
-        if relayed {
-            self.outbox_written();
-        }
-        Ok(())
+        })
+        .await
     }
 }

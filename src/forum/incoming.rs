@@ -155,69 +155,64 @@ impl Site {
         relay: Option<Relay>,
     ) -> Result<PostContext, ForumError> {
         let incoming = incoming.fitted(&self.settings().limits, db::now());
-        let (ctx, relayed) = self
-            .blocking(move |_inner, conn| {
-                conn.transaction(|conn| {
-                    if let Some(existing) = posts::by_ap_id(conn, &incoming.ap_id)? {
-                        return Ok((context(conn, existing.id)?, false));
+        self.blocking_then_send(move |_inner, conn| {
+            conn.transaction(|conn| {
+                if let Some(existing) = posts::by_ap_id(conn, &incoming.ap_id)? {
+                    return Ok((context(conn, existing.id)?, false));
+                }
+                let (thread, forum, parent_id) = match placement {
+                    Placement::NewThread { forum_id } => {
+                        let forum = forums::by_id(conn, forum_id)?
+                            .ok_or(ForumError::NotFound { what: "forum" })?;
+                        super::forums::require_open(&forum)?;
+                        let title = title_of(&incoming);
+                        let thread = threads::insert_remote(
+                            conn,
+                            &threads::NewRemoteThread {
+                                forum_id,
+                                author_id: author.id,
+                                title: &title,
+                                local: false,
+                                ap_id: Some(&incoming.ap_id),
+                                created_at: incoming.published,
+                                last_activity_at: incoming.published,
+                            },
+                        )?;
+                        (thread, forum, None)
                     }
-                    let (thread, forum, parent_id) = match placement {
-                        Placement::NewThread { forum_id } => {
-                            let forum = forums::by_id(conn, forum_id)?
-                                .ok_or(ForumError::NotFound { what: "forum" })?;
-                            super::forums::require_open(&forum)?;
-                            let title = title_of(&incoming);
-                            let thread = threads::insert_remote(
-                                conn,
-                                &threads::NewRemoteThread {
-                                    forum_id,
-                                    author_id: author.id,
-                                    title: &title,
-                                    local: false,
-                                    ap_id: Some(&incoming.ap_id),
-                                    created_at: incoming.published,
-                                    last_activity_at: incoming.published,
-                                },
-                            )?;
-                            (thread, forum, None)
-                        }
-                        Placement::Reply { parent_id } => {
-                            let parent = context(conn, parent_id)?;
-                            super::forums::require_open(&parent.forum)?;
-                            (parent.thread, parent.forum, Some(parent_id))
-                        }
-                    };
-                    let is_opening = parent_id.is_none();
-                    let post = posts::insert_remote(
-                        conn,
-                        &posts::NewRemotePost {
-                            thread_id: thread.id,
-                            author_id: author.id,
-                            in_reply_to_id: parent_id,
-                            is_opening,
-                            body_markdown: incoming.markdown.as_deref().unwrap_or(""),
-                            body_html: "",
-                            local: false,
-                            ap_id: Some(&incoming.ap_id),
-                            created_at: incoming.published,
-                            edited_at: incoming.updated,
-                        },
-                    )?;
-                    posts::set_html(conn, post.id, &body_html(post.id, &incoming))?;
-                    let now = db::now();
-                    if !is_opening {
-                        threads::count_reply(conn, thread.id, now)?;
+                    Placement::Reply { parent_id } => {
+                        let parent = context(conn, parent_id)?;
+                        super::forums::require_open(&parent.forum)?;
+                        (parent.thread, parent.forum, Some(parent_id))
                     }
-                    forums::count_post(conn, forum.id, is_opening, now)?;
-                    let relayed = relay_event(conn, &forum, relay)?;
-                    Ok((context(conn, post.id)?, relayed))
-                })
+                };
+                let is_opening = parent_id.is_none();
+                let post = posts::insert_remote(
+                    conn,
+                    &posts::NewRemotePost {
+                        thread_id: thread.id,
+                        author_id: author.id,
+                        in_reply_to_id: parent_id,
+                        is_opening,
+                        body_markdown: incoming.markdown.as_deref().unwrap_or(""),
+                        body_html: "",
+                        local: false,
+                        ap_id: Some(&incoming.ap_id),
+                        created_at: incoming.published,
+                        edited_at: incoming.updated,
+                    },
+                )?;
+                posts::set_html(conn, post.id, &body_html(post.id, &incoming))?;
+                let now = db::now();
+                if !is_opening {
+                    threads::count_reply(conn, thread.id, now)?;
+                }
+                forums::count_post(conn, forum.id, is_opening, now)?;
+                let relayed = relay_event(conn, &forum, relay)?;
+                Ok((context(conn, post.id)?, relayed))
             })
-            .await?;
-        if relayed {
-            self.outbox_written();
-        }
-        Ok(ctx)
+        })
+        .await
     }
 
     /// Applies an edit sent by a post's author. Returns false when the post is not here.
@@ -228,49 +223,44 @@ impl Site {
         relay: Option<Relay>,
     ) -> Result<bool, ForumError> {
         let incoming = incoming.fitted(&self.settings().limits, db::now());
-        let relayed = self
-            .blocking(move |_inner, conn| {
-                conn.transaction(|conn| {
-                    let Some(post) = posts::by_ap_id(conn, &incoming.ap_id)? else {
-                        return Ok(None);
-                    };
-                    if post.author_id != author.id {
-                        return Err(ForumError::forbidden(
-                            "not_author",
-                            "Only a post's author can edit it",
-                        ));
-                    }
-                    let ctx = context(conn, post.id)?;
-                    let now = db::now();
-                    crate::db::revisions::insert(
-                        conn,
-                        &crate::db::revisions::NewRevision {
-                            post_id: post.id,
-                            title: post.is_opening.then_some(ctx.thread.title.as_str()),
-                            body_markdown: &post.body_markdown,
-                            body_html: &post.body_html,
-                            written_at: post.edited_at.unwrap_or(post.created_at),
-                            replaced_at: now,
-                        },
-                    )?;
-                    if post.is_opening && incoming.title.is_some() {
-                        threads::set_title(conn, ctx.thread.id, &title_of(&incoming))?;
-                    }
-                    posts::update_body(
-                        conn,
-                        post.id,
-                        incoming.markdown.as_deref().unwrap_or(""),
-                        &body_html(post.id, &incoming),
-                        incoming.updated.unwrap_or(now),
-                    )?;
-                    Ok(Some(relay_event(conn, &ctx.forum, relay)?))
-                })
+        self.blocking_then_send(move |_inner, conn| {
+            conn.transaction(|conn| {
+                let Some(post) = posts::by_ap_id(conn, &incoming.ap_id)? else {
+                    return Ok((false, false));
+                };
+                if post.author_id != author.id {
+                    return Err(ForumError::forbidden(
+                        "not_author",
+                        "Only a post's author can edit it",
+                    ));
+                }
+                let ctx = context(conn, post.id)?;
+                let now = db::now();
+                crate::db::revisions::insert(
+                    conn,
+                    &crate::db::revisions::NewRevision {
+                        post_id: post.id,
+                        title: post.is_opening.then_some(ctx.thread.title.as_str()),
+                        body_markdown: &post.body_markdown,
+                        body_html: &post.body_html,
+                        written_at: post.edited_at.unwrap_or(post.created_at),
+                        replaced_at: now,
+                    },
+                )?;
+                if post.is_opening && incoming.title.is_some() {
+                    threads::set_title(conn, ctx.thread.id, &title_of(&incoming))?;
+                }
+                posts::update_body(
+                    conn,
+                    post.id,
+                    incoming.markdown.as_deref().unwrap_or(""),
+                    &body_html(post.id, &incoming),
+                    incoming.updated.unwrap_or(now),
+                )?;
+                Ok((true, relay_event(conn, &ctx.forum, relay)?))
             })
-            .await?;
-        if relayed == Some(true) {
-            self.outbox_written();
-        }
-        Ok(relayed.is_some())
+        })
+        .await
     }
 
     /// Deletes a post at its author's word. Returns false when the post is not here.
@@ -280,30 +270,25 @@ impl Site {
         ap_id: String,
         relay: Option<Relay>,
     ) -> Result<bool, ForumError> {
-        let relayed = self
-            .blocking(move |_inner, conn| {
-                conn.transaction(|conn| {
-                    let Some(post) = posts::by_ap_id(conn, &ap_id)? else {
-                        return Ok(None);
-                    };
-                    if post.author_id != author.id {
-                        return Err(ForumError::forbidden(
-                            "not_author",
-                            "Only a post's author can delete it",
-                        ));
-                    }
-                    if post.deleted_at.is_none() {
-                        posts::mark_deleted(conn, post.id, db::now())?;
-                    }
-                    let ctx = context(conn, post.id)?;
-                    Ok(Some(relay_event(conn, &ctx.forum, relay)?))
-                })
+        self.blocking_then_send(move |_inner, conn| {
+            conn.transaction(|conn| {
+                let Some(post) = posts::by_ap_id(conn, &ap_id)? else {
+                    return Ok((false, false));
+                };
+                if post.author_id != author.id {
+                    return Err(ForumError::forbidden(
+                        "not_author",
+                        "Only a post's author can delete it",
+                    ));
+                }
+                if post.deleted_at.is_none() {
+                    posts::mark_deleted(conn, post.id, db::now())?;
+                }
+                let ctx = context(conn, post.id)?;
+                Ok((true, relay_event(conn, &ctx.forum, relay)?))
             })
-            .await?;
-        if relayed == Some(true) {
-            self.outbox_written();
-        }
-        Ok(relayed.is_some())
+        })
+        .await
     }
 
     /// The post (from elsewhere) with this ActivityPub id, in context.

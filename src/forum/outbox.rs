@@ -149,6 +149,21 @@ impl Site {
         self.inner.outbox_signal.notify_one();
     }
 
+    /// Runs `f` on the blocking pool like [`Site::blocking`]; `f` answers with its result and
+    /// whether it recorded outbox events, and when it did the delivery worker is woken once
+    /// they are committed.
+    pub async fn blocking_then_send<T, F>(&self, f: F) -> Result<T, ForumError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Inner, &mut Conn<'_>) -> Result<(T, bool), ForumError> + Send + 'static,
+    {
+        let (value, recorded) = self.blocking(f).await?;
+        if recorded {
+            self.outbox_written();
+        }
+        Ok(value)
+    }
+
     /// Waits until [`Site::outbox_written`] is called (or returns at once if it was called
     /// since the last wait).
     pub async fn outbox_wait(&self) {

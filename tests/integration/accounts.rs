@@ -412,16 +412,7 @@ async fn changing_the_password_logs_out_other_sessions(backend: Backend) {
     let new_password = "a brand new passphrase";
 
     let res = app
-        .submit(
-            &laptop,
-            "/settings/password",
-            "/settings/password",
-            &[
-                ("current_password", "not my password"),
-                ("new_password", new_password),
-                ("confirm_password", new_password),
-            ],
-        )
+        .change_password_on_web(&laptop, "not my password", new_password, new_password)
         .await;
     assert_eq!(res.status(), 422);
     assert!(res
@@ -430,16 +421,7 @@ async fn changing_the_password_logs_out_other_sessions(backend: Backend) {
         .unwrap()
         .contains("That is not your current password."));
     let res = app
-        .submit(
-            &laptop,
-            "/settings/password",
-            "/settings/password",
-            &[
-                ("current_password", PASSWORD),
-                ("new_password", new_password),
-                ("confirm_password", "different passphrase"),
-            ],
-        )
+        .change_password_on_web(&laptop, PASSWORD, new_password, "different passphrase")
         .await;
     assert_eq!(res.status(), 422);
     assert!(res
@@ -448,30 +430,12 @@ async fn changing_the_password_logs_out_other_sessions(backend: Backend) {
         .unwrap()
         .contains("The two new passwords are not the same."));
     let res = app
-        .submit(
-            &laptop,
-            "/settings/password",
-            "/settings/password",
-            &[
-                ("current_password", PASSWORD),
-                ("new_password", "short"),
-                ("confirm_password", "short"),
-            ],
-        )
+        .change_password_on_web(&laptop, PASSWORD, "short", "short")
         .await;
     assert_eq!(res.status(), 422);
 
     let res = app
-        .submit(
-            &laptop,
-            "/settings/password",
-            "/settings/password",
-            &[
-                ("current_password", PASSWORD),
-                ("new_password", new_password),
-                ("confirm_password", new_password),
-            ],
-        )
+        .change_password_on_web(&laptop, PASSWORD, new_password, new_password)
         .await;
     assert_eq!(res.status(), 303);
     let (status, _) = app.get(&laptop, "/settings/password").await;

@@ -9,7 +9,7 @@ use activitypub_federation::protocol::verification::verify_urls_match;
 
 use crate::federation::actors::{local_name, ApForum, ApUser};
 use crate::federation::error::FederationError;
-use crate::federation::outgoing::{activity_id, remote_forum_address, url, with_context};
+use crate::federation::outgoing::{activity_id, planned, remote_forum_address, url};
 use crate::federation::protocol::activities::{Accept, Follow, FollowRef, Reject, UndoFollow};
 use crate::forum::outbox::{PlannedActivity, Signer};
 use crate::forum::Site;
@@ -140,13 +140,13 @@ pub(crate) async fn plan_follow(
         object: group.clone(),
         to: vec![group],
     };
-    Ok(vec![PlannedActivity {
-        ap_id: activity.id.to_string(),
-        kind: "Follow".into(),
-        signer: Signer::User(user.id),
-        body: with_context(&activity)?,
-        inboxes: vec![inbox],
-    }])
+    Ok(vec![planned(
+        activity.id.as_str(),
+        "Follow",
+        Signer::User(user.id),
+        &activity,
+        vec![inbox],
+    )?])
 }
 
 /// The `Undo` of a local person's `Follow`.
@@ -175,13 +175,13 @@ pub(crate) async fn plan_unfollow(
         },
         to: vec![group],
     };
-    Ok(vec![PlannedActivity {
-        ap_id: activity.id.to_string(),
-        kind: "Undo".into(),
-        signer: Signer::User(user.id),
-        body: with_context(&activity)?,
-        inboxes: vec![inbox],
-    }])
+    Ok(vec![planned(
+        activity.id.as_str(),
+        "Undo",
+        Signer::User(user.id),
+        &activity,
+        vec![inbox],
+    )?])
 }
 
 /// The `Accept` a local forum answers a follower elsewhere with.
@@ -213,11 +213,11 @@ pub(crate) async fn plan_accept(
         }),
         to: vec![follower_id],
     };
-    Ok(vec![PlannedActivity {
-        ap_id: activity.id.to_string(),
-        kind: "Accept".into(),
-        signer: Signer::Forum(forum.id),
-        body: with_context(&activity)?,
-        inboxes: vec![url(inbox)?],
-    }])
+    Ok(vec![planned(
+        activity.id.as_str(),
+        "Accept",
+        Signer::Forum(forum.id),
+        &activity,
+        vec![url(inbox)?],
+    )?])
 }

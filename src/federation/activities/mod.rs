@@ -75,33 +75,11 @@ impl Activity for InboxActivity {
     type Error = FederationError;
 
     fn id(&self) -> &Url {
-        match self {
-            InboxActivity::Follow(a) => &a.id,
-            InboxActivity::Accept(a) => &a.id,
-            InboxActivity::Reject(a) => &a.id,
-            InboxActivity::UndoFollow(a) => &a.id,
-            InboxActivity::CreateOrUpdate(a) => &a.id,
-            InboxActivity::Delete(a) => &a.id,
-            InboxActivity::Announce(a) => &a.id,
-            InboxActivity::Vote(a) => &a.id,
-            InboxActivity::UndoVote(a) => &a.id,
-            InboxActivity::Unrecognised(a) => &a.id,
-        }
+        self.id_and_actor().0
     }
 
     fn actor(&self) -> &Url {
-        match self {
-            InboxActivity::Follow(a) => &a.actor,
-            InboxActivity::Accept(a) => &a.actor,
-            InboxActivity::Reject(a) => &a.actor,
-            InboxActivity::UndoFollow(a) => &a.actor,
-            InboxActivity::CreateOrUpdate(a) => &a.actor,
-            InboxActivity::Delete(a) => &a.actor,
-            InboxActivity::Announce(a) => &a.actor,
-            InboxActivity::Vote(a) => &a.actor,
-            InboxActivity::UndoVote(a) => &a.actor,
-            InboxActivity::Unrecognised(a) => &a.actor,
-        }
+        self.id_and_actor().1
     }
 
     async fn verify(&self, data: &Data<Site>) -> Result<(), FederationError> {
@@ -145,5 +123,23 @@ impl Activity for InboxActivity {
         }
         data.first_receipt(id).await?;
         Ok(())
+    }
+}
+
+impl InboxActivity {
+    /// The activity's id and actor, whatever its type.
+    fn id_and_actor(&self) -> (&Url, &Url) {
+        match self {
+            InboxActivity::Follow(a) => (&a.id, &a.actor),
+            InboxActivity::Accept(a) => (&a.id, &a.actor),
+            InboxActivity::Reject(a) => (&a.id, &a.actor),
+            InboxActivity::UndoFollow(a) => (&a.id, &a.actor),
+            InboxActivity::CreateOrUpdate(a) => (&a.id, &a.actor),
+            InboxActivity::Delete(a) => (&a.id, &a.actor),
+            InboxActivity::Announce(a) => (&a.id, &a.actor),
+            InboxActivity::Vote(a) => (&a.id, &a.actor),
+            InboxActivity::UndoVote(a) => (&a.id, &a.actor),
+            InboxActivity::Unrecognised(a) => (&a.id, &a.actor),
+        }
     }
 }

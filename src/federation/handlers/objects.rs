@@ -11,7 +11,7 @@ use crate::federation::objects::{note_json, page_json, parent_of};
 use crate::federation::protocol::{ThreadContext, Tombstone};
 use crate::federation::{own_url, respond};
 use crate::forum::threads::PostContext;
-use crate::forum::Post;
+use crate::forum::{Post, User};
 use crate::state::AppState;
 
 pub(crate) fn tombstone(
@@ -153,12 +153,7 @@ pub async fn forum_outbox(
             "object": page,
         }));
     }
-    respond(serde_json::json!({
-        "type": "OrderedCollection",
-        "id": format!("{forum_url}/outbox"),
-        "totalItems": items.len(),
-        "orderedItems": items,
-    }))
+    collection(&format!("{forum_url}/outbox"), &items)
 }
 
 /// GET /f/{name}/followers: how many follow the forum (the list itself is not published).
@@ -176,15 +171,20 @@ pub async fn forum_followers(
     }))
 }
 
-/// An empty `OrderedCollection` at `id`: what a person's outbox and followers, and the instance
-/// actor's outbox, hold (people post in forums, and only forums are followed).
-pub(crate) fn empty_collection(id: &str) -> Result<HttpResponse, FederationError> {
+/// An `OrderedCollection` at `id` holding all of `items`.
+fn collection<T: serde::Serialize>(id: &str, items: &[T]) -> Result<HttpResponse, FederationError> {
     respond(serde_json::json!({
         "type": "OrderedCollection",
         "id": id,
-        "totalItems": 0,
-        "orderedItems": [],
+        "totalItems": items.len(),
+        "orderedItems": items,
     }))
+}
+
+/// An empty `OrderedCollection` at `id`: what a person's outbox and followers, and the instance
+/// actor's outbox, hold (people post in forums, and only forums are followed).
+pub(crate) fn empty_collection(id: &str) -> Result<HttpResponse, FederationError> {
+    collection::<serde_json::Value>(id, &[])
 }
 
 /// GET /u/{name}/outbox and /u/{name}/followers.
@@ -207,21 +207,12 @@ pub async fn forum_featured(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, FederationError> {
-    let (forum_row, _, pinned) = state
-        .site
-        .forum_moderators_and_pinned(path.into_inner())
-        .await?;
-    let forum_url = own_url(&state.site.urls().forum(&forum_row))?;
+    let (forum_url, _, pinned) = forum_lists(&state, path.into_inner()).await?;
     let items = pinned
         .iter()
         .map(|ctx| page_json(&state.site, ctx))
         .collect::<Result<Vec<_>, _>>()?;
-    respond(serde_json::json!({
-        "type": "OrderedCollection",
-        "id": format!("{forum_url}/featured"),
-        "totalItems": items.len(),
-        "orderedItems": items,
-    }))
+    collection(&format!("{forum_url}/featured"), &items)
 }
 
 /// GET /f/{name}/moderators: who moderates the forum (its `attributedTo`, as Lemmy has it).
@@ -229,17 +220,19 @@ pub async fn forum_moderators(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, FederationError> {
-    let (forum_row, moderators, _) = state
-        .site
-        .forum_moderators_and_pinned(path.into_inner())
-        .await?;
+    let (forum_url, moderators, _) = forum_lists(&state, path.into_inner()).await?;
     let urls = state.site.urls();
-    let forum_url = own_url(&urls.forum(&forum_row))?;
     let items: Vec<String> = moderators.iter().map(|u| urls.user(u)).collect();
-    respond(serde_json::json!({
-        "type": "OrderedCollection",
-        "id": format!("{forum_url}/moderators"),
-        "totalItems": items.len(),
-        "orderedItems": items,
-    }))
+    collection(&format!("{forum_url}/moderators"), &items)
+}
+
+/// A local forum's address, moderators and pinned threads (what `featured` and `moderators`
+/// list).
+async fn forum_lists(
+    state: &AppState,
+    name: String,
+) -> Result<(url::Url, Vec<User>, Vec<PostContext>), FederationError> {
+    let (forum, moderators, pinned) = state.site.forum_moderators_and_pinned(name).await?;
+    let forum_url = own_url(&state.site.urls().forum(&forum))?;
+    Ok((forum_url, moderators, pinned))
 }

@@ -392,6 +392,27 @@ impl TestApp {
         .await
     }
 
+    /// Changes the password through the form at `/settings/password`.
+    pub async fn change_password_on_web(
+        &self,
+        browser: &reqwest::Client,
+        current: &str,
+        new: &str,
+        confirm: &str,
+    ) -> reqwest::Response {
+        self.submit(
+            browser,
+            "/settings/password",
+            "/settings/password",
+            &[
+                ("current_password", current),
+                ("new_password", new),
+                ("confirm_password", confirm),
+            ],
+        )
+        .await
+    }
+
     /// Edits a post through its form at `/p/{post}/edit`.
     pub async fn edit_on_web(
         &self,
