@@ -1,5 +1,8 @@
 //! The application: binds its listener first (so it knows its port, 0 in tests), opens the
-//! database, and builds the HTTP server around `web`, `api` and the site service.
+//! database, builds the service ([`Site`]), the federation configuration and the resolver it
+//! hands to the HTTP layers ([`AppState`]), and the HTTP server with the routes of `web`, `api`
+//! and `federation` and the middleware every request passes (request ids, security headers,
+//! CSRF). The only module that imports every layer: it wires them, it holds no rules.
 
 use std::net::TcpListener;
 use std::sync::Arc;

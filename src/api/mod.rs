@@ -1,8 +1,9 @@
 //! The JSON API under `/api/v1`, one file per resource.
 //!
-//! `api` calls `forum` and never `db`. Clients authenticate with `Authorization: Bearer TOKEN`
-//! from `POST /api/v1/sessions`. Every error is `{"error": CODE, "message": TEXT, "fields":
-//! {FIELD: TEXT}?}` with a stable CODE and the matching status.
+//! `api` calls `forum` and never `db`, `web` or `federation`. Clients authenticate with
+//! `Authorization: Bearer TOKEN` from `POST /api/v1/sessions`. Every error is
+//! [`crate::error::JsonError`]: `{"error": CODE, "message": TEXT, "fields": {FIELD: TEXT}?}` with
+//! a stable CODE and the matching status.
 
 pub mod accounts;
 pub mod follows;

@@ -193,7 +193,7 @@ pub fn web_link(url: Option<&Url>) -> Option<String> {
 
 /// An actor's shared inbox, kept only when it is on the actor's own server: a person cannot
 /// have deliveries for others sent to a third server.
-pub(crate) fn own_shared_inbox(id: &Url, endpoints: Option<&RemoteEndpoints>) -> Option<String> {
+fn own_shared_inbox(id: &Url, endpoints: Option<&RemoteEndpoints>) -> Option<String> {
     endpoints
         .and_then(|e| e.shared_inbox.as_ref())
         .filter(|inbox| domain_of(inbox).is_some() && domain_of(inbox) == domain_of(id))
@@ -283,11 +283,7 @@ pub fn remote_forum_row(json: &RemoteGroup) -> Result<RemoteForum, FederationErr
 }
 
 /// Checks that an actor's key and inbox are its own: same origin as its id.
-pub(crate) fn verify_actor_urls(
-    id: &Url,
-    key_owner: &Url,
-    inbox: &Url,
-) -> Result<(), FederationError> {
+fn verify_actor_urls(id: &Url, key_owner: &Url, inbox: &Url) -> Result<(), FederationError> {
     same_origin(id, key_owner)?;
     same_origin(id, inbox)?;
     Ok(())

@@ -1,7 +1,10 @@
 //! `FederationError`: what the `activitypub_federation` traits return here. It carries the
 //! crate's errors (signatures, fetching, parsing), domain errors, and refusals of incoming
-//! activities, and renders as the API's JSON error body with a stable code: 400 for shapes we
-//! do not take, 401 for bad signatures, 403 for refusals, 5xx only for our own failures.
+//! activities, and renders as the JSON error body of `crate::error` with a stable code: 400 for
+//! shapes we do not take, 401 for bad signatures, 403 for refusals, 502 when another server
+//! fails us, 500 only for our own failures (whose cause goes to the log, not the body). Where
+//! the domain asked for something only federation can do, [`FederationError::into_forum`]
+//! answers in the domain's terms.
 
 use activitypub_federation::error::Error as ApError;
 use actix_web::{HttpResponse, ResponseError};

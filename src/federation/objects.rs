@@ -14,7 +14,7 @@ use crate::forum::threads::PostContext;
 use crate::forum::{Site, Thread, User};
 
 /// A local thread's context collection (FEP-7888); none for a thread from elsewhere.
-pub(crate) fn context_url(site: &Site, thread: &Thread) -> Result<Option<Url>, FederationError> {
+fn context_url(site: &Site, thread: &Thread) -> Result<Option<Url>, FederationError> {
     if !thread.local {
         return Ok(None);
     }

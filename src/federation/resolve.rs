@@ -1,6 +1,7 @@
 //! Finding people and forums anywhere from what a person types: a handle (`teachers@a.example`,
 //! `@teachers@a.example`, `acct:teachers@a.example`) or a URL. Handles go through WebFinger;
 //! URLs are fetched directly. What is found is stored (or refreshed) and returned as a row.
+//! [`Finder`] is the domain's `Resolver`, which `app` hands to the pages and the API.
 
 use activitypub_federation::config::{Data, FederationConfig};
 use activitypub_federation::fetch::object_id::ObjectId;

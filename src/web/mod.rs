@@ -1,7 +1,8 @@
 //! HTML pages: handlers, templates, forms, sessions and the embedded stylesheet.
 //!
 //! `web` calls `forum` (one method per request) and renders askama templates; it never touches
-//! `db`. Pages work without JavaScript: every action is a link or a form, every form carries a
+//! `db`, `api` or `federation` (what it shares with them is in `state` and `error`; following a
+//! forum elsewhere goes through the domain's `Resolver`). Pages work without JavaScript: every action is a link or a form, every form carries a
 //! CSRF token, and a rejected form comes back filled in with the message beside the field.
 
 pub mod feeds;

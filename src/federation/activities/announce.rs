@@ -71,7 +71,7 @@ impl Announce {
 
 /// An activity a forum passed on: posts and their edits and deletions are taken; other kinds
 /// (votes, moderation from other software) are acknowledged and left aside, with a log line.
-pub(crate) async fn announced_activity(
+async fn announced_activity(
     inner: Value,
     forum: &Url,
     data: &Data<Site>,

@@ -134,7 +134,7 @@ impl Delete {
 
 /// A thread's forum among the addresses of a new post: one of ours, or a remote forum someone
 /// here follows.
-pub(crate) async fn forum_addressed(
+async fn forum_addressed(
     object: &PostObject,
     reach: Reach<'_>,
     data: &Data<Site>,
@@ -167,7 +167,7 @@ pub(crate) async fn forum_addressed(
 
 /// The local id of the post at `url`: ours, one stored already, or fetched (with its own
 /// parents) from where it lives.
-pub(crate) async fn locate(
+async fn locate(
     url: &Url,
     depth: u32,
     reach: Reach<'_>,

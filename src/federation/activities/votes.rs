@@ -19,7 +19,7 @@ use crate::forum::incoming::Relay;
 use crate::forum::outbox::{PlannedActivity, Signer};
 use crate::forum::Site;
 
-pub(crate) async fn apply(
+async fn apply(
     vote: &Vote,
     undo: bool,
     relay: Option<Relay>,

@@ -3,8 +3,8 @@
 //! signing actor (a person or a forum) and verifies the HTTP signature against its key before
 //! [`InboxActivity`] sees anything; the activity's id and actor must share a server.
 //!
-//! Before any of that, [`crate::federation::signature`] refuses what could never verify (no signature, a
-//! garbled one, one that does not sign the request line, host, date and digest, or a stale
+//! Before any of that, [`crate::federation::signature`] refuses what could never verify (no
+//! signature, a garbled one, one that does not sign the request line, host, date and digest, or a stale
 //! date) and bodies that are not JSON, so such requests cost no fetch. The crate's own verdicts
 //! on the signature are all 401 `invalid_signature`, whatever went wrong inside (a key that is
 //! not valid PEM included). An activity that waits on other servers for longer than

@@ -14,7 +14,7 @@ use crate::forum::threads::PostContext;
 use crate::forum::{Post, User};
 use crate::state::AppState;
 
-pub(crate) fn tombstone(
+fn tombstone(
     id: url::Url,
     former_type: &str,
     post: &Post,
@@ -183,7 +183,7 @@ fn collection<T: serde::Serialize>(id: &str, items: &[T]) -> Result<HttpResponse
 
 /// An empty `OrderedCollection` at `id`: what a person's outbox and followers, and the instance
 /// actor's outbox, hold (people post in forums, and only forums are followed).
-pub(crate) fn empty_collection(id: &str) -> Result<HttpResponse, FederationError> {
+fn empty_collection(id: &str) -> Result<HttpResponse, FederationError> {
     collection::<serde_json::Value>(id, &[])
 }
 

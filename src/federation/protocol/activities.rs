@@ -160,7 +160,7 @@ pub enum InboxActivity {
     Unrecognised(Unrecognised),
 }
 
-pub(crate) fn one_or_many<'de, D>(deserializer: D) -> Result<Vec<Url>, D::Error>
+fn one_or_many<'de, D>(deserializer: D) -> Result<Vec<Url>, D::Error>
 where
     D: serde::Deserializer<'de>,
 {
