@@ -139,8 +139,13 @@ pub struct FederationSettings {
     /// An instance failing for this many hours is marked dead and skipped until it is heard
     /// from again.
     pub dead_after_hours: u32,
-    /// Instances delivered to at the same time (each one's deliveries stay in order).
+    /// Deliveries sent at the same time over all servers (each server's stay in order, one at
+    /// a time); a send unanswered after `connect_timeout_seconds` gives its place up.
     pub delivery_workers: u32,
+    /// Seconds to wait for another server to accept a connection.
+    pub connect_timeout_seconds: f64,
+    /// Seconds a whole request to another server may take.
+    pub request_timeout_seconds: f64,
     /// Servers refused in both directions (a domain covers its subdomains).
     pub blocked_instances: Vec<String>,
     /// When not empty, the only servers talked to (allowlist mode).
@@ -219,9 +224,20 @@ impl Settings {
                 "accounts.session_days and accounts.failure_window_minutes must be positive"
             );
         }
-        let timeout = self.federation.inbox_timeout_seconds;
-        if !(timeout.is_finite() && timeout > 0.0 && timeout <= 300.0) {
-            anyhow::bail!("federation.inbox_timeout_seconds must be more than 0 and at most 300");
+        let f = &self.federation;
+        for (key, seconds) in [
+            ("inbox_timeout_seconds", f.inbox_timeout_seconds),
+            ("connect_timeout_seconds", f.connect_timeout_seconds),
+            ("request_timeout_seconds", f.request_timeout_seconds),
+        ] {
+            if !(seconds.is_finite() && seconds > 0.0 && seconds <= 300.0) {
+                anyhow::bail!("federation.{key} must be more than 0 and at most 300");
+            }
+        }
+        if f.connect_timeout_seconds > f.request_timeout_seconds {
+            anyhow::bail!(
+                "federation.connect_timeout_seconds must not be more than request_timeout_seconds"
+            );
         }
         Ok(())
     }
@@ -297,15 +313,27 @@ mod tests {
     }
 
     #[test]
-    fn an_inbox_timeout_that_cannot_work_is_refused() {
-        for bad in ["0", "-1", "301", "NaN"] {
-            let result = Settings::load_with_env(
-                None,
-                env(&[("STAFFROOM__FEDERATION__INBOX_TIMEOUT_SECONDS", bad)]),
-            );
-            let error = result.err().map(|e| e.to_string()).unwrap_or_default();
-            assert!(error.contains("inbox_timeout_seconds"), "{bad}: {error}");
+    fn a_timeout_that_cannot_work_is_refused() {
+        for key in ["INBOX", "CONNECT", "REQUEST"] {
+            let var = format!("STAFFROOM__FEDERATION__{key}_TIMEOUT_SECONDS");
+            for bad in ["0", "-1", "301", "NaN"] {
+                let result = Settings::load_with_env(None, env(&[(var.as_str(), bad)]));
+                let error = result.err().map(|e| e.to_string()).unwrap_or_default();
+                let expected = format!("{}_timeout_seconds", key.to_ascii_lowercase());
+                assert!(error.contains(&expected), "{var}={bad}: {error}");
+            }
         }
+        let result = Settings::load_with_env(
+            None,
+            env(&[
+                ("STAFFROOM__FEDERATION__CONNECT_TIMEOUT_SECONDS", "20"),
+                ("STAFFROOM__FEDERATION__REQUEST_TIMEOUT_SECONDS", "10"),
+            ]),
+        );
+        assert!(
+            result.is_err(),
+            "a connect time-out longer than the whole request"
+        );
         let s = Settings::load_with_env(
             None,
             env(&[("STAFFROOM__FEDERATION__INBOX_TIMEOUT_SECONDS", "2.5")]),

@@ -283,6 +283,12 @@ pub async fn request_ids<B: actix_web::body::MessageBody>(
 
 /// Logs an internal failure once, with its whole cause chain and the request's id.
 pub fn log_internal(what: &str, error: &(dyn std::error::Error + 'static)) {
+    let chain = cause_chain(error);
+    tracing::error!(request_id = request_id().unwrap_or_default(), error = %chain, "{what}");
+}
+
+/// An error and its causes in one line, `outer: inner: innermost` (each said once).
+pub fn cause_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut chain = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -294,7 +300,7 @@ pub fn log_internal(what: &str, error: &(dyn std::error::Error + 'static)) {
         }
         source = cause.source();
     }
-    tracing::error!(request_id = request_id().unwrap_or_default(), error = %chain, "{what}");
+    chain
 }
 
 /// What a 5xx body says in place of the cause.

@@ -179,7 +179,9 @@ pub fn due_instances(
                 .is_null()
                 .or(instances::lease_until.lt(now))
         )
-        .order(instances::id.asc())
+        // Fair: servers not failing first (never tried, or healthy), then those failing least,
+        // so retries of servers that keep failing never crowd out the rest.
+        .order((instances::failures.asc(), instances::id.asc()))
         .limit(limit)
         .select(Instance::as_select())
         .load(c))
@@ -194,6 +196,17 @@ pub fn next_due_at(conn: &mut Conn<'_>) -> QueryResult<Option<NaiveDateTime>> {
         .filter(instances::dead.eq(false))
         .select(diesel::dsl::min(instances::next_attempt_at))
         .first(c))
+}
+
+/// Whether any delivery waits for a live instance (stops at the first: the same cost with 100
+/// or 500,000 waiting).
+pub fn waiting_exists(conn: &mut Conn<'_>) -> QueryResult<bool> {
+    dispatch!(conn, |c| diesel::select(diesel::dsl::exists(
+        deliveries::table
+            .inner_join(instances::table)
+            .filter(instances::dead.eq(false))
+    ))
+    .get_result(c))
 }
 
 /// Takes an instance for one worker until `until`; false if another holds it.

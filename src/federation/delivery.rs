@@ -4,7 +4,13 @@
 //!   deliveries it makes, so a crash never half-expands one.
 //! - Each destination instance gets its deliveries one at a time, in the order they were
 //!   made (a `Create` before its `Update` before its `Delete`). Up to
-//!   `federation.delivery_workers` instances are served at once.
+//!   `federation.delivery_workers` sends are in flight at once, over all instances. A send
+//!   still unanswered after `connect_timeout_seconds` gives its place to another instance
+//!   and is waited for to `request_timeout_seconds`, so servers that hang only delay
+//!   themselves.
+//! - Instances are claimed fairly: those that have not been failing come first, then the
+//!   ones failing least; events are expanded in small batches between claims, so sending
+//!   goes on while a large backlog of events (heavy inbound traffic) is expanded.
 //! - Activities are signed when sent, by the local person or forum that is their actor.
 //! - A failure holds that instance's queue and retries after `retry_base_seconds × 1.25^n`
 //!   (capped at a day: the policy is the domain's, `forum::delivery::retry_delay`, applied by
@@ -17,12 +23,14 @@
 //! Nothing is kept only in memory: after a restart the worker picks up where the database says.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use activitypub_federation::activity_sending::SendActivityTask;
 use activitypub_federation::config::{Data, FederationConfig};
 use chrono::TimeDelta;
 use either::Either;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use url::Url;
 
@@ -35,11 +43,17 @@ use crate::forum::delivery::Instance;
 use crate::forum::outbox::Signer;
 use crate::forum::Site;
 
-/// How long a claim on an instance lasts; a worker sends at most [`BATCH`] deliveries (each
-/// with a 10 s timeout) per claim, well inside it.
+/// The shortest claim on an instance. A claim lasts long enough for [`BATCH`] deliveries that
+/// each take the whole `request_timeout_seconds`, and at least this.
 const LEASE_MINUTES: i64 = 10;
 /// Deliveries sent to one instance per claim before others get a turn.
 const BATCH: usize = 20;
+/// Outbox events expanded per round, so that sending starts (and goes on) while a large
+/// backlog of events is still being expanded.
+const EXPAND_BATCH: i64 = 50;
+/// How many servers may be waited on at once, as a multiple of `delivery_workers`: sends that
+/// gave their place up still hold a connection until their time-out.
+const WAITING_FACTOR: usize = 4;
 /// The longest the worker sleeps without looking at the database (a second process may have
 /// written events this one was not told about).
 const IDLE_POLL: Duration = Duration::from_secs(5);
@@ -60,40 +74,55 @@ pub fn spawn(config: FederationConfig<Site>) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// One round after another: expand a batch of events, claim as many due instances as there
+/// are free places, start serving each, sleep until something is due or written.
 async fn run(data: Data<Site>) {
-    let workers = usize::try_from(data.settings().federation.delivery_workers.max(1)).unwrap_or(1);
+    let federation = data.settings().federation.clone();
+    let places = usize::try_from(federation.delivery_workers.max(1)).unwrap_or(1);
+    let slots = Arc::new(Semaphore::new(places));
+    let slow_after = Duration::from_secs_f64(federation.connect_timeout_seconds);
+    let lease = TimeDelta::seconds((BATCH as f64 * federation.request_timeout_seconds) as i64 + 60)
+        .max(TimeDelta::minutes(LEASE_MINUTES));
     let mut busy: HashSet<i64> = HashSet::new();
     let mut tasks: JoinSet<i64> = JoinSet::new();
     loop {
-        if let Err(e) = expand_events(&data).await {
-            tracing::error!(error = %e, "expanding outbox events failed");
-        }
+        let more_events = match expand_events(&data).await {
+            Ok(more) => more,
+            Err(e) => {
+                tracing::error!(error = %e, "expanding outbox events failed");
+                false
+            }
+        };
         // Forget finished workers first, so their instances can be claimed again.
         while let Some(done) = tasks.try_join_next() {
             if let Ok(id) = done {
                 busy.remove(&id);
             }
         }
-        let free = workers.saturating_sub(busy.len());
+        let free = slots
+            .available_permits()
+            .min((places * WAITING_FACTOR).saturating_sub(tasks.len()));
         if free > 0 {
-            match data
-                .claim_due_instances(free as i64, TimeDelta::minutes(LEASE_MINUTES))
-                .await
-            {
+            match data.claim_due_instances(free as i64, lease).await {
                 Ok(instances) => {
                     for instance in instances {
-                        if busy.insert(instance.id) {
-                            let data = data.reset_request_count();
-                            tasks.spawn(async move {
-                                let id = instance.id;
-                                serve_instance(&data, instance).await;
-                                id
-                            });
-                        } else {
-                            // A worker here has just let go of it and not yet finished: give
-                            // the claim back, or it would hold the instance for the lease.
-                            if let Err(e) = data.release_instance(instance.id).await {
-                                tracing::error!(error = %e, "releasing an instance failed");
+                        let place = slots.clone().try_acquire_owned().ok();
+                        match place.filter(|_| busy.insert(instance.id)) {
+                            Some(place) => {
+                                let data = data.reset_request_count();
+                                tasks.spawn(async move {
+                                    let id = instance.id;
+                                    serve_instance(&data, instance, place, slow_after).await;
+                                    id
+                                });
+                            }
+                            // A worker here has just let go of it and not yet finished (or no
+                            // place is left): give the claim back, or it would hold the
+                            // instance for the lease.
+                            None => {
+                                if let Err(e) = data.release_instance(instance.id).await {
+                                    tracing::error!(error = %e, "releasing an instance failed");
+                                }
                             }
                         }
                     }
@@ -101,15 +130,19 @@ async fn run(data: Data<Site>) {
                 Err(e) => tracing::error!(error = %e, "claiming instances for delivery failed"),
             }
         }
-        let sleep = match data.next_delivery_due().await {
-            Ok(Some(Some(at))) => (at - crate::forum::now())
-                .to_std()
-                .unwrap_or(Duration::ZERO)
-                .min(IDLE_POLL),
-            Ok(Some(None)) if busy.is_empty() => Duration::ZERO,
-            // Due, but every instance waiting is being served (here or by another process).
-            Ok(Some(None)) => IDLE_POLL,
-            _ => IDLE_POLL,
+        let sleep = if more_events {
+            Duration::ZERO
+        } else {
+            match data.next_delivery_due().await {
+                Ok(Some(Some(at))) => (at - crate::forum::now())
+                    .to_std()
+                    .unwrap_or(Duration::ZERO)
+                    .min(IDLE_POLL),
+                Ok(Some(None)) if busy.is_empty() => Duration::ZERO,
+                // Due, but every instance waiting is being served (here or by another process).
+                Ok(Some(None)) => IDLE_POLL,
+                _ => IDLE_POLL,
+            }
         };
         tokio::select! {
             _ = data.outbox_wait() => {}
@@ -123,33 +156,39 @@ async fn run(data: Data<Site>) {
     }
 }
 
-/// Expands every pending event into activities and deliveries, oldest first.
-async fn expand_events(data: &Data<Site>) -> Result<(), FederationError> {
-    loop {
-        let events = data.pending_events(100).await?;
-        if events.is_empty() {
-            return Ok(());
-        }
-        for (id, event) in events {
-            let planned = match plan(&event, data).await {
-                Ok(planned) => planned,
-                Err(e) => {
-                    // The event names something that cannot be sent (a row without an inbox,
-                    // an unparsable URL): retrying cannot fix it, and holding it would stop
-                    // every event behind it.
-                    tracing::error!(?event, error = %e, "outbox event could not be turned into activities; skipped");
-                    Vec::new()
-                }
-            };
-            data.expand_event(id, planned).await?;
-        }
+/// Expands up to [`EXPAND_BATCH`] pending events into activities and deliveries, oldest first;
+/// true when more are waiting.
+async fn expand_events(data: &Data<Site>) -> Result<bool, FederationError> {
+    let events = data.pending_events(EXPAND_BATCH).await?;
+    let more = events.len() as i64 == EXPAND_BATCH;
+    for (id, event) in events {
+        let planned = match plan(&event, data).await {
+            Ok(planned) => planned,
+            Err(e) => {
+                // The event names something that cannot be sent (a row without an inbox, an
+                // unparsable URL): retrying cannot fix it, and holding it would stop every
+                // event behind it.
+                tracing::error!(?event, error = %e, "outbox event could not be turned into activities; skipped");
+                Vec::new()
+            }
+        };
+        data.expand_event(id, planned).await?;
     }
+    Ok(more)
 }
 
 /// Sends an instance's deliveries in order until its queue is empty, a delivery fails, or
-/// [`BATCH`] have gone; then lets go of it.
-async fn serve_instance(data: &Data<Site>, instance: Instance) {
+/// [`BATCH`] have gone; then lets go of it. It holds one of the worker's places while it
+/// sends; a send still unanswered after `slow_after` gives the place back (another server
+/// gets it) and is waited for to its end, after which the instance is let go.
+async fn serve_instance(
+    data: &Data<Site>,
+    instance: Instance,
+    place: OwnedSemaphorePermit,
+    slow_after: Duration,
+) {
     let id = instance.id;
+    let mut place = Some(place);
     for _ in 0..BATCH {
         let next = match data.next_delivery(id).await {
             Ok(Some(next)) => next,
@@ -159,7 +198,18 @@ async fn serve_instance(data: &Data<Site>, instance: Instance) {
                 break;
             }
         };
-        match send(data, &next).await {
+        let sending = send(data, &next);
+        tokio::pin!(sending);
+        let sent = tokio::select! {
+            sent = &mut sending => sent,
+            _ = tokio::time::sleep(slow_after) => {
+                tracing::debug!(domain = %instance.domain, "slow to answer; its place goes to another server");
+                place = None;
+                data.outbox_written();
+                sending.await
+            }
+        };
+        match sent {
             Ok(()) => {
                 if let Err(e) = data.delivery_done(next.id, id).await {
                     tracing::error!(error = %e, "recording a delivery failed");
@@ -167,7 +217,7 @@ async fn serve_instance(data: &Data<Site>, instance: Instance) {
                 }
             }
             Err(e) => {
-                let error = e.to_string();
+                let error = crate::error::cause_chain(&e);
                 tracing::info!(domain = %instance.domain, activity = %next.activity_ap_id, %error, "delivery failed; will retry");
                 if let Err(e) = data.delivery_failed(instance.clone(), error).await {
                     tracing::error!(error = %e, "recording a failed delivery failed");
@@ -175,7 +225,12 @@ async fn serve_instance(data: &Data<Site>, instance: Instance) {
                 break;
             }
         }
+        if place.is_none() {
+            // A slow server gets one delivery per claim: the next waits for a place again.
+            break;
+        }
     }
+    drop(place);
     if let Err(e) = data.release_instance(id).await {
         tracing::error!(error = %e, "releasing an instance failed");
     }

@@ -95,15 +95,16 @@ pub fn install_tls_provider() {
 }
 
 /// The HTTP client for every outgoing request: no automatic redirects (the crate follows one
-/// itself, after checking it), timeouts, and outside `federation.debug` a DNS resolver that
-/// refuses loopback and private addresses.
-fn client(debug: bool) -> anyhow::Result<reqwest::Client> {
+/// itself, after checking it), `federation.connect_timeout_seconds` to connect and
+/// `request_timeout_seconds` for the whole request, and outside `federation.debug` a DNS
+/// resolver that refuses loopback and private addresses.
+fn client(settings: &crate::config::FederationSettings) -> anyhow::Result<reqwest::Client> {
     install_tls_provider();
-    let timeout = Duration::from_secs(10);
+    let debug = settings.debug;
     Ok(reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
-        .timeout(timeout)
-        .connect_timeout(timeout)
+        .timeout(Duration::from_secs_f64(settings.request_timeout_seconds))
+        .connect_timeout(Duration::from_secs_f64(settings.connect_timeout_seconds))
         .user_agent(concat!("Staffroom/", env!("CARGO_PKG_VERSION")))
         .dns_resolver(Arc::new(ValidatingDnsResolver::new(Vec::new(), !debug)))
         .build()?)
@@ -121,7 +122,11 @@ pub async fn config(site: Site) -> anyhow::Result<FederationConfig<Site>> {
         .domain(settings.federation_domain())
         .app_data(site)
         .debug(settings.federation.debug)
-        .client(client(settings.federation.debug)?.into())
+        .client(client(&settings.federation)?.into())
+        // The crate sets this on each request it makes, over the client's own.
+        .request_timeout(Duration::from_secs_f64(
+            settings.federation.request_timeout_seconds,
+        ))
         .signed_fetch_actor(&instance)
         // Signatures without (created) and (expires), which Pleroma needs and everyone takes.
         .http_signature_compat(true)

@@ -145,8 +145,7 @@ impl Site {
     /// When the next delivery falls due, if any waits.
     pub async fn next_delivery_due(&self) -> Result<Option<Option<NaiveDateTime>>, ForumError> {
         self.blocking(|_inner, conn| {
-            let (_, waiting) = outbox::backlog(conn)?;
-            if waiting == 0 {
+            if !outbox::waiting_exists(conn)? {
                 return Ok(None);
             }
             Ok(Some(outbox::next_due_at(conn)?))

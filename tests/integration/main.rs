@@ -8,6 +8,7 @@ mod accounts;
 mod api;
 mod cli;
 mod conversation;
+mod delivery;
 mod federation;
 mod fixtures;
 mod following;

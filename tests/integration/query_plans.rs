@@ -119,10 +119,12 @@ fn plan_problems(app: &TestApp, statements: &[String], bounded: &[&str]) -> (usi
 }
 
 /// Scans bounded by design in federation: `instances` has a row per server talked to (the
-/// delivery worker reads the due ones), and the partial index of outbox events holds only those
+/// delivery worker reads the due ones, least failing first, through `instances_by_failures`),
+/// and the partial index of outbox events holds only those
 /// not yet sent on (the backlog, normally empty).
 const FEDERATION_BOUNDED_SCANS: &[&str] = &[
     "instances",
+    "instances USING INDEX instances_by_failures",
     "outbox_events USING INDEX outbox_events_pending",
     "outbox_events USING COVERING INDEX outbox_events_pending",
 ];
