@@ -129,33 +129,58 @@ pub struct Instance {
     pub last_error: Option<String>,
 }
 
-/// The row id of `domain`, made if new.
-pub fn instance_id(conn: &mut Conn<'_>, domain: &str, at: NaiveDateTime) -> QueryResult<i64> {
-    dispatch!(conn, |c| diesel::insert_into(instances::table)
-        .values((instances::domain.eq(domain), instances::created_at.eq(at)))
-        .on_conflict(instances::domain)
-        .do_update()
-        .set(instances::domain.eq(domain))
-        .returning(instances::id)
-        .get_result(c))
+/// Rows written by one statement at the most (SQLite allows 32,766 bound values; these rows
+/// have at most 4).
+const CHUNK: usize = 1000;
+
+/// The ids of the instances at `domains`, made where missing: one statement per
+/// [`CHUNK`] domains, however many there are.
+pub fn instance_ids(
+    conn: &mut Conn<'_>,
+    domains: &[&str],
+    at: NaiveDateTime,
+) -> QueryResult<Vec<(i64, String)>> {
+    let mut out = Vec::with_capacity(domains.len());
+    for chunk in domains.chunks(CHUNK) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|d| (instances::domain.eq(*d), instances::created_at.eq(at)))
+            .collect();
+        let ids: Vec<(i64, String)> = dispatch!(conn, |c| diesel::insert_into(instances::table)
+            .values(&rows)
+            .on_conflict(instances::domain)
+            .do_update()
+            .set(instances::domain.eq(diesel::upsert::excluded(instances::domain)))
+            .returning((instances::id, instances::domain))
+            .get_results(c))?;
+        out.extend(ids);
+    }
+    Ok(out)
 }
 
-/// Queues one activity for one inbox.
-pub fn insert_delivery(
-    conn: &mut Conn<'_>,
-    activity_id: i64,
-    instance_id: i64,
-    inbox_url: &str,
-    at: NaiveDateTime,
-) -> QueryResult<usize> {
-    dispatch!(conn, |c| diesel::insert_into(deliveries::table)
-        .values((
-            deliveries::activity_id.eq(activity_id),
-            deliveries::instance_id.eq(instance_id),
-            deliveries::inbox_url.eq(inbox_url),
-            deliveries::created_at.eq(at),
-        ))
-        .execute(c))
+/// One delivery to queue: an activity for an inbox on an instance.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = deliveries)]
+pub struct NewDelivery<'a> {
+    /// `activities.id`.
+    pub activity_id: i64,
+    /// `instances.id`.
+    pub instance_id: i64,
+    /// The inbox.
+    pub inbox_url: &'a str,
+    /// Now.
+    pub created_at: NaiveDateTime,
+}
+
+/// Queues deliveries: one statement per [`CHUNK`] of them.
+pub fn insert_deliveries(conn: &mut Conn<'_>, new: &[NewDelivery<'_>]) -> QueryResult<usize> {
+    let mut n = 0;
+    for chunk in new.chunks(CHUNK) {
+        n += dispatch!(conn, |c| diesel::insert_into(deliveries::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    Ok(n)
 }
 
 /// Instances with deliveries waiting that are due now and not being worked on elsewhere.
@@ -266,17 +291,16 @@ pub fn next_delivery(conn: &mut Conn<'_>, instance_id: i64) -> QueryResult<Optio
         .optional())
 }
 
-/// A delivery went through (or was refused for good): forget it; the instance is healthy.
-pub fn delivered(
-    conn: &mut Conn<'_>,
-    delivery_id: i64,
-    instance_id: i64,
-    at: NaiveDateTime,
-) -> QueryResult<()> {
+/// A delivery went through (or was refused for good): forget it.
+pub fn delete_delivery(conn: &mut Conn<'_>, delivery_id: i64) -> QueryResult<usize> {
     dispatch!(conn, |c| diesel::delete(
         deliveries::table.find(delivery_id)
     )
-    .execute(c))?;
+    .execute(c))
+}
+
+/// An instance took a delivery: it is healthy (no failures, not dead) as of `at`.
+pub fn mark_healthy(conn: &mut Conn<'_>, instance_id: i64, at: NaiveDateTime) -> QueryResult<()> {
     dispatch!(conn, |c| diesel::update(instances::table.find(instance_id))
         .set((
             instances::failures.eq(0i64),

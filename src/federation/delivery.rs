@@ -22,8 +22,8 @@
 //!
 //! Nothing is kept only in memory: after a restart the worker picks up where the database says.
 
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use activitypub_federation::activity_sending::SendActivityTask;
@@ -83,6 +83,7 @@ async fn run(data: Data<Site>) {
     let slow_after = Duration::from_secs_f64(federation.connect_timeout_seconds);
     let lease = TimeDelta::seconds((BATCH as f64 * federation.request_timeout_seconds) as i64 + 60)
         .max(TimeDelta::minutes(LEASE_MINUTES));
+    let signers = Signers::default();
     let mut busy: HashSet<i64> = HashSet::new();
     let mut tasks: JoinSet<i64> = JoinSet::new();
     loop {
@@ -110,9 +111,11 @@ async fn run(data: Data<Site>) {
                         match place.filter(|_| busy.insert(instance.id)) {
                             Some(place) => {
                                 let data = data.reset_request_count();
+                                let signers = signers.clone();
                                 tasks.spawn(async move {
                                     let id = instance.id;
-                                    serve_instance(&data, instance, place, slow_after).await;
+                                    serve_instance(&data, &signers, instance, place, slow_after)
+                                        .await;
                                     id
                                 });
                             }
@@ -183,12 +186,14 @@ async fn expand_events(data: &Data<Site>) -> Result<bool, FederationError> {
 /// gets it) and is waited for to its end, after which the instance is let go.
 async fn serve_instance(
     data: &Data<Site>,
+    signers: &Signers,
     instance: Instance,
     place: OwnedSemaphorePermit,
     slow_after: Duration,
 ) {
     let id = instance.id;
     let mut place = Some(place);
+    let mut healthy = false;
     for _ in 0..BATCH {
         let next = match data.next_delivery(id).await {
             Ok(Some(next)) => next,
@@ -198,7 +203,7 @@ async fn serve_instance(
                 break;
             }
         };
-        let sending = send(data, &next);
+        let sending = send(data, signers, &next);
         tokio::pin!(sending);
         let sent = tokio::select! {
             sent = &mut sending => sent,
@@ -211,7 +216,9 @@ async fn serve_instance(
         };
         match sent {
             Ok(()) => {
-                if let Err(e) = data.delivery_done(next.id, id).await {
+                // The first success of a claim clears a failing record; later ones need not.
+                let healthy = std::mem::replace(&mut healthy, true);
+                if let Err(e) = data.delivery_done(next.id, id, healthy).await {
                     tracing::error!(error = %e, "recording a delivery failed");
                     break;
                 }
@@ -238,8 +245,51 @@ async fn serve_instance(
     data.outbox_written();
 }
 
+/// The local people and forums that sign deliveries, each read from the database once (an
+/// actor's keys never change once made; the crate keeps the parsed private key).
+#[derive(Clone, Default)]
+struct Signers(Arc<Mutex<HashMap<Signer, Either<ApUser, ApForum>>>>);
+
+impl Signers {
+    /// At most this many are kept; past it the cache starts afresh.
+    const MOST: usize = 10_000;
+
+    async fn get(
+        &self,
+        data: &Data<Site>,
+        signer: Signer,
+    ) -> Result<Either<ApUser, ApForum>, FederationError> {
+        let lock = || self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(actor) = lock().get(&signer) {
+            return Ok(actor.clone());
+        }
+        let actor = match signer {
+            Signer::User(user_id) => {
+                let user = data.user_by_id(user_id).await?;
+                let user = user.ok_or(crate::error::ForumError::NotFound { what: "user" })?;
+                Either::Left(ApUser::local(data, user).await?)
+            }
+            Signer::Forum(forum_id) => {
+                let forum = data.forum_by_id(forum_id).await?;
+                let forum = forum.ok_or(crate::error::ForumError::NotFound { what: "forum" })?;
+                Either::Right(ApForum::local(data, forum).await?)
+            }
+        };
+        let mut cache = lock();
+        if cache.len() >= Self::MOST {
+            cache.clear();
+        }
+        cache.insert(signer, actor.clone());
+        Ok(actor)
+    }
+}
+
 /// Signs and posts one delivery. Ok when the inbox took it or refused it for good.
-async fn send(data: &Data<Site>, delivery: &Delivery) -> Result<(), FederationError> {
+async fn send(
+    data: &Data<Site>,
+    signers: &Signers,
+    delivery: &Delivery,
+) -> Result<(), FederationError> {
     let body: serde_json::Value = serde_json::from_str(&delivery.body)?;
     let activity = Outgoing {
         id: Url::parse(&delivery.activity_ap_id)?,
@@ -251,18 +301,7 @@ async fn send(data: &Data<Site>, delivery: &Delivery) -> Result<(), FederationEr
         body,
     };
     let inbox = Url::parse(&delivery.inbox)?;
-    let actor: Either<ApUser, ApForum> = match delivery.signer {
-        Signer::User(user_id) => {
-            let user = data.user_by_id(user_id).await?;
-            let user = user.ok_or(crate::error::ForumError::NotFound { what: "user" })?;
-            Either::Left(ApUser::local(data, user).await?)
-        }
-        Signer::Forum(forum_id) => {
-            let forum = data.forum_by_id(forum_id).await?;
-            let forum = forum.ok_or(crate::error::ForumError::NotFound { what: "forum" })?;
-            Either::Right(ApForum::local(data, forum).await?)
-        }
-    };
+    let actor = signers.get(data, delivery.signer).await?;
     let tasks = SendActivityTask::prepare(&activity, &actor, vec![inbox], data).await?;
     if tasks.is_empty() {
         // The crate drops inboxes that fail its URL checks (a local or invalid URL): nothing

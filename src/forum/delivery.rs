@@ -6,6 +6,8 @@
 //! Instances are claimed with a lease in the database, so several processes sharing one
 //! PostgreSQL never deliver to the same instance at the same time.
 
+use std::sync::PoisonError;
+
 use chrono::{NaiveDateTime, TimeDelta};
 
 use super::outbox::Signer;
@@ -13,6 +15,11 @@ use super::Site;
 use crate::db;
 use crate::db::outbox::{self, Waiting};
 use crate::error::ForumError;
+
+/// How often a server's `last_heard_at` is written at the most.
+const HEARD_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+/// Servers remembered as heard from lately, at the most (past it the memory starts afresh).
+const HEARD_MOST: usize = 100_000;
 
 /// An instance's delivery state (its queue's failures, lease and whether it is dead).
 pub use crate::db::outbox::Instance;
@@ -68,19 +75,21 @@ impl Site {
         .await
     }
 
-    /// A delivery was taken (or refused for good): it is done.
+    /// A delivery was taken (or refused for good): it is done. With `healthy` (a delivery to
+    /// this instance went through since it was claimed, so its failures are cleared already)
+    /// that is one statement; otherwise the instance is also marked healthy.
     pub async fn delivery_done(
         &self,
         delivery_id: i64,
         instance_id: i64,
+        healthy: bool,
     ) -> Result<(), ForumError> {
         self.blocking(move |_inner, conn| {
-            Ok(outbox::delivered(
-                conn,
-                delivery_id,
-                instance_id,
-                db::now(),
-            )?)
+            outbox::delete_delivery(conn, delivery_id)?;
+            if !healthy {
+                outbox::mark_healthy(conn, instance_id, db::now())?;
+            }
+            Ok(())
         })
         .await
     }
@@ -93,6 +102,7 @@ impl Site {
         error: String,
     ) -> Result<NaiveDateTime, ForumError> {
         let federation = self.settings().federation.clone();
+        self.heard_failing(&instance.domain);
         self.blocking(move |_inner, conn| {
             let now = db::now();
             let failures = instance.failures + 1;
@@ -113,8 +123,28 @@ impl Site {
         .await
     }
 
-    /// A server sent us something: deliveries to it resume at once.
+    /// A server sent us something: deliveries to it resume at once. Written at most once a
+    /// minute per server (an activity a second from a busy peer costs no write), except that a
+    /// server whose delivery failed since is revived by the next thing it sends.
     pub async fn heard_from(&self, domain: String) -> Result<(), ForumError> {
+        let now = std::time::Instant::now();
+        {
+            let mut heard = self
+                .inner
+                .heard
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if heard
+                .get(&domain)
+                .is_some_and(|at| now.duration_since(*at) < HEARD_EVERY)
+            {
+                return Ok(());
+            }
+            if heard.len() >= HEARD_MOST {
+                heard.clear();
+            }
+            heard.insert(domain.clone(), now);
+        }
         let revived = self
             .blocking(move |_inner, conn| Ok(outbox::heard_from(conn, &domain, db::now())?))
             .await?;
@@ -122,6 +152,16 @@ impl Site {
             self.outbox_written();
         }
         Ok(())
+    }
+
+    /// Forgets that `domain` was heard from lately, so the next thing it sends revives it.
+    fn heard_failing(&self, domain: &str) {
+        let mut heard = self
+            .inner
+            .heard
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        heard.remove(domain);
     }
 
     /// Lets go of an instance claimed by [`Site::claim_due_instances`].

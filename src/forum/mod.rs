@@ -69,6 +69,9 @@ pub struct Inner {
     hasher: password::Hasher,
     /// Wakes the delivery worker after outbox events are written.
     outbox_signal: tokio::sync::Notify,
+    /// When each server was last recorded as heard from ([`Site::heard_from`] writes at most
+    /// once a minute per server).
+    heard: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
 }
 
 /// A 1-based page of results, with how many pages there are.
@@ -125,6 +128,7 @@ impl Site {
                 urls,
                 hasher: password::Hasher::new(0),
                 outbox_signal: tokio::sync::Notify::new(),
+                heard: std::sync::Mutex::default(),
             }),
         }
     }

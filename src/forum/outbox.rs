@@ -4,6 +4,8 @@
 //! deliveries ([`Site::expand_event`]), in one transaction per event. Nothing here knows the
 //! ActivityPub wire format: a planned activity's body arrives as finished JSON.
 
+use std::collections::HashMap;
+
 use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -120,7 +122,7 @@ pub struct PlannedActivity {
 }
 
 /// A local actor that signs deliveries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Signer {
     /// A local person.
     User(i64),
@@ -204,6 +206,18 @@ impl Site {
                     if !outbox::mark_expanded(conn, event_id, now)? {
                         return Ok(false);
                     }
+                    // Every server any of the activities goes to, made known in one go.
+                    let mut domains: Vec<String> = planned
+                        .iter()
+                        .flat_map(|a| a.inboxes.iter().filter_map(domain_of))
+                        .collect();
+                    domains.sort();
+                    domains.dedup();
+                    let names: Vec<&str> = domains.iter().map(String::as_str).collect();
+                    let instances: HashMap<String, i64> = outbox::instance_ids(conn, &names, now)?
+                        .into_iter()
+                        .map(|(id, domain)| (domain, id))
+                        .collect();
                     for activity in &planned {
                         let (signer_user_id, signer_forum_id) = match activity.signer {
                             Signer::User(id) => (Some(id), None),
@@ -220,19 +234,20 @@ impl Site {
                                 created_at: now,
                             },
                         )?;
-                        for inbox in &activity.inboxes {
-                            let Some(domain) = domain_of(inbox) else {
-                                continue;
-                            };
-                            let instance = outbox::instance_id(conn, &domain, now)?;
-                            outbox::insert_delivery(
-                                conn,
-                                activity_id,
-                                instance,
-                                inbox.as_str(),
-                                now,
-                            )?;
-                        }
+                        let deliveries: Vec<outbox::NewDelivery<'_>> = activity
+                            .inboxes
+                            .iter()
+                            .filter_map(|inbox| {
+                                let instance_id = *instances.get(&domain_of(inbox)?)?;
+                                Some(outbox::NewDelivery {
+                                    activity_id,
+                                    instance_id,
+                                    inbox_url: inbox.as_str(),
+                                    created_at: now,
+                                })
+                            })
+                            .collect();
+                        outbox::insert_deliveries(conn, &deliveries)?;
                     }
                     Ok(true)
                 })
