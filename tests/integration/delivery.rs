@@ -2,7 +2,10 @@
 //! only itself, and its time-outs count as failures, backed off like any other.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::{web, App, HttpResponse, HttpServer};
 
 use reqwest::Method;
 use staffroom::config::Settings;
@@ -15,6 +18,8 @@ use crate::support::{federating, wait_until, TestApp};
 both_backends!(
     a_server_that_never_answers_delays_only_itself,
     a_server_that_times_out_is_backed_off_like_one_that_fails,
+    relays_go_out_while_a_backlog_of_events_is_expanded,
+    deliveries_stay_in_order_and_arrive_once_across_a_restart,
 );
 
 /// A server that accepts connections and never answers: it holds every socket open, reading
@@ -56,10 +61,55 @@ impl Drop for Hanging {
     }
 }
 
-/// A person on the hanging server follows `app`'s forum `maths`: `app` owes them an Accept,
-/// and from then on everything the forum sends.
-async fn hanging_follower(app: &TestApp, hanging: &Hanging) {
-    let base = format!("http://{}", hanging.domain);
+/// A follower's server that takes every activity (202), after `delay`, and remembers the ids
+/// in the order they arrived.
+struct Recorder {
+    domain: String,
+    received: Arc<Mutex<Vec<String>>>,
+    _server: actix_web::dev::ServerHandle,
+}
+
+impl Recorder {
+    async fn start(delay: Duration) -> Recorder {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let domain = format!("localhost:{}", listener.local_addr().unwrap().port());
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let log = web::Data::new(received.clone());
+        let server = HttpServer::new(move || {
+            App::new().app_data(log.clone()).default_service(web::to(
+                move |log: web::Data<Arc<Mutex<Vec<String>>>>, body: web::Bytes| async move {
+                    tokio::time::sleep(delay).await;
+                    let activity: serde_json::Value =
+                        serde_json::from_slice(&body).unwrap_or_default();
+                    if let Some(id) = activity["id"].as_str() {
+                        log.lock().unwrap().push(id.to_string());
+                    }
+                    HttpResponse::Accepted().finish()
+                },
+            ))
+        })
+        .workers(1)
+        .listen(listener)
+        .unwrap()
+        .run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        Recorder {
+            domain,
+            received,
+            _server: handle,
+        }
+    }
+
+    fn received(&self) -> Vec<String> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+/// A person on the server at `domain` follows `app`'s forum `maths`: `app` owes them an
+/// Accept, and from then on everything the forum sends.
+async fn remote_follower(app: &TestApp, domain: &str) {
+    let base = format!("http://{domain}");
     let now = staffroom::forum::now();
     let person = app
         .site
@@ -67,7 +117,7 @@ async fn hanging_follower(app: &TestApp, hanging: &Hanging) {
             name: "waits".into(),
             display_name: "Waits Forever".into(),
             local: false,
-            domain: Some(hanging.domain.clone()),
+            domain: Some(domain.to_string()),
             ap_id: Some(format!("{base}/u/waits")),
             public_key: None,
             inbox_url: Some(format!("{base}/u/waits/inbox")),
@@ -108,7 +158,7 @@ async fn a_server_that_never_answers_delays_only_itself(backend: Backend) {
     let beta = TestApp::spawn_with(backend, federating).await;
     with_maths(&alpha).await;
     let hanging = Hanging::start().await;
-    hanging_follower(&alpha, &hanging).await;
+    remote_follower(&alpha, &hanging.domain).await;
     wait_until("alpha to start sending to the hanging server", || async {
         hanging.accepted() > 0
     })
@@ -163,7 +213,7 @@ async fn a_server_that_times_out_is_backed_off_like_one_that_fails(backend: Back
     let alpha = TestApp::spawn_with(backend, one_place(0.5, 1.5)).await;
     with_maths(&alpha).await;
     let hanging = Hanging::start().await;
-    hanging_follower(&alpha, &hanging).await;
+    remote_follower(&alpha, &hanging.domain).await;
     wait_until("the hanging server to fail twice", || async {
         alpha
             .site
@@ -188,4 +238,113 @@ async fn a_server_that_times_out_is_backed_off_like_one_that_fails(backend: Back
     );
     // Each attempt was one connection, made anew.
     assert!(hanging.accepted() >= 2);
+}
+
+/// The ids of the activities `app` made, oldest first.
+fn activities_made(app: &TestApp) -> Vec<String> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        ap_id: String,
+    }
+    app.site
+        .db()
+        .with_conn(
+            |conn| -> Result<Vec<String>, staffroom::error::ForumError> {
+                let rows: Vec<Row> = staffroom::dispatch!(conn, |c| diesel::RunQueryDsl::load(
+                    diesel::sql_query("SELECT ap_id FROM activities ORDER BY id"),
+                    c
+                ))?;
+                Ok(rows.into_iter().map(|r| r.ap_id).collect())
+            },
+        )
+        .unwrap()
+}
+
+/// Writes `count` events at once, as a burst of inbound replies would (each an edit of one
+/// post, which the forum's followers must hear about).
+fn burst_of_events(db: &staffroom::db::Db, post_id: i64, count: usize) {
+    let event = format!(r#"{{"type":"post","post_id":{post_id},"action":"update"}}"#);
+    db.with_conn(|conn| -> Result<(), staffroom::error::ForumError> {
+        conn.transaction(|conn| {
+            for _ in 0..count {
+                staffroom::db::outbox::push_event(conn, &event, staffroom::forum::now())?;
+            }
+            Ok(())
+        })
+    })
+    .unwrap();
+}
+
+async fn relays_go_out_while_a_backlog_of_events_is_expanded(backend: Backend) {
+    let alpha = TestApp::spawn_with(backend, federating).await;
+    with_maths(&alpha).await;
+    let recorder = Recorder::start(Duration::ZERO).await;
+    remote_follower(&alpha, &recorder.domain).await;
+    let head = alpha.token("head").await;
+    let thread = alpha
+        .thread(&head, "maths", "Place value", "Tens and ones")
+        .await;
+    alpha.drained().await;
+    let before = recorder.received().len();
+    assert_eq!(before, 3, "the Accept, and the thread announced twice");
+
+    // Two thousand events waiting when the worker starts: the first of them goes out while
+    // most still wait to be expanded (expanding every one before sending any would leave none
+    // waiting by then).
+    let opening = alpha.read(&format!("/api/v1/threads/{thread}")).await.1["opening_post"]["id"]
+        .as_i64()
+        .unwrap();
+    let stopped = alpha.stop().await;
+    burst_of_events(&stopped.db(), opening, 2000);
+    let alpha = stopped.restart().await;
+    wait_until("a relay to go out", || async {
+        recorder.received().len() > before
+    })
+    .await;
+    let (unexpanded, _) = alpha.site.outbox_backlog().await.unwrap();
+    assert!(
+        unexpanded > 0,
+        "sending waited for the whole backlog to be expanded"
+    );
+}
+
+async fn deliveries_stay_in_order_and_arrive_once_across_a_restart(backend: Backend) {
+    let alpha = TestApp::spawn_with(backend, federating).await;
+    with_maths(&alpha).await;
+    // A follower that takes a while over each activity, so the restart falls mid-stream.
+    let recorder = Recorder::start(Duration::from_millis(100)).await;
+    remote_follower(&alpha, &recorder.domain).await;
+    let head = alpha.token("head").await;
+    for n in 0..12 {
+        alpha
+            .thread(&head, "maths", &format!("Question {n}"), "Which is larger?")
+            .await;
+    }
+    wait_until("a few activities to arrive", || async {
+        recorder.received().len() >= 4
+    })
+    .await;
+    let alpha = alpha.stop().await.restart().await;
+    alpha.drained().await;
+    // A local thread reaches the forum's followers as the forum's Announce (FEP-1b12); the
+    // author's Create itself goes to no follower.
+    let made: Vec<String> = activities_made(&alpha)
+        .into_iter()
+        .filter(|id| !id.contains("/activities/create/"))
+        .collect();
+    assert_eq!(
+        made.len(),
+        1 + 2 * 12,
+        "an Accept, then each thread announced"
+    );
+
+    let received = recorder.received();
+    let mut distinct = received.clone();
+    distinct.dedup();
+    assert_eq!(distinct, made, "in the order they were made, none missing");
+    assert!(
+        received.len() <= distinct.len() + 1,
+        "only the one in flight at the stop may come twice: {received:?}"
+    );
 }

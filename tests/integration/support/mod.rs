@@ -549,6 +549,11 @@ impl TestApp {
 }
 
 impl StoppedApp {
+    /// The stopped instance's database, to change while nothing runs on it.
+    pub fn db(&self) -> staffroom::db::Db {
+        staffroom::db::Db::connect(&self.db.url, 1).expect("the database opens")
+    }
+
     /// Starts the instance again on its old port with its old database.
     pub async fn restart(self) -> TestApp {
         let address = format!("127.0.0.1:{}", self.settings.server.port);
