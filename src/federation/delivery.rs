@@ -11,7 +11,9 @@
 //! - Instances are claimed fairly: those that have not been failing come first, then the
 //!   ones failing least; events are expanded in small batches between claims, so sending
 //!   goes on while a large backlog of events (heavy inbound traffic) is expanded.
-//! - Activities are signed when sent, by the local person or forum that is their actor.
+//! - Activities are signed when sent, by the local person or forum that is their actor (keys
+//!   read once per worker, signed with `ring`: see [`super::signing`]), and only to inboxes
+//!   the protocol crate would send to ([`super::InstancePolicy::deliverable`]).
 //! - A failure holds that instance's queue and retries after `retry_base_seconds × 1.25^n`
 //!   (capped at a day: the policy is the domain's, `forum::delivery::retry_delay`, applied by
 //!   `Site::delivery_failed`); an instance failing for `dead_after_hours` is skipped until it sends us
@@ -26,10 +28,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use activitypub_federation::activity_sending::SendActivityTask;
 use activitypub_federation::config::{Data, FederationConfig};
 use chrono::TimeDelta;
-use either::Either;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use url::Url;
@@ -37,11 +37,13 @@ use url::Url;
 use super::actors::{ApForum, ApUser};
 use super::error::FederationError;
 use super::outgoing::plan;
-use super::protocol::activities::Outgoing;
+use super::signing::{self, SigningKey};
+use super::InstancePolicy;
 use crate::forum::delivery::Delivery;
 use crate::forum::delivery::Instance;
 use crate::forum::outbox::Signer;
 use crate::forum::Site;
+use activitypub_federation::traits::{Actor, Object};
 
 /// The shortest claim on an instance. A claim lasts long enough for [`BATCH`] deliveries that
 /// each take the whole `request_timeout_seconds`, and at least this.
@@ -83,7 +85,19 @@ async fn run(data: Data<Site>) {
     let slow_after = Duration::from_secs_f64(federation.connect_timeout_seconds);
     let lease = TimeDelta::seconds((BATCH as f64 * federation.request_timeout_seconds) as i64 + 60)
         .max(TimeDelta::minutes(LEASE_MINUTES));
-    let signers = Signers::default();
+    let sender = match InstancePolicy::of(&data.settings().federation)
+        .and_then(|policy| Ok((policy, super::client(&data.settings().federation)?)))
+    {
+        Ok((policy, client)) => Sender {
+            client,
+            signers: Signers::default(),
+            policy,
+        },
+        Err(e) => {
+            tracing::error!(error = %e, "the delivery worker cannot start");
+            return;
+        }
+    };
     let mut busy: HashSet<i64> = HashSet::new();
     let mut tasks: JoinSet<i64> = JoinSet::new();
     loop {
@@ -111,10 +125,10 @@ async fn run(data: Data<Site>) {
                         match place.filter(|_| busy.insert(instance.id)) {
                             Some(place) => {
                                 let data = data.reset_request_count();
-                                let signers = signers.clone();
+                                let sender = sender.clone();
                                 tasks.spawn(async move {
                                     let id = instance.id;
-                                    serve_instance(&data, &signers, instance, place, slow_after)
+                                    serve_instance(&data, &sender, instance, place, slow_after)
                                         .await;
                                     id
                                 });
@@ -186,7 +200,7 @@ async fn expand_events(data: &Data<Site>) -> Result<bool, FederationError> {
 /// gets it) and is waited for to its end, after which the instance is let go.
 async fn serve_instance(
     data: &Data<Site>,
-    signers: &Signers,
+    sender: &Sender,
     instance: Instance,
     place: OwnedSemaphorePermit,
     slow_after: Duration,
@@ -203,7 +217,7 @@ async fn serve_instance(
                 break;
             }
         };
-        let sending = send(data, signers, &next);
+        let sending = send(data, sender, &next);
         tokio::pin!(sending);
         let sent = tokio::select! {
             sent = &mut sending => sent,
@@ -245,10 +259,10 @@ async fn serve_instance(
     data.outbox_written();
 }
 
-/// The local people and forums that sign deliveries, each read from the database once (an
-/// actor's keys never change once made; the crate keeps the parsed private key).
+/// The keys of the local people and forums that sign deliveries, each read from the database
+/// and parsed once (an actor's keys never change once made).
 #[derive(Clone, Default)]
-struct Signers(Arc<Mutex<HashMap<Signer, Either<ApUser, ApForum>>>>);
+struct Signers(Arc<Mutex<HashMap<Signer, Arc<SigningKey>>>>);
 
 impl Signers {
     /// At most this many are kept; past it the cache starts afresh.
@@ -258,88 +272,65 @@ impl Signers {
         &self,
         data: &Data<Site>,
         signer: Signer,
-    ) -> Result<Either<ApUser, ApForum>, FederationError> {
+    ) -> Result<Arc<SigningKey>, FederationError> {
         let lock = || self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(actor) = lock().get(&signer) {
-            return Ok(actor.clone());
+        if let Some(key) = lock().get(&signer) {
+            return Ok(key.clone());
         }
-        let actor = match signer {
+        let (id, pem) = match signer {
             Signer::User(user_id) => {
                 let user = data.user_by_id(user_id).await?;
                 let user = user.ok_or(crate::error::ForumError::NotFound { what: "user" })?;
-                Either::Left(ApUser::local(data, user).await?)
+                let actor = ApUser::local(data, user).await?;
+                (actor.id().clone(), actor.private_key_pem())
             }
             Signer::Forum(forum_id) => {
                 let forum = data.forum_by_id(forum_id).await?;
                 let forum = forum.ok_or(crate::error::ForumError::NotFound { what: "forum" })?;
-                Either::Right(ApForum::local(data, forum).await?)
+                let actor = ApForum::local(data, forum).await?;
+                (actor.id().clone(), actor.private_key_pem())
             }
         };
+        let pem = pem.ok_or_else(|| {
+            crate::error::ForumError::Internal(format!("{id} has no private key"))
+        })?;
+        let key = Arc::new(SigningKey::from_pem(&id, &pem)?);
         let mut cache = lock();
         if cache.len() >= Self::MOST {
             cache.clear();
         }
-        cache.insert(signer, actor.clone());
-        Ok(actor)
+        cache.insert(signer, key.clone());
+        Ok(key)
     }
+}
+
+/// What the worker needs to send: the client, the signing keys, and which inboxes it may
+/// send to at all.
+#[derive(Clone)]
+struct Sender {
+    client: reqwest::Client,
+    signers: Signers,
+    policy: InstancePolicy,
 }
 
 /// Signs and posts one delivery. Ok when the inbox took it or refused it for good.
 async fn send(
     data: &Data<Site>,
-    signers: &Signers,
+    sender: &Sender,
     delivery: &Delivery,
 ) -> Result<(), FederationError> {
-    let body: serde_json::Value = serde_json::from_str(&delivery.body)?;
-    let activity = Outgoing {
-        id: Url::parse(&delivery.activity_ap_id)?,
-        actor: Url::parse(
-            body.get("actor")
-                .and_then(|a| a.as_str())
-                .unwrap_or_default(),
-        )?,
-        body,
-    };
     let inbox = Url::parse(&delivery.inbox)?;
-    let actor = signers.get(data, delivery.signer).await?;
-    let tasks = SendActivityTask::prepare(&activity, &actor, vec![inbox], data).await?;
-    if tasks.is_empty() {
-        // The crate drops inboxes that fail its URL checks (a local or invalid URL): nothing
-        // can be sent there, ever.
-        tracing::warn!(inbox = %delivery.inbox, "inbox refused by URL checks; delivery dropped");
+    if let Err(why) = sender.policy.deliverable(&inbox, data.domain()) {
+        // Nothing can ever be sent there (a local, invalid or refused address).
+        tracing::warn!(inbox = %delivery.inbox, why, "inbox refused by URL checks; delivery dropped");
+        return Ok(());
     }
-    for task in tasks {
-        task.sign_and_send(data).await?;
-    }
-    Ok(())
-}
-
-/// The crate signs and sends what implements its `Activity`; an outgoing activity is never
-/// received, so the receiving half refuses.
-#[async_trait::async_trait]
-impl activitypub_federation::traits::Activity for Outgoing {
-    type DataType = Site;
-    type Error = FederationError;
-
-    fn id(&self) -> &Url {
-        &self.id
-    }
-
-    fn actor(&self) -> &Url {
-        &self.actor
-    }
-
-    async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
-        Err(FederationError::refused(
-            "outgoing_only",
-            "outgoing activities are not received",
-        ))
-    }
-
-    async fn receive(self, _data: &Data<Site>) -> Result<(), FederationError> {
-        Err(FederationError::refused(
-            "outgoing_only",
-            "outgoing activities are not received",
-        ))
-    }
+    let key = sender.signers.get(data, delivery.signer).await?;
+    signing::post(
+        &sender.client,
+        key,
+        &inbox,
+        delivery.body.clone().into_bytes(),
+    )
+    .await
 }

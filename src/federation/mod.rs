@@ -16,7 +16,8 @@
 //! - [`handlers`]: what answers at each address: actors and WebFinger, objects and
 //!   collections, the inboxes, NodeInfo.
 //! - [`resolve`]: finding a person, forum or post from a handle or address (the domain's
-//!   `Resolver`), and [`signature`]: the checks made before a signature is verified.
+//!   `Resolver`); [`signature`]: the checks made before an incoming signature is verified;
+//!   [`signing`]: signing and posting deliveries.
 //! - here: the crate's configuration, which instances we talk to, and the routes.
 
 pub mod activities;
@@ -29,6 +30,7 @@ pub mod outgoing;
 pub mod protocol;
 pub mod resolve;
 pub mod signature;
+pub mod signing;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,18 +52,69 @@ use crate::forum::Site;
 /// `federation.allowed_instances` is set only those are let in. The crate asks for every
 /// activity id received, every URL fetched and every inbox delivered to.
 #[derive(Clone)]
-struct InstancePolicy {
+pub(crate) struct InstancePolicy {
     blocked: Vec<String>,
     allowed: Vec<String>,
+    debug: bool,
 }
 
 /// The message a refusal by [`InstancePolicy`] carries (the error renders it as 403).
 pub const INSTANCE_REFUSED: &str = "this server does not federate with that instance";
 
 impl InstancePolicy {
+    /// The policy `federation.blocked_instances` and `allowed_instances` set.
+    pub(crate) fn of(
+        settings: &crate::config::FederationSettings,
+    ) -> anyhow::Result<InstancePolicy> {
+        Ok(InstancePolicy {
+            blocked: settings.blocked_instances.clone(),
+            allowed: settings.allowed_instances.clone(),
+            debug: settings.debug,
+        })
+    }
+
+    /// Whether a delivery may go to `inbox`: the checks the protocol crate makes before it
+    /// sends (activitypub_federation's `verify_url_valid`): https (http in debug), a domain
+    /// name (not an IP address) of plain characters, not this instance (`own`), no explicit
+    /// port outside debug, and a server this one federates with.
+    pub(crate) fn deliverable(&self, inbox: &url::Url, own: &str) -> Result<(), &'static str> {
+        match inbox.scheme() {
+            "https" => {}
+            "http" if self.debug => {}
+            _ => return Err("only https (http in debug mode)"),
+        }
+        let Some(domain) = inbox.domain() else {
+            return Err("no domain name");
+        };
+        if crate::forum::remote::domain_of(inbox).as_deref() == Some(own) {
+            return Err("an address of this instance");
+        }
+        if !domain
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        {
+            return Err("invalid characters in the domain");
+        }
+        if !self.debug && inbox.port().is_some() {
+            return Err("explicit port outside debug mode");
+        }
+        if !self.permits(inbox) {
+            return Err(INSTANCE_REFUSED);
+        }
+        Ok(())
+    }
+
     fn covers(list: &[String], url: &url::Url) -> bool {
-        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-        let with_port = crate::forum::remote::domain_of(url).unwrap_or_default();
+        // A trailing dot names the same host: it must not slip past the lists.
+        let host = url
+            .host_str()
+            .unwrap_or_default()
+            .trim_end_matches('.')
+            .to_ascii_lowercase();
+        let with_port = match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.clone(),
+        };
         list.iter().any(|entry| {
             let entry = entry.trim().to_ascii_lowercase();
             host == entry || with_port == entry || host.ends_with(&format!(".{entry}"))
@@ -98,7 +151,9 @@ pub fn install_tls_provider() {
 /// itself, after checking it), `federation.connect_timeout_seconds` to connect and
 /// `request_timeout_seconds` for the whole request, and outside `federation.debug` a DNS
 /// resolver that refuses loopback and private addresses.
-fn client(settings: &crate::config::FederationSettings) -> anyhow::Result<reqwest::Client> {
+pub(crate) fn client(
+    settings: &crate::config::FederationSettings,
+) -> anyhow::Result<reqwest::Client> {
     install_tls_provider();
     let debug = settings.debug;
     Ok(reqwest::Client::builder()
@@ -131,10 +186,7 @@ pub async fn config(site: Site) -> anyhow::Result<FederationConfig<Site>> {
         // Signatures without (created) and (expires), which Pleroma needs and everyone takes.
         .http_signature_compat(true)
         .http_fetch_limit(50)
-        .url_verifier(Box::new(InstancePolicy {
-            blocked: settings.federation.blocked_instances.clone(),
-            allowed: settings.federation.allowed_instances.clone(),
-        }))
+        .url_verifier(Box::new(InstancePolicy::of(&settings.federation)?))
         .build()
         .await?)
 }
@@ -250,6 +302,7 @@ mod tests {
         InstancePolicy {
             blocked: owned(blocked),
             allowed: owned(allowed),
+            debug: false,
         }
     }
 
@@ -258,6 +311,7 @@ mod tests {
         let url = |s: &str| url::Url::parse(s).unwrap();
         let policy = policy_of(&["spam.example"], &[]);
         assert!(!policy.permits(&url("https://spam.example/u/x")));
+        assert!(!policy.permits(&url("https://spam.example./u/x")));
         assert!(!policy.permits(&url("https://eu.spam.example/inbox")));
         assert!(policy.permits(&url("https://notspam.example/inbox")));
         let policy = policy_of(&["localhost:9"], &["school.example", "localhost:8"]);
@@ -265,6 +319,36 @@ mod tests {
         assert!(policy.permits(&url("http://localhost:8/inbox")));
         assert!(!policy.permits(&url("http://localhost:9/inbox")));
         assert!(!policy.permits(&url("https://elsewhere.example/inbox")));
+    }
+
+    #[test]
+    fn deliveries_go_only_where_the_protocol_crate_would_send() {
+        let url = |s: &str| url::Url::parse(s).unwrap();
+        let mut policy = policy_of(&["spam.example"], &[]);
+        let own = "school.example";
+        assert_eq!(
+            policy.deliverable(&url("https://a.example/inbox"), own),
+            Ok(())
+        );
+        for refused in [
+            "http://a.example/inbox",
+            "ftp://a.example/inbox",
+            "https://127.0.0.1/inbox",
+            "https://school.example/inbox",
+            "https://a.example:8443/inbox",
+            "https://spam.example/inbox",
+            "https://a_b.example/inbox",
+        ] {
+            assert!(policy.deliverable(&url(refused), own).is_err(), "{refused}");
+        }
+        policy.debug = true;
+        assert_eq!(
+            policy.deliverable(&url("http://localhost:8081/inbox"), own),
+            Ok(())
+        );
+        assert!(policy
+            .deliverable(&url("http://localhost:8081/inbox"), "localhost:8081")
+            .is_err());
     }
 
     #[test]

@@ -167,23 +167,6 @@ where
     activitypub_federation::protocol::helpers::deserialize_one_or_many(deserializer)
 }
 
-/// An activity as stored in the outbox, for the crate's signer: its JSON goes out unchanged.
-#[derive(Debug, Clone)]
-pub struct Outgoing {
-    /// Activity id.
-    pub id: Url,
-    /// Who signs it.
-    pub actor: Url,
-    /// The JSON as stored.
-    pub body: Value,
-}
-
-impl Serialize for Outgoing {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.body.serialize(s)
-    }
-}
-
 /// `Create` or `Update`.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 pub enum CreateOrUpdateKind {
