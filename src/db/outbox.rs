@@ -234,23 +234,24 @@ pub fn waiting_exists(conn: &mut Conn<'_>) -> QueryResult<bool> {
     .get_result(c))
 }
 
-/// Takes an instance for one worker until `until`; false if another holds it.
+/// Takes the instances `ids` for one worker until `until`, in one statement; returns the ids
+/// it got (not those another worker holds).
 pub fn claim(
     conn: &mut Conn<'_>,
-    id: i64,
+    ids: &[i64],
     now: NaiveDateTime,
     until: NaiveDateTime,
-) -> QueryResult<bool> {
-    let n = dispatch!(conn, |c| diesel::update(
-        instances::table.find(id).filter(
+) -> QueryResult<Vec<i64>> {
+    dispatch!(conn, |c| diesel::update(
+        instances::table.filter(instances::id.eq_any(ids)).filter(
             instances::lease_until
                 .is_null()
                 .or(instances::lease_until.lt(now))
         )
     )
     .set(instances::lease_until.eq(until))
-    .execute(c))?;
-    Ok(n > 0)
+    .returning(instances::id)
+    .get_results(c))
 }
 
 /// Lets go of an instance.
@@ -273,12 +274,17 @@ pub fn release_all(conn: &mut Conn<'_>) -> QueryResult<usize> {
 /// signing forum).
 pub type Waiting = (i64, String, String, String, Option<i64>, Option<i64>);
 
-/// The oldest delivery waiting for an instance.
-pub fn next_delivery(conn: &mut Conn<'_>, instance_id: i64) -> QueryResult<Option<Waiting>> {
+/// The oldest `limit` deliveries waiting for an instance, in order.
+pub fn next_deliveries(
+    conn: &mut Conn<'_>,
+    instance_id: i64,
+    limit: i64,
+) -> QueryResult<Vec<Waiting>> {
     dispatch!(conn, |c| deliveries::table
         .inner_join(activities::table)
         .filter(deliveries::instance_id.eq(instance_id))
         .order(deliveries::id.asc())
+        .limit(limit)
         .select((
             deliveries::id,
             deliveries::inbox_url,
@@ -287,8 +293,7 @@ pub fn next_delivery(conn: &mut Conn<'_>, instance_id: i64) -> QueryResult<Optio
             activities::signer_user_id,
             activities::signer_forum_id,
         ))
-        .first(c)
-        .optional())
+        .load(c))
 }
 
 /// A delivery went through (or was refused for good): forget it.

@@ -208,15 +208,14 @@ async fn serve_instance(
     let id = instance.id;
     let mut place = Some(place);
     let mut healthy = false;
-    for _ in 0..BATCH {
-        let next = match data.next_delivery(id).await {
-            Ok(Some(next)) => next,
-            Ok(None) => break,
-            Err(e) => {
-                tracing::error!(error = %e, "reading the delivery queue failed");
-                break;
-            }
-        };
+    let queue = match data.next_deliveries(id, BATCH as i64).await {
+        Ok(queue) => queue,
+        Err(e) => {
+            tracing::error!(error = %e, "reading the delivery queue failed");
+            Vec::new()
+        }
+    };
+    for next in queue {
         let sending = send(data, sender, &next);
         tokio::pin!(sending);
         let sent = tokio::select! {

@@ -56,21 +56,40 @@ impl Site {
     ) -> Result<Vec<Instance>, ForumError> {
         self.blocking(move |_inner, conn| {
             let now = db::now();
-            let mut claimed = Vec::new();
-            for instance in outbox::due_instances(conn, now, limit)? {
-                if outbox::claim(conn, instance.id, now, now + lease)? {
-                    claimed.push(instance);
-                }
+            let due = outbox::due_instances(conn, now, limit)?;
+            if due.is_empty() {
+                return Ok(due);
             }
-            Ok(claimed)
+            let ids: Vec<i64> = due.iter().map(|i| i.id).collect();
+            let claimed = outbox::claim(conn, &ids, now, now + lease)?;
+            Ok(due
+                .into_iter()
+                .filter(|i| claimed.contains(&i.id))
+                .collect())
         })
         .await
     }
 
-    /// The oldest delivery waiting for an instance.
-    pub async fn next_delivery(&self, instance_id: i64) -> Result<Option<Delivery>, ForumError> {
+    /// The oldest `limit` deliveries waiting for an instance, in order. One whose activity has
+    /// lost its signer (the account is gone) can never be sent: it is dropped here.
+    pub async fn next_deliveries(
+        &self,
+        instance_id: i64,
+        limit: i64,
+    ) -> Result<Vec<Delivery>, ForumError> {
         self.blocking(move |_inner, conn| {
-            Ok(outbox::next_delivery(conn, instance_id)?.and_then(delivery))
+            let mut out = Vec::new();
+            for row in outbox::next_deliveries(conn, instance_id, limit)? {
+                let id = row.0;
+                match delivery(row) {
+                    Some(d) => out.push(d),
+                    None => {
+                        tracing::warn!(delivery = id, "delivery without a signer dropped");
+                        outbox::delete_delivery(conn, id)?;
+                    }
+                }
+            }
+            Ok(out)
         })
         .await
     }
