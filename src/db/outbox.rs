@@ -304,10 +304,16 @@ pub fn delete_delivery(conn: &mut Conn<'_>, delivery_id: i64) -> QueryResult<usi
     .execute(c))
 }
 
-/// An instance took a delivery: it is healthy (no failures, not dead) as of `at`.
-pub fn mark_healthy(conn: &mut Conn<'_>, instance_id: i64, at: NaiveDateTime) -> QueryResult<()> {
+/// Lets go of an instance that took a delivery: it is healthy (no failures, not dead) as of
+/// `at`.
+pub fn release_healthy(
+    conn: &mut Conn<'_>,
+    instance_id: i64,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
     dispatch!(conn, |c| diesel::update(instances::table.find(instance_id))
         .set((
+            instances::lease_until.eq(None::<NaiveDateTime>),
             instances::failures.eq(0i64),
             instances::failing_since.eq(None::<NaiveDateTime>),
             instances::next_attempt_at.eq(None::<NaiveDateTime>),

@@ -137,7 +137,7 @@ async fn run(data: Data<Site>) {
                             // place is left): give the claim back, or it would hold the
                             // instance for the lease.
                             None => {
-                                if let Err(e) = data.release_instance(instance.id).await {
+                                if let Err(e) = data.release_instance(instance.id, false).await {
                                     tracing::error!(error = %e, "releasing an instance failed");
                                 }
                             }
@@ -207,7 +207,7 @@ async fn serve_instance(
 ) {
     let id = instance.id;
     let mut place = Some(place);
-    let mut healthy = false;
+    let mut delivered = false;
     let queue = match data.next_deliveries(id, BATCH as i64).await {
         Ok(queue) => queue,
         Err(e) => {
@@ -230,8 +230,8 @@ async fn serve_instance(
         match sent {
             Ok(()) => {
                 // The first success of a claim clears a failing record; later ones need not.
-                let healthy = std::mem::replace(&mut healthy, true);
-                if let Err(e) = data.delivery_done(next.id, id, healthy).await {
+                delivered = true;
+                if let Err(e) = data.delivery_done(next.id).await {
                     tracing::error!(error = %e, "recording a delivery failed");
                     break;
                 }
@@ -239,6 +239,8 @@ async fn serve_instance(
             Err(e) => {
                 let error = crate::error::cause_chain(&e);
                 tracing::info!(domain = %instance.domain, activity = %next.activity_ap_id, %error, "delivery failed; will retry");
+                // A failure after a success leaves the instance failing, not healthy.
+                delivered = false;
                 if let Err(e) = data.delivery_failed(instance.clone(), error).await {
                     tracing::error!(error = %e, "recording a failed delivery failed");
                 }
@@ -251,7 +253,7 @@ async fn serve_instance(
         }
     }
     drop(place);
-    if let Err(e) = data.release_instance(id).await {
+    if let Err(e) = data.release_instance(id, delivered).await {
         tracing::error!(error = %e, "releasing an instance failed");
     }
     // More may be waiting (the batch ran out): wake the loop.

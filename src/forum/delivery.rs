@@ -94,20 +94,11 @@ impl Site {
         .await
     }
 
-    /// A delivery was taken (or refused for good): it is done. With `healthy` (a delivery to
-    /// this instance went through since it was claimed, so its failures are cleared already)
-    /// that is one statement; otherwise the instance is also marked healthy.
-    pub async fn delivery_done(
-        &self,
-        delivery_id: i64,
-        instance_id: i64,
-        healthy: bool,
-    ) -> Result<(), ForumError> {
+    /// A delivery was taken (or refused for good): it is done (one statement). That its
+    /// instance is healthy again is recorded when it is let go ([`Site::release_instance`]).
+    pub async fn delivery_done(&self, delivery_id: i64) -> Result<(), ForumError> {
         self.blocking(move |_inner, conn| {
             outbox::delete_delivery(conn, delivery_id)?;
-            if !healthy {
-                outbox::mark_healthy(conn, instance_id, db::now())?;
-            }
             Ok(())
         })
         .await
@@ -184,9 +175,19 @@ impl Site {
     }
 
     /// Lets go of an instance claimed by [`Site::claim_due_instances`].
-    pub async fn release_instance(&self, instance_id: i64) -> Result<(), ForumError> {
+    /// With `delivered`, a delivery went through while it was held: the instance is healthy
+    /// (no failures, not dead), in the same statement.
+    pub async fn release_instance(
+        &self,
+        instance_id: i64,
+        delivered: bool,
+    ) -> Result<(), ForumError> {
         self.blocking(move |_inner, conn| {
-            outbox::release(conn, instance_id)?;
+            if delivered {
+                outbox::release_healthy(conn, instance_id, db::now())?;
+            } else {
+                outbox::release(conn, instance_id)?;
+            }
             Ok(())
         })
         .await
