@@ -146,6 +146,11 @@ fn one_place(connect: f64, request: f64) -> impl FnOnce(&mut Settings) {
     }
 }
 
+/// What `app` knows of delivering to the server at `domain`.
+async fn state_of(app: &TestApp, domain: &str) -> Option<staffroom::forum::delivery::Instance> {
+    app.site.instance_state(domain.to_string()).await.unwrap()
+}
+
 async fn with_maths(app: &TestApp) {
     app.create_user("head", true).await;
     app.forum_named(&app.token("head").await, "maths").await;
@@ -198,11 +203,8 @@ async fn a_server_that_never_answers_delays_only_itself(backend: Backend) {
 
     // All of that happened inside the hanging request's minute: its first send has neither
     // failed nor finished, so beta's deliveries never waited for it.
-    let state = alpha
-        .site
-        .instance_state(hanging.domain.clone())
+    let state = state_of(&alpha, &hanging.domain)
         .await
-        .unwrap()
         .expect("the hanging server is known");
     assert_eq!(state.failures, 0, "{state:?}");
     let (_, waiting) = alpha.site.outbox_backlog().await.unwrap();
@@ -215,20 +217,12 @@ async fn a_server_that_times_out_is_backed_off_like_one_that_fails(backend: Back
     let hanging = Hanging::start().await;
     remote_follower(&alpha, &hanging.domain).await;
     wait_until("the hanging server to fail twice", || async {
-        alpha
-            .site
-            .instance_state(hanging.domain.clone())
+        state_of(&alpha, &hanging.domain)
             .await
-            .unwrap()
             .is_some_and(|s| s.failures >= 2)
     })
     .await;
-    let state = alpha
-        .site
-        .instance_state(hanging.domain.clone())
-        .await
-        .unwrap()
-        .unwrap();
+    let state = state_of(&alpha, &hanging.domain).await.unwrap();
     assert!(state.next_attempt_at.is_some(), "retried later: {state:?}");
     assert!(state.failing_since.is_some());
     let error = state.last_error.unwrap_or_default();
