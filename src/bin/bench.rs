@@ -8,6 +8,10 @@
 //! never answer. A thread is posted, and the bench reports when the last healthy follower
 //! server had everything the thread sends.
 //!
+//! With `--scenario inbound`, the other direction: `--servers` stand-ins (50 by default there)
+//! each send signed replies to the forum's thread as fast as they can for `--seconds`, and the
+//! bench reports how many a second were taken and whether every one taken was stored.
+//!
 //! Run it on a release build, as issue 14 measures:
 //! `cargo run --release --bin staffroom-bench -- --servers 1000 --hanging 10`.
 
@@ -27,7 +31,9 @@ use url::Url;
 
 use staffroom::app::Application;
 use staffroom::config::Settings;
+use staffroom::federation::signing::{self, SigningKey};
 use staffroom::forum::accounts::{Registrar, Registration};
+use staffroom::forum::actors::KeyOwner;
 use staffroom::forum::forums::ForumForm;
 use staffroom::forum::remote::RemoteUser;
 use staffroom::forum::Site;
@@ -36,9 +42,15 @@ use staffroom::forum::Site;
 #[derive(Debug, Parser)]
 #[command(about = "Measures delivery of a new thread to many follower servers")]
 struct Args {
-    /// Follower servers.
-    #[arg(long, default_value_t = 1000)]
-    servers: usize,
+    /// `fanout` (a new thread to many followers) or `inbound` (replies from many servers).
+    #[arg(long, default_value = "fanout")]
+    scenario: String,
+    /// Follower servers (fanout: 1000 unless given; inbound: 50 unless given).
+    #[arg(long)]
+    servers: Option<usize>,
+    /// How long the inbound senders send, in seconds.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
     /// Percent of them that take the connection and never answer.
     #[arg(long, default_value_t = 0)]
     hanging: usize,
@@ -174,8 +186,16 @@ async fn main() -> anyhow::Result<()> {
     result
 }
 
-async fn run(args: &Args, db_url: &str) -> anyhow::Result<()> {
-    // The instance under measurement.
+/// The instance under measurement, with an administrator and the forum `maths`.
+struct Instance {
+    site: Site,
+    head: staffroom::forum::User,
+    forum: staffroom::forum::Forum,
+    forum_id: Url,
+    forum_key: String,
+}
+
+async fn start_instance(db_url: &str) -> anyhow::Result<Instance> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let port = listener.local_addr()?.port();
     let mut settings = Settings::defaults()?;
@@ -189,7 +209,6 @@ async fn run(args: &Args, db_url: &str) -> anyhow::Result<()> {
     let app = Application::from_listener(settings, listener).await?;
     let site = app.site().clone();
     tokio::spawn(app.run_until_stopped());
-
     let head = site
         .register(
             Registration {
@@ -211,23 +230,97 @@ async fn run(args: &Args, db_url: &str) -> anyhow::Result<()> {
         )
         .await?;
     let forum_id = Url::parse(&site.urls().forum(&forum))?;
-    let keys =
-        staffroom::federation::keys(&site, staffroom::forum::actors::KeyOwner::Forum(forum.id))
-            .await?;
+    let keys = staffroom::federation::keys(&site, KeyOwner::Forum(forum.id)).await?;
+    Ok(Instance {
+        site,
+        head,
+        forum,
+        forum_id,
+        forum_key: keys.public_key,
+    })
+}
+
+async fn run(args: &Args, db_url: &str) -> anyhow::Result<()> {
+    let instance = start_instance(db_url).await?;
+    let backend = if args.postgres.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    match args.scenario.as_str() {
+        "fanout" => fanout(args, &instance, backend).await,
+        "inbound" => inbound(args, &instance, backend).await,
+        other => anyhow::bail!("no scenario {other:?}: fanout or inbound"),
+    }
+}
+
+/// Starts the stand-ins' HTTP server on `listeners`: every POST is checked against the
+/// forum's key and counted per port; `GET /u/writer` is the stand-in's person, with `key`.
+async fn stand_ins(
+    listeners: Vec<TcpListener>,
+    known: Known,
+    seen: Arc<Seen>,
+    key: String,
+) -> anyhow::Result<()> {
+    let config = FederationConfig::builder()
+        .domain("bench.invalid")
+        .app_data(known)
+        .debug(true)
+        .build()
+        .await?;
+    let state = web::Data::new(seen);
+    let key = web::Data::new(key);
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(key.clone())
+            .wrap(activitypub_federation::config::FederationMiddleware::new(
+                config.clone(),
+            ))
+            .route("/u/writer", web::get().to(person))
+            .default_service(web::post().to(inbox))
+    })
+    .workers(1)
+    .backlog(4096);
+    for listener in listeners {
+        server = server.listen(listener)?;
+    }
+    tokio::spawn(server.run());
+    Ok(())
+}
+
+/// The stand-in's person, who writes the inbound replies.
+async fn person(req: HttpRequest, key: web::Data<String>) -> HttpResponse {
+    let base = format!("http://localhost:{}", req.app_config().local_addr().port());
+    let id = format!("{base}/u/writer");
+    HttpResponse::Ok()
+        .content_type("application/activity+json")
+        .json(serde_json::json!({
+            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+            "id": id,
+            "type": "Person",
+            "preferredUsername": "writer",
+            "inbox": format!("{base}/inbox"),
+            "publicKey": {"id": format!("{id}#main-key"), "owner": id, "publicKeyPem": key.as_str()},
+        }))
+}
+
+async fn fanout(args: &Args, instance: &Instance, backend: &str) -> anyhow::Result<()> {
+    let site = &instance.site;
+    let servers = args.servers.unwrap_or(1000);
     let known = Known(Arc::new(HashMap::from([(
-        forum_id.clone(),
-        keys.public_key.clone(),
+        instance.forum_id.clone(),
+        instance.forum_key.clone(),
     )])));
 
     // The follower servers.
-    let hanging = args.servers * args.hanging / 100;
+    let hanging = servers * args.hanging / 100;
     let mut healthy_listeners = Vec::new();
     let mut held = Vec::new();
-    let mut domains = Vec::new();
-    for n in 0..args.servers {
+    let mut ports = Vec::new();
+    for n in 0..servers {
         let listener = TcpListener::bind("127.0.0.1:0")?;
-        let port = listener.local_addr()?.port();
-        domains.push((port, n < hanging));
+        ports.push(listener.local_addr()?.port());
         if n < hanging {
             // Takes connections (the kernel's backlog does) and never reads or answers.
             held.push(listener);
@@ -247,30 +340,10 @@ async fn run(args: &Args, db_url: &str) -> anyhow::Result<()> {
             .collect(),
         refused: AtomicUsize::new(0),
     });
-    let config = FederationConfig::builder()
-        .domain("bench.invalid")
-        .app_data(known)
-        .debug(true)
-        .build()
-        .await?;
-    let state = web::Data::new(seen.clone());
-    let mut server = HttpServer::new(move || {
-        App::new()
-            .app_data(state.clone())
-            .wrap(activitypub_federation::config::FederationMiddleware::new(
-                config.clone(),
-            ))
-            .default_service(web::post().to(inbox))
-    })
-    .workers(1)
-    .backlog(4096);
-    for listener in healthy_listeners {
-        server = server.listen(listener)?;
-    }
-    tokio::spawn(server.run());
+    stand_ins(healthy_listeners, known, seen.clone(), String::new()).await?;
 
     // Every follower server has a person following the forum; their Accepts go first.
-    for (n, (port, _)) in domains.iter().enumerate() {
+    for (n, port) in ports.iter().enumerate() {
         let base = format!("http://localhost:{port}");
         let now = staffroom::forum::now();
         let person = site
@@ -288,7 +361,7 @@ async fn run(args: &Args, db_url: &str) -> anyhow::Result<()> {
                 updated_at: now,
             })
             .await?;
-        site.remote_follows(forum.id, person, format!("{base}/follows/{n}"))
+        site.remote_follows(instance.forum.id, person, format!("{base}/follows/{n}"))
             .await?;
     }
     let deadline = Instant::now() + Duration::from_secs(args.timeout);
@@ -298,7 +371,7 @@ async fn run(args: &Args, db_url: &str) -> anyhow::Result<()> {
             .all(|n| n.load(Ordering::SeqCst) >= count)
     };
     wait(
-        &site,
+        site,
         deadline,
         "every healthy follower to have its Accept",
         || all_have(1),
@@ -308,7 +381,7 @@ async fn run(args: &Args, db_url: &str) -> anyhow::Result<()> {
     // The measurement: a new thread, until the last healthy follower has all it sends.
     let started = Instant::now();
     site.start_thread(
-        head,
+        instance.head.clone(),
         "maths".into(),
         "Fractions on a number line".into(),
         "Where does 3/4 go, and why?".into(),
@@ -316,26 +389,109 @@ async fn run(args: &Args, db_url: &str) -> anyhow::Result<()> {
     .await?;
     let per_thread = 2;
     wait(
-        &site,
+        site,
         deadline,
         "every healthy follower to have the thread",
         || all_have(1 + per_thread),
     )
     .await?;
     let elapsed = started.elapsed();
-    let backend = if args.postgres.is_some() {
-        "PostgreSQL"
-    } else {
-        "SQLite"
-    };
     println!(
-        "{backend}: {} follower servers ({} hanging): the last healthy one had the thread after {:.2} s ({} deliveries refused by the stand-ins)",
-        args.servers,
-        hanging,
+        "{backend}: {servers} follower servers ({hanging} hanging): the last healthy one had the thread after {:.2} s ({} deliveries refused by the stand-ins)",
         elapsed.as_secs_f64(),
         seen.refused.load(Ordering::SeqCst)
     );
     drop(held);
+    Ok(())
+}
+
+async fn inbound(args: &Args, instance: &Instance, backend: &str) -> anyhow::Result<()> {
+    let site = &instance.site;
+    let servers = args.servers.unwrap_or(50);
+    let (_, thread, opening) = site
+        .start_thread(
+            instance.head.clone(),
+            "maths".into(),
+            "Number bonds".into(),
+            "How do you teach bonds to ten?".into(),
+        )
+        .await?;
+    let thread_url = site.urls().post(&opening);
+    let inbox = Url::parse(&site.urls().absolute("/inbox"))?;
+    let keys = activitypub_federation::http_signatures::generate_actor_keypair()?;
+    let mut listeners = Vec::new();
+    for _ in 0..servers {
+        listeners.push(TcpListener::bind("127.0.0.1:0")?);
+    }
+    let ports: Vec<u16> = listeners
+        .iter()
+        .map(|l| l.local_addr().map(|a| a.port()))
+        .collect::<Result<_, _>>()?;
+    let seen = Arc::new(Seen {
+        per_port: HashMap::new(),
+        refused: AtomicUsize::new(0),
+    });
+    stand_ins(
+        listeners,
+        Known(Arc::new(HashMap::new())),
+        seen,
+        keys.public_key.clone(),
+    )
+    .await?;
+
+    let client = reqwest::Client::builder().build()?;
+    let taken = Arc::new(AtomicUsize::new(0));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let until = Instant::now() + Duration::from_secs(args.seconds);
+    let started = Instant::now();
+    let mut senders = tokio::task::JoinSet::new();
+    for port in ports {
+        let base = format!("http://localhost:{port}");
+        let actor = Url::parse(&format!("{base}/u/writer"))?;
+        let key = Arc::new(SigningKey::from_pem(&actor, &keys.private_key)?);
+        let (client, inbox, taken, failed) =
+            (client.clone(), inbox.clone(), taken.clone(), failed.clone());
+        let (forum, thread_url) = (instance.forum_id.clone(), thread_url.clone());
+        senders.spawn(async move {
+            let mut n = 0u64;
+            while Instant::now() < until {
+                n += 1;
+                let note = format!("{base}/notes/{n}");
+                let create = serde_json::json!({
+                    "@context": "https://www.w3.org/ns/activitystreams",
+                    "id": format!("{note}/create"),
+                    "type": "Create",
+                    "actor": actor,
+                    "to": [forum, "https://www.w3.org/ns/activitystreams#Public"],
+                    "object": {
+                        "id": note,
+                        "type": "Note",
+                        "attributedTo": actor,
+                        "content": format!("<p>Reply {n}: pairs that make ten.</p>"),
+                        "inReplyTo": thread_url,
+                        "to": [forum, "https://www.w3.org/ns/activitystreams#Public"],
+                        "audience": forum,
+                        "published": chrono::Utc::now().to_rfc3339(),
+                    },
+                });
+                let body = serde_json::to_vec(&create).unwrap_or_default();
+                match signing::post(&client, key.clone(), &inbox, body).await {
+                    Ok(()) => taken.fetch_add(1, Ordering::SeqCst),
+                    Err(_) => failed.fetch_add(1, Ordering::SeqCst),
+                };
+            }
+        });
+    }
+    while senders.join_next().await.is_some() {}
+    let elapsed = started.elapsed().as_secs_f64();
+    let taken = taken.load(Ordering::SeqCst);
+    let stored = site.thread_page(thread.id, None).await?.paging.total;
+    println!(
+        "{backend}: {servers} servers sending replies for {:.1} s: {:.0} a second answered 2xx/4xx ({taken} in all, {} failed), {stored} stored",
+        elapsed,
+        taken as f64 / elapsed,
+        failed.load(Ordering::SeqCst)
+    );
     Ok(())
 }
 
