@@ -133,8 +133,8 @@ pub struct Instance {
 /// have at most 4).
 const CHUNK: usize = 1000;
 
-/// The ids of the instances at `domains`, made where missing: one statement per
-/// [`CHUNK`] domains, however many there are.
+/// The ids of the instances at `domains`, made where missing: two statements per [`CHUNK`]
+/// domains, however many there are.
 pub fn instance_ids(
     conn: &mut Conn<'_>,
     domains: &[&str],
@@ -146,13 +146,16 @@ pub fn instance_ids(
             .iter()
             .map(|d| (instances::domain.eq(*d), instances::created_at.eq(at)))
             .collect();
-        let ids: Vec<(i64, String)> = dispatch!(conn, |c| diesel::insert_into(instances::table)
+        // Known ones are left as they are (an upsert would rewrite every row), then all read.
+        dispatch!(conn, |c| diesel::insert_into(instances::table)
             .values(&rows)
             .on_conflict(instances::domain)
-            .do_update()
-            .set(instances::domain.eq(diesel::upsert::excluded(instances::domain)))
-            .returning((instances::id, instances::domain))
-            .get_results(c))?;
+            .do_nothing()
+            .execute(c))?;
+        let ids: Vec<(i64, String)> = dispatch!(conn, |c| instances::table
+            .filter(instances::domain.eq_any(chunk))
+            .select((instances::id, instances::domain))
+            .load(c))?;
         out.extend(ids);
     }
     Ok(out)

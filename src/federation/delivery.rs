@@ -85,13 +85,11 @@ async fn run(data: Data<Site>) {
     let slow_after = Duration::from_secs_f64(federation.connect_timeout_seconds);
     let lease = TimeDelta::seconds((BATCH as f64 * federation.request_timeout_seconds) as i64 + 60)
         .max(TimeDelta::minutes(LEASE_MINUTES));
-    let sender = match InstancePolicy::of(&data.settings().federation)
-        .and_then(|policy| Ok((policy, super::client(&data.settings().federation)?)))
-    {
-        Ok((policy, client)) => Sender {
+    let sender = match super::client(&data.settings().federation) {
+        Ok(client) => Sender {
             client,
             signers: Signers::default(),
-            policy,
+            policy: InstancePolicy::of(&data.settings().federation),
         },
         Err(e) => {
             tracing::error!(error = %e, "the delivery worker cannot start");

@@ -63,14 +63,12 @@ pub const INSTANCE_REFUSED: &str = "this server does not federate with that inst
 
 impl InstancePolicy {
     /// The policy `federation.blocked_instances` and `allowed_instances` set.
-    pub(crate) fn of(
-        settings: &crate::config::FederationSettings,
-    ) -> anyhow::Result<InstancePolicy> {
-        Ok(InstancePolicy {
+    pub(crate) fn of(settings: &crate::config::FederationSettings) -> InstancePolicy {
+        InstancePolicy {
             blocked: settings.blocked_instances.clone(),
             allowed: settings.allowed_instances.clone(),
             debug: settings.debug,
-        })
+        }
     }
 
     /// Whether a delivery may go to `inbox`: the checks the protocol crate makes before it
@@ -186,7 +184,7 @@ pub async fn config(site: Site) -> anyhow::Result<FederationConfig<Site>> {
         // Signatures without (created) and (expires), which Pleroma needs and everyone takes.
         .http_signature_compat(true)
         .http_fetch_limit(50)
-        .url_verifier(Box::new(InstancePolicy::of(&settings.federation)?))
+        .url_verifier(Box::new(InstancePolicy::of(&settings.federation)))
         .build()
         .await?)
 }

@@ -94,15 +94,11 @@ pub async fn post(
     inbox: &Url,
     body: Vec<u8>,
 ) -> Result<(), FederationError> {
-    let host = match (inbox.host_str(), inbox.port()) {
-        (Some(host), Some(port)) => format!("{host}:{port}"),
-        (Some(host), None) => host.to_string(),
-        (None, _) => {
-            return Err(FederationError::refused(
-                "invalid_url",
-                "inbox without a host",
-            ))
-        }
+    let Some(host) = crate::forum::remote::domain_of(inbox) else {
+        return Err(FederationError::refused(
+            "invalid_url",
+            "inbox without a host",
+        ));
     };
     let header = |value: &str| {
         HeaderValue::from_str(value)

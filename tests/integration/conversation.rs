@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use staffroom::db::Backend;
 
 use crate::both_backends;
-use crate::support::{drain_all, network, TestApp};
+use crate::support::{column, drain_all, network, TestApp};
 
 both_backends!(
     threads_and_replies_reach_every_follower,
@@ -464,27 +464,6 @@ async fn helpful_marks_travel_and_count_once(backend: Backend) {
             app.address
         );
     }
-}
-
-/// Rows of `sql` (one text column named `v`) in `app`'s database.
-fn column(app: &TestApp, sql: &str) -> Vec<String> {
-    #[derive(diesel::QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        v: String,
-    }
-    app.site
-        .db()
-        .with_conn(
-            |conn| -> Result<Vec<String>, staffroom::error::ForumError> {
-                let rows: Vec<Row> = staffroom::dispatch!(conn, |c| diesel::RunQueryDsl::load(
-                    diesel::sql_query(sql),
-                    c
-                ))?;
-                Ok(rows.into_iter().map(|r| r.v).collect())
-            },
-        )
-        .unwrap()
 }
 
 async fn sent_activities_are_readable_and_forgotten_in_time(backend: Backend) {

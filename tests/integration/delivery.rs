@@ -3,7 +3,8 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+
+use tokio::sync::Semaphore;
 
 use actix_web::{web, App, HttpResponse, HttpServer};
 
@@ -13,12 +14,13 @@ use staffroom::db::Backend;
 use staffroom::forum::remote::RemoteUser;
 
 use crate::both_backends;
-use crate::support::{federating, wait_until, TestApp};
+use crate::support::{column, federating, wait_until, TestApp};
 
 both_backends!(
     a_server_that_never_answers_delays_only_itself,
     a_server_that_times_out_is_backed_off_like_one_that_fails,
     relays_go_out_while_a_backlog_of_events_is_expanded,
+    a_refusal_is_final_and_a_server_error_is_retried,
     deliveries_stay_in_order_and_arrive_once_across_a_restart,
 );
 
@@ -61,30 +63,45 @@ impl Drop for Hanging {
     }
 }
 
-/// A follower's server that takes every activity (202), after `delay`, and remembers the ids
-/// in the order they arrived.
+/// What the recorder's handler shares: the ids received, and the gate.
+type RecorderState = (Arc<Mutex<Vec<String>>>, Arc<Semaphore>, u16);
+
+/// A follower's server that takes every activity (202) it is let through its gate, and
+/// remembers the ids in the order they arrived; one not let through waits at the gate.
 struct Recorder {
     domain: String,
     received: Arc<Mutex<Vec<String>>>,
+    gate: Arc<Semaphore>,
     _server: actix_web::dev::ServerHandle,
 }
 
 impl Recorder {
-    async fn start(delay: Duration) -> Recorder {
+    /// A recorder that lets `open` activities through before its gate shuts.
+    async fn start(open: usize) -> Recorder {
+        Recorder::answering(open, 202).await
+    }
+
+    /// A recorder that answers every activity with `status`.
+    async fn answering(open: usize, status: u16) -> Recorder {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let domain = format!("localhost:{}", listener.local_addr().unwrap().port());
         let received = Arc::new(Mutex::new(Vec::new()));
-        let log = web::Data::new(received.clone());
+        let gate = Arc::new(Semaphore::new(open));
+        let log = web::Data::new((received.clone(), gate.clone(), status));
         let server = HttpServer::new(move || {
             App::new().app_data(log.clone()).default_service(web::to(
-                move |log: web::Data<Arc<Mutex<Vec<String>>>>, body: web::Bytes| async move {
-                    tokio::time::sleep(delay).await;
+                |log: web::Data<RecorderState>, body: web::Bytes| async move {
+                    let (log, gate, status) = (&log.0, &log.1, log.2);
+                    if let Ok(pass) = gate.acquire().await {
+                        pass.forget();
+                    }
                     let activity: serde_json::Value =
                         serde_json::from_slice(&body).unwrap_or_default();
                     if let Some(id) = activity["id"].as_str() {
                         log.lock().unwrap().push(id.to_string());
                     }
-                    HttpResponse::Accepted().finish()
+                    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
+                        .finish()
                 },
             ))
         })
@@ -97,8 +114,14 @@ impl Recorder {
         Recorder {
             domain,
             received,
+            gate,
             _server: handle,
         }
+    }
+
+    /// Lets everything through from now on.
+    fn open(&self) {
+        self.gate.add_permits(Semaphore::MAX_PERMITS / 2);
     }
 
     fn received(&self) -> Vec<String> {
@@ -234,27 +257,6 @@ async fn a_server_that_times_out_is_backed_off_like_one_that_fails(backend: Back
     assert!(hanging.accepted() >= 2);
 }
 
-/// The ids of the activities `app` made, oldest first.
-fn activities_made(app: &TestApp) -> Vec<String> {
-    #[derive(diesel::QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        ap_id: String,
-    }
-    app.site
-        .db()
-        .with_conn(
-            |conn| -> Result<Vec<String>, staffroom::error::ForumError> {
-                let rows: Vec<Row> = staffroom::dispatch!(conn, |c| diesel::RunQueryDsl::load(
-                    diesel::sql_query("SELECT ap_id FROM activities ORDER BY id"),
-                    c
-                ))?;
-                Ok(rows.into_iter().map(|r| r.ap_id).collect())
-            },
-        )
-        .unwrap()
-}
-
 /// Writes `count` events at once, as a burst of inbound replies would (each an edit of one
 /// post, which the forum's followers must hear about).
 fn burst_of_events(db: &staffroom::db::Db, post_id: i64, count: usize) {
@@ -273,7 +275,7 @@ fn burst_of_events(db: &staffroom::db::Db, post_id: i64, count: usize) {
 async fn relays_go_out_while_a_backlog_of_events_is_expanded(backend: Backend) {
     let alpha = TestApp::spawn_with(backend, federating).await;
     with_maths(&alpha).await;
-    let recorder = Recorder::start(Duration::ZERO).await;
+    let recorder = Recorder::start(Semaphore::MAX_PERMITS / 2).await;
     remote_follower(&alpha, &recorder.domain).await;
     let head = alpha.token("head").await;
     let thread = alpha
@@ -306,8 +308,9 @@ async fn relays_go_out_while_a_backlog_of_events_is_expanded(backend: Backend) {
 async fn deliveries_stay_in_order_and_arrive_once_across_a_restart(backend: Backend) {
     let alpha = TestApp::spawn_with(backend, federating).await;
     with_maths(&alpha).await;
-    // A follower that takes a while over each activity, so the restart falls mid-stream.
-    let recorder = Recorder::start(Duration::from_millis(100)).await;
+    // A follower that takes four activities and holds the fifth unanswered: the restart
+    // falls mid-stream, with a delivery in flight.
+    let recorder = Recorder::start(4).await;
     remote_follower(&alpha, &recorder.domain).await;
     let head = alpha.token("head").await;
     for n in 0..12 {
@@ -319,11 +322,13 @@ async fn deliveries_stay_in_order_and_arrive_once_across_a_restart(backend: Back
         recorder.received().len() >= 4
     })
     .await;
-    let alpha = alpha.stop().await.restart().await;
+    let stopped = alpha.stop().await;
+    recorder.open();
+    let alpha = stopped.restart().await;
     alpha.drained().await;
     // A local thread reaches the forum's followers as the forum's Announce (FEP-1b12); the
     // author's Create itself goes to no follower.
-    let made: Vec<String> = activities_made(&alpha)
+    let made: Vec<String> = column(&alpha, "SELECT ap_id AS v FROM activities ORDER BY id")
         .into_iter()
         .filter(|id| !id.contains("/activities/create/"))
         .collect();
@@ -340,5 +345,35 @@ async fn deliveries_stay_in_order_and_arrive_once_across_a_restart(backend: Back
     assert!(
         received.len() <= distinct.len() + 1,
         "only the one in flight at the stop may come twice: {received:?}"
+    );
+}
+
+async fn a_refusal_is_final_and_a_server_error_is_retried(backend: Backend) {
+    let alpha = TestApp::spawn_with(backend, federating).await;
+    with_maths(&alpha).await;
+    let refuses = Recorder::answering(Semaphore::MAX_PERMITS / 2, 403).await;
+    let fails = Recorder::answering(Semaphore::MAX_PERMITS / 2, 503).await;
+    remote_follower(&alpha, &refuses.domain).await;
+    remote_follower(&alpha, &fails.domain).await;
+    // A 4xx (other than 408 and 429) is the server's last word: the Accept is not sent again.
+    // A 5xx is a failure: tried again, and again.
+    wait_until("the refusing server to be tried", || async {
+        !refuses.received().is_empty()
+    })
+    .await;
+    let tried = fails.received().len();
+    wait_until(
+        "the failing server to be tried three times more",
+        || async { fails.received().len() >= tried + 3 },
+    )
+    .await;
+    let refused = state_of(&alpha, &refuses.domain).await.unwrap();
+    assert_eq!(refused.failures, 0, "{refused:?}");
+    assert_eq!(refuses.received().len(), 1, "refused once, never again");
+    let failing = state_of(&alpha, &fails.domain).await.unwrap();
+    assert!(failing.failures >= 2, "{failing:?}");
+    assert!(
+        failing.last_error.unwrap_or_default().contains("503"),
+        "the failure says what the server answered"
     );
 }

@@ -713,6 +713,27 @@ pub fn capitalised(name: &str) -> String {
     }
 }
 
+/// Rows of `sql` (one text column named `v`) in `app`'s database.
+pub fn column(app: &TestApp, sql: &str) -> Vec<String> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        v: String,
+    }
+    app.site
+        .db()
+        .with_conn(
+            |conn| -> Result<Vec<String>, staffroom::error::ForumError> {
+                let rows: Vec<Row> = staffroom::dispatch!(conn, |c| diesel::RunQueryDsl::load(
+                    diesel::sql_query(sql),
+                    c
+                ))?;
+                Ok(rows.into_iter().map(|r| r.v).collect())
+            },
+        )
+        .unwrap()
+}
+
 /// Checks that an API answer is the error `code` with `status`.
 #[track_caller]
 pub fn expect_error(status: u16, json: &serde_json::Value, expected: u16, code: &str) {
