@@ -127,6 +127,8 @@ pub struct Instance {
     pub dead: bool,
     /// What went wrong last.
     pub last_error: Option<String>,
+    /// The software it runs, as its NodeInfo names it (lower case), once looked up.
+    pub software: Option<String>,
 }
 
 /// Rows written by one statement at the most (SQLite allows 32,766 bound values; these rows
@@ -383,6 +385,55 @@ pub fn instance_by_domain(conn: &mut Conn<'_>, domain: &str) -> QueryResult<Opti
         .select(Instance::as_select())
         .first(c)
         .optional())
+}
+
+/// Up to `limit` live instances whose software was never looked up, or last looked up before
+/// `before`.
+pub fn software_due(
+    conn: &mut Conn<'_>,
+    before: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<(i64, String)>> {
+    dispatch!(conn, |c| instances::table
+        .filter(instances::dead.eq(false))
+        .filter(
+            instances::software_checked_at
+                .is_null()
+                .or(instances::software_checked_at.lt(before))
+        )
+        .order(instances::id.asc())
+        .select((instances::id, instances::domain))
+        .limit(limit)
+        .load(c))
+}
+
+/// Records what an instance runs (`None`: it could not be told), looked up at `at`.
+pub fn record_software(
+    conn: &mut Conn<'_>,
+    id: i64,
+    software: Option<&str>,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    dispatch!(conn, |c| diesel::update(instances::table.find(id))
+        .set((
+            instances::software.eq(software),
+            instances::software_checked_at.eq(at),
+        ))
+        .execute(c))
+}
+
+/// The software of each of `domains` that is known: one statement per [`CHUNK`] of them.
+pub fn software_of(conn: &mut Conn<'_>, domains: &[&str]) -> QueryResult<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for chunk in domains.chunks(CHUNK) {
+        let rows: Vec<(String, Option<String>)> = dispatch!(conn, |c| instances::table
+            .filter(instances::domain.eq_any(chunk))
+            .filter(instances::software.is_not_null())
+            .select((instances::domain, instances::software))
+            .load(c))?;
+        out.extend(rows.into_iter().filter_map(|(d, s)| Some((d, s?))));
+    }
+    Ok(out)
 }
 
 /// How many activities of a type this instance has made.

@@ -198,6 +198,8 @@ diesel::table! {
         last_heard_at -> Nullable<Timestamp>,
         lease_until -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        software -> Nullable<Text>,
+        software_checked_at -> Nullable<Timestamp>,
     }
 }
 

@@ -22,11 +22,14 @@
 //! - Instances are claimed with a lease in the database, so several processes sharing one
 //!   PostgreSQL never deliver to the same instance at the same time.
 //!
+//! - What software each server runs (so which announcements it reads: [`super::software`]) is
+//!   looked up from its NodeInfo by a task beside sending, never in its way.
+//!
 //! Nothing is kept only in memory: after a restart the worker picks up where the database says.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use activitypub_federation::config::{Data, FederationConfig};
 use chrono::TimeDelta;
@@ -38,6 +41,7 @@ use super::actors::{ApForum, ApUser};
 use super::error::FederationError;
 use super::outgoing::plan;
 use super::signing::{self, SigningKey};
+use super::software::{self, LOOKUP_EVERY};
 use super::InstancePolicy;
 use crate::forum::delivery::Delivery;
 use crate::forum::delivery::Instance;
@@ -98,7 +102,23 @@ async fn run(data: Data<Site>) {
     };
     let mut busy: HashSet<i64> = HashSet::new();
     let mut tasks: JoinSet<i64> = JoinSet::new();
+    let mut lookup: Option<(tokio::task::JoinHandle<()>, Instant)> = None;
     loop {
+        // What software servers run (which announcements they read), looked up beside
+        // delivery, one round at a time.
+        if lookup
+            .as_ref()
+            .is_none_or(|(task, at)| task.is_finished() && at.elapsed() >= LOOKUP_EVERY)
+        {
+            let (data, sender) = (data.reset_request_count(), sender.clone());
+            let task = tokio::spawn(async move {
+                if let Err(e) = software::identify_due(&data, &sender.client, &sender.policy).await
+                {
+                    tracing::error!(error = %e, "looking up what software servers run failed");
+                }
+            });
+            lookup = Some((task, Instant::now()));
+        }
         let more_events = match expand_events(&data).await {
             Ok(more) => more,
             Err(e) => {

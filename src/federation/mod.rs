@@ -31,6 +31,7 @@ pub mod protocol;
 pub mod resolve;
 pub mod signature;
 pub mod signing;
+pub mod software;
 
 use std::sync::Arc;
 use std::time::Duration;

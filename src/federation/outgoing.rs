@@ -11,6 +11,7 @@ use url::Url;
 use crate::federation::activities::{announce, following, posts, votes};
 use crate::federation::error::FederationError;
 use crate::federation::protocol::context;
+use crate::federation::software::Reads;
 use crate::forum::outbox::{OutboxEvent, PlannedActivity, Signer};
 use crate::forum::remote::domain_of;
 use crate::forum::Site;
@@ -60,22 +61,48 @@ pub(crate) fn planned(
     })
 }
 
-/// The inboxes of a local forum's followers elsewhere, leaving out the server `except` (the
-/// one an activity came from, which has it already).
-pub(crate) async fn follower_inboxes(
+/// A local forum's followers' inboxes by the form of announcement their software reads
+/// ([`Reads`]): `activities` get `Announce(Create(Page))` and the like, `objects` get a new
+/// thread's `Announce(Page)`; a server whose software is not known is in both.
+#[derive(Debug, Default)]
+pub(crate) struct Readers {
+    pub activities: Vec<Url>,
+    pub objects: Vec<Url>,
+}
+
+impl Readers {
+    /// Every follower's inbox, for announcements every server gets in the one form.
+    pub fn all(self) -> Vec<Url> {
+        let mut all = self.activities;
+        all.extend(self.objects);
+        all.sort();
+        all.dedup();
+        all
+    }
+}
+
+/// A local forum's followers elsewhere by what they read, leaving out the server `except`
+/// (the one an activity came from, which has it already).
+pub(crate) async fn follower_readers(
     forum_id: i64,
     except: Option<&str>,
     data: &Data<Site>,
-) -> Result<Vec<Url>, FederationError> {
-    let mut out = Vec::new();
-    for inbox in data.follower_inboxes(forum_id).await? {
+) -> Result<Readers, FederationError> {
+    let mut readers = Readers::default();
+    for (inbox, software) in data.follower_inboxes_with_software(forum_id).await? {
         let inbox = url(&inbox)?;
         if except.is_some() && domain_of(&inbox).as_deref() == except {
             continue;
         }
-        out.push(inbox);
+        let reads = Reads::of(software.as_deref());
+        if reads.objects() {
+            readers.objects.push(inbox.clone());
+        }
+        if reads.activities() {
+            readers.activities.push(inbox);
+        }
     }
-    Ok(out)
+    Ok(readers)
 }
 
 /// Where an activity about a post in a remote forum goes: the forum's inbox (its server relays

@@ -21,6 +21,9 @@ const HEARD_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 /// Servers remembered as heard from lately, at the most (past it the memory starts afresh).
 const HEARD_MOST: usize = 100_000;
 
+/// How long what a server runs is trusted before it is looked up again.
+const SOFTWARE_RECHECK: TimeDelta = TimeDelta::days(1);
+
 /// An instance's delivery state (its queue's failures, lease and whether it is dead).
 pub use crate::db::outbox::Instance;
 
@@ -209,6 +212,28 @@ impl Site {
                 return Ok(None);
             }
             Ok(Some(outbox::next_due_at(conn)?))
+        })
+        .await
+    }
+
+    /// Up to `limit` live servers whose software was never looked up, or not for a day.
+    pub async fn software_due(&self, limit: i64) -> Result<Vec<(i64, String)>, ForumError> {
+        self.blocking(move |_inner, conn| {
+            let before = db::now() - SOFTWARE_RECHECK;
+            Ok(outbox::software_due(conn, before, limit)?)
+        })
+        .await
+    }
+
+    /// Records what a server runs (`None`: it could not be told; looked up again in a day).
+    pub async fn record_software(
+        &self,
+        instance_id: i64,
+        software: Option<String>,
+    ) -> Result<(), ForumError> {
+        self.blocking(move |_inner, conn| {
+            outbox::record_software(conn, instance_id, software.as_deref(), db::now())?;
+            Ok(())
         })
         .await
     }

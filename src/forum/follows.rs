@@ -3,7 +3,7 @@
 //! records its outbox event in the same transaction.
 
 use super::outbox::{new_activity_id, push_event, OutboxEvent};
-use super::remote::Resolver;
+use super::remote::{domain_of, Resolver};
 use super::{Forum, Site, User};
 use crate::db::follows::{self, Follow};
 use crate::db::{self, forums, users};
@@ -225,10 +225,36 @@ impl Site {
         .await
     }
 
-    /// Where a local forum's remote followers receive activities.
-    pub async fn follower_inboxes(&self, forum_id: i64) -> Result<Vec<String>, ForumError> {
-        self.blocking(move |_inner, conn| Ok(follows::remote_follower_inboxes(conn, forum_id)?))
-            .await
+    /// The inboxes of a local forum's followers elsewhere, each with the software its server
+    /// runs where that is known: two queries (the inboxes, then their servers' software in
+    /// chunks), however many there are.
+    pub async fn follower_inboxes_with_software(
+        &self,
+        forum_id: i64,
+    ) -> Result<Vec<(String, Option<String>)>, ForumError> {
+        self.blocking(move |_inner, conn| {
+            let inboxes = follows::remote_follower_inboxes(conn, forum_id)?;
+            let domains: Vec<Option<String>> = inboxes
+                .iter()
+                .map(|inbox| url::Url::parse(inbox).ok().as_ref().and_then(domain_of))
+                .collect();
+            let mut wanted: Vec<&str> = domains.iter().flatten().map(String::as_str).collect();
+            wanted.sort_unstable();
+            wanted.dedup();
+            let known: std::collections::HashMap<String, String> =
+                crate::db::outbox::software_of(conn, &wanted)?
+                    .into_iter()
+                    .collect();
+            Ok(inboxes
+                .into_iter()
+                .zip(domains)
+                .map(|(inbox, domain)| {
+                    let software = domain.and_then(|d| known.get(&d).cloned());
+                    (inbox, software)
+                })
+                .collect())
+        })
+        .await
     }
 
     /// How many accepted followers a forum has.

@@ -14,7 +14,7 @@ use staffroom::db::Backend;
 use staffroom::forum::remote::RemoteUser;
 
 use crate::both_backends;
-use crate::support::{column, federating, wait_until, TestApp};
+use crate::support::{column, drain_all, federating, wait_until, TestApp};
 
 both_backends!(
     a_server_that_never_answers_delays_only_itself,
@@ -22,6 +22,7 @@ both_backends!(
     relays_go_out_while_a_backlog_of_events_is_expanded,
     a_refusal_is_final_and_a_server_error_is_retried,
     deliveries_stay_in_order_and_arrive_once_across_a_restart,
+    each_server_gets_the_announcements_its_software_reads,
 );
 
 /// A server that accepts connections and never answers: it holds every socket open, reading
@@ -63,14 +64,22 @@ impl Drop for Hanging {
     }
 }
 
-/// What the recorder's handler shares: the ids received, and the gate.
-type RecorderState = (Arc<Mutex<Vec<String>>>, Arc<Semaphore>, u16);
+/// What the recorder's handler shares: the activities received, the gate, the status it
+/// answers and the software its NodeInfo names (none: it has no NodeInfo).
+struct RecorderState {
+    received: Arc<Mutex<Vec<serde_json::Value>>>,
+    gate: Arc<Semaphore>,
+    status: u16,
+    software: Option<&'static str>,
+    base: String,
+}
 
 /// A follower's server that takes every activity (202) it is let through its gate, and
-/// remembers the ids in the order they arrived; one not let through waits at the gate.
+/// remembers them in the order they arrived; one not let through waits at the gate. Its
+/// NodeInfo, if it has one, says what software it is.
 struct Recorder {
     domain: String,
-    received: Arc<Mutex<Vec<String>>>,
+    received: Arc<Mutex<Vec<serde_json::Value>>>,
     gate: Arc<Semaphore>,
     _server: actix_web::dev::ServerHandle,
 }
@@ -78,32 +87,50 @@ struct Recorder {
 impl Recorder {
     /// A recorder that lets `open` activities through before its gate shuts.
     async fn start(open: usize) -> Recorder {
-        Recorder::answering(open, 202).await
+        Recorder::serving(open, 202, None).await
     }
 
     /// A recorder that answers every activity with `status`.
     async fn answering(open: usize, status: u16) -> Recorder {
+        Recorder::serving(open, status, None).await
+    }
+
+    /// A recorder of `software` (NodeInfo's name for it) that takes everything.
+    async fn running(software: &'static str) -> Recorder {
+        Recorder::serving(Semaphore::MAX_PERMITS / 2, 202, Some(software)).await
+    }
+
+    async fn serving(open: usize, status: u16, software: Option<&'static str>) -> Recorder {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let domain = format!("localhost:{}", listener.local_addr().unwrap().port());
         let received = Arc::new(Mutex::new(Vec::new()));
         let gate = Arc::new(Semaphore::new(open));
-        let log = web::Data::new((received.clone(), gate.clone(), status));
+        let state = web::Data::new(RecorderState {
+            received: received.clone(),
+            gate: gate.clone(),
+            status,
+            software,
+            base: format!("http://{domain}"),
+        });
         let server = HttpServer::new(move || {
-            App::new().app_data(log.clone()).default_service(web::to(
-                |log: web::Data<RecorderState>, body: web::Bytes| async move {
-                    let (log, gate, status) = (&log.0, &log.1, log.2);
-                    if let Ok(pass) = gate.acquire().await {
-                        pass.forget();
-                    }
-                    let activity: serde_json::Value =
-                        serde_json::from_slice(&body).unwrap_or_default();
-                    if let Some(id) = activity["id"].as_str() {
-                        log.lock().unwrap().push(id.to_string());
-                    }
-                    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
+            App::new()
+                .app_data(state.clone())
+                .route("/.well-known/nodeinfo", web::get().to(nodeinfo_links))
+                .route("/nodeinfo/2.1", web::get().to(nodeinfo))
+                .default_service(web::to(
+                    |state: web::Data<RecorderState>, body: web::Bytes| async move {
+                        if let Ok(pass) = state.gate.acquire().await {
+                            pass.forget();
+                        }
+                        let activity: serde_json::Value =
+                            serde_json::from_slice(&body).unwrap_or_default();
+                        state.received.lock().unwrap().push(activity);
+                        HttpResponse::build(
+                            actix_web::http::StatusCode::from_u16(state.status).unwrap(),
+                        )
                         .finish()
-                },
-            ))
+                    },
+                ))
         })
         .workers(1)
         .listen(listener)
@@ -124,8 +151,36 @@ impl Recorder {
         self.gate.add_permits(Semaphore::MAX_PERMITS / 2);
     }
 
+    /// The ids of the activities received, in order.
     fn received(&self) -> Vec<String> {
+        self.activities()
+            .iter()
+            .filter_map(|a| a["id"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    fn activities(&self) -> Vec<serde_json::Value> {
         self.received.lock().unwrap().clone()
+    }
+}
+
+async fn nodeinfo_links(state: web::Data<RecorderState>) -> HttpResponse {
+    if state.software.is_none() {
+        return HttpResponse::NotFound().finish();
+    }
+    HttpResponse::Ok().json(serde_json::json!({"links": [{
+        "rel": "http://nodeinfo.diaspora.software/ns/schema/2.1",
+        "href": format!("{}/nodeinfo/2.1", state.base),
+    }]}))
+}
+
+async fn nodeinfo(state: web::Data<RecorderState>) -> HttpResponse {
+    match state.software {
+        Some(name) => HttpResponse::Ok().json(serde_json::json!({
+            "version": "2.1",
+            "software": {"name": name, "version": "1.0"},
+        })),
+        None => HttpResponse::NotFound().finish(),
     }
 }
 
@@ -376,4 +431,97 @@ async fn a_refusal_is_final_and_a_server_error_is_retried(backend: Backend) {
         failing.last_error.unwrap_or_default().contains("503"),
         "the failure says what the server answered"
     );
+}
+
+/// The `Announce`s a recorder received, in order.
+fn announced(recorder: &Recorder) -> Vec<serde_json::Value> {
+    recorder
+        .activities()
+        .into_iter()
+        .filter(|a| a["type"] == "Announce")
+        .collect()
+}
+
+async fn each_server_gets_the_announcements_its_software_reads(backend: Backend) {
+    let alpha = TestApp::spawn_with(backend, federating).await;
+    let beta = TestApp::spawn_with(backend, federating).await;
+    with_maths(&alpha).await;
+    let lemmy = Recorder::running("lemmy").await;
+    let mastodon = Recorder::running("mastodon").await;
+    let unknown = Recorder::start(Semaphore::MAX_PERMITS / 2).await;
+    for recorder in [&lemmy, &mastodon, &unknown] {
+        remote_follower(&alpha, &recorder.domain).await;
+    }
+    beta.create_user("bea", false).await;
+    let bea = beta.token("bea").await;
+    let handle = format!("maths@{}", alpha.domain());
+    let (status, body) = beta.follow(&bea, &handle).await;
+    assert!((200..300).contains(&status), "{status} {body}");
+    // alpha looks up what each follower's server runs (their NodeInfo) beside delivery.
+    let runs = |domain: String| {
+        let alpha = &alpha;
+        async move {
+            state_of(alpha, &domain)
+                .await
+                .and_then(|instance| instance.software)
+        }
+    };
+    wait_until("alpha to know what its followers' servers run", || async {
+        runs(lemmy.domain.clone()).await.as_deref() == Some("lemmy")
+            && runs(mastodon.domain.clone()).await.as_deref() == Some("mastodon")
+            && runs(beta.domain()).await.as_deref() == Some("staffroom")
+    })
+    .await;
+    assert_eq!(runs(unknown.domain.clone()).await, None);
+
+    // A new thread: Lemmy and Staffroom read the announced Create, Mastodon only the announced
+    // post; a server whose software is not known gets both.
+    let head = alpha.token("head").await;
+    let thread = alpha
+        .thread(&head, "maths", "Number talks", "How do you start them?")
+        .await;
+    drain_all(&[&alpha, &beta]).await;
+    let page = alpha.url(&format!("/t/{thread}"));
+    let got = announced(&lemmy);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["object"]["type"], "Create");
+    assert_eq!(got[0]["object"]["object"]["id"], page);
+    let got = announced(&mastodon);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["object"]["type"], "Page");
+    assert_eq!(got[0]["object"]["id"], page);
+    let got = announced(&unknown);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0]["object"]["type"], "Create");
+    assert_eq!(got[1]["object"]["type"], "Page");
+    assert_eq!(
+        alpha.site.activities_sent("Announce").await.unwrap(),
+        2,
+        "one Announce of each form, each to the servers that read it"
+    );
+    let (_, threads) = beta
+        .read(&format!("/api/v1/forums/{handle}/threads"))
+        .await;
+    assert_eq!(threads["threads"][0]["title"], "Number talks", "{threads}");
+
+    // A thread started on beta, relayed by alpha: Mastodon gets the post by its address (alpha
+    // is not where it lives); a reply goes to everyone in the one form.
+    let started = beta.thread(&bea, &handle, "From beta", "Hello").await;
+    drain_all(&[&beta, &alpha]).await;
+    let got = announced(&lemmy);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[1]["object"]["type"], "Create");
+    assert_eq!(got[1]["object"]["object"]["name"], "From beta");
+    let got = announced(&mastodon);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[1]["object"], beta.url(&format!("/t/{started}")));
+    assert_eq!(announced(&unknown).len(), 4);
+    alpha.reply(&head, thread, "Start with a dot image.", None).await;
+    drain_all(&[&alpha, &beta]).await;
+    for recorder in [&lemmy, &mastodon, &unknown] {
+        let got = announced(recorder);
+        let last = got.last().unwrap();
+        assert_eq!(last["object"]["type"], "Create", "{got:?}");
+        assert_eq!(last["object"]["object"]["type"], "Note", "{got:?}");
+    }
 }

@@ -14,7 +14,7 @@ use crate::federation::activities::posts::{
 };
 use crate::federation::actors::ApForum;
 use crate::federation::error::FederationError;
-use crate::federation::outgoing::{follower_inboxes, planned, url};
+use crate::federation::outgoing::{follower_readers, planned, url};
 use crate::federation::protocol::activities::{
     Announce, CreateOrUpdate, CreateOrUpdateKind, Delete,
 };
@@ -140,8 +140,20 @@ pub async fn plan_relay(
     };
     let forum_url = url(&data.urls().forum(&forum))?;
     let object: Value = serde_json::from_str(activity)?;
-    let inboxes = follower_inboxes(forum.id, Some(origin), data).await?;
-    Ok(vec![announce(forum.id, &forum_url, object, inboxes, data)?])
+    let readers = follower_readers(forum.id, Some(origin), data).await?;
+    // A new thread also goes as the post itself (by its id: we are not where it lives) to the
+    // servers that show only that (see federation::software).
+    let thread = (object["type"] == "Create" && object["object"]["inReplyTo"].is_null())
+        .then(|| object["object"]["id"].clone())
+        .filter(Value::is_string);
+    let Some(thread) = thread else {
+        return Ok(vec![announce(forum.id, &forum_url, object, readers.all(), data)?]);
+    };
+    let mut out = vec![announce(forum.id, &forum_url, object, readers.activities, data)?];
+    if !readers.objects.is_empty() {
+        out.push(announce(forum.id, &forum_url, thread, readers.objects, data)?);
+    }
+    Ok(out)
 }
 
 /// Our forum `forum_id` (at `forum_url`) passing `object` on to `inboxes` (FEP-1b12).

@@ -19,7 +19,7 @@ use crate::federation::activities::announce::{announce, relay_of};
 use crate::federation::actors::{ApForum, ApUser};
 use crate::federation::error::FederationError;
 use crate::federation::objects::{note_json, page_json, parent_of};
-use crate::federation::outgoing::{follower_inboxes, planned, remote_forum_inboxes, url};
+use crate::federation::outgoing::{follower_readers, planned, remote_forum_inboxes, url};
 use crate::federation::protocol::activities::{CreateOrUpdate, CreateOrUpdateKind, Delete};
 use crate::federation::protocol::{PostKind, PostObject, PUBLIC};
 use crate::federation::same_origin;
@@ -378,8 +378,15 @@ pub async fn plan_post(
             inboxes,
         )?]);
     }
-    // Our own forum: it announces the activity to every follower's server.
-    let inboxes = follower_inboxes(ctx.forum.id, None, data).await?;
+    // Our own forum: it announces the activity to every follower's server, and a new thread
+    // also as the post itself to the servers that show only that (see federation::software).
+    let readers = follower_readers(ctx.forum.id, None, data).await?;
+    let new_thread = action == PostAction::Create && ctx.post.is_opening;
+    let (to_activity, to_object) = if new_thread {
+        (readers.activities, readers.objects)
+    } else {
+        (readers.all(), Vec::new())
+    };
     let mut out = vec![planned(
         &inner_id,
         kind,
@@ -387,20 +394,13 @@ pub async fn plan_post(
         &inner,
         Vec::new(),
     )?];
-    out.push(announce(
-        ctx.forum.id,
-        &forum_url,
-        inner.clone(),
-        inboxes.clone(),
-        data,
-    )?);
-    if action == PostAction::Create && ctx.post.is_opening {
-        // Mastodon shows Announce(Page) but not Announce(Create(Page)).
+    out.push(announce(ctx.forum.id, &forum_url, inner.clone(), to_activity, data)?);
+    if !to_object.is_empty() {
         out.push(announce(
             ctx.forum.id,
             &forum_url,
             inner["object"].clone(),
-            inboxes,
+            to_object,
             data,
         )?);
     }
