@@ -9,8 +9,14 @@
 //! server had everything the thread sends.
 //!
 //! With `--scenario inbound`, the other direction: `--servers` stand-ins (50 by default there)
-//! each send signed replies to the forum's thread as fast as they can for `--seconds`, and the
-//! bench reports how many a second were taken and whether every one taken was stored.
+//! send `--replies` signed replies to the forum's thread in all, each as fast as it is
+//! answered, and the bench reports how many a second were taken and whether every one taken
+//! was stored. The replies are signed before the clock starts: signing is the senders' work.
+//!
+//! With `--scenario relays`, both at once: the stand-ins follow the forum, and while they send
+//! their replies (each relayed by the forum to the others) the bench compares the rate relays
+//! go out with the rate they reach with nothing coming in (local replies), then watches the
+//! backlog left afterwards drain for up to `--seconds`.
 //!
 //! Run it on a release build, as issue 14 measures:
 //! `cargo run --release --bin staffroom-bench -- --servers 1000 --hanging 10`.
@@ -32,6 +38,7 @@ use url::Url;
 use staffroom::app::Application;
 use staffroom::config::Settings;
 use staffroom::federation::signing::{self, SigningKey};
+use staffroom::federation::software::Reads;
 use staffroom::forum::accounts::{Registrar, Registration};
 use staffroom::forum::actors::KeyOwner;
 use staffroom::forum::forums::ForumForm;
@@ -42,14 +49,19 @@ use staffroom::forum::Site;
 #[derive(Debug, Parser)]
 #[command(about = "Measures delivery of a new thread to many follower servers")]
 struct Args {
-    /// `fanout` (a new thread to many followers) or `inbound` (replies from many servers).
+    /// `fanout` (a new thread to many followers), `inbound` (replies from many servers) or
+    /// `relays` (replies from many follower servers, each relayed to the others).
     #[arg(long, default_value = "fanout")]
     scenario: String,
     /// Follower servers (fanout: 1000 unless given; inbound: 50 unless given).
     #[arg(long)]
     servers: Option<usize>,
-    /// How long the inbound senders send, in seconds.
-    #[arg(long, default_value_t = 10)]
+    /// Replies the stand-ins send in all (inbound: 20000 unless given; relays: 5000), signed
+    /// before the clock starts.
+    #[arg(long)]
+    replies: Option<usize>,
+    /// relays: how long the backlog left afterwards is watched draining, in seconds.
+    #[arg(long, default_value_t = 30)]
     seconds: u64,
     /// Percent of them that take the connection and never answer.
     #[arg(long, default_value_t = 0)]
@@ -58,6 +70,10 @@ struct Args {
     /// dropped), e.g. postgres://postgres@127.0.0.1:5432/postgres.
     #[arg(long)]
     postgres: Option<String>,
+    /// What the follower servers' NodeInfo says they run (e.g. `lemmy`, `mastodon`); without
+    /// it they have no NodeInfo, and get every form of announcement.
+    #[arg(long)]
+    software: Option<String>,
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 120)]
     timeout: u64,
@@ -118,10 +134,35 @@ impl Actor for Signer {
     }
 }
 
-/// What the stand-ins saw: activities taken per port, and refusals.
+/// What the stand-ins saw: activities taken per port, and refusals; and the software their
+/// NodeInfo names, if any.
 struct Seen {
     per_port: HashMap<u16, AtomicUsize>,
     refused: AtomicUsize,
+    software: Option<String>,
+}
+
+/// NodeInfo's links, when the stand-ins have it.
+async fn nodeinfo_links(req: HttpRequest, seen: web::Data<Arc<Seen>>) -> HttpResponse {
+    if seen.software.is_none() {
+        return HttpResponse::NotFound().finish();
+    }
+    let base = format!("http://localhost:{}", req.app_config().local_addr().port());
+    HttpResponse::Ok().json(serde_json::json!({"links": [{
+        "rel": "http://nodeinfo.diaspora.software/ns/schema/2.1",
+        "href": format!("{base}/nodeinfo/2.1"),
+    }]}))
+}
+
+/// NodeInfo: the software the stand-ins say they run.
+async fn nodeinfo(seen: web::Data<Arc<Seen>>) -> HttpResponse {
+    match &seen.software {
+        Some(name) => HttpResponse::Ok().json(serde_json::json!({
+            "version": "2.1",
+            "software": {"name": name, "version": "1.0"},
+        })),
+        None => HttpResponse::NotFound().finish(),
+    }
 }
 
 async fn inbox(
@@ -250,7 +291,8 @@ async fn run(args: &Args, db_url: &str) -> anyhow::Result<()> {
     match args.scenario.as_str() {
         "fanout" => fanout(args, &instance, backend).await,
         "inbound" => inbound(args, &instance, backend).await,
-        other => anyhow::bail!("no scenario {other:?}: fanout or inbound"),
+        "relays" => relays(args, &instance, backend).await,
+        other => anyhow::bail!("no scenario {other:?}: fanout, inbound or relays"),
     }
 }
 
@@ -278,6 +320,8 @@ async fn stand_ins(
                 config.clone(),
             ))
             .route("/u/writer", web::get().to(person))
+            .route("/.well-known/nodeinfo", web::get().to(nodeinfo_links))
+            .route("/nodeinfo/2.1", web::get().to(nodeinfo))
             .default_service(web::post().to(inbox))
     })
     .workers(1)
@@ -339,6 +383,7 @@ async fn fanout(args: &Args, instance: &Instance, backend: &str) -> anyhow::Resu
             })
             .collect(),
         refused: AtomicUsize::new(0),
+        software: args.software.clone(),
     });
     stand_ins(healthy_listeners, known, seen.clone(), String::new()).await?;
 
@@ -377,6 +422,29 @@ async fn fanout(args: &Args, instance: &Instance, backend: &str) -> anyhow::Resu
         || all_have(1),
     )
     .await?;
+    // What the followers run is looked up beside delivery: wait until it is known for all.
+    let reads = Reads::of(args.software.as_deref());
+    if reads != Reads::Unknown {
+        let healthy: Vec<String> = seen
+            .per_port
+            .keys()
+            .map(|port| format!("localhost:{port}"))
+            .collect();
+        let mut left = healthy.len();
+        while left > 0 {
+            if Instant::now() > deadline {
+                anyhow::bail!("gave up waiting for the followers' software to be known");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            left = 0;
+            for domain in &healthy {
+                let instance = site.instance_state(domain.clone()).await?;
+                if instance.and_then(|i| i.software).is_none() {
+                    left += 1;
+                }
+            }
+        }
+    }
 
     // The measurement: a new thread, until the last healthy follower has all it sends.
     let started = Instant::now();
@@ -387,7 +455,7 @@ async fn fanout(args: &Args, instance: &Instance, backend: &str) -> anyhow::Resu
         "Where does 3/4 go, and why?".into(),
     )
     .await?;
-    let per_thread = 2;
+    let per_thread = usize::from(reads.activities()) + usize::from(reads.objects());
     wait(
         site,
         deadline,
@@ -397,7 +465,8 @@ async fn fanout(args: &Args, instance: &Instance, backend: &str) -> anyhow::Resu
     .await?;
     let elapsed = started.elapsed();
     println!(
-        "{backend}: {servers} follower servers ({hanging} hanging): the last healthy one had the thread after {:.2} s ({} deliveries refused by the stand-ins)",
+        "{backend}: {servers} follower servers ({hanging} hanging, software {}): the last healthy one had the thread ({per_thread} POST each) after {:.2} s ({} deliveries refused by the stand-ins)",
+        args.software.as_deref().unwrap_or("unknown"),
         elapsed.as_secs_f64(),
         seen.refused.load(Ordering::SeqCst)
     );
@@ -405,57 +474,28 @@ async fn fanout(args: &Args, instance: &Instance, backend: &str) -> anyhow::Resu
     Ok(())
 }
 
-async fn inbound(args: &Args, instance: &Instance, backend: &str) -> anyhow::Result<()> {
-    let site = &instance.site;
-    let servers = args.servers.unwrap_or(50);
-    let (_, thread, opening) = site
-        .start_thread(
-            instance.head.clone(),
-            "maths".into(),
-            "Number bonds".into(),
-            "How do you teach bonds to ten?".into(),
-        )
-        .await?;
-    let thread_url = site.urls().post(&opening);
-    let inbox = Url::parse(&site.urls().absolute("/inbox"))?;
-    let keys = activitypub_federation::http_signatures::generate_actor_keypair()?;
-    let mut listeners = Vec::new();
-    for _ in 0..servers {
-        listeners.push(TcpListener::bind("127.0.0.1:0")?);
-    }
-    let ports: Vec<u16> = listeners
-        .iter()
-        .map(|l| l.local_addr().map(|a| a.port()))
-        .collect::<Result<_, _>>()?;
-    let seen = Arc::new(Seen {
-        per_port: HashMap::new(),
-        refused: AtomicUsize::new(0),
-    });
-    stand_ins(
-        listeners,
-        Known(Arc::new(HashMap::new())),
-        seen,
-        keys.public_key.clone(),
-    )
-    .await?;
-
-    let client = reqwest::Client::builder().build()?;
-    let taken = Arc::new(AtomicUsize::new(0));
-    let failed = Arc::new(AtomicUsize::new(0));
-    let until = Instant::now() + Duration::from_secs(args.seconds);
-    let started = Instant::now();
-    let mut senders = tokio::task::JoinSet::new();
-    for port in ports {
+/// Signed `Create(Note)`s from the person `/u/writer` of each stand-in on `ports`, replying to
+/// `thread_url` in `forum`: `per_server` each, signed before the clock starts so that the
+/// signing (the senders' work, not the server's) is not measured.
+async fn presigned_replies(
+    client: &reqwest::Client,
+    ports: &[u16],
+    private_key: &str,
+    per_server: usize,
+    forum: &Url,
+    thread_url: &str,
+    inbox: &Url,
+) -> anyhow::Result<Vec<Vec<reqwest::Request>>> {
+    let mut signers = tokio::task::JoinSet::new();
+    for (index, port) in ports.iter().enumerate() {
         let base = format!("http://localhost:{port}");
         let actor = Url::parse(&format!("{base}/u/writer"))?;
-        let key = Arc::new(SigningKey::from_pem(&actor, &keys.private_key)?);
-        let (client, inbox, taken, failed) =
-            (client.clone(), inbox.clone(), taken.clone(), failed.clone());
-        let (forum, thread_url) = (instance.forum_id.clone(), thread_url.clone());
-        senders.spawn(async move {
-            let mut n = 0u64;
-            while Instant::now() < until {
-                n += 1;
+        let key = Arc::new(SigningKey::from_pem(&actor, private_key)?);
+        let (client, inbox, forum) = (client.clone(), inbox.clone(), forum.clone());
+        let thread_url = thread_url.to_string();
+        signers.spawn(async move {
+            let mut requests = Vec::with_capacity(per_server);
+            for n in 1..=per_server {
                 let note = format!("{base}/notes/{n}");
                 let create = serde_json::json!({
                     "@context": "https://www.w3.org/ns/activitystreams",
@@ -467,15 +507,43 @@ async fn inbound(args: &Args, instance: &Instance, backend: &str) -> anyhow::Res
                         "id": note,
                         "type": "Note",
                         "attributedTo": actor,
-                        "content": format!("<p>Reply {n}: pairs that make ten.</p>"),
+                        "content": format!("<p>Reply {n}: pairs that make <em>ten</em>.</p>"),
                         "inReplyTo": thread_url,
                         "to": [forum, "https://www.w3.org/ns/activitystreams#Public"],
                         "audience": forum,
                         "published": chrono::Utc::now().to_rfc3339(),
                     },
                 });
-                let body = serde_json::to_vec(&create).unwrap_or_default();
-                match signing::post(&client, key.clone(), &inbox, body).await {
+                let body = serde_json::to_vec(&create)?;
+                requests.push(signing::signed_request(&client, key.clone(), &inbox, body).await?);
+            }
+            anyhow::Ok((index, requests))
+        });
+    }
+    let mut all: Vec<Vec<reqwest::Request>> = (0..ports.len()).map(|_| Vec::new()).collect();
+    while let Some(done) = signers.join_next().await {
+        let (index, requests) = done??;
+        all[index] = requests;
+    }
+    Ok(all)
+}
+
+/// Sends each stand-in's requests, one after another per stand-in, all stand-ins at once;
+/// returns how many were taken (2xx, or refused for good) and how many failed.
+async fn send_all(
+    client: &reqwest::Client,
+    inbox: &Url,
+    requests: Vec<Vec<reqwest::Request>>,
+) -> (usize, usize) {
+    let taken = Arc::new(AtomicUsize::new(0));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let mut senders = tokio::task::JoinSet::new();
+    for queue in requests {
+        let (client, inbox, taken, failed) =
+            (client.clone(), inbox.clone(), taken.clone(), failed.clone());
+        senders.spawn(async move {
+            for request in queue {
+                match signing::send(&client, request, &inbox).await {
                     Ok(()) => taken.fetch_add(1, Ordering::SeqCst),
                     Err(_) => failed.fetch_add(1, Ordering::SeqCst),
                 };
@@ -483,14 +551,198 @@ async fn inbound(args: &Args, instance: &Instance, backend: &str) -> anyhow::Res
         });
     }
     while senders.join_next().await.is_some() {}
+    (taken.load(Ordering::SeqCst), failed.load(Ordering::SeqCst))
+}
+
+/// `count` loopback listeners and their ports.
+fn listeners(count: usize) -> anyhow::Result<(Vec<TcpListener>, Vec<u16>)> {
+    let mut listeners = Vec::new();
+    for _ in 0..count {
+        listeners.push(TcpListener::bind("127.0.0.1:0")?);
+    }
+    let ports = listeners
+        .iter()
+        .map(|l| l.local_addr().map(|a| a.port()))
+        .collect::<Result<_, _>>()?;
+    Ok((listeners, ports))
+}
+
+async fn inbound(args: &Args, instance: &Instance, backend: &str) -> anyhow::Result<()> {
+    let site = &instance.site;
+    let servers = args.servers.unwrap_or(50);
+    let replies = args.replies.unwrap_or(20_000);
+    let (_, thread, opening) = site
+        .start_thread(
+            instance.head.clone(),
+            "maths".into(),
+            "Number bonds".into(),
+            "How do you teach bonds to ten?".into(),
+        )
+        .await?;
+    let thread_url = site.urls().post(&opening);
+    let inbox = Url::parse(&site.urls().absolute("/inbox"))?;
+    let keys = activitypub_federation::http_signatures::generate_actor_keypair()?;
+    let (listeners, ports) = listeners(servers)?;
+    let seen = Arc::new(Seen {
+        per_port: HashMap::new(),
+        refused: AtomicUsize::new(0),
+        software: None,
+    });
+    stand_ins(
+        listeners,
+        Known(Arc::new(HashMap::new())),
+        seen,
+        keys.public_key.clone(),
+    )
+    .await?;
+
+    let client = reqwest::Client::builder().build()?;
+    let requests = presigned_replies(
+        &client,
+        &ports,
+        &keys.private_key,
+        replies.div_ceil(servers),
+        &instance.forum_id,
+        &thread_url,
+        &inbox,
+    )
+    .await?;
+    let started = Instant::now();
+    let (taken, failed) = send_all(&client, &inbox, requests).await;
     let elapsed = started.elapsed().as_secs_f64();
-    let taken = taken.load(Ordering::SeqCst);
     let stored = site.thread_page(thread.id, None).await?.paging.total;
     println!(
-        "{backend}: {servers} servers sending replies for {:.1} s: {:.0} a second answered 2xx/4xx ({taken} in all, {} failed), {stored} stored",
-        elapsed,
+        "{backend}: {servers} servers sending signed replies as fast as they are answered: {:.0} a second taken over {elapsed:.1} s ({taken} in all, {failed} failed), {stored} stored",
         taken as f64 / elapsed,
-        failed.load(Ordering::SeqCst)
+    );
+    Ok(())
+}
+
+/// Deliveries the stand-ins have taken, all together.
+fn delivered(seen: &Seen) -> usize {
+    seen.per_port
+        .values()
+        .map(|n| n.load(Ordering::SeqCst))
+        .sum()
+}
+
+async fn relays(args: &Args, instance: &Instance, backend: &str) -> anyhow::Result<()> {
+    let site = &instance.site;
+    let servers = args.servers.unwrap_or(50);
+    let replies = args.replies.unwrap_or(5_000);
+    let deadline = Instant::now() + Duration::from_secs(args.timeout);
+    let keys = activitypub_federation::http_signatures::generate_actor_keypair()?;
+    let (listeners, ports) = listeners(servers)?;
+    let seen = Arc::new(Seen {
+        per_port: ports.iter().map(|p| (*p, AtomicUsize::new(0))).collect(),
+        refused: AtomicUsize::new(0),
+        software: None,
+    });
+    let known = Known(Arc::new(HashMap::from([(
+        instance.forum_id.clone(),
+        instance.forum_key.clone(),
+    )])));
+    stand_ins(listeners, known, seen.clone(), keys.public_key.clone()).await?;
+    // Each stand-in's writer follows the forum.
+    for (n, port) in ports.iter().enumerate() {
+        let base = format!("http://localhost:{port}");
+        let now = staffroom::forum::now();
+        let person = site
+            .remember_remote_user(RemoteUser {
+                name: "writer".into(),
+                display_name: format!("Writer {n}"),
+                local: false,
+                domain: Some(format!("localhost:{port}")),
+                ap_id: Some(format!("{base}/u/writer")),
+                public_key: Some(keys.public_key.clone()),
+                inbox_url: Some(format!("{base}/inbox")),
+                shared_inbox_url: None,
+                profile_url: None,
+                last_refreshed_at: Some(now),
+                updated_at: now,
+            })
+            .await?;
+        site.remote_follows(instance.forum.id, person, format!("{base}/follows/{n}"))
+            .await?;
+    }
+    let (_, thread, opening) = site
+        .start_thread(
+            instance.head.clone(),
+            "maths".into(),
+            "Number bonds".into(),
+            "How do you teach bonds to ten?".into(),
+        )
+        .await?;
+    // The Accept, and the thread (two forms: the stand-ins have no NodeInfo).
+    let everyone = servers * 3;
+    wait(site, deadline, "the Accepts and the thread", || {
+        delivered(&seen) >= everyone
+    })
+    .await?;
+
+    // With nothing coming in: local replies, each announced to every follower.
+    let local = 100;
+    let before = delivered(&seen);
+    let started = Instant::now();
+    for n in 0..local {
+        site.reply(
+            instance.head.clone(),
+            thread.id,
+            format!("Local reply {n}: try a rekenrek."),
+            None,
+        )
+        .await?;
+    }
+    let quiet_target = before + local * servers;
+    wait(site, deadline, "the local replies to be relayed", || {
+        delivered(&seen) >= quiet_target
+    })
+    .await?;
+    let quiet_rate = (local * servers) as f64 / started.elapsed().as_secs_f64();
+
+    // Every stand-in sends replies as fast as it is answered; each is relayed to the others.
+    let client = reqwest::Client::builder().build()?;
+    let inbox = Url::parse(&site.urls().absolute("/inbox"))?;
+    let requests = presigned_replies(
+        &client,
+        &ports,
+        &keys.private_key,
+        replies.div_ceil(servers),
+        &instance.forum_id,
+        &site.urls().post(&opening),
+        &inbox,
+    )
+    .await?;
+    let before = delivered(&seen);
+    let started = Instant::now();
+    let (taken, failed) = send_all(&client, &inbox, requests).await;
+    let busy = started.elapsed().as_secs_f64();
+    let during = delivered(&seen) - before;
+    let busy_rate = during as f64 / busy;
+
+    // What is left afterwards drains at the full rate.
+    let owed = quiet_target + taken * (servers - 1);
+    let (events, waiting) = site.outbox_backlog().await?;
+    let before = delivered(&seen);
+    let started = Instant::now();
+    let drain_for = Duration::from_secs(args.seconds);
+    while delivered(&seen) < owed && started.elapsed() < drain_for {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let drained = delivered(&seen) - before;
+    let drain_rate = drained as f64 / started.elapsed().as_secs_f64();
+    println!("{backend}: {servers} follower servers; relays with nothing coming in: {quiet_rate:.0} deliveries a second");
+    println!(
+        "{backend}: while they sent {taken} replies in {busy:.1} s ({:.0} a second, {failed} failed): {busy_rate:.0} deliveries a second went out ({:.0}% of the quiet rate)",
+        taken as f64 / busy,
+        100.0 * busy_rate / quiet_rate
+    );
+    println!(
+        "{backend}: afterwards {events} events and {waiting} deliveries were waiting; {drained} went out in {:.1} s: {drain_rate:.0} a second ({} of {} owed delivered, {} refused)",
+        started.elapsed().as_secs_f64(),
+        delivered(&seen),
+        owed,
+        seen.refused.load(Ordering::SeqCst)
     );
     Ok(())
 }

@@ -387,14 +387,16 @@ pub fn instance_by_domain(conn: &mut Conn<'_>, domain: &str) -> QueryResult<Opti
         .optional())
 }
 
-/// Up to `limit` live instances whose software was never looked up, or last looked up before
-/// `before`.
-pub fn software_due(
+/// Claims up to `limit` live instances whose software was never looked up, or last looked up
+/// before `before`: marks them looked up at `at` (so no other look-up takes them) and returns
+/// them.
+pub fn claim_software_due(
     conn: &mut Conn<'_>,
     before: NaiveDateTime,
+    at: NaiveDateTime,
     limit: i64,
 ) -> QueryResult<Vec<(i64, String)>> {
-    dispatch!(conn, |c| instances::table
+    let due: Vec<(i64, String)> = dispatch!(conn, |c| instances::table
         .filter(instances::dead.eq(false))
         .filter(
             instances::software_checked_at
@@ -404,7 +406,14 @@ pub fn software_due(
         .order(instances::id.asc())
         .select((instances::id, instances::domain))
         .limit(limit)
-        .load(c))
+        .load(c))?;
+    let ids: Vec<i64> = due.iter().map(|(id, _)| *id).collect();
+    dispatch!(conn, |c| diesel::update(
+        instances::table.filter(instances::id.eq_any(&ids))
+    )
+    .set(instances::software_checked_at.eq(at))
+    .execute(c))?;
+    Ok(due)
 }
 
 /// Records what an instance runs (`None`: it could not be told), looked up at `at`.

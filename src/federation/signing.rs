@@ -94,6 +94,17 @@ pub async fn post(
     inbox: &Url,
     body: Vec<u8>,
 ) -> Result<(), FederationError> {
+    let request = signed_request(client, key, inbox, body).await?;
+    send(client, request, inbox).await
+}
+
+/// The POST of `body` to `inbox`, signed with `key` and dated now, ready to send.
+pub async fn signed_request(
+    client: &reqwest::Client,
+    key: Arc<SigningKey>,
+    inbox: &Url,
+    body: Vec<u8>,
+) -> Result<reqwest::Request, FederationError> {
     let Some(host) = crate::forum::remote::domain_of(inbox) else {
         return Err(FederationError::refused(
             "invalid_url",
@@ -108,7 +119,7 @@ pub async fn post(
         .mastodon_compat()
         .set_expiration(EXPIRES_AFTER);
     let key_id = key.key_id.clone();
-    let request = client
+    client
         .post(inbox.as_str())
         .header(CONTENT_TYPE, ACTIVITY_JSON)
         .header(HOST, header(&host)?)
@@ -120,7 +131,15 @@ pub async fn post(
         .map_err(|e| match e {
             SendError::Key(e) => FederationError::from(e),
             other => ForumError::Internal(format!("signing a delivery: {other}")).into(),
-        })?;
+        })
+}
+
+/// Sends a request made by [`signed_request`] and reads the answer as Mastodon does.
+pub async fn send(
+    client: &reqwest::Client,
+    request: reqwest::Request,
+    inbox: &Url,
+) -> Result<(), FederationError> {
     let response = client
         .execute(request)
         .await

@@ -56,14 +56,14 @@ const READS_ANNOUNCED_OBJECTS_ONLY: &[&str] = &[
 
 /// The largest NodeInfo document (or list of links to it) read.
 const MOST_BYTES: usize = 64 * 1024;
-/// Servers looked up at once, in one round of the background look-up.
-pub(crate) const LOOKUPS_PER_ROUND: i64 = 16;
-/// How often the delivery worker looks for servers to identify.
+/// Servers looked up at once (one that hangs holds its place to the request time-out).
+const LOOKUPS_AT_ONCE: usize = 16;
+/// How often the delivery worker looks for servers to identify, once the last are done.
 pub(crate) const LOOKUP_EVERY: Duration = Duration::from_secs(2);
 
 /// Which announcements a follower's server reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Reads {
+pub enum Reads {
     /// `Announce(Create(Page))` and the like: the activity.
     Activities,
     /// `Announce(Page)` only: the post.
@@ -74,7 +74,7 @@ pub(crate) enum Reads {
 
 impl Reads {
     /// What software of this name (NodeInfo's `software.name`) reads.
-    pub(crate) fn of(software: Option<&str>) -> Reads {
+    pub fn of(software: Option<&str>) -> Reads {
         let Some(name) = software else {
             return Reads::Unknown;
         };
@@ -88,45 +88,53 @@ impl Reads {
     }
 
     /// Whether it needs a forum's `Announce` of an activity.
-    pub(crate) fn activities(self) -> bool {
+    pub fn activities(self) -> bool {
         self != Reads::ObjectsOnly
     }
 
     /// Whether it needs a forum's `Announce` of a new thread's post itself.
-    pub(crate) fn objects(self) -> bool {
+    pub fn objects(self) -> bool {
         self != Reads::Activities
     }
 }
 
-/// Looks up what up to [`LOOKUPS_PER_ROUND`] servers run (those never looked up, or not for a
-/// day) and records it; a server that cannot tell is recorded as unknown and asked again in a
-/// day. Runs beside delivery, never in its way.
+/// Looks up what every server due runs (those never looked up, or not for a day), at most
+/// [`LOOKUPS_AT_ONCE`] at a time, and records it; a server that cannot tell is recorded as
+/// unknown and asked again in a day. Runs beside delivery, never in its way; returns when
+/// none is left.
 pub(crate) async fn identify_due(
     data: &Data<Site>,
     client: &reqwest::Client,
     policy: &InstancePolicy,
 ) -> Result<(), FederationError> {
-    let due = data.software_due(LOOKUPS_PER_ROUND).await?;
     let mut lookups = tokio::task::JoinSet::new();
-    for (id, domain) in due {
-        let (data, client, policy) = (data.reset_request_count(), client.clone(), policy.clone());
-        lookups.spawn(async move {
-            let software = match software_of(&domain, &data, &client, &policy).await {
-                Ok(name) => Some(name),
-                Err(e) => {
-                    tracing::debug!(%domain, error = %e, "could not tell what software a server runs");
-                    None
-                }
-            };
-            data.record_software(id, software).await
-        });
-    }
-    while let Some(done) = lookups.join_next().await {
-        if let Ok(result) = done {
-            result?;
+    loop {
+        let free = LOOKUPS_AT_ONCE.saturating_sub(lookups.len());
+        let due = if free > 0 {
+            data.software_due(free as i64).await?
+        } else {
+            Vec::new()
+        };
+        for (id, domain) in due {
+            let (data, client, policy) =
+                (data.reset_request_count(), client.clone(), policy.clone());
+            lookups.spawn(async move {
+                let software = match software_of(&domain, &data, &client, &policy).await {
+                    Ok(name) => Some(name),
+                    Err(e) => {
+                        tracing::debug!(%domain, error = %e, "could not tell what software a server runs");
+                        None
+                    }
+                };
+                data.record_software(id, software).await
+            });
+        }
+        match lookups.join_next().await {
+            None => return Ok(()),
+            Some(Ok(Err(e))) => return Err(e.into()),
+            Some(_) => {}
         }
     }
-    Ok(())
 }
 
 /// The software the server at `domain` runs, from its NodeInfo.

@@ -2,6 +2,8 @@
 //! names, thread contexts and instance usage. Key generation itself belongs to the protocol
 //! layer, which passes it in, so `forum` stays free of protocol crates.
 
+use std::sync::PoisonError;
+
 use super::threads::PostContext;
 use super::{Forum, Site, User};
 use crate::db::keys;
@@ -22,6 +24,9 @@ pub enum KeyOwner {
     /// The instance actor.
     Instance,
 }
+
+/// How long NodeInfo's counts are reused.
+const USAGE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// What NodeInfo reports.
 #[derive(Debug, Clone, Copy)]
@@ -148,14 +153,28 @@ impl Site {
         .await
     }
 
-    /// Accounts and posts on this instance.
+    /// Accounts and posts on this instance, counted at most every [`USAGE_EVERY`].
     pub async fn usage(&self) -> Result<Usage, ForumError> {
-        self.blocking(|_inner, conn| {
-            Ok(Usage {
-                users: users::count_local(conn)?,
-                local_posts: posts::count_local(conn)?,
+        let cached = || {
+            self.inner
+                .usage
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+        };
+        if let Some((at, usage)) = *cached() {
+            if at.elapsed() < USAGE_EVERY {
+                return Ok(usage);
+            }
+        }
+        let usage = self
+            .blocking(|_inner, conn| {
+                Ok(Usage {
+                    users: users::count_local(conn)?,
+                    local_posts: posts::count_local(conn)?,
+                })
             })
-        })
-        .await
+            .await?;
+        *cached() = Some((std::time::Instant::now(), usage));
+        Ok(usage)
     }
 }

@@ -216,11 +216,17 @@ impl Site {
         .await
     }
 
-    /// Up to `limit` live servers whose software was never looked up, or not for a day.
+    /// Claims up to `limit` live servers whose software was never looked up, or not for a day,
+    /// for looking up (none is handed out twice within a day).
     pub async fn software_due(&self, limit: i64) -> Result<Vec<(i64, String)>, ForumError> {
         self.blocking(move |_inner, conn| {
-            let before = db::now() - SOFTWARE_RECHECK;
-            Ok(outbox::software_due(conn, before, limit)?)
+            let now = db::now();
+            Ok(outbox::claim_software_due(
+                conn,
+                now - SOFTWARE_RECHECK,
+                now,
+                limit,
+            )?)
         })
         .await
     }

@@ -11,7 +11,7 @@ use super::outbox::{push_event, OutboxEvent};
 use super::threads::PostContext;
 use super::types;
 use super::{Forum, Post, Site, Thread, User};
-use crate::db::{self, forums, posts, threads, Conn};
+use crate::db::{self, forums, posts, received, threads, users, Conn};
 use crate::error::ForumError;
 
 /// A post as another server describes it.
@@ -102,17 +102,6 @@ impl IncomingPost {
     }
 }
 
-fn body_html(post_id: i64, incoming: &IncomingPost) -> String {
-    match incoming
-        .markdown
-        .as_deref()
-        .filter(|m| !m.trim().is_empty())
-    {
-        Some(md) => markdown::render(md, &anchor_prefix(post_id)),
-        None => markdown::sanitize(&incoming.html, &anchor_prefix(post_id)),
-    }
-}
-
 /// The title of a fitted post ([`IncomingPost::fitted`]).
 fn title_of(incoming: &IncomingPost) -> String {
     incoming
@@ -144,6 +133,110 @@ pub(super) fn relay_event(
     }
 }
 
+/// Where a reply sent straight to us by its author answers, as far as it can be told without
+/// asking another server.
+#[derive(Debug, Clone)]
+pub enum Answered {
+    /// A thread of ours (`/t/{id}`): its opening post.
+    OurThread(i64),
+    /// A post of ours (`/p/{id}`).
+    OurPost(i64),
+    /// A post from elsewhere, by its ActivityPub id.
+    Elsewhere(String),
+}
+
+/// A reply sent straight to us by its author, to be handled in one go.
+#[derive(Debug, Clone)]
+pub struct DirectReply {
+    /// The activity's id (a repeat is acknowledged and ignored).
+    pub activity_id: String,
+    /// The author's ActivityPub id (who signed the activity).
+    pub author: String,
+    /// The post it answers.
+    pub answers: Answered,
+    /// The reply.
+    pub incoming: IncomingPost,
+    /// The activity, for our forum to pass on.
+    pub relay: Relay,
+}
+
+/// What [`Site::receive_direct_reply`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirectOutcome {
+    /// Stored, relayed where the forum is ours, and the activity recorded as received.
+    Stored,
+    /// The activity, or the post, was here already: acknowledged, nothing changed.
+    Repeat,
+    /// The author or the post answered is not here, or the thread lives on another server:
+    /// the long way must fetch or check it.
+    LongWay,
+}
+
+/// A post's HTML, rendered before any transaction starts (sanitizing and Markdown rendering
+/// are the costly part of storing a post) with a stand-in for the post's anchor prefix that
+/// [`with_anchors`] replaces once the post has its id. The stand-in is random, so no text can
+/// anticipate it.
+struct Rendered {
+    html: String,
+    stand_in: String,
+}
+
+fn render_body(incoming: &IncomingPost) -> Rendered {
+    let stand_in = format!("a{}-", uuid::Uuid::new_v4().simple());
+    let html = match incoming
+        .markdown
+        .as_deref()
+        .filter(|m| !m.trim().is_empty())
+    {
+        Some(md) => markdown::render(md, &stand_in),
+        None => markdown::sanitize(&incoming.html, &stand_in),
+    };
+    Rendered { html, stand_in }
+}
+
+fn with_anchors(rendered: &Rendered, post_id: i64) -> String {
+    rendered
+        .html
+        .replace(&rendered.stand_in, &anchor_prefix(post_id))
+}
+
+/// Inserts a post from elsewhere into `thread` of `forum` (answering `parent_id`, or opening it), counts
+/// it, and records the relay our forum owes. Returns the post and whether a relay was recorded.
+fn insert_post(
+    conn: &mut Conn<'_>,
+    author: &User,
+    (thread, forum): (&Thread, &Forum),
+    parent_id: Option<i64>,
+    incoming: &IncomingPost,
+    rendered: &Rendered,
+    relay: Option<Relay>,
+) -> Result<(Post, bool), ForumError> {
+    let is_opening = parent_id.is_none();
+    let post = posts::insert_remote(
+        conn,
+        &posts::NewRemotePost {
+            thread_id: thread.id,
+            author_id: author.id,
+            in_reply_to_id: parent_id,
+            is_opening,
+            body_markdown: incoming.markdown.as_deref().unwrap_or(""),
+            body_html: "",
+            local: false,
+            ap_id: Some(&incoming.ap_id),
+            created_at: incoming.published,
+            edited_at: incoming.updated,
+        },
+    )?;
+    posts::set_html(conn, post.id, &with_anchors(rendered, post.id))?;
+    let now = db::now();
+    if !is_opening {
+        threads::count_reply(conn, thread.id, now)?;
+    }
+    forums::count_post(conn, forum.id, is_opening, now)?;
+    let relayed = relay_event(conn, forum, relay)?;
+    Ok((post, relayed))
+}
+
 impl Site {
     /// Stores a post from another server, unless it is here already (then it is returned as
     /// stored). A post landing in one of our forums is relayed to the forum's followers.
@@ -155,6 +248,7 @@ impl Site {
         relay: Option<Relay>,
     ) -> Result<PostContext, ForumError> {
         let incoming = incoming.fitted(&self.settings().limits, db::now());
+        let rendered = render_body(&incoming);
         self.blocking_then_send(move |_inner, conn| {
             conn.transaction(|conn| {
                 if let Some(existing) = posts::by_ap_id(conn, &incoming.ap_id)? {
@@ -186,30 +280,78 @@ impl Site {
                         (parent.thread, parent.forum, Some(parent_id))
                     }
                 };
-                let is_opening = parent_id.is_none();
-                let post = posts::insert_remote(
+                let (post, relayed) = insert_post(
                     conn,
-                    &posts::NewRemotePost {
-                        thread_id: thread.id,
-                        author_id: author.id,
-                        in_reply_to_id: parent_id,
-                        is_opening,
-                        body_markdown: incoming.markdown.as_deref().unwrap_or(""),
-                        body_html: "",
-                        local: false,
-                        ap_id: Some(&incoming.ap_id),
-                        created_at: incoming.published,
-                        edited_at: incoming.updated,
-                    },
+                    &author,
+                    (&thread, &forum),
+                    parent_id,
+                    &incoming,
+                    &rendered,
+                    relay,
                 )?;
-                posts::set_html(conn, post.id, &body_html(post.id, &incoming))?;
-                let now = db::now();
-                if !is_opening {
-                    threads::count_reply(conn, thread.id, now)?;
-                }
-                forums::count_post(conn, forum.id, is_opening, now)?;
-                let relayed = relay_event(conn, &forum, relay)?;
                 Ok((context(conn, post.id)?, relayed))
+            })
+        })
+        .await
+    }
+
+    /// A reply sent straight to us by its author, whose answered post is here, in one
+    /// transaction on one connection: a repeated activity or post is acknowledged; otherwise the
+    /// author and the post answered are read, the reply stored and counted, the relay our forum
+    /// owes recorded, and the activity recorded as received. Anything that needs another
+    /// server (an unknown author or parent, a thread living elsewhere) is left to the long way.
+    pub async fn receive_direct_reply(
+        &self,
+        reply: DirectReply,
+    ) -> Result<DirectOutcome, ForumError> {
+        let DirectReply {
+            activity_id,
+            author,
+            answers,
+            incoming,
+            relay,
+        } = reply;
+        let incoming = incoming.fitted(&self.settings().limits, db::now());
+        let rendered = render_body(&incoming);
+        self.blocking_then_send(move |_inner, conn| {
+            conn.transaction(|conn| {
+                if received::seen(conn, &activity_id)? {
+                    return Ok((DirectOutcome::Repeat, false));
+                }
+                let Some(author) = users::by_ap_id(conn, &author)? else {
+                    return Ok((DirectOutcome::LongWay, false));
+                };
+                if posts::by_ap_id(conn, &incoming.ap_id)?.is_some() {
+                    received::record(conn, &activity_id, db::now())?;
+                    return Ok((DirectOutcome::Repeat, false));
+                }
+                let parent = match &answers {
+                    Answered::OurThread(id) => posts::opening_with_context(conn, *id)?,
+                    Answered::OurPost(id) => posts::with_context(conn, *id)?,
+                    Answered::Elsewhere(ap_id) => match posts::by_ap_id(conn, ap_id)? {
+                        Some(post) => posts::with_context(conn, post.id)?,
+                        None => None,
+                    },
+                };
+                let Some((parent, _, thread, forum)) = parent else {
+                    return Ok((DirectOutcome::LongWay, false));
+                };
+                if !forum.local {
+                    // Only that forum's own server may put a reply there: checked the long way.
+                    return Ok((DirectOutcome::LongWay, false));
+                }
+                super::forums::require_open(&forum)?;
+                let (_, relayed) = insert_post(
+                    conn,
+                    &author,
+                    (&thread, &forum),
+                    Some(parent.id),
+                    &incoming,
+                    &rendered,
+                    Some(relay),
+                )?;
+                received::record(conn, &activity_id, db::now())?;
+                Ok((DirectOutcome::Stored, relayed))
             })
         })
         .await
@@ -223,6 +365,7 @@ impl Site {
         relay: Option<Relay>,
     ) -> Result<bool, ForumError> {
         let incoming = incoming.fitted(&self.settings().limits, db::now());
+        let rendered = render_body(&incoming);
         self.blocking_then_send(move |_inner, conn| {
             conn.transaction(|conn| {
                 let Some(post) = posts::by_ap_id(conn, &incoming.ap_id)? else {
@@ -254,7 +397,7 @@ impl Site {
                     conn,
                     post.id,
                     incoming.markdown.as_deref().unwrap_or(""),
-                    &body_html(post.id, &incoming),
+                    &with_anchors(&rendered, post.id),
                     incoming.updated.unwrap_or(now),
                 )?;
                 Ok((true, relay_event(conn, &ctx.forum, relay)?))

@@ -72,6 +72,9 @@ pub struct Inner {
     /// When each server was last recorded as heard from ([`Site::heard_from`] writes at most
     /// once a minute per server).
     heard: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+    /// NodeInfo's counts and when they were taken ([`Site::usage`] counts at most every ten
+    /// minutes: every server that delivers here reads NodeInfo, and counting scans).
+    usage: std::sync::Mutex<Option<(std::time::Instant, actors::Usage)>>,
 }
 
 /// A 1-based page of results, with how many pages there are.
@@ -129,6 +132,7 @@ impl Site {
                 hasher: password::Hasher::new(0),
                 outbox_signal: tokio::sync::Notify::new(),
                 heard: std::sync::Mutex::default(),
+                usage: std::sync::Mutex::default(),
             }),
         }
     }

@@ -499,9 +499,7 @@ async fn each_server_gets_the_announcements_its_software_reads(backend: Backend)
         2,
         "one Announce of each form, each to the servers that read it"
     );
-    let (_, threads) = beta
-        .read(&format!("/api/v1/forums/{handle}/threads"))
-        .await;
+    let (_, threads) = beta.read(&format!("/api/v1/forums/{handle}/threads")).await;
     assert_eq!(threads["threads"][0]["title"], "Number talks", "{threads}");
 
     // A thread started on beta, relayed by alpha: Mastodon gets the post by its address (alpha
@@ -516,7 +514,9 @@ async fn each_server_gets_the_announcements_its_software_reads(backend: Backend)
     assert_eq!(got.len(), 2, "{got:?}");
     assert_eq!(got[1]["object"], beta.url(&format!("/t/{started}")));
     assert_eq!(announced(&unknown).len(), 4);
-    alpha.reply(&head, thread, "Start with a dot image.", None).await;
+    alpha
+        .reply(&head, thread, "Start with a dot image.", None)
+        .await;
     drain_all(&[&alpha, &beta]).await;
     for recorder in [&lemmy, &mastodon, &unknown] {
         let got = announced(recorder);

@@ -15,6 +15,7 @@ both_backends!(
     following_needs_federation_and_a_forum,
     inboxes_refuse_what_they_cannot_trust,
     a_repeated_activity_is_acknowledged_and_ignored,
+    a_reply_from_where_it_lives_is_stored_once_in_one_step,
     deliveries_wait_for_an_instance_that_is_down,
     deliveries_survive_a_restart_of_the_sender,
     a_reply_addressed_only_to_the_author_lands_in_the_thread,
@@ -375,6 +376,105 @@ async fn a_repeated_activity_is_acknowledged_and_ignored(backend: Backend) {
     drain_all(&[alpha, beta]).await;
     assert_eq!(alpha.site.activities_sent("Accept").await.unwrap(), 1);
     assert_eq!(followers(alpha, "maths").await, 1);
+}
+
+async fn a_reply_from_where_it_lives_is_stored_once_in_one_step(backend: Backend) {
+    use staffroom::forum::incoming::{Answered, DirectOutcome, DirectReply, IncomingPost, Relay};
+    use staffroom::forum::remote::RemoteUser;
+    let app = TestApp::spawn_with(backend, crate::support::federating).await;
+    let admin = with_maths(&app).await;
+    let thread = app
+        .thread(&admin, "maths", "Number lines", "Where does 3/4 go?")
+        .await;
+    let now = staffroom::forum::now();
+    let rita = "https://remote.example/u/rita";
+    app.site
+        .remember_remote_user(RemoteUser {
+            name: "rita".into(),
+            display_name: "Rita".into(),
+            local: false,
+            domain: Some("remote.example".into()),
+            ap_id: Some(rita.into()),
+            public_key: None,
+            inbox_url: Some(format!("{rita}/inbox")),
+            shared_inbox_url: None,
+            profile_url: None,
+            last_refreshed_at: Some(now),
+            updated_at: now,
+        })
+        .await
+        .unwrap();
+    let reply = |activity: &str, post: &str, author: &str, answers: Answered| {
+        DirectReply {
+        activity_id: format!("https://remote.example/activities/{activity}"),
+        author: author.to_string(),
+        answers,
+        incoming: IncomingPost {
+            ap_id: format!("https://remote.example/p/{post}"),
+            title: None,
+            markdown: Some("Between the halves[^1]. <script>alert(1)</script>\n\n[^1]: Count on.".into()),
+            html: String::new(),
+            published: now,
+            updated: None,
+        },
+        relay: Relay {
+            activity: json!({"type": "Create", "id": format!("https://remote.example/activities/{activity}")})
+                .to_string(),
+            origin: "remote.example".into(),
+        },
+    }
+    };
+    let receive = |r: DirectReply| {
+        let site = app.site.clone();
+        async move { site.receive_direct_reply(r).await.unwrap() }
+    };
+    let ours = Answered::OurThread(thread);
+    assert_eq!(
+        receive(reply("1", "1", rita, ours.clone())).await,
+        DirectOutcome::Stored
+    );
+    // The same activity again, and the same post in another activity: acknowledged, not stored.
+    assert_eq!(
+        receive(reply("1", "1", rita, ours.clone())).await,
+        DirectOutcome::Repeat
+    );
+    assert_eq!(
+        receive(reply("2", "1", rita, ours.clone())).await,
+        DirectOutcome::Repeat
+    );
+    // What needs another server is left to the long way, and nothing of it is recorded.
+    let unknown_parent = Answered::Elsewhere("https://remote.example/p/404".into());
+    assert_eq!(
+        receive(reply("3", "3", rita, unknown_parent)).await,
+        DirectOutcome::LongWay
+    );
+    let stranger = "https://remote.example/u/stranger";
+    assert_eq!(
+        receive(reply("4", "4", stranger, ours.clone())).await,
+        DirectOutcome::LongWay
+    );
+    for (id, seen) in [("1", true), ("2", true), ("3", false), ("4", false)] {
+        let id = format!("https://remote.example/activities/{id}");
+        assert_eq!(app.site.seen_activity(id).await.unwrap(), seen);
+    }
+    // A reply to the stored reply, by its address, finds it.
+    let first = Answered::Elsewhere("https://remote.example/p/1".into());
+    assert_eq!(
+        receive(reply("5", "5", rita, first)).await,
+        DirectOutcome::Stored
+    );
+
+    let (_, page) = app.read(&format!("/api/v1/threads/{thread}")).await;
+    let posts = page["posts"].as_array().unwrap();
+    assert_eq!(posts.len(), 2, "{page}");
+    assert_eq!(posts[1]["in_reply_to"], posts[0]["id"], "{page}");
+    let id = posts[0]["id"].as_i64().unwrap();
+    let html = posts[0]["html"].as_str().unwrap();
+    // Sanitized, with the footnote's anchors named after the post.
+    assert!(!html.contains("<script"), "{html}");
+    assert!(html.contains(&format!("id=\"p{id}-fn-1\"")), "{html}");
+    assert!(html.contains(&format!("href=\"#p{id}-fn-1\"")), "{html}");
+    assert!(!html.contains("id=\"a"), "{html}");
 }
 
 /// alpha with forum maths; beta with "bea", whose instance has looked maths@alpha up (so it

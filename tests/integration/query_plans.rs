@@ -97,6 +97,9 @@ fn plan_problems(app: &TestApp, statements: &[String], bounded: &[&str]) -> (usi
     let mut problems = Vec::new();
     for statement in statements {
         let sql = statement.split(" -- binds:").next().unwrap().trim();
+        if CACHED_COUNTS.contains(&sql) {
+            continue;
+        }
         if !(sql.starts_with("SELECT") || sql.starts_with("UPDATE") || sql.starts_with("DELETE")) {
             continue;
         }
@@ -117,6 +120,13 @@ fn plan_problems(app: &TestApp, statements: &[String], bounded: &[&str]) -> (usi
     }
     (checked, problems)
 }
+
+/// Statements that count by scanning, run at most every ten minutes: NodeInfo's usage (local
+/// accounts and posts), read by the servers that deliver here, and cached by the server.
+const CACHED_COUNTS: &[&str] = &[
+    "SELECT COUNT(*) FROM `users` WHERE `users`.`local`",
+    "SELECT COUNT(*) FROM `posts` WHERE (`posts`.`local` AND (`posts`.`deleted_at` IS NULL))",
+];
 
 /// Scans bounded by design in federation: `instances` has a row per server talked to (the
 /// delivery worker reads the due ones, least failing first, through `instances_by_failures`),

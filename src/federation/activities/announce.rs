@@ -147,11 +147,29 @@ pub async fn plan_relay(
         .then(|| object["object"]["id"].clone())
         .filter(Value::is_string);
     let Some(thread) = thread else {
-        return Ok(vec![announce(forum.id, &forum_url, object, readers.all(), data)?]);
+        return Ok(vec![announce(
+            forum.id,
+            &forum_url,
+            object,
+            readers.all(),
+            data,
+        )?]);
     };
-    let mut out = vec![announce(forum.id, &forum_url, object, readers.activities, data)?];
+    let mut out = vec![announce(
+        forum.id,
+        &forum_url,
+        object,
+        readers.activities,
+        data,
+    )?];
     if !readers.objects.is_empty() {
-        out.push(announce(forum.id, &forum_url, thread, readers.objects, data)?);
+        out.push(announce(
+            forum.id,
+            &forum_url,
+            thread,
+            readers.objects,
+            data,
+        )?);
     }
     Ok(out)
 }

@@ -103,6 +103,13 @@ impl Activity for InboxActivity {
         if let Some(domain) = crate::forum::remote::domain_of(self.actor()) {
             data.heard_from(domain).await?;
         }
+        // The most common activity by far, a reply from the server it lives on, takes one step
+        // that checks for a repeat and records its receipt itself.
+        if let InboxActivity::CreateOrUpdate(a) = &self {
+            if a.receive_at_once(data).await? {
+                return Ok(());
+            }
+        }
         // A repeat (retries, relays) is acknowledged and ignored. Recorded only after it was
         // handled, so a failure part-way lets the sender's retry through.
         if data.seen_activity(id.clone()).await? {

@@ -23,7 +23,9 @@ use crate::federation::outgoing::{follower_readers, planned, remote_forum_inboxe
 use crate::federation::protocol::activities::{CreateOrUpdate, CreateOrUpdateKind, Delete};
 use crate::federation::protocol::{PostKind, PostObject, PUBLIC};
 use crate::federation::same_origin;
-use crate::forum::incoming::{IncomingPost, Placement, Relay};
+use crate::forum::incoming::{
+    Answered, DirectOutcome, DirectReply, IncomingPost, Placement, Relay,
+};
 use crate::forum::outbox::{PlannedActivity, PostAction, Signer};
 use crate::forum::remote::domain_of;
 use crate::forum::threads::PostContext;
@@ -98,6 +100,48 @@ impl CreateOrUpdate {
             )
         })?;
         Ok(())
+    }
+
+    /// The usual case in one step (one database hop, with the check for a repeat and the record
+    /// of receipt in it): a new reply, sent by its author from the server where it lives,
+    /// answering a post already here in one of our forums. False when it is not that case, or
+    /// something turned out to need the long way ([`CreateOrUpdate::receive`]).
+    pub(crate) async fn receive_at_once(&self, data: &Data<Site>) -> Result<bool, FederationError> {
+        let object = &self.object;
+        let Some(parent) = &object.in_reply_to else {
+            return Ok(false);
+        };
+        let ours = |url: &Url| domain_of(url).as_deref() == Some(data.domain());
+        if self.kind != CreateOrUpdateKind::Create
+            || same_origin(&object.id, &self.actor).is_err()
+            || !matches!(object.id.scheme(), "http" | "https")
+            || ours(&object.id)
+        {
+            return Ok(false);
+        }
+        let answers = if ours(parent) {
+            let mut parts = parent.path().trim_start_matches('/').splitn(2, '/');
+            match (
+                parts.next(),
+                parts.next().and_then(|s| s.parse::<i64>().ok()),
+            ) {
+                (Some("t"), Some(id)) => Answered::OurThread(id),
+                (Some("p"), Some(id)) => Answered::OurPost(id),
+                _ => return Ok(false),
+            }
+        } else {
+            Answered::Elsewhere(parent.to_string())
+        };
+        let outcome = data
+            .receive_direct_reply(DirectReply {
+                activity_id: self.id.to_string(),
+                author: self.actor.to_string(),
+                answers,
+                incoming: incoming_of(object),
+                relay: relay_of(self, &self.actor)?,
+            })
+            .await?;
+        Ok(outcome != DirectOutcome::LongWay)
     }
 
     /// Does what the activity asks.
@@ -206,6 +250,26 @@ async fn locate(
     Box::pin(store_post(object, None, false, depth - 1, reach, data)).await
 }
 
+/// A post as the forum layer takes it.
+fn incoming_of(object: &PostObject) -> IncomingPost {
+    let markdown = object
+        .source
+        .as_ref()
+        .filter(|s| s.media_type == "text/markdown")
+        .map(|s| s.content.clone());
+    IncomingPost {
+        ap_id: object.id.to_string(),
+        title: object.name.clone(),
+        markdown,
+        html: object.content.clone().unwrap_or_default(),
+        published: object
+            .published
+            .map(|t| t.naive_utc())
+            .unwrap_or_else(crate::forum::now),
+        updated: object.updated.map(|t| t.naive_utc()),
+    }
+}
+
 /// Stores (or, for an update, edits) a post from elsewhere.
 pub(crate) async fn store_post(
     object: PostObject,
@@ -230,22 +294,7 @@ pub(crate) async fn store_post(
     let author = ObjectId::<ApUser>::from(object.attributed_to.clone())
         .dereference(data)
         .await?;
-    let markdown = object
-        .source
-        .as_ref()
-        .filter(|s| s.media_type == "text/markdown")
-        .map(|s| s.content.clone());
-    let incoming = IncomingPost {
-        ap_id: object.id.to_string(),
-        title: object.name.clone(),
-        markdown,
-        html: object.content.clone().unwrap_or_default(),
-        published: object
-            .published
-            .map(|t| t.naive_utc())
-            .unwrap_or_else(crate::forum::now),
-        updated: object.updated.map(|t| t.naive_utc()),
-    };
+    let incoming = incoming_of(&object);
     if let Some(existing) = data.post_by_ap_id(object.id.to_string()).await? {
         if update {
             data.receive_edit(author.user, incoming, relay).await?;
@@ -394,7 +443,13 @@ pub async fn plan_post(
         &inner,
         Vec::new(),
     )?];
-    out.push(announce(ctx.forum.id, &forum_url, inner.clone(), to_activity, data)?);
+    out.push(announce(
+        ctx.forum.id,
+        &forum_url,
+        inner.clone(),
+        to_activity,
+        data,
+    )?);
     if !to_object.is_empty() {
         out.push(announce(
             ctx.forum.id,
