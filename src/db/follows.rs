@@ -88,7 +88,7 @@ pub fn remote_follower_inboxes(conn: &mut Conn<'_>, forum_id: i64) -> QueryResul
         .inner_join(users::table)
         .filter(forum_follows::forum_id.eq(forum_id))
         .filter(forum_follows::pending.eq(false))
-        .filter(users::local.eq(false))
+        .filter(users::local.eq(super::sql_false()))
         .select((users::shared_inbox_url, users::inbox_url))
         .load(c))?;
     let mut inboxes: Vec<String> = rows

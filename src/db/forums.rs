@@ -216,7 +216,7 @@ pub fn remote_by_handle(
     dispatch!(conn, |c| forums::table
         .filter(forums::domain.eq(domain))
         .filter(forums::name.eq(name))
-        .filter(forums::local.eq(false))
+        .filter(forums::local.eq(super::sql_false()))
         .select(Forum::as_select())
         .first(c)
         .optional())

@@ -3,6 +3,16 @@
 //! `db` knows SQL and rows, nothing of forum rules, HTTP or `forum` (it must not import them).
 //! Queries return `diesel::QueryResult`.
 //!
+//! # Flags that partial indexes test are written, not bound
+//!
+//! `posts.is_opening`, `users.local`, `users.is_admin` and `forums.local` are the conditions of
+//! partial indexes. A query compares them as SQL (`.filter(posts::is_opening)`,
+//! `.filter(users::local.eq(sql_false()))`), never against a bound `true` or `false`: when a bound
+//! parameter is matched against a partial index's condition, SQLite marks the prepared
+//! statement to be prepared again whenever that parameter is bound (`sqlite3VdbeSetVarmask`,
+//! with the STAT4 build libsqlite3-sys makes), so the cached statement would be parsed and
+//! planned anew on every run. `tests/integration/query_plans.rs` checks it stays so.
+//!
 //! # Two backends, one code path
 //!
 //! `diesel::MultiConnection` cannot express `RETURNING` or `ON CONFLICT`, which federation needs,
@@ -146,6 +156,13 @@ fn check_sqlite(path: &str) -> Result<(), DbError> {
         ))
     })?;
     Ok(())
+}
+
+/// `FALSE` written into a statement's SQL, for comparing the flags partial indexes test (see
+/// the module's documentation). An equality with a constant, so the planner can still use a
+/// column of an index after it (`posts_thread_replies` on thread, `is_opening`, date).
+pub fn sql_false() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql("FALSE")
 }
 
 /// The database handle shared by the whole application: a pool of either backend, plus a count
@@ -381,6 +398,7 @@ pub fn now() -> chrono::NaiveDateTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use diesel::RunQueryDsl;
 
     #[test]
     fn database_urls_are_recognised() {
@@ -398,5 +416,25 @@ mod tests {
         ));
         assert!(DatabaseUrl::parse("mysql://x").is_err());
         assert!(DatabaseUrl::parse("sqlite://").is_err());
+    }
+
+    #[derive(diesel::QueryableByName)]
+    struct CompileOption {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        compile_options: String,
+    }
+
+    #[test]
+    fn sqlite_is_built_with_plans_that_do_not_depend_on_bound_values() {
+        // Set by .cargo/config.toml (LIBSQLITE3_FLAGS): without it every `LIMIT ?` statement
+        // is prepared again on each run.
+        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        let options: Vec<CompileOption> = diesel::sql_query("PRAGMA compile_options")
+            .load(&mut conn)
+            .unwrap();
+        assert!(
+            options.iter().any(|o| o.compile_options == "ENABLE_QPSG"),
+            "SQLite was built without SQLITE_ENABLE_QPSG"
+        );
     }
 }

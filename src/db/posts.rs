@@ -115,7 +115,7 @@ pub fn opening_with_context(
         .inner_join(users::table)
         .inner_join(threads::table.inner_join(forums::table))
         .filter(posts::thread_id.eq(thread_id))
-        .filter(posts::is_opening.eq(true))
+        .filter(posts::is_opening)
         .select((
             Post::as_select(),
             User::as_select(),
@@ -137,7 +137,7 @@ pub fn replies_page(
     dispatch!(conn, |c| posts::table
         .inner_join(users::table)
         .filter(posts::thread_id.eq(thread_id))
-        .filter(posts::is_opening.eq(false))
+        .filter(posts::is_opening.eq(super::sql_false()))
         .order((posts::created_at.asc(), posts::id.asc()))
         .limit(limit)
         .offset(offset)
@@ -161,7 +161,7 @@ pub fn with_authors(conn: &mut Conn<'_>, ids: &[i64]) -> QueryResult<Vec<(Post, 
 pub fn replies_before(conn: &mut Conn<'_>, post: &Post) -> QueryResult<i64> {
     dispatch!(conn, |c| posts::table
         .filter(posts::thread_id.eq(post.thread_id))
-        .filter(posts::is_opening.eq(false))
+        .filter(posts::is_opening.eq(super::sql_false()))
         .filter(
             posts::created_at.lt(post.created_at).or(posts::created_at
                 .eq(post.created_at)
@@ -218,15 +218,18 @@ pub fn page_by_author(
 /// How many posts (not deleted) a person wrote: (opening posts, replies). Two counts over the
 /// index `posts_author`, rather than one `GROUP BY` that needs a temporary tree.
 pub fn count_by_author(conn: &mut Conn<'_>, author_id: i64) -> QueryResult<(i64, i64)> {
-    let mut count = |opening: bool| -> QueryResult<i64> {
-        dispatch!(conn, |c| posts::table
-            .filter(posts::author_id.eq(author_id))
-            .filter(posts::deleted_at.is_null())
-            .filter(posts::is_opening.eq(opening))
-            .count()
-            .get_result(c))
-    };
-    Ok((count(true)?, count(false)?))
+    let mine = posts::author_id
+        .eq(author_id)
+        .and(posts::deleted_at.is_null());
+    let opening = dispatch!(conn, |c| posts::table
+        .filter(mine.and(posts::is_opening))
+        .count()
+        .get_result(c))?;
+    let replies = dispatch!(conn, |c| posts::table
+        .filter(mine.and(posts::is_opening.eq(super::sql_false())))
+        .count()
+        .get_result(c))?;
+    Ok((opening, replies))
 }
 
 /// The newest threads of a forum with their opening posts and starters (the forum's feed).
@@ -240,7 +243,7 @@ pub fn newest_openings_in_forum(
         .inner_join(threads::table)
         .inner_join(users::table)
         .filter(threads::forum_id.eq(forum_id))
-        .filter(posts::is_opening.eq(true))
+        .filter(posts::is_opening)
         .order((threads::created_at.desc(), threads::id.desc()))
         .limit(limit)
         .select((Post::as_select(), Thread::as_select(), User::as_select()))
@@ -257,7 +260,7 @@ pub fn newest_replies(
     dispatch!(conn, |c| posts::table
         .inner_join(users::table)
         .filter(posts::thread_id.eq(thread_id))
-        .filter(posts::is_opening.eq(false))
+        .filter(posts::is_opening.eq(super::sql_false()))
         .order((posts::created_at.desc(), posts::id.desc()))
         .limit(limit)
         .select((Post::as_select(), User::as_select()))
@@ -279,7 +282,7 @@ pub struct PostRef {
 pub fn reply_refs(conn: &mut Conn<'_>, thread_id: i64) -> QueryResult<Vec<PostRef>> {
     dispatch!(conn, |c| posts::table
         .filter(posts::thread_id.eq(thread_id))
-        .filter(posts::is_opening.eq(false))
+        .filter(posts::is_opening.eq(super::sql_false()))
         .order((posts::created_at.asc(), posts::id.asc()))
         .select((posts::id, posts::local, posts::ap_id))
         .load(c))

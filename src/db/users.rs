@@ -185,7 +185,7 @@ pub fn remote_by_handle(
     dispatch!(conn, |c| users::table
         .filter(users::domain.eq(domain))
         .filter(users::name.eq(name))
-        .filter(users::local.eq(false))
+        .filter(users::local.eq(super::sql_false()))
         .select(User::as_select())
         .first(c)
         .optional())

@@ -200,8 +200,9 @@ fn with_anchors(rendered: &Rendered, post_id: i64) -> String {
         .replace(&rendered.stand_in, &anchor_prefix(post_id))
 }
 
-/// Inserts a post from elsewhere into `thread` of `forum` (answering `parent_id`, or opening it), counts
-/// it, and records the relay our forum owes. Returns the post and whether a relay was recorded.
+/// Inserts a post from elsewhere into `thread` of `forum` (answering `parent_id`, or opening
+/// it) and records the relay our forum owes ([`count_new_post`] counts it). Returns the post
+/// and whether a relay was recorded.
 fn insert_post(
     conn: &mut Conn<'_>,
     author: &User,
@@ -228,13 +229,24 @@ fn insert_post(
         },
     )?;
     posts::set_html(conn, post.id, &with_anchors(rendered, post.id))?;
-    let now = db::now();
-    if !is_opening {
-        threads::count_reply(conn, thread.id, now)?;
-    }
-    forums::count_post(conn, forum.id, is_opening, now)?;
     let relayed = relay_event(conn, forum, relay)?;
     Ok((post, relayed))
+}
+
+/// Counts a new post in its thread and forum. Every post in a thread updates the same two
+/// rows, which PostgreSQL then holds locked until the transaction ends: done last, just before
+/// the commit, so that concurrent replies to one thread wait on each other as little as can be.
+fn count_new_post(
+    conn: &mut Conn<'_>,
+    (thread, forum): (&Thread, &Forum),
+    post: &Post,
+) -> Result<(), ForumError> {
+    let now = db::now();
+    if !post.is_opening {
+        threads::count_reply(conn, thread.id, now)?;
+    }
+    forums::count_post(conn, forum.id, post.is_opening, now)?;
+    Ok(())
 }
 
 impl Site {
@@ -289,6 +301,7 @@ impl Site {
                     &rendered,
                     relay,
                 )?;
+                count_new_post(conn, (&thread, &forum), &post)?;
                 Ok((context(conn, post.id)?, relayed))
             })
         })
@@ -341,7 +354,7 @@ impl Site {
                     return Ok((DirectOutcome::LongWay, false));
                 }
                 super::forums::require_open(&forum)?;
-                let (_, relayed) = insert_post(
+                let (post, relayed) = insert_post(
                     conn,
                     &author,
                     (&thread, &forum),
@@ -351,6 +364,7 @@ impl Site {
                     Some(relay),
                 )?;
                 received::record(conn, &activity_id, db::now())?;
+                count_new_post(conn, (&thread, &forum), &post)?;
                 Ok((DirectOutcome::Stored, relayed))
             })
         })

@@ -97,6 +97,13 @@ fn plan_problems(app: &TestApp, statements: &[String], bounded: &[&str]) -> (usi
     let mut problems = Vec::new();
     for statement in statements {
         let sql = statement.split(" -- binds:").next().unwrap().trim();
+        // A bound value compared with a partial index's condition makes SQLite prepare the
+        // statement again on every run (see the `db` module).
+        for flag in PARTIAL_INDEX_FLAGS {
+            if sql.contains(&format!("{flag} = ?")) {
+                problems.push(format!("{flag} compared with a bound value\n    in: {sql}"));
+            }
+        }
         if CACHED_COUNTS.contains(&sql) {
             continue;
         }
@@ -120,6 +127,14 @@ fn plan_problems(app: &TestApp, statements: &[String], bounded: &[&str]) -> (usi
     }
     (checked, problems)
 }
+
+/// The columns partial indexes test: compared as SQL, never with a bound value.
+const PARTIAL_INDEX_FLAGS: &[&str] = &[
+    "`posts`.`is_opening`",
+    "`users`.`local`",
+    "`users`.`is_admin`",
+    "`forums`.`local`",
+];
 
 /// Statements that count by scanning, run at most every ten minutes: NodeInfo's usage (local
 /// accounts and posts), read by the servers that deliver here, and cached by the server.
