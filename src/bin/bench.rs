@@ -422,29 +422,48 @@ async fn fanout(args: &Args, instance: &Instance, backend: &str) -> anyhow::Resu
         || all_have(1),
     )
     .await?;
-    // What the followers run is looked up beside delivery: wait until it is known for all.
-    let reads = Reads::of(args.software.as_deref());
-    if reads != Reads::Unknown {
-        let healthy: Vec<String> = seen
-            .per_port
-            .keys()
-            .map(|port| format!("localhost:{port}"))
-            .collect();
-        let mut left = healthy.len();
-        while left > 0 {
+    // The hanging servers are ones already known to hang (the scenario is peers that hang, not
+    // peers met for the first time): wait until each has timed out once.
+    for port in &ports[..hanging] {
+        let domain = format!("localhost:{port}");
+        loop {
             if Instant::now() > deadline {
-                anyhow::bail!("gave up waiting for the followers' software to be known");
+                anyhow::bail!("gave up waiting for the hanging servers to time out once");
+            }
+            let instance = site.instance_state(domain.clone()).await?;
+            if instance.is_some_and(|i| i.failures > 0) {
+                break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
-            left = 0;
-            for domain in &healthy {
-                let instance = site.instance_state(domain.clone()).await?;
-                if instance.and_then(|i| i.software).is_none() {
-                    left += 1;
-                }
+        }
+    }
+    // What the followers run is looked up beside delivery (once a day per server): wait until
+    // every healthy one was asked, so that the measurement is of delivery alone.
+    let reads = Reads::of(args.software.as_deref());
+    let healthy: Vec<String> = seen
+        .per_port
+        .keys()
+        .map(|port| format!("localhost:{port}"))
+        .collect();
+    let mut left = healthy.len();
+    while left > 0 {
+        if Instant::now() > deadline {
+            anyhow::bail!("gave up waiting for the followers' software to be looked up");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        left = 0;
+        for domain in &healthy {
+            let instance = site.instance_state(domain.clone()).await?;
+            let done = instance.is_some_and(|i| {
+                i.software.is_some() || (reads == Reads::Unknown && i.software_checked_at.is_some())
+            });
+            if !done {
+                left += 1;
             }
         }
     }
+    // A look-up taken just now may not have been written yet.
+    tokio::time::sleep(Duration::from_millis(200)).await;
 
     // The measurement: a new thread, until the last healthy follower has all it sends.
     let started = Instant::now();
@@ -456,14 +475,30 @@ async fn fanout(args: &Args, instance: &Instance, backend: &str) -> anyhow::Resu
     )
     .await?;
     let per_thread = usize::from(reads.activities()) + usize::from(reads.objects());
-    wait(
-        site,
-        deadline,
-        "every healthy follower to have the thread",
-        || all_have(1 + per_thread),
-    )
-    .await?;
+    // When each tenth of the healthy followers had it, to show where time goes.
+    let healthy_count = seen.per_port.len();
+    let mut tenths = Vec::new();
+    while !all_have(1 + per_thread) {
+        if Instant::now() > deadline {
+            let backlog = site.outbox_backlog().await?;
+            anyhow::bail!("gave up waiting for every healthy follower to have the thread (outbox backlog: {backlog:?})");
+        }
+        let have = seen
+            .per_port
+            .values()
+            .filter(|n| n.load(Ordering::SeqCst) > per_thread)
+            .count();
+        while tenths.len() < 10 * have / healthy_count.max(1) {
+            tenths.push(started.elapsed().as_secs_f64());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let elapsed = started.elapsed();
+    let tenths: Vec<String> = tenths.iter().map(|t| format!("{t:.2}")).collect();
+    println!(
+        "  tenths of the healthy followers had it after (s): {}",
+        tenths.join(" ")
+    );
     println!(
         "{backend}: {servers} follower servers ({hanging} hanging, software {}): the last healthy one had the thread ({per_thread} POST each) after {:.2} s ({} deliveries refused by the stand-ins)",
         args.software.as_deref().unwrap_or("unknown"),

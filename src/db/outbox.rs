@@ -129,6 +129,8 @@ pub struct Instance {
     pub last_error: Option<String>,
     /// The software it runs, as its NodeInfo names it (lower case), once looked up.
     pub software: Option<String>,
+    /// When its software was last looked up (or taken for looking up).
+    pub software_checked_at: Option<NaiveDateTime>,
 }
 
 /// Rows written by one statement at the most (SQLite allows 32,766 bound values; these rows

@@ -4,10 +4,11 @@
 //!   deliveries it makes, so a crash never half-expands one.
 //! - Each destination instance gets its deliveries one at a time, in the order they were
 //!   made (a `Create` before its `Update` before its `Delete`). Up to
-//!   `federation.delivery_workers` sends are in flight at once, over all instances. A send
-//!   still unanswered after `connect_timeout_seconds` gives its place to another instance
-//!   and is waited for to `request_timeout_seconds`, so servers that hang only delay
-//!   themselves.
+//!   `federation.delivery_workers` sends are in flight at once, over all instances, and a
+//!   quarter as many again for instances that have been failing, which never take the
+//!   others' places. A send still unanswered after `connect_timeout_seconds` gives its place
+//!   to another instance and is waited for to `request_timeout_seconds`, so servers that
+//!   hang only delay themselves.
 //! - Instances are claimed fairly: those that have not been failing come first, then the
 //!   ones failing least; events are expanded in small batches between claims, so sending
 //!   goes on while a large backlog of events (heavy inbound traffic) is expanded.
@@ -57,6 +58,9 @@ const BATCH: usize = 20;
 /// Outbox events expanded per round, so that sending starts (and goes on) while a large
 /// backlog of events is still being expanded.
 const EXPAND_BATCH: i64 = 50;
+/// The places for retrying servers that have been failing: one for every this many places
+/// (at least one), apart from the others.
+const RETRY_SHARE: usize = 4;
 /// How many servers may be waited on at once, as a multiple of `delivery_workers`: sends that
 /// gave their place up still hold a connection until their time-out.
 const WAITING_FACTOR: usize = 4;
@@ -86,6 +90,10 @@ async fn run(data: Data<Site>) {
     let federation = data.settings().federation.clone();
     let places = usize::try_from(federation.delivery_workers.max(1)).unwrap_or(1);
     let slots = Arc::new(Semaphore::new(places));
+    // Servers that have been failing are retried in places of their own, so that however
+    // many of them hang, the servers that answer keep every place in `slots`.
+    let retry_places = (places / RETRY_SHARE).max(1);
+    let retry_slots = Arc::new(Semaphore::new(retry_places));
     let slow_after = Duration::from_secs_f64(federation.connect_timeout_seconds);
     let lease = TimeDelta::seconds((BATCH as f64 * federation.request_timeout_seconds) as i64 + 60)
         .max(TimeDelta::minutes(LEASE_MINUTES));
@@ -132,14 +140,18 @@ async fn run(data: Data<Site>) {
                 busy.remove(&id);
             }
         }
-        let free = slots
-            .available_permits()
+        let free = (slots.available_permits() + retry_slots.available_permits())
             .min((places * WAITING_FACTOR).saturating_sub(tasks.len()));
         if free > 0 {
             match data.claim_due_instances(free as i64, lease).await {
                 Ok(instances) => {
                     for instance in instances {
-                        let place = slots.clone().try_acquire_owned().ok();
+                        let pool = if instance.failures == 0 {
+                            &slots
+                        } else {
+                            &retry_slots
+                        };
+                        let place = pool.clone().try_acquire_owned().ok();
                         match place.filter(|_| busy.insert(instance.id)) {
                             Some(place) => {
                                 let data = data.reset_request_count();
