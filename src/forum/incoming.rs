@@ -250,6 +250,12 @@ fn count_new_post(
 }
 
 impl Site {
+    /// A turn to store a post from elsewhere (see `Inner::inbound_writes`); held until dropped.
+    async fn inbound_turn(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        // The semaphore is never closed; were it, storing would go on unbounded.
+        self.inner.inbound_writes.acquire().await.ok()
+    }
+
     /// Stores a post from another server, unless it is here already (then it is returned as
     /// stored). A post landing in one of our forums is relayed to the forum's followers.
     pub async fn receive_post(
@@ -261,6 +267,7 @@ impl Site {
     ) -> Result<PostContext, ForumError> {
         let incoming = incoming.fitted(&self.settings().limits, db::now());
         let rendered = render_body(&incoming);
+        let _turn = self.inbound_turn().await;
         self.blocking_then_send(move |_inner, conn| {
             conn.transaction(|conn| {
                 if let Some(existing) = posts::by_ap_id(conn, &incoming.ap_id)? {
@@ -326,6 +333,7 @@ impl Site {
         } = reply;
         let incoming = incoming.fitted(&self.settings().limits, db::now());
         let rendered = render_body(&incoming);
+        let _turn = self.inbound_turn().await;
         self.blocking_then_send(move |_inner, conn| {
             conn.transaction(|conn| {
                 if received::seen(conn, &activity_id)? {

@@ -75,6 +75,11 @@ pub struct Inner {
     /// NodeInfo's counts and when they were taken ([`Site::usage`] counts at most every ten
     /// minutes: every server that delivers here reads NodeInfo, and counting scans).
     usage: std::sync::Mutex<Option<(std::time::Instant, actors::Usage)>>,
+    /// Posts from other servers stored at once, at the most: half the pool. Replies to one
+    /// thread all update its row, so on PostgreSQL each waits for the one before; without a
+    /// bound, a flood of them would hold every pooled connection waiting, and nothing else
+    /// (pages, the delivery worker's relays) could get one.
+    inbound_writes: tokio::sync::Semaphore,
 }
 
 /// A 1-based page of results, with how many pages there are.
@@ -124,6 +129,9 @@ impl Site {
     /// Builds the service on an open database.
     pub fn new(db: Db, settings: Settings) -> Site {
         let urls = Urls::new(&settings);
+        let inbound_writes = usize::try_from(settings.database.pool_size / 2)
+            .unwrap_or(1)
+            .max(1);
         Site {
             inner: Arc::new(Inner {
                 db,
@@ -133,6 +141,7 @@ impl Site {
                 outbox_signal: tokio::sync::Notify::new(),
                 heard: std::sync::Mutex::default(),
                 usage: std::sync::Mutex::default(),
+                inbound_writes: tokio::sync::Semaphore::new(inbound_writes),
             }),
         }
     }
