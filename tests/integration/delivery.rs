@@ -23,6 +23,7 @@ both_backends!(
     a_refusal_is_final_and_a_server_error_is_retried,
     deliveries_stay_in_order_and_arrive_once_across_a_restart,
     each_server_gets_the_announcements_its_software_reads,
+    a_hanging_server_being_retried_never_takes_the_place_of_one_that_answers,
 );
 
 /// A server that accepts connections and never answers: it holds every socket open, reading
@@ -524,4 +525,41 @@ async fn each_server_gets_the_announcements_its_software_reads(backend: Backend)
         assert_eq!(last["object"]["type"], "Create", "{got:?}");
         assert_eq!(last["object"]["object"]["type"], "Note", "{got:?}");
     }
+}
+
+async fn a_hanging_server_being_retried_never_takes_the_place_of_one_that_answers(
+    backend: Backend,
+) {
+    // One place to send from, and a send holds it for its whole ten seconds: a retry of the
+    // hanging server, were it to take that place, would keep beta waiting for ten seconds.
+    let alpha = TestApp::spawn_with(backend, one_place(10.0, 10.0)).await;
+    let beta = TestApp::spawn_with(backend, federating).await;
+    with_maths(&alpha).await;
+    let hanging = Hanging::start().await;
+    remote_follower(&alpha, &hanging.domain).await;
+    // Its first send timed out, and its retry is waiting (connections: the first send, the
+    // look-up of its NodeInfo, the retry).
+    wait_until("the hanging server to be retried", || async {
+        let failures = state_of(&alpha, &hanging.domain)
+            .await
+            .map(|i| i.failures)
+            .unwrap_or(0);
+        failures == 1 && hanging.accepted() >= 3
+    })
+    .await;
+
+    beta.create_user("bea", false).await;
+    let bea = beta.token("bea").await;
+    let (status, body) = beta.follow(&bea, format!("maths@{}", alpha.domain())).await;
+    assert!((200..300).contains(&status), "{status} {body}");
+    wait_until("alpha to accept beta's follow", || async {
+        let (_, follows) = beta
+            .api(Method::GET, "/api/v1/follows", Some(&bea), None)
+            .await;
+        follows[0]["state"] == "accepted"
+    })
+    .await;
+    // beta had its Accept while the retry still waited: retries have places of their own.
+    let hanging_state = state_of(&alpha, &hanging.domain).await.unwrap();
+    assert_eq!(hanging_state.failures, 1, "{hanging_state:?}");
 }
