@@ -250,6 +250,14 @@ fn count_new_post(
 }
 
 impl Site {
+    /// A post from elsewhere held to our limits, and its HTML rendered, before any
+    /// transaction starts.
+    fn prepare(&self, incoming: IncomingPost) -> (IncomingPost, Rendered) {
+        let incoming = incoming.fitted(&self.settings().limits, db::now());
+        let rendered = render_body(&incoming);
+        (incoming, rendered)
+    }
+
     /// A turn to store a post from elsewhere (see `Inner::inbound_writes`); held until dropped.
     async fn inbound_turn(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
         // The semaphore is never closed; were it, storing would go on unbounded.
@@ -265,8 +273,7 @@ impl Site {
         incoming: IncomingPost,
         relay: Option<Relay>,
     ) -> Result<PostContext, ForumError> {
-        let incoming = incoming.fitted(&self.settings().limits, db::now());
-        let rendered = render_body(&incoming);
+        let (incoming, rendered) = self.prepare(incoming);
         let _turn = self.inbound_turn().await;
         self.blocking_then_send(move |_inner, conn| {
             conn.transaction(|conn| {
@@ -331,8 +338,7 @@ impl Site {
             incoming,
             relay,
         } = reply;
-        let incoming = incoming.fitted(&self.settings().limits, db::now());
-        let rendered = render_body(&incoming);
+        let (incoming, rendered) = self.prepare(incoming);
         let _turn = self.inbound_turn().await;
         self.blocking_then_send(move |_inner, conn| {
             conn.transaction(|conn| {
@@ -386,8 +392,7 @@ impl Site {
         incoming: IncomingPost,
         relay: Option<Relay>,
     ) -> Result<bool, ForumError> {
-        let incoming = incoming.fitted(&self.settings().limits, db::now());
-        let rendered = render_body(&incoming);
+        let (incoming, rendered) = self.prepare(incoming);
         self.blocking_then_send(move |_inner, conn| {
             conn.transaction(|conn| {
                 let Some(post) = posts::by_ap_id(conn, &incoming.ap_id)? else {

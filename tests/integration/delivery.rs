@@ -11,7 +11,6 @@ use actix_web::{web, App, HttpResponse, HttpServer};
 use reqwest::Method;
 use staffroom::config::Settings;
 use staffroom::db::Backend;
-use staffroom::forum::remote::RemoteUser;
 
 use crate::both_backends;
 use crate::support::{column, drain_all, federating, wait_until, TestApp};
@@ -189,24 +188,7 @@ async fn nodeinfo(state: web::Data<RecorderState>) -> HttpResponse {
 /// Accept, and from then on everything the forum sends.
 async fn remote_follower(app: &TestApp, domain: &str) {
     let base = format!("http://{domain}");
-    let now = staffroom::forum::now();
-    let person = app
-        .site
-        .remember_remote_user(RemoteUser {
-            name: "waits".into(),
-            display_name: "Waits Forever".into(),
-            local: false,
-            domain: Some(domain.to_string()),
-            ap_id: Some(format!("{base}/u/waits")),
-            public_key: None,
-            inbox_url: Some(format!("{base}/u/waits/inbox")),
-            shared_inbox_url: None,
-            profile_url: None,
-            last_refreshed_at: Some(now),
-            updated_at: now,
-        })
-        .await
-        .unwrap();
+    let person = app.remember_remote_person(&base, "waits").await;
     let forum = app.site.forum("maths".into()).await.unwrap();
     app.site
         .remote_follows(forum.id, person, format!("{base}/follows/1"))
@@ -230,6 +212,21 @@ async fn state_of(app: &TestApp, domain: &str) -> Option<staffroom::forum::deliv
     app.site.instance_state(domain.to_string()).await.unwrap()
 }
 
+/// "bea" on beta follows alpha's maths, and waits until alpha has accepted.
+async fn bea_follows_maths(alpha: &TestApp, beta: &TestApp) {
+    beta.create_user("bea", false).await;
+    let bea = beta.token("bea").await;
+    let (status, body) = beta.follow(&bea, format!("maths@{}", alpha.domain())).await;
+    assert!((200..300).contains(&status), "{status} {body}");
+    wait_until("alpha to accept beta's follow", || async {
+        let (_, follows) = beta
+            .api(Method::GET, "/api/v1/follows", Some(&bea), None)
+            .await;
+        follows[0]["state"] == "accepted"
+    })
+    .await;
+}
+
 async fn with_maths(app: &TestApp) {
     app.create_user("head", true).await;
     app.forum_named(&app.token("head").await, "maths").await;
@@ -249,17 +246,7 @@ async fn a_server_that_never_answers_delays_only_itself(backend: Backend) {
     .await;
 
     // beta follows: alpha's Accept goes out while the hanging send still waits.
-    beta.create_user("bea", false).await;
-    let bea = beta.token("bea").await;
-    let (status, body) = beta.follow(&bea, format!("maths@{}", alpha.domain())).await;
-    assert!((200..300).contains(&status), "{status} {body}");
-    wait_until("alpha to accept beta's follow", || async {
-        let (_, follows) = beta
-            .api(Method::GET, "/api/v1/follows", Some(&bea), None)
-            .await;
-        follows[0]["state"] == "accepted"
-    })
-    .await;
+    bea_follows_maths(&alpha, &beta).await;
 
     // And a new thread reaches beta.
     let head = alpha.token("head").await;
@@ -548,17 +535,7 @@ async fn a_hanging_server_being_retried_never_takes_the_place_of_one_that_answer
     })
     .await;
 
-    beta.create_user("bea", false).await;
-    let bea = beta.token("bea").await;
-    let (status, body) = beta.follow(&bea, format!("maths@{}", alpha.domain())).await;
-    assert!((200..300).contains(&status), "{status} {body}");
-    wait_until("alpha to accept beta's follow", || async {
-        let (_, follows) = beta
-            .api(Method::GET, "/api/v1/follows", Some(&bea), None)
-            .await;
-        follows[0]["state"] == "accepted"
-    })
-    .await;
+    bea_follows_maths(&alpha, &beta).await;
     // beta had its Accept while the retry still waited: retries have places of their own.
     let hanging_state = state_of(&alpha, &hanging.domain).await.unwrap();
     assert_eq!(hanging_state.failures, 1, "{hanging_state:?}");

@@ -380,7 +380,6 @@ async fn a_repeated_activity_is_acknowledged_and_ignored(backend: Backend) {
 
 async fn a_reply_from_where_it_lives_is_stored_once_in_one_step(backend: Backend) {
     use staffroom::forum::incoming::{Answered, DirectOutcome, DirectReply, IncomingPost, Relay};
-    use staffroom::forum::remote::RemoteUser;
     let app = TestApp::spawn_with(backend, crate::support::federating).await;
     let admin = with_maths(&app).await;
     let thread = app
@@ -388,22 +387,8 @@ async fn a_reply_from_where_it_lives_is_stored_once_in_one_step(backend: Backend
         .await;
     let now = staffroom::forum::now();
     let rita = "https://remote.example/u/rita";
-    app.site
-        .remember_remote_user(RemoteUser {
-            name: "rita".into(),
-            display_name: "Rita".into(),
-            local: false,
-            domain: Some("remote.example".into()),
-            ap_id: Some(rita.into()),
-            public_key: None,
-            inbox_url: Some(format!("{rita}/inbox")),
-            shared_inbox_url: None,
-            profile_url: None,
-            last_refreshed_at: Some(now),
-            updated_at: now,
-        })
-        .await
-        .unwrap();
+    app.remember_remote_person("https://remote.example", "rita")
+        .await;
     let reply = |activity: &str, post: &str, author: &str, answers: Answered| {
         DirectReply {
         activity_id: format!("https://remote.example/activities/{activity}"),

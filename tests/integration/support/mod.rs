@@ -430,6 +430,33 @@ impl TestApp {
         self.submit(browser, &page, &page, &[]).await
     }
 
+    /// Remembers `{base}/u/{name}` (`base` like `http://localhost:8081`) as a person of
+    /// another server, as if fetched just now (no key: it never signs anything here).
+    pub async fn remember_remote_person(&self, base: &str, name: &str) -> staffroom::forum::User {
+        let now = staffroom::forum::now();
+        let domain = base
+            .trim_start_matches("http://")
+            .trim_start_matches("https://")
+            .to_string();
+        let ap_id = format!("{base}/u/{name}");
+        self.site
+            .remember_remote_user(staffroom::forum::remote::RemoteUser {
+                name: name.into(),
+                display_name: capitalised(name),
+                local: false,
+                domain: Some(domain),
+                inbox_url: Some(format!("{ap_id}/inbox")),
+                ap_id: Some(ap_id),
+                public_key: None,
+                shared_inbox_url: None,
+                profile_url: None,
+                last_refreshed_at: Some(now),
+                updated_at: now,
+            })
+            .await
+            .unwrap()
+    }
+
     /// `GET` an API path without a token; returns (status, JSON).
     pub async fn read(&self, path: &str) -> (u16, serde_json::Value) {
         self.api(reqwest::Method::GET, path, None, None).await
