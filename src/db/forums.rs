@@ -137,18 +137,18 @@ pub fn update(
         .get_result(c))
 }
 
-/// Counts a new post (and a new thread when `new_thread`) and moves the latest activity.
-pub fn count_post(
+/// Counts new `(threads, posts)` (a new thread counts as one of each) and moves the latest
+/// activity to `at`.
+pub fn count_posts(
     conn: &mut Conn<'_>,
     id: i64,
-    new_thread: bool,
+    (threads, posts): (i64, i64),
     at: NaiveDateTime,
 ) -> QueryResult<usize> {
-    let threads_added: i64 = if new_thread { 1 } else { 0 };
     dispatch!(conn, |c| diesel::update(forums::table.find(id))
         .set((
-            forums::thread_count.eq(forums::thread_count + threads_added),
-            forums::post_count.eq(forums::post_count + 1),
+            forums::thread_count.eq(forums::thread_count + threads),
+            forums::post_count.eq(forums::post_count + posts),
             forums::last_activity_at.eq(at),
         ))
         .execute(c))

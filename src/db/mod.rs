@@ -101,6 +101,20 @@ impl Conn<'_> {
             Conn::Pg(c) => c.transaction(|c| f(&mut Conn::Pg(c))),
         }
     }
+
+    /// Runs `f` in a savepoint of the transaction already open: on `Err` only what `f` did is
+    /// rolled back, and the transaction goes on.
+    pub fn savepoint<T, E, F>(&mut self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Conn<'_>) -> Result<T, E>,
+        E: From<diesel::result::Error>,
+    {
+        match self {
+            // Nested in a transaction, diesel's `transaction` is `SAVEPOINT` .. `RELEASE`.
+            Conn::Sqlite(c) => c.transaction(|c| f(&mut Conn::Sqlite(c))),
+            Conn::Pg(c) => c.transaction(|c| f(&mut Conn::Pg(c))),
+        }
+    }
 }
 
 type SqlitePool = diesel::r2d2::Pool<ConnectionManager<SqliteConnection>>;

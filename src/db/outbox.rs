@@ -303,10 +303,10 @@ pub fn next_deliveries(
         .load(c))
 }
 
-/// A delivery went through (or was refused for good): forget it.
-pub fn delete_delivery(conn: &mut Conn<'_>, delivery_id: i64) -> QueryResult<usize> {
+/// Deliveries that went through (or were refused for good, or can never be sent): forget them.
+pub fn delete_deliveries(conn: &mut Conn<'_>, delivery_ids: &[i64]) -> QueryResult<usize> {
     dispatch!(conn, |c| diesel::delete(
-        deliveries::table.find(delivery_id)
+        deliveries::table.filter(deliveries::id.eq_any(delivery_ids))
     )
     .execute(c))
 }

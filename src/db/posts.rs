@@ -323,12 +323,16 @@ pub struct NewRemotePost<'a> {
     pub edited_at: Option<NaiveDateTime>,
 }
 
-/// Inserts a post from another server.
-pub fn insert_remote(conn: &mut Conn<'_>, new: &NewRemotePost<'_>) -> QueryResult<Post> {
+/// Inserts a post from another server; `None` when a post with its ActivityPub id is here
+/// already (nothing is inserted then).
+pub fn insert_remote(conn: &mut Conn<'_>, new: &NewRemotePost<'_>) -> QueryResult<Option<Post>> {
     dispatch!(conn, |c| diesel::insert_into(posts::table)
         .values(new)
+        .on_conflict(posts::ap_id)
+        .do_nothing()
         .returning(Post::as_returning())
-        .get_result(c))
+        .get_result(c)
+        .optional())
 }
 
 /// The post with this ActivityPub id (posts from other servers).

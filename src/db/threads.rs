@@ -89,11 +89,16 @@ pub fn page_in_forum(
         .load(c))
 }
 
-/// Counts a new reply and moves the latest activity.
-pub fn count_reply(conn: &mut Conn<'_>, id: i64, at: NaiveDateTime) -> QueryResult<usize> {
+/// Counts `replies` new replies and moves the latest activity to `at`.
+pub fn count_replies(
+    conn: &mut Conn<'_>,
+    id: i64,
+    replies: i64,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
     dispatch!(conn, |c| diesel::update(threads::table.find(id))
         .set((
-            threads::reply_count.eq(threads::reply_count + 1),
+            threads::reply_count.eq(threads::reply_count + replies),
             threads::last_activity_at.eq(at),
         ))
         .execute(c))

@@ -88,7 +88,7 @@ impl Site {
                     Some(d) => out.push(d),
                     None => {
                         tracing::warn!(delivery = id, "delivery without a signer dropped");
-                        outbox::delete_delivery(conn, id)?;
+                        outbox::delete_deliveries(conn, &[id])?;
                     }
                 }
             }
@@ -97,14 +97,17 @@ impl Site {
         .await
     }
 
-    /// A delivery was taken (or refused for good): it is done (one statement). That its
-    /// instance is healthy again is recorded when it is let go ([`Site::release_instance`]).
+    /// A delivery was taken (or refused for good): it is done. Deliveries done meanwhile to
+    /// other servers are forgotten together, in one statement (see [`super::group_commit`]).
+    /// That its instance is healthy again is recorded when it is let go
+    /// ([`Site::release_instance`]).
     pub async fn delivery_done(&self, delivery_id: i64) -> Result<(), ForumError> {
-        self.blocking(move |_inner, conn| {
-            outbox::delete_delivery(conn, delivery_id)?;
-            Ok(())
-        })
-        .await
+        self.together(
+            |inner| &inner.deliveries_done,
+            Box::new(move |_conn| Ok(delivery_id)),
+        )
+        .await?;
+        Ok(())
     }
 
     /// A delivery failed: the instance waits `base × 1.25^n` seconds before the next attempt,
@@ -265,6 +268,16 @@ fn delivery(row: Waiting) -> Option<Delivery> {
         body,
         signer,
     })
+}
+
+/// Forgets the deliveries a batch of [`Site::delivery_done`] names.
+pub(super) fn forget_deliveries(
+    conn: &mut crate::db::Conn<'_>,
+    done: &[&i64],
+) -> Result<(), ForumError> {
+    let ids: Vec<i64> = done.iter().map(|id| **id).collect();
+    outbox::delete_deliveries(conn, &ids)?;
+    Ok(())
 }
 
 #[cfg(test)]

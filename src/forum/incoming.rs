@@ -152,6 +152,9 @@ pub struct DirectReply {
     pub activity_id: String,
     /// The author's ActivityPub id (who signed the activity).
     pub author: String,
+    /// The author as read when their signature was checked, when that was a person stored
+    /// here (then not read again).
+    pub signer: Option<User>,
     /// The post it answers.
     pub answers: Answered,
     /// The reply.
@@ -211,8 +214,10 @@ fn insert_post(
     incoming: &IncomingPost,
     rendered: &Rendered,
     relay: Option<Relay>,
-) -> Result<(Post, bool), ForumError> {
+) -> Result<Option<(Post, bool)>, ForumError> {
     let is_opening = parent_id.is_none();
+    // Most posts have no anchors (footnotes): their HTML is final before they have an id.
+    let anchored = rendered.html.contains(&rendered.stand_in);
     let post = posts::insert_remote(
         conn,
         &posts::NewRemotePost {
@@ -221,16 +226,28 @@ fn insert_post(
             in_reply_to_id: parent_id,
             is_opening,
             body_markdown: incoming.markdown.as_deref().unwrap_or(""),
-            body_html: "",
+            body_html: if anchored { "" } else { &rendered.html },
             local: false,
             ap_id: Some(&incoming.ap_id),
             created_at: incoming.published,
             edited_at: incoming.updated,
         },
     )?;
-    posts::set_html(conn, post.id, &with_anchors(rendered, post.id))?;
+    let Some(post) = post else {
+        return Ok(None);
+    };
+    let post = if anchored {
+        let html = with_anchors(rendered, post.id);
+        posts::set_html(conn, post.id, &html)?;
+        Post {
+            body_html: html,
+            ..post
+        }
+    } else {
+        post
+    };
     let relayed = relay_event(conn, forum, relay)?;
-    Ok((post, relayed))
+    Ok(Some((post, relayed)))
 }
 
 /// Counts a new post in its thread and forum. Every post in a thread updates the same two
@@ -243,9 +260,41 @@ fn count_new_post(
 ) -> Result<(), ForumError> {
     let now = db::now();
     if !post.is_opening {
-        threads::count_reply(conn, thread.id, now)?;
+        threads::count_replies(conn, thread.id, 1, now)?;
     }
-    forums::count_post(conn, forum.id, post.is_opening, now)?;
+    forums::count_posts(conn, forum.id, (post.is_opening.into(), 1), now)?;
+    Ok(())
+}
+
+/// What one reply of a batch did (see [`Site::receive_direct_reply`]).
+pub(super) struct DirectStored {
+    outcome: DirectOutcome,
+    /// Whether a relay was recorded.
+    relayed: bool,
+    /// The thread and forum it adds a reply to, when stored.
+    counted: Option<(i64, i64)>,
+}
+
+/// Counts the replies a batch stored: each thread and forum row updated once, however many
+/// replies it got, in id order (so that two batches never wait on each other's rows in a
+/// circle), and at the end, just before the commit (see [`count_new_post`]).
+pub(super) fn count_stored_replies(
+    conn: &mut Conn<'_>,
+    stored: &[&DirectStored],
+) -> Result<(), ForumError> {
+    let mut per_thread = std::collections::BTreeMap::<i64, i64>::new();
+    let mut per_forum = std::collections::BTreeMap::<i64, i64>::new();
+    for (thread, forum) in stored.iter().filter_map(|s| s.counted) {
+        *per_thread.entry(thread).or_default() += 1;
+        *per_forum.entry(forum).or_default() += 1;
+    }
+    let now = db::now();
+    for (thread, replies) in per_thread {
+        threads::count_replies(conn, thread, replies, now)?;
+    }
+    for (forum, posts) in per_forum {
+        forums::count_posts(conn, forum, (0, posts), now)?;
+    }
     Ok(())
 }
 
@@ -306,7 +355,7 @@ impl Site {
                         (parent.thread, parent.forum, Some(parent_id))
                     }
                 };
-                let (post, relayed) = insert_post(
+                let Some((post, relayed)) = insert_post(
                     conn,
                     &author,
                     (&thread, &forum),
@@ -314,7 +363,13 @@ impl Site {
                     &incoming,
                     &rendered,
                     relay,
-                )?;
+                )?
+                else {
+                    // Stored by another process since the check above.
+                    let existing = posts::by_ap_id(conn, &incoming.ap_id)?
+                        .ok_or(ForumError::NotFound { what: "post" })?;
+                    return Ok((context(conn, existing.id)?, false));
+                };
                 count_new_post(conn, (&thread, &forum), &post)?;
                 Ok((context(conn, post.id)?, relayed))
             })
@@ -322,11 +377,13 @@ impl Site {
         .await
     }
 
-    /// A reply sent straight to us by its author, whose answered post is here, in one
-    /// transaction on one connection: a repeated activity or post is acknowledged; otherwise the
-    /// author and the post answered are read, the reply stored and counted, the relay our forum
-    /// owes recorded, and the activity recorded as received. Anything that needs another
-    /// server (an unknown author or parent, a thread living elsewhere) is left to the long way.
+    /// A reply sent straight to us by its author, whose answered post is here, stored in one
+    /// savepoint of a transaction shared with the replies that arrive meanwhile (see
+    /// [`super::group_commit`]): a repeated activity or post is acknowledged; otherwise the
+    /// author and the post answered are read, the reply stored, the relay our forum owes
+    /// recorded, and the activity recorded as received; the batch's replies are counted
+    /// together before the commit. Anything that needs another server (an unknown author or
+    /// parent, a thread living elsewhere) is left to the long way.
     pub async fn receive_direct_reply(
         &self,
         reply: DirectReply,
@@ -334,55 +391,75 @@ impl Site {
         let DirectReply {
             activity_id,
             author,
+            signer,
             answers,
             incoming,
             relay,
         } = reply;
         let (incoming, rendered) = self.prepare(incoming);
-        let _turn = self.inbound_turn().await;
-        self.blocking_then_send(move |_inner, conn| {
-            conn.transaction(|conn| {
-                if received::seen(conn, &activity_id)? {
-                    return Ok((DirectOutcome::Repeat, false));
-                }
-                let Some(author) = users::by_ap_id(conn, &author)? else {
-                    return Ok((DirectOutcome::LongWay, false));
-                };
-                if posts::by_ap_id(conn, &incoming.ap_id)?.is_some() {
-                    received::record(conn, &activity_id, db::now())?;
-                    return Ok((DirectOutcome::Repeat, false));
-                }
-                let parent = match &answers {
-                    Answered::OurThread(id) => posts::opening_with_context(conn, *id)?,
-                    Answered::OurPost(id) => posts::with_context(conn, *id)?,
-                    Answered::Elsewhere(ap_id) => match posts::by_ap_id(conn, ap_id)? {
-                        Some(post) => posts::with_context(conn, post.id)?,
-                        None => None,
-                    },
-                };
-                let Some((parent, _, thread, forum)) = parent else {
-                    return Ok((DirectOutcome::LongWay, false));
-                };
-                if !forum.local {
-                    // Only that forum's own server may put a reply there: checked the long way.
-                    return Ok((DirectOutcome::LongWay, false));
-                }
-                super::forums::require_open(&forum)?;
-                let (post, relayed) = insert_post(
-                    conn,
-                    &author,
-                    (&thread, &forum),
-                    Some(parent.id),
-                    &incoming,
-                    &rendered,
-                    Some(relay),
-                )?;
-                received::record(conn, &activity_id, db::now())?;
-                count_new_post(conn, (&thread, &forum), &post)?;
-                Ok((DirectOutcome::Stored, relayed))
+        let store = move |conn: &mut Conn<'_>| {
+            let unchanged = |outcome| DirectStored {
+                outcome,
+                relayed: false,
+                counted: None,
+            };
+            if received::seen(conn, &activity_id)? {
+                return Ok(unchanged(DirectOutcome::Repeat));
+            }
+            let read;
+            let author = match &signer {
+                Some(signer) if signer.ap_id.as_deref() == Some(author.as_str()) => signer,
+                _ => match users::by_ap_id(conn, &author)? {
+                    Some(user) => {
+                        read = user;
+                        &read
+                    }
+                    None => return Ok(unchanged(DirectOutcome::LongWay)),
+                },
+            };
+            let parent = match &answers {
+                Answered::OurThread(id) => posts::opening_with_context(conn, *id)?,
+                Answered::OurPost(id) => posts::with_context(conn, *id)?,
+                Answered::Elsewhere(ap_id) => match posts::by_ap_id(conn, ap_id)? {
+                    Some(post) => posts::with_context(conn, post.id)?,
+                    None => None,
+                },
+            };
+            let Some((parent, _, thread, forum)) = parent else {
+                return Ok(unchanged(DirectOutcome::LongWay));
+            };
+            if !forum.local {
+                // Only that forum's own server may put a reply there: checked the long way.
+                return Ok(unchanged(DirectOutcome::LongWay));
+            }
+            super::forums::require_open(&forum)?;
+            let stored = insert_post(
+                conn,
+                author,
+                (&thread, &forum),
+                Some(parent.id),
+                &incoming,
+                &rendered,
+                Some(relay.clone()),
+            )?;
+            received::record(conn, &activity_id, db::now())?;
+            let Some((_, relayed)) = stored else {
+                // The post came before, in another activity.
+                return Ok(unchanged(DirectOutcome::Repeat));
+            };
+            Ok(DirectStored {
+                outcome: DirectOutcome::Stored,
+                relayed,
+                counted: Some((thread.id, forum.id)),
             })
-        })
-        .await
+        };
+        let stored = self
+            .together(|inner| &inner.direct_replies, Box::new(store))
+            .await?;
+        if stored.relayed {
+            self.outbox_written();
+        }
+        Ok(stored.outcome)
     }
 
     /// Applies an edit sent by a post's author. Returns false when the post is not here.

@@ -22,6 +22,7 @@ pub mod actors;
 pub mod delivery;
 pub mod follows;
 pub mod forums;
+mod group_commit;
 pub mod helpful;
 pub mod incoming;
 pub mod markdown;
@@ -80,6 +81,10 @@ pub struct Inner {
     /// bound, a flood of them would hold every pooled connection waiting, and nothing else
     /// (pages, the delivery worker's relays) could get one.
     inbound_writes: tokio::sync::Semaphore,
+    /// Replies sent straight to us, stored in batches ([`Site::receive_direct_reply`]).
+    direct_replies: group_commit::GroupCommit<incoming::DirectStored>,
+    /// Deliveries done, forgotten in batches ([`Site::delivery_done`]).
+    deliveries_done: group_commit::GroupCommit<i64>,
 }
 
 /// A 1-based page of results, with how many pages there are.
@@ -132,6 +137,13 @@ impl Site {
         let inbound_writes = usize::try_from(settings.database.pool_size / 2)
             .unwrap_or(1)
             .max(1);
+        // SQLite has one writer at a time; PostgreSQL overlaps one batch's round trips with
+        // another's (measured with 50 servers sending replies: 890 a second with one batch at
+        // a time, 1,140 with two, 1,190 with four).
+        let batches_at_once = match db.backend() {
+            crate::db::Backend::Sqlite => 1,
+            crate::db::Backend::Postgres => inbound_writes.min(4),
+        };
         Site {
             inner: Arc::new(Inner {
                 db,
@@ -142,6 +154,14 @@ impl Site {
                 heard: std::sync::Mutex::default(),
                 usage: std::sync::Mutex::default(),
                 inbound_writes: tokio::sync::Semaphore::new(inbound_writes),
+                direct_replies: group_commit::GroupCommit::new(
+                    batches_at_once,
+                    incoming::count_stored_replies,
+                ),
+                deliveries_done: group_commit::GroupCommit::new(
+                    batches_at_once,
+                    delivery::forget_deliveries,
+                ),
             }),
         }
     }

@@ -196,7 +196,7 @@ impl Site {
                         },
                     )?;
                     let post = insert_post(conn, thread.id, by.id, None, true, &body, now)?;
-                    forums::count_post(conn, forum.id, true, now)?;
+                    forums::count_posts(conn, forum.id, (1, 1), now)?;
                     post_event(inner, conn, post.id, PostAction::Create)?;
                     Ok((forum, thread, post))
                 })
@@ -304,8 +304,8 @@ impl Site {
                 conn.transaction(|conn| {
                     let now = db::now();
                     let post = insert_post(conn, thread.id, by.id, parent, false, &body, now)?;
-                    threads::count_reply(conn, thread.id, now)?;
-                    forums::count_post(conn, forum.id, false, now)?;
+                    threads::count_replies(conn, thread.id, 1, now)?;
+                    forums::count_posts(conn, forum.id, (0, 1), now)?;
                     post_event(inner, conn, post.id, PostAction::Create)?;
                     Ok(post)
                 })

@@ -16,6 +16,7 @@ both_backends!(
     inboxes_refuse_what_they_cannot_trust,
     a_repeated_activity_is_acknowledged_and_ignored,
     a_reply_from_where_it_lives_is_stored_once_in_one_step,
+    replies_arriving_together_are_stored_together_and_fail_alone,
     deliveries_wait_for_an_instance_that_is_down,
     deliveries_survive_a_restart_of_the_sender,
     a_reply_addressed_only_to_the_author_lands_in_the_thread,
@@ -393,6 +394,7 @@ async fn a_reply_from_where_it_lives_is_stored_once_in_one_step(backend: Backend
         DirectReply {
         activity_id: format!("https://remote.example/activities/{activity}"),
         author: author.to_string(),
+        signer: None,
         answers,
         incoming: IncomingPost {
             ap_id: format!("https://remote.example/p/{post}"),
@@ -460,6 +462,115 @@ async fn a_reply_from_where_it_lives_is_stored_once_in_one_step(backend: Backend
     assert!(html.contains(&format!("id=\"p{id}-fn-1\"")), "{html}");
     assert!(html.contains(&format!("href=\"#p{id}-fn-1\"")), "{html}");
     assert!(!html.contains("id=\"a"), "{html}");
+}
+
+async fn replies_arriving_together_are_stored_together_and_fail_alone(backend: Backend) {
+    use staffroom::forum::incoming::{Answered, DirectOutcome, DirectReply, IncomingPost, Relay};
+    let app = TestApp::spawn_with(backend, crate::support::federating).await;
+    let admin = with_maths(&app).await;
+    app.forum_named(&admin, "history").await;
+    let maths = app
+        .thread(&admin, "maths", "Number lines", "Where does 3/4 go?")
+        .await;
+    let history = app
+        .thread(&admin, "history", "Timelines", "How long is a century?")
+        .await;
+    let (status, body) = app
+        .api(
+            Method::PATCH,
+            "/api/v1/forums/history",
+            Some(&admin),
+            Some(json!({"archived": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let rita = app
+        .remember_remote_person("https://remote.example", "rita")
+        .await;
+    let tom = app
+        .remember_remote_person("https://remote.example", "tom")
+        .await;
+    // A third come with their author as read when the signature was checked, a third without,
+    // and a third with someone else, who is not taken for the author.
+    let reply = |n: usize, thread: i64| DirectReply {
+        activity_id: format!("https://remote.example/activities/{n}"),
+        author: "https://remote.example/u/rita".into(),
+        signer: [Some(rita.clone()), None, Some(tom.clone())][n % 3].clone(),
+        answers: Answered::OurThread(thread),
+        incoming: IncomingPost {
+            ap_id: format!("https://remote.example/p/{n}"),
+            title: None,
+            markdown: Some(format!("Reply {n}")),
+            html: String::new(),
+            published: staffroom::forum::now(),
+            updated: None,
+        },
+        relay: Relay {
+            activity: json!({"type": "Create", "id": n}).to_string(),
+            origin: "remote.example".into(),
+        },
+    };
+    // Sixty replies at once to maths, every fifth one to the archived history forum, and each
+    // of the first ten maths replies sent twice: they share transactions, and each is judged
+    // alone.
+    let mut arriving = tokio::task::JoinSet::new();
+    for n in 0..60 {
+        let thread = if n % 5 == 4 { history } else { maths };
+        let copies = if n < 10 && thread == maths { 2 } else { 1 };
+        for _ in 0..copies {
+            let (site, reply) = (app.site.clone(), reply(n, thread));
+            arriving.spawn(async move {
+                let outcome = site.receive_direct_reply(reply).await;
+                (n, thread, outcome.map_err(|e| e.to_string()))
+            });
+        }
+    }
+    let mut stored = std::collections::BTreeMap::<usize, usize>::new();
+    while let Some(done) = arriving.join_next().await {
+        let (n, thread, outcome) = done.unwrap();
+        if thread == history {
+            let error = outcome.expect_err("an archived forum takes no replies");
+            assert!(error.contains("archived"), "{error}");
+        } else {
+            match outcome {
+                Ok(DirectOutcome::Stored) => *stored.entry(n).or_default() += 1,
+                Ok(DirectOutcome::Repeat) => assert!(n < 10, "reply {n} was not sent twice"),
+                other => panic!("reply {n}: {other:?}"),
+            }
+        }
+    }
+    assert_eq!(stored.len(), 48, "{stored:?}");
+    assert!(stored.values().all(|&times| times == 1), "{stored:?}");
+
+    // Counted once each, in the thread and its forum; nothing of the refused ones kept.
+    let (_, page) = app.read(&format!("/api/v1/threads/{maths}")).await;
+    assert_eq!(page["thread"]["reply_count"], 48, "{page}");
+    assert_eq!(page["paging"]["total"], 48, "{page}");
+    let (_, forums) = app.read("/api/v1/forums").await;
+    let count = |name: &str| {
+        forums
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == name)
+            .map(|f| f["post_count"].clone())
+    };
+    assert_eq!(count("maths"), Some(json!(49)), "{forums}");
+    assert_eq!(count("history"), Some(json!(1)), "{forums}");
+    let (_, page) = app.read(&format!("/api/v1/threads/{history}")).await;
+    assert_eq!(page["thread"]["reply_count"], 0, "{page}");
+    for n in [4, 9, 59] {
+        let id = format!("https://remote.example/activities/{n}");
+        assert!(!app.site.seen_activity(id).await.unwrap(), "{n}");
+    }
+    for page in 1..=10 {
+        let (_, posts) = app
+            .read(&format!("/api/v1/threads/{maths}?page={page}"))
+            .await;
+        for post in posts["posts"].as_array().unwrap() {
+            assert_eq!(post["author"]["name"], "rita@remote.example", "{post}");
+        }
+    }
 }
 
 /// alpha with forum maths; beta with "bea", whose instance has looked maths@alpha up (so it

@@ -99,6 +99,18 @@ impl Activity for InboxActivity {
     }
 
     async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
+        self.receive_signed(None, data).await
+    }
+}
+
+impl InboxActivity {
+    /// Does what the activity asks, `signer` being its actor as read when its signature was
+    /// checked, when that is a person stored here (so that it need not be read again).
+    pub(crate) async fn receive_signed(
+        self,
+        signer: Option<crate::forum::User>,
+        data: &Data<Site>,
+    ) -> Result<(), FederationError> {
         let id = self.id().to_string();
         if let Some(domain) = crate::forum::remote::domain_of(self.actor()) {
             data.heard_from(domain).await?;
@@ -106,7 +118,7 @@ impl Activity for InboxActivity {
         // The most common activity by far, a reply from the server it lives on, takes one step
         // that checks for a repeat and records its receipt itself.
         if let InboxActivity::CreateOrUpdate(a) = &self {
-            if a.receive_at_once(data).await? {
+            if a.receive_at_once(signer, data).await? {
                 return Ok(());
             }
         }

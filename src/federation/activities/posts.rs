@@ -106,7 +106,11 @@ impl CreateOrUpdate {
     /// of receipt in it): a new reply, sent by its author from the server where it lives,
     /// answering a post already here in one of our forums. False when it is not that case, or
     /// something turned out to need the long way ([`CreateOrUpdate::receive`]).
-    pub(crate) async fn receive_at_once(&self, data: &Data<Site>) -> Result<bool, FederationError> {
+    pub(crate) async fn receive_at_once(
+        &self,
+        signer: Option<crate::forum::User>,
+        data: &Data<Site>,
+    ) -> Result<bool, FederationError> {
         let object = &self.object;
         let Some(parent) = &object.in_reply_to else {
             return Ok(false);
@@ -136,6 +140,7 @@ impl CreateOrUpdate {
             .receive_direct_reply(DirectReply {
                 activity_id: self.id.to_string(),
                 author: self.actor.to_string(),
+                signer,
                 answers,
                 incoming: incoming_of(object),
                 relay: relay_of(self, &self.actor)?,
