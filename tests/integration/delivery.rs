@@ -23,6 +23,7 @@ both_backends!(
     deliveries_stay_in_order_and_arrive_once_across_a_restart,
     each_server_gets_the_announcements_its_software_reads,
     a_hanging_server_being_retried_never_takes_the_place_of_one_that_answers,
+    what_a_server_says_it_runs_is_believed_only_within_limits,
 );
 
 /// A server that accepts connections and never answers: it holds every socket open, reading
@@ -70,8 +71,23 @@ struct RecorderState {
     received: Arc<Mutex<Vec<serde_json::Value>>>,
     gate: Arc<Semaphore>,
     status: u16,
-    software: Option<&'static str>,
+    nodeinfo: NodeInfo,
     base: String,
+}
+
+/// What a recorder's NodeInfo says.
+#[derive(Clone)]
+enum NodeInfo {
+    /// Nothing: it has none (404).
+    Missing,
+    /// That it runs this software.
+    Says(&'static str),
+    /// That it runs this software, in a document padded past 64 KiB.
+    Oversized(&'static str),
+    /// Its links point to this address, not to its own document.
+    LinksTo(String),
+    /// Its links redirect (302) to a list naming its own document, which names this software.
+    Redirects(&'static str),
 }
 
 /// A follower's server that takes every activity (202) it is let through its gate, and
@@ -87,20 +103,25 @@ struct Recorder {
 impl Recorder {
     /// A recorder that lets `open` activities through before its gate shuts.
     async fn start(open: usize) -> Recorder {
-        Recorder::serving(open, 202, None).await
+        Recorder::serving(open, 202, NodeInfo::Missing).await
     }
 
     /// A recorder that answers every activity with `status`.
     async fn answering(open: usize, status: u16) -> Recorder {
-        Recorder::serving(open, status, None).await
+        Recorder::serving(open, status, NodeInfo::Missing).await
     }
 
     /// A recorder of `software` (NodeInfo's name for it) that takes everything.
     async fn running(software: &'static str) -> Recorder {
-        Recorder::serving(Semaphore::MAX_PERMITS / 2, 202, Some(software)).await
+        Recorder::describing(NodeInfo::Says(software)).await
     }
 
-    async fn serving(open: usize, status: u16, software: Option<&'static str>) -> Recorder {
+    /// A recorder that takes everything, with `nodeinfo`.
+    async fn describing(nodeinfo: NodeInfo) -> Recorder {
+        Recorder::serving(Semaphore::MAX_PERMITS / 2, 202, nodeinfo).await
+    }
+
+    async fn serving(open: usize, status: u16, nodeinfo: NodeInfo) -> Recorder {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let domain = format!("localhost:{}", listener.local_addr().unwrap().port());
         let received = Arc::new(Mutex::new(Vec::new()));
@@ -109,14 +130,15 @@ impl Recorder {
             received: received.clone(),
             gate: gate.clone(),
             status,
-            software,
+            nodeinfo,
             base: format!("http://{domain}"),
         });
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .route("/.well-known/nodeinfo", web::get().to(nodeinfo_links))
-                .route("/nodeinfo/2.1", web::get().to(nodeinfo))
+                .route("/nodeinfo/2.1", web::get().to(nodeinfo_document))
+                .route("/moved/nodeinfo", web::get().to(moved_nodeinfo_links))
                 .default_service(web::to(
                     |state: web::Data<RecorderState>, body: web::Bytes| async move {
                         if let Ok(pass) = state.gate.acquire().await {
@@ -165,23 +187,40 @@ impl Recorder {
 }
 
 async fn nodeinfo_links(state: web::Data<RecorderState>) -> HttpResponse {
-    if state.software.is_none() {
-        return HttpResponse::NotFound().finish();
-    }
+    let href = match &state.nodeinfo {
+        NodeInfo::Missing => return HttpResponse::NotFound().finish(),
+        NodeInfo::Redirects(_) => {
+            return HttpResponse::Found()
+                .insert_header(("Location", format!("{}/moved/nodeinfo", state.base)))
+                .finish()
+        }
+        NodeInfo::LinksTo(href) => href.clone(),
+        NodeInfo::Says(_) | NodeInfo::Oversized(_) => format!("{}/nodeinfo/2.1", state.base),
+    };
+    HttpResponse::Ok().json(serde_json::json!({"links": [{
+        "rel": "http://nodeinfo.diaspora.software/ns/schema/2.1",
+        "href": href,
+    }]}))
+}
+
+async fn moved_nodeinfo_links(state: web::Data<RecorderState>) -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"links": [{
         "rel": "http://nodeinfo.diaspora.software/ns/schema/2.1",
         "href": format!("{}/nodeinfo/2.1", state.base),
     }]}))
 }
 
-async fn nodeinfo(state: web::Data<RecorderState>) -> HttpResponse {
-    match state.software {
-        Some(name) => HttpResponse::Ok().json(serde_json::json!({
-            "version": "2.1",
-            "software": {"name": name, "version": "1.0"},
-        })),
-        None => HttpResponse::NotFound().finish(),
-    }
+async fn nodeinfo_document(state: web::Data<RecorderState>) -> HttpResponse {
+    let (name, padding) = match state.nodeinfo {
+        NodeInfo::Says(name) | NodeInfo::Redirects(name) => (name, 0),
+        NodeInfo::Oversized(name) => (name, 70 * 1024),
+        NodeInfo::Missing | NodeInfo::LinksTo(_) => return HttpResponse::NotFound().finish(),
+    };
+    HttpResponse::Ok().json(serde_json::json!({
+        "version": "2.1",
+        "software": {"name": name, "version": "1.0"},
+        "metadata": {"padding": "x".repeat(padding)},
+    }))
 }
 
 /// A person on the server at `domain` follows `app`'s forum `maths`: `app` owes them an
@@ -539,4 +578,58 @@ async fn a_hanging_server_being_retried_never_takes_the_place_of_one_that_answer
     // beta had its Accept while the retry still waited: retries have places of their own.
     let hanging_state = state_of(&alpha, &hanging.domain).await.unwrap();
     assert_eq!(hanging_state.failures, 1, "{hanging_state:?}");
+}
+
+async fn what_a_server_says_it_runs_is_believed_only_within_limits(backend: Backend) {
+    let alpha = TestApp::spawn_with(backend, federating).await;
+    with_maths(&alpha).await;
+    let honest = Recorder::describing(NodeInfo::Says("lemmy")).await;
+    let padded = Recorder::describing(NodeInfo::Oversized("lemmy")).await;
+    // Pointing at alpha itself, which would say "staffroom" were it asked.
+    let elsewhere = Recorder::describing(NodeInfo::LinksTo(alpha.url("/nodeinfo/2.1"))).await;
+    let moved = Recorder::describing(NodeInfo::Redirects("lemmy")).await;
+    let all = [&honest, &padded, &elsewhere, &moved];
+    for recorder in all {
+        remote_follower(&alpha, &recorder.domain).await;
+    }
+    wait_until(
+        "alpha to look up what every follower's server runs",
+        || async {
+            for recorder in all {
+                let looked_up = state_of(&alpha, &recorder.domain)
+                    .await
+                    .is_some_and(|instance| instance.software_checked_at.is_some());
+                if !looked_up {
+                    return false;
+                }
+            }
+            true
+        },
+    )
+    .await;
+    // Only the honest answer is believed: a document over 64 KiB, a link to an address
+    // delivery could not go to (this instance) and a redirect are not followed.
+    for (recorder, software) in [
+        (&honest, Some("lemmy")),
+        (&padded, None),
+        (&elsewhere, None),
+        (&moved, None),
+    ] {
+        let instance = state_of(&alpha, &recorder.domain).await.unwrap();
+        assert_eq!(
+            instance.software.as_deref(),
+            software,
+            "{}",
+            recorder.domain
+        );
+    }
+    // What cannot be told costs nothing but a second form: every one of them has the thread.
+    let head = alpha.token("head").await;
+    alpha
+        .thread(&head, "maths", "Number talks", "How do you start them?")
+        .await;
+    drain_all(&[&alpha]).await;
+    for (recorder, forms) in [(&honest, 1), (&padded, 2), (&elsewhere, 2), (&moved, 2)] {
+        assert_eq!(announced(recorder).len(), forms, "{}", recorder.domain);
+    }
 }
