@@ -336,6 +336,12 @@ impl FormErrors {
             .map(|e| e.message.as_str())
     }
 
+    /// Whether `field` is the first with a message: the field the page puts the cursor in
+    /// (`autofocus`), so that the educator lands where the mistake is.
+    pub fn first_is(&self, field: &str) -> bool {
+        self.0.first().is_some_and(|e| e.field == field)
+    }
+
     /// Whether there are any messages.
     pub fn any(&self) -> bool {
         !self.0.is_empty()

@@ -6,6 +6,7 @@ mod support;
 mod accessibility;
 mod accounts;
 mod api;
+mod browser;
 mod cli;
 mod conversation;
 mod delivery;

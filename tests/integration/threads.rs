@@ -562,7 +562,7 @@ async fn markdown_is_rendered_and_raw_html_never_runs(backend: Backend) {
     let thread = app.thread(&token, "maths", "References", body).await;
     let (_, page) = app.get(&TestApp::browser(), &format!("/t/{thread}")).await;
     let main = main_of(&page);
-    assert!(main.contains("<table>"));
+    assert!(main.contains("<table tabindex=\"0\">"));
     assert!(main.contains("<a href=\"https://www.nctm.org\" rel=\"nofollow ugc noopener\">"));
     assert!(main.contains("<section class=\"footnotes\">"));
     assert!(main.contains("<em>Mathematical Mindsets</em>"));

@@ -280,6 +280,10 @@ fn sanitize_unbounded(html: &str, anchor_prefix: &str) -> String {
         .add_allowed_classes("section", ["footnotes"])
         .add_allowed_classes("sup", ["footnote-ref"])
         .add_allowed_classes("a", ["footnote-backref"])
+        // Code and tables too wide for the screen scroll in their own box: in the Tab order,
+        // so that a keyboard can scroll them too (WCAG 2.1.1).
+        .set_tag_attribute_value("pre", "tabindex", "0")
+        .set_tag_attribute_value("table", "tabindex", "0")
         .attribute_filter(move |_element, attribute, value| match attribute {
             "id" => Some(Cow::Owned(format!("{prefix}{value}"))),
             "href" if value.starts_with('#') => {

@@ -21,7 +21,7 @@ mod rendering {
             "| a | b |\n|---|--:|\n| 1 | 2 |\n\nSee https://example.org/paper and note[^1].\n\n[^1]: Smith (2020).\n",
             "p7-",
         );
-        assert!(html.contains("<table>"), "{html}");
+        assert!(html.contains("<table tabindex=\"0\">"), "{html}");
         assert!(html.contains("<td align=\"right\">2</td>"), "{html}");
         assert!(
             html.contains("<a href=\"https://example.org/paper\" rel=\"nofollow ugc noopener\">"),
