@@ -17,12 +17,18 @@ use serde_json::{json, Value};
 use staffroom::db::Backend;
 
 use crate::both_backends;
-use crate::support::{TestApp, PASSWORD};
+use crate::support::{drain_all, network, TestApp, PASSWORD};
 
 both_backends!(
     a_newcomer_registers_starts_a_thread_and_replies,
     a_form_with_a_mistake_keeps_the_text_and_says_why_beside_the_field,
     every_page_type_passes_axe_in_both_schemes_and_fits_a_phone,
+    the_keyboard_alone_reaches_every_control_and_titles_say_where_you_are,
+    nothing_hostile_runs_in_the_browser,
+    an_educator_answers_quotes_edits_marks_and_deletes,
+    an_administrator_creates_pins_and_archives,
+    a_reply_written_as_the_session_ends_survives_the_login,
+    an_educator_follows_a_forum_on_another_instance_and_replies_there,
 );
 
 /// The axe-core release the pages are checked with.
@@ -202,6 +208,36 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         panic!("pressing {label:?} led nowhere");
+    }
+
+    /// Presses Tab in whatever has focus.
+    async fn tab(&self) {
+        self.client
+            .active_element()
+            .await
+            .unwrap()
+            .send_keys("\u{E004}")
+            .await
+            .unwrap();
+    }
+
+    /// Clicks the element `css` finds, and waits for the next page.
+    async fn follow(&self, css: &str) {
+        let before = self.client.find(Locator::Css("html")).await.unwrap();
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("nothing matches {css}: {e}"))
+            .click()
+            .await
+            .unwrap();
+        for _ in 0..400 {
+            if before.tag_name().await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("following {css} led nowhere");
     }
 
     async fn text(&self, css: &str) -> String {
@@ -485,4 +521,588 @@ async fn check_page(
         ));
     }
     browser.screenshot(&format!("{name}-{scheme}"), width).await;
+}
+
+async fn the_keyboard_alone_reaches_every_control_and_titles_say_where_you_are(backend: Backend) {
+    if let Some(why) = missing() {
+        return skipped(&why);
+    }
+    let app = school(backend).await;
+    let token = app.token("head").await;
+    let thread = app
+        .thread(&token, "maths", "Number bonds", "Bonds to ten.")
+        .await;
+    app.reply(&token, thread, "With a rekenrek.", None).await;
+    let browser = Browser::start(1280, false).await;
+    browser.log_in(&app, "head", PASSWORD).await;
+    let mut titles = std::collections::BTreeMap::new();
+    for path in [
+        "/".to_string(),
+        "/f/maths".into(),
+        format!("/t/{thread}"),
+        "/u/head".into(),
+        "/admin".into(),
+        "/settings/password".into(),
+        "/f/maths/new".into(),
+    ] {
+        browser.open(&app.url(&path)).await;
+        let lang = browser.script("return document.documentElement.lang").await;
+        assert_eq!(lang, json!("en"), "{path}");
+        let title = browser.client.title().await.unwrap();
+        if let Some(other) = titles.insert(title.clone(), path.clone()) {
+            panic!("{path} and {other} are both titled {title:?}");
+        }
+
+        // The first Tab reaches the skip link, which takes the reader to the content.
+        browser.tab().await;
+        let first = browser
+            .script("return document.activeElement.className")
+            .await;
+        assert_eq!(first, json!("skip-link"), "{path}");
+        let active = browser.client.active_element().await.unwrap();
+        active.send_keys("\u{E007}").await.unwrap();
+        let landed = browser.script("return document.activeElement.id").await;
+        assert_eq!(
+            landed,
+            json!("main"),
+            "{path}: the skip link leads to the content"
+        );
+
+        // From the top, Tab reaches every control on the page, each with a visible focus.
+        browser
+            .script("document.activeElement.blur(); return true")
+            .await;
+        let controls = browser
+            .script(
+                "return [...document.querySelectorAll('a[href], button, input:not([type=hidden]), \
+                 textarea, select, [tabindex]:not([tabindex=\"-1\"])')]
+                   .filter(e => !e.disabled && e.getClientRects().length > 0).length",
+            )
+            .await
+            .as_u64()
+            .unwrap();
+        assert!(controls >= 5, "{path}: only {controls} controls found");
+        let mut reached = std::collections::HashSet::new();
+        for _ in 0..controls + 5 {
+            browser.tab().await;
+            let focused = browser
+                .script(
+                    "const e = document.activeElement; const s = getComputedStyle(e);
+                     if (!e.dataset.seen) { e.dataset.seen = Math.random(); }
+                     return [e.dataset.seen, e.tagName,
+                             s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0 ||
+                             s.boxShadow !== 'none']",
+                )
+                .await;
+            if focused[1] == json!("BODY") {
+                continue;
+            }
+            assert_eq!(
+                focused[2],
+                json!(true),
+                "{path}: no visible focus on {focused}"
+            );
+            reached.insert(focused[0].to_string());
+        }
+        assert!(
+            reached.len() as u64 >= controls,
+            "{path}: Tab reached {} of {controls} controls",
+            reached.len()
+        );
+    }
+    browser.client.close().await.unwrap();
+}
+
+/// Hostile input as people and other servers send it: every one must arrive as text (or not at
+/// all), never as something that runs. Each that would run sets `window.__xss`, opens an alert
+/// or leaves the page.
+const HOSTILE: &[&str] = &[
+    "<script>window.__xss=1;alert(1)</script>",
+    "<img src=x onerror=\"window.__xss=1;alert(1)\">",
+    "<svg onload=\"window.__xss=1\"><circle r=5></circle></svg>",
+    "<a href=\"javascript:window.__xss=1\">click</a>",
+    "[click](javascript:window.__xss=1)",
+    "![x](javascript:window.__xss=1)",
+    "<javascript:window.__xss=1>",
+    "[a][b]\n\n[b]: javascript:window.__xss=1",
+    "<iframe src=\"javascript:window.top.__xss=1\"></iframe>",
+    "<body onload=\"window.__xss=1\">",
+    "\"><script>window.__xss=1</script>",
+    "'><img src=x onerror=window.__xss=1>",
+    "<style>*{background:url(\"javascript:window.__xss=1\")}</style>",
+    "<div style=\"background-image:url(javascript:window.__xss=1)\">x</div>",
+    "<meta http-equiv=\"refresh\" content=\"0;url=/pwned\">",
+    "<form action=\"/pwned\"><button>Go</button></form>",
+    "<math><mtext><table><mglyph><style><img src=x onerror=window.__xss=1>",
+    "<noscript><p title=\"</noscript><img src=x onerror=window.__xss=1>\"></noscript>",
+    "<a href=\"data:text/html,<script>alert(1)</script>\">d</a>",
+    "<object data=\"javascript:window.__xss=1\"></object>",
+    "<embed src=\"javascript:window.__xss=1\">",
+    "<details open ontoggle=\"window.__xss=1\"><summary>x</summary></details>",
+    "<video><source onerror=\"window.__xss=1\"></video>",
+    "<input autofocus onfocus=\"window.__xss=1\">",
+    "<base href=\"javascript:/a/\"><a href=\"b\">b</a>",
+    "<a href=\"java&#x09;script:window.__xss=1\">tab</a>",
+    "<a href=\"jav&#x41;script:window.__xss=1\">entity</a>",
+    "<img src=\"x\" onerror=&#x77;indow.__xss=1>",
+    "<svg><script>window.__xss=1</script></svg>",
+    "<svg><a xlink:href=\"javascript:window.__xss=1\"><text y=20>x</text></a></svg>",
+    "<textarea></textarea><script>window.__xss=1</script>",
+    "</textarea><script>window.__xss=1</script>",
+    "<!--<img src=\"--><img src=x onerror=window.__xss=1//\">",
+    "<scr<script>ipt>window.__xss=1</script>",
+    "<a href=\"  javascript:window.__xss=1\">spaces</a>",
+    "<img src=x:x onerror=window.__xss=1>",
+    "<marquee onstart=window.__xss=1>m</marquee>",
+    "<select autofocus onfocus=window.__xss=1><option>a</option></select>",
+    "<x onclick=window.__xss=1>click</x>",
+    "<p style=\"position:fixed;top:0;left:0;width:100%;height:100%;background:red\">over</p>",
+    "<a href=\"vbscript:msgbox(1)\">vb</a>",
+    "<img srcset=\"x 1x, javascript:window.__xss=1 2x\">",
+    "<a href=\"https://example.org\" onmouseover=\"window.__xss=1\">hover</a>",
+    "<form><button formaction=\"javascript:window.__xss=1\">x</button></form>",
+    "<link rel=\"stylesheet\" href=\"javascript:window.__xss=1\">",
+    "<table background=\"javascript:window.__xss=1\"><tr><td>t</td></tr></table>",
+    "<div><p>broken <b>markup <i>never closed",
+    "\u{202E}gnp.exe right-to-left override",
+    "<bdo dir=\"rtl\">\u{202E}reversed</bdo>",
+    "<a href=\"#\" onclick=\"window.__xss=1\">#</a>",
+    "<img src=\"data:image/svg+xml,<svg onload=alert(1)>\">",
+    "<iframe srcdoc=\"<script>parent.__xss=1</script>\"></iframe>",
+    "``<script>window.__xss=1</script>``",
+    "<a href=\"/pwned\" target=\"_blank\">new window</a>",
+];
+
+/// What must never be on a page that shows what others wrote: a sign that something ran, an
+/// element that runs or loads things, an event handler, a style in a post, a link or source
+/// that is a script, or a form control inside a post. Returns each one found.
+const DANGER: &str = "const bad = [];
+                 if (window.__xss !== undefined || window.top.__xss !== undefined) bad.push('ran');
+                 for (const e of document.querySelectorAll('*')) {
+                   const tag = e.tagName.toLowerCase();
+                   if (['script','iframe','object','embed','svg','math','base','meta','style']
+                         .includes(tag) && !e.closest('head')) bad.push(tag);
+                   if (tag === 'meta' && e.httpEquiv) bad.push('meta refresh');
+                   for (const a of e.attributes) {
+                     const v = a.value.replace(/[\\s\\u0000-\\u001f]/g, '').toLowerCase();
+                     if (a.name.startsWith('on')) bad.push(tag + ' ' + a.name);
+                     if (a.name === 'style' && e.closest('.post-body')) bad.push(tag + ' style');
+                     if (/^(javascript|vbscript|data):/.test(v)) bad.push(tag + ' ' + a.name + '=' + v);
+                   }
+                 }
+                 for (const f of document.querySelectorAll('.post-body form, .post-body input, .post-body button, .post-body textarea, .post-body select'))
+                   bad.push('control in a post: ' + f.tagName);
+                 return bad;";
+
+async fn nothing_hostile_runs_in_the_browser(backend: Backend) {
+    if let Some(why) = missing() {
+        return skipped(&why);
+    }
+    use staffroom::forum::incoming::{Answered, DirectReply, IncomingPost, Relay};
+    assert!(HOSTILE.len() >= 50);
+    let app = TestApp::spawn_with(backend, crate::support::federating).await;
+    app.create_user("head", true).await;
+    let token = app.token("head").await;
+    app.forum_named(&token, "maths").await;
+    // A person whose display name is hostile, and a person of another server.
+    let name = "<img src=x onerror=window.__xss=1>\u{202E}";
+    app.site
+        .register(
+            staffroom::forum::accounts::Registration {
+                username: "mallory".into(),
+                display_name: name.into(),
+                password: PASSWORD.into(),
+            },
+            staffroom::forum::accounts::Registrar::Console { admin: false },
+        )
+        .await
+        .expect("a display name is text, whatever it says");
+    let mallory = app.token("mallory").await;
+    app.remember_remote_person("https://remote.example", "eve")
+        .await;
+    let mut threads = Vec::new();
+    for (n, hostile) in HOSTILE.iter().enumerate() {
+        // As a title and a body typed here (refused, or kept as text)...
+        let (status, body) = app
+            .api(
+                reqwest::Method::POST,
+                "/api/v1/forums/maths/threads",
+                Some(&mallory),
+                Some(json!({"title": format!("{n} {hostile}"), "body": hostile})),
+            )
+            .await;
+        assert!(
+            status == 201 || (400..500).contains(&status),
+            "{status} {body}"
+        );
+        if let Some(id) = body["thread"]["id"].as_i64() {
+            threads.push(id);
+            // ... and as HTML another server sends in reply.
+            app.site
+                .receive_direct_reply(DirectReply {
+                    activity_id: format!("https://remote.example/activities/{n}"),
+                    author: "https://remote.example/u/eve".into(),
+                    signer: None,
+                    answers: Answered::OurThread(id),
+                    incoming: IncomingPost {
+                        ap_id: format!("https://remote.example/p/{n}"),
+                        title: None,
+                        markdown: None,
+                        html: hostile.to_string(),
+                        published: staffroom::forum::now(),
+                        updated: None,
+                    },
+                    relay: Relay {
+                        activity: json!({"type": "Create"}).to_string(),
+                        origin: "remote.example".into(),
+                    },
+                })
+                .await
+                .unwrap();
+        }
+    }
+    assert!(threads.len() >= 50, "most hostile titles are kept as text");
+
+    let browser = Browser::start(1280, false).await;
+    browser.log_in(&app, "head", PASSWORD).await;
+    // The check finds what it looks for.
+    browser
+        .script(
+            "document.querySelector('main').insertAdjacentHTML('beforeend', \
+             '<img src=\"x\" onerror=\"1\"><a href=\" javascript:1\">x</a>'); return true",
+        )
+        .await;
+    let found = browser.script(DANGER).await;
+    assert_eq!(found.as_array().map(Vec::len), Some(2), "{found}");
+    let mut pages = vec!["/".to_string(), "/u/mallory".into()];
+    pages.extend((1..=threads.len().div_ceil(5)).map(|p| format!("/f/maths?page={p}")));
+    pages.extend(threads.iter().map(|t| format!("/t/{t}")));
+    for path in pages {
+        let url = app.url(&path);
+        browser.open(&url).await;
+        if let Ok(text) = browser.client.get_alert_text().await {
+            panic!("{path} opened an alert: {text}");
+        }
+        let now = browser.client.current_url().await.unwrap();
+        assert_eq!(now.as_str(), url, "{path} went elsewhere");
+        let found = browser.script(DANGER).await;
+        assert_eq!(found, json!([]), "{path}");
+        if path.starts_with("/t/") {
+            // The page is the thread it should be, its hostile title shown as text.
+            let title = browser.text("h1").await;
+            assert!(
+                title
+                    .split(' ')
+                    .next()
+                    .is_some_and(|n| n.parse::<usize>().is_ok()),
+                "{path}: {title}"
+            );
+        }
+    }
+    browser.client.close().await.unwrap();
+}
+
+async fn an_educator_answers_quotes_edits_marks_and_deletes(backend: Backend) {
+    if let Some(why) = missing() {
+        return skipped(&why);
+    }
+    let app = school(backend).await;
+    let head = app.token("head").await;
+    app.create_user("bea", false).await;
+    app.create_user("cara", false).await;
+    let bea = app.token("bea").await;
+    let thread = app
+        .thread(
+            &head,
+            "maths",
+            "Number bonds",
+            "How do you teach bonds to ten?",
+        )
+        .await;
+    let answer = app
+        .reply(&bea, thread, "With a rekenrek, five and five.", None)
+        .await;
+    let browser = Browser::start(1280, false).await;
+    browser.log_in(&app, "cara", PASSWORD).await;
+
+    // A reply to Bea's post in particular, which then links back to it.
+    browser.open(&app.url(&format!("/t/{thread}"))).await;
+    browser
+        .follow(&format!(
+            "#p{answer} a[href*='reply?to={answer}']:not([href*=quote])"
+        ))
+        .await;
+    let answering = browser.text("main").await;
+    assert!(answering.contains("five and five"), "{answering}");
+    browser.fill("body", "Do you start with five?").await;
+    browser.press("Post reply").await;
+    let mine = browser
+        .client
+        .find(Locator::XPath(
+            "//article[.//p[contains(., 'Do you start with five?')]]",
+        ))
+        .await
+        .expect("my reply")
+        .attr("id")
+        .await
+        .unwrap()
+        .unwrap();
+    browser.follow(&format!("#{mine} .in-reply-to a")).await;
+    let url = browser.client.current_url().await.unwrap();
+    assert_eq!(url.fragment(), Some(format!("p{answer}").as_str()), "{url}");
+    let target = browser
+        .script("return document.querySelector(':target').id")
+        .await;
+    assert_eq!(target, json!(format!("p{answer}")));
+
+    // Quoting puts the post in the reply, as a Markdown quote.
+    browser.open(&app.url(&format!("/t/{thread}"))).await;
+    browser
+        .follow(&format!("#p{answer} a[href*='quote=1']"))
+        .await;
+    let quoted = browser
+        .client
+        .find(Locator::Id("body"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(
+        quoted.starts_with('>') && quoted.contains("five and five"),
+        "{quoted}"
+    );
+
+    // Editing keeps the earlier version, shown in the history.
+    browser.open(&app.url(&format!("/t/{thread}"))).await;
+    browser.follow(&format!("#{mine} a[href$='/edit']")).await;
+    browser
+        .fill("body", "Do you start with five, or with ten?")
+        .await;
+    browser.press("Save changes").await;
+    assert!(browser
+        .text(&format!("#{mine}"))
+        .await
+        .contains("or with ten?"));
+    browser
+        .follow(&format!("#{mine} a[href$='/revisions']"))
+        .await;
+    let history = browser.text("main").await;
+    assert!(history.contains("Do you start with five?"), "{history}");
+
+    // Marking Bea's answer helpful, then deleting my own reply.
+    browser.open(&app.url(&format!("/t/{thread}"))).await;
+    browser.follow(&format!("#p{answer} .helpful button")).await;
+    assert!(browser
+        .text(&format!("#p{answer} .helpful"))
+        .await
+        .contains("1 found this helpful"));
+    browser.follow(&format!("#{mine} a[href$='/delete']")).await;
+    browser.press("Delete the post").await;
+    let gone = browser
+        .client
+        .find(Locator::Css(&format!("#{mine}")))
+        .await
+        .unwrap();
+    assert_eq!(
+        gone.attr("class").await.unwrap().as_deref(),
+        Some("post deleted")
+    );
+    assert!(!gone.text().await.unwrap().contains("or with ten?"));
+    browser.client.close().await.unwrap();
+}
+
+async fn an_administrator_creates_pins_and_archives(backend: Backend) {
+    if let Some(why) = missing() {
+        return skipped(&why);
+    }
+    let app = TestApp::spawn(backend).await;
+    app.create_user("head", true).await;
+    let browser = Browser::start(1280, false).await;
+    browser.log_in(&app, "head", PASSWORD).await;
+
+    browser.open(&app.url("/admin")).await;
+    browser.fill("name", "science").await;
+    browser.fill("title", "Science").await;
+    browser
+        .fill("description", "Experiments that work in class.")
+        .await;
+    browser.press("Create the forum").await;
+    browser.open(&app.url("/admin")).await;
+    assert!(browser.text("table").await.contains("Science"));
+
+    // Two threads; the older one pinned goes first.
+    for title in ["Magnets", "Circuits"] {
+        browser.open(&app.url("/f/science/new")).await;
+        browser.fill("title", title).await;
+        browser.fill("body", "What works?").await;
+        browser.press("Start the thread").await;
+    }
+    browser.open(&app.url("/f/science")).await;
+    assert!(browser.text(".thread-list").await.starts_with("Circuits"));
+    browser.open(&app.url("/f/science")).await;
+    let magnets = browser
+        .client
+        .find(Locator::XPath("//a[normalize-space()='Magnets']"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    browser.open(&app.url(&magnets)).await;
+    browser.press("Pin thread").await;
+    browser.open(&app.url("/f/science")).await;
+    let list = browser.text(".thread-list").await;
+    // (The badge is shown in capitals.)
+    assert!(list.to_lowercase().starts_with("magnets pinned"), "{list}");
+
+    // Archived: readable, no new threads.
+    browser.open(&app.url("/admin/forums/science")).await;
+    browser
+        .client
+        .find(Locator::Id("archived"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.press("Save").await;
+    browser.open(&app.url("/f/science")).await;
+    assert!(browser
+        .text("main")
+        .await
+        .contains("This forum is archived"));
+    assert!(browser
+        .client
+        .find(Locator::Css("a[href='/f/science/new']"))
+        .await
+        .is_err());
+    browser.client.close().await.unwrap();
+}
+
+async fn a_reply_written_as_the_session_ends_survives_the_login(backend: Backend) {
+    if let Some(why) = missing() {
+        return skipped(&why);
+    }
+    let app = school(backend).await;
+    let head = app.token("head").await;
+    let thread = app
+        .thread(
+            &head,
+            "maths",
+            "Number bonds",
+            "How do you teach bonds to ten?",
+        )
+        .await;
+    let browser = Browser::start(1280, false).await;
+    browser.log_in(&app, "head", PASSWORD).await;
+    browser.open(&app.url(&format!("/t/{thread}"))).await;
+    browser
+        .fill("body", "Ten frames first, then the rekenrek.")
+        .await;
+    // The session ends while the reply is being written (to the server, a browser whose
+    // session cookie is gone is one whose session has expired).
+    browser
+        .client
+        .delete_cookie("staffroom_session")
+        .await
+        .unwrap();
+    browser.press("Post reply").await;
+    // The login form, in place of the reply, carrying it.
+    assert_eq!(browser.text("h1").await, "Log in");
+    browser.fill("username", "head").await;
+    browser.fill("password", PASSWORD).await;
+    browser.press("Log in").await;
+    let waiting = browser
+        .client
+        .find(Locator::Id("body"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(
+        waiting.as_deref(),
+        Some("Ten frames first, then the rekenrek.")
+    );
+    browser.press("Post it").await;
+    assert!(browser.path().await.starts_with(&format!("/t/{thread}")));
+    assert!(browser
+        .text("main")
+        .await
+        .contains("Ten frames first, then the rekenrek."));
+    browser.client.close().await.unwrap();
+}
+
+async fn an_educator_follows_a_forum_on_another_instance_and_replies_there(backend: Backend) {
+    if let Some(why) = missing() {
+        return skipped(&why);
+    }
+    let net = network(backend, 2).await;
+    let all: Vec<&TestApp> = net.iter().collect();
+    let (alpha, beta) = (&net[0], &net[1]);
+    alpha.create_user("head", true).await;
+    let head = alpha.token("head").await;
+    alpha.forum_named(&head, "maths").await;
+    alpha
+        .thread(
+            &head,
+            "maths",
+            "Mental maths warm-ups",
+            "What do you start with?",
+        )
+        .await;
+    beta.create_user("bea", false).await;
+    let handle = format!("maths@{}", alpha.domain());
+
+    // Bea, on beta, follows alpha's forum from the front page.
+    let browser = Browser::start(1280, false).await;
+    browser.log_in(beta, "bea", PASSWORD).await;
+    browser.open(&beta.url("/")).await;
+    browser.fill("target", &handle).await;
+    browser.press("Follow").await;
+    drain_all(&all).await;
+    browser.open(&beta.url("/")).await;
+    browser.follow(&format!("a[href='/f/{handle}']")).await;
+    assert!(browser.text("main").await.contains("This forum lives on"));
+
+    // The thread, and a reply from beta's page that reaches alpha.
+    browser
+        .client
+        .find(Locator::XPath(
+            "//a[normalize-space()='Mental maths warm-ups']",
+        ))
+        .await
+        .expect("the thread, from alpha")
+        .click()
+        .await
+        .unwrap();
+    browser
+        .client
+        .wait()
+        .for_element(Locator::Id("body"))
+        .await
+        .unwrap();
+    browser
+        .fill("body", "Counting in sevens, round the room.")
+        .await;
+    browser.press("Post reply").await;
+    assert!(browser
+        .text("main")
+        .await
+        .contains("Counting in sevens, round the room."));
+    drain_all(&all).await;
+    let on_alpha = alpha.site.forum("maths".into()).await.unwrap();
+    let (_, threads) = alpha.read("/api/v1/forums/maths/threads").await;
+    let id = threads["threads"][0]["id"].as_i64().unwrap();
+    let (_, page) = alpha.read(&format!("/api/v1/threads/{id}")).await;
+    assert_eq!(
+        page["posts"][0]["body"], "Counting in sevens, round the room.",
+        "{page}"
+    );
+    // The opening post and the reply from beta.
+    assert_eq!(on_alpha.post_count, 2);
+    browser.client.close().await.unwrap();
 }
