@@ -29,6 +29,7 @@ both_backends!(
     an_administrator_creates_pins_and_archives,
     a_reply_written_as_the_session_ends_survives_the_login,
     an_educator_follows_a_forum_on_another_instance_and_replies_there,
+    logging_in_and_replying_need_only_the_keyboard,
 );
 
 /// The axe-core release the pages are checked with.
@@ -64,13 +65,19 @@ fn skipped(why: &str) {
     eprintln!("browser test skipped: {why}; `.ci/run` installs what it needs");
 }
 
-/// axe-core's script, fetched from npm once (several test processes may fetch at once: each
-/// into a folder of its own, moved into place whole).
+/// axe-core's script, fetched from npm once: one test at a time in a process, and several
+/// processes each into a folder of its own, moved into place whole.
 fn axe_source() -> Result<String, String> {
+    static FETCHING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = FETCHING.lock().unwrap_or_else(|e| e.into_inner());
     let home = workdir().join(format!("axe-core-{AXE_VERSION}"));
     let script = home.join("axe.min.js");
     if !script.exists() {
-        let scratch = workdir().join(format!("npm-{}", std::process::id()));
+        let scratch = workdir().join(format!(
+            "npm-{}-{}",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        ));
         std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
         let status = std::process::Command::new("npm")
             .args([
@@ -198,16 +205,32 @@ impl Browser {
                 .await
                 .unwrap_or_else(|e| panic!("nothing to press labelled {label:?}: {e}")),
         };
-        let before = self.client.find(Locator::Css("html")).await.unwrap();
+        let page = self.page().await;
         target.click().await.unwrap();
-        // The next page has loaded once the old one's root is gone.
-        for _ in 0..400 {
-            if before.tag_name().await.is_err() {
+        self.left(page, label).await;
+    }
+
+    /// Presses Tab until the control `css` finds has focus (at most 60 times).
+    async fn tab_to(&self, css: &str) {
+        let check = format!("return document.activeElement.matches({css:?})");
+        for _ in 0..60 {
+            if self.script(&check).await == json!(true) {
                 return;
             }
-            tokio::time::sleep(Duration::from_millis(25)).await;
+            self.tab().await;
         }
-        panic!("pressing {label:?} led nowhere");
+        panic!("Tab never reached {css}");
+    }
+
+    /// Types into whatever has focus (`\u{E007}` is Enter).
+    async fn keys(&self, text: &str) {
+        self.client
+            .active_element()
+            .await
+            .unwrap()
+            .send_keys(text)
+            .await
+            .unwrap();
     }
 
     /// Presses Tab in whatever has focus.
@@ -221,9 +244,25 @@ impl Browser {
             .unwrap();
     }
 
+    /// The page shown now (its root element), to tell when it has gone.
+    async fn page(&self) -> fantoccini::elements::Element {
+        self.client.find(Locator::Css("html")).await.unwrap()
+    }
+
+    /// Waits until `page` has been left for the next (its root is gone); `what` led there.
+    async fn left(&self, page: fantoccini::elements::Element, what: &str) {
+        for _ in 0..400 {
+            if page.tag_name().await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("{what} led nowhere");
+    }
+
     /// Clicks the element `css` finds, and waits for the next page.
     async fn follow(&self, css: &str) {
-        let before = self.client.find(Locator::Css("html")).await.unwrap();
+        let page = self.page().await;
         self.client
             .find(Locator::Css(css))
             .await
@@ -231,13 +270,7 @@ impl Browser {
             .click()
             .await
             .unwrap();
-        for _ in 0..400 {
-            if before.tag_name().await.is_err() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("following {css} led nowhere");
+        self.left(page, css).await;
     }
 
     async fn text(&self, css: &str) -> String {
@@ -266,6 +299,15 @@ impl Browser {
             self.path().await,
             self.text("main").await
         );
+    }
+
+    /// Fills in the registration form as Ms Rivera (`rivera`) with `password`, and sends it.
+    async fn register(&self, app: &TestApp, password: &str) {
+        self.open(&app.url("/register")).await;
+        self.fill("username", "rivera").await;
+        self.fill("display_name", "Ms Rivera").await;
+        self.fill("password", password).await;
+        self.press("Create my account").await;
     }
 
     /// axe's WCAG A and AA violations on the page open now, one line each.
@@ -325,6 +367,21 @@ async fn school(backend: Backend) -> TestApp {
     app
 }
 
+/// [`school`], with the thread "Number bonds" by head in maths.
+async fn school_with_a_thread(backend: Backend) -> (TestApp, i64) {
+    let app = school(backend).await;
+    let head = app.token("head").await;
+    let thread = app
+        .thread(
+            &head,
+            "maths",
+            "Number bonds",
+            "How do you teach bonds to ten?",
+        )
+        .await;
+    (app, thread)
+}
+
 async fn a_newcomer_registers_starts_a_thread_and_replies(backend: Backend) {
     if let Some(why) = missing() {
         return skipped(&why);
@@ -332,11 +389,7 @@ async fn a_newcomer_registers_starts_a_thread_and_replies(backend: Backend) {
     let app = school(backend).await;
     let browser = Browser::start(1280, false).await;
 
-    browser.open(&app.url("/register")).await;
-    browser.fill("username", "rivera").await;
-    browser.fill("display_name", "Ms Rivera").await;
-    browser.fill("password", "a long enough password").await;
-    browser.press("Create my account").await;
+    browser.register(&app, "a long enough password").await;
     assert!(browser.text("header").await.contains("Ms Rivera"));
 
     // A thread with a table, a footnote and a link, rendered.
@@ -396,11 +449,7 @@ async fn a_form_with_a_mistake_keeps_the_text_and_says_why_beside_the_field(back
     }
     let app = school(backend).await;
     let browser = Browser::start(1280, false).await;
-    browser.open(&app.url("/register")).await;
-    browser.fill("username", "rivera").await;
-    browser.fill("display_name", "Ms Rivera").await;
-    browser.fill("password", "short").await;
-    browser.press("Create my account").await;
+    browser.register(&app, "short").await;
     assert_eq!(browser.path().await, "/register");
     let kept = browser
         .client
@@ -986,16 +1035,7 @@ async fn a_reply_written_as_the_session_ends_survives_the_login(backend: Backend
     if let Some(why) = missing() {
         return skipped(&why);
     }
-    let app = school(backend).await;
-    let head = app.token("head").await;
-    let thread = app
-        .thread(
-            &head,
-            "maths",
-            "Number bonds",
-            "How do you teach bonds to ten?",
-        )
-        .await;
+    let (app, thread) = school_with_a_thread(backend).await;
     let browser = Browser::start(1280, false).await;
     browser.log_in(&app, "head", PASSWORD).await;
     browser.open(&app.url(&format!("/t/{thread}"))).await;
@@ -1104,5 +1144,36 @@ async fn an_educator_follows_a_forum_on_another_instance_and_replies_there(backe
     );
     // The opening post and the reply from beta.
     assert_eq!(on_alpha.post_count, 2);
+    browser.client.close().await.unwrap();
+}
+
+async fn logging_in_and_replying_need_only_the_keyboard(backend: Backend) {
+    if let Some(why) = missing() {
+        return skipped(&why);
+    }
+    let (app, thread) = school_with_a_thread(backend).await;
+    let browser = Browser::start(1280, false).await;
+    browser.open(&app.url("/login")).await;
+    browser.tab_to("#username").await;
+    browser.keys("head").await;
+    browser.tab_to("#password").await;
+    let page = browser.page().await;
+    browser.keys(&format!("{PASSWORD}\u{E007}")).await;
+    browser.left(page, "Enter in the password").await;
+    assert!(browser.text("header").await.contains("Log out"));
+
+    browser.open(&app.url(&format!("/t/{thread}"))).await;
+    browser.tab_to("#body").await;
+    browser.keys("Ten frames, from the keyboard.").await;
+    browser
+        .tab_to("main form button[type=submit]:not(.secondary)")
+        .await;
+    let page = browser.page().await;
+    browser.keys("\u{E007}").await;
+    browser.left(page, "Enter on Post reply").await;
+    assert!(browser
+        .text("main")
+        .await
+        .contains("Ten frames, from the keyboard."));
     browser.client.close().await.unwrap();
 }
