@@ -310,6 +310,18 @@ impl Browser {
         self.press("Create my account").await;
     }
 
+    /// Fails listing axe's WCAG A and AA violations on the page open now (`name`), if any;
+    /// nothing to check without axe-core (see [`axe_source`]).
+    async fn passes_axe(&self, name: &str) {
+        match axe_source() {
+            Ok(axe) => {
+                let found = self.violations(&axe).await;
+                assert!(found.is_empty(), "{name}: {}", found.join("\n"));
+            }
+            Err(why) => skipped(&why),
+        }
+    }
+
     /// axe's WCAG A and AA violations on the page open now, one line each.
     async fn violations(&self, axe: &str) -> Vec<String> {
         self.client
@@ -873,6 +885,10 @@ async fn an_educator_answers_quotes_edits_marks_and_deletes(backend: Backend) {
         .await;
     let browser = Browser::start(1280, false).await;
     browser.log_in(&app, "cara", PASSWORD).await;
+    // Not for her: the refusal is a page like any other.
+    browser.open(&app.url("/admin")).await;
+    assert!(browser.text("main").await.contains("administrator"));
+    browser.passes_axe("a refusal").await;
 
     // A reply to Bea's post in particular, which then links back to it.
     browser.open(&app.url(&format!("/t/{thread}"))).await;
@@ -1055,6 +1071,7 @@ async fn a_reply_written_as_the_session_ends_survives_the_login(backend: Backend
     browser.fill("username", "head").await;
     browser.fill("password", PASSWORD).await;
     browser.press("Log in").await;
+    browser.passes_axe("the waiting draft").await;
     let waiting = browser
         .client
         .find(Locator::Id("body"))
@@ -1107,6 +1124,7 @@ async fn an_educator_follows_a_forum_on_another_instance_and_replies_there(backe
     browser.open(&beta.url("/")).await;
     browser.follow(&format!("a[href='/f/{handle}']")).await;
     assert!(browser.text("main").await.contains("This forum lives on"));
+    browser.passes_axe("a forum on another instance").await;
 
     // The thread, and a reply from beta's page that reaches alpha.
     browser
@@ -1125,6 +1143,7 @@ async fn an_educator_follows_a_forum_on_another_instance_and_replies_there(backe
         .for_element(Locator::Id("body"))
         .await
         .unwrap();
+    browser.passes_axe("a thread on another instance").await;
     browser
         .fill("body", "Counting in sevens, round the room.")
         .await;
