@@ -32,6 +32,7 @@ pub mod resolve;
 pub mod signature;
 pub mod signing;
 pub mod software;
+pub mod verification;
 
 use std::sync::Arc;
 use std::time::Duration;

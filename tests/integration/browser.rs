@@ -10,14 +10,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 use staffroom::db::Backend;
 
 use crate::both_backends;
-use crate::support::{drain_all, network, TestApp, PASSWORD};
+use crate::support::{drain_all, network, wait_until, TestApp, PASSWORD};
 
 both_backends!(
     a_newcomer_registers_starts_a_thread_and_replies,
@@ -56,6 +55,17 @@ fn missing() -> Option<String> {
     None
 }
 
+/// Whether the browser tests can run here; says why not when they cannot.
+fn runnable() -> bool {
+    match missing() {
+        Some(why) => {
+            skipped(&why);
+            false
+        }
+        None => true,
+    }
+}
+
 /// Says why a browser test did not run; fails instead where they must run
 /// (`STAFFROOM_TEST_BROWSER=required`, as `.ci/run` sets it).
 fn skipped(why: &str) {
@@ -65,11 +75,14 @@ fn skipped(why: &str) {
     eprintln!("browser test skipped: {why}; `.ci/run` installs what it needs");
 }
 
-/// axe-core's script, fetched from npm once: one test at a time in a process, and several
-/// processes each into a folder of its own, moved into place whole.
+/// axe-core's script, fetched from npm once a process (several processes each fetch into a
+/// folder of their own, moved into place whole) and read once.
 fn axe_source() -> Result<String, String> {
-    static FETCHING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one_at_a_time = FETCHING.lock().unwrap_or_else(|e| e.into_inner());
+    static AXE: std::sync::OnceLock<Result<String, String>> = std::sync::OnceLock::new();
+    AXE.get_or_init(fetch_axe).clone()
+}
+
+fn fetch_axe() -> Result<String, String> {
     let home = workdir().join(format!("axe-core-{AXE_VERSION}"));
     let script = home.join("axe.min.js");
     if !script.exists() {
@@ -144,19 +157,16 @@ impl Browser {
         let mut builder =
             ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
         builder.capabilities(capabilities.as_object().unwrap().clone());
-        let address = format!("http://127.0.0.1:{port}");
-        let mut tries = 0;
-        let client = loop {
-            match builder.connect(&address).await {
-                Ok(client) => break client,
-                Err(e) if tries < 100 => {
-                    tries += 1;
-                    tracing::debug!(error = %e, "chromedriver not ready yet");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                Err(e) => panic!("chromedriver did not start: {e}"),
-            }
-        };
+        wait_until("chromedriver to listen", || async move {
+            tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+        })
+        .await;
+        let client = builder
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("a browser session");
         let browser = Browser {
             client,
             _driver: driver,
@@ -251,13 +261,11 @@ impl Browser {
 
     /// Waits until `page` has been left for the next (its root is gone); `what` led there.
     async fn left(&self, page: fantoccini::elements::Element, what: &str) {
-        for _ in 0..400 {
-            if page.tag_name().await.is_err() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("{what} led nowhere");
+        let page = &page;
+        wait_until(&format!("{what} to lead to the next page"), || async move {
+            page.tag_name().await.is_err()
+        })
+        .await;
     }
 
     /// Clicks the element `css` finds, and waits for the next page.
@@ -395,8 +403,8 @@ async fn school_with_a_thread(backend: Backend) -> (TestApp, i64) {
 }
 
 async fn a_newcomer_registers_starts_a_thread_and_replies(backend: Backend) {
-    if let Some(why) = missing() {
-        return skipped(&why);
+    if !runnable() {
+        return;
     }
     let app = school(backend).await;
     let browser = Browser::start(1280, false).await;
@@ -456,8 +464,8 @@ async fn a_newcomer_registers_starts_a_thread_and_replies(backend: Backend) {
 }
 
 async fn a_form_with_a_mistake_keeps_the_text_and_says_why_beside_the_field(backend: Backend) {
-    if let Some(why) = missing() {
-        return skipped(&why);
+    if !runnable() {
+        return;
     }
     let app = school(backend).await;
     let browser = Browser::start(1280, false).await;
@@ -488,8 +496,8 @@ async fn a_form_with_a_mistake_keeps_the_text_and_says_why_beside_the_field(back
 }
 
 async fn every_page_type_passes_axe_in_both_schemes_and_fits_a_phone(backend: Backend) {
-    if let Some(why) = missing() {
-        return skipped(&why);
+    if !runnable() {
+        return;
     }
     let axe = match axe_source() {
         Ok(axe) => axe,
@@ -585,8 +593,8 @@ async fn check_page(
 }
 
 async fn the_keyboard_alone_reaches_every_control_and_titles_say_where_you_are(backend: Backend) {
-    if let Some(why) = missing() {
-        return skipped(&why);
+    if !runnable() {
+        return;
     }
     let app = school(backend).await;
     let token = app.token("head").await;
@@ -756,8 +764,8 @@ const DANGER: &str = "const bad = [];
                  return bad;";
 
 async fn nothing_hostile_runs_in_the_browser(backend: Backend) {
-    if let Some(why) = missing() {
-        return skipped(&why);
+    if !runnable() {
+        return;
     }
     use staffroom::forum::incoming::{Answered, DirectReply, IncomingPost, Relay};
     assert!(HOSTILE.len() >= 50);
@@ -864,8 +872,8 @@ async fn nothing_hostile_runs_in_the_browser(backend: Backend) {
 }
 
 async fn an_educator_answers_quotes_edits_marks_and_deletes(backend: Backend) {
-    if let Some(why) = missing() {
-        return skipped(&why);
+    if !runnable() {
+        return;
     }
     let app = school(backend).await;
     let head = app.token("head").await;
@@ -979,8 +987,8 @@ async fn an_educator_answers_quotes_edits_marks_and_deletes(backend: Backend) {
 }
 
 async fn an_administrator_creates_pins_and_archives(backend: Backend) {
-    if let Some(why) = missing() {
-        return skipped(&why);
+    if !runnable() {
+        return;
     }
     let app = TestApp::spawn(backend).await;
     app.create_user("head", true).await;
@@ -1048,8 +1056,8 @@ async fn an_administrator_creates_pins_and_archives(backend: Backend) {
 }
 
 async fn a_reply_written_as_the_session_ends_survives_the_login(backend: Backend) {
-    if let Some(why) = missing() {
-        return skipped(&why);
+    if !runnable() {
+        return;
     }
     let (app, thread) = school_with_a_thread(backend).await;
     let browser = Browser::start(1280, false).await;
@@ -1094,8 +1102,8 @@ async fn a_reply_written_as_the_session_ends_survives_the_login(backend: Backend
 }
 
 async fn an_educator_follows_a_forum_on_another_instance_and_replies_there(backend: Backend) {
-    if let Some(why) = missing() {
-        return skipped(&why);
+    if !runnable() {
+        return;
     }
     let net = network(backend, 2).await;
     let all: Vec<&TestApp> = net.iter().collect();
@@ -1167,8 +1175,8 @@ async fn an_educator_follows_a_forum_on_another_instance_and_replies_there(backe
 }
 
 async fn logging_in_and_replying_need_only_the_keyboard(backend: Backend) {
-    if let Some(why) = missing() {
-        return skipped(&why);
+    if !runnable() {
+        return;
     }
     let (app, thread) = school_with_a_thread(backend).await;
     let browser = Browser::start(1280, false).await;

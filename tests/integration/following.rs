@@ -316,6 +316,10 @@ async fn inboxes_refuse_what_they_cannot_trust(backend: Backend) {
     let (status, text) = post_signed(beta, &inbox, &crossed).await;
     assert_eq!(status, 400, "id and actor on different domains: {text}");
     assert!(text.contains("origin_mismatch"), "{text}");
+    // An activity claiming to come from this very instance (its own actor, its own domain).
+    let (status, text) = post_signed(alpha, &inbox, &follow_from(alpha, alpha)).await;
+    assert_eq!(status, 400, "sent from here: {text}");
+    assert!(text.contains("invalid_url"), "{text}");
     // Malformed JSON, a type not taken here, a known type in a shape we cannot read.
     let (status, text) = post_signed_raw(beta, &inbox, b"{\"id\": ".to_vec()).await;
     assert_eq!(status, 400, "malformed JSON: {text}");

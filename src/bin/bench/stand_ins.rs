@@ -10,7 +10,7 @@ use std::sync::Arc;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use url::Url;
 
-use staffroom::federation::signature;
+use staffroom::federation::{signature, verification};
 
 /// The forum's key, which every stand-in checks signatures against.
 #[derive(Clone)]
@@ -91,8 +91,8 @@ fn check(req: &HttpRequest, body: &[u8], known: &Known) -> Result<(), String> {
     let mut actor = Url::parse(&signature::parse(header)?.key_id).map_err(|e| e.to_string())?;
     actor.set_fragment(None);
     let key = known.0.get(&actor).ok_or("an unknown signer")?;
-    signature::verify_digest(req.headers(), body).map_err(|e| e.to_string())?;
-    signature::verify(req, key, "bench.invalid").map_err(|e| e.to_string())
+    verification::verify_digest(req.headers(), body).map_err(|e| e.to_string())?;
+    verification::verify(req, key, "bench.invalid").map_err(|e| e.to_string())
 }
 
 /// Starts the stand-ins' HTTP server on `listeners`: every POST is checked against the
