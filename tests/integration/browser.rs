@@ -875,19 +875,10 @@ async fn an_educator_answers_quotes_edits_marks_and_deletes(backend: Backend) {
     if !runnable() {
         return;
     }
-    let app = school(backend).await;
-    let head = app.token("head").await;
+    let (app, thread) = school_with_a_thread(backend).await;
     app.create_user("bea", false).await;
     app.create_user("cara", false).await;
     let bea = app.token("bea").await;
-    let thread = app
-        .thread(
-            &head,
-            "maths",
-            "Number bonds",
-            "How do you teach bonds to ten?",
-        )
-        .await;
     let answer = app
         .reply(&bea, thread, "With a rekenrek, five and five.", None)
         .await;
