@@ -403,6 +403,40 @@ pub fn revert_all_migrations(conn: &mut Conn<'_>) -> Result<usize, DbError> {
     Ok(reverted.len())
 }
 
+/// Reverts, newest first, every applied migration from `version` on (a migration folder's date
+/// prefix, such as `2026-12-03-000000`): used by the tests of what a migration does to data that
+/// was there before it.
+pub fn revert_migrations_from(conn: &mut Conn<'_>, version: &str) -> Result<usize, DbError> {
+    fn revert<C, B>(
+        c: &mut C,
+        source: fn() -> EmbeddedMigrations,
+        version: &str,
+    ) -> Result<usize, Box<dyn std::error::Error + Send + Sync>>
+    where
+        C: MigrationHarness<B>,
+        B: diesel::backend::Backend,
+    {
+        let from: String = version.chars().filter(char::is_ascii_digit).collect();
+        let mut reverted = 0;
+        loop {
+            let applied = c.applied_migrations()?;
+            let newest = applied.iter().map(ToString::to_string).max();
+            match newest {
+                Some(newest) if newest >= from => {
+                    c.revert_last_migration(source())?;
+                    reverted += 1;
+                }
+                _ => return Ok(reverted),
+            }
+        }
+    }
+    match conn {
+        Conn::Sqlite(c) => revert(&mut **c, || SQLITE_MIGRATIONS, version),
+        Conn::Pg(c) => revert(&mut **c, || POSTGRES_MIGRATIONS, version),
+    }
+    .map_err(|e| DbError::Migration(e.to_string()))
+}
+
 /// The current time, truncated to microseconds so that it round-trips through both backends.
 pub fn now() -> chrono::NaiveDateTime {
     let now = chrono::Utc::now().naive_utc();

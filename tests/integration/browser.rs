@@ -29,6 +29,7 @@ both_backends!(
     a_reply_written_as_the_session_ends_survives_the_login,
     an_educator_follows_a_forum_on_another_instance_and_replies_there,
     logging_in_and_replying_need_only_the_keyboard,
+    registering_starting_and_editing_need_only_the_keyboard,
 );
 
 /// The axe-core release the pages are checked with.
@@ -1193,5 +1194,65 @@ async fn logging_in_and_replying_need_only_the_keyboard(backend: Backend) {
         .text("main")
         .await
         .contains("Ten frames, from the keyboard."));
+    browser.client.close().await.unwrap();
+}
+
+async fn registering_starting_and_editing_need_only_the_keyboard(backend: Backend) {
+    if !runnable() {
+        return;
+    }
+    let app = school(backend).await;
+    let browser = Browser::start(1280, false).await;
+    // Register, from the link in the header.
+    browser.open(&app.url("/")).await;
+    browser.tab_to("header a[href='/register']").await;
+    let page = browser.page().await;
+    browser.keys("\u{E007}").await;
+    browser.left(page, "Enter on Register").await;
+    browser.tab_to("#username").await;
+    browser.keys("rivera").await;
+    browser.tab_to("#display_name").await;
+    browser.keys("Ms Rivera").await;
+    browser.tab_to("#password").await;
+    let page = browser.page().await;
+    browser.keys("a long enough password\u{E007}").await;
+    browser.left(page, "Enter in the password").await;
+    assert!(browser.text("header").await.contains("Ms Rivera"));
+
+    // Start a thread, from the forum's page.
+    browser.open(&app.url("/f/maths")).await;
+    browser.tab_to("main a[href$='/new']").await;
+    let page = browser.page().await;
+    browser.keys("\u{E007}").await;
+    browser.left(page, "Enter on Start a thread").await;
+    browser.tab_to("#title").await;
+    browser.keys("Place value, by keyboard").await;
+    browser.tab_to("#body").await;
+    browser.keys("Hundreds, tens and ones.").await;
+    browser.tab_to("main form button[type=submit]").await;
+    let page = browser.page().await;
+    browser.keys("\u{E007}").await;
+    browser.left(page, "Enter on Start the thread").await;
+    assert_eq!(browser.text("h1").await, "Place value, by keyboard");
+
+    // Edit it, from the link under the post.
+    browser.tab_to("main a[href$='/edit']").await;
+    let page = browser.page().await;
+    browser.keys("\u{E007}").await;
+    browser.left(page, "Enter on Edit").await;
+    browser.tab_to("#body").await;
+    // Ctrl+End, then more text.
+    browser
+        .keys("\u{E009}\u{E010}\u{E000} Base ten blocks help.")
+        .await;
+    browser.tab_to("main form button[type=submit]").await;
+    let page = browser.page().await;
+    browser.keys("\u{E007}").await;
+    browser.left(page, "Enter on Save changes").await;
+    let main = browser.text("main").await;
+    assert!(
+        main.contains("Hundreds, tens and ones. Base ten blocks help."),
+        "{main}"
+    );
     browser.client.close().await.unwrap();
 }

@@ -3,9 +3,12 @@
 use staffroom::db::{self, Backend, Db};
 
 use crate::both_backends;
-use crate::support::TestDatabase;
+use crate::support::{TestApp, TestDatabase};
 
-both_backends!(migrations_run_up_down_and_up_again);
+both_backends!(
+    migrations_run_up_down_and_up_again,
+    posts_stored_before_put_their_code_and_tables_in_the_tab_order,
+);
 
 async fn migrations_run_up_down_and_up_again(backend: Backend) {
     let database = TestDatabase::new(backend);
@@ -34,4 +37,51 @@ async fn migrations_run_up_down_and_up_again(backend: Backend) {
     })
     .await
     .unwrap();
+}
+
+/// Posts stored before the sanitizer put code blocks and tables in the Tab order get them there
+/// when the server is upgraded; reverting takes them out again.
+async fn posts_stored_before_put_their_code_and_tables_in_the_tab_order(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.create_user("head", true).await;
+    let token = app.token("head").await;
+    app.forum_named(&token, "maths").await;
+    let body = "| a | b |\n|---|---|\n| 1 | 2 |\n\n```\nlet x = 1;\n```\n\nAfter.";
+    let thread = app.thread(&token, "maths", "Tables", body).await;
+    let html = || async {
+        let (status, page) = app
+            .api(
+                reqwest::Method::GET,
+                &format!("/api/v1/threads/{thread}"),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{page}");
+        page["opening_post"]["html"].as_str().unwrap().to_string()
+    };
+    let now = html().await;
+    assert!(now.contains("<table tabindex=\"0\">"), "{now}");
+    assert!(now.contains("<pre tabindex=\"0\">"), "{now}");
+    let migrate = |down: bool| {
+        let db = app.site.db().clone();
+        tokio::task::spawn_blocking(move || {
+            db.with_conn(|conn| {
+                if down {
+                    db::revert_migrations_from(conn, "2026-12-03-000000").map(|n| assert!(n >= 1))
+                } else {
+                    db::run_migrations(conn)
+                }
+            })
+        })
+    };
+    migrate(true).await.unwrap().expect("revert");
+    let before = html().await;
+    assert!(
+        before.contains("<table>") && before.contains("<pre>"),
+        "{before}"
+    );
+    assert!(!before.contains("tabindex"), "{before}");
+    migrate(false).await.unwrap().expect("migrate");
+    assert_eq!(html().await, now);
 }
