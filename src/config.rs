@@ -27,6 +27,8 @@ pub struct Settings {
     pub limits: LimitSettings,
     /// Page sizes.
     pub pages: PageSettings,
+    /// Moderation.
+    pub moderation: ModerationSettings,
     /// ActivityPub.
     pub federation: FederationSettings,
     /// Logging.
@@ -121,6 +123,15 @@ pub struct PageSettings {
     pub threads_per_page: u32,
     /// Replies on one page of a thread.
     pub posts_per_page: u32,
+}
+
+/// `[moderation]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModerationSettings {
+    /// The moderation log (public to everyone) names the moderator who acted; when false,
+    /// only moderators and administrators see who did what.
+    pub log_shows_moderators: bool,
 }
 
 /// `[federation]`

@@ -24,7 +24,8 @@
 //!   body, whether a request is answered in JSON or HTML, and request ids on 5xx answers.
 //! - [`state`]: [`state::AppState`], what every HTTP handler shares.
 //! - [`forum`]: the domain, behind one service, [`forum::Site`]: accounts, forums, threads and
-//!   posts with their rules (one file each), and federation's domain side: follows, remote
+//!   posts with their rules (one file each), moderation (who moderates, locks, pins, the log),
+//!   and federation's domain side: follows, remote
 //!   actors and objects, the durable outbox, delivery scheduling and its retry policy. No HTTP.
 //! - [`db`]: the pool, the SQLite/PostgreSQL connection enum, the schema, one file per table.
 //! - [`web`]: server-rendered HTML pages, forms, sessions, CSRF, feeds, the stylesheet.

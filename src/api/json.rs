@@ -6,7 +6,8 @@ use serde::Serialize;
 use crate::forum::threads::PostView;
 use crate::forum::{Forum, Paging, Post, Revision, Thread, Urls, User};
 
-fn ts(t: NaiveDateTime) -> String {
+/// A timestamp as the API writes it (RFC 3339, UTC).
+pub fn ts(t: NaiveDateTime) -> String {
     t.and_utc()
         .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
@@ -100,6 +101,10 @@ pub struct ThreadJson {
     pub author: UserJson,
     /// Pinned?
     pub pinned: bool,
+    /// Locked (no new replies except from moderators)?
+    pub locked: bool,
+    /// When it was locked.
+    pub locked_at: Option<String>,
     /// Replies.
     pub reply_count: i64,
     /// Started.
@@ -118,6 +123,8 @@ impl ThreadJson {
             forum: forum.handle(),
             author: UserJson::new(author, urls),
             pinned: t.pinned,
+            locked: t.locked_at.is_some(),
+            locked_at: t.locked_at.map(ts),
             reply_count: t.reply_count,
             created_at: ts(t.created_at),
             last_activity_at: ts(t.last_activity_at),

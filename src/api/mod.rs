@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod follows;
 pub mod forums;
 pub mod json;
+pub mod moderation;
 pub mod posts;
 pub mod threads;
 pub mod users;
@@ -143,7 +144,7 @@ pub struct PageQuery {
 
 /// Registers the API routes under `/api/v1`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    use web::{delete, get, patch, post};
+    use web::{delete, get, patch, post, put};
     cfg.service(
         web::scope("/api/v1")
             .route("/accounts", post().to(accounts::register))
@@ -155,6 +156,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/forums/{name}", patch().to(forums::update))
             .route("/forums/{name}/threads", get().to(forums::threads))
             .route("/forums/{name}/threads", post().to(forums::start_thread))
+            .route("/forums/{name}/moderators", get().to(moderation::list))
+            .route(
+                "/forums/{name}/moderators/{person}",
+                put().to(moderation::appoint),
+            )
+            .route(
+                "/forums/{name}/moderators/{person}",
+                delete().to(moderation::dismiss),
+            )
+            .route("/forums/{name}/modlog", get().to(moderation::log))
             .route("/threads/{id}", get().to(threads::show))
             .route("/threads/{id}", patch().to(threads::update))
             .route("/threads/{id}/posts", post().to(threads::reply))

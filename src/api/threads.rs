@@ -1,9 +1,9 @@
-//! `/api/v1/threads/{id}`: a thread with its posts, pinning, replying.
+//! `/api/v1/threads/{id}`: a thread with its posts, pinning and locking, replying.
 
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::json::{PagingJson, PostJson, ThreadJson};
+use super::json::{PagingJson, PostJson, ThreadJson, UserJson};
 use super::{ApiResult, ApiUser, PageQuery};
 use crate::error::JsonError;
 use crate::state::AppState;
@@ -14,6 +14,8 @@ struct ThreadPageJson {
     opening_post: PostJson,
     posts: Vec<PostJson>,
     paging: PagingJson,
+    /// Who locked the thread, when it is locked.
+    locked_by: Option<UserJson>,
 }
 
 /// GET /api/v1/threads/{id}?page=N: the thread, its opening post and a page of replies.
@@ -33,17 +35,21 @@ pub async fn show(
             .map(|r| PostJson::from_view(r, urls))
             .collect(),
         paging: (&page.paging).into(),
+        locked_by: page.locked_by.as_ref().map(|u| UserJson::new(u, urls)),
     }))
 }
 
-/// `PATCH /api/v1/threads/{id}` body.
+/// `PATCH /api/v1/threads/{id}` body: only the fields sent change.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct UpdateBody {
     pinned: Option<bool>,
+    locked: Option<bool>,
+    /// Why it is locked or unlocked (for the moderation log).
+    reason: String,
 }
 
-/// PATCH /api/v1/threads/{id}: pin or unpin (administrators).
+/// PATCH /api/v1/threads/{id}: pin or unpin, lock or unlock (the forum's moderators).
 pub async fn update(
     state: web::Data<AppState>,
     me: ApiUser,
@@ -51,14 +57,23 @@ pub async fn update(
     body: web::Json<UpdateBody>,
 ) -> ApiResult {
     let id = path.into_inner();
-    let Some(pinned) = body.pinned else {
+    let body = body.into_inner();
+    if body.pinned.is_none() && body.locked.is_none() {
         return Err(JsonError::new(
             422,
             "invalid_input",
-            "Nothing to change: send {\"pinned\": true|false}.",
+            "Nothing to change: send {\"pinned\": true|false} or {\"locked\": true|false, \"reason\": \"...\"}.",
         ));
-    };
-    state.site.pin_thread(me.user, id, pinned).await?;
+    }
+    if let Some(locked) = body.locked {
+        state
+            .site
+            .lock_thread(me.user.clone(), id, locked, body.reason)
+            .await?;
+    }
+    if let Some(pinned) = body.pinned {
+        state.site.pin_thread(me.user, id, pinned).await?;
+    }
     show(
         state,
         web::Path::from(id),

@@ -24,6 +24,7 @@ pub mod forums;
 pub mod helpful;
 pub mod keys;
 pub mod login_failures;
+pub mod moderation;
 pub mod outbox;
 pub mod posts;
 pub mod received;

@@ -94,6 +94,8 @@ diesel::table! {
         reply_count -> BigInt,
         created_at -> Timestamp,
         last_activity_at -> Timestamp,
+        locked_at -> Nullable<Timestamp>,
+        locked_by_id -> Nullable<BigInt>,
     }
 }
 
@@ -214,6 +216,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Moderators of forums (administrators moderate every forum without a row here).
+    forum_moderators (id) {
+        id -> BigInt,
+        forum_id -> BigInt,
+        user_id -> BigInt,
+        appointed_by_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// What moderators did, with why.
+    moderation_log (id) {
+        id -> BigInt,
+        forum_id -> Nullable<BigInt>,
+        moderator_id -> Nullable<BigInt>,
+        action -> Text,
+        thread_id -> Nullable<BigInt>,
+        post_id -> Nullable<BigInt>,
+        person_id -> Nullable<BigInt>,
+        reason -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(threads -> forums (forum_id));
 diesel::joinable!(threads -> users (author_id));
@@ -226,6 +254,8 @@ diesel::joinable!(helpful_marks -> users (user_id));
 diesel::joinable!(forum_follows -> users (follower_id));
 diesel::joinable!(deliveries -> activities (activity_id));
 diesel::joinable!(deliveries -> instances (instance_id));
+diesel::joinable!(forum_moderators -> forums (forum_id));
+diesel::joinable!(moderation_log -> forums (forum_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -243,4 +273,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     instances,
     deliveries,
     helpful_marks,
+    forum_moderators,
+    moderation_log,
 );

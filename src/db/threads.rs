@@ -32,6 +32,10 @@ pub struct Thread {
     pub created_at: NaiveDateTime,
     /// When it was started or last replied to.
     pub last_activity_at: NaiveDateTime,
+    /// When it was locked (it takes no new replies), if it is.
+    pub locked_at: Option<NaiveDateTime>,
+    /// Who locked it.
+    pub locked_by_id: Option<i64>,
 }
 
 /// A local thread to insert.
@@ -115,6 +119,21 @@ pub fn set_title(conn: &mut Conn<'_>, id: i64, title: &str) -> QueryResult<usize
 pub fn set_pinned(conn: &mut Conn<'_>, id: i64, pinned: bool) -> QueryResult<Thread> {
     dispatch!(conn, |c| diesel::update(threads::table.find(id))
         .set(threads::pinned.eq(pinned))
+        .returning(Thread::as_returning())
+        .get_result(c))
+}
+
+/// Locks (with who and when) or unlocks.
+pub fn set_locked(
+    conn: &mut Conn<'_>,
+    id: i64,
+    locked: Option<(i64, NaiveDateTime)>,
+) -> QueryResult<Thread> {
+    dispatch!(conn, |c| diesel::update(threads::table.find(id))
+        .set((
+            threads::locked_by_id.eq(locked.map(|(by, _)| by)),
+            threads::locked_at.eq(locked.map(|(_, at)| at)),
+        ))
         .returning(Thread::as_returning())
         .get_result(c))
 }

@@ -41,7 +41,6 @@ pub struct User {
     pub last_refreshed_at: Option<NaiveDateTime>,
 }
 
-/// A local account to insert.
 impl User {
     /// How the person is named: `name` here, `name@domain` if remote.
     pub fn handle(&self) -> String {
@@ -52,6 +51,7 @@ impl User {
     }
 }
 
+/// A local account to insert.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = users)]
 pub struct NewLocalUser<'a> {

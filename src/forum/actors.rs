@@ -128,8 +128,8 @@ impl Site {
         .await
     }
 
-    /// A local forum's moderators (the administrators, until forums have roles of their own)
-    /// and its pinned threads' opening posts.
+    /// A local forum's moderators (those appointed to it, then the administrators, who
+    /// moderate every forum) and its pinned threads' opening posts.
     pub async fn forum_moderators_and_pinned(
         &self,
         name: String,
@@ -137,7 +137,12 @@ impl Site {
         self.blocking(move |_inner, conn| {
             let forum = forums::local_by_name(conn, &name.to_ascii_lowercase())?
                 .ok_or(ForumError::NotFound { what: "forum" })?;
-            let moderators = users::admins(conn)?;
+            let mut moderators = crate::db::moderation::of_forum(conn, forum.id)?;
+            for admin in users::admins(conn)? {
+                if !moderators.iter().any(|m| m.id == admin.id) {
+                    moderators.push(admin);
+                }
+            }
             let pinned = posts::pinned_openings_in_forum(conn, forum.id)?
                 .into_iter()
                 .filter(|(post, _, _)| post.deleted_at.is_none())

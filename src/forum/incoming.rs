@@ -7,6 +7,7 @@
 use chrono::NaiveDateTime;
 
 use super::markdown::{self, anchor_prefix};
+use super::moderation::require_unlocked;
 use super::outbox::{push_event, OutboxEvent};
 use super::threads::PostContext;
 use super::types;
@@ -352,6 +353,7 @@ impl Site {
                     Placement::Reply { parent_id } => {
                         let parent = context(conn, parent_id)?;
                         super::forums::require_open(&parent.forum)?;
+                        require_unlocked(conn, &parent.thread, &parent.forum, Some(&author))?;
                         (parent.thread, parent.forum, Some(parent_id))
                     }
                 };
@@ -433,6 +435,7 @@ impl Site {
                 return Ok(unchanged(DirectOutcome::LongWay));
             }
             super::forums::require_open(&forum)?;
+            require_unlocked(conn, &thread, &forum, Some(author))?;
             let stored = insert_post(
                 conn,
                 author,

@@ -8,7 +8,8 @@
 //! from its handle), it declares a capability ([`remote::Resolver`]) that `federation`
 //! implements.
 //!
-//! One file per concern: `accounts`, `forums`, `threads`, `users`, `helpful`; federation's
+//! One file per concern: `accounts`, `forums`, `threads`, `users`, `helpful`, `moderation`
+//! (who moderates a forum, locking and pinning, and the moderation log); federation's
 //! domain side in `follows` (both directions), `remote` (people, forums and received activities
 //! from elsewhere), `incoming` (posts from elsewhere placed in threads), `actors` (local actors'
 //! keys and names), `outbox` (what other servers must hear, recorded in the same transaction
@@ -26,6 +27,7 @@ mod group_commit;
 pub mod helpful;
 pub mod incoming;
 pub mod markdown;
+pub mod moderation;
 pub mod outbox;
 pub mod password;
 pub mod remote;

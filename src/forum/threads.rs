@@ -1,13 +1,14 @@
 //! Threads and posts: starting a thread, replying, quoting, editing with kept revisions,
-//! deleting to a placeholder, pinning, and the pages and feeds that show them.
+//! deleting to a placeholder, and the pages and feeds that show them.
 
 use std::collections::HashMap;
 
 use super::forums::require_open;
 use super::markdown::{self, anchor_prefix};
+use super::moderation::{moderates, require_unlocked};
 use super::outbox::{post_event, PostAction};
 use super::types::{PostBody, ThreadTitle};
-use super::{require_admin, Forum, Inner, Paging, Post, Revision, Site, Thread, User};
+use super::{Forum, Inner, Paging, Post, Revision, Site, Thread, User};
 use crate::db::{self, forums, posts, revisions, threads, Conn};
 use crate::error::{ForumError, Validator};
 
@@ -38,6 +39,10 @@ pub struct ThreadPage {
     pub paging: Paging,
     /// The posts on this page the viewer marked helpful.
     pub marked_helpful: Vec<i64>,
+    /// Who locked the thread, when it is locked (and their account still exists).
+    pub locked_by: Option<User>,
+    /// Whether the viewer moderates the thread's forum.
+    pub viewer_moderates: bool,
 }
 
 /// A post with everything around it.
@@ -211,13 +216,13 @@ impl Site {
         self.thread_page_for(id, page, None).await
     }
 
-    /// [`Site::thread_page`] for a logged-in viewer: also which posts they marked helpful
-    /// (one more query).
+    /// [`Site::thread_page`] for a logged-in viewer: also which posts they marked helpful and
+    /// whether they moderate the forum (two more queries).
     pub async fn thread_page_for(
         &self,
         id: i64,
         page: Option<u32>,
-        viewer: Option<i64>,
+        viewer: Option<User>,
     ) -> Result<ThreadPage, ForumError> {
         let per_page = self.settings().pages.posts_per_page;
         self.blocking(move |_inner, conn| {
@@ -235,13 +240,21 @@ impl Site {
                 .map(|(p, u)| (p.id, (p, u)))
                 .collect();
             parents.insert(opening.id, (opening.clone(), opening_author.clone()));
-            let marked_helpful = match viewer {
-                Some(user_id) => {
+            let marked_helpful = match &viewer {
+                Some(user) => {
                     let mut ids: Vec<i64> = rows.iter().map(|(p, _)| p.id).collect();
                     ids.push(opening.id);
-                    crate::db::helpful::marked_by(conn, user_id, &ids)?
+                    crate::db::helpful::marked_by(conn, user.id, &ids)?
                 }
                 None => Vec::new(),
+            };
+            let viewer_moderates = match &viewer {
+                Some(user) => moderates(conn, user, &forum)?,
+                None => false,
+            };
+            let locked_by = match thread.locked_by_id {
+                Some(by) => crate::db::users::by_id(conn, by)?,
+                None => None,
             };
             let replies = rows
                 .into_iter()
@@ -264,6 +277,8 @@ impl Site {
                 replies,
                 paging,
                 marked_helpful,
+                locked_by,
+                viewer_moderates,
             })
         })
         .await
@@ -283,6 +298,7 @@ impl Site {
                 let forum = forums::by_id(conn, thread.forum_id)?
                     .ok_or(ForumError::NotFound { what: "forum" })?;
                 require_open(&forum)?;
+                require_unlocked(conn, &thread, &forum, Some(&by))?;
                 let mut v = Validator::new();
                 let body = v.check(
                     "body",
@@ -406,16 +422,6 @@ impl Site {
             }
             let revisions = revisions::for_post(conn, id)?;
             Ok(PostHistory { context, revisions })
-        })
-        .await
-    }
-
-    /// Pins or unpins a thread (administrators only).
-    pub async fn pin_thread(&self, by: User, id: i64, pinned: bool) -> Result<Thread, ForumError> {
-        self.blocking(move |_inner, conn| {
-            require_admin(&by)?;
-            threads::by_id(conn, id)?.ok_or_else(thread_not_found)?;
-            Ok(threads::set_pinned(conn, id, pinned)?)
         })
         .await
     }

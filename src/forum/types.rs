@@ -259,6 +259,26 @@ impl ForumDescription {
     }
 }
 
+/// Why a moderator acted: plain text on one line, up to [`Reason::MAX_CHARS`] characters;
+/// required where the action needs one (a removal, a ban, a report), optional elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Reason(String);
+
+impl Reason {
+    /// The longest reason.
+    pub const MAX_CHARS: usize = 1000;
+
+    /// Reads a reason.
+    pub fn parse(input: &str, required: bool) -> Result<Reason, String> {
+        single_line(input, "Reason", Reason::MAX_CHARS, required).map(Reason)
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A post body in Markdown: not blank, at most `limits.body_max_bytes` bytes, line endings `\n`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostBody(String);
@@ -294,6 +314,19 @@ impl PostBody {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reasons_are_one_line_and_bounded() {
+        assert_eq!(
+            Reason::parse("  Off topic ", true).unwrap().as_str(),
+            "Off topic"
+        );
+        assert_eq!(Reason::parse("", false).unwrap().as_str(), "");
+        assert!(Reason::parse(" ", true).is_err());
+        assert!(Reason::parse("a\u{7}b", false).is_err());
+        assert!(Reason::parse(&"x".repeat(Reason::MAX_CHARS), true).is_ok());
+        assert!(Reason::parse(&"x".repeat(Reason::MAX_CHARS + 1), true).is_err());
+    }
 
     #[test]
     fn usernames_are_lowercased_and_checked() {

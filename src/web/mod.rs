@@ -320,7 +320,7 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
 
 /// Registers every page.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    use pages::{accounts, admin, follows, forums, threads, users};
+    use pages::{accounts, admin, follows, forums, moderation, threads, users};
     use web::{get, post};
     cfg.route("/", get().to(forums::index))
         .route("/static/style.css", get().to(stylesheet))
@@ -335,16 +335,27 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/forums", post().to(admin::create_forum))
         .route("/admin/forums/{name}", get().to(admin::edit_forum_form))
         .route("/admin/forums/{name}", post().to(admin::edit_forum))
+        .route(
+            "/admin/forums/{name}/moderators",
+            post().to(admin::appoint_moderator),
+        )
+        .route(
+            "/admin/forums/{name}/moderators/remove",
+            post().to(admin::dismiss_moderator),
+        )
         .route("/follows", post().to(follows::follow))
         .route("/follows/delete", post().to(follows::unfollow))
         .route("/f/{name}", get().to(forums::forum))
         .route("/f/{name}/new", get().to(forums::new_thread_form))
         .route("/f/{name}/new", post().to(forums::new_thread))
         .route("/f/{name}/feed.atom", get().to(feeds::forum))
+        .route("/f/{name}/modlog", get().to(moderation::log))
         .route("/t/{id}", get().to(threads::thread))
         .route("/t/{id}/reply", get().to(threads::reply_form))
         .route("/t/{id}/reply", post().to(threads::reply))
-        .route("/t/{id}/pin", post().to(threads::pin))
+        .route("/t/{id}/pin", post().to(moderation::pin))
+        .route("/t/{id}/lock", get().to(moderation::lock_form))
+        .route("/t/{id}/lock", post().to(moderation::lock))
         .route("/t/{id}/feed.atom", get().to(feeds::thread))
         .route("/p/{id}", get().to(threads::permalink))
         .route("/p/{id}/edit", get().to(threads::edit_form))

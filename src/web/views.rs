@@ -203,6 +203,8 @@ pub struct ThreadItem {
     pub title: String,
     /// Pinned?
     pub pinned: bool,
+    /// Locked (no new replies)?
+    pub locked: bool,
     /// Who started it.
     pub author: UserLink,
     /// When.
@@ -220,6 +222,7 @@ impl ThreadItem {
             url: format!("/t/{}", t.id),
             title: t.title.clone(),
             pinned: t.pinned,
+            locked: t.locked_at.is_some(),
             author: author.into(),
             started: When::new(t.created_at),
             replies: t.reply_count,

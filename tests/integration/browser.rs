@@ -30,6 +30,7 @@ both_backends!(
     an_educator_follows_a_forum_on_another_instance_and_replies_there,
     logging_in_and_replying_need_only_the_keyboard,
     registering_starting_and_editing_need_only_the_keyboard,
+    an_administrator_appoints_a_moderator_who_locks_a_thread,
 );
 
 /// The axe-core release the pages are checked with.
@@ -522,6 +523,23 @@ async fn every_page_type_passes_axe_in_both_schemes_and_fits_a_phone(backend: Ba
     app.reply(&token, thread, "With a rekenrek.", None).await;
     let (_, page) = app.read(&format!("/api/v1/threads/{thread}")).await;
     let opening = page["opening_post"]["id"].as_i64().unwrap();
+    // A moderator, and a locked thread: the settings page lists them, the log has entries.
+    app.create_user("bea", false).await;
+    for (method, path, body) in [
+        (
+            reqwest::Method::PUT,
+            "/api/v1/forums/maths/moderators/bea".to_string(),
+            None,
+        ),
+        (
+            reqwest::Method::PATCH,
+            format!("/api/v1/threads/{thread}"),
+            Some(json!({"locked": true, "reason": "Answered in full"})),
+        ),
+    ] {
+        let (status, body) = app.api(method, &path, Some(&token), body).await;
+        assert_eq!(status, 200, "{body}");
+    }
     let pages = [
         ("front", "/".to_string()),
         ("forum", "/f/maths".into()),
@@ -536,6 +554,8 @@ async fn every_page_type_passes_axe_in_both_schemes_and_fits_a_phone(backend: Ba
         ("edit", format!("/p/{opening}/edit")),
         ("delete", format!("/p/{opening}/delete")),
         ("password", "/settings/password".into()),
+        ("lock", format!("/t/{thread}/lock")),
+        ("modlog", "/f/maths/modlog".into()),
     ];
     // axe finds what it should: an image without a description, put into a page for a moment.
     {
@@ -1254,5 +1274,63 @@ async fn registering_starting_and_editing_need_only_the_keyboard(backend: Backen
         main.contains("Hundreds, tens and ones. Base ten blocks help."),
         "{main}"
     );
+    browser.client.close().await.unwrap();
+}
+
+async fn an_administrator_appoints_a_moderator_who_locks_a_thread(backend: Backend) {
+    if !runnable() {
+        return;
+    }
+    let (app, thread) = school_with_a_thread(backend).await;
+    app.create_user("bea", false).await;
+    let browser = Browser::start(1280, false).await;
+    browser.log_in(&app, "head", PASSWORD).await;
+    browser.open(&app.url("/admin/forums/maths")).await;
+    // A name that is no one's comes back beside the field, kept, with the cursor in it.
+    browser.fill("person", "bee").await;
+    browser.press("Appoint").await;
+    assert!(browser
+        .text("#person-error")
+        .await
+        .contains("no one by that name"));
+    let focused = browser.script("return document.activeElement.id").await;
+    assert_eq!(focused, json!("person"));
+    browser.fill("person", "bea").await;
+    browser.press("Appoint").await;
+    assert!(browser.text(".moderators").await.contains("Bea"));
+    browser.press("Log out").await;
+
+    // bea locks the thread, saying why.
+    browser.log_in(&app, "bea", PASSWORD).await;
+    browser.open(&app.url(&format!("/t/{thread}"))).await;
+    browser.press("Lock thread").await;
+    browser
+        .fill("reason", "Answered in full; see the pinned thread")
+        .await;
+    browser.press("Lock the thread").await;
+    assert_eq!(browser.path().await, format!("/t/{thread}"));
+    let main = browser.text("main").await;
+    assert!(main.contains("Locked by Bea"), "{main}");
+    // Moderators may still answer.
+    assert!(browser.client.find(Locator::Id("body")).await.is_ok());
+    browser.press("Log out").await;
+
+    // An educator reads it, cannot reply, and finds the reason in the log.
+    app.create_user("dev", false).await;
+    browser.log_in(&app, "dev", PASSWORD).await;
+    browser.open(&app.url(&format!("/t/{thread}"))).await;
+    assert!(
+        browser.client.find(Locator::Id("body")).await.is_err(),
+        "no reply form"
+    );
+    browser.open(&app.url("/f/maths")).await;
+    browser.press("Moderation log").await;
+    let log = browser.text(".modlog").await;
+    assert!(log.contains("Bea locked the thread Number bonds"), "{log}");
+    assert!(
+        log.contains("Answered in full; see the pinned thread"),
+        "{log}"
+    );
+    assert!(log.contains("appointed a moderator Bea"), "{log}");
     browser.client.close().await.unwrap();
 }

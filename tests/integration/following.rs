@@ -692,7 +692,12 @@ async fn maths_with_a_thread(alpha: &TestApp) -> i64 {
 /// A Create of a Note by `from`'s instance actor (it can sign, so it stands in for a person on
 /// another server), answering `in_reply_to`, addressed as Mastodon addresses replies: to the
 /// author answered, and the public, never the forum.
-fn mastodon_style_reply(from: &TestApp, in_reply_to: &str, to: &str, content: &str) -> Value {
+pub(crate) fn mastodon_style_reply(
+    from: &TestApp,
+    in_reply_to: &str,
+    to: &str,
+    content: &str,
+) -> Value {
     let id = from.url(&format!("/notes/{}", uuid::Uuid::new_v4()));
     json!({
         "@context": "https://www.w3.org/ns/activitystreams",

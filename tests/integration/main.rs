@@ -17,6 +17,7 @@ mod forums;
 mod hardening;
 mod layers;
 mod migrations;
+mod moderation;
 mod other_software;
 mod properties;
 mod query_plans;

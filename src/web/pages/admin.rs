@@ -1,4 +1,4 @@
-//! Administration: creating, editing and archiving forums.
+//! Administration: creating, editing and archiving forums, and appointing their moderators.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -6,11 +6,12 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::super::session::{redirect_with_notice, Viewer};
-use super::super::views::{FormErrors, ForumItem};
-use super::super::{html, invalid_status, ok, Layout, PageError};
+use super::super::views::{FormErrors, ForumItem, UserLink};
+use super::super::{html, invalid_status, Layout, PageError};
 use crate::error::ForumError;
 use crate::forum::forums::{ForumChanges, ForumForm};
 use crate::forum::{require_admin, User};
+use crate::state::AppState;
 
 #[derive(Template)]
 #[template(path = "admin.html")]
@@ -32,6 +33,54 @@ struct EditForumPage<'a> {
     description: &'a str,
     archived: bool,
     errors: FormErrors,
+    moderators: Vec<UserLink>,
+    /// The appoint form's field, kept when it comes back with a mistake.
+    person: &'a str,
+    person_errors: FormErrors,
+}
+
+/// What the edit-forum page shows besides the forum: the fields as typed, and the appoint form.
+#[derive(Default)]
+struct EditState<'a> {
+    fields: Option<(&'a str, &'a str, bool)>,
+    errors: FormErrors,
+    person: &'a str,
+    person_errors: FormErrors,
+}
+
+/// The edit-forum page, with the forum's moderators.
+async fn edit_page(
+    viewer: &Viewer,
+    status: StatusCode,
+    name: String,
+    state: EditState<'_>,
+) -> Result<HttpResponse, PageError> {
+    let m = viewer
+        .site
+        .moderators(name)
+        .await
+        .map_err(|e| viewer.error(e))?;
+    let forum = &m.forum;
+    let (title, description, archived) = state.fields.unwrap_or((
+        forum.title.as_str(),
+        forum.description.as_str(),
+        forum.archived,
+    ));
+    let layout = viewer.layout(format!("Edit {}", forum.title));
+    Ok(html(
+        status,
+        &EditForumPage {
+            layout: &layout,
+            forum: ForumItem::from(forum),
+            title,
+            description,
+            archived,
+            errors: state.errors,
+            moderators: m.moderators.iter().map(UserLink::from).collect(),
+            person: state.person,
+            person_errors: state.person_errors,
+        },
+    ))
 }
 
 fn admin(viewer: &Viewer, back: &str) -> Result<User, PageError> {
@@ -132,16 +181,7 @@ pub async fn edit_forum_form(
 ) -> Result<HttpResponse, PageError> {
     let name = path.into_inner();
     admin(&viewer, &format!("/admin/forums/{name}"))?;
-    let forum = viewer.site.forum(name).await.map_err(|e| viewer.error(e))?;
-    let layout = viewer.layout(format!("Edit {}", forum.title));
-    ok(&EditForumPage {
-        layout: &layout,
-        title: &forum.title,
-        description: &forum.description,
-        archived: forum.archived,
-        forum: ForumItem::from(&forum),
-        errors: FormErrors::default(),
-    })
+    edit_page(&viewer, StatusCode::OK, name, EditState::default()).await
 }
 
 /// The edit-forum form.
@@ -183,20 +223,88 @@ pub async fn edit_forum(
             &format!("The forum “{}” is saved.", forum.title),
         )),
         Err(ForumError::Invalid(invalid)) => {
-            let forum = viewer.site.forum(name).await.map_err(|e| viewer.error(e))?;
-            let layout = viewer.layout(format!("Edit {}", forum.title));
-            Ok(html(
+            edit_page(
+                &viewer,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &EditForumPage {
-                    layout: &layout,
-                    forum: ForumItem::from(&forum),
-                    title: &form.title,
-                    description: &form.description,
-                    archived,
+                name,
+                EditState {
+                    fields: Some((&form.title, &form.description, archived)),
                     errors: FormErrors(invalid.fields),
+                    ..EditState::default()
                 },
-            ))
+            )
+            .await
         }
         Err(e) => Err(viewer.error(e)),
     }
+}
+
+/// The appoint and remove-moderator forms.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ModeratorForm {
+    csrf_token: String,
+    person: String,
+}
+
+/// POST /admin/forums/{name}/moderators: appoints a moderator.
+pub async fn appoint_moderator(
+    viewer: Viewer,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<ModeratorForm>,
+) -> Result<HttpResponse, PageError> {
+    let name = path.into_inner();
+    viewer.check_csrf(&form.csrf_token)?;
+    let user = admin(&viewer, &format!("/admin/forums/{name}"))?;
+    let result = viewer
+        .site
+        .appoint_moderator(user, name.clone(), &form.person, state.resolver.as_deref())
+        .await;
+    match result {
+        Ok(m) => Ok(redirect_with_notice(
+            &viewer.site,
+            &format!("/admin/forums/{name}"),
+            &format!("{} now moderates “{}”.", form.person.trim(), m.forum.title),
+        )),
+        Err(ForumError::Invalid(invalid)) => {
+            edit_page(
+                &viewer,
+                invalid_status(&invalid),
+                name,
+                EditState {
+                    person: &form.person,
+                    person_errors: FormErrors(invalid.fields),
+                    ..EditState::default()
+                },
+            )
+            .await
+        }
+        Err(e) => Err(viewer.error(e)),
+    }
+}
+
+/// POST /admin/forums/{name}/moderators/remove: takes a moderator off the forum.
+pub async fn dismiss_moderator(
+    viewer: Viewer,
+    path: web::Path<String>,
+    form: web::Form<ModeratorForm>,
+) -> Result<HttpResponse, PageError> {
+    let name = path.into_inner();
+    viewer.check_csrf(&form.csrf_token)?;
+    let user = admin(&viewer, &format!("/admin/forums/{name}"))?;
+    let m = viewer
+        .site
+        .dismiss_moderator(user, name.clone(), &form.person)
+        .await
+        .map_err(|e| viewer.error(e))?;
+    Ok(redirect_with_notice(
+        &viewer.site,
+        &format!("/admin/forums/{name}"),
+        &format!(
+            "{} no longer moderates “{}”.",
+            form.person.trim(),
+            m.forum.title
+        ),
+    ))
 }

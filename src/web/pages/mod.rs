@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod admin;
 pub mod follows;
 pub mod forums;
+pub mod moderation;
 pub mod threads;
 pub mod users;
 

@@ -1,4 +1,4 @@
-//! A thread and its posts: reading, replying, quoting, editing, deleting, revisions, pinning.
+//! A thread and its posts: reading, replying, quoting, editing, deleting, revisions.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -6,7 +6,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::super::session::{redirect_with_notice, Viewer};
-use super::super::views::{FormErrors, ForumItem, Pager, PostItem, When};
+use super::super::views::{FormErrors, ForumItem, Pager, PostItem, UserLink, When};
 use super::super::{html, ok, Layout, PageError};
 use super::accounts::{login_to_keep, CsrfOnly, Draft};
 use super::PageQuery;
@@ -27,7 +27,14 @@ struct ThreadPage<'a> {
     pager: Pager,
     can_reply: bool,
     logged_in: bool,
-    is_admin: bool,
+    moderates: bool,
+    locked: Option<LockItem>,
+}
+
+/// Who locked a thread, and when.
+struct LockItem {
+    by: Option<UserLink>,
+    at: When,
 }
 
 #[derive(Template)]
@@ -97,14 +104,11 @@ pub async fn thread(
 ) -> Result<HttpResponse, PageError> {
     let page = viewer
         .site
-        .thread_page_for(
-            path.into_inner(),
-            q.page,
-            viewer.user.as_ref().map(|u| u.id),
-        )
+        .thread_page_for(path.into_inner(), q.page, viewer.user.clone())
         .await
         .map_err(|e| viewer.error(e))?;
-    let open = !page.forum.archived;
+    // Replies are taken in an open forum, in a thread that is not locked (or from moderators).
+    let open = !page.forum.archived && (page.thread.locked_at.is_none() || page.viewer_moderates);
     let me = viewer.user.as_ref();
     let shown = |view: &crate::forum::threads::PostView| {
         let mut item = PostItem::new(view, me, open);
@@ -125,7 +129,11 @@ pub async fn thread(
         pager: Pager::new(&base, &page.paging),
         can_reply: me.is_some() && open,
         logged_in: me.is_some(),
-        is_admin: me.is_some_and(|u| u.is_admin),
+        moderates: page.viewer_moderates,
+        locked: page.thread.locked_at.map(|at| LockItem {
+            by: page.locked_by.as_ref().map(UserLink::from),
+            at: When::new(at),
+        }),
     })
 }
 
@@ -447,40 +455,6 @@ pub async fn revisions(viewer: Viewer, path: web::Path<i64>) -> Result<HttpRespo
             })
             .collect(),
     })
-}
-
-/// The pin form.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct PinForm {
-    csrf_token: String,
-    pinned: String,
-}
-
-/// POST /t/{id}/pin (administrators)
-pub async fn pin(
-    viewer: Viewer,
-    path: web::Path<i64>,
-    form: web::Form<PinForm>,
-) -> Result<HttpResponse, PageError> {
-    let id = path.into_inner();
-    viewer.check_csrf(&form.csrf_token)?;
-    let user = viewer.require_user(&format!("/t/{id}"))?;
-    let pinned = form.pinned == "true";
-    viewer
-        .site
-        .pin_thread(user, id, pinned)
-        .await
-        .map_err(|e| viewer.error(e))?;
-    Ok(redirect_with_notice(
-        &viewer.site,
-        &format!("/t/{id}"),
-        if pinned {
-            "The thread is pinned."
-        } else {
-            "The thread is unpinned."
-        },
-    ))
 }
 
 /// The helpful form: `mark` is `1` to mark, `0` to take the mark back.

@@ -1,0 +1,118 @@
+//! Moderation through the API: a forum's moderators (`/api/v1/forums/{name}/moderators`) and
+//! its moderation log (`/api/v1/forums/{name}/modlog`). Locking and pinning are fields of
+//! `PATCH /api/v1/threads/{id}`.
+
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+
+use super::json::{ts, PagingJson, UserJson};
+use super::{ApiResult, ApiUser, MaybeApiUser, PageQuery};
+use crate::forum::moderation::{LogItem, Moderators};
+use crate::forum::Urls;
+use crate::state::AppState;
+
+fn moderators_json(m: &Moderators, urls: &Urls) -> Vec<UserJson> {
+    m.moderators
+        .iter()
+        .map(|u| UserJson::new(u, urls))
+        .collect()
+}
+
+/// GET /api/v1/forums/{name}/moderators: who moderates a forum of this instance.
+pub async fn list(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
+    let m = state.site.moderators(path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(moderators_json(&m, state.site.urls())))
+}
+
+/// PUT /api/v1/forums/{name}/moderators/{person}: appoints a person (`name`, or
+/// `name@domain` for someone elsewhere) as a moderator (administrators). Answers the list.
+pub async fn appoint(
+    state: web::Data<AppState>,
+    me: ApiUser,
+    path: web::Path<(String, String)>,
+) -> ApiResult {
+    let (forum, person) = path.into_inner();
+    let m = state
+        .site
+        .appoint_moderator(me.user, forum, &person, state.resolver.as_deref())
+        .await?;
+    Ok(HttpResponse::Ok().json(moderators_json(&m, state.site.urls())))
+}
+
+/// DELETE /api/v1/forums/{name}/moderators/{person}: takes a person off the forum's
+/// moderators (administrators). Answers the list.
+pub async fn dismiss(
+    state: web::Data<AppState>,
+    me: ApiUser,
+    path: web::Path<(String, String)>,
+) -> ApiResult {
+    let (forum, person) = path.into_inner();
+    let m = state
+        .site
+        .dismiss_moderator(me.user, forum, &person)
+        .await?;
+    Ok(HttpResponse::Ok().json(moderators_json(&m, state.site.urls())))
+}
+
+/// The thread a log entry names.
+#[derive(Serialize)]
+struct LoggedThreadJson {
+    id: i64,
+    title: String,
+    url: String,
+}
+
+/// One entry of the moderation log.
+#[derive(Serialize)]
+struct LogEntryJson {
+    id: i64,
+    /// `lock`, `unlock`, `pin`, `unpin`, `appoint`, `dismiss`.
+    action: String,
+    /// Who acted: null when the instance hides moderators' names from this reader.
+    moderator: Option<UserJson>,
+    thread: Option<LoggedThreadJson>,
+    person: Option<UserJson>,
+    reason: String,
+    created_at: String,
+}
+
+#[derive(Serialize)]
+struct LogJson {
+    entries: Vec<LogEntryJson>,
+    paging: PagingJson,
+}
+
+fn entry_json(item: &LogItem, urls: &Urls) -> LogEntryJson {
+    LogEntryJson {
+        id: item.entry.id,
+        action: item.entry.action.clone(),
+        moderator: item.moderator.as_ref().map(|u| UserJson::new(u, urls)),
+        thread: item.thread.as_ref().map(|t| LoggedThreadJson {
+            id: t.id,
+            title: t.title.clone(),
+            url: urls.thread(t),
+        }),
+        person: item.person.as_ref().map(|u| UserJson::new(u, urls)),
+        reason: item.entry.reason.clone(),
+        created_at: ts(item.entry.created_at),
+    }
+}
+
+/// GET /api/v1/forums/{name}/modlog?page=N: the forum's moderation log, newest first.
+pub async fn log(
+    state: web::Data<AppState>,
+    me: MaybeApiUser,
+    path: web::Path<String>,
+    q: web::Query<PageQuery>,
+) -> ApiResult {
+    let viewer = me.0.map(|m| m.user);
+    let page = state
+        .site
+        .moderation_log(viewer, path.into_inner(), q.page)
+        .await?;
+    let urls = state.site.urls();
+    Ok(HttpResponse::Ok().json(LogJson {
+        entries: page.items.iter().map(|i| entry_json(i, urls)).collect(),
+        paging: (&page.paging).into(),
+    }))
+}

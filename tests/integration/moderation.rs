@@ -1,0 +1,574 @@
+//! Moderation: moderators appointed per forum, locking and pinning threads, and the
+//! moderation log, through the API, the pages and from other servers, with each role tried
+//! against each action.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use staffroom::db::Backend;
+
+use crate::both_backends;
+use crate::following::{mastodon_style_reply, post_signed};
+use crate::support::{expect_error, location, main_of, network, TestApp};
+
+both_backends!(
+    each_role_can_do_what_it_may_and_nothing_more,
+    a_locked_thread_takes_replies_only_from_moderators,
+    the_moderation_log_says_who_did_what_and_why,
+    the_log_can_keep_moderators_names_to_moderators,
+    moderators_are_appointed_and_threads_locked_on_the_pages,
+    a_locked_thread_refuses_replies_from_other_servers,
+);
+
+/// A school: `head` administers; `bea` moderates maths; `cara` moderates science; `dev` is an
+/// educator. Answers the app and a token for each, in that order.
+async fn school(backend: Backend) -> (TestApp, [String; 4]) {
+    school_with(backend, |_| {}).await
+}
+
+async fn school_with(
+    backend: Backend,
+    change: impl FnOnce(&mut staffroom::config::Settings),
+) -> (TestApp, [String; 4]) {
+    let app = TestApp::spawn_with(backend, change).await;
+    app.create_user("head", true).await;
+    for name in ["bea", "cara", "dev"] {
+        app.create_user(name, false).await;
+    }
+    let head = app.token("head").await;
+    app.forum_named(&head, "maths").await;
+    app.forum_named(&head, "science").await;
+    for (forum, person) in [("maths", "bea"), ("science", "cara")] {
+        let (status, body) = appoint(&app, &head, forum, person).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let tokens = [
+        head,
+        app.token("bea").await,
+        app.token("cara").await,
+        app.token("dev").await,
+    ];
+    (app, tokens)
+}
+
+async fn appoint(app: &TestApp, token: &str, forum: &str, person: &str) -> (u16, Value) {
+    app.api(
+        Method::PUT,
+        &format!("/api/v1/forums/{forum}/moderators/{person}"),
+        Some(token),
+        None,
+    )
+    .await
+}
+
+async fn patch_thread(app: &TestApp, token: Option<&str>, id: i64, body: Value) -> (u16, Value) {
+    app.api(
+        Method::PATCH,
+        &format!("/api/v1/threads/{id}"),
+        token,
+        Some(body),
+    )
+    .await
+}
+
+async fn try_reply(app: &TestApp, token: &str, thread: i64, body: &str) -> (u16, Value) {
+    app.api(
+        Method::POST,
+        &format!("/api/v1/threads/{thread}/posts"),
+        Some(token),
+        Some(json!({ "body": body })),
+    )
+    .await
+}
+
+async fn log_of(app: &TestApp, token: Option<&str>, forum: &str) -> Vec<Value> {
+    let (status, body) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/forums/{forum}/modlog"),
+            token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["entries"].as_array().unwrap().clone()
+}
+
+async fn each_role_can_do_what_it_may_and_nothing_more(backend: Backend) {
+    let (app, [head, bea, cara, dev]) = school(backend).await;
+    let thread = app
+        .thread(&dev, "maths", "Fractions", "Halves first?")
+        .await;
+
+    // Who moderates maths: bea (appointed), listed for anyone.
+    let (status, list) = app
+        .api(Method::GET, "/api/v1/forums/maths/moderators", None, None)
+        .await;
+    assert_eq!(status, 200, "{list}");
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["bea"]);
+
+    // Only administrators appoint and dismiss.
+    for token in [&bea, &cara, &dev] {
+        let (status, body) = appoint(&app, token, "maths", "dev").await;
+        expect_error(status, &body, 403, "admin_only");
+        let (status, body) = app
+            .api(
+                Method::DELETE,
+                "/api/v1/forums/maths/moderators/bea",
+                Some(token),
+                None,
+            )
+            .await;
+        expect_error(status, &body, 403, "admin_only");
+    }
+    let (status, body) = app
+        .api(
+            Method::PUT,
+            "/api/v1/forums/maths/moderators/dev",
+            None,
+            None,
+        )
+        .await;
+    expect_error(status, &body, 401, "unauthenticated");
+    let (status, body) = appoint(&app, &head, "maths", "nobody").await;
+    expect_error(status, &body, 422, "unknown_person");
+    assert!(body["fields"]["person"].is_string(), "{body}");
+    let (status, body) = appoint(&app, &head, "history", "dev").await;
+    expect_error(status, &body, 404, "not_found");
+
+    // Locking and pinning: the forum's moderator and administrators; not a moderator of another
+    // forum, not an educator, not a visitor.
+    for token in [&cara, &dev] {
+        for change in [json!({"locked": true}), json!({"pinned": true})] {
+            let (status, body) = patch_thread(&app, Some(token), thread, change).await;
+            expect_error(status, &body, 403, "moderators_only");
+        }
+    }
+    let (status, body) = patch_thread(&app, None, thread, json!({"locked": true})).await;
+    expect_error(status, &body, 401, "unauthenticated");
+    let (_, page) = app.read(&format!("/api/v1/threads/{thread}")).await;
+    assert_eq!(
+        (&page["thread"]["locked"], &page["thread"]["pinned"]),
+        (&json!(false), &json!(false)),
+        "refusals change nothing: {page}"
+    );
+    for token in [&bea, &head] {
+        let (status, page) = patch_thread(
+            &app,
+            Some(token),
+            thread,
+            json!({"locked": true, "pinned": true}),
+        )
+        .await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(page["thread"]["locked"], true, "{page}");
+        assert_eq!(page["thread"]["pinned"], true, "{page}");
+        let (status, page) = patch_thread(
+            &app,
+            Some(token),
+            thread,
+            json!({"locked": false, "pinned": false}),
+        )
+        .await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(page["thread"]["locked"], false, "{page}");
+    }
+    // Nothing to change, and a reason too long.
+    let (status, body) = patch_thread(&app, Some(&bea), thread, json!({})).await;
+    expect_error(status, &body, 422, "invalid_input");
+    let long = "x".repeat(1001);
+    let (status, body) = patch_thread(
+        &app,
+        Some(&bea),
+        thread,
+        json!({"locked": true, "reason": long}),
+    )
+    .await;
+    expect_error(status, &body, 422, "invalid_input");
+    assert!(body["fields"]["reason"].is_string(), "{body}");
+
+    // Dismissed, bea moderates no more.
+    let (status, list) = app
+        .api(
+            Method::DELETE,
+            "/api/v1/forums/maths/moderators/bea",
+            Some(&head),
+            None,
+        )
+        .await;
+    assert_eq!((status, list.clone()), (200, json!([])), "{list}");
+    let (status, body) = patch_thread(&app, Some(&bea), thread, json!({"locked": true})).await;
+    expect_error(status, &body, 403, "moderators_only");
+}
+
+async fn a_locked_thread_takes_replies_only_from_moderators(backend: Backend) {
+    let (app, [head, bea, cara, dev]) = school(backend).await;
+    let thread = app
+        .thread(&dev, "maths", "Fractions", "Halves first?")
+        .await;
+    app.reply(&cara, thread, "Before locking.", None).await;
+    let (status, page) = patch_thread(
+        &app,
+        Some(&bea),
+        thread,
+        json!({"locked": true, "reason": "Answered; see the pinned thread"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["locked_by"]["name"], "bea", "{page}");
+    assert!(page["thread"]["locked_at"].is_string(), "{page}");
+
+    for token in [&dev, &cara] {
+        let (status, body) = try_reply(&app, token, thread, "After locking.").await;
+        expect_error(status, &body, 403, "thread_locked");
+    }
+    // The forum's moderators may still answer, and so may administrators.
+    app.reply(&bea, thread, "A note from the moderator.", None)
+        .await;
+    app.reply(&head, thread, "And from the head.", None).await;
+    let (_, page) = app.read(&format!("/api/v1/threads/{thread}")).await;
+    let bodies: Vec<&str> = page["posts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        bodies,
+        [
+            "Before locking.",
+            "A note from the moderator.",
+            "And from the head."
+        ]
+    );
+
+    // On the page: the thread says it is locked and by whom, and offers no reply form; the
+    // educator's reply sent anyway comes back refused with their words kept.
+    let browser = app.logged_in("dev").await;
+    let (status, html) = app.get(&browser, &format!("/t/{thread}")).await;
+    assert_eq!(status, 200);
+    let main = main_of(&html);
+    assert!(main.contains("Locked by"), "{main}");
+    assert!(main.contains("Bea"), "{main}");
+    assert!(!main.contains("action=\"/t/"), "no reply form: {main}");
+    assert!(
+        !main.contains("Lock thread"),
+        "no moderator's controls: {main}"
+    );
+    let res = app
+        .submit(
+            &browser,
+            "/",
+            &format!("/t/{thread}/reply"),
+            &[("body", "My words, kept."), ("in_reply_to", "")],
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("This thread is locked"), "{html}");
+    assert!(html.contains("My words, kept."), "{html}");
+
+    // Unlocked, everyone replies again.
+    let (status, _) = patch_thread(&app, Some(&bea), thread, json!({"locked": false})).await;
+    assert_eq!(status, 200);
+    app.reply(&dev, thread, "After unlocking.", None).await;
+}
+
+async fn the_moderation_log_says_who_did_what_and_why(backend: Backend) {
+    let (app, [head, bea, _cara, dev]) = school(backend).await;
+    let thread = app
+        .thread(&dev, "maths", "Fractions", "Halves first?")
+        .await;
+    let reason = "Heated <b>thread</b>; a pause";
+    patch_thread(
+        &app,
+        Some(&bea),
+        thread,
+        json!({"locked": true, "reason": reason}),
+    )
+    .await;
+    // Locking again changes nothing and records nothing.
+    patch_thread(&app, Some(&bea), thread, json!({"locked": true})).await;
+    patch_thread(&app, Some(&head), thread, json!({"pinned": true})).await;
+    patch_thread(&app, Some(&bea), thread, json!({"locked": false})).await;
+
+    let entries = log_of(&app, None, "maths").await;
+    let summary: Vec<(&str, &str, &str)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["moderator"]["name"].as_str().unwrap(),
+                e["person"]["name"]
+                    .as_str()
+                    .or(e["thread"]["title"].as_str())
+                    .unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("unlock", "bea", "Fractions"),
+            ("pin", "head", "Fractions"),
+            ("lock", "bea", "Fractions"),
+            ("appoint", "head", "bea"),
+        ]
+    );
+    assert_eq!(entries[2]["reason"], reason);
+    assert_eq!(entries[2]["thread"]["id"], thread);
+    // Each forum has its own log.
+    let science = log_of(&app, None, "science").await;
+    assert_eq!(science.len(), 1);
+    assert_eq!(science[0]["person"]["name"], "cara");
+
+    // The page lists the same, the reason escaped.
+    let (status, html) = app.get(&TestApp::browser(), "/f/maths/modlog").await;
+    assert_eq!(status, 200);
+    let main = main_of(&html);
+    assert!(main.contains("locked the thread"), "{main}");
+    assert!(main.contains("appointed a moderator"), "{main}");
+    assert!(
+        main.contains("Heated &#60;b&#62;thread&#60;/b&#62;; a pause"),
+        "{main}"
+    );
+    assert!(!main.contains("<b>thread"), "{main}");
+    let (_, forum) = app.get(&TestApp::browser(), "/f/maths").await;
+    assert!(forum.contains("href=\"/f/maths/modlog\""));
+    let (status, _) = app.get(&TestApp::browser(), "/f/history/modlog").await;
+    assert_eq!(status, 404);
+}
+
+async fn the_log_can_keep_moderators_names_to_moderators(backend: Backend) {
+    let (app, [_head, bea, cara, dev]) = school_with(backend, |s| {
+        s.moderation.log_shows_moderators = false;
+    })
+    .await;
+    let thread = app
+        .thread(&dev, "maths", "Fractions", "Halves first?")
+        .await;
+    patch_thread(
+        &app,
+        Some(&bea),
+        thread,
+        json!({"locked": true, "reason": "Pause"}),
+    )
+    .await;
+    for token in [None, Some(dev.as_str()), Some(cara.as_str())] {
+        let entries = log_of(&app, token, "maths").await;
+        assert_eq!(entries[0]["action"], "lock");
+        assert_eq!(entries[0]["reason"], "Pause");
+        assert!(entries[0]["moderator"].is_null(), "{token:?}: {entries:?}");
+        // The person appointed is named; who appointed them is not.
+        assert_eq!(entries[1]["person"]["name"], "bea");
+        assert!(entries[1]["moderator"].is_null());
+    }
+    let entries = log_of(&app, Some(&bea), "maths").await;
+    assert_eq!(entries[0]["moderator"]["name"], "bea");
+    let (_, html) = app.get(&TestApp::browser(), "/f/maths/modlog").await;
+    assert!(main_of(&html).contains("A moderator"), "{html}");
+}
+
+async fn moderators_are_appointed_and_threads_locked_on_the_pages(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.create_user("head", true).await;
+    app.create_user("bea", false).await;
+    app.create_user("dev", false).await;
+    let head = app.token("head").await;
+    app.forum_named(&head, "maths").await;
+    let dev = app.token("dev").await;
+    let thread = app
+        .thread(&dev, "maths", "Fractions", "Halves first?")
+        .await;
+
+    // The administrator appoints bea on the forum's settings page; a mistake comes back beside
+    // the field with what was typed.
+    let admin = app.logged_in("head").await;
+    let settings = "/admin/forums/maths";
+    let res = app
+        .submit(
+            &admin,
+            settings,
+            "/admin/forums/maths/moderators",
+            &[("person", "bee")],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("id=\"person-error\""), "{html}");
+    assert!(html.contains("value=\"bee\""), "{html}");
+    assert!(html.contains("autofocus"), "{html}");
+    let res = app
+        .submit(
+            &admin,
+            settings,
+            "/admin/forums/maths/moderators",
+            &[("person", "bea")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), settings);
+    let (_, html) = app.get(&admin, settings).await;
+    assert!(html.contains("now moderates"), "{html}");
+    assert!(
+        html.contains("value=\"@bea\""),
+        "a remove button for bea: {html}"
+    );
+
+    // bea sees the moderator's controls on the thread; dev does not, nor can dev use them.
+    let moderator = app.logged_in("bea").await;
+    let (_, html) = app.get(&moderator, &format!("/t/{thread}")).await;
+    assert!(
+        html.contains(&format!("href=\"/t/{thread}/lock\"")),
+        "{html}"
+    );
+    assert!(html.contains("Pin thread"), "{html}");
+    let educator = app.logged_in("dev").await;
+    let (status, _) = app.get(&educator, &format!("/t/{thread}/lock")).await;
+    assert_eq!(status, 403);
+    let res = app
+        .submit(
+            &educator,
+            "/",
+            &format!("/t/{thread}/lock"),
+            &[("locked", "true"), ("reason", "")],
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+
+    // A reason too long comes back beside the field, kept.
+    let lock_page = format!("/t/{thread}/lock");
+    let long = "x".repeat(1001);
+    let res = app
+        .submit(
+            &moderator,
+            &lock_page,
+            &lock_page,
+            &[("locked", "true"), ("reason", &long)],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("id=\"reason-error\""), "{html}");
+    assert!(html.contains(&long), "the reason is kept");
+    let res = app
+        .submit(
+            &moderator,
+            &lock_page,
+            &lock_page,
+            &[("locked", "true"), ("reason", "Answered")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let (_, html) = app.get(&moderator, &format!("/t/{thread}")).await;
+    assert!(html.contains("The thread is locked"), "notice: {html}");
+    assert!(html.contains("Unlock thread"), "{html}");
+    let (_, html) = app.get(&educator, "/f/maths").await;
+    assert!(
+        html.contains(">Locked<"),
+        "the forum's list says so: {html}"
+    );
+    // And pinned, from the same place.
+    let res = app
+        .submit(
+            &moderator,
+            &format!("/t/{thread}"),
+            &format!("/t/{thread}/pin"),
+            &[("pinned", "true")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    // Unlocked again from its page.
+    let (_, html) = app.get(&moderator, &lock_page).await;
+    assert!(html.contains("Unlock the thread"), "{html}");
+    let res = app
+        .submit(&moderator, &lock_page, &lock_page, &[("locked", "false")])
+        .await;
+    assert_eq!(res.status(), 303);
+    let (_, page) = app.read(&format!("/api/v1/threads/{thread}")).await;
+    assert_eq!(page["thread"]["locked"], false);
+    assert_eq!(page["thread"]["pinned"], true);
+
+    // Removed on the settings page, bea's controls are gone.
+    let res = app
+        .submit(
+            &admin,
+            settings,
+            "/admin/forums/maths/moderators/remove",
+            &[("person", "bea")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let (_, html) = app.get(&moderator, &format!("/t/{thread}")).await;
+    assert!(
+        !html.contains("Pin thread") && !html.contains("Unpin thread"),
+        "{html}"
+    );
+    let entries = log_of(&app, None, "maths").await;
+    let actions: Vec<&str> = entries
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["dismiss", "unlock", "pin", "lock", "appoint"]);
+}
+
+async fn a_locked_thread_refuses_replies_from_other_servers(backend: Backend) {
+    use staffroom::forum::incoming::{IncomingPost, Placement};
+    let net = network(backend, 2).await;
+    let (alpha, beta) = (&net[0], &net[1]);
+    alpha.create_user("head", true).await;
+    alpha.create_user("alice", false).await;
+    let head = alpha.token("head").await;
+    alpha.forum_named(&head, "maths").await;
+    let alice = alpha.token("alice").await;
+    let thread = alpha
+        .thread(&alice, "maths", "Place value", "Base ten.")
+        .await;
+    let (status, _) = patch_thread(alpha, Some(&head), thread, json!({"locked": true})).await;
+    assert_eq!(status, 200);
+
+    // A reply sent to the author's inbox, and one sent to the shared inbox: both refused, 403.
+    for inbox in ["/u/alice/inbox", "/inbox"] {
+        let reply = mastodon_style_reply(
+            beta,
+            &alpha.url(&format!("/t/{thread}")),
+            &alpha.url("/u/alice"),
+            "<p>Dienes blocks.</p>",
+        );
+        let (status, text) = post_signed(beta, &alpha.url(inbox), &reply).await;
+        assert_eq!(status, 403, "{inbox}: {text}");
+        assert!(text.contains("thread_locked"), "{text}");
+    }
+    // The long way (a reply whose author had to be fetched) is refused the same.
+    let author = alpha
+        .remember_remote_person("https://remote.example", "rita")
+        .await;
+    let (_, page) = alpha.read(&format!("/api/v1/threads/{thread}")).await;
+    let opening = page["opening_post"]["id"].as_i64().unwrap();
+    let refused = alpha
+        .site
+        .receive_post(
+            author,
+            Placement::Reply { parent_id: opening },
+            IncomingPost {
+                ap_id: "https://remote.example/p/1".into(),
+                title: None,
+                markdown: None,
+                html: "<p>Also refused.</p>".into(),
+                published: staffroom::forum::now(),
+                updated: None,
+            },
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused.status(), 403, "{refused}");
+    let (_, page) = alpha.read(&format!("/api/v1/threads/{thread}")).await;
+    assert_eq!(page["posts"], json!([]), "nothing stored: {page}");
+    assert_eq!(page["thread"]["reply_count"], 0);
+}
