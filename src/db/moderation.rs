@@ -52,12 +52,14 @@ pub fn remove(conn: &mut Conn<'_>, forum_id: i64, user_id: i64) -> QueryResult<b
 
 /// The forum's moderators, in the order they were appointed.
 pub fn of_forum(conn: &mut Conn<'_>, forum_id: i64) -> QueryResult<Vec<User>> {
-    dispatch!(conn, |c| forum_moderators::table
+    // Found through `forum_moderators_pair`, put in order here (they are few).
+    let mut rows: Vec<(i64, User)> = dispatch!(conn, |c| forum_moderators::table
         .inner_join(users::table.on(users::id.eq(forum_moderators::user_id)))
         .filter(forum_moderators::forum_id.eq(forum_id))
-        .order(forum_moderators::id)
-        .select(User::as_select())
-        .load(c))
+        .select((forum_moderators::id, User::as_select()))
+        .load(c))?;
+    rows.sort_by_key(|(id, _)| *id);
+    Ok(rows.into_iter().map(|(_, user)| user).collect())
 }
 
 /// One entry of the moderation log.

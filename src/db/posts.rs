@@ -353,7 +353,8 @@ pub fn pinned_openings_in_forum(
         .inner_join(threads::table)
         .inner_join(users::table)
         .filter(threads::forum_id.eq(forum_id))
-        .filter(threads::pinned)
+        // An equality, so that `threads_forum_listing` serves the order too.
+        .filter(threads::pinned.eq(true))
         .filter(posts::is_opening)
         .order((threads::last_activity_at.desc(), threads::id.desc()))
         .select((Post::as_select(), Thread::as_select(), User::as_select()))

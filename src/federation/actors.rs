@@ -282,6 +282,42 @@ pub fn remote_forum_row(json: &RemoteGroup) -> Result<RemoteForum, FederationErr
     })
 }
 
+/// The most moderators read from a forum's collection.
+const MODERATORS_READ: usize = 100;
+
+/// Reads who moderates a forum elsewhere from its `moderators` collection (each time the forum
+/// is fetched), so that the people of this instance among them can moderate it from here.
+/// Best effort: a collection that cannot be read leaves the moderators as they were.
+async fn read_moderators(forum: &Forum, collection: &Url, data: &Data<Site>) {
+    let fetched = activitypub_federation::fetch::fetch_object_http::<Site, serde_json::Value>(
+        collection, data,
+    )
+    .await;
+    let collection_json = match fetched {
+        Ok(res) => res.object,
+        Err(e) => {
+            tracing::info!(%collection, error = %e, "could not read a forum's moderators");
+            return;
+        }
+    };
+    let ids: Vec<String> = collection_json
+        .get("orderedItems")
+        .or_else(|| collection_json.get("items"))
+        .and_then(serde_json::Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|item| item.as_str().or_else(|| item.get("id")?.as_str()))
+                .take(MODERATORS_READ)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Err(e) = data.set_remote_moderators(forum.id, ids).await {
+        tracing::warn!(%collection, error = %e, "could not store a forum's moderators");
+    }
+}
+
 /// Checks that an actor's key and inbox are its own: same origin as its id.
 fn verify_actor_urls(id: &Url, key_owner: &Url, inbox: &Url) -> Result<(), FederationError> {
     same_origin(id, key_owner)?;
@@ -425,6 +461,7 @@ impl Object for ApForum {
                 .profile_url
                 .as_deref()
                 .and_then(|u| Url::parse(u).ok()),
+            attributed_to: None,
         })
     }
 
@@ -439,6 +476,11 @@ impl Object for ApForum {
 
     async fn from_json(json: RemoteGroup, data: &Data<Site>) -> Result<Self, FederationError> {
         let row = data.remember_remote_forum(remote_forum_row(&json)?).await?;
+        if let Some(moderators) = &json.attributed_to {
+            if same_origin(moderators, &json.id).is_ok() {
+                read_moderators(&row, moderators, data).await;
+            }
+        }
         ApForum::remote(row, json.public_key.public_key_pem)
     }
 }

@@ -1,6 +1,6 @@
 //! Planning what other servers must hear: each outbox event becomes activities, their signer
 //! and the inboxes they go to ([`plan`]), built by the family that owns them
-//! (`activities::following`, `posts`, `announce`, `votes`). The delivery worker stores the plan
+//! (`activities::following`, `posts`, `announce`, `votes`, `moderation`). The delivery worker stores the plan
 //! in the same transaction that marks the event done, then sends.
 
 use activitypub_federation::config::Data;
@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 use url::Url;
 
-use crate::federation::activities::{announce, following, posts, votes};
+use crate::federation::activities::{announce, following, moderation, posts, votes};
 use crate::federation::error::FederationError;
 use crate::federation::protocol::context;
 use crate::federation::software::Reads;
@@ -156,6 +156,18 @@ pub async fn plan(
             origin,
         } => announce::plan_relay(*forum_id, activity, origin, data).await,
         OutboxEvent::Follow { follow_id } => following::plan_follow(*follow_id, data).await,
+        OutboxEvent::Lock {
+            thread_id,
+            moderator_id,
+            locked,
+            reason,
+        } => moderation::plan_lock(*thread_id, *moderator_id, *locked, reason, data).await,
+        OutboxEvent::Moderator {
+            forum_id,
+            person_id,
+            by_id,
+            added,
+        } => moderation::plan_moderator(*forum_id, *person_id, *by_id, *added, data).await,
         OutboxEvent::Unfollow {
             forum_id,
             user_id,

@@ -2,6 +2,8 @@
 //! their forums), appointing and dismissing moderators, locking and pinning threads, and the
 //! log that records every such action with who did it and why.
 
+use super::incoming::{relay_event, Relay};
+use super::outbox::{push_event, OutboxEvent};
 use super::remote::{Resolved, Resolver};
 use super::types::Reason;
 use super::{require_admin, Forum, Paging, Site, Thread, User};
@@ -128,7 +130,8 @@ pub(crate) fn require_moderator(
 }
 
 /// Fails with `thread_locked` when the thread takes no new replies and `by` may not reply
-/// anyway (its forum's moderators may).
+/// anyway: its forum's moderators may, and our administrators in our forums (not in a forum
+/// elsewhere, whose server would refuse the reply).
 pub(crate) fn require_unlocked(
     conn: &mut Conn<'_>,
     thread: &Thread,
@@ -139,7 +142,12 @@ pub(crate) fn require_unlocked(
         return Ok(());
     }
     if let Some(by) = by {
-        if moderates(conn, by, forum)? {
+        let may = if forum.local {
+            moderates(conn, by, forum)?
+        } else {
+            log::is_moderator(conn, forum.id, by.id)?
+        };
+        if may {
             return Ok(());
         }
     }
@@ -242,7 +250,8 @@ impl Site {
     }
 
     /// Does `action` to a thread if `by` moderates its forum: `change` answers the thread
-    /// changed, or `None` when it was so already (then nothing is recorded).
+    /// changed, or `None` when it was so already (then nothing is recorded). A lock or unlock in
+    /// one of our forums is told to the servers that follow it.
     async fn moderate_thread<F>(
         &self,
         by: User,
@@ -254,25 +263,92 @@ impl Site {
     where
         F: FnOnce(&mut Conn<'_>, &Thread) -> diesel::QueryResult<Option<Thread>> + Send + 'static,
     {
-        self.blocking(move |_inner, conn| {
+        self.blocking_then_send(move |inner, conn| {
             let (thread, forum) = thread_and_forum(conn, id)?;
             require_moderator(conn, &by, &forum)?;
             let why = reason(&why)?;
-            conn.transaction(|conn| match change(conn, &thread)? {
-                Some(changed) => {
-                    record(conn, &forum, &by, action, (Some(id), None), &why)?;
-                    Ok(changed)
+            conn.transaction(|conn| {
+                let Some(changed) = change(conn, &thread)? else {
+                    return Ok((thread, false));
+                };
+                record(conn, &forum, &by, action, (Some(id), None), &why)?;
+                // Our forums' followers hear of it; a forum elsewhere, when `by` is one of its
+                // moderators (an administrator's lock of a thread elsewhere holds here only).
+                let told = inner.settings.federation.enabled
+                    && matches!(action, Action::Lock | Action::Unlock)
+                    && (forum.local || log::is_moderator(conn, forum.id, by.id)?);
+                if told {
+                    push_event(
+                        conn,
+                        &OutboxEvent::Lock {
+                            thread_id: id,
+                            moderator_id: by.id,
+                            locked: action == Action::Lock,
+                            reason: why.as_str().to_string(),
+                        },
+                    )?;
                 }
-                None => Ok(thread),
+                Ok((changed, told))
             })
         })
         .await
     }
 
-    /// A forum of this instance with its moderators.
+    /// A lock (or unlock) from elsewhere of the thread `post_id` opens. For one of our forums
+    /// the actor must moderate it, and the change is relayed to its followers; for a forum
+    /// elsewhere, only that forum may pass it on (`announced_by`, the forum's id here). The
+    /// reason is cut to our limit. `Ok(false)`: the post opens no thread (Lemmy 1.0 locks
+    /// replies too), so there is nothing to lock.
+    pub async fn receive_lock(
+        &self,
+        by: User,
+        post_id: i64,
+        locked: bool,
+        why: Option<String>,
+        announced_by: Option<i64>,
+        relay: Option<Relay>,
+    ) -> Result<bool, ForumError> {
+        self.blocking_then_send(move |_inner, conn| {
+            let (post, _, thread, forum) = crate::db::posts::with_context(conn, post_id)?
+                .ok_or(ForumError::NotFound { what: "post" })?;
+            if !post.is_opening {
+                return Ok((false, false));
+            }
+            let vouched = if forum.local {
+                moderates(conn, &by, &forum)?
+            } else {
+                announced_by == Some(forum.id)
+            };
+            if !vouched {
+                return Err(ForumError::forbidden(
+                    "moderators_only",
+                    "Only this forum's moderators can lock its threads",
+                ));
+            }
+            if thread.locked_at.is_some() == locked {
+                return Ok((true, false));
+            }
+            let why = Reason::parse(
+                &super::types::remote_line(why.as_deref().unwrap_or_default(), Reason::MAX_CHARS),
+                false,
+            )
+            .unwrap_or_default();
+            conn.transaction(|conn| {
+                threads::set_locked(conn, thread.id, locked.then(|| (by.id, db::now())))?;
+                let action = if locked { Action::Lock } else { Action::Unlock };
+                record(conn, &forum, &by, action, (Some(thread.id), None), &why)?;
+                Ok((true, relay_event(conn, &forum, relay)?))
+            })
+        })
+        .await
+    }
+
+    /// A forum with its moderators: `name` for one of ours, `name@domain` for one elsewhere
+    /// (those of its moderators known here).
     pub async fn moderators(&self, forum_name: String) -> Result<Moderators, ForumError> {
         self.blocking(move |_inner, conn| {
-            let forum = local_forum(conn, &forum_name)?;
+            let forum = forums::by_handle(conn, &forum_name)?
+                .ok_or(ForumError::NotFound { what: "forum" })?;
             let moderators = log::of_forum(conn, forum.id)?;
             Ok(Moderators { forum, moderators })
         })
@@ -344,13 +420,16 @@ impl Site {
         person: User,
         action: Action,
     ) -> Result<Moderators, ForumError> {
-        self.blocking(move |_inner, conn| {
+        self.blocking_then_send(move |inner, conn| {
             let forum = local_forum(conn, &forum_name)?;
             conn.transaction(|conn| {
-                let changed = match action {
-                    Action::Appoint => log::add(conn, forum.id, person.id, Some(by.id), db::now())?,
-                    _ => log::remove(conn, forum.id, person.id)?,
+                let added = action == Action::Appoint;
+                let changed = if added {
+                    log::add(conn, forum.id, person.id, Some(by.id), db::now())?
+                } else {
+                    log::remove(conn, forum.id, person.id)?
                 };
+                let told = changed && inner.settings.federation.enabled;
                 if changed {
                     record(
                         conn,
@@ -361,9 +440,85 @@ impl Site {
                         &Reason::default(),
                     )?;
                 }
+                if told {
+                    push_event(
+                        conn,
+                        &OutboxEvent::Moderator {
+                            forum_id: forum.id,
+                            person_id: person.id,
+                            by_id: by.id,
+                            added,
+                        },
+                    )?;
+                }
                 let moderators = log::of_forum(conn, forum.id)?;
-                Ok(Moderators { forum, moderators })
+                Ok((Moderators { forum, moderators }, told))
             })
+        })
+        .await
+    }
+
+    /// Who moderates a forum elsewhere, as its `moderators` collection lists them (actor ids):
+    /// those known here (people of this instance among them) are recorded, and nobody else.
+    pub async fn set_remote_moderators(
+        &self,
+        forum_id: i64,
+        ids: Vec<String>,
+    ) -> Result<(), ForumError> {
+        let own = format!("{}/u/", self.urls().base());
+        self.blocking(move |_inner, conn| {
+            let forum =
+                forums::by_id(conn, forum_id)?.ok_or(ForumError::NotFound { what: "forum" })?;
+            if forum.local {
+                return Ok(());
+            }
+            let mut people = Vec::new();
+            for id in &ids {
+                let person = match id.strip_prefix(&own) {
+                    Some(name) if !name.contains('/') => users::local_by_name(conn, name)?,
+                    _ => users::by_ap_id(conn, id)?,
+                };
+                people.extend(person);
+            }
+            conn.transaction(|conn| {
+                for gone in log::of_forum(conn, forum.id)? {
+                    if !people.iter().any(|p| p.id == gone.id) {
+                        log::remove(conn, forum.id, gone.id)?;
+                    }
+                }
+                for person in &people {
+                    log::add(conn, forum.id, person.id, None, db::now())?;
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// A forum elsewhere says it appointed (or removed) a moderator (`Add` or `Remove` to its
+    /// `moderators` collection, which it announced). Our own forums' moderators are appointed
+    /// by our administrators only: such a change from elsewhere is refused.
+    pub async fn receive_moderator_change(
+        &self,
+        forum_id: i64,
+        person: User,
+        added: bool,
+    ) -> Result<(), ForumError> {
+        self.blocking(move |_inner, conn| {
+            let forum =
+                forums::by_id(conn, forum_id)?.ok_or(ForumError::NotFound { what: "forum" })?;
+            if forum.local {
+                return Err(ForumError::forbidden(
+                    "admin_only",
+                    "The administrators of this instance appoint its forums' moderators",
+                ));
+            }
+            if added {
+                log::add(conn, forum.id, person.id, None, db::now())?;
+            } else {
+                log::remove(conn, forum.id, person.id)?;
+            }
+            Ok(())
         })
         .await
     }

@@ -68,6 +68,28 @@ pub enum OutboxEvent {
         /// The server it came from.
         origin: String,
     },
+    /// A moderator locked or unlocked a thread of one of our forums.
+    Lock {
+        /// The thread.
+        thread_id: i64,
+        /// The moderator (here).
+        moderator_id: i64,
+        /// Locked, or unlocked.
+        locked: bool,
+        /// Why (may be empty).
+        reason: String,
+    },
+    /// An administrator appointed or removed a moderator of one of our forums.
+    Moderator {
+        /// The forum.
+        forum_id: i64,
+        /// The person appointed or removed.
+        person_id: i64,
+        /// The administrator.
+        by_id: i64,
+        /// Appointed, or removed.
+        added: bool,
+    },
     /// A local forum accepted a remote person's follow.
     AcceptFollow {
         /// The local forum.

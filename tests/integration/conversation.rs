@@ -43,14 +43,14 @@ async fn three_schools(net: &[TestApp]) -> (String, String, String) {
 }
 
 /// The threads `app` shows in forum `handle`.
-async fn threads_in(app: &TestApp, handle: &str) -> Vec<Value> {
+pub(crate) async fn threads_in(app: &TestApp, handle: &str) -> Vec<Value> {
     let (status, body) = app.read(&format!("/api/v1/forums/{handle}/threads")).await;
     assert_eq!(status, 200, "{body}");
     body["threads"].as_array().unwrap().clone()
 }
 
 /// `app`'s copy of the thread titled `title` in forum `handle`.
-async fn thread_titled(app: &TestApp, handle: &str, title: &str) -> Value {
+pub(crate) async fn thread_titled(app: &TestApp, handle: &str, title: &str) -> Value {
     let threads = threads_in(app, handle).await;
     let thread = threads
         .iter()

@@ -184,6 +184,26 @@ fn votes_parse_as_votes() {
 }
 
 #[test]
+fn locks_parse_as_locks() {
+    for path in ["lemmy/lock_page.json", "lemmy/lock_note.json"] {
+        match activity(path) {
+            InboxActivity::Lock(lock) => assert!(lock.summary.is_some(), "{path}"),
+            other => panic!("{path}: {other:?}"),
+        }
+    }
+    match activity("lemmy/undo_lock_page.json") {
+        InboxActivity::UndoLock(undo) => {
+            assert_eq!(undo.summary.as_deref(), Some("A reason for the unlock"));
+            assert_eq!(
+                undo.object.object.as_str(),
+                "http://lemmy-alpha:8541/post/2"
+            );
+        }
+        other => panic!("undo lock: {other:?}"),
+    }
+}
+
+#[test]
 fn activities_not_taken_yet_fall_to_the_catch_all() {
     // Reports and blocks come with moderation; until then the inbox refuses them with a
     // reason instead of misreading them.

@@ -7,8 +7,9 @@ use serde_json::{json, Value};
 use staffroom::db::Backend;
 
 use crate::both_backends;
+use crate::conversation::thread_titled;
 use crate::following::{mastodon_style_reply, post_signed};
-use crate::support::{expect_error, location, main_of, network, TestApp};
+use crate::support::{drain_all, expect_error, location, main_of, network, TestApp};
 
 both_backends!(
     each_role_can_do_what_it_may_and_nothing_more,
@@ -17,6 +18,9 @@ both_backends!(
     the_log_can_keep_moderators_names_to_moderators,
     moderators_are_appointed_and_threads_locked_on_the_pages,
     a_locked_thread_refuses_replies_from_other_servers,
+    locks_reach_every_server_that_follows_the_forum,
+    a_moderator_elsewhere_locks_in_lemmys_words,
+    moderators_appointed_elsewhere_lock_from_their_own_server,
 );
 
 /// A school: `head` administers; `bea` moderates maths; `cara` moderates science; `dev` is an
@@ -571,4 +575,219 @@ async fn a_locked_thread_refuses_replies_from_other_servers(backend: Backend) {
     let (_, page) = alpha.read(&format!("/api/v1/threads/{thread}")).await;
     assert_eq!(page["posts"], json!([]), "nothing stored: {page}");
     assert_eq!(page["thread"]["reply_count"], 0);
+}
+
+async fn locks_reach_every_server_that_follows_the_forum(backend: Backend) {
+    let net = network(backend, 2).await;
+    let (alpha, beta) = (&net[0], &net[1]);
+    alpha.create_user("head", true).await;
+    alpha.create_user("alice", false).await;
+    let head = alpha.token("head").await;
+    alpha.forum_named(&head, "maths").await;
+    beta.create_user("bea", false).await;
+    let bea = beta.token("bea").await;
+    let handle = format!("maths@{}", alpha.domain());
+    let (status, body) = beta.follow(&bea, &handle).await;
+    assert_eq!(status, 202, "{body}");
+    drain_all(&[alpha, beta]).await;
+    let alice = alpha.token("alice").await;
+    let thread = alpha
+        .thread(&alice, "maths", "Place value", "Base ten.")
+        .await;
+    drain_all(&[alpha, beta]).await;
+    let copy = thread_titled(beta, &handle, "Place value").await;
+    assert_eq!(copy["thread"]["locked"], false);
+    let copy_id = copy["thread"]["id"].as_i64().unwrap();
+
+    let (status, _) = patch_thread(
+        alpha,
+        Some(&head),
+        thread,
+        json!({"locked": true, "reason": "Answered in full"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    drain_all(&[alpha, beta]).await;
+    let copy = thread_titled(beta, &handle, "Place value").await;
+    assert_eq!(copy["thread"]["locked"], true, "{copy}");
+    assert_eq!(
+        copy["locked_by"]["name"],
+        format!("head@{}", alpha.domain())
+    );
+    // On beta too, no one replies to it now.
+    let (status, body) = try_reply(beta, &bea, copy_id, "Too late?").await;
+    expect_error(status, &body, 403, "thread_locked");
+
+    let (status, _) = patch_thread(alpha, Some(&head), thread, json!({"locked": false})).await;
+    assert_eq!(status, 200);
+    drain_all(&[alpha, beta]).await;
+    let copy = thread_titled(beta, &handle, "Place value").await;
+    assert_eq!(copy["thread"]["locked"], false, "{copy}");
+    let (status, body) = try_reply(beta, &bea, copy_id, "Open again.").await;
+    assert_eq!(status, 201, "{body}");
+    drain_all(&[alpha, beta]).await;
+    let (_, page) = alpha.read(&format!("/api/v1/threads/{thread}")).await;
+    assert_eq!(page["posts"][0]["body"], "Open again.", "{page}");
+}
+
+async fn a_moderator_elsewhere_locks_in_lemmys_words(backend: Backend) {
+    let net = network(backend, 2).await;
+    let (alpha, beta) = (&net[0], &net[1]);
+    alpha.create_user("head", true).await;
+    alpha.create_user("alice", false).await;
+    let head = alpha.token("head").await;
+    alpha.forum_named(&head, "maths").await;
+    let alice = alpha.token("alice").await;
+    let thread = alpha
+        .thread(&alice, "maths", "Place value", "Base ten.")
+        .await;
+    let forum = alpha.url("/f/maths");
+    // Lemmy's Lock, as its fixture has it, by beta's actor standing in for a moderator there.
+    let lock = |summary: &str| {
+        json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": beta.url(&format!("/activities/lock/{}", uuid::Uuid::new_v4())),
+            "actor": beta.url("/actor"),
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            "object": alpha.url(&format!("/t/{thread}")),
+            "cc": [forum],
+            "type": "Lock",
+            "summary": summary,
+            "audience": forum,
+        })
+    };
+    let locked = || async {
+        let (_, page) = alpha.read(&format!("/api/v1/threads/{thread}")).await;
+        page["thread"]["locked"].as_bool().unwrap()
+    };
+    // Not a moderator of maths: refused, nothing changes.
+    let (status, text) = post_signed(beta, &alpha.url("/inbox"), &lock("Not mine to lock")).await;
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("moderators_only"), "{text}");
+    assert!(!locked().await);
+
+    // Appointed (beta's actor is known here now, from its signature), the same is taken.
+    let person = format!("{0}@{0}", beta.domain());
+    let (status, body) = appoint(alpha, &head, "maths", &person).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, text) =
+        post_signed(beta, &alpha.url("/inbox"), &lock("A reason for the lock")).await;
+    assert!((200..300).contains(&status), "{status} {text}");
+    assert!(locked().await);
+    let entries = log_of(alpha, None, "maths").await;
+    assert_eq!(entries[0]["action"], "lock");
+    assert_eq!(entries[0]["reason"], "A reason for the lock");
+    assert_eq!(entries[0]["moderator"]["name"], person);
+
+    // Lemmy's Undo of a Lock unlocks, its reason in the log.
+    let mut inner = lock("");
+    inner.as_object_mut().unwrap().remove("@context");
+    inner.as_object_mut().unwrap().remove("summary");
+    let undo = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": beta.url(&format!("/activities/undo/{}", uuid::Uuid::new_v4())),
+        "actor": beta.url("/actor"),
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "object": inner,
+        "cc": [forum],
+        "type": "Undo",
+        "audience": forum,
+        "summary": "A reason for the unlock",
+    });
+    let (status, text) = post_signed(beta, &alpha.url("/inbox"), &undo).await;
+    assert!((200..300).contains(&status), "{status} {text}");
+    assert!(!locked().await);
+    let entries = log_of(alpha, None, "maths").await;
+    assert_eq!(
+        (&entries[0]["action"], &entries[0]["reason"]),
+        (&json!("unlock"), &json!("A reason for the unlock"))
+    );
+}
+
+async fn moderators_of(app: &TestApp, forum: &str) -> Vec<String> {
+    let (status, list) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/forums/{forum}/moderators"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{list}");
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn moderators_appointed_elsewhere_lock_from_their_own_server(backend: Backend) {
+    let net = network(backend, 2).await;
+    let (alpha, beta) = (&net[0], &net[1]);
+    alpha.create_user("head", true).await;
+    alpha.create_user("alice", false).await;
+    let head = alpha.token("head").await;
+    alpha.forum_named(&head, "maths").await;
+    for name in ["bea", "cara", "dan"] {
+        beta.create_user(name, false).await;
+    }
+    let (bea, dan) = (beta.token("bea").await, beta.token("dan").await);
+    let handle = format!("maths@{}", alpha.domain());
+
+    // cara of beta is appointed before beta knows the forum (alpha finds her by her handle);
+    // beta reads it from the forum's moderators collection when it first fetches the forum.
+    let (status, body) = appoint(alpha, &head, "maths", &format!("cara@{}", beta.domain())).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = beta.follow(&bea, &handle).await;
+    assert_eq!(status, 202, "{body}");
+    drain_all(&[alpha, beta]).await;
+    assert_eq!(moderators_of(beta, &handle).await, ["cara"]);
+
+    // bea is appointed after: the forum tells its followers (Add to its moderators).
+    let (status, body) = appoint(alpha, &head, "maths", &format!("bea@{}", beta.domain())).await;
+    assert_eq!(status, 200, "{body}");
+    drain_all(&[alpha, beta]).await;
+    assert_eq!(moderators_of(beta, &handle).await, ["cara", "bea"]);
+
+    let alice = alpha.token("alice").await;
+    let thread = alpha
+        .thread(&alice, "maths", "Place value", "Base ten.")
+        .await;
+    drain_all(&[alpha, beta]).await;
+    let copy = thread_titled(beta, &handle, "Place value").await;
+    let copy_id = copy["thread"]["id"].as_i64().unwrap();
+
+    // On beta, dan may not lock it; bea may, and the forum's own server takes her lock.
+    let (status, body) = patch_thread(beta, Some(&dan), copy_id, json!({"locked": true})).await;
+    expect_error(status, &body, 403, "moderators_only");
+    let (status, body) = patch_thread(
+        beta,
+        Some(&bea),
+        copy_id,
+        json!({"locked": true, "reason": "Answered"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    drain_all(&[alpha, beta]).await;
+    let (_, page) = alpha.read(&format!("/api/v1/threads/{thread}")).await;
+    assert_eq!(page["thread"]["locked"], true, "{page}");
+    assert_eq!(page["locked_by"]["name"], format!("bea@{}", beta.domain()));
+    let entries = log_of(alpha, None, "maths").await;
+    assert_eq!(entries[0]["action"], "lock");
+    assert_eq!(entries[0]["reason"], "Answered");
+
+    // Removed on alpha, bea moderates nothing there, and beta knows it.
+    let (status, _) = alpha
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/forums/maths/moderators/bea@{}", beta.domain()),
+            Some(&head),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    drain_all(&[alpha, beta]).await;
+    assert_eq!(moderators_of(beta, &handle).await, ["cara"]);
+    let (status, body) = patch_thread(beta, Some(&bea), copy_id, json!({"locked": false})).await;
+    expect_error(status, &body, 403, "moderators_only");
 }

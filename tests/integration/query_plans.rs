@@ -76,6 +76,32 @@ async fn everyday_requests_use_indexes_for_every_query() {
         .await;
     assert_eq!(status, 201);
     app.reply(&head, thread, "Third", Some(first)).await;
+    // Moderation: appointing, locking, pinning, the log and the moderators.
+    for (method, path, body) in [
+        (
+            Method::PUT,
+            "/api/v1/forums/maths/moderators/alice".to_string(),
+            None,
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/threads/{thread}"),
+            Some(serde_json::json!({"locked": true, "pinned": true, "reason": "Plans"})),
+        ),
+        (Method::GET, "/api/v1/forums/maths/modlog".into(), None),
+        (Method::GET, "/api/v1/forums/maths/moderators".into(), None),
+    ] {
+        let (status, body) = app.api(method, &path, Some(&head), body).await;
+        assert_eq!(status, 200, "{path}: {body}");
+    }
+    for path in [
+        "/f/maths/modlog".to_string(),
+        format!("/t/{thread}/lock"),
+        "/admin/forums/maths".into(),
+    ] {
+        let (status, _) = app.get(&alice, &path).await;
+        assert!(status == 200 || status == 403, "{path}: {status}");
+    }
     let statements = app.site.db().stop_recording();
 
     let (checked, problems) = plan_problems(&app, &statements, BOUNDED_SCANS);

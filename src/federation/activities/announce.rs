@@ -69,8 +69,9 @@ impl Announce {
     }
 }
 
-/// An activity a forum passed on: posts and their edits and deletions are taken; other kinds
-/// (votes, moderation from other software) are acknowledged and left aside, with a log line.
+/// An activity a forum passed on: posts and their edits and deletions, votes, locks and
+/// changes of moderators are taken; other kinds are acknowledged and left aside, with a log
+/// line.
 async fn announced_activity(
     inner: Value,
     forum: &Url,
@@ -117,6 +118,16 @@ async fn announced_activity(
                 }
             }
             delete_post(&activity.actor, &target, None, data).await?;
+        }
+        "Lock" => crate::federation::activities::moderation::announced(inner, forum, data).await?,
+        "Add" | "Remove" => {
+            crate::federation::activities::moderation::announced_collection_change(
+                inner, forum, data,
+            )
+            .await?
+        }
+        "Undo" if inner["object"]["type"] == "Lock" => {
+            crate::federation::activities::moderation::announced(inner, forum, data).await?
         }
         "Like" | "Dislike" | "Undo" => {
             crate::federation::activities::votes::announced(inner, forum, data).await?

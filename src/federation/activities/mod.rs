@@ -1,6 +1,7 @@
 //! Receiving activities, one file per family: [`following`] (Follow, Accept, Reject, Undo),
 //! [`posts`] (Create, Update, Delete of threads and replies), [`announce`] (a forum passing
-//! on what it accepted, FEP-1b12) and [`votes`] (Like and its Undo). Each family also builds
+//! on what it accepted, FEP-1b12), [`votes`] (Like and its Undo) and [`moderation`] (Lock and
+//! its Undo). Each family also builds
 //! what it sends; `outgoing` says which family plans which event.
 //!
 //! The families need not implement the crate's `Activity` trait: only [`InboxActivity`] is
@@ -11,6 +12,7 @@
 
 pub mod announce;
 pub mod following;
+pub mod moderation;
 pub mod posts;
 pub mod votes;
 
@@ -22,8 +24,8 @@ use url::Url;
 
 use crate::federation::error::FederationError;
 use crate::federation::protocol::activities::{
-    Accept, Announce, CreateOrUpdate, Delete, Follow, InboxActivity, Reject, UndoFollow, UndoVote,
-    Unrecognised, Vote,
+    Accept, Announce, CreateOrUpdate, Delete, Follow, InboxActivity, Lock, Reject, UndoFollow,
+    UndoLock, UndoVote, Unrecognised, Vote,
 };
 use crate::federation::same_origin;
 use crate::forum::Site;
@@ -44,7 +46,9 @@ impl Unrecognised {
             "Reject" => serde_json::from_value::<Reject>(whole).err(),
             "Undo" => serde_json::from_value::<UndoFollow>(whole.clone())
                 .err()
-                .and(serde_json::from_value::<UndoVote>(whole).err()),
+                .and(serde_json::from_value::<UndoVote>(whole.clone()).err())
+                .and(serde_json::from_value::<UndoLock>(whole).err()),
+            "Lock" => serde_json::from_value::<Lock>(whole).err(),
             "Like" | "Dislike" => serde_json::from_value::<Vote>(whole).err(),
             "Create" | "Update" => serde_json::from_value::<CreateOrUpdate>(whole).err(),
             "Delete" => serde_json::from_value::<Delete>(whole).err(),
@@ -94,6 +98,8 @@ impl Activity for InboxActivity {
             InboxActivity::Announce(a) => a.verify(data).await,
             InboxActivity::Vote(a) => a.verify(data).await,
             InboxActivity::UndoVote(a) => a.verify(data).await,
+            InboxActivity::Lock(a) => a.verify(data).await,
+            InboxActivity::UndoLock(a) => a.verify(data).await,
             InboxActivity::Unrecognised(a) => a.verify(data).await,
         }
     }
@@ -138,6 +144,8 @@ impl InboxActivity {
             InboxActivity::Announce(a) => a.receive(data).await?,
             InboxActivity::Vote(a) => a.receive(data).await?,
             InboxActivity::UndoVote(a) => a.receive(data).await?,
+            InboxActivity::Lock(a) => a.receive(data).await?,
+            InboxActivity::UndoLock(a) => a.receive(data).await?,
             InboxActivity::Unrecognised(a) => a.receive(data).await?,
         }
         data.first_receipt(id).await?;
@@ -158,6 +166,8 @@ impl InboxActivity {
             InboxActivity::Announce(a) => (&a.id, &a.actor),
             InboxActivity::Vote(a) => (&a.id, &a.actor),
             InboxActivity::UndoVote(a) => (&a.id, &a.actor),
+            InboxActivity::Lock(a) => (&a.id, &a.actor),
+            InboxActivity::UndoLock(a) => (&a.id, &a.actor),
             InboxActivity::Unrecognised(a) => (&a.id, &a.actor),
         }
     }

@@ -1,6 +1,7 @@
 //! Every activity on the wire, in and out: following (`Follow`, `Accept`, `Reject`, `Undo`),
 //! posts (`Create`, `Update`, `Delete`, and a forum's `Announce` of them, FEP-1b12) and votes
-//! (`Like`, `Dislike` and their `Undo`), with [`InboxActivity`], everything an inbox takes.
+//! (`Like`, `Dislike` and their `Undo`), moderation (`Lock` and its `Undo`), with
+//! [`InboxActivity`], everything an inbox takes.
 //! What receiving each one does is in `federation::activities`, by family.
 //!
 //! Incoming activities are parsed leniently where other servers differ (an `Accept` may embed
@@ -118,6 +119,111 @@ pub struct UndoFollow {
     pub to: Vec<Url>,
 }
 
+/// `Lock`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub enum LockType {
+    /// The only value.
+    Lock,
+}
+
+/// `Lock` of a thread's opening post by a moderator (Lemmy's form; Lemmy 1.0 also locks a
+/// reply, which has no meaning here). `summary` is the reason: PieFed and Mbin send none.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Lock {
+    /// `Lock`.
+    #[serde(rename = "type")]
+    pub kind: LockType,
+    /// Activity id.
+    pub id: Url,
+    /// The moderator.
+    pub actor: Url,
+    /// The post locked.
+    pub object: Url,
+    /// Why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// The public.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "one_or_many"
+    )]
+    pub to: Vec<Url>,
+    /// The forum.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "one_or_many"
+    )]
+    pub cc: Vec<Url>,
+    /// The forum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<Url>,
+}
+
+/// `Undo` of a `Lock`: the thread unlocked (the reason, if any, in the Undo's `summary`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UndoLock {
+    /// `Undo`.
+    #[serde(rename = "type")]
+    pub kind: UndoType,
+    /// Activity id.
+    pub id: Url,
+    /// The moderator.
+    pub actor: Url,
+    /// The Lock undone.
+    pub object: Lock,
+    /// Why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// The public.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "one_or_many"
+    )]
+    pub to: Vec<Url>,
+    /// The forum.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "one_or_many"
+    )]
+    pub cc: Vec<Url>,
+    /// The forum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<Url>,
+}
+
+/// `Add` or `Remove`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub enum AddOrRemove {
+    /// Into the collection.
+    Add,
+    /// Out of it.
+    Remove,
+}
+
+/// `Add` or `Remove` of something to a forum's collection, as Lemmy sends them: a person to its
+/// `moderators`, a post to its `featured` (pinned) threads. Taken as a forum's announcement.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CollectionChange {
+    /// Which.
+    #[serde(rename = "type")]
+    pub kind: AddOrRemove,
+    /// Activity id.
+    pub id: Url,
+    /// Who changed it (a moderator).
+    pub actor: Url,
+    /// What is added or removed.
+    pub object: Url,
+    /// The collection.
+    pub target: Url,
+}
+
 /// An activity of a type this server does not take, or of a known type in a shape it cannot
 /// read. Parsed only far enough to check its signature, then refused with the reason.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -156,6 +262,10 @@ pub enum InboxActivity {
     Vote(Vote),
     /// A vote taken back.
     UndoVote(UndoVote),
+    /// A thread locked by a moderator.
+    Lock(Lock),
+    /// A thread unlocked (boxed: it carries its Lock whole).
+    UndoLock(Box<UndoLock>),
     /// Anything else.
     Unrecognised(Unrecognised),
 }

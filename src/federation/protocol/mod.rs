@@ -361,6 +361,13 @@ pub struct RemoteGroup {
     /// Its page.
     #[serde(default, deserialize_with = "deserialize_skip_error")]
     pub url: Option<Url>,
+    /// Its moderators collection (Lemmy's use of `attributedTo` on a `Group`).
+    #[serde(
+        default,
+        deserialize_with = "deserialize_skip_error",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub attributed_to: Option<Url>,
 }
 
 pub use activitypub_federation::protocol::helpers::deserialize_skip_error;

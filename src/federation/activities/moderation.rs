@@ -1,0 +1,259 @@
+//! Moderation on the wire, in Lemmy's forms. `Lock` and `Undo(Lock)` of a thread (`object` the
+//! opening post, `summary` the reason, `audience` and `cc` the forum): received from a
+//! moderator of one of our forums (then relayed to its followers), or passed on by a forum
+//! elsewhere for its own threads; sent by a moderator here to the followers of our forum
+//! through the forum's `Announce`, or to a forum elsewhere that they moderate. `Add` and
+//! `Remove` of a person to a forum's `moderators` collection: sent to our forum's followers when
+//! an administrator appoints or removes a moderator, and taken from a forum elsewhere about
+//! itself.
+
+use activitypub_federation::config::Data;
+use activitypub_federation::fetch::object_id::ObjectId;
+use activitypub_federation::protocol::verification::verify_urls_match;
+use serde_json::{json, Value};
+use url::Url;
+
+use crate::federation::activities::announce::{announce, relay_of};
+use crate::federation::activities::posts::known_post;
+use crate::federation::actors::local_name;
+use crate::federation::actors::ApUser;
+use crate::federation::error::FederationError;
+use crate::federation::outgoing::{follower_readers, planned, remote_forum_inboxes, url};
+use crate::federation::protocol::activities::{AddOrRemove, CollectionChange, Lock, UndoLock};
+use crate::federation::protocol::PUBLIC;
+use crate::forum::incoming::Relay;
+use crate::forum::outbox::{PlannedActivity, Signer};
+use crate::forum::Site;
+
+/// Locks or unlocks the thread `lock.object` opens, as `lock.actor`.
+async fn apply(
+    lock: &Lock,
+    locked: bool,
+    why: Option<String>,
+    relay: Option<Relay>,
+    announced_by: Option<&Url>,
+    data: &Data<Site>,
+) -> Result<(), FederationError> {
+    let post = known_post(&lock.object, data).await?;
+    let announced_by = match announced_by {
+        Some(forum) => {
+            // A forum vouches only for its own threads.
+            let forum_of_post = url(&data.urls().forum(&post.forum))?;
+            verify_urls_match(forum, &forum_of_post)?;
+            Some(post.forum.id)
+        }
+        None => None,
+    };
+    let moderator = ObjectId::<ApUser>::from(lock.actor.clone())
+        .dereference(data)
+        .await?;
+    let thread = data
+        .receive_lock(
+            moderator.user,
+            post.post.id,
+            locked,
+            why,
+            announced_by,
+            relay,
+        )
+        .await?;
+    if !thread {
+        tracing::info!(id = %lock.id, object = %lock.object, "lock of a reply left aside: only threads are locked here");
+    }
+    Ok(())
+}
+
+impl Lock {
+    /// Checks what can be checked before anything is stored.
+    pub(crate) async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
+        Ok(())
+    }
+
+    /// Does what the activity asks.
+    pub(crate) async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
+        let relay = relay_of(&self, &self.actor)?;
+        apply(&self, true, self.summary.clone(), Some(relay), None, data).await
+    }
+}
+
+impl UndoLock {
+    /// Checks what can be checked before anything is stored.
+    pub(crate) async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
+        // Lemmy lets any moderator unlock what another locked; the Undo's actor is the one
+        // checked, so its Lock is taken as the Undo's.
+        Ok(())
+    }
+
+    /// Does what the activity asks.
+    pub(crate) async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
+        let relay = relay_of(&self, &self.actor)?;
+        let lock = Lock {
+            actor: self.actor.clone(),
+            ..self.object.clone()
+        };
+        apply(&lock, false, self.summary.clone(), Some(relay), None, data).await
+    }
+}
+
+/// A lock (or its undoing) that a forum passed on.
+pub async fn announced(
+    inner: Value,
+    forum: &Url,
+    data: &Data<Site>,
+) -> Result<(), FederationError> {
+    match inner.get("type").and_then(Value::as_str) {
+        Some("Undo") => {
+            let undo: UndoLock = serde_json::from_value(inner)?;
+            let lock = Lock {
+                actor: undo.actor.clone(),
+                ..undo.object
+            };
+            apply(&lock, false, undo.summary, None, Some(forum), data).await
+        }
+        _ => {
+            let lock: Lock = serde_json::from_value(inner)?;
+            apply(&lock, true, lock.summary.clone(), None, Some(forum), data).await
+        }
+    }
+}
+
+/// What a lock (or unlock) by a moderator here of a thread in one of our forums becomes: the
+/// moderator's `Lock` (or `Undo` of one), kept and announced by the forum to its followers.
+pub async fn plan_lock(
+    thread_id: i64,
+    moderator_id: i64,
+    locked: bool,
+    reason: &str,
+    data: &Data<Site>,
+) -> Result<Vec<PlannedActivity>, FederationError> {
+    let ctx = match data.opening_post(thread_id).await {
+        Ok(ctx) => ctx,
+        Err(crate::error::ForumError::NotFound { .. }) => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let Some(moderator) = data.user_by_id(moderator_id).await? else {
+        return Ok(Vec::new());
+    };
+    let urls = data.urls();
+    let actor = url(&urls.user(&moderator))?;
+    let forum_url = url(&urls.forum(&ctx.forum))?;
+    let lock_id = data.new_activity_id("lock");
+    let lock = json!({
+        "type": "Lock",
+        "id": lock_id,
+        "actor": actor,
+        "object": urls.post(&ctx.post),
+        "to": [PUBLIC],
+        "cc": [forum_url],
+        "audience": forum_url,
+    });
+    let (id, kind, mut body) = if locked {
+        (lock_id, "Lock", lock.clone())
+    } else {
+        let id = data.new_activity_id("undo");
+        let body = json!({
+            "type": "Undo",
+            "id": id,
+            "actor": actor,
+            "object": lock.clone(),
+            "to": [PUBLIC],
+            "cc": [forum_url],
+            "audience": forum_url,
+        });
+        (id, "Undo", body)
+    };
+    // The reason, when there is one, on the activity that locks or unlocks (as Lemmy sends it).
+    if !reason.is_empty() {
+        body["summary"] = Value::String(reason.to_string());
+    }
+    if !ctx.forum.local {
+        // A forum elsewhere that `moderator` moderates: it checks, applies and passes it on.
+        let inboxes = remote_forum_inboxes(&ctx.forum, &forum_url, None)?;
+        return Ok(vec![planned(
+            &id,
+            kind,
+            Signer::User(moderator.id),
+            &body,
+            inboxes,
+        )?]);
+    }
+    let inboxes = follower_readers(ctx.forum.id, None, data).await?.all();
+    Ok(vec![
+        planned(&id, kind, Signer::User(moderator.id), &body, Vec::new())?,
+        announce(ctx.forum.id, &forum_url, body.clone(), inboxes, data)?,
+    ])
+}
+
+/// What an administrator's appointment (or removal) of a moderator of one of our forums
+/// becomes: an `Add` (or `Remove`) of the person to the forum's `moderators`, announced by the
+/// forum to its followers, so that their copies of the forum know who moderates it.
+pub async fn plan_moderator(
+    forum_id: i64,
+    person_id: i64,
+    by_id: i64,
+    added: bool,
+    data: &Data<Site>,
+) -> Result<Vec<PlannedActivity>, FederationError> {
+    let (Some(forum), Some(person), Some(by)) = (
+        data.forum_by_id(forum_id).await?,
+        data.user_by_id(person_id).await?,
+        data.user_by_id(by_id).await?,
+    ) else {
+        return Ok(Vec::new());
+    };
+    if !forum.local {
+        return Ok(Vec::new());
+    }
+    let urls = data.urls();
+    let forum_url = url(&urls.forum(&forum))?;
+    let kind = if added { "Add" } else { "Remove" };
+    let id = data.new_activity_id(&kind.to_ascii_lowercase());
+    let body = json!({
+        "type": kind,
+        "id": id,
+        "actor": url(&urls.user(&by))?,
+        "object": url(&urls.user(&person))?,
+        "target": format!("{forum_url}/moderators"),
+        "to": [PUBLIC],
+        "cc": [forum_url],
+        "audience": forum_url,
+    });
+    let inboxes = follower_readers(forum.id, None, data).await?.all();
+    Ok(vec![
+        planned(&id, kind, Signer::User(by.id), &body, Vec::new())?,
+        announce(forum.id, &forum_url, body.clone(), inboxes, data)?,
+    ])
+}
+
+/// An `Add` or `Remove` a forum passed on: of a person to its own `moderators`, taken; to
+/// another of its collections (Lemmy's `featured`), acknowledged and left aside.
+pub async fn announced_collection_change(
+    inner: Value,
+    forum: &Url,
+    data: &Data<Site>,
+) -> Result<(), FederationError> {
+    let change: CollectionChange = serde_json::from_value(inner)?;
+    let moderators = url(&format!("{forum}/moderators"))?;
+    if change.target != moderators {
+        tracing::info!(%forum, target = %change.target, "change to a forum's collection left aside: only its moderators are taken");
+        return Ok(());
+    }
+    let Some(forum_row) = data.forum_by_ap_id(forum.to_string()).await? else {
+        return Err(FederationError::forbidden(
+            "not_followed",
+            format!("Nobody here follows {forum}"),
+        ));
+    };
+    let person = match local_name(data, &change.object, "/u/") {
+        Some(name) => data.local_user(name).await?,
+        None => {
+            ObjectId::<ApUser>::from(change.object.clone())
+                .dereference(data)
+                .await?
+                .user
+        }
+    };
+    data.receive_moderator_change(forum_row.id, person, change.kind == AddOrRemove::Add)
+        .await?;
+    Ok(())
+}
