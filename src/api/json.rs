@@ -155,16 +155,25 @@ pub struct PostJson {
     pub created_at: String,
     /// Last edited.
     pub edited_at: Option<String>,
-    /// Deleted?
+    /// Deleted by its author?
     pub deleted: bool,
+    /// Removed by a moderator? (Its words are then shown only to the forum's moderators.)
+    pub removed: bool,
+    /// Why it was removed.
+    pub removal_reason: Option<String>,
     /// How many marked it helpful.
     pub helpful_count: i64,
 }
 
 impl PostJson {
-    /// From rows.
+    /// From rows, as a reader sees it.
     pub fn new(p: &Post, author: &User, urls: &Urls) -> PostJson {
-        let deleted = p.deleted_at.is_some();
+        PostJson::shown(p, author, urls, false)
+    }
+
+    /// From rows; `moderator` sees the words of a removed post too.
+    pub fn shown(p: &Post, author: &User, urls: &Urls, moderator: bool) -> PostJson {
+        let deleted = p.deleted_at.is_some() || (p.removed_at.is_some() && !moderator);
         PostJson {
             id: p.id,
             url: urls.post(p),
@@ -176,14 +185,16 @@ impl PostJson {
             html: (!deleted).then(|| p.body_html.clone()),
             created_at: ts(p.created_at),
             edited_at: p.edited_at.map(ts),
-            deleted,
+            deleted: p.deleted_at.is_some(),
+            removed: p.removed_at.is_some(),
+            removal_reason: p.removal_reason.clone(),
             helpful_count: p.helpful_count,
         }
     }
 
-    /// From a page's view of a post.
-    pub fn from_view(v: &PostView, urls: &Urls) -> PostJson {
-        PostJson::new(&v.post, &v.author, urls)
+    /// From a page's view of a post; `moderator` sees the words of a removed post too.
+    pub fn from_view(v: &PostView, urls: &Urls, moderator: bool) -> PostJson {
+        PostJson::shown(&v.post, &v.author, urls, moderator)
     }
 }
 

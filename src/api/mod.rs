@@ -175,6 +175,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/posts/{id}/revisions", get().to(posts::revisions))
             .route("/posts/{id}/helpful", post().to(posts::mark_helpful))
             .route("/posts/{id}/helpful", delete().to(posts::unmark_helpful))
+            .route("/posts/{id}/remove", post().to(moderation::remove))
+            .route("/posts/{id}/restore", post().to(moderation::restore))
             .route("/users/{name}", get().to(users::show))
             .route("/resolve", get().to(follows::resolve_target))
             .route("/follows", get().to(follows::list))

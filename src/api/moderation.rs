@@ -1,11 +1,12 @@
-//! Moderation through the API: a forum's moderators (`/api/v1/forums/{name}/moderators`) and
-//! its moderation log (`/api/v1/forums/{name}/modlog`). Locking and pinning are fields of
+//! Moderation through the API: a forum's moderators (`/api/v1/forums/{name}/moderators`), its
+//! moderation log (`/api/v1/forums/{name}/modlog`), and removing and restoring posts
+//! (`/api/v1/posts/{id}/remove`, `/restore`). Locking and pinning are fields of
 //! `PATCH /api/v1/threads/{id}`.
 
 use actix_web::{web, HttpResponse};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::json::{ts, PagingJson, UserJson};
+use super::json::{ts, PagingJson, PostJson, UserJson};
 use super::{ApiResult, ApiUser, MaybeApiUser, PageQuery};
 use crate::forum::moderation::{LogItem, Moderators};
 use crate::forum::Urls;
@@ -71,6 +72,8 @@ struct LogEntryJson {
     /// Who acted: null when the instance hides moderators' names from this reader.
     moderator: Option<UserJson>,
     thread: Option<LoggedThreadJson>,
+    /// The post removed or restored.
+    post_id: Option<i64>,
     person: Option<UserJson>,
     reason: String,
     created_at: String,
@@ -92,6 +95,7 @@ fn entry_json(item: &LogItem, urls: &Urls) -> LogEntryJson {
             title: t.title.clone(),
             url: urls.thread(t),
         }),
+        post_id: item.entry.post_id,
         person: item.person.as_ref().map(|u| UserJson::new(u, urls)),
         reason: item.entry.reason.clone(),
         created_at: ts(item.entry.created_at),
@@ -115,4 +119,52 @@ pub async fn log(
         entries: page.items.iter().map(|i| entry_json(i, urls)).collect(),
         paging: (&page.paging).into(),
     }))
+}
+
+/// `POST /api/v1/posts/{id}/remove` and `/restore` body.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ReasonBody {
+    reason: String,
+}
+
+/// The post as its forum's moderators see it.
+async fn moderated_post(state: &AppState, id: i64) -> ApiResult {
+    let ctx = state.site.post(id).await?;
+    Ok(HttpResponse::Ok().json(PostJson::shown(
+        &ctx.post,
+        &ctx.author,
+        state.site.urls(),
+        true,
+    )))
+}
+
+/// POST /api/v1/posts/{id}/remove `{reason}`: removes a post (the forum's moderators; the
+/// reason is required). Answers the post as moderators see it.
+pub async fn remove(
+    state: web::Data<AppState>,
+    me: ApiUser,
+    path: web::Path<i64>,
+    body: web::Json<ReasonBody>,
+) -> ApiResult {
+    let id = path.into_inner();
+    state
+        .site
+        .remove_post(me.user, id, body.into_inner().reason)
+        .await?;
+    moderated_post(&state, id).await
+}
+
+/// POST /api/v1/posts/{id}/restore `{reason?}`: restores a removed post (the forum's
+/// moderators).
+pub async fn restore(
+    state: web::Data<AppState>,
+    me: ApiUser,
+    path: web::Path<i64>,
+    body: Option<web::Json<ReasonBody>>,
+) -> ApiResult {
+    let id = path.into_inner();
+    let reason = body.map(|b| b.into_inner().reason).unwrap_or_default();
+    state.site.restore_post(me.user, id, reason).await?;
+    moderated_post(&state, id).await
 }

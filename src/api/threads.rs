@@ -4,7 +4,7 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::json::{PagingJson, PostJson, ThreadJson, UserJson};
-use super::{ApiResult, ApiUser, PageQuery};
+use super::{ApiResult, ApiUser, MaybeApiUser, PageQuery};
 use crate::error::JsonError;
 use crate::state::AppState;
 
@@ -18,21 +18,28 @@ struct ThreadPageJson {
     locked_by: Option<UserJson>,
 }
 
-/// GET /api/v1/threads/{id}?page=N: the thread, its opening post and a page of replies.
+/// GET /api/v1/threads/{id}?page=N: the thread, its opening post and a page of replies (the
+/// forum's moderators also see the words of removed posts).
 pub async fn show(
     state: web::Data<AppState>,
+    me: MaybeApiUser,
     path: web::Path<i64>,
     q: web::Query<PageQuery>,
 ) -> ApiResult {
-    let page = state.site.thread_page(path.into_inner(), q.page).await?;
+    let viewer = me.0.map(|m| m.user);
+    let page = state
+        .site
+        .thread_page_for(path.into_inner(), q.page, viewer)
+        .await?;
     let urls = state.site.urls();
+    let moderator = page.viewer_moderates;
     Ok(HttpResponse::Ok().json(ThreadPageJson {
         thread: ThreadJson::new(&page.thread, &page.forum, &page.opening.author, urls),
-        opening_post: PostJson::from_view(&page.opening, urls),
+        opening_post: PostJson::from_view(&page.opening, urls, moderator),
         posts: page
             .replies
             .iter()
-            .map(|r| PostJson::from_view(r, urls))
+            .map(|r| PostJson::from_view(r, urls, moderator))
             .collect(),
         paging: (&page.paging).into(),
         locked_by: page.locked_by.as_ref().map(|u| UserJson::new(u, urls)),
@@ -72,10 +79,11 @@ pub async fn update(
             .await?;
     }
     if let Some(pinned) = body.pinned {
-        state.site.pin_thread(me.user, id, pinned).await?;
+        state.site.pin_thread(me.user.clone(), id, pinned).await?;
     }
     show(
         state,
+        MaybeApiUser(Some(me)),
         web::Path::from(id),
         web::Query(PageQuery { page: Some(1) }),
     )

@@ -40,6 +40,19 @@ pub struct Post {
     pub deleted_at: Option<NaiveDateTime>,
     /// How many people marked it helpful.
     pub helpful_count: i64,
+    /// When a moderator removed it: hidden from readers, shown to moderators, restorable.
+    pub removed_at: Option<NaiveDateTime>,
+    /// The moderator who removed it.
+    pub removed_by_id: Option<i64>,
+    /// Why it was removed.
+    pub removal_reason: Option<String>,
+}
+
+impl Post {
+    /// Whether readers see its words: not deleted by its author, nor removed by a moderator.
+    pub fn readable(&self) -> bool {
+        self.deleted_at.is_none() && self.removed_at.is_none()
+    }
 }
 
 /// A local post to insert.
@@ -66,6 +79,22 @@ pub struct NewLocalPost<'a> {
 pub fn insert_local(conn: &mut Conn<'_>, new: &NewLocalPost<'_>) -> QueryResult<Post> {
     dispatch!(conn, |c| diesel::insert_into(posts::table)
         .values(new)
+        .returning(Post::as_returning())
+        .get_result(c))
+}
+
+/// Removes (with who, when and why) or restores a post.
+pub fn set_removed(
+    conn: &mut Conn<'_>,
+    id: i64,
+    removed: Option<(i64, NaiveDateTime, &str)>,
+) -> QueryResult<Post> {
+    dispatch!(conn, |c| diesel::update(posts::table.find(id))
+        .set((
+            posts::removed_at.eq(removed.map(|(_, at, _)| at)),
+            posts::removed_by_id.eq(removed.map(|(by, _, _)| by)),
+            posts::removal_reason.eq(removed.map(|(_, _, why)| why)),
+        ))
         .returning(Post::as_returning())
         .get_result(c))
 }
@@ -208,6 +237,7 @@ pub fn page_by_author(
         .inner_join(threads::table)
         .filter(posts::author_id.eq(author_id))
         .filter(posts::deleted_at.is_null())
+        .filter(posts::removed_at.is_null())
         .order((posts::created_at.desc(), posts::id.desc()))
         .limit(limit)
         .offset(offset)
@@ -215,12 +245,13 @@ pub fn page_by_author(
         .load(c))
 }
 
-/// How many posts (not deleted) a person wrote: (opening posts, replies). Two counts over the
+/// How many posts (not deleted nor removed) a person wrote: (opening posts, replies). Two counts over the
 /// index `posts_author`, rather than one `GROUP BY` that needs a temporary tree.
 pub fn count_by_author(conn: &mut Conn<'_>, author_id: i64) -> QueryResult<(i64, i64)> {
     let mine = posts::author_id
         .eq(author_id)
-        .and(posts::deleted_at.is_null());
+        .and(posts::deleted_at.is_null())
+        .and(posts::removed_at.is_null());
     let opening = dispatch!(conn, |c| posts::table
         .filter(mine.and(posts::is_opening))
         .count()

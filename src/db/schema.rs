@@ -115,6 +115,9 @@ diesel::table! {
         edited_at -> Nullable<Timestamp>,
         deleted_at -> Nullable<Timestamp>,
         helpful_count -> BigInt,
+        removed_at -> Nullable<Timestamp>,
+        removed_by_id -> Nullable<BigInt>,
+        removal_reason -> Nullable<Text>,
     }
 }
 

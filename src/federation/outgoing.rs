@@ -162,6 +162,12 @@ pub async fn plan(
             locked,
             reason,
         } => moderation::plan_lock(*thread_id, *moderator_id, *locked, reason, data).await,
+        OutboxEvent::Removal {
+            post_id,
+            moderator_id,
+            removed,
+            reason,
+        } => moderation::plan_removal(*post_id, *moderator_id, *removed, reason, data).await,
         OutboxEvent::Moderator {
             forum_id,
             person_id,

@@ -145,7 +145,7 @@ impl Site {
             }
             let pinned = posts::pinned_openings_in_forum(conn, forum.id)?
                 .into_iter()
-                .filter(|(post, _, _)| post.deleted_at.is_none())
+                .filter(|(post, _, _)| post.readable())
                 .map(|(post, thread, author)| PostContext {
                     post,
                     author,

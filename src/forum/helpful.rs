@@ -21,12 +21,7 @@ fn context(conn: &mut Conn<'_>, post_id: i64) -> Result<PostContext, ForumError>
 }
 
 fn markable(ctx: &PostContext, by: &User) -> Result<(), ForumError> {
-    if ctx.post.deleted_at.is_some() {
-        return Err(ForumError::Gone {
-            code: "post_deleted",
-            message: "This post was deleted".into(),
-        });
-    }
+    super::threads::require_readable(&ctx.post)?;
     if ctx.post.author_id == by.id {
         return Err(ForumError::forbidden(
             "own_post",

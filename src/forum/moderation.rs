@@ -5,8 +5,9 @@
 use super::incoming::{relay_event, Relay};
 use super::outbox::{push_event, OutboxEvent};
 use super::remote::{Resolved, Resolver};
+use super::threads::PostContext;
 use super::types::Reason;
-use super::{require_admin, Forum, Paging, Site, Thread, User};
+use super::{require_admin, Forum, Inner, Paging, Post, Site, Thread, User};
 use crate::db::moderation::{self as log, LogEntry, NewLogEntry};
 use crate::db::{self, forums, threads, users, Conn};
 use crate::error::{ForumError, Validator};
@@ -26,16 +27,22 @@ pub enum Action {
     Appoint,
     /// Took someone off the forum's moderators.
     Dismiss,
+    /// Removed a post: hidden from readers, kept for moderators.
+    Remove,
+    /// Restored a removed post.
+    Restore,
 }
 
 impl Action {
-    const ALL: [Action; 6] = [
+    const ALL: [Action; 8] = [
         Action::Lock,
         Action::Unlock,
         Action::Pin,
         Action::Unpin,
         Action::Appoint,
         Action::Dismiss,
+        Action::Remove,
+        Action::Restore,
     ];
 
     /// The stable name stored in the log and used in the API.
@@ -47,6 +54,8 @@ impl Action {
             Action::Unpin => "unpin",
             Action::Appoint => "appoint",
             Action::Dismiss => "dismiss",
+            Action::Remove => "remove",
+            Action::Restore => "restore",
         }
     }
 
@@ -64,6 +73,8 @@ impl Action {
             Action::Unpin => "unpinned the thread",
             Action::Appoint => "appointed a moderator",
             Action::Dismiss => "removed a moderator",
+            Action::Remove => "removed a post in",
+            Action::Restore => "restored a post in",
         }
     }
 }
@@ -157,25 +168,56 @@ pub(crate) fn require_unlocked(
     ))
 }
 
+/// What a moderator acted on.
+#[derive(Debug, Clone, Copy, Default)]
+struct Target {
+    thread: Option<i64>,
+    post: Option<i64>,
+    person: Option<i64>,
+}
+
+impl Target {
+    fn thread(id: i64) -> Target {
+        Target {
+            thread: Some(id),
+            ..Target::default()
+        }
+    }
+
+    fn post(ctx: &PostContext) -> Target {
+        Target {
+            thread: Some(ctx.thread.id),
+            post: Some(ctx.post.id),
+            person: Some(ctx.author.id),
+        }
+    }
+
+    fn person(id: i64) -> Target {
+        Target {
+            person: Some(id),
+            ..Target::default()
+        }
+    }
+}
+
 /// Records a moderator's action.
 fn record(
     conn: &mut Conn<'_>,
     forum: &Forum,
     by: &User,
     action: Action,
-    target: (Option<i64>, Option<i64>),
+    target: Target,
     reason: &Reason,
 ) -> Result<(), ForumError> {
-    let (thread_id, person_id) = target;
     log::record(
         conn,
         &NewLogEntry {
             forum_id: Some(forum.id),
             moderator_id: Some(by.id),
             action: action.as_str(),
-            thread_id,
-            post_id: None,
-            person_id,
+            thread_id: target.thread,
+            post_id: target.post,
+            person_id: target.person,
             reason: reason.as_str(),
             created_at: db::now(),
         },
@@ -188,6 +230,59 @@ fn thread_and_forum(conn: &mut Conn<'_>, id: i64) -> Result<(Thread, Forum), For
     let forum =
         forums::by_id(conn, thread.forum_id)?.ok_or(ForumError::NotFound { what: "forum" })?;
     Ok((thread, forum))
+}
+
+/// Records a removal (or restoring) by a moderator here, and tells the servers that must hear
+/// of it: our forum's followers, or the forum elsewhere when `by` moderates it there. Whether
+/// anything was told.
+fn removal_recorded(
+    inner: &Inner,
+    conn: &mut Conn<'_>,
+    ctx: &PostContext,
+    by: &User,
+    removed: bool,
+    why: &Reason,
+) -> Result<bool, ForumError> {
+    let action = if removed {
+        Action::Remove
+    } else {
+        Action::Restore
+    };
+    record(conn, &ctx.forum, by, action, Target::post(ctx), why)?;
+    let told = inner.settings.federation.enabled
+        && (ctx.forum.local || log::is_moderator(conn, ctx.forum.id, by.id)?);
+    if told {
+        push_event(
+            conn,
+            &OutboxEvent::Removal {
+                post_id: ctx.post.id,
+                moderator_id: by.id,
+                removed,
+                reason: why.as_str().to_string(),
+            },
+        )?;
+    }
+    Ok(told)
+}
+
+/// A reason sent by another server, made fit: one line, cut to our limit.
+fn remote_reason(why: Option<String>) -> Reason {
+    Reason::parse(
+        &super::types::remote_line(why.as_deref().unwrap_or_default(), Reason::MAX_CHARS),
+        false,
+    )
+    .unwrap_or_default()
+}
+
+fn post_context(conn: &mut Conn<'_>, id: i64) -> Result<PostContext, ForumError> {
+    let (post, author, thread, forum) =
+        crate::db::posts::with_context(conn, id)?.ok_or(ForumError::NotFound { what: "post" })?;
+    Ok(PostContext {
+        post,
+        author,
+        thread,
+        forum,
+    })
 }
 
 fn local_forum(conn: &mut Conn<'_>, name: &str) -> Result<Forum, ForumError> {
@@ -271,7 +366,7 @@ impl Site {
                 let Some(changed) = change(conn, &thread)? else {
                     return Ok((thread, false));
                 };
-                record(conn, &forum, &by, action, (Some(id), None), &why)?;
+                record(conn, &forum, &by, action, Target::thread(id), &why)?;
                 // Our forums' followers hear of it; a forum elsewhere, when `by` is one of its
                 // moderators (an administrator's lock of a thread elsewhere holds here only).
                 let told = inner.settings.federation.enabled
@@ -328,16 +423,121 @@ impl Site {
             if thread.locked_at.is_some() == locked {
                 return Ok((true, false));
             }
-            let why = Reason::parse(
-                &super::types::remote_line(why.as_deref().unwrap_or_default(), Reason::MAX_CHARS),
-                false,
-            )
-            .unwrap_or_default();
+            let why = remote_reason(why);
             conn.transaction(|conn| {
                 threads::set_locked(conn, thread.id, locked.then(|| (by.id, db::now())))?;
                 let action = if locked { Action::Lock } else { Action::Unlock };
-                record(conn, &forum, &by, action, (Some(thread.id), None), &why)?;
+                record(conn, &forum, &by, action, Target::thread(thread.id), &why)?;
                 Ok((true, relay_event(conn, &forum, relay)?))
+            })
+        })
+        .await
+    }
+
+    /// A post with its thread and forum, if `by` moderates the forum (for the removal form).
+    pub async fn post_to_moderate(&self, by: User, id: i64) -> Result<PostContext, ForumError> {
+        self.blocking(move |_inner, conn| {
+            let ctx = post_context(conn, id)?;
+            require_moderator(conn, &by, &ctx.forum)?;
+            Ok(ctx)
+        })
+        .await
+    }
+
+    /// Removes a post (its forum's moderators), saying why (required): readers then see that a
+    /// moderator removed it, moderators still read it, and it can be restored; a removed
+    /// opening post keeps its thread and replies. Recorded in the forum's log. A post deleted
+    /// by its author is gone already (410 `post_deleted`); removing a removed post changes
+    /// nothing.
+    pub async fn remove_post(&self, by: User, id: i64, why: String) -> Result<Post, ForumError> {
+        self.blocking_then_send(move |inner, conn| {
+            let ctx = post_context(conn, id)?;
+            require_moderator(conn, &by, &ctx.forum)?;
+            if ctx.post.deleted_at.is_some() {
+                return Err(ForumError::Gone {
+                    code: "post_deleted",
+                    message: "This post was deleted by its author".into(),
+                });
+            }
+            let mut v = Validator::new();
+            let Some(why) = v.check("reason", Reason::parse(&why, true)) else {
+                return Err(v.into_error());
+            };
+            if ctx.post.removed_at.is_some() {
+                return Ok((ctx.post, false));
+            }
+            conn.transaction(|conn| {
+                let removed = crate::db::posts::set_removed(
+                    conn,
+                    id,
+                    Some((by.id, db::now(), why.as_str())),
+                )?;
+                let told = removal_recorded(inner, conn, &ctx, &by, true, &why)?;
+                Ok((removed, told))
+            })
+        })
+        .await
+    }
+
+    /// Restores a removed post (its forum's moderators), with an optional reason; recorded in
+    /// the forum's log. Restoring a post that is not removed changes nothing.
+    pub async fn restore_post(&self, by: User, id: i64, why: String) -> Result<Post, ForumError> {
+        self.blocking_then_send(move |inner, conn| {
+            let ctx = post_context(conn, id)?;
+            require_moderator(conn, &by, &ctx.forum)?;
+            let why = reason(&why)?;
+            if ctx.post.removed_at.is_none() {
+                return Ok((ctx.post, false));
+            }
+            conn.transaction(|conn| {
+                let restored = crate::db::posts::set_removed(conn, id, None)?;
+                let told = removal_recorded(inner, conn, &ctx, &by, false, &why)?;
+                Ok((restored, told))
+            })
+        })
+        .await
+    }
+
+    /// A removal (or restoring) from elsewhere of the post `post_id`, by `by`. For one of our
+    /// forums they must moderate it, and the change is relayed to its followers; for a forum
+    /// elsewhere, only that forum may pass it on (`announced_by`). A post its author deleted
+    /// stays deleted; the reason is cut to our limit.
+    pub async fn receive_removal(
+        &self,
+        by: User,
+        post_id: i64,
+        removed: bool,
+        why: Option<String>,
+        announced_by: Option<i64>,
+        relay: Option<Relay>,
+    ) -> Result<(), ForumError> {
+        self.blocking_then_send(move |_inner, conn| {
+            let ctx = post_context(conn, post_id)?;
+            let vouched = if ctx.forum.local {
+                moderates(conn, &by, &ctx.forum)?
+            } else {
+                announced_by == Some(ctx.forum.id)
+            };
+            if !vouched {
+                return Err(ForumError::forbidden(
+                    "moderators_only",
+                    "Only this forum's moderators can remove its posts",
+                ));
+            }
+            if ctx.post.deleted_at.is_some() || ctx.post.removed_at.is_some() == removed {
+                return Ok(((), false));
+            }
+            let why = remote_reason(why);
+            conn.transaction(|conn| {
+                let removal = removed.then(|| (by.id, db::now(), why.as_str()));
+                crate::db::posts::set_removed(conn, post_id, removal)?;
+                let action = if removed {
+                    Action::Remove
+                } else {
+                    Action::Restore
+                };
+                record(conn, &ctx.forum, &by, action, Target::post(&ctx), &why)?;
+                Ok(((), relay_event(conn, &ctx.forum, relay)?))
             })
         })
         .await
@@ -436,7 +636,7 @@ impl Site {
                         &forum,
                         &by,
                         action,
-                        (None, Some(person.id)),
+                        Target::person(person.id),
                         &Reason::default(),
                     )?;
                 }

@@ -79,6 +79,18 @@ pub enum OutboxEvent {
         /// Why (may be empty).
         reason: String,
     },
+    /// A moderator removed or restored a post (in one of our forums, or in a forum elsewhere
+    /// that they moderate).
+    Removal {
+        /// The post.
+        post_id: i64,
+        /// The moderator (here).
+        moderator_id: i64,
+        /// Removed, or restored.
+        removed: bool,
+        /// Why (may be empty).
+        reason: String,
+    },
     /// An administrator appointed or removed a moderator of one of our forums.
     Moderator {
         /// The forum.

@@ -102,7 +102,22 @@ fn deleted() -> ForumError {
     }
 }
 
-/// The post, if `by` may edit it: their own, not deleted, in a forum taking posts.
+/// Fails when readers may not see the post's words: deleted by its author (410
+/// `post_deleted`), or removed by a moderator (410 `post_removed`).
+pub(super) fn require_readable(post: &Post) -> Result<(), ForumError> {
+    if post.deleted_at.is_some() {
+        return Err(deleted());
+    }
+    if post.removed_at.is_some() {
+        return Err(ForumError::Gone {
+            code: "post_removed",
+            message: "A moderator removed this post".into(),
+        });
+    }
+    Ok(())
+}
+
+/// The post, if `by` may edit it: their own, not deleted nor removed, in a forum taking posts.
 fn editable(conn: &mut Conn<'_>, by: &User, post_id: i64) -> Result<PostContext, ForumError> {
     let ctx = context(conn, post_id)?;
     if ctx.post.author_id != by.id {
@@ -111,9 +126,7 @@ fn editable(conn: &mut Conn<'_>, by: &User, post_id: i64) -> Result<PostContext,
             "You can only edit your own posts",
         ));
     }
-    if ctx.post.deleted_at.is_some() {
-        return Err(deleted());
-    }
+    require_readable(&ctx.post)?;
     require_open(&ctx.forum)?;
     Ok(ctx)
 }
@@ -340,9 +353,7 @@ impl Site {
     pub async fn quote(&self, id: i64) -> Result<(PostContext, String), ForumError> {
         self.blocking(move |_inner, conn| {
             let ctx = context(conn, id)?;
-            if ctx.post.deleted_at.is_some() {
-                return Err(deleted());
-            }
+            require_readable(&ctx.post)?;
             let text = markdown::quote(&ctx.author.display_name, &ctx.post.body_markdown);
             Ok((ctx, text))
         })
@@ -417,9 +428,7 @@ impl Site {
     pub async fn post_history(&self, id: i64) -> Result<PostHistory, ForumError> {
         self.blocking(move |_inner, conn| {
             let context = context(conn, id)?;
-            if context.post.deleted_at.is_some() {
-                return Err(deleted());
-            }
+            require_readable(&context.post)?;
             let revisions = revisions::for_post(conn, id)?;
             Ok(PostHistory { context, revisions })
         })

@@ -37,6 +37,8 @@ fn entry(viewer: &Viewer, title: String, post: &Post, author: &User) -> Entry {
     content.set_content_type(Some("html".to_string()));
     content.set_value(Some(if post.deleted_at.is_some() {
         "<p>This post was deleted.</p>".to_string()
+    } else if post.removed_at.is_some() {
+        "<p>This post was removed by a moderator.</p>".to_string()
     } else {
         post.body_html.clone()
     }));

@@ -364,5 +364,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/p/{id}/delete", post().to(threads::delete))
         .route("/p/{id}/revisions", get().to(threads::revisions))
         .route("/p/{id}/helpful", post().to(threads::helpful))
+        .route("/p/{id}/remove", get().to(moderation::remove_form))
+        .route("/p/{id}/remove", post().to(moderation::remove))
+        .route("/p/{id}/restore", post().to(moderation::restore))
         .route("/u/{name}", get().to(users::profile));
 }

@@ -257,6 +257,10 @@ pub struct PostItem {
     pub edited: Option<When>,
     /// Deleted (a placeholder)?
     pub deleted: bool,
+    /// Removed by a moderator: readers see a placeholder, moderators the words and why.
+    pub removed: Option<String>,
+    /// The viewer moderates the forum: may remove or restore it.
+    pub can_moderate: bool,
     /// Sanitized HTML.
     pub html: String,
     /// The post it answers.
@@ -298,10 +302,14 @@ impl PostItem {
             created: When::new(post.created_at),
             edited: post.edited_at.map(When::new),
             deleted,
-            html: if deleted {
-                String::new()
-            } else {
+            removed: post
+                .removed_at
+                .map(|_| post.removal_reason.clone().unwrap_or_default()),
+            can_moderate: false,
+            html: if post.readable() {
                 post.body_html.clone()
+            } else {
+                String::new()
             },
             in_reply_to: view.in_reply_to.as_ref().map(|(p, u)| ParentLink {
                 url: if p.is_opening {
@@ -312,17 +320,29 @@ impl PostItem {
                 author: u.display_name.clone(),
             }),
             is_opening: post.is_opening,
-            can_reply: viewer.is_some() && open && !deleted,
-            can_edit: is_author && open && !deleted,
+            can_reply: viewer.is_some() && open && post.readable(),
+            can_edit: is_author && open && post.readable(),
             can_delete: (is_author || is_admin) && !deleted,
             helpful_count: post.helpful_count,
-            can_mark_helpful: viewer.is_some() && !is_author && open && !deleted,
+            can_mark_helpful: viewer.is_some() && !is_author && open && post.readable(),
             marked_helpful: false,
             original: match (&post.ap_id, &view.author.domain) {
                 (Some(id), Some(domain)) if !post.local => Some((id.clone(), domain.clone())),
                 _ => None,
             },
         }
+    }
+}
+
+impl PostItem {
+    /// The display for a moderator of the post's forum: the words of a removed post too, and
+    /// the controls to remove or restore it.
+    pub fn for_moderator(mut self, post: &crate::forum::Post) -> PostItem {
+        self.can_moderate = true;
+        if post.deleted_at.is_none() {
+            self.html = post.body_html.clone();
+        }
+        self
     }
 }
 

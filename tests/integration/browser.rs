@@ -520,10 +520,13 @@ async fn every_page_type_passes_axe_in_both_schemes_and_fits_a_phone(backend: Ba
              ```\nlet total = first + second + third + fourth + fifth + sixth + seventh;\n```",
         )
         .await;
-    app.reply(&token, thread, "With a rekenrek.", None).await;
+    let reply = app.reply(&token, thread, "With a rekenrek.", None).await;
+    app.reply(&token, thread, "Advertising here.", None).await;
     let (_, page) = app.read(&format!("/api/v1/threads/{thread}")).await;
     let opening = page["opening_post"]["id"].as_i64().unwrap();
-    // A moderator, and a locked thread: the settings page lists them, the log has entries.
+    let removed = page["posts"][1]["id"].as_i64().unwrap();
+    // A moderator, a locked thread and a removed post: the settings page lists them, the
+    // thread shows the removal to its moderators, the log has entries.
     app.create_user("bea", false).await;
     for (method, path, body) in [
         (
@@ -535,6 +538,11 @@ async fn every_page_type_passes_axe_in_both_schemes_and_fits_a_phone(backend: Ba
             reqwest::Method::PATCH,
             format!("/api/v1/threads/{thread}"),
             Some(json!({"locked": true, "reason": "Answered in full"})),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/v1/posts/{removed}/remove"),
+            Some(json!({"reason": "Advertising"})),
         ),
     ] {
         let (status, body) = app.api(method, &path, Some(&token), body).await;
@@ -556,6 +564,7 @@ async fn every_page_type_passes_axe_in_both_schemes_and_fits_a_phone(backend: Ba
         ("password", "/settings/password".into()),
         ("lock", format!("/t/{thread}/lock")),
         ("modlog", "/f/maths/modlog".into()),
+        ("remove", format!("/p/{reply}/remove")),
     ];
     // axe finds what it should: an image without a description, put into a page for a moment.
     {

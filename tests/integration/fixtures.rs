@@ -204,6 +204,23 @@ fn locks_parse_as_locks() {
 }
 
 #[test]
+fn removals_parse_as_deletions_with_a_reason() {
+    match activity("lemmy/remove_note.json") {
+        InboxActivity::Delete(delete) => assert_eq!(delete.summary.as_deref(), Some("bad comment")),
+        other => panic!("remove: {other:?}"),
+    }
+    match activity("lemmy/undo_remove_note.json") {
+        InboxActivity::UndoDelete(undo) => {
+            assert_eq!(
+                undo.object.object.id().as_str(),
+                "http://ds9.lemmy.ml/comment/1"
+            )
+        }
+        other => panic!("undo remove: {other:?}"),
+    }
+}
+
+#[test]
 fn activities_not_taken_yet_fall_to_the_catch_all() {
     // Reports and blocks come with moderation; until then the inbox refuses them with a
     // reason instead of misreading them.

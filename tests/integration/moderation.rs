@@ -21,6 +21,10 @@ both_backends!(
     locks_reach_every_server_that_follows_the_forum,
     a_moderator_elsewhere_locks_in_lemmys_words,
     moderators_appointed_elsewhere_lock_from_their_own_server,
+    a_removed_post_is_hidden_from_readers_and_kept_for_moderators,
+    posts_are_removed_and_restored_on_the_pages,
+    removals_reach_every_server_that_follows_the_forum,
+    a_moderator_elsewhere_removes_in_lemmys_words,
 );
 
 /// A school: `head` administers; `bea` moderates maths; `cara` moderates science; `dev` is an
@@ -523,16 +527,8 @@ async fn moderators_are_appointed_and_threads_locked_on_the_pages(backend: Backe
 
 async fn a_locked_thread_refuses_replies_from_other_servers(backend: Backend) {
     use staffroom::forum::incoming::{IncomingPost, Placement};
-    let net = network(backend, 2).await;
+    let (net, head, _alice, thread) = two_schools(backend).await;
     let (alpha, beta) = (&net[0], &net[1]);
-    alpha.create_user("head", true).await;
-    alpha.create_user("alice", false).await;
-    let head = alpha.token("head").await;
-    alpha.forum_named(&head, "maths").await;
-    let alice = alpha.token("alice").await;
-    let thread = alpha
-        .thread(&alice, "maths", "Place value", "Base ten.")
-        .await;
     let (status, _) = patch_thread(alpha, Some(&head), thread, json!({"locked": true})).await;
     assert_eq!(status, 200);
 
@@ -575,6 +571,22 @@ async fn a_locked_thread_refuses_replies_from_other_servers(backend: Backend) {
     let (_, page) = alpha.read(&format!("/api/v1/threads/{thread}")).await;
     assert_eq!(page["posts"], json!([]), "nothing stored: {page}");
     assert_eq!(page["thread"]["reply_count"], 0);
+}
+
+/// Two schools, alpha and beta: on alpha, `head` administers the forum maths, where alice
+/// started "Place value". Answers them, head's and alice's tokens, and the thread.
+async fn two_schools(backend: Backend) -> (Vec<TestApp>, String, String, i64) {
+    let net = network(backend, 2).await;
+    let alpha = &net[0];
+    alpha.create_user("head", true).await;
+    alpha.create_user("alice", false).await;
+    let head = alpha.token("head").await;
+    alpha.forum_named(&head, "maths").await;
+    let alice = alpha.token("alice").await;
+    let thread = alpha
+        .thread(&alice, "maths", "Place value", "Base ten.")
+        .await;
+    (net, head, alice, thread)
 }
 
 async fn locks_reach_every_server_that_follows_the_forum(backend: Backend) {
@@ -631,16 +643,8 @@ async fn locks_reach_every_server_that_follows_the_forum(backend: Backend) {
 }
 
 async fn a_moderator_elsewhere_locks_in_lemmys_words(backend: Backend) {
-    let net = network(backend, 2).await;
+    let (net, head, _alice, thread) = two_schools(backend).await;
     let (alpha, beta) = (&net[0], &net[1]);
-    alpha.create_user("head", true).await;
-    alpha.create_user("alice", false).await;
-    let head = alpha.token("head").await;
-    alpha.forum_named(&head, "maths").await;
-    let alice = alpha.token("alice").await;
-    let thread = alpha
-        .thread(&alice, "maths", "Place value", "Base ten.")
-        .await;
     let forum = alpha.url("/f/maths");
     // Lemmy's Lock, as its fixture has it, by beta's actor standing in for a moderator there.
     let lock = |summary: &str| {
@@ -790,4 +794,335 @@ async fn moderators_appointed_elsewhere_lock_from_their_own_server(backend: Back
     assert_eq!(moderators_of(beta, &handle).await, ["cara"]);
     let (status, body) = patch_thread(beta, Some(&bea), copy_id, json!({"locked": false})).await;
     expect_error(status, &body, 403, "moderators_only");
+}
+
+async fn remove(
+    app: &TestApp,
+    token: Option<&str>,
+    post: i64,
+    reason: Option<&str>,
+) -> (u16, Value) {
+    let body = reason.map(|r| json!({ "reason": r })).unwrap_or(json!({}));
+    app.api(
+        Method::POST,
+        &format!("/api/v1/posts/{post}/remove"),
+        token,
+        Some(body),
+    )
+    .await
+}
+
+async fn a_removed_post_is_hidden_from_readers_and_kept_for_moderators(backend: Backend) {
+    let (app, [head, bea, cara, dev]) = school(backend).await;
+    let thread = app
+        .thread(&dev, "maths", "Fractions", "Halves first?")
+        .await;
+    let reply = app.reply(&cara, thread, "Buy my worksheets!", None).await;
+    app.reply(&head, thread, "Thirds next.", None).await;
+    let (_, page) = app.read(&format!("/api/v1/threads/{thread}")).await;
+    let opening = page["opening_post"]["id"].as_i64().unwrap();
+
+    // Only the forum's moderators (and administrators) remove, and only with a reason.
+    for token in [&dev, &cara] {
+        let (status, body) = remove(&app, Some(token), reply, Some("Spam")).await;
+        expect_error(status, &body, 403, "moderators_only");
+    }
+    let (status, body) = remove(&app, None, reply, Some("Spam")).await;
+    expect_error(status, &body, 401, "unauthenticated");
+    let (status, body) = remove(&app, Some(&bea), reply, None).await;
+    expect_error(status, &body, 422, "invalid_input");
+    assert!(body["fields"]["reason"].is_string(), "{body}");
+    let (status, post) = remove(&app, Some(&bea), reply, Some("Advertising")).await;
+    assert_eq!(status, 200, "{post}");
+    assert_eq!(post["removed"], true);
+    assert_eq!(
+        post["body"], "Buy my worksheets!",
+        "moderators read it: {post}"
+    );
+
+    // Readers see that it was removed, not what it said; moderators see both.
+    let reply_in = |page: &Value| {
+        page["posts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == reply)
+            .cloned()
+            .unwrap()
+    };
+    for token in [None, Some(dev.as_str()), Some(cara.as_str())] {
+        let (_, page) = app
+            .api(
+                Method::GET,
+                &format!("/api/v1/threads/{thread}"),
+                token,
+                None,
+            )
+            .await;
+        let shown = reply_in(&page);
+        assert_eq!(shown["removed"], true, "{shown}");
+        assert_eq!(shown["removal_reason"], "Advertising");
+        assert!(
+            shown["body"].is_null() && shown["html"].is_null(),
+            "{token:?}: {shown}"
+        );
+    }
+    for token in [&bea, &head] {
+        let (_, page) = app
+            .api(
+                Method::GET,
+                &format!("/api/v1/threads/{thread}"),
+                Some(token),
+                None,
+            )
+            .await;
+        assert_eq!(reply_in(&page)["body"], "Buy my worksheets!");
+    }
+    let (_, html) = app.get(&TestApp::browser(), &format!("/t/{thread}")).await;
+    let main = main_of(&html);
+    assert!(main.contains("Removed by a moderator."), "{main}");
+    assert!(!main.contains("Buy my worksheets"), "{main}");
+    assert!(!main.contains("/restore"), "{main}");
+    let moderator = app.logged_in("bea").await;
+    let (_, html) = app.get(&moderator, &format!("/t/{thread}")).await;
+    let main = main_of(&html);
+    assert!(main.contains("Buy my worksheets"), "{main}");
+    assert!(main.contains("Only moderators see it"), "{main}");
+    assert!(
+        main.contains(&format!("action=\"/p/{reply}/restore\"")),
+        "{main}"
+    );
+
+    // Its author can no longer edit or quote it, and nobody marks it helpful.
+    let (status, body) = app
+        .api(
+            Method::PATCH,
+            &format!("/api/v1/posts/{reply}"),
+            Some(&cara),
+            Some(json!({"body": "Edited"})),
+        )
+        .await;
+    expect_error(status, &body, 410, "post_removed");
+    let (status, body) = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/posts/{reply}/helpful"),
+            Some(&dev),
+            None,
+        )
+        .await;
+    expect_error(status, &body, 410, "post_removed");
+    let (_, profile) = app.read("/api/v1/users/cara").await;
+    assert!(
+        !profile.to_string().contains("Buy my worksheets"),
+        "{profile}"
+    );
+
+    // A removed opening post keeps its thread and replies.
+    let (status, _) = remove(&app, Some(&bea), opening, Some("Off topic")).await;
+    assert_eq!(status, 200);
+    let (status, page) = app.read(&format!("/api/v1/threads/{thread}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(page["opening_post"]["removed"], true);
+    assert_eq!(page["posts"].as_array().unwrap().len(), 2);
+
+    // Restored, it reads again; the log has it all.
+    let (status, post) = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/posts/{reply}/restore"),
+            Some(&bea),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{post}");
+    assert_eq!(post["removed"], false);
+    let (_, page) = app.read(&format!("/api/v1/threads/{thread}")).await;
+    assert_eq!(reply_in(&page)["body"], "Buy my worksheets!");
+    let entries = log_of(&app, None, "maths").await;
+    let actions: Vec<(&str, &str)> = entries
+        .iter()
+        .take(3)
+        .map(|e| (e["action"].as_str().unwrap(), e["reason"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("restore", ""),
+            ("remove", "Off topic"),
+            ("remove", "Advertising")
+        ]
+    );
+    assert_eq!(entries[2]["post_id"], reply);
+    assert_eq!(entries[2]["person"]["name"], "cara");
+
+    // A post its author deleted is gone already.
+    let own = app.reply(&dev, thread, "Never mind.", None).await;
+    let (status, _) = app.delete_post(Some(&dev), own).await;
+    assert_eq!(status, 204);
+    let (status, body) = remove(&app, Some(&bea), own, Some("Late")).await;
+    expect_error(status, &body, 410, "post_deleted");
+}
+
+async fn posts_are_removed_and_restored_on_the_pages(backend: Backend) {
+    let (app, [_head, _bea, cara, dev]) = school(backend).await;
+    let thread = app
+        .thread(&dev, "maths", "Fractions", "Halves first?")
+        .await;
+    let reply = app.reply(&cara, thread, "Buy my worksheets!", None).await;
+    let moderator = app.logged_in("bea").await;
+    let educator = app.logged_in("dev").await;
+    let page = format!("/p/{reply}/remove");
+    let (_, html) = app.get(&moderator, &format!("/t/{thread}")).await;
+    assert!(
+        html.contains(&format!("href=\"{page}\"")),
+        "a Remove link: {html}"
+    );
+    let (_, html) = app.get(&educator, &format!("/t/{thread}")).await;
+    assert!(!html.contains(&page), "no Remove link for educators");
+    let (status, _) = app.get(&educator, &page).await;
+    assert_eq!(status, 403);
+
+    // Without a reason the form comes back, saying so beside the field.
+    let res = app
+        .submit(&moderator, &page, &page, &[("reason", " ")])
+        .await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("id=\"reason-error\""), "{html}");
+    assert!(
+        html.contains("Buy my worksheets!"),
+        "the post is shown: {html}"
+    );
+    let res = app
+        .submit(&moderator, &page, &page, &[("reason", "Advertising")])
+        .await;
+    assert_eq!(res.status(), 303);
+    let (_, html) = app.get(&educator, &format!("/t/{thread}")).await;
+    assert!(main_of(&html).contains("Removed by a moderator."));
+    assert!(!html.contains("Buy my worksheets!"));
+    let (_, html) = app.get(&moderator, &format!("/t/{thread}")).await;
+    assert!(
+        html.contains("Removed by a moderator: <bdi>Advertising</bdi>"),
+        "{html}"
+    );
+    let res = app
+        .submit(
+            &moderator,
+            &format!("/t/{thread}"),
+            &format!("/p/{reply}/restore"),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let (_, html) = app.get(&educator, &format!("/t/{thread}")).await;
+    assert!(html.contains("Buy my worksheets!"));
+    let (_, html) = app.get(&TestApp::browser(), "/f/maths/modlog").await;
+    assert!(html.contains("removed a post in"), "{html}");
+    assert!(html.contains("restored a post in"), "{html}");
+}
+
+async fn removals_reach_every_server_that_follows_the_forum(backend: Backend) {
+    let net = network(backend, 2).await;
+    let (alpha, beta) = (&net[0], &net[1]);
+    alpha.create_user("head", true).await;
+    alpha.create_user("alice", false).await;
+    let head = alpha.token("head").await;
+    alpha.forum_named(&head, "maths").await;
+    beta.create_user("bea", false).await;
+    let bea = beta.token("bea").await;
+    let handle = format!("maths@{}", alpha.domain());
+    let (status, body) = beta.follow(&bea, &handle).await;
+    assert_eq!(status, 202, "{body}");
+    drain_all(&[alpha, beta]).await;
+    let alice = alpha.token("alice").await;
+    let thread = alpha
+        .thread(&alice, "maths", "Place value", "Base ten.")
+        .await;
+    let reply = alpha
+        .reply(&alice, thread, "Buy my worksheets!", None)
+        .await;
+    drain_all(&[alpha, beta]).await;
+    let copy = thread_titled(beta, &handle, "Place value").await;
+    assert_eq!(copy["posts"][0]["body"], "Buy my worksheets!", "{copy}");
+
+    let (status, _) = remove(alpha, Some(&head), reply, Some("Advertising")).await;
+    assert_eq!(status, 200);
+    drain_all(&[alpha, beta]).await;
+    let copy = thread_titled(beta, &handle, "Place value").await;
+    let shown = &copy["posts"][0];
+    assert_eq!(shown["removed"], true, "{copy}");
+    assert_eq!(shown["removal_reason"], "Advertising");
+    assert!(shown["body"].is_null(), "{shown}");
+
+    let (status, _) = alpha
+        .api(
+            Method::POST,
+            &format!("/api/v1/posts/{reply}/restore"),
+            Some(&head),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    drain_all(&[alpha, beta]).await;
+    let copy = thread_titled(beta, &handle, "Place value").await;
+    assert_eq!(copy["posts"][0]["removed"], false, "{copy}");
+    assert_eq!(copy["posts"][0]["body"], "Buy my worksheets!");
+}
+
+async fn a_moderator_elsewhere_removes_in_lemmys_words(backend: Backend) {
+    let (net, head, alice, thread) = two_schools(backend).await;
+    let (alpha, beta) = (&net[0], &net[1]);
+    let reply = alpha
+        .reply(&alice, thread, "Buy my worksheets!", None)
+        .await;
+    let forum = alpha.url("/f/maths");
+    // Lemmy's removal, as its fixture has it: a Delete by a moderator, with the reason.
+    let delete = json!({
+        "actor": beta.url("/actor"),
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "object": alpha.url(&format!("/p/{reply}")),
+        "cc": [forum],
+        "audience": forum,
+        "type": "Delete",
+        "summary": "bad comment",
+        "id": beta.url(&format!("/activities/delete/{}", uuid::Uuid::new_v4())),
+    });
+    let removed = || async {
+        let (_, page) = alpha.read(&format!("/api/v1/threads/{thread}")).await;
+        page["posts"][0]["removed"].as_bool().unwrap()
+    };
+    let (status, text) = post_signed(beta, &alpha.url("/inbox"), &delete).await;
+    assert_eq!(status, 403, "not a moderator: {text}");
+    assert!(!removed().await);
+
+    let person = format!("{0}@{0}", beta.domain());
+    let (status, body) = appoint(alpha, &head, "maths", &person).await;
+    assert_eq!(status, 200, "{body}");
+    let mut delete = delete;
+    delete["id"] = json!(beta.url(&format!("/activities/delete/{}", uuid::Uuid::new_v4())));
+    let (status, text) = post_signed(beta, &alpha.url("/inbox"), &delete).await;
+    assert!((200..300).contains(&status), "{status} {text}");
+    assert!(removed().await);
+    let entries = log_of(alpha, None, "maths").await;
+    assert_eq!(
+        (&entries[0]["action"], &entries[0]["reason"]),
+        (&json!("remove"), &json!("bad comment"))
+    );
+
+    let undo = json!({
+        "actor": beta.url("/actor"),
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "object": delete,
+        "cc": [forum],
+        "audience": forum,
+        "type": "Undo",
+        "id": beta.url(&format!("/activities/undo/{}", uuid::Uuid::new_v4())),
+    });
+    let (status, text) = post_signed(beta, &alpha.url("/inbox"), &undo).await;
+    assert!((200..300).contains(&status), "{status} {text}");
+    assert!(!removed().await);
+    // The post's author, deleting it from its own server, still deletes it.
+    let (status, _) = alpha.delete_post(Some(&alice), reply).await;
+    assert_eq!(status, 204);
 }

@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use url::Url;
 
+use crate::federation::activities::moderation;
 use crate::federation::activities::posts::{
     delete_post, fetch_post, from_origin, refused, store_post, Reach, PARENT_DEPTH,
 };
@@ -16,7 +17,7 @@ use crate::federation::actors::ApForum;
 use crate::federation::error::FederationError;
 use crate::federation::outgoing::{follower_readers, planned, url};
 use crate::federation::protocol::activities::{
-    Announce, CreateOrUpdate, CreateOrUpdateKind, Delete,
+    Announce, CreateOrUpdate, CreateOrUpdateKind, Delete, UndoDelete,
 };
 use crate::federation::protocol::{PostObject, PUBLIC};
 use crate::federation::same_origin;
@@ -101,6 +102,18 @@ async fn announced_activity(
         "Delete" => {
             let activity: Delete = serde_json::from_value(inner)?;
             let target = activity.object.id().clone();
+            if moderation::is_removal(&activity.actor, &target, data).await {
+                return moderation::removal(
+                    &activity.actor,
+                    &target,
+                    activity.summary,
+                    true,
+                    None,
+                    Some(forum),
+                    data,
+                )
+                .await;
+            }
             if same_origin(&target, forum).is_err() {
                 // Only the post's own server can say it is gone: ask it.
                 match fetch_post(&target, data).await {
@@ -128,6 +141,20 @@ async fn announced_activity(
         }
         "Undo" if inner["object"]["type"] == "Lock" => {
             crate::federation::activities::moderation::announced(inner, forum, data).await?
+        }
+        "Undo" if inner["object"]["type"] == "Delete" => {
+            let undo: UndoDelete = serde_json::from_value(inner)?;
+            let target = undo.object.object.id().clone();
+            moderation::removal(
+                &undo.actor,
+                &target,
+                undo.summary,
+                false,
+                None,
+                Some(forum),
+                data,
+            )
+            .await?
         }
         "Like" | "Dislike" | "Undo" => {
             crate::federation::activities::votes::announced(inner, forum, data).await?

@@ -24,8 +24,8 @@ use url::Url;
 
 use crate::federation::error::FederationError;
 use crate::federation::protocol::activities::{
-    Accept, Announce, CreateOrUpdate, Delete, Follow, InboxActivity, Lock, Reject, UndoFollow,
-    UndoLock, UndoVote, Unrecognised, Vote,
+    Accept, Announce, CreateOrUpdate, Delete, Follow, InboxActivity, Lock, Reject, UndoDelete,
+    UndoFollow, UndoLock, UndoVote, Unrecognised, Vote,
 };
 use crate::federation::same_origin;
 use crate::forum::Site;
@@ -47,7 +47,8 @@ impl Unrecognised {
             "Undo" => serde_json::from_value::<UndoFollow>(whole.clone())
                 .err()
                 .and(serde_json::from_value::<UndoVote>(whole.clone()).err())
-                .and(serde_json::from_value::<UndoLock>(whole).err()),
+                .and(serde_json::from_value::<UndoLock>(whole.clone()).err())
+                .and(serde_json::from_value::<UndoDelete>(whole).err()),
             "Lock" => serde_json::from_value::<Lock>(whole).err(),
             "Like" | "Dislike" => serde_json::from_value::<Vote>(whole).err(),
             "Create" | "Update" => serde_json::from_value::<CreateOrUpdate>(whole).err(),
@@ -100,6 +101,7 @@ impl Activity for InboxActivity {
             InboxActivity::UndoVote(a) => a.verify(data).await,
             InboxActivity::Lock(a) => a.verify(data).await,
             InboxActivity::UndoLock(a) => a.verify(data).await,
+            InboxActivity::UndoDelete(a) => a.verify(data).await,
             InboxActivity::Unrecognised(a) => a.verify(data).await,
         }
     }
@@ -146,6 +148,7 @@ impl InboxActivity {
             InboxActivity::UndoVote(a) => a.receive(data).await?,
             InboxActivity::Lock(a) => a.receive(data).await?,
             InboxActivity::UndoLock(a) => a.receive(data).await?,
+            InboxActivity::UndoDelete(a) => a.receive(data).await?,
             InboxActivity::Unrecognised(a) => a.receive(data).await?,
         }
         data.first_receipt(id).await?;
@@ -168,6 +171,7 @@ impl InboxActivity {
             InboxActivity::UndoVote(a) => (&a.id, &a.actor),
             InboxActivity::Lock(a) => (&a.id, &a.actor),
             InboxActivity::UndoLock(a) => (&a.id, &a.actor),
+            InboxActivity::UndoDelete(a) => (&a.id, &a.actor),
             InboxActivity::Unrecognised(a) => (&a.id, &a.actor),
         }
     }

@@ -19,7 +19,9 @@ use crate::federation::actors::local_name;
 use crate::federation::actors::ApUser;
 use crate::federation::error::FederationError;
 use crate::federation::outgoing::{follower_readers, planned, remote_forum_inboxes, url};
-use crate::federation::protocol::activities::{AddOrRemove, CollectionChange, Lock, UndoLock};
+use crate::federation::protocol::activities::{
+    AddOrRemove, CollectionChange, Lock, UndoDelete, UndoLock,
+};
 use crate::federation::protocol::PUBLIC;
 use crate::forum::incoming::Relay;
 use crate::forum::outbox::{PlannedActivity, Signer};
@@ -131,55 +133,65 @@ pub async fn plan_lock(
         Err(crate::error::ForumError::NotFound { .. }) => return Ok(Vec::new()),
         Err(e) => return Err(e.into()),
     };
+    let object = data.urls().post(&ctx.post);
+    moderators_act(&ctx, moderator_id, ("Lock", object), !locked, reason, data).await
+}
+
+/// What a moderator does to a post (`Lock` or `Delete` of `object`), or its `Undo` when
+/// `undo`: by the moderator, the reason as `summary` on the activity that acts (as Lemmy sends
+/// it), addressed to the forum. For one of our forums it is kept and announced by the forum to
+/// its followers; a forum elsewhere (that `moderator_id` moderates) is sent it, and checks,
+/// applies and passes it on itself.
+async fn moderators_act(
+    ctx: &crate::forum::threads::PostContext,
+    moderator_id: i64,
+    (kind, object): (&str, String),
+    undo: bool,
+    reason: &str,
+    data: &Data<Site>,
+) -> Result<Vec<PlannedActivity>, FederationError> {
     let Some(moderator) = data.user_by_id(moderator_id).await? else {
         return Ok(Vec::new());
     };
     let urls = data.urls();
     let actor = url(&urls.user(&moderator))?;
     let forum_url = url(&urls.forum(&ctx.forum))?;
-    let lock_id = data.new_activity_id("lock");
-    let lock = json!({
-        "type": "Lock",
-        "id": lock_id,
+    let act_id = data.new_activity_id(&kind.to_ascii_lowercase());
+    let act = json!({
+        "type": kind,
+        "id": act_id,
         "actor": actor,
-        "object": urls.post(&ctx.post),
+        "object": object,
         "to": [PUBLIC],
         "cc": [forum_url],
         "audience": forum_url,
     });
-    let (id, kind, mut body) = if locked {
-        (lock_id, "Lock", lock.clone())
-    } else {
+    let (id, kind, mut body) = if undo {
         let id = data.new_activity_id("undo");
         let body = json!({
             "type": "Undo",
             "id": id,
             "actor": actor,
-            "object": lock.clone(),
+            "object": act,
             "to": [PUBLIC],
             "cc": [forum_url],
             "audience": forum_url,
         });
         (id, "Undo", body)
+    } else {
+        (act_id, kind, act)
     };
-    // The reason, when there is one, on the activity that locks or unlocks (as Lemmy sends it).
     if !reason.is_empty() {
         body["summary"] = Value::String(reason.to_string());
     }
+    let signer = Signer::User(moderator.id);
     if !ctx.forum.local {
-        // A forum elsewhere that `moderator` moderates: it checks, applies and passes it on.
         let inboxes = remote_forum_inboxes(&ctx.forum, &forum_url, None)?;
-        return Ok(vec![planned(
-            &id,
-            kind,
-            Signer::User(moderator.id),
-            &body,
-            inboxes,
-        )?]);
+        return Ok(vec![planned(&id, kind, signer, &body, inboxes)?]);
     }
     let inboxes = follower_readers(ctx.forum.id, None, data).await?.all();
     Ok(vec![
-        planned(&id, kind, Signer::User(moderator.id), &body, Vec::new())?,
+        planned(&id, kind, signer, &body, Vec::new())?,
         announce(ctx.forum.id, &forum_url, body.clone(), inboxes, data)?,
     ])
 }
@@ -256,4 +268,99 @@ pub async fn announced_collection_change(
     data.receive_moderator_change(forum_row.id, person, change.kind == AddOrRemove::Add)
         .await?;
     Ok(())
+}
+
+/// Whether a `Delete` by `actor` of `target` is a moderator's removal: the post is known here
+/// and `actor` is not its author. (A post unknown here is left to the deletion path, which
+/// ignores it.)
+pub(crate) async fn is_removal(actor: &Url, target: &Url, data: &Data<Site>) -> bool {
+    match known_post(target, data).await {
+        Ok(post) => data.urls().user(&post.author) != actor.as_str(),
+        Err(_) => false,
+    }
+}
+
+/// A moderator's removal (`removed`) or restoring of the post `target`, received straight from
+/// them (`relay` for our forum's followers) or passed on by the forum `announced_by`.
+pub(crate) async fn removal(
+    actor: &Url,
+    target: &Url,
+    why: Option<String>,
+    removed: bool,
+    relay: Option<Relay>,
+    announced_by: Option<&Url>,
+    data: &Data<Site>,
+) -> Result<(), FederationError> {
+    let post = known_post(target, data).await?;
+    let announced_by = match announced_by {
+        Some(forum) => {
+            let forum_of_post = url(&data.urls().forum(&post.forum))?;
+            verify_urls_match(forum, &forum_of_post)?;
+            Some(post.forum.id)
+        }
+        None => None,
+    };
+    let moderator = ObjectId::<ApUser>::from(actor.clone())
+        .dereference(data)
+        .await?;
+    data.receive_removal(
+        moderator.user,
+        post.post.id,
+        removed,
+        why,
+        announced_by,
+        relay,
+    )
+    .await?;
+    Ok(())
+}
+
+impl UndoDelete {
+    /// Checks what can be checked before anything is stored.
+    pub(crate) async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
+        Ok(())
+    }
+
+    /// Does what the activity asks: restores a post a moderator removed.
+    pub(crate) async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
+        let relay = relay_of(&self, &self.actor)?;
+        let target = self.object.object.id().clone();
+        removal(
+            &self.actor,
+            &target,
+            self.summary.clone(),
+            false,
+            Some(relay),
+            None,
+            data,
+        )
+        .await
+    }
+}
+
+/// What a moderator's removal (or restoring) of a post becomes: a `Delete` of it by the
+/// moderator with the reason as `summary` (or an `Undo` of one), announced by our forum to its
+/// followers, or sent to the forum elsewhere that they moderate.
+pub async fn plan_removal(
+    post_id: i64,
+    moderator_id: i64,
+    removed: bool,
+    reason: &str,
+    data: &Data<Site>,
+) -> Result<Vec<PlannedActivity>, FederationError> {
+    let ctx = match data.post(post_id).await {
+        Ok(ctx) => ctx,
+        Err(crate::error::ForumError::NotFound { .. }) => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let object = data.urls().post(&ctx.post);
+    moderators_act(
+        &ctx,
+        moderator_id,
+        ("Delete", object),
+        !removed,
+        reason,
+        data,
+    )
+    .await
 }

@@ -169,15 +169,31 @@ impl CreateOrUpdate {
 }
 
 impl Delete {
-    /// Checks what can be checked before anything is stored.
+    /// Checks what can be checked before anything is stored. A `Delete` from another server
+    /// than the post's can only be a moderator's removal, checked when it is received.
     pub(crate) async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
-        same_origin(self.object.id(), &self.actor)
+        Ok(())
     }
 
-    /// Does what the activity asks.
+    /// Does what the activity asks: its author deletes a post; anyone else is a moderator
+    /// removing it.
     pub(crate) async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
         let relay = relay_of(&self, &self.actor)?;
-        delete_post(&self.actor, self.object.id(), Some(relay), data).await
+        let target = self.object.id();
+        if crate::federation::activities::moderation::is_removal(&self.actor, target, data).await {
+            return crate::federation::activities::moderation::removal(
+                &self.actor,
+                target,
+                self.summary.clone(),
+                true,
+                Some(relay),
+                None,
+                data,
+            )
+            .await;
+        }
+        same_origin(target, &self.actor)?;
+        delete_post(&self.actor, target, Some(relay), data).await
     }
 }
 

@@ -23,7 +23,11 @@ fn tombstone(
         kind: TombstoneType::Tombstone,
         id,
         former_type: former_type.into(),
-        deleted: post.deleted_at.unwrap_or(post.created_at).and_utc(),
+        deleted: post
+            .deleted_at
+            .or(post.removed_at)
+            .unwrap_or(post.created_at)
+            .and_utc(),
     })?;
     *res.status_mut() = actix_web::http::StatusCode::GONE;
     Ok(res)
@@ -45,7 +49,8 @@ pub async fn page(
     if let (false, Some(ap_id)) = (ctx.thread.local, &ctx.thread.ap_id) {
         return Ok(elsewhere(ap_id));
     }
-    if ctx.post.deleted_at.is_some() {
+    // Deleted by its author, or removed by a moderator: gone, for other servers.
+    if !ctx.post.readable() {
         return tombstone(
             own_url(&state.site.urls().thread(&ctx.thread))?,
             "Page",
@@ -70,7 +75,7 @@ pub async fn note(
             .insert_header(("Location", urls.thread(&ctx.thread)))
             .finish());
     }
-    if ctx.post.deleted_at.is_some() {
+    if !ctx.post.readable() {
         return tombstone(own_url(&urls.post(&ctx.post))?, "Note", &ctx.post);
     }
     let parent = parent_of(&state.site, &ctx).await?;
@@ -133,7 +138,7 @@ pub async fn forum_outbox(
     let forum_url = own_url(&urls.forum(&forum_row))?;
     let mut items = Vec::new();
     for (post, thread, author) in entries {
-        if post.deleted_at.is_some() {
+        if !post.readable() {
             continue;
         }
         let ctx = PostContext {

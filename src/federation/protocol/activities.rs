@@ -1,6 +1,7 @@
 //! Every activity on the wire, in and out: following (`Follow`, `Accept`, `Reject`, `Undo`),
 //! posts (`Create`, `Update`, `Delete`, and a forum's `Announce` of them, FEP-1b12) and votes
-//! (`Like`, `Dislike` and their `Undo`), moderation (`Lock` and its `Undo`), with
+//! (`Like`, `Dislike` and their `Undo`), moderation (`Lock`, a moderator's `Delete`, and their
+//! `Undo`s), with
 //! [`InboxActivity`], everything an inbox takes.
 //! What receiving each one does is in `federation::activities`, by family.
 //!
@@ -266,6 +267,8 @@ pub enum InboxActivity {
     Lock(Lock),
     /// A thread unlocked (boxed: it carries its Lock whole).
     UndoLock(Box<UndoLock>),
+    /// A removed post restored.
+    UndoDelete(Box<UndoDelete>),
     /// Anything else.
     Unrecognised(Unrecognised),
 }
@@ -332,10 +335,31 @@ pub struct Delete {
     pub kind: DeleteType,
     /// Activity id.
     pub id: Url,
-    /// Who deletes.
+    /// Who deletes: its author, or a moderator removing it.
     pub actor: Url,
     /// What.
     pub object: ObjectRef,
+    /// Why (a moderator's removal, as Lemmy sends it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+}
+
+/// `Undo` of a `Delete`: a moderator restoring a post they removed (Lemmy's form).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UndoDelete {
+    /// `Undo`.
+    #[serde(rename = "type")]
+    pub kind: UndoType,
+    /// Activity id.
+    pub id: Url,
+    /// The moderator.
+    pub actor: Url,
+    /// The removal undone.
+    pub object: Delete,
+    /// Why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
 }
 
 /// A forum passing on an activity or object (FEP-1b12).

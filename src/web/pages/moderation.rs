@@ -1,4 +1,5 @@
-//! Moderation: locking and pinning threads, and a forum's public moderation log.
+//! Moderation: locking and pinning threads, removing and restoring posts, and a forum's
+//! public moderation log.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -6,11 +7,12 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::super::session::{redirect_with_notice, Viewer};
-use super::super::views::{FormErrors, ForumItem, Pager, UserLink, When};
+use super::super::views::{FormErrors, ForumItem, Pager, PostItem, UserLink, When};
 use super::super::{html, invalid_status, ok, Layout, PageError};
 use super::PageQuery;
 use crate::error::ForumError;
 use crate::forum::moderation::LogItem;
+use crate::forum::threads::{PostContext, PostView};
 
 #[derive(Template)]
 #[template(path = "lock.html")]
@@ -20,6 +22,16 @@ struct LockPage<'a> {
     thread_title: &'a str,
     /// Whether the form unlocks (the thread is locked now).
     unlocking: bool,
+    reason: &'a str,
+    errors: FormErrors,
+}
+
+#[derive(Template)]
+#[template(path = "remove.html")]
+struct RemovePage<'a> {
+    layout: &'a Layout,
+    post: PostItem,
+    thread_title: &'a str,
     reason: &'a str,
     errors: FormErrors,
 }
@@ -204,4 +216,112 @@ pub async fn log(
         pager: Pager::new(&base, &page.paging),
         forum,
     })
+}
+
+fn remove_page(
+    viewer: &Viewer,
+    status: StatusCode,
+    ctx: &PostContext,
+    reason: &str,
+    errors: FormErrors,
+) -> Result<HttpResponse, PageError> {
+    let layout = viewer.layout(format!("Remove a post: {}", ctx.thread.title));
+    let post = PostItem::new(
+        &PostView {
+            post: ctx.post.clone(),
+            author: ctx.author.clone(),
+            in_reply_to: None,
+        },
+        viewer.user.as_ref(),
+        false,
+    )
+    .for_moderator(&ctx.post);
+    Ok(html(
+        status,
+        &RemovePage {
+            layout: &layout,
+            post,
+            thread_title: &ctx.thread.title,
+            reason,
+            errors,
+        },
+    ))
+}
+
+/// GET /p/{id}/remove: asks a moderator why, before removing a post.
+pub async fn remove_form(viewer: Viewer, path: web::Path<i64>) -> Result<HttpResponse, PageError> {
+    let id = path.into_inner();
+    let user = viewer.require_user(&format!("/p/{id}/remove"))?;
+    let ctx = viewer
+        .site
+        .post_to_moderate(user, id)
+        .await
+        .map_err(|e| viewer.error(e))?;
+    remove_page(&viewer, StatusCode::OK, &ctx, "", FormErrors::default())
+}
+
+/// The removal form, and the restore button's (whose reason is optional).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ReasonForm {
+    csrf_token: String,
+    reason: String,
+}
+
+/// POST /p/{id}/remove
+pub async fn remove(
+    viewer: Viewer,
+    path: web::Path<i64>,
+    form: web::Form<ReasonForm>,
+) -> Result<HttpResponse, PageError> {
+    let id = path.into_inner();
+    viewer.check_csrf(&form.csrf_token)?;
+    let user = viewer.require_user(&format!("/p/{id}/remove"))?;
+    match viewer
+        .site
+        .remove_post(user.clone(), id, form.reason.clone())
+        .await
+    {
+        Ok(post) => Ok(redirect_with_notice(
+            &viewer.site,
+            &format!("/p/{}", post.id),
+            "The post is removed: readers see that a moderator removed it.",
+        )),
+        Err(ForumError::Invalid(invalid)) => {
+            let ctx = viewer
+                .site
+                .post_to_moderate(user, id)
+                .await
+                .map_err(|e| viewer.error(e))?;
+            remove_page(
+                &viewer,
+                invalid_status(&invalid),
+                &ctx,
+                &form.reason,
+                FormErrors(invalid.fields),
+            )
+        }
+        Err(e) => Err(viewer.error(e)),
+    }
+}
+
+/// POST /p/{id}/restore
+pub async fn restore(
+    viewer: Viewer,
+    path: web::Path<i64>,
+    form: web::Form<ReasonForm>,
+) -> Result<HttpResponse, PageError> {
+    let id = path.into_inner();
+    viewer.check_csrf(&form.csrf_token)?;
+    let user = viewer.require_user(&format!("/p/{id}"))?;
+    let post = viewer
+        .site
+        .restore_post(user, id, form.reason.clone())
+        .await
+        .map_err(|e| viewer.error(e))?;
+    Ok(redirect_with_notice(
+        &viewer.site,
+        &format!("/p/{}", post.id),
+        "The post is restored.",
+    ))
 }

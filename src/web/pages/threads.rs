@@ -113,6 +113,9 @@ pub async fn thread(
     let shown = |view: &crate::forum::threads::PostView| {
         let mut item = PostItem::new(view, me, open);
         item.marked_helpful = page.marked_helpful.contains(&view.post.id);
+        if page.viewer_moderates {
+            item = item.for_moderator(&view.post);
+        }
         item
     };
     let layout = viewer.layout(page.thread.title.clone());
