@@ -4,21 +4,10 @@
 
 use super::incoming::{relay_event, Relay};
 use super::outbox::{push_event, OutboxEvent};
-use super::threads::PostContext;
+use super::threads::{context, PostContext};
 use super::{Post, Site, User};
-use crate::db::{self, helpful, posts, Conn};
+use crate::db::{self, helpful};
 use crate::error::ForumError;
-
-fn context(conn: &mut Conn<'_>, post_id: i64) -> Result<PostContext, ForumError> {
-    let (post, author, thread, forum) =
-        posts::with_context(conn, post_id)?.ok_or(ForumError::NotFound { what: "post" })?;
-    Ok(PostContext {
-        post,
-        author,
-        thread,
-        forum,
-    })
-}
 
 fn markable(ctx: &PostContext, by: &User) -> Result<(), ForumError> {
     super::threads::require_readable(&ctx.post)?;

@@ -143,7 +143,8 @@ fn deletable(conn: &mut Conn<'_>, by: &User, post_id: i64) -> Result<PostContext
     Ok(ctx)
 }
 
-fn context(conn: &mut Conn<'_>, post_id: i64) -> Result<PostContext, ForumError> {
+/// A post with its author, thread and forum (404 when there is none).
+pub(super) fn context(conn: &mut Conn<'_>, post_id: i64) -> Result<PostContext, ForumError> {
     let (post, author, thread, forum) =
         posts::with_context(conn, post_id)?.ok_or_else(post_not_found)?;
     Ok(PostContext {

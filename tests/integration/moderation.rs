@@ -832,6 +832,10 @@ async fn a_removed_post_is_hidden_from_readers_and_kept_for_moderators(backend: 
     let (status, body) = remove(&app, Some(&bea), reply, None).await;
     expect_error(status, &body, 422, "invalid_input");
     assert!(body["fields"]["reason"].is_string(), "{body}");
+    let long = "x".repeat(1001);
+    let (status, body) = remove(&app, Some(&bea), reply, Some(&long)).await;
+    expect_error(status, &body, 422, "invalid_input");
+    assert!(body["fields"]["reason"].is_string(), "{body}");
     let (status, post) = remove(&app, Some(&bea), reply, Some("Advertising")).await;
     assert_eq!(status, 200, "{post}");
     assert_eq!(post["removed"], true);

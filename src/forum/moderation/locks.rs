@@ -1,0 +1,132 @@
+//! Locking and pinning threads, here and as other servers send it.
+
+use super::*;
+
+impl Site {
+    /// The thread and its forum, if `by` moderates the forum (for showing a moderator's form).
+    pub async fn thread_to_moderate(
+        &self,
+        by: User,
+        id: i64,
+    ) -> Result<(Thread, Forum), ForumError> {
+        self.blocking(move |_inner, conn| {
+            let (thread, forum) = thread_and_forum(conn, id)?;
+            require_moderator(conn, &by, &forum)?;
+            Ok((thread, forum))
+        })
+        .await
+    }
+
+    /// Locks a thread (no new replies, except from its forum's moderators) or unlocks it, with
+    /// an optional reason; recorded in the forum's log. Doing what is already done changes
+    /// nothing and records nothing.
+    pub async fn lock_thread(
+        &self,
+        by: User,
+        id: i64,
+        locked: bool,
+        why: String,
+    ) -> Result<Thread, ForumError> {
+        let action = if locked { Action::Lock } else { Action::Unlock };
+        let lock = locked.then(|| (by.id, db::now()));
+        self.moderate_thread(by, id, action, why, move |conn, thread| {
+            if thread.locked_at.is_some() == locked {
+                return Ok(None);
+            }
+            threads::set_locked(conn, id, lock).map(Some)
+        })
+        .await
+    }
+
+    /// Pins or unpins a thread (its forum's moderators), recorded in the forum's log.
+    pub async fn pin_thread(&self, by: User, id: i64, pinned: bool) -> Result<Thread, ForumError> {
+        let action = if pinned { Action::Pin } else { Action::Unpin };
+        self.moderate_thread(by, id, action, String::new(), move |conn, thread| {
+            if thread.pinned == pinned {
+                return Ok(None);
+            }
+            threads::set_pinned(conn, id, pinned).map(Some)
+        })
+        .await
+    }
+
+    /// Does `action` to a thread if `by` moderates its forum: `change` answers the thread
+    /// changed, or `None` when it was so already (then nothing is recorded). A lock or unlock in
+    /// one of our forums is told to the servers that follow it.
+    async fn moderate_thread<F>(
+        &self,
+        by: User,
+        id: i64,
+        action: Action,
+        why: String,
+        change: F,
+    ) -> Result<Thread, ForumError>
+    where
+        F: FnOnce(&mut Conn<'_>, &Thread) -> diesel::QueryResult<Option<Thread>> + Send + 'static,
+    {
+        self.blocking_then_send(move |inner, conn| {
+            let (thread, forum) = thread_and_forum(conn, id)?;
+            require_moderator(conn, &by, &forum)?;
+            let why = reason(&why)?;
+            conn.transaction(|conn| {
+                let Some(changed) = change(conn, &thread)? else {
+                    return Ok((thread, false));
+                };
+                record(conn, &forum, &by, action, Target::thread(id), &why)?;
+                // Our forums' followers hear of it; a forum elsewhere, when `by` is one of its
+                // moderators (an administrator's lock of a thread elsewhere holds here only).
+                let told = inner.settings.federation.enabled
+                    && matches!(action, Action::Lock | Action::Unlock)
+                    && (forum.local || log::is_moderator(conn, forum.id, by.id)?);
+                if told {
+                    push_event(
+                        conn,
+                        &OutboxEvent::Lock {
+                            thread_id: id,
+                            moderator_id: by.id,
+                            locked: action == Action::Lock,
+                            reason: why.as_str().to_string(),
+                        },
+                    )?;
+                }
+                Ok((changed, told))
+            })
+        })
+        .await
+    }
+
+    /// A lock (or unlock) from elsewhere of the thread `post_id` opens. For one of our forums
+    /// the actor must moderate it, and the change is relayed to its followers; for a forum
+    /// elsewhere, only that forum may pass it on (`announced_by`, the forum's id here). The
+    /// reason is cut to our limit. `Ok(false)`: the post opens no thread (Lemmy 1.0 locks
+    /// replies too), so there is nothing to lock.
+    pub async fn receive_lock(
+        &self,
+        by: User,
+        post_id: i64,
+        locked: bool,
+        why: Option<String>,
+        announced_by: Option<i64>,
+        relay: Option<Relay>,
+    ) -> Result<bool, ForumError> {
+        self.blocking_then_send(move |_inner, conn| {
+            let (post, _, thread, forum) = crate::db::posts::with_context(conn, post_id)?
+                .ok_or(ForumError::NotFound { what: "post" })?;
+            if !post.is_opening {
+                return Ok((false, false));
+            }
+            require_vouched(conn, &by, &forum, announced_by)?;
+            if thread.locked_at.is_some() == locked {
+                return Ok((true, false));
+            }
+            let why = remote_reason(why);
+            conn.transaction(|conn| {
+                threads::set_locked(conn, thread.id, locked.then(|| (by.id, db::now())))?;
+                let action = if locked { Action::Lock } else { Action::Unlock };
+                record(conn, &forum, &by, action, Target::thread(thread.id), &why)?;
+                Ok((true, relay_event(conn, &forum, relay)?))
+            })
+        })
+        .await
+    }
+}
