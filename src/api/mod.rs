@@ -166,6 +166,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 delete().to(moderation::dismiss),
             )
             .route("/forums/{name}/modlog", get().to(moderation::log))
+            .route("/forums/{name}/bans", get().to(moderation::bans))
+            .route("/forums/{name}/bans", post().to(moderation::ban))
+            .route(
+                "/forums/{name}/bans/{person}",
+                delete().to(moderation::unban),
+            )
+            .route("/admin/bans", get().to(moderation::instance_bans))
+            .route("/admin/bans", post().to(moderation::ban_from_instance))
+            .route(
+                "/admin/bans/{person}",
+                delete().to(moderation::unban_from_instance),
+            )
             .route("/threads/{id}", get().to(threads::show))
             .route("/threads/{id}", patch().to(threads::update))
             .route("/threads/{id}/posts", post().to(threads::reply))

@@ -1,14 +1,15 @@
 //! Moderation through the API: a forum's moderators (`/api/v1/forums/{name}/moderators`), its
 //! moderation log (`/api/v1/forums/{name}/modlog`), and removing and restoring posts
-//! (`/api/v1/posts/{id}/remove`, `/restore`). Locking and pinning are fields of
-//! `PATCH /api/v1/threads/{id}`.
+//! (`/api/v1/posts/{id}/remove`, `/restore`), and bans from a forum
+//! (`/api/v1/forums/{name}/bans`) or the instance (`/api/v1/admin/bans`). Locking, pinning and
+//! moving are fields of `PATCH /api/v1/threads/{id}`.
 
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::json::{ts, PagingJson, PostJson, UserJson};
 use super::{ApiResult, ApiUser, MaybeApiUser, PageQuery};
-use crate::forum::moderation::{LogItem, Moderators};
+use crate::forum::moderation::{BanRequest, BanView, LogItem, Moderators};
 use crate::forum::Urls;
 use crate::state::AppState;
 
@@ -67,7 +68,8 @@ struct LoggedThreadJson {
 #[derive(Serialize)]
 struct LogEntryJson {
     id: i64,
-    /// `lock`, `unlock`, `pin`, `unpin`, `appoint`, `dismiss`.
+    /// `lock`, `unlock`, `pin`, `unpin`, `appoint`, `dismiss`, `remove`, `restore`, `ban`,
+    /// `unban`, `move`.
     action: String,
     /// Who acted: null when the instance hides moderators' names from this reader.
     moderator: Option<UserJson>,
@@ -167,4 +169,114 @@ pub async fn restore(
     let reason = body.map(|b| b.into_inner().reason).unwrap_or_default();
     state.site.restore_post(me.user, id, reason).await?;
     moderated_post(&state, id).await
+}
+
+/// A ban, as the API shows it.
+#[derive(Serialize)]
+struct BanJson {
+    id: i64,
+    /// Who is banned.
+    person: UserJson,
+    /// The forum (`name` here, `name@domain` elsewhere); null for a ban from the instance.
+    forum: Option<String>,
+    reason: String,
+    /// When it ends by itself; null: when lifted.
+    expires_at: Option<String>,
+    created_at: String,
+}
+
+fn ban_json(view: &BanView, urls: &Urls) -> BanJson {
+    BanJson {
+        id: view.ban.id,
+        person: UserJson::new(&view.person, urls),
+        forum: view.forum.as_ref().map(|f| f.handle()),
+        reason: view.ban.reason.clone(),
+        expires_at: view.ban.expires_at.map(ts),
+        created_at: ts(view.ban.created_at),
+    }
+}
+
+/// `POST /api/v1/forums/{name}/bans` and `/api/v1/admin/bans` body.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct BanBody {
+    /// `name` here, `name@domain` elsewhere.
+    person: String,
+    reason: String,
+    /// RFC 3339; absent or null: until lifted.
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Also remove everything they posted there.
+    remove_content: bool,
+}
+
+async fn ban_in(state: &AppState, me: ApiUser, forum: Option<String>, body: BanBody) -> ApiResult {
+    let request = BanRequest {
+        person: body.person,
+        reason: body.reason,
+        expires_at: body.expires_at.map(|at| at.naive_utc()),
+        remove_content: body.remove_content,
+    };
+    let view = state
+        .site
+        .ban(me.user, forum, request, state.resolver.as_deref())
+        .await?;
+    Ok(HttpResponse::Created().json(ban_json(&view, state.site.urls())))
+}
+
+async fn bans_in(state: &AppState, me: ApiUser, forum: Option<String>) -> ApiResult {
+    let (_, views) = state.site.bans(me.user, forum).await?;
+    let urls = state.site.urls();
+    Ok(HttpResponse::Ok().json(views.iter().map(|v| ban_json(v, urls)).collect::<Vec<_>>()))
+}
+
+/// POST /api/v1/forums/{name}/bans `{person, reason, expires_at?, remove_content?}`: bans a
+/// person from the forum (its moderators). Answers 201 with the ban.
+pub async fn ban(
+    state: web::Data<AppState>,
+    me: ApiUser,
+    path: web::Path<String>,
+    body: web::Json<BanBody>,
+) -> ApiResult {
+    ban_in(&state, me, Some(path.into_inner()), body.into_inner()).await
+}
+
+/// GET /api/v1/forums/{name}/bans: the bans in force from the forum (its moderators).
+pub async fn bans(state: web::Data<AppState>, me: ApiUser, path: web::Path<String>) -> ApiResult {
+    bans_in(&state, me, Some(path.into_inner())).await
+}
+
+/// DELETE /api/v1/forums/{name}/bans/{person}: lifts a ban (the forum's moderators); 204.
+pub async fn unban(
+    state: web::Data<AppState>,
+    me: ApiUser,
+    path: web::Path<(String, String)>,
+) -> ApiResult {
+    let (forum, person) = path.into_inner();
+    state.site.unban(me.user, Some(forum), &person).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// POST /api/v1/admin/bans `{person, reason, expires_at?, remove_content?}`: bans a person from
+/// the whole instance (administrators). Answers 201 with the ban.
+pub async fn ban_from_instance(
+    state: web::Data<AppState>,
+    me: ApiUser,
+    body: web::Json<BanBody>,
+) -> ApiResult {
+    ban_in(&state, me, None, body.into_inner()).await
+}
+
+/// GET /api/v1/admin/bans: the bans in force from the whole instance (administrators).
+pub async fn instance_bans(state: web::Data<AppState>, me: ApiUser) -> ApiResult {
+    bans_in(&state, me, None).await
+}
+
+/// DELETE /api/v1/admin/bans/{person}: lifts a ban from the instance (administrators); 204.
+pub async fn unban_from_instance(
+    state: web::Data<AppState>,
+    me: ApiUser,
+    path: web::Path<String>,
+) -> ApiResult {
+    state.site.unban(me.user, None, &path.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

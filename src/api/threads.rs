@@ -52,11 +52,14 @@ pub async fn show(
 pub struct UpdateBody {
     pinned: Option<bool>,
     locked: Option<bool>,
-    /// Why it is locked or unlocked (for the moderation log).
+    /// Move it to this forum of ours.
+    forum: Option<String>,
+    /// Why it is locked, unlocked or moved (for the moderation log).
     reason: String,
 }
 
-/// PATCH /api/v1/threads/{id}: pin or unpin, lock or unlock (the forum's moderators).
+/// PATCH /api/v1/threads/{id}: pin or unpin, lock or unlock, move to another forum here (the
+/// forum's moderators; a move, those of both forums).
 pub async fn update(
     state: web::Data<AppState>,
     me: ApiUser,
@@ -65,12 +68,18 @@ pub async fn update(
 ) -> ApiResult {
     let id = path.into_inner();
     let body = body.into_inner();
-    if body.pinned.is_none() && body.locked.is_none() {
+    if body.pinned.is_none() && body.locked.is_none() && body.forum.is_none() {
         return Err(JsonError::new(
             422,
             "invalid_input",
-            "Nothing to change: send {\"pinned\": true|false} or {\"locked\": true|false, \"reason\": \"...\"}.",
+            "Nothing to change: send {\"pinned\": true|false}, {\"locked\": true|false, \"reason\": \"...\"} or {\"forum\": \"name\"}.",
         ));
+    }
+    if let Some(forum) = body.forum {
+        state
+            .site
+            .move_thread(me.user.clone(), id, forum, body.reason.clone())
+            .await?;
     }
     if let Some(locked) = body.locked {
         state

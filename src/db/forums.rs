@@ -154,6 +154,28 @@ pub fn count_posts(
         .execute(c))
 }
 
+/// Shifts the counts by `(threads, posts)` (a thread moved in or out), and sets the latest
+/// activity to `latest` when given.
+pub fn shift_counts(
+    conn: &mut Conn<'_>,
+    id: i64,
+    (threads, posts): (i64, i64),
+    latest: Option<NaiveDateTime>,
+) -> QueryResult<usize> {
+    dispatch!(conn, |c| diesel::update(forums::table.find(id))
+        .set((
+            forums::thread_count.eq(forums::thread_count + threads),
+            forums::post_count.eq(forums::post_count + posts),
+        ))
+        .execute(c))?;
+    match latest {
+        Some(at) => dispatch!(conn, |c| diesel::update(forums::table.find(id))
+            .set(forums::last_activity_at.eq(at))
+            .execute(c)),
+        None => Ok(0),
+    }
+}
+
 /// A remote forum as fetched: what [`upsert_remote`] stores.
 #[derive(Debug, Clone, Insertable, AsChangeset)]
 #[diesel(table_name = forums)]

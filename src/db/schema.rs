@@ -245,6 +245,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// People kept from posting in a forum, or anywhere here (`forum_id` null).
+    bans (id) {
+        id -> BigInt,
+        forum_id -> Nullable<BigInt>,
+        user_id -> BigInt,
+        banned_by_id -> Nullable<BigInt>,
+        reason -> Text,
+        expires_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(threads -> forums (forum_id));
 diesel::joinable!(threads -> users (author_id));
@@ -278,4 +291,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     helpful_marks,
     forum_moderators,
     moderation_log,
+    bans,
 );

@@ -123,6 +123,14 @@ pub fn set_pinned(conn: &mut Conn<'_>, id: i64, pinned: bool) -> QueryResult<Thr
         .get_result(c))
 }
 
+/// Puts the thread in another forum.
+pub fn set_forum(conn: &mut Conn<'_>, id: i64, forum_id: i64) -> QueryResult<Thread> {
+    dispatch!(conn, |c| diesel::update(threads::table.find(id))
+        .set(threads::forum_id.eq(forum_id))
+        .returning(Thread::as_returning())
+        .get_result(c))
+}
+
 /// Locks (with who and when) or unlocks.
 pub fn set_locked(
     conn: &mut Conn<'_>,

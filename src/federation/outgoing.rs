@@ -168,6 +168,29 @@ pub async fn plan(
             removed,
             reason,
         } => moderation::plan_removal(*post_id, *moderator_id, *removed, reason, data).await,
+        OutboxEvent::Ban {
+            forum_id,
+            person_id,
+            moderator_id,
+            banned,
+            reason,
+            expires_at,
+            remove_content,
+        } => {
+            moderation::plan_ban(
+                moderation::BanSent {
+                    forum_id: *forum_id,
+                    person_id: *person_id,
+                    moderator_id: *moderator_id,
+                    banned: *banned,
+                    reason,
+                    expires_at: *expires_at,
+                    remove_content: *remove_content,
+                },
+                data,
+            )
+            .await
+        }
         OutboxEvent::Moderator {
             forum_id,
             person_id,

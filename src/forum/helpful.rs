@@ -26,6 +26,7 @@ impl Site {
         self.blocking_then_send(move |inner, conn| {
             let ctx = context(conn, post_id)?;
             markable(&ctx, &by)?;
+            super::moderation::require_not_banned(conn, &by, &ctx.forum)?;
             conn.transaction(|conn| {
                 let like_ap_id = super::outbox::new_activity_id(inner, "like");
                 let added = helpful::add(conn, post_id, by.id, &like_ap_id, db::now())?;

@@ -7,7 +7,7 @@
 use chrono::NaiveDateTime;
 
 use super::markdown::{self, anchor_prefix};
-use super::moderation::require_unlocked;
+use super::moderation::{require_not_banned, require_unlocked};
 use super::outbox::{push_event, OutboxEvent};
 use super::threads::PostContext;
 use super::types;
@@ -335,6 +335,7 @@ impl Site {
                         let forum = forums::by_id(conn, forum_id)?
                             .ok_or(ForumError::NotFound { what: "forum" })?;
                         super::forums::require_open(&forum)?;
+                        require_not_banned(conn, &author, &forum)?;
                         let title = title_of(&incoming);
                         let thread = threads::insert_remote(
                             conn,
@@ -353,6 +354,7 @@ impl Site {
                     Placement::Reply { parent_id } => {
                         let parent = context(conn, parent_id)?;
                         super::forums::require_open(&parent.forum)?;
+                        require_not_banned(conn, &author, &parent.forum)?;
                         require_unlocked(conn, &parent.thread, &parent.forum, Some(&author))?;
                         (parent.thread, parent.forum, Some(parent_id))
                     }
@@ -435,6 +437,7 @@ impl Site {
                 return Ok(unchanged(DirectOutcome::LongWay));
             }
             super::forums::require_open(&forum)?;
+            require_not_banned(conn, author, &forum)?;
             require_unlocked(conn, &thread, &forum, Some(author))?;
             let stored = insert_post(
                 conn,

@@ -91,6 +91,24 @@ pub enum OutboxEvent {
         /// Why (may be empty).
         reason: String,
     },
+    /// A moderator banned a person from a forum (ours, or one elsewhere they moderate), or an
+    /// administrator from the whole instance; or lifted the ban.
+    Ban {
+        /// The forum; `None`: the instance.
+        forum_id: Option<i64>,
+        /// Who is banned.
+        person_id: i64,
+        /// The moderator (here).
+        moderator_id: i64,
+        /// Banned, or lifted.
+        banned: bool,
+        /// Why.
+        reason: String,
+        /// Until when.
+        expires_at: Option<chrono::NaiveDateTime>,
+        /// Their posts there were removed with it.
+        remove_content: bool,
+    },
     /// An administrator appointed or removed a moderator of one of our forums.
     Moderator {
         /// The forum.

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use super::forums::require_open;
 use super::markdown::{self, anchor_prefix};
-use super::moderation::{moderates, require_unlocked};
+use super::moderation::{banned_from, moderates, require_not_banned, require_unlocked};
 use super::outbox::{post_event, PostAction};
 use super::types::{PostBody, ThreadTitle};
 use super::{Forum, Inner, Paging, Post, Revision, Site, Thread, User};
@@ -43,6 +43,8 @@ pub struct ThreadPage {
     pub locked_by: Option<User>,
     /// Whether the viewer moderates the thread's forum.
     pub viewer_moderates: bool,
+    /// Why the logged-in viewer may not post here now, when a ban keeps them out.
+    pub viewer_banned: Option<String>,
 }
 
 /// A post with everything around it.
@@ -128,6 +130,7 @@ fn editable(conn: &mut Conn<'_>, by: &User, post_id: i64) -> Result<PostContext,
     }
     require_readable(&ctx.post)?;
     require_open(&ctx.forum)?;
+    require_not_banned(conn, by, &ctx.forum)?;
     Ok(ctx)
 }
 
@@ -195,6 +198,7 @@ impl Site {
                 let forum = forums::by_handle(conn, &forum_name)?
                     .ok_or(ForumError::NotFound { what: "forum" })?;
                 require_open(&forum)?;
+                require_not_banned(conn, &by, &forum)?;
                 let limits = &inner.settings.limits;
                 let mut v = Validator::new();
                 let title = v.check("title", ThreadTitle::parse(&title, limits.title_max_chars));
@@ -231,7 +235,8 @@ impl Site {
     }
 
     /// [`Site::thread_page`] for a logged-in viewer: also which posts they marked helpful and
-    /// whether they moderate the forum (two more queries).
+    /// whether they moderate the forum, and whether a ban keeps them from posting (three more
+    /// queries; two for an administrator).
     pub async fn thread_page_for(
         &self,
         id: i64,
@@ -266,6 +271,10 @@ impl Site {
                 Some(user) => moderates(conn, user, &forum)?,
                 None => false,
             };
+            let viewer_banned = match &viewer {
+                Some(user) => banned_from(conn, user, &forum)?,
+                None => None,
+            };
             let locked_by = match thread.locked_by_id {
                 Some(by) => crate::db::users::by_id(conn, by)?,
                 None => None,
@@ -293,6 +302,7 @@ impl Site {
                 marked_helpful,
                 locked_by,
                 viewer_moderates,
+                viewer_banned,
             })
         })
         .await
@@ -312,6 +322,7 @@ impl Site {
                 let forum = forums::by_id(conn, thread.forum_id)?
                     .ok_or(ForumError::NotFound { what: "forum" })?;
                 require_open(&forum)?;
+                require_not_banned(conn, &by, &forum)?;
                 require_unlocked(conn, &thread, &forum, Some(&by))?;
                 let mut v = Validator::new();
                 let body = v.check(

@@ -320,7 +320,7 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
 
 /// Registers every page.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    use pages::{accounts, admin, follows, forums, moderation, threads, users};
+    use pages::{accounts, admin, bans, follows, forums, moderation, threads, users};
     use web::{get, post};
     cfg.route("/", get().to(forums::index))
         .route("/static/style.css", get().to(stylesheet))
@@ -350,6 +350,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/f/{name}/new", post().to(forums::new_thread))
         .route("/f/{name}/feed.atom", get().to(feeds::forum))
         .route("/f/{name}/modlog", get().to(moderation::log))
+        .route("/f/{name}/bans", get().to(bans::forum_bans))
+        .route("/f/{name}/bans", post().to(bans::ban_in_forum))
+        .route("/f/{name}/bans/lift", post().to(bans::lift_in_forum))
+        .route("/admin/bans", get().to(bans::instance_bans))
+        .route("/admin/bans", post().to(bans::ban_from_instance))
+        .route("/admin/bans/lift", post().to(bans::lift_from_instance))
+        .route("/t/{id}/move", get().to(bans::move_form))
+        .route("/t/{id}/move", post().to(bans::move_thread))
         .route("/t/{id}", get().to(threads::thread))
         .route("/t/{id}/reply", get().to(threads::reply_form))
         .route("/t/{id}/reply", post().to(threads::reply))

@@ -31,6 +31,7 @@ both_backends!(
     logging_in_and_replying_need_only_the_keyboard,
     registering_starting_and_editing_need_only_the_keyboard,
     an_administrator_appoints_a_moderator_who_locks_a_thread,
+    a_moderator_bans_lifts_and_moves_on_the_pages,
 );
 
 /// The axe-core release the pages are checked with.
@@ -359,7 +360,16 @@ impl Browser {
     async fn overflows(&self, width: u32) -> Option<String> {
         let inner = self.script("return window.innerWidth").await;
         if inner != json!(width) {
-            return Some(format!("shown {inner} px wide on a screen {width} px wide"));
+            let wide = self
+                .script(&format!(
+                    "return [...document.querySelectorAll('body *')]
+                       .filter(e => e.getBoundingClientRect().right > {width} + 1)
+                       .slice(-3).map(e => e.tagName + '.' + e.className + ' ' + e.textContent.slice(0, 40)).join(' | ')"
+                ))
+                .await;
+            return Some(format!(
+                "shown {inner} px wide on a screen {width} px wide: {wide}"
+            ));
         }
         let sizes = self
             .script(
@@ -525,9 +535,21 @@ async fn every_page_type_passes_axe_in_both_schemes_and_fits_a_phone(backend: Ba
     let (_, page) = app.read(&format!("/api/v1/threads/{thread}")).await;
     let opening = page["opening_post"]["id"].as_i64().unwrap();
     let removed = page["posts"][1]["id"].as_i64().unwrap();
-    // A moderator, a locked thread and a removed post: the settings page lists them, the
-    // thread shows the removal to its moderators, the log has entries.
+    // A moderator, a locked thread, a removed post and a ban: the settings page lists them,
+    // the thread shows the removal to its moderators, the log has entries; science is where
+    // the thread could move.
     app.create_user("bea", false).await;
+    app.create_user("eve", false).await;
+    app.forum_named(&token, "science").await;
+    let (status, body) = app
+        .api(
+            reqwest::Method::POST,
+            "/api/v1/forums/maths/bans",
+            Some(&token),
+            Some(json!({"person": "eve", "reason": "Spam", "expires_at": "2099-01-31T00:00:00Z"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
     for (method, path, body) in [
         (
             reqwest::Method::PUT,
@@ -565,6 +587,9 @@ async fn every_page_type_passes_axe_in_both_schemes_and_fits_a_phone(backend: Ba
         ("lock", format!("/t/{thread}/lock")),
         ("modlog", "/f/maths/modlog".into()),
         ("remove", format!("/p/{reply}/remove")),
+        ("bans", "/f/maths/bans".into()),
+        ("admin-bans", "/admin/bans".into()),
+        ("move", format!("/t/{thread}/move")),
     ];
     // axe finds what it should: an image without a description, put into a page for a moment.
     {
@@ -1341,5 +1366,85 @@ async fn an_administrator_appoints_a_moderator_who_locks_a_thread(backend: Backe
         "{log}"
     );
     assert!(log.contains("appointed a moderator Bea"), "{log}");
+    browser.client.close().await.unwrap();
+}
+
+async fn a_moderator_bans_lifts_and_moves_on_the_pages(backend: Backend) {
+    if !runnable() {
+        return;
+    }
+    let (app, thread) = school_with_a_thread(backend).await;
+    let head = app.token("head").await;
+    app.forum_named(&head, "science").await;
+    app.create_user("bea", false).await;
+    app.create_user("dev", false).await;
+    let (status, body) = app
+        .api(
+            reqwest::Method::PUT,
+            "/api/v1/forums/maths/moderators/bea",
+            Some(&head),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let browser = Browser::start(1280, false).await;
+
+    // bea finds the bans from the thread, forgets the reason, and is told beside the field.
+    browser.log_in(&app, "bea", PASSWORD).await;
+    browser.open(&app.url(&format!("/t/{thread}"))).await;
+    browser.press("Bans in this forum").await;
+    assert!(browser.text("main").await.contains("No one is banned"));
+    browser.fill("person", "dev").await;
+    // The browser would ask for the required reason itself; without that, the server does.
+    browser
+        .script("document.getElementById('reason').removeAttribute('required'); return true;")
+        .await;
+    browser.press("Ban").await;
+    assert!(browser.text("#reason-error").await.contains("required"));
+    let focused = browser.script("return document.activeElement.id").await;
+    assert_eq!(focused, json!("reason"));
+    let kept = browser
+        .script("return document.getElementById('person').value")
+        .await;
+    assert_eq!(kept, json!("dev"));
+    browser.fill("reason", "Off topic, again and again").await;
+    browser.press("Ban").await;
+    let list = browser.text(".ban-list").await;
+    assert!(list.contains("Dev"), "{list}");
+    assert!(list.contains("until lifted"), "{list}");
+    browser.press("Log out").await;
+
+    // dev reads the thread and is told why there is no reply form.
+    browser.log_in(&app, "dev", PASSWORD).await;
+    browser.open(&app.url(&format!("/t/{thread}"))).await;
+    let main = browser.text("main").await;
+    assert!(
+        main.contains("You are banned from posting in this forum"),
+        "{main}"
+    );
+    assert!(main.contains("Off topic, again and again"), "{main}");
+    assert!(browser.client.find(Locator::Id("body")).await.is_err());
+    browser.press("Log out").await;
+
+    // bea lifts it; the log says both.
+    browser.log_in(&app, "bea", PASSWORD).await;
+    browser.open(&app.url("/f/maths/bans")).await;
+    browser.press("Lift the ban on Dev").await;
+    assert!(browser.text("main").await.contains("No one is banned"));
+    browser.open(&app.url("/f/maths/modlog")).await;
+    let log = browser.text(".modlog").await;
+    assert!(log.contains("Bea lifted the ban on Dev"), "{log}");
+    assert!(log.contains("Bea banned Dev"), "{log}");
+    browser.press("Log out").await;
+
+    // The administrator moves the thread to science.
+    browser.log_in(&app, "head", PASSWORD).await;
+    browser.open(&app.url(&format!("/t/{thread}"))).await;
+    browser.press("Move thread").await;
+    browser.fill("reason", "It is about magnets").await;
+    browser.press("Move the thread").await;
+    assert_eq!(browser.path().await, format!("/t/{thread}"));
+    let crumbs = browser.text(".breadcrumbs").await;
+    assert!(crumbs.contains("Science"), "{crumbs}");
     browser.client.close().await.unwrap();
 }

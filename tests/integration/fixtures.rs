@@ -221,13 +221,22 @@ fn removals_parse_as_deletions_with_a_reason() {
 }
 
 #[test]
-fn activities_not_taken_yet_fall_to_the_catch_all() {
-    // Reports and blocks come with moderation; until then the inbox refuses them with a
-    // reason instead of misreading them.
-    for path in ["mastodon/flag.json", "lemmy/block_user.json"] {
-        assert!(
-            matches!(activity(path), InboxActivity::Unrecognised(_)),
-            "{path}"
-        );
-    }
+fn lemmys_bans_are_read_with_their_reason_and_end() {
+    let InboxActivity::Block(block) = activity("lemmy/block_user.json") else {
+        panic!("a Block");
+    };
+    assert_eq!(block.summary.as_deref(), Some("spam post"));
+    assert_eq!(block.remove_data, Some(true));
+    assert_eq!(block.target.as_str(), "http://enterprise.lemmy.ml/c/main");
+    assert_eq!(
+        block.ends().map(|t| t.to_rfc3339()),
+        Some("2021-11-01T12:23:50.151874+00:00".to_string())
+    );
+    let InboxActivity::UndoBlock(undo) = activity("lemmy/undo_block_user.json") else {
+        panic!("an Undo of a Block");
+    };
+    assert_eq!(
+        undo.object.object.as_str(),
+        "http://ds9.lemmy.ml/u/lemmy_alpha"
+    );
 }

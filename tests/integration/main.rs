@@ -6,6 +6,7 @@ mod support;
 mod accessibility;
 mod accounts;
 mod api;
+mod bans;
 mod browser;
 mod cli;
 mod conversation;

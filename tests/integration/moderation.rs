@@ -29,7 +29,7 @@ both_backends!(
 
 /// A school: `head` administers; `bea` moderates maths; `cara` moderates science; `dev` is an
 /// educator. Answers the app and a token for each, in that order.
-async fn school(backend: Backend) -> (TestApp, [String; 4]) {
+pub(crate) async fn school(backend: Backend) -> (TestApp, [String; 4]) {
     school_with(backend, |_| {}).await
 }
 
@@ -58,7 +58,7 @@ async fn school_with(
     (app, tokens)
 }
 
-async fn appoint(app: &TestApp, token: &str, forum: &str, person: &str) -> (u16, Value) {
+pub(crate) async fn appoint(app: &TestApp, token: &str, forum: &str, person: &str) -> (u16, Value) {
     app.api(
         Method::PUT,
         &format!("/api/v1/forums/{forum}/moderators/{person}"),
@@ -68,7 +68,12 @@ async fn appoint(app: &TestApp, token: &str, forum: &str, person: &str) -> (u16,
     .await
 }
 
-async fn patch_thread(app: &TestApp, token: Option<&str>, id: i64, body: Value) -> (u16, Value) {
+pub(crate) async fn patch_thread(
+    app: &TestApp,
+    token: Option<&str>,
+    id: i64,
+    body: Value,
+) -> (u16, Value) {
     app.api(
         Method::PATCH,
         &format!("/api/v1/threads/{id}"),
@@ -78,7 +83,7 @@ async fn patch_thread(app: &TestApp, token: Option<&str>, id: i64, body: Value) 
     .await
 }
 
-async fn try_reply(app: &TestApp, token: &str, thread: i64, body: &str) -> (u16, Value) {
+pub(crate) async fn try_reply(app: &TestApp, token: &str, thread: i64, body: &str) -> (u16, Value) {
     app.api(
         Method::POST,
         &format!("/api/v1/threads/{thread}/posts"),
@@ -88,7 +93,7 @@ async fn try_reply(app: &TestApp, token: &str, thread: i64, body: &str) -> (u16,
     .await
 }
 
-async fn log_of(app: &TestApp, token: Option<&str>, forum: &str) -> Vec<Value> {
+pub(crate) async fn log_of(app: &TestApp, token: Option<&str>, forum: &str) -> Vec<Value> {
     let (status, body) = app
         .api(
             Method::GET,
@@ -575,7 +580,7 @@ async fn a_locked_thread_refuses_replies_from_other_servers(backend: Backend) {
 
 /// Two schools, alpha and beta: on alpha, `head` administers the forum maths, where alice
 /// started "Place value". Answers them, head's and alice's tokens, and the thread.
-async fn two_schools(backend: Backend) -> (Vec<TestApp>, String, String, i64) {
+pub(crate) async fn two_schools(backend: Backend) -> (Vec<TestApp>, String, String, i64) {
     let net = network(backend, 2).await;
     let alpha = &net[0];
     alpha.create_user("head", true).await;

@@ -139,6 +139,12 @@ async fn announced_activity(
             )
             .await?
         }
+        "Block" => {
+            crate::federation::activities::moderation::announced_ban(inner, forum, data).await?
+        }
+        "Undo" if inner["object"]["type"] == "Block" => {
+            crate::federation::activities::moderation::announced_ban(inner, forum, data).await?
+        }
         "Undo" if inner["object"]["type"] == "Lock" => {
             crate::federation::activities::moderation::announced(inner, forum, data).await?
         }

@@ -24,8 +24,8 @@ use url::Url;
 
 use crate::federation::error::FederationError;
 use crate::federation::protocol::activities::{
-    Accept, Announce, CreateOrUpdate, Delete, Follow, InboxActivity, Lock, Reject, UndoDelete,
-    UndoFollow, UndoLock, UndoVote, Unrecognised, Vote,
+    Accept, Announce, Block, CreateOrUpdate, Delete, Follow, InboxActivity, Lock, Reject,
+    UndoBlock, UndoDelete, UndoFollow, UndoLock, UndoVote, Unrecognised, Vote,
 };
 use crate::federation::same_origin;
 use crate::forum::Site;
@@ -48,8 +48,10 @@ impl Unrecognised {
                 .err()
                 .and(serde_json::from_value::<UndoVote>(whole.clone()).err())
                 .and(serde_json::from_value::<UndoLock>(whole.clone()).err())
+                .and(serde_json::from_value::<UndoBlock>(whole.clone()).err())
                 .and(serde_json::from_value::<UndoDelete>(whole).err()),
             "Lock" => serde_json::from_value::<Lock>(whole).err(),
+            "Block" => serde_json::from_value::<Block>(whole).err(),
             "Like" | "Dislike" => serde_json::from_value::<Vote>(whole).err(),
             "Create" | "Update" => serde_json::from_value::<CreateOrUpdate>(whole).err(),
             "Delete" => serde_json::from_value::<Delete>(whole).err(),
@@ -102,6 +104,8 @@ impl Activity for InboxActivity {
             InboxActivity::Lock(a) => a.verify(data).await,
             InboxActivity::UndoLock(a) => a.verify(data).await,
             InboxActivity::UndoDelete(a) => a.verify(data).await,
+            InboxActivity::Block(a) => a.verify(data).await,
+            InboxActivity::UndoBlock(a) => a.verify(data).await,
             InboxActivity::Unrecognised(a) => a.verify(data).await,
         }
     }
@@ -149,6 +153,8 @@ impl InboxActivity {
             InboxActivity::Lock(a) => a.receive(data).await?,
             InboxActivity::UndoLock(a) => a.receive(data).await?,
             InboxActivity::UndoDelete(a) => a.receive(data).await?,
+            InboxActivity::Block(a) => a.receive(data).await?,
+            InboxActivity::UndoBlock(a) => a.receive(data).await?,
             InboxActivity::Unrecognised(a) => a.receive(data).await?,
         }
         data.first_receipt(id).await?;
@@ -172,6 +178,8 @@ impl InboxActivity {
             InboxActivity::Lock(a) => (&a.id, &a.actor),
             InboxActivity::UndoLock(a) => (&a.id, &a.actor),
             InboxActivity::UndoDelete(a) => (&a.id, &a.actor),
+            InboxActivity::Block(a) => (&a.id, &a.actor),
+            InboxActivity::UndoBlock(a) => (&a.id, &a.actor),
             InboxActivity::Unrecognised(a) => (&a.id, &a.actor),
         }
     }

@@ -198,6 +198,94 @@ pub struct UndoLock {
     pub audience: Option<Url>,
 }
 
+/// `Block`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub enum BlockType {
+    /// The only value.
+    Block,
+}
+
+/// `Block` of a person by a moderator: a ban from `target`, a forum or a whole instance
+/// (Lemmy's form). `summary` is the reason, `removeData` asks for their posts there to be
+/// removed too; the end is `endTime` (Lemmy) or `expires` (Mbin), PieFed sends both.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Block {
+    /// `Block`.
+    #[serde(rename = "type")]
+    pub kind: BlockType,
+    /// Activity id.
+    pub id: Url,
+    /// The moderator.
+    pub actor: Url,
+    /// The person banned.
+    pub object: Url,
+    /// The forum or instance they are banned from.
+    pub target: Url,
+    /// Why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// Remove their posts there too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remove_data: Option<bool>,
+    /// When the ban ends (Lemmy, PieFed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<chrono::DateTime<chrono::Utc>>,
+    /// When the ban ends (Mbin, PieFed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<chrono::DateTime<chrono::Utc>>,
+    /// The public.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "one_or_many"
+    )]
+    pub to: Vec<Url>,
+    /// The forum.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "one_or_many"
+    )]
+    pub cc: Vec<Url>,
+}
+
+impl Block {
+    /// When the ban ends, whichever way it is said (`expires` first, as PieFed reads it).
+    pub fn ends(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.expires.or(self.end_time)
+    }
+}
+
+/// `Undo` of a `Block`: the ban lifted.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UndoBlock {
+    /// `Undo`.
+    #[serde(rename = "type")]
+    pub kind: UndoType,
+    /// Activity id.
+    pub id: Url,
+    /// The moderator.
+    pub actor: Url,
+    /// The Block undone.
+    pub object: Block,
+    /// The public.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "one_or_many"
+    )]
+    pub to: Vec<Url>,
+    /// The forum.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "one_or_many"
+    )]
+    pub cc: Vec<Url>,
+}
+
 /// `Add` or `Remove`.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 pub enum AddOrRemove {
@@ -269,6 +357,10 @@ pub enum InboxActivity {
     UndoLock(Box<UndoLock>),
     /// A removed post restored.
     UndoDelete(Box<UndoDelete>),
+    /// A person banned.
+    Block(Box<Block>),
+    /// A ban lifted (boxed: it carries its Block whole).
+    UndoBlock(Box<UndoBlock>),
     /// Anything else.
     Unrecognised(Unrecognised),
 }

@@ -48,7 +48,7 @@ impl Site {
 
     /// The person a handle names, found elsewhere through `resolver` when not known here; a
     /// 422 `unknown_person` on the `person` field when there is none.
-    async fn person_named(
+    pub(super) async fn person_named(
         &self,
         handle: &str,
         resolver: Option<&dyn Resolver>,

@@ -130,3 +130,65 @@ impl Site {
         .await
     }
 }
+
+impl Site {
+    /// Moves a thread to another forum of this instance, with an optional reason: `by` must
+    /// moderate both forums. Both forums' counts follow the thread, and the move is recorded
+    /// in both logs. Moving a thread where it is already changes nothing; threads of forums
+    /// elsewhere, and into them, cannot be moved (`not_local`).
+    pub async fn move_thread(
+        &self,
+        by: User,
+        id: i64,
+        to_forum: String,
+        why: String,
+    ) -> Result<Thread, ForumError> {
+        self.blocking(move |_inner, conn| {
+            let (thread, from) = thread_and_forum(conn, id)?;
+            require_moderator(conn, &by, &from)?;
+            let why = reason(&why)?;
+            let to = match forums::by_handle(conn, &to_forum)? {
+                Some(to) if to.local => to,
+                Some(_) => {
+                    return Err(ForumError::invalid(
+                        "not_local",
+                        "forum",
+                        "A thread can only be moved to a forum of this instance.",
+                    ))
+                }
+                None => {
+                    return Err(ForumError::invalid(
+                        "unknown_forum",
+                        "forum",
+                        "There is no forum by that name here.",
+                    ))
+                }
+            };
+            if !from.local {
+                return Err(ForumError::forbidden(
+                    "not_local",
+                    "Only threads in this instance's forums can be moved",
+                ));
+            }
+            if to.id == from.id {
+                return Ok(thread);
+            }
+            require_moderator(conn, &by, &to)?;
+            crate::forum::forums::require_open(&to)?;
+            conn.transaction(|conn| {
+                let moved = threads::set_forum(conn, id, to.id)?;
+                let posts = 1 + thread.reply_count;
+                forums::shift_counts(conn, from.id, (-1, -posts), None)?;
+                let latest = to
+                    .last_activity_at
+                    .is_none_or(|at| at < thread.last_activity_at)
+                    .then_some(thread.last_activity_at);
+                forums::shift_counts(conn, to.id, (1, posts), latest)?;
+                record(conn, &from, &by, Action::Move, Target::thread(id), &why)?;
+                record(conn, &to, &by, Action::Move, Target::thread(id), &why)?;
+                Ok(moved)
+            })
+        })
+        .await
+    }
+}

@@ -5,9 +5,13 @@
 //! moderators of forums elsewhere) and `logbook` (reading the log); here, the rules they share.
 
 mod appointments;
+mod bans;
 mod locks;
 mod logbook;
 mod removals;
+
+pub(crate) use bans::{banned_from, require_not_banned};
+pub use bans::{BanRequest, BanView, ReceivedBan};
 
 use super::incoming::{relay_event, Relay};
 use super::outbox::{push_event, OutboxEvent};
@@ -38,10 +42,16 @@ pub enum Action {
     Remove,
     /// Restored a removed post.
     Restore,
+    /// Banned a person from the forum (or, with no forum, from the whole instance).
+    Ban,
+    /// Lifted a ban.
+    Unban,
+    /// Moved a thread to another forum (recorded in both).
+    Move,
 }
 
 impl Action {
-    const ALL: [Action; 8] = [
+    const ALL: [Action; 11] = [
         Action::Lock,
         Action::Unlock,
         Action::Pin,
@@ -50,6 +60,9 @@ impl Action {
         Action::Dismiss,
         Action::Remove,
         Action::Restore,
+        Action::Ban,
+        Action::Unban,
+        Action::Move,
     ];
 
     /// The stable name stored in the log and used in the API.
@@ -63,6 +76,9 @@ impl Action {
             Action::Dismiss => "dismiss",
             Action::Remove => "remove",
             Action::Restore => "restore",
+            Action::Ban => "ban",
+            Action::Unban => "unban",
+            Action::Move => "move",
         }
     }
 
@@ -82,6 +98,9 @@ impl Action {
             Action::Dismiss => "removed a moderator",
             Action::Remove => "removed a post in",
             Action::Restore => "restored a post in",
+            Action::Ban => "banned",
+            Action::Unban => "lifted the ban on",
+            Action::Move => "moved the thread",
         }
     }
 }
@@ -216,10 +235,22 @@ fn record(
     target: Target,
     reason: &Reason,
 ) -> Result<(), ForumError> {
+    record_in(conn, Some(forum.id), by, action, target, reason)
+}
+
+/// Records a moderator's action in a forum's log, or (`None`) in the instance's.
+fn record_in(
+    conn: &mut Conn<'_>,
+    forum_id: Option<i64>,
+    by: &User,
+    action: Action,
+    target: Target,
+    reason: &Reason,
+) -> Result<(), ForumError> {
     log::record(
         conn,
         &NewLogEntry {
-            forum_id: Some(forum.id),
+            forum_id,
             moderator_id: Some(by.id),
             action: action.as_str(),
             thread_id: target.thread,

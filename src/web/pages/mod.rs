@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod bans;
 pub mod follows;
 pub mod forums;
 pub mod moderation;

@@ -28,6 +28,8 @@ struct ThreadPage<'a> {
     can_reply: bool,
     logged_in: bool,
     moderates: bool,
+    /// Why the viewer may not post here, when banned.
+    banned: Option<&'a str>,
     locked: Option<LockItem>,
 }
 
@@ -108,7 +110,9 @@ pub async fn thread(
         .await
         .map_err(|e| viewer.error(e))?;
     // Replies are taken in an open forum, in a thread that is not locked (or from moderators).
-    let open = !page.forum.archived && (page.thread.locked_at.is_none() || page.viewer_moderates);
+    let open = !page.forum.archived
+        && (page.thread.locked_at.is_none() || page.viewer_moderates)
+        && page.viewer_banned.is_none();
     let me = viewer.user.as_ref();
     let shown = |view: &crate::forum::threads::PostView| {
         let mut item = PostItem::new(view, me, open);
@@ -133,6 +137,7 @@ pub async fn thread(
         can_reply: me.is_some() && open,
         logged_in: me.is_some(),
         moderates: page.viewer_moderates,
+        banned: page.viewer_banned.as_deref(),
         locked: page.thread.locked_at.map(|at| LockItem {
             by: page.locked_by.as_ref().map(UserLink::from),
             at: When::new(at),
