@@ -166,6 +166,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 delete().to(moderation::dismiss),
             )
             .route("/forums/{name}/modlog", get().to(moderation::log))
+            .route("/forums/{name}/reports", get().to(moderation::reports))
             .route("/forums/{name}/bans", get().to(moderation::bans))
             .route("/forums/{name}/bans", post().to(moderation::ban))
             .route(
@@ -189,6 +190,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/posts/{id}/helpful", delete().to(posts::unmark_helpful))
             .route("/posts/{id}/remove", post().to(moderation::remove))
             .route("/posts/{id}/restore", post().to(moderation::restore))
+            .route("/posts/{id}/reports", post().to(moderation::report))
+            .route("/reports/{id}/resolve", post().to(moderation::resolve))
+            .route(
+                "/reports/{id}/dismiss",
+                post().to(moderation::dismiss_report),
+            )
             .route("/users/{name}", get().to(users::show))
             .route("/resolve", get().to(follows::resolve_target))
             .route("/follows", get().to(follows::list))

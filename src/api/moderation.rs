@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::json::{ts, PagingJson, PostJson, UserJson};
 use super::{ApiResult, ApiUser, MaybeApiUser, PageQuery};
-use crate::forum::moderation::{BanRequest, BanView, LogItem, Moderators};
+use crate::forum::moderation::{BanRequest, BanView, LogItem, Moderators, Outcome, ReportView};
 use crate::forum::Urls;
 use crate::state::AppState;
 
@@ -279,4 +279,124 @@ pub async fn unban_from_instance(
 ) -> ApiResult {
     state.site.unban(me.user, None, &path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// A report, as the API shows it.
+#[derive(Serialize)]
+struct ReportJson {
+    id: i64,
+    /// The post reported (with its words, for moderators, even when removed).
+    post: PostJson,
+    thread: LoggedThreadJson,
+    /// The forum (`name` here, `name@domain` elsewhere).
+    forum: String,
+    reporter: UserJson,
+    reason: String,
+    created_at: String,
+    /// `null` while open; `resolved` or `dismissed`.
+    outcome: Option<String>,
+    closed_by: Option<UserJson>,
+    closed_at: Option<String>,
+}
+
+fn report_json(view: &ReportView, urls: &Urls, moderator: bool) -> ReportJson {
+    let ctx = &view.post;
+    ReportJson {
+        id: view.report.id,
+        post: PostJson::shown(&ctx.post, &ctx.author, urls, moderator),
+        thread: LoggedThreadJson {
+            id: ctx.thread.id,
+            title: ctx.thread.title.clone(),
+            url: urls.thread(&ctx.thread),
+        },
+        forum: ctx.forum.handle(),
+        reporter: UserJson::new(&view.reporter, urls),
+        reason: view.report.reason.clone(),
+        created_at: ts(view.report.created_at),
+        outcome: view.report.outcome.clone(),
+        closed_by: view.closed_by.as_ref().map(|u| UserJson::new(u, urls)),
+        closed_at: view.report.closed_at.map(ts),
+    }
+}
+
+/// POST /api/v1/posts/{id}/reports `{reason}`: reports a post to its forum's moderators
+/// (anyone logged in; the reason is required). Answers 201 with the report.
+pub async fn report(
+    state: web::Data<AppState>,
+    me: ApiUser,
+    path: web::Path<i64>,
+    body: web::Json<ReasonBody>,
+) -> ApiResult {
+    let view = state
+        .site
+        .report_post(me.user, path.into_inner(), body.into_inner().reason)
+        .await?;
+    Ok(HttpResponse::Created().json(report_json(&view, state.site.urls(), false)))
+}
+
+/// `?state=open|closed&page=N`
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct QueueQuery {
+    state: Option<String>,
+    page: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct QueueJson {
+    reports: Vec<ReportJson>,
+    paging: PagingJson,
+}
+
+/// GET /api/v1/forums/{name}/reports?state=open|closed&page=N: the forum's report queue, newest
+/// first: open reports, or those dealt with (the forum's moderators).
+pub async fn reports(
+    state: web::Data<AppState>,
+    me: ApiUser,
+    path: web::Path<String>,
+    q: web::Query<QueueQuery>,
+) -> ApiResult {
+    let open = match q.state.as_deref() {
+        None | Some("open") => true,
+        Some("closed") => false,
+        Some(_) => {
+            return Err(super::JsonError::new(
+                422,
+                "invalid_input",
+                "state is `open` or `closed`.",
+            ))
+        }
+    };
+    let queue = state
+        .site
+        .report_queue(me.user, path.into_inner(), open, q.page)
+        .await?;
+    let urls = state.site.urls();
+    Ok(HttpResponse::Ok().json(QueueJson {
+        reports: queue
+            .reports
+            .iter()
+            .map(|r| report_json(r, urls, true))
+            .collect(),
+        paging: (&queue.paging).into(),
+    }))
+}
+
+async fn close(state: &AppState, me: ApiUser, id: i64, outcome: Outcome) -> ApiResult {
+    let view = state.site.close_report(me.user, id, outcome).await?;
+    Ok(HttpResponse::Ok().json(report_json(&view, state.site.urls(), true)))
+}
+
+/// POST /api/v1/reports/{id}/resolve: the report was acted on (the forum's moderators).
+pub async fn resolve(state: web::Data<AppState>, me: ApiUser, path: web::Path<i64>) -> ApiResult {
+    close(&state, me, path.into_inner(), Outcome::Resolved).await
+}
+
+/// POST /api/v1/reports/{id}/dismiss: there was nothing to act on (the forum's moderators).
+pub async fn dismiss_report(
+    state: web::Data<AppState>,
+    me: ApiUser,
+    path: web::Path<i64>,
+) -> ApiResult {
+    close(&state, me, path.into_inner(), Outcome::Dismissed).await
 }

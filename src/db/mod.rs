@@ -29,6 +29,7 @@ pub mod moderation;
 pub mod outbox;
 pub mod posts;
 pub mod received;
+pub mod reports;
 pub mod revisions;
 pub mod schema;
 pub mod sessions;

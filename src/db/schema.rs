@@ -258,6 +258,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Posts people asked a forum's moderators to look at.
+    reports (id) {
+        id -> BigInt,
+        post_id -> BigInt,
+        forum_id -> BigInt,
+        reporter_id -> BigInt,
+        reason -> Text,
+        ap_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        outcome -> Nullable<Text>,
+        closed_by_id -> Nullable<BigInt>,
+        closed_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(threads -> forums (forum_id));
 diesel::joinable!(threads -> users (author_id));
@@ -292,4 +308,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     forum_moderators,
     moderation_log,
     bans,
+    reports,
 );

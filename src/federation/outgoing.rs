@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 use url::Url;
 
-use crate::federation::activities::{announce, following, moderation, posts, votes};
+use crate::federation::activities::{announce, following, moderation, posts, reports, votes};
 use crate::federation::error::FederationError;
 use crate::federation::protocol::context;
 use crate::federation::software::Reads;
@@ -191,6 +191,7 @@ pub async fn plan(
             )
             .await
         }
+        OutboxEvent::Report { report_id } => reports::plan_report(*report_id, data).await,
         OutboxEvent::Moderator {
             forum_id,
             person_id,

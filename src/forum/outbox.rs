@@ -109,6 +109,11 @@ pub enum OutboxEvent {
         /// Their posts there were removed with it.
         remove_content: bool,
     },
+    /// A person here reported a post that lives elsewhere, or is in a forum elsewhere.
+    Report {
+        /// The report.
+        report_id: i64,
+    },
     /// An administrator appointed or removed a moderator of one of our forums.
     Moderator {
         /// The forum.

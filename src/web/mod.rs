@@ -320,7 +320,7 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
 
 /// Registers every page.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    use pages::{accounts, admin, bans, follows, forums, moderation, threads, users};
+    use pages::{accounts, admin, bans, follows, forums, moderation, reports, threads, users};
     use web::{get, post};
     cfg.route("/", get().to(forums::index))
         .route("/static/style.css", get().to(stylesheet))
@@ -350,6 +350,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/f/{name}/new", post().to(forums::new_thread))
         .route("/f/{name}/feed.atom", get().to(feeds::forum))
         .route("/f/{name}/modlog", get().to(moderation::log))
+        .route("/f/{name}/reports", get().to(reports::queue))
+        .route("/reports/{id}/resolve", post().to(reports::resolve))
+        .route("/reports/{id}/dismiss", post().to(reports::dismiss))
+        .route("/p/{id}/report", get().to(reports::report_form))
+        .route("/p/{id}/report", post().to(reports::report))
         .route("/f/{name}/bans", get().to(bans::forum_bans))
         .route("/f/{name}/bans", post().to(bans::ban_in_forum))
         .route("/f/{name}/bans/lift", post().to(bans::lift_in_forum))

@@ -279,6 +279,8 @@ pub struct PostItem {
     pub helpful_count: i64,
     /// The viewer may mark it helpful (or take the mark back).
     pub can_mark_helpful: bool,
+    /// Whether the viewer may report it (logged in, not theirs, not deleted).
+    pub can_report: bool,
     /// The viewer has marked it helpful.
     pub marked_helpful: bool,
 }
@@ -325,6 +327,7 @@ impl PostItem {
             can_delete: (is_author || is_admin) && !deleted,
             helpful_count: post.helpful_count,
             can_mark_helpful: viewer.is_some() && !is_author && open && post.readable(),
+            can_report: viewer.is_some() && !is_author && !deleted,
             marked_helpful: false,
             original: match (&post.ap_id, &view.author.domain) {
                 (Some(id), Some(domain)) if !post.local => Some((id.clone(), domain.clone())),
@@ -335,6 +338,19 @@ impl PostItem {
 }
 
 impl PostItem {
+    /// A post shown on its own (on a page that asks about it), with no controls.
+    pub fn alone(ctx: &crate::forum::threads::PostContext, viewer: Option<&User>) -> PostItem {
+        PostItem::new(
+            &PostView {
+                post: ctx.post.clone(),
+                author: ctx.author.clone(),
+                in_reply_to: None,
+            },
+            viewer,
+            false,
+        )
+    }
+
     /// The display for a moderator of the post's forum: the words of a removed post too, and
     /// the controls to remove or restore it.
     pub fn for_moderator(mut self, post: &crate::forum::Post) -> PostItem {

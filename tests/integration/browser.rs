@@ -32,6 +32,7 @@ both_backends!(
     registering_starting_and_editing_need_only_the_keyboard,
     an_administrator_appoints_a_moderator_who_locks_a_thread,
     a_moderator_bans_lifts_and_moves_on_the_pages,
+    an_educator_reports_a_post_and_a_moderator_resolves_it,
 );
 
 /// The axe-core release the pages are checked with.
@@ -550,6 +551,16 @@ async fn every_page_type_passes_axe_in_both_schemes_and_fits_a_phone(backend: Ba
         )
         .await;
     assert_eq!(status, 201, "{body}");
+    let eve = app.token("eve").await;
+    let (status, body) = app
+        .api(
+            reqwest::Method::POST,
+            &format!("/api/v1/posts/{reply}/reports"),
+            Some(&eve),
+            Some(json!({"reason": "Names a pupil in full"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
     for (method, path, body) in [
         (
             reqwest::Method::PUT,
@@ -590,6 +601,8 @@ async fn every_page_type_passes_axe_in_both_schemes_and_fits_a_phone(backend: Ba
         ("bans", "/f/maths/bans".into()),
         ("admin-bans", "/admin/bans".into()),
         ("move", format!("/t/{thread}/move")),
+        ("report", format!("/p/{reply}/report")),
+        ("reports", "/f/maths/reports".into()),
     ];
     // axe finds what it should: an image without a description, put into a page for a moment.
     {
@@ -1446,5 +1459,71 @@ async fn a_moderator_bans_lifts_and_moves_on_the_pages(backend: Backend) {
     assert_eq!(browser.path().await, format!("/t/{thread}"));
     let crumbs = browser.text(".breadcrumbs").await;
     assert!(crumbs.contains("Science"), "{crumbs}");
+    browser.client.close().await.unwrap();
+}
+
+async fn an_educator_reports_a_post_and_a_moderator_resolves_it(backend: Backend) {
+    if !runnable() {
+        return;
+    }
+    let (app, thread) = school_with_a_thread(backend).await;
+    let head = app.token("head").await;
+    app.create_user("bea", false).await;
+    app.create_user("dev", false).await;
+    let (status, body) = app
+        .api(
+            reqwest::Method::PUT,
+            "/api/v1/forums/maths/moderators/bea",
+            Some(&head),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    app.reply(&head, thread, "Ask Jamie Smith in 4B, he struggles.", None)
+        .await;
+    let browser = Browser::start(1280, false).await;
+
+    // dev reports the reply, saying why.
+    browser.log_in(&app, "dev", PASSWORD).await;
+    browser.open(&app.url(&format!("/t/{thread}"))).await;
+    let links = browser
+        .script("return [...document.querySelectorAll('a')].filter(a => a.textContent.startsWith('Report')).length")
+        .await;
+    assert_eq!(links, json!(2), "a Report link under each post");
+    browser
+        .script("[...document.querySelectorAll('a')].filter(a => a.textContent.startsWith('Report'))[1].click(); return true;")
+        .await;
+    browser
+        .fill("reason", "Names a pupil and what he finds hard")
+        .await;
+    browser.press("Send the report").await;
+    assert!(browser
+        .text("main")
+        .await
+        .contains("moderators will look at the post"));
+    browser.press("Log out").await;
+
+    // bea finds it in the queue, removes the post and resolves the report.
+    browser.log_in(&app, "bea", PASSWORD).await;
+    browser.open(&app.url(&format!("/t/{thread}"))).await;
+    browser.press("Reports in this forum").await;
+    let queue = browser.text(".report-queue").await;
+    assert!(
+        queue.contains("Names a pupil and what he finds hard"),
+        "{queue}"
+    );
+    assert!(queue.contains("Reported by Dev"), "{queue}");
+    browser.press("Remove the post").await;
+    browser.fill("reason", "Personal details of a pupil").await;
+    browser.press("Remove the post").await;
+    browser.open(&app.url("/f/maths/reports")).await;
+    browser.press("Resolve the report by Dev").await;
+    assert!(browser.text("main").await.contains("No open reports"));
+    browser.press("Reports dealt with").await;
+    let closed = browser.text(".report-queue").await;
+    assert!(closed.contains("Resolved by Bea"), "{closed}");
+    browser.open(&app.url("/f/maths/modlog")).await;
+    let log = browser.text(".modlog").await;
+    assert!(log.contains("Bea resolved a report on a post in"), "{log}");
     browser.client.close().await.unwrap();
 }

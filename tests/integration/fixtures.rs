@@ -240,3 +240,20 @@ fn lemmys_bans_are_read_with_their_reason_and_end() {
         "http://ds9.lemmy.ml/u/lemmy_alpha"
     );
 }
+
+#[test]
+fn reports_are_read_in_lemmys_and_mastodons_shapes() {
+    let InboxActivity::Flag(lemmy) = activity("lemmy/report_page.json") else {
+        panic!("a Flag");
+    };
+    assert_eq!(lemmy.summary.as_deref(), Some("report this post"));
+    assert_eq!(lemmy.object.len(), 1);
+    let InboxActivity::Flag(mastodon) = activity("mastodon/flag.json") else {
+        panic!("a Flag");
+    };
+    assert_eq!(
+        mastodon.content.as_deref(),
+        Some("Please take a look at this user and their posts")
+    );
+    assert_eq!(mastodon.object.len(), 3);
+}

@@ -22,4 +22,5 @@ mod moderation;
 mod other_software;
 mod properties;
 mod query_plans;
+mod reports;
 mod threads;

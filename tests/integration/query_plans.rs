@@ -80,6 +80,17 @@ async fn everyday_requests_use_indexes_for_every_query() {
     app.forum_named(&head, "science").await;
     let bob = app.token("bob").await;
     app.reply(&bob, thread, "Bob's", None).await;
+    // Reports: made, queued, resolved.
+    let (status, made) = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/posts/{first}/reports"),
+            Some(&bob),
+            Some(serde_json::json!({"reason": "Plans"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{made}");
+    let report = made["id"].as_i64().unwrap();
     // Moderation: appointing, locking, pinning, the log and the moderators.
     for (method, path, body) in [
         (
@@ -101,6 +112,17 @@ async fn everyday_requests_use_indexes_for_every_query() {
             Some(serde_json::json!({"person": "bob", "reason": "Plans", "remove_content": true})),
         ),
         (Method::GET, "/api/v1/forums/maths/bans".into(), None),
+        (Method::GET, "/api/v1/forums/maths/reports".into(), None),
+        (
+            Method::POST,
+            format!("/api/v1/reports/{report}/resolve"),
+            None,
+        ),
+        (
+            Method::GET,
+            "/api/v1/forums/maths/reports?state=closed".into(),
+            None,
+        ),
         (Method::DELETE, "/api/v1/forums/maths/bans/bob".into(), None),
         (
             Method::POST,
@@ -125,6 +147,8 @@ async fn everyday_requests_use_indexes_for_every_query() {
         format!("/t/{thread}/lock"),
         "/admin/forums/maths".into(),
         "/f/maths/bans".into(),
+        "/f/maths/reports".into(),
+        format!("/p/{first}/report"),
         format!("/t/{thread}/move"),
     ] {
         let (status, _) = app.get(&alice, &path).await;

@@ -14,6 +14,7 @@ pub mod announce;
 pub mod following;
 pub mod moderation;
 pub mod posts;
+pub mod reports;
 pub mod votes;
 
 use activitypub_federation::config::Data;
@@ -24,7 +25,7 @@ use url::Url;
 
 use crate::federation::error::FederationError;
 use crate::federation::protocol::activities::{
-    Accept, Announce, Block, CreateOrUpdate, Delete, Follow, InboxActivity, Lock, Reject,
+    Accept, Announce, Block, CreateOrUpdate, Delete, Flag, Follow, InboxActivity, Lock, Reject,
     UndoBlock, UndoDelete, UndoFollow, UndoLock, UndoVote, Unrecognised, Vote,
 };
 use crate::federation::same_origin;
@@ -52,6 +53,7 @@ impl Unrecognised {
                 .and(serde_json::from_value::<UndoDelete>(whole).err()),
             "Lock" => serde_json::from_value::<Lock>(whole).err(),
             "Block" => serde_json::from_value::<Block>(whole).err(),
+            "Flag" => serde_json::from_value::<Flag>(whole).err(),
             "Like" | "Dislike" => serde_json::from_value::<Vote>(whole).err(),
             "Create" | "Update" => serde_json::from_value::<CreateOrUpdate>(whole).err(),
             "Delete" => serde_json::from_value::<Delete>(whole).err(),
@@ -106,6 +108,7 @@ impl Activity for InboxActivity {
             InboxActivity::UndoDelete(a) => a.verify(data).await,
             InboxActivity::Block(a) => a.verify(data).await,
             InboxActivity::UndoBlock(a) => a.verify(data).await,
+            InboxActivity::Flag(a) => a.verify(data).await,
             InboxActivity::Unrecognised(a) => a.verify(data).await,
         }
     }
@@ -155,6 +158,7 @@ impl InboxActivity {
             InboxActivity::UndoDelete(a) => a.receive(data).await?,
             InboxActivity::Block(a) => a.receive(data).await?,
             InboxActivity::UndoBlock(a) => a.receive(data).await?,
+            InboxActivity::Flag(a) => a.receive(data).await?,
             InboxActivity::Unrecognised(a) => a.receive(data).await?,
         }
         data.first_receipt(id).await?;
@@ -180,6 +184,7 @@ impl InboxActivity {
             InboxActivity::UndoDelete(a) => (&a.id, &a.actor),
             InboxActivity::Block(a) => (&a.id, &a.actor),
             InboxActivity::UndoBlock(a) => (&a.id, &a.actor),
+            InboxActivity::Flag(a) => (&a.id, &a.actor),
             InboxActivity::Unrecognised(a) => (&a.id, &a.actor),
         }
     }

@@ -613,7 +613,7 @@ pub async fn plan_ban(
 }
 
 /// A remote person's inbox (their server's shared one where it has one); `None` for ours.
-fn person_inbox(person: &crate::forum::User) -> Result<Option<Url>, FederationError> {
+pub(crate) fn person_inbox(person: &crate::forum::User) -> Result<Option<Url>, FederationError> {
     if person.local {
         return Ok(None);
     }

@@ -286,6 +286,44 @@ pub struct UndoBlock {
     pub cc: Vec<Url>,
 }
 
+/// `Flag`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub enum FlagType {
+    /// The only value.
+    Flag,
+}
+
+/// `Flag`: a report of a post to its forum's moderators. Lemmy names one post in `object` and
+/// puts the reason in `summary`; Mastodon names the person and posts in an array and puts the
+/// reason in `content`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Flag {
+    /// `Flag`.
+    #[serde(rename = "type")]
+    pub kind: FlagType,
+    /// Activity id.
+    pub id: Url,
+    /// Who reports (a person, or a server's own actor).
+    pub actor: Url,
+    /// What is reported.
+    #[serde(deserialize_with = "one_or_many")]
+    pub object: Vec<Url>,
+    /// Why (Lemmy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// Why (Mastodon).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// The forum (Lemmy), or the person reported (Mastodon).
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "one_or_many"
+    )]
+    pub to: Vec<Url>,
+}
+
 /// `Add` or `Remove`.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 pub enum AddOrRemove {
@@ -361,6 +399,8 @@ pub enum InboxActivity {
     Block(Box<Block>),
     /// A ban lifted (boxed: it carries its Block whole).
     UndoBlock(Box<UndoBlock>),
+    /// A report.
+    Flag(Flag),
     /// Anything else.
     Unrecognised(Unrecognised),
 }

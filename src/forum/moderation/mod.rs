@@ -9,9 +9,11 @@ mod bans;
 mod locks;
 mod logbook;
 mod removals;
+mod reports;
 
 pub(crate) use bans::{banned_from, require_not_banned};
 pub use bans::{BanRequest, BanView, ReceivedBan};
+pub use reports::{Outcome, ReceivedReport, ReportQueue, ReportView};
 
 use super::incoming::{relay_event, Relay};
 use super::outbox::{push_event, OutboxEvent};
@@ -48,10 +50,14 @@ pub enum Action {
     Unban,
     /// Moved a thread to another forum (recorded in both).
     Move,
+    /// Resolved a report (acted on it).
+    Resolve,
+    /// Dismissed a report (nothing to act on).
+    DismissReport,
 }
 
 impl Action {
-    const ALL: [Action; 11] = [
+    const ALL: [Action; 13] = [
         Action::Lock,
         Action::Unlock,
         Action::Pin,
@@ -63,6 +69,8 @@ impl Action {
         Action::Ban,
         Action::Unban,
         Action::Move,
+        Action::Resolve,
+        Action::DismissReport,
     ];
 
     /// The stable name stored in the log and used in the API.
@@ -79,6 +87,8 @@ impl Action {
             Action::Ban => "ban",
             Action::Unban => "unban",
             Action::Move => "move",
+            Action::Resolve => "resolve",
+            Action::DismissReport => "dismiss_report",
         }
     }
 
@@ -101,6 +111,8 @@ impl Action {
             Action::Ban => "banned",
             Action::Unban => "lifted the ban on",
             Action::Move => "moved the thread",
+            Action::Resolve => "resolved a report on a post in",
+            Action::DismissReport => "dismissed a report on a post in",
         }
     }
 }

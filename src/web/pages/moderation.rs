@@ -12,7 +12,7 @@ use super::super::{html, invalid_status, ok, Layout, PageError};
 use super::PageQuery;
 use crate::error::ForumError;
 use crate::forum::moderation::LogItem;
-use crate::forum::threads::{PostContext, PostView};
+use crate::forum::threads::PostContext;
 
 #[derive(Template)]
 #[template(path = "lock.html")]
@@ -226,16 +226,7 @@ fn remove_page(
     errors: FormErrors,
 ) -> Result<HttpResponse, PageError> {
     let layout = viewer.layout(format!("Remove a post: {}", ctx.thread.title));
-    let post = PostItem::new(
-        &PostView {
-            post: ctx.post.clone(),
-            author: ctx.author.clone(),
-            in_reply_to: None,
-        },
-        viewer.user.as_ref(),
-        false,
-    )
-    .for_moderator(&ctx.post);
+    let post = PostItem::alone(ctx, viewer.user.as_ref()).for_moderator(&ctx.post);
     Ok(html(
         status,
         &RemovePage {
