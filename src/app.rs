@@ -127,6 +127,18 @@ impl Application {
         .listen(listener)?
         .run();
 
+        // Blocks made by another process sharing the database are followed within seconds.
+        let blocks = site.clone();
+        let reload = tokio::spawn(async move {
+            let mut every_few_seconds = tokio::time::interval(Duration::from_secs(10));
+            loop {
+                every_few_seconds.tick().await;
+                if let Err(e) = blocks.reload_instance_blocks().await {
+                    tracing::warn!(error = %e, "reading the blocked instances failed");
+                }
+            }
+        });
+        background.push(reload.abort_handle());
         let housekeeping = site.clone();
         let chores = tokio::spawn(async move {
             let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
@@ -181,7 +193,11 @@ pub async fn open_site(settings: Settings) -> anyhow::Result<Site> {
         .await
         .context("opening the database was interrupted")?
         .with_context(|| format!("cannot open the database at {}", settings.database.url))?;
-    Ok(Site::new(db, settings))
+    let site = Site::new(db, settings);
+    site.reload_instance_blocks()
+        .await
+        .context("reading the blocked instances")?;
+    Ok(site)
 }
 
 /// Two things every request gets before routing:

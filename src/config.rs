@@ -69,8 +69,19 @@ pub struct DatabaseSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegistrationSettings {
-    /// Whether anyone may register.
+    /// Who may register.
     pub mode: RegistrationMode,
+    /// What applicants are asked (`approval` mode); their answer goes to the administrators.
+    #[serde(default = "default_question")]
+    pub question: String,
+    /// When not empty, visitors register only with an e-mail address at one of these domains
+    /// (a school's own, say).
+    #[serde(default)]
+    pub allowed_email_domains: Vec<String>,
+}
+
+fn default_question() -> String {
+    "Why would you like to join, and which school are you from?".into()
 }
 
 /// Who may create an account.
@@ -79,6 +90,10 @@ pub struct RegistrationSettings {
 pub enum RegistrationMode {
     /// Anyone may register.
     Open,
+    /// Anyone may apply; an administrator approves each account before it can log in.
+    Approval,
+    /// Only with an invitation made by an administrator (single use).
+    Invite,
     /// Only administrators create accounts.
     Closed,
 }

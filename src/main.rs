@@ -107,6 +107,7 @@ async fn main() -> anyhow::Result<()> {
                         username: name,
                         display_name: display_name.unwrap_or_default(),
                         password,
+                        ..Default::default()
                     },
                     Registrar::Console { admin },
                 )

@@ -16,11 +16,26 @@ pub struct RegisterBody {
     username: String,
     display_name: String,
     password: String,
+    /// Required when the instance allows only some e-mail domains.
+    email: String,
+    /// The answer to the instance's question (`approval` mode).
+    answer: String,
+    /// The invitation code (`invite` mode).
+    invite: String,
     /// Make the account an administrator (administrators only).
     admin: bool,
 }
 
-/// POST /api/v1/accounts: register (or, for an administrator, create an account).
+/// A new account: the person, and whether it waits for an administrator's approval.
+#[derive(Serialize)]
+struct RegisteredJson {
+    #[serde(flatten)]
+    user: UserJson,
+    awaiting_approval: bool,
+}
+
+/// POST /api/v1/accounts: register (or, for an administrator, create an account). 201 with
+/// the person; 202 when the account waits for an administrator's approval.
 pub async fn register(
     state: web::Data<AppState>,
     me: MaybeApiUser,
@@ -48,11 +63,22 @@ pub async fn register(
                 username: body.username,
                 display_name: body.display_name,
                 password: body.password,
+                email: body.email,
+                answer: body.answer,
+                invite: body.invite,
             },
             by,
         )
         .await?;
-    Ok(HttpResponse::Created().json(UserJson::new(&user, state.site.urls())))
+    let mut answer = if user.pending {
+        HttpResponse::Accepted()
+    } else {
+        HttpResponse::Created()
+    };
+    Ok(answer.json(RegisteredJson {
+        user: UserJson::new(&user, state.site.urls()),
+        awaiting_approval: user.pending,
+    }))
 }
 
 /// `POST /api/v1/sessions` body.

@@ -8,9 +8,11 @@
 pub mod accounts;
 pub mod follows;
 pub mod forums;
+pub mod instances;
 pub mod json;
 pub mod moderation;
 pub mod posts;
+pub mod registration;
 pub mod threads;
 pub mod users;
 
@@ -172,6 +174,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(
                 "/forums/{name}/bans/{person}",
                 delete().to(moderation::unban),
+            )
+            .route("/admin/applications", get().to(registration::applications))
+            .route(
+                "/admin/applications/{id}/approve",
+                post().to(registration::approve),
+            )
+            .route(
+                "/admin/applications/{id}/reject",
+                post().to(registration::reject),
+            )
+            .route("/admin/invites", get().to(registration::list))
+            .route("/admin/invites", post().to(registration::create))
+            .route("/admin/invites/{id}", delete().to(registration::revoke))
+            .route("/admin/instance-blocks", get().to(instances::list))
+            .route("/admin/instance-blocks", post().to(instances::block))
+            .route(
+                "/admin/instance-blocks/{domain}",
+                delete().to(instances::unblock),
             )
             .route("/admin/bans", get().to(moderation::instance_bans))
             .route("/admin/bans", post().to(moderation::ban_from_instance))

@@ -5,7 +5,7 @@
 //!
 //! # Flags that partial indexes test are written, not bound
 //!
-//! `posts.is_opening`, `users.local`, `users.is_admin` and `forums.local` are the conditions of
+//! `posts.is_opening`, `users.local`, `users.is_admin`, `users.pending` and `forums.local` are the conditions of
 //! partial indexes. A query compares them as SQL (`.filter(posts::is_opening)`,
 //! `.filter(users::local.eq(sql_false()))`), never against a bound `true` or `false`: when a bound
 //! parameter is matched against a partial index's condition, SQLite marks the prepared
@@ -23,6 +23,8 @@ pub mod bans;
 pub mod follows;
 pub mod forums;
 pub mod helpful;
+pub mod instance_blocks;
+pub mod invites;
 pub mod keys;
 pub mod login_failures;
 pub mod moderation;

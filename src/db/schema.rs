@@ -20,6 +20,9 @@ diesel::table! {
         shared_inbox_url -> Nullable<Text>,
         profile_url -> Nullable<Text>,
         last_refreshed_at -> Nullable<Timestamp>,
+        email -> Nullable<Text>,
+        pending -> Bool,
+        application -> Nullable<Text>,
     }
 }
 
@@ -274,6 +277,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Single-use invitations to register.
+    invites (id) {
+        id -> BigInt,
+        code_hash -> Text,
+        note -> Text,
+        created_by_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        used_by_id -> Nullable<BigInt>,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Servers blocked by administrators.
+    instance_blocks (id) {
+        id -> BigInt,
+        domain -> Text,
+        reason -> Text,
+        created_by_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(threads -> forums (forum_id));
 diesel::joinable!(threads -> users (author_id));
@@ -309,4 +337,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     moderation_log,
     bans,
     reports,
+    invites,
+    instance_blocks,
 );

@@ -39,6 +39,10 @@ pub struct User {
     pub profile_url: Option<String>,
     /// When a remote person was last fetched.
     pub last_refreshed_at: Option<NaiveDateTime>,
+    /// The e-mail address given at registration.
+    pub email: Option<String>,
+    /// Registered by application, waiting for an administrator's approval.
+    pub pending: bool,
 }
 
 impl User {
@@ -63,6 +67,12 @@ pub struct NewLocalUser<'a> {
     pub password_hash: &'a str,
     /// Administrator?
     pub is_admin: bool,
+    /// The e-mail address given.
+    pub email: Option<&'a str>,
+    /// Waiting for an administrator's approval.
+    pub pending: bool,
+    /// The answer to the instance's question, for an application.
+    pub application: Option<&'a str>,
     /// Creation time.
     pub created_at: NaiveDateTime,
     /// Same as `created_at`.
@@ -212,4 +222,34 @@ pub fn admins(conn: &mut Conn<'_>) -> QueryResult<Vec<User>> {
         .load(c))?;
     admins.sort_by_key(|u| u.id);
     Ok(admins)
+}
+
+/// The applications waiting for approval, oldest first, each with the applicant's answer.
+/// Served by `users_pending`.
+pub fn pending(conn: &mut Conn<'_>) -> QueryResult<Vec<(User, Option<String>)>> {
+    dispatch!(conn, |c| users::table
+        .filter(users::pending)
+        .order((users::created_at, users::id))
+        .select((User::as_select(), users::application))
+        .load(c))
+}
+
+/// Approves a waiting application; the account, `None` when none waits under that id.
+pub fn approve(conn: &mut Conn<'_>, id: i64) -> QueryResult<Option<User>> {
+    dispatch!(conn, |c| diesel::update(
+        users::table.find(id).filter(users::pending)
+    )
+    .set(users::pending.eq(super::sql_false()))
+    .returning(User::as_returning())
+    .get_result(c)
+    .optional())
+}
+
+/// Deletes a waiting application's account (it never posted); whether there was one.
+pub fn reject(conn: &mut Conn<'_>, id: i64) -> QueryResult<bool> {
+    let deleted = dispatch!(conn, |c| diesel::delete(
+        users::table.find(id).filter(users::pending)
+    )
+    .execute(c))?;
+    Ok(deleted > 0)
 }

@@ -101,7 +101,7 @@ async fn run(data: Data<Site>) {
         Ok(client) => Sender {
             client,
             signers: Signers::default(),
-            policy: InstancePolicy::of(&data.settings().federation),
+            policy: InstancePolicy::of(&data),
         },
         Err(e) => {
             tracing::error!(error = %e, "the delivery worker cannot start");

@@ -50,12 +50,14 @@ use crate::forum::actors::KeyOwner;
 use crate::forum::actors::KeyPair;
 use crate::forum::Site;
 
-/// Which servers this instance talks to: `federation.blocked_instances` are refused, and when
+/// Which servers this instance talks to: `federation.blocked_instances` and the servers
+/// administrators block are refused, and when
 /// `federation.allowed_instances` is set only those are let in. The crate asks for every
 /// activity id received, every URL fetched and every inbox delivered to.
 #[derive(Clone)]
 pub(crate) struct InstancePolicy {
-    blocked: Vec<String>,
+    /// The blocked servers: the configuration file's and the administrators', as they stand.
+    blocked: crate::forum::instance_blocks::BlockList,
     allowed: Vec<String>,
     debug: bool,
 }
@@ -64,10 +66,12 @@ pub(crate) struct InstancePolicy {
 pub const INSTANCE_REFUSED: &str = "this server does not federate with that instance";
 
 impl InstancePolicy {
-    /// The policy `federation.blocked_instances` and `allowed_instances` set.
-    pub(crate) fn of(settings: &crate::config::FederationSettings) -> InstancePolicy {
+    /// The policy of `site`: its blocked servers as they stand when asked, and
+    /// `federation.allowed_instances`.
+    pub(crate) fn of(site: &Site) -> InstancePolicy {
+        let settings = &site.settings().federation;
         InstancePolicy {
-            blocked: settings.blocked_instances.clone(),
+            blocked: site.block_list(),
             allowed: settings.allowed_instances.clone(),
             debug: settings.debug,
         }
@@ -122,7 +126,7 @@ impl InstancePolicy {
     }
 
     fn permits(&self, url: &url::Url) -> bool {
-        !Self::covers(&self.blocked, url)
+        !Self::covers(&self.blocked.get(), url)
             && (self.allowed.is_empty() || Self::covers(&self.allowed, url))
     }
 }
@@ -170,6 +174,7 @@ pub(crate) fn client(
 /// instance actor, whose keys are made here on first start.
 pub async fn config(site: Site) -> anyhow::Result<FederationConfig<Site>> {
     let settings = site.settings().clone();
+    let policy = InstancePolicy::of(&site);
     let instance = actors::ApInstance::load(&site)
         .await
         .map_err(|e| anyhow::anyhow!("instance actor: {e}"))?;
@@ -186,7 +191,7 @@ pub async fn config(site: Site) -> anyhow::Result<FederationConfig<Site>> {
         // Signatures without (created) and (expires), which Pleroma needs and everyone takes.
         .http_signature_compat(true)
         .http_fetch_limit(50)
-        .url_verifier(Box::new(InstancePolicy::of(&settings.federation)))
+        .url_verifier(Box::new(policy))
         .build()
         .await?)
 }
@@ -300,7 +305,7 @@ mod tests {
     fn policy_of(blocked: &[&str], allowed: &[&str]) -> InstancePolicy {
         let owned = |list: &[&str]| list.iter().map(|s| s.to_string()).collect();
         InstancePolicy {
-            blocked: owned(blocked),
+            blocked: crate::forum::instance_blocks::BlockList::new(owned(blocked)),
             allowed: owned(allowed),
             debug: false,
         }

@@ -2,10 +2,10 @@
 
 use chrono::{NaiveDateTime, TimeDelta};
 
-use super::types::{DisplayName, NewPassword, Username};
+use super::types::{Answer, DisplayName, EmailAddress, NewPassword, Username};
 use super::{password, tokens, Inner, Site, User};
 use crate::config::RegistrationMode;
-use crate::db::{self, login_failures, sessions, users, Conn};
+use crate::db::{self, invites, login_failures, sessions, users, Conn};
 use crate::error::{ForumError, Validator};
 
 /// What a registration form or JSON body carries.
@@ -17,12 +17,18 @@ pub struct Registration {
     pub display_name: String,
     /// Password as typed.
     pub password: String,
+    /// E-mail address as typed (required when `registration.allowed_email_domains` is set).
+    pub email: String,
+    /// The answer to `registration.question` (required in `approval` mode).
+    pub answer: String,
+    /// The invitation code (required in `invite` mode).
+    pub invite: String,
 }
 
 /// Who is creating the account.
 #[derive(Debug, Clone)]
 pub enum Registrar {
-    /// A visitor registering themselves (only when `registration.mode = "open"`).
+    /// A visitor registering themselves, by the instance's `registration` rules.
     Visitor,
     /// A logged-in administrator; `admin` makes the new account an administrator too.
     Admin {
@@ -103,27 +109,35 @@ fn create_session(
 }
 
 impl Site {
-    /// Whether visitors may register themselves.
+    /// Whether visitors may register themselves straight away (`registration.mode = "open"`).
     pub fn registration_open(&self) -> bool {
         self.settings().registration.mode == RegistrationMode::Open
     }
 
-    /// Creates an account. Every field is checked and all mistakes reported together.
+    /// Creates an account. Every field is checked and all mistakes reported together. A
+    /// visitor registers by the instance's rules: not at all when registration is `closed`;
+    /// with a usable invitation (used up by this registration) in `invite` mode; in
+    /// `approval` mode answering the instance's question, the account then waiting
+    /// (`pending`) for an administrator, unless they came with an invitation; and with an
+    /// address at an allowed domain when any are set.
+    /// Administrators and the console create accounts whatever the rules.
     pub async fn register(&self, form: Registration, by: Registrar) -> Result<User, ForumError> {
-        let open = self.registration_open();
-        let make_admin =
-            match &by {
-                Registrar::Visitor if !open => return Err(ForumError::forbidden(
+        let rules = self.settings().registration.clone();
+        let visitor = matches!(by, Registrar::Visitor);
+        let make_admin = match &by {
+            Registrar::Visitor if rules.mode == RegistrationMode::Closed => {
+                return Err(ForumError::forbidden(
                     "registration_closed",
                     "Registration is closed on this instance; ask an administrator for an account",
-                )),
-                Registrar::Visitor => false,
-                Registrar::Admin { by, admin } => {
-                    super::require_admin(by)?;
-                    *admin
-                }
-                Registrar::Console { admin } => *admin,
-            };
+                ))
+            }
+            Registrar::Visitor => false,
+            Registrar::Admin { by, admin } => {
+                super::require_admin(by)?;
+                *admin
+            }
+            Registrar::Console { admin } => *admin,
+        };
         let mut v = Validator::new();
         let username = v.check("username", Username::parse(&form.username));
         let display = username
@@ -134,12 +148,60 @@ impl Site {
             None => None,
         };
         let password = v.check("password", NewPassword::parse(&form.password));
-        let (Some(username), Some(display), Some(password)) = (username, display, password) else {
+        let domains = &rules.allowed_email_domains;
+        let email = if visitor && !domains.is_empty() {
+            match v.check("email", EmailAddress::parse(&form.email)) {
+                Some(e) if domains.iter().any(|d| d.eq_ignore_ascii_case(e.domain())) => Some(e),
+                Some(_) => v.check(
+                    "email",
+                    Err(format!(
+                        "Registration here is for addresses at {}.",
+                        domains.join(" or ")
+                    )),
+                ),
+                None => None,
+            }
+        } else if form.email.trim().is_empty() {
+            None
+        } else {
+            v.check("email", EmailAddress::parse(&form.email))
+        };
+        // An invitation lets a visitor in whatever the mode (but `closed`): in `invite` mode
+        // one is needed, and in `approval` mode it stands for the administrator's approval.
+        let code = form.invite.trim();
+        let invited = visitor && !code.is_empty();
+        let answer = (visitor && rules.mode == RegistrationMode::Approval && !invited)
+            .then(|| v.check("answer", Answer::parse(&form.answer)))
+            .flatten();
+        let invite = if invited {
+            Some(tokens::digest(code))
+        } else if visitor && rules.mode == RegistrationMode::Invite {
+            v.check(
+                "invite",
+                Err(
+                    "Registration here is by invitation: open the link an administrator sent you."
+                        .to_string(),
+                ),
+            )
+        } else {
+            None
+        };
+        let (Some(username), Some(display), Some(password), true) =
+            (username, display, password, v.is_empty())
+        else {
             return Err(v.into_error());
         };
         let name = username.as_str().to_string();
+        let checked_invite = invite.clone();
         let taken_already = self
-            .blocking(move |_inner, conn| Ok(users::local_by_name(conn, &name)?.is_some()))
+            .blocking(move |_inner, conn| {
+                if let Some(hash) = &checked_invite {
+                    if !invites::usable(conn, hash, db::now())? {
+                        return Err(invalid_invite());
+                    }
+                }
+                Ok(users::local_by_name(conn, &name)?.is_some())
+            })
             .await?;
         if taken_already {
             return Err(taken());
@@ -149,26 +211,39 @@ impl Site {
             .hasher
             .hash(password.as_str().to_string())
             .await?;
+        let pending = visitor && rules.mode == RegistrationMode::Approval && !invited;
         self.blocking(move |_inner, conn| {
-            let now = db::now();
-            users::insert_local(
-                conn,
-                &users::NewLocalUser {
-                    name: username.as_str(),
-                    display_name: display.as_str(),
-                    password_hash: &hash,
-                    is_admin: make_admin,
-                    created_at: now,
-                    updated_at: now,
-                },
-            )
-            .map_err(|e| match e {
-                // Two registrations racing for one name: the index decides.
-                diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::UniqueViolation,
-                    _,
-                ) => taken(),
-                other => other.into(),
+            conn.transaction(|conn| {
+                let now = db::now();
+                let user = users::insert_local(
+                    conn,
+                    &users::NewLocalUser {
+                        name: username.as_str(),
+                        display_name: display.as_str(),
+                        password_hash: &hash,
+                        is_admin: make_admin,
+                        email: email.as_ref().map(EmailAddress::as_str),
+                        pending,
+                        application: answer.as_ref().map(Answer::as_str),
+                        created_at: now,
+                        updated_at: now,
+                    },
+                )
+                .map_err(|e| match e {
+                    // Two registrations racing for one name: the index decides.
+                    diesel::result::Error::DatabaseError(
+                        diesel::result::DatabaseErrorKind::UniqueViolation,
+                        _,
+                    ) => taken(),
+                    other => other.into(),
+                })?;
+                if let Some(code) = &invite {
+                    // Two registrations racing for one invitation: the first takes it.
+                    if invites::use_code(conn, code, user.id, now)?.is_none() {
+                        return Err(invalid_invite());
+                    }
+                }
+                Ok(user)
             })
         })
         .await
@@ -234,6 +309,18 @@ impl Site {
             )
             .await;
         match user {
+            Some(user) if matches && stored.is_some() && user.pending => {
+                // The right password: not a failure, but nothing to log in to yet.
+                self.blocking(move |_inner, conn| {
+                    login_failures::delete(conn, &attempt.ids)?;
+                    Ok(())
+                })
+                .await?;
+                Err(ForumError::forbidden(
+                    "awaiting_approval",
+                    "Your application is waiting for an administrator's approval; you can log in once it is approved",
+                ))
+            }
             Some(user) if matches && stored.is_some() => {
                 self.blocking(move |inner, conn| {
                     login_failures::delete(conn, &attempt.ids)?;
@@ -365,6 +452,14 @@ fn reserve_attempt(
         let ids = login_failures::record(conn, &keys, now)?;
         Ok(Attempt { ids })
     })
+}
+
+fn invalid_invite() -> ForumError {
+    ForumError::invalid(
+        "invalid_invite",
+        "invite",
+        "This invitation is not valid: it was used already, has expired or was withdrawn. Ask an administrator for a new one.",
+    )
 }
 
 fn taken() -> ForumError {

@@ -26,10 +26,12 @@ pub mod forums;
 mod group_commit;
 pub mod helpful;
 pub mod incoming;
+pub mod instance_blocks;
 pub mod markdown;
 pub mod moderation;
 pub mod outbox;
 pub mod password;
+pub mod registration;
 pub mod remote;
 pub mod threads;
 pub mod tokens;
@@ -87,6 +89,8 @@ pub struct Inner {
     direct_replies: group_commit::GroupCommit<incoming::DirectStored>,
     /// Deliveries done, forgotten in batches ([`Site::delivery_done`]).
     deliveries_done: group_commit::GroupCommit<i64>,
+    /// The servers not federated with ([`instance_blocks`]).
+    blocked: instance_blocks::BlockList,
 }
 
 /// A 1-based page of results, with how many pages there are.
@@ -146,6 +150,8 @@ impl Site {
             crate::db::Backend::Sqlite => 1,
             crate::db::Backend::Postgres => inbound_writes.min(4),
         };
+        // The configuration file's blocks; the administrators' are read when the site opens.
+        let blocked = settings.federation.blocked_instances.clone();
         Site {
             inner: Arc::new(Inner {
                 db,
@@ -164,6 +170,7 @@ impl Site {
                     batches_at_once,
                     delivery::forget_deliveries,
                 ),
+                blocked: instance_blocks::BlockList::new(blocked),
             }),
         }
     }

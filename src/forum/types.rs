@@ -140,7 +140,7 @@ pub fn remote_username(input: &str) -> Result<String, String> {
 /// Single-line text: invisible characters dropped ([`is_invisible`]), trimmed, inner runs of
 /// whitespace (newlines too) become one space, control characters refused, length in
 /// characters bounded.
-fn single_line(
+pub(crate) fn single_line(
     input: &str,
     what: &str,
     max_chars: usize,
@@ -279,6 +279,71 @@ impl Reason {
     }
 }
 
+/// An applicant's answer to the instance's question: plain text on one line, up to
+/// [`Answer::MAX_CHARS`] characters, required.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer(String);
+
+impl Answer {
+    /// The longest answer.
+    pub const MAX_CHARS: usize = 1000;
+
+    /// Reads an answer.
+    pub fn parse(input: &str) -> Result<Answer, String> {
+        single_line(input, "An answer", Answer::MAX_CHARS, true).map(Answer)
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An e-mail address, lowercased: one `@` between a local part and a domain with a dot, no
+/// spaces or control characters, at most 254 characters (RFC 5321's limit for a path).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    /// Reads an address.
+    pub fn parse(input: &str) -> Result<EmailAddress, String> {
+        let text = input.trim().to_lowercase();
+        if text.is_empty() {
+            return Err("An e-mail address is required.".into());
+        }
+        let wrong = || {
+            Err(format!(
+                "“{text}” is not an e-mail address, such as name@school.example."
+            ))
+        };
+        if text.chars().count() > 254 || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return wrong();
+        }
+        match text.split_once('@') {
+            Some((local, domain))
+                if !local.is_empty()
+                    && !domain.contains('@')
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.') =>
+            {
+                Ok(EmailAddress(text))
+            }
+            _ => wrong(),
+        }
+    }
+
+    /// The address.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The part after the `@`.
+    pub fn domain(&self) -> &str {
+        self.0.split_once('@').map_or("", |(_, d)| d)
+    }
+}
+
 /// A post body in Markdown: not blank, at most `limits.body_max_bytes` bytes, line endings `\n`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostBody(String);
@@ -314,6 +379,27 @@ impl PostBody {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn e_mail_addresses_are_read_with_their_domain() {
+        let a = EmailAddress::parse("  Ms.Rivera@School.Example ").unwrap();
+        assert_eq!(a.as_str(), "ms.rivera@school.example");
+        assert_eq!(a.domain(), "school.example");
+        for bad in [
+            "",
+            "rivera",
+            "@school.example",
+            "a@b",
+            "a@b@c.example",
+            "a b@c.example",
+            "a@.example",
+            "a@example.",
+        ] {
+            assert!(EmailAddress::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(Answer::parse(" ").is_err());
+        assert!(Answer::parse(&"x".repeat(1001)).is_err());
+    }
 
     #[test]
     fn reasons_are_one_line_and_bounded() {

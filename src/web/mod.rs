@@ -49,7 +49,10 @@ impl Layout {
             user: viewer.user.as_ref().map(UserLink::from),
             csrf: crate::forum::tokens::mask(&viewer.csrf),
             notice: viewer.notice.clone(),
-            registration_open: viewer.site.registration_open(),
+            registration_open: matches!(
+                viewer.site.settings().registration.mode,
+                crate::config::RegistrationMode::Open | crate::config::RegistrationMode::Approval
+            ),
             source_url: settings.server.source_url.clone(),
             version: env!("CARGO_PKG_VERSION"),
         }
@@ -320,7 +323,9 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
 
 /// Registers every page.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    use pages::{accounts, admin, bans, follows, forums, moderation, reports, threads, users};
+    use pages::{
+        accounts, admin, bans, follows, forums, moderation, registration, reports, threads, users,
+    };
     use web::{get, post};
     cfg.route("/", get().to(forums::index))
         .route("/static/style.css", get().to(stylesheet))
@@ -358,6 +363,27 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/f/{name}/bans", get().to(bans::forum_bans))
         .route("/f/{name}/bans", post().to(bans::ban_in_forum))
         .route("/f/{name}/bans/lift", post().to(bans::lift_in_forum))
+        .route("/admin/applications", get().to(registration::applications))
+        .route(
+            "/admin/applications/{id}/approve",
+            post().to(registration::approve),
+        )
+        .route(
+            "/admin/applications/{id}/reject",
+            post().to(registration::reject),
+        )
+        .route("/admin/invites", get().to(registration::invites))
+        .route("/admin/invites", post().to(registration::create_invite))
+        .route(
+            "/admin/invites/{id}/revoke",
+            post().to(registration::revoke_invite),
+        )
+        .route("/admin/instances", get().to(registration::instances))
+        .route("/admin/instances", post().to(registration::block_instance))
+        .route(
+            "/admin/instances/unblock",
+            post().to(registration::unblock_instance),
+        )
         .route("/admin/bans", get().to(bans::instance_bans))
         .route("/admin/bans", post().to(bans::ban_from_instance))
         .route("/admin/bans/lift", post().to(bans::lift_from_instance))

@@ -33,6 +33,7 @@ both_backends!(
     an_administrator_appoints_a_moderator_who_locks_a_thread,
     a_moderator_bans_lifts_and_moves_on_the_pages,
     an_educator_reports_a_post_and_a_moderator_resolves_it,
+    a_teacher_applies_is_approved_and_a_colleague_is_invited,
 );
 
 /// The axe-core release the pages are checked with.
@@ -603,6 +604,9 @@ async fn every_page_type_passes_axe_in_both_schemes_and_fits_a_phone(backend: Ba
         ("move", format!("/t/{thread}/move")),
         ("report", format!("/p/{reply}/report")),
         ("reports", "/f/maths/reports".into()),
+        ("applications", "/admin/applications".into()),
+        ("invites", "/admin/invites".into()),
+        ("instances", "/admin/instances".into()),
     ];
     // axe finds what it should: an image without a description, put into a page for a moment.
     {
@@ -849,6 +853,7 @@ async fn nothing_hostile_runs_in_the_browser(backend: Backend) {
                 username: "mallory".into(),
                 display_name: name.into(),
                 password: PASSWORD.into(),
+                ..Default::default()
             },
             staffroom::forum::accounts::Registrar::Console { admin: false },
         )
@@ -1525,5 +1530,77 @@ async fn an_educator_reports_a_post_and_a_moderator_resolves_it(backend: Backend
     browser.open(&app.url("/f/maths/modlog")).await;
     let log = browser.text(".modlog").await;
     assert!(log.contains("Bea resolved a report on a post in"), "{log}");
+    browser.client.close().await.unwrap();
+}
+
+async fn a_teacher_applies_is_approved_and_a_colleague_is_invited(backend: Backend) {
+    if !runnable() {
+        return;
+    }
+    let app = TestApp::spawn_with(backend, |s| {
+        s.registration.mode = staffroom::config::RegistrationMode::Approval;
+    })
+    .await;
+    app.create_user("head", true).await;
+    let browser = Browser::start(375, false).await;
+
+    // Ms Rivera applies, on a phone, answering the question.
+    browser.open(&app.url("/register")).await;
+    browser.passes_axe("register (approval)").await;
+    browser.fill("username", "rivera").await;
+    browser.fill("display_name", "Ms Rivera").await;
+    browser.fill("password", PASSWORD).await;
+    browser
+        .fill("answer", "I teach year 4 at Hill School")
+        .await;
+    browser.press("Apply for an account").await;
+    let main = browser.text("main").await;
+    assert!(main.contains("waiting for an administrator"), "{main}");
+    assert!(browser.overflows(375).await.is_none());
+    // Logging in says it still waits.
+    browser.open(&app.url("/login")).await;
+    browser.fill("username", "rivera").await;
+    browser.fill("password", PASSWORD).await;
+    browser.press("Log in").await;
+    assert!(browser
+        .text("main")
+        .await
+        .contains("waiting for an administrator"));
+
+    // The head approves her, and makes an invitation for a colleague.
+    browser.log_in(&app, "head", PASSWORD).await;
+    browser.open(&app.url("/admin")).await;
+    browser.press("Applications").await;
+    assert!(browser
+        .text(".applications")
+        .await
+        .contains("I teach year 4 at Hill School"));
+    browser.passes_axe("applications").await;
+    assert!(browser.overflows(375).await.is_none());
+    browser.press("Approve Ms Rivera").await;
+    assert!(browser
+        .text("main")
+        .await
+        .contains("No applications are waiting"));
+    browser.open(&app.url("/admin/invites")).await;
+    browser.fill("note", "Mr Okafor, supply teacher").await;
+    browser.press("Make an invitation").await;
+    let link = browser
+        .script("return document.getElementById('invite-link').value")
+        .await;
+    let link = link.as_str().unwrap().to_string();
+    browser.passes_axe("invites").await;
+    assert!(browser.overflows(375).await.is_none());
+    browser.press("Log out").await;
+    browser.log_in(&app, "rivera", PASSWORD).await;
+    browser.press("Log out").await;
+
+    // The colleague opens the link and registers at once, no question asked.
+    browser.open(&link).await;
+    assert!(browser.client.find(Locator::Id("answer")).await.is_err());
+    browser.fill("username", "okafor").await;
+    browser.fill("password", PASSWORD).await;
+    browser.press("Create my account").await;
+    assert!(browser.text("header").await.contains("Log out"));
     browser.client.close().await.unwrap();
 }

@@ -211,6 +211,7 @@ const PARTIAL_INDEX_FLAGS: &[&str] = &[
     "`posts`.`is_opening`",
     "`users`.`local`",
     "`users`.`is_admin`",
+    "`users`.`pending`",
     "`forums`.`local`",
 ];
 

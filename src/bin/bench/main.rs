@@ -143,6 +143,7 @@ async fn start_instance(db_url: &str) -> anyhow::Result<Instance> {
                 username: "head".into(),
                 display_name: "Head of Maths".into(),
                 password: "a long bench password".into(),
+                ..Default::default()
             },
             Registrar::Console { admin: true },
         )

@@ -115,7 +115,7 @@ async fn receive(
     verify_domains_match(activity.id(), activity.actor())?;
     // The checks a delivery's address passes (https, a plain domain, not this instance, a
     // server we federate with) are the ones an activity's id must pass.
-    let policy = crate::federation::InstancePolicy::of(&data.settings().federation);
+    let policy = crate::federation::InstancePolicy::of(data);
     policy
         .deliverable(activity.id(), data.domain())
         .map_err(ApError::UrlVerificationError)?;

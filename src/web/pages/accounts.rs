@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::super::session::{end_session, redirect_with_notice, start_session, Viewer};
 use super::super::views::FormErrors;
 use super::super::{html, invalid_status, ok, safe_next, Layout, PageError};
+use crate::config::RegistrationMode;
 use crate::error::{FieldError, ForumError};
 use crate::forum::accounts::{Registrar, Registration, SessionKind};
 use crate::forum::tokens::new_token;
@@ -42,10 +43,16 @@ impl Draft {
 #[template(path = "register.html")]
 struct RegisterPage<'a> {
     layout: &'a Layout,
-    username: &'a str,
-    display_name: &'a str,
+    form: &'a RegisterForm,
     errors: FormErrors,
-    open: bool,
+    /// `open`, `approval`, `invite` or `closed`.
+    mode: &'static str,
+    /// Asked of applicants.
+    question: &'a str,
+    /// The e-mail domains allowed, "a.example or b.example"; empty: any.
+    domains: String,
+    /// The application is in: it waits for approval.
+    applied: bool,
 }
 
 #[derive(Template)]
@@ -80,18 +87,67 @@ pub struct RegisterForm {
     username: String,
     display_name: String,
     password: String,
+    email: String,
+    answer: String,
+    invite: String,
 }
 
-/// GET /register
-pub async fn register_form(viewer: Viewer) -> Result<HttpResponse, PageError> {
-    let layout = viewer.layout("Register");
-    ok(&RegisterPage {
-        layout: &layout,
-        username: "",
-        display_name: "",
-        errors: FormErrors::default(),
-        open: viewer.site.registration_open(),
-    })
+/// `?invite=CODE`
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct InviteQuery {
+    invite: String,
+}
+
+fn register_page(
+    viewer: &Viewer,
+    status: StatusCode,
+    form: &RegisterForm,
+    errors: FormErrors,
+    applied: bool,
+) -> HttpResponse {
+    let rules = &viewer.site.settings().registration;
+    let mode = match rules.mode {
+        RegistrationMode::Open => "open",
+        RegistrationMode::Approval => "approval",
+        RegistrationMode::Invite => "invite",
+        RegistrationMode::Closed => "closed",
+    };
+    let layout = viewer.layout(if applied {
+        "Application received"
+    } else {
+        "Register"
+    });
+    html(
+        status,
+        &RegisterPage {
+            layout: &layout,
+            form,
+            errors,
+            mode,
+            question: &rules.question,
+            domains: rules.allowed_email_domains.join(" or "),
+            applied,
+        },
+    )
+}
+
+/// GET /register (`?invite=CODE` from an invitation link)
+pub async fn register_form(
+    viewer: Viewer,
+    q: web::Query<InviteQuery>,
+) -> Result<HttpResponse, PageError> {
+    let form = RegisterForm {
+        invite: q.into_inner().invite,
+        ..RegisterForm::default()
+    };
+    Ok(register_page(
+        &viewer,
+        StatusCode::OK,
+        &form,
+        FormErrors::default(),
+        false,
+    ))
 }
 
 /// POST /register
@@ -105,8 +161,18 @@ pub async fn register(
         username: form.username.clone(),
         display_name: form.display_name.clone(),
         password: form.password.clone(),
+        email: form.email.clone(),
+        answer: form.answer.clone(),
+        invite: form.invite.clone(),
     };
     match site.register(registration, Registrar::Visitor).await {
+        Ok(user) if user.pending => Ok(register_page(
+            &viewer,
+            StatusCode::ACCEPTED,
+            &form,
+            FormErrors::default(),
+            true,
+        )),
         Ok(user) => {
             let session = site
                 .open_session(user, SessionKind::Web)
@@ -124,19 +190,13 @@ pub async fn register(
                 .map_err(|_| internal(&viewer))?;
             Ok(res)
         }
-        Err(ForumError::Invalid(invalid)) => {
-            let layout = viewer.layout("Register");
-            Ok(html(
-                invalid_status(&invalid),
-                &RegisterPage {
-                    layout: &layout,
-                    username: &form.username,
-                    display_name: &form.display_name,
-                    errors: FormErrors(invalid.fields),
-                    open: true,
-                },
-            ))
-        }
+        Err(ForumError::Invalid(invalid)) => Ok(register_page(
+            &viewer,
+            invalid_status(&invalid),
+            &form,
+            FormErrors(invalid.fields),
+            false,
+        )),
         Err(e) => Err(viewer.error(e)),
     }
 }
@@ -244,7 +304,14 @@ pub async fn login(viewer: Viewer, form: web::Form<LoginForm>) -> Result<HttpRes
             start_session(&forum, &mut res, session.token, csrf).map_err(|_| internal(&viewer))?;
             Ok(res)
         }
-        Err(e @ (ForumError::InvalidCredentials | ForumError::RateLimited { .. })) => {
+        Err(
+            e @ (ForumError::InvalidCredentials
+            | ForumError::RateLimited { .. }
+            | ForumError::Forbidden {
+                code: "awaiting_approval",
+                ..
+            }),
+        ) => {
             let status = e.status();
             let message = e.public_message();
             let layout = viewer.layout("Log in");

@@ -83,7 +83,7 @@ async fn edit_page(
     ))
 }
 
-fn admin(viewer: &Viewer, back: &str) -> Result<User, PageError> {
+pub(super) fn admin(viewer: &Viewer, back: &str) -> Result<User, PageError> {
     let user = viewer.require_user(back)?;
     require_admin(&user).map_err(|e| viewer.error(e))?;
     Ok(user)

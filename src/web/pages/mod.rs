@@ -7,6 +7,7 @@ pub mod bans;
 pub mod follows;
 pub mod forums;
 pub mod moderation;
+pub mod registration;
 pub mod reports;
 pub mod threads;
 pub mod users;

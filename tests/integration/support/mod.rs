@@ -299,6 +299,7 @@ impl TestApp {
                     username: name.into(),
                     display_name: capitalised(name),
                     password: PASSWORD.into(),
+                    ..Default::default()
                 },
                 Registrar::Console { admin },
             )
