@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 use url::Url;
 
-use crate::federation::activities::{announce, following, moderation, posts, reports, votes};
+use crate::federation::activities::{announce, bans, following, moderation, posts, reports, votes};
 use crate::federation::error::FederationError;
 use crate::federation::protocol::context;
 use crate::federation::software::Reads;
@@ -117,19 +117,25 @@ pub(crate) fn remote_forum_inboxes(
         .inbox_url
         .as_deref()
         .unwrap_or(forum_url.as_str()))?];
-    if let Some(person) = also.filter(|p| !p.local) {
-        if let Some(inbox) = person
-            .shared_inbox_url
-            .as_deref()
-            .or(person.inbox_url.as_deref())
-        {
-            let inbox = url(inbox)?;
-            if domain_of(&inbox) != domain_of(&inboxes[0]) {
-                inboxes.push(inbox);
-            }
+    if let Some(inbox) = also.map(person_inbox).transpose()?.flatten() {
+        if domain_of(&inbox) != domain_of(&inboxes[0]) {
+            inboxes.push(inbox);
         }
     }
     Ok(inboxes)
+}
+
+/// A remote person's inbox (their server's shared one where it has one); `None` for ours.
+pub(crate) fn person_inbox(person: &crate::forum::User) -> Result<Option<Url>, FederationError> {
+    if person.local {
+        return Ok(None);
+    }
+    person
+        .shared_inbox_url
+        .as_deref()
+        .or(person.inbox_url.as_deref())
+        .map(url)
+        .transpose()
 }
 
 /// What an outbox event becomes. Empty when there is nothing to send (the rows it names are
@@ -177,8 +183,8 @@ pub async fn plan(
             expires_at,
             remove_content,
         } => {
-            moderation::plan_ban(
-                moderation::BanSent {
+            bans::plan_ban(
+                bans::BanSent {
                     forum_id: *forum_id,
                     person_id: *person_id,
                     moderator_id: *moderator_id,

@@ -139,11 +139,9 @@ async fn announced_activity(
             )
             .await?
         }
-        "Block" => {
-            crate::federation::activities::moderation::announced_ban(inner, forum, data).await?
-        }
+        "Block" => crate::federation::activities::bans::announced_ban(inner, forum, data).await?,
         "Undo" if inner["object"]["type"] == "Block" => {
-            crate::federation::activities::moderation::announced_ban(inner, forum, data).await?
+            crate::federation::activities::bans::announced_ban(inner, forum, data).await?
         }
         "Undo" if inner["object"]["type"] == "Lock" => {
             crate::federation::activities::moderation::announced(inner, forum, data).await?

@@ -11,6 +11,7 @@
 //! share a server, a repeat is acknowledged and ignored), and the refusal of anything else.
 
 pub mod announce;
+pub mod bans;
 pub mod following;
 pub mod moderation;
 pub mod posts;

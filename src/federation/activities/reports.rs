@@ -10,11 +10,10 @@ use activitypub_federation::fetch::object_id::ObjectId;
 use serde_json::json;
 use url::Url;
 
-use crate::federation::activities::moderation::person_inbox;
 use crate::federation::activities::posts::known_post;
 use crate::federation::actors::{is_local, ApUser};
 use crate::federation::error::FederationError;
-use crate::federation::outgoing::{planned, remote_forum_inboxes, url};
+use crate::federation::outgoing::{person_inbox, planned, remote_forum_inboxes, url};
 use crate::federation::protocol::activities::Flag;
 use crate::federation::protocol::PUBLIC;
 use crate::forum::moderation::ReceivedReport;
