@@ -162,7 +162,10 @@ pub async fn unfollow(
     path: web::Path<String>,
 ) -> ApiResult {
     resolver(&state)?;
-    let forum = state.site.forum_by_handle(path.into_inner()).await?;
+    let forum = state
+        .site
+        .forum_by_handle(path.into_inner(), Some(me.user.clone()))
+        .await?;
     state.site.unfollow_forum(me.user, forum.id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

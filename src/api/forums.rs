@@ -4,13 +4,13 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::json::{ForumJson, PagingJson, PostJson, ThreadJson};
-use super::{ApiResult, ApiUser, PageQuery};
+use super::{ApiResult, ApiUser, MaybeApiUser, PageQuery};
 use crate::forum::forums::{ForumChanges, ForumForm};
 use crate::state::AppState;
 
-/// GET /api/v1/forums
-pub async fn list(state: web::Data<AppState>) -> ApiResult {
-    let forums = state.site.forums().await?;
+/// GET /api/v1/forums: every forum the caller may read.
+pub async fn list(state: web::Data<AppState>, me: MaybeApiUser) -> ApiResult {
+    let forums = state.site.forums(me.0.map(|me| me.user)).await?;
     let urls = state.site.urls();
     Ok(HttpResponse::Ok().json(
         forums
@@ -51,8 +51,15 @@ pub async fn create(
 }
 
 /// GET /api/v1/forums/{name}
-pub async fn show(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
-    let forum = state.site.forum_by_handle(path.into_inner()).await?;
+pub async fn show(
+    state: web::Data<AppState>,
+    me: MaybeApiUser,
+    path: web::Path<String>,
+) -> ApiResult {
+    let forum = state
+        .site
+        .forum_by_handle(path.into_inner(), me.0.map(|me| me.user))
+        .await?;
     Ok(HttpResponse::Ok().json(ForumJson::new(&forum, state.site.urls())))
 }
 
@@ -63,6 +70,9 @@ pub struct UpdateBody {
     title: Option<String>,
     description: Option<String>,
     archived: Option<bool>,
+    /// `public` or `members`.
+    visibility: Option<String>,
+    all_accounts_are_members: Option<bool>,
 }
 
 /// PATCH /api/v1/forums/{name} (administrators)
@@ -82,6 +92,8 @@ pub async fn update(
                 title: body.title,
                 description: body.description,
                 archived: body.archived,
+                visibility: body.visibility,
+                all_accounts_are_members: body.all_accounts_are_members,
             },
         )
         .await?;
@@ -98,10 +110,15 @@ struct ThreadsJson {
 /// GET /api/v1/forums/{name}/threads?page=N
 pub async fn threads(
     state: web::Data<AppState>,
+    me: MaybeApiUser,
     path: web::Path<String>,
     q: web::Query<PageQuery>,
 ) -> ApiResult {
-    let page = state.site.forum_page(path.into_inner(), q.page).await?;
+    let viewer = me.0.map(|me| me.user);
+    let page = state
+        .site
+        .forum_page(path.into_inner(), q.page, viewer)
+        .await?;
     let urls = state.site.urls();
     Ok(HttpResponse::Ok().json(ThreadsJson {
         threads: page

@@ -58,6 +58,10 @@ pub struct ForumJson {
     pub local: bool,
     /// Read-only?
     pub archived: bool,
+    /// `public`, or `members` (only members read it; never federated).
+    pub visibility: String,
+    /// Whether everyone with an account here is a member (of a members-only forum).
+    pub all_accounts_are_members: bool,
     /// Threads.
     pub thread_count: i64,
     /// Posts.
@@ -78,6 +82,8 @@ impl ForumJson {
             url: urls.forum(f),
             local: f.local,
             archived: f.archived,
+            visibility: f.visibility.clone(),
+            all_accounts_are_members: f.all_accounts_are_members,
             thread_count: f.thread_count,
             post_count: f.post_count,
             last_activity_at: f.last_activity_at.map(ts),

@@ -10,6 +10,7 @@ pub mod follows;
 pub mod forums;
 pub mod instances;
 pub mod json;
+pub mod members;
 pub mod moderation;
 pub mod posts;
 pub mod registration;
@@ -168,6 +169,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 delete().to(moderation::dismiss),
             )
             .route("/forums/{name}/modlog", get().to(moderation::log))
+            .route("/forums/{name}/members", get().to(members::list))
+            .route("/forums/{name}/members/{person}", put().to(members::add))
+            .route(
+                "/forums/{name}/members/{person}",
+                delete().to(members::remove),
+            )
             .route("/forums/{name}/reports", get().to(moderation::reports))
             .route("/forums/{name}/bans", get().to(moderation::bans))
             .route("/forums/{name}/bans", post().to(moderation::ban))

@@ -21,8 +21,13 @@ fn moderators_json(m: &Moderators, urls: &Urls) -> Vec<UserJson> {
 }
 
 /// GET /api/v1/forums/{name}/moderators: who moderates a forum of this instance.
-pub async fn list(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
-    let m = state.site.moderators(path.into_inner()).await?;
+pub async fn list(
+    state: web::Data<AppState>,
+    me: MaybeApiUser,
+    path: web::Path<String>,
+) -> ApiResult {
+    let viewer = me.0.map(|me| me.user);
+    let m = state.site.moderators(path.into_inner(), viewer).await?;
     Ok(HttpResponse::Ok().json(moderators_json(&m, state.site.urls())))
 }
 
@@ -69,7 +74,8 @@ struct LoggedThreadJson {
 struct LogEntryJson {
     id: i64,
     /// `lock`, `unlock`, `pin`, `unpin`, `appoint`, `dismiss`, `remove`, `restore`, `ban`,
-    /// `unban`, `move`.
+    /// `unban`, `move`, `resolve`, `dismiss_report`, `add_member`, `remove_member`,
+    /// `members_only`, `public`.
     action: String,
     /// Who acted: null when the instance hides moderators' names from this reader.
     moderator: Option<UserJson>,
@@ -131,8 +137,8 @@ pub struct ReasonBody {
 }
 
 /// The post as its forum's moderators see it.
-async fn moderated_post(state: &AppState, id: i64) -> ApiResult {
-    let ctx = state.site.post(id).await?;
+async fn moderated_post(state: &AppState, id: i64, me: crate::forum::User) -> ApiResult {
+    let ctx = state.site.post(id, Some(me)).await?;
     Ok(HttpResponse::Ok().json(PostJson::shown(
         &ctx.post,
         &ctx.author,
@@ -152,9 +158,9 @@ pub async fn remove(
     let id = path.into_inner();
     state
         .site
-        .remove_post(me.user, id, body.into_inner().reason)
+        .remove_post(me.user.clone(), id, body.into_inner().reason)
         .await?;
-    moderated_post(&state, id).await
+    moderated_post(&state, id, me.user).await
 }
 
 /// POST /api/v1/posts/{id}/restore `{reason?}`: restores a removed post (the forum's
@@ -167,8 +173,8 @@ pub async fn restore(
 ) -> ApiResult {
     let id = path.into_inner();
     let reason = body.map(|b| b.into_inner().reason).unwrap_or_default();
-    state.site.restore_post(me.user, id, reason).await?;
-    moderated_post(&state, id).await
+    state.site.restore_post(me.user.clone(), id, reason).await?;
+    moderated_post(&state, id, me.user).await
 }
 
 /// A ban, as the API shows it.

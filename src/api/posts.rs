@@ -4,13 +4,14 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::json::{PostJson, RevisionJson};
-use super::{ApiResult, ApiUser};
+use super::{ApiResult, ApiUser, MaybeApiUser};
 use crate::forum::threads::PostEdit;
 use crate::state::AppState;
 
 /// GET /api/v1/posts/{id}
-pub async fn show(state: web::Data<AppState>, path: web::Path<i64>) -> ApiResult {
-    let ctx = state.site.post(path.into_inner()).await?;
+pub async fn show(state: web::Data<AppState>, me: MaybeApiUser, path: web::Path<i64>) -> ApiResult {
+    let viewer = me.0.map(|me| me.user);
+    let ctx = state.site.post(path.into_inner(), viewer).await?;
     Ok(HttpResponse::Ok().json(PostJson::new(&ctx.post, &ctx.author, state.site.urls())))
 }
 
@@ -59,8 +60,13 @@ struct HistoryJson {
 }
 
 /// GET /api/v1/posts/{id}/revisions: the post now and its earlier versions, oldest first.
-pub async fn revisions(state: web::Data<AppState>, path: web::Path<i64>) -> ApiResult {
-    let history = state.site.post_history(path.into_inner()).await?;
+pub async fn revisions(
+    state: web::Data<AppState>,
+    me: MaybeApiUser,
+    path: web::Path<i64>,
+) -> ApiResult {
+    let viewer = me.0.map(|me| me.user);
+    let history = state.site.post_history(path.into_inner(), viewer).await?;
     let ctx = &history.context;
     Ok(HttpResponse::Ok().json(HistoryJson {
         post: PostJson::new(&ctx.post, &ctx.author, state.site.urls()),
@@ -74,8 +80,11 @@ pub async fn mark_helpful(
     me: ApiUser,
     path: web::Path<i64>,
 ) -> ApiResult {
-    let post = state.site.mark_helpful(me.user, path.into_inner()).await?;
-    let ctx = state.site.post(post.id).await?;
+    let post = state
+        .site
+        .mark_helpful(me.user.clone(), path.into_inner())
+        .await?;
+    let ctx = state.site.post(post.id, Some(me.user)).await?;
     Ok(HttpResponse::Ok().json(PostJson::new(&ctx.post, &ctx.author, state.site.urls())))
 }
 
@@ -87,8 +96,8 @@ pub async fn unmark_helpful(
 ) -> ApiResult {
     let post = state
         .site
-        .unmark_helpful(me.user, path.into_inner())
+        .unmark_helpful(me.user.clone(), path.into_inner())
         .await?;
-    let ctx = state.site.post(post.id).await?;
+    let ctx = state.site.post(post.id, Some(me.user)).await?;
     Ok(HttpResponse::Ok().json(PostJson::new(&ctx.post, &ctx.author, state.site.urls())))
 }

@@ -4,7 +4,7 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 
 use super::json::{PagingJson, UserJson};
-use super::{ApiResult, PageQuery};
+use super::{ApiResult, MaybeApiUser, PageQuery};
 use crate::state::AppState;
 
 #[derive(Serialize)]
@@ -29,10 +29,15 @@ struct ProfileJson {
 /// GET /api/v1/users/{name}?page=N
 pub async fn show(
     state: web::Data<AppState>,
+    me: MaybeApiUser,
     path: web::Path<String>,
     q: web::Query<PageQuery>,
 ) -> ApiResult {
-    let profile = state.site.profile(path.into_inner(), q.page).await?;
+    let viewer = me.0.map(|me| me.user);
+    let profile = state
+        .site
+        .profile(path.into_inner(), q.page, viewer)
+        .await?;
     let urls = state.site.urls();
     Ok(HttpResponse::Ok().json(ProfileJson {
         user: UserJson::new(&profile.user, urls),

@@ -135,3 +135,13 @@ pub fn by_follow_ap_id(conn: &mut Conn<'_>, ap_id: &str) -> QueryResult<Option<F
         .first(c)
         .optional())
 }
+
+/// Every follow of a forum (its followers, all of them elsewhere for a local forum), oldest
+/// first.
+pub fn of_forum(conn: &mut Conn<'_>, forum_id: i64) -> QueryResult<Vec<Follow>> {
+    dispatch!(conn, |c| forum_follows::table
+        .filter(forum_follows::forum_id.eq(forum_id))
+        .order(forum_follows::id.asc())
+        .select(Follow::as_select())
+        .load(c))
+}

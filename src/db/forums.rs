@@ -49,10 +49,24 @@ pub struct Forum {
     pub last_refreshed_at: Option<NaiveDateTime>,
     /// Local people following this (remote) forum.
     pub local_followers: i64,
+    /// `public` or `members` (see [`Forum::members_only`]).
+    pub visibility: String,
+    /// A members-only forum whose members are everyone with an account here.
+    pub all_accounts_are_members: bool,
 }
 
-/// A local forum to insert.
+/// `forums.visibility` of a forum everyone may read.
+pub const PUBLIC: &str = "public";
+/// `forums.visibility` of a forum only its members may read.
+pub const MEMBERS: &str = "members";
+
 impl Forum {
+    /// Whether only its members may read it (never a forum elsewhere: what it federates is
+    /// public).
+    pub fn members_only(&self) -> bool {
+        self.local && self.visibility == MEMBERS
+    }
+
     /// How the forum is named in URLs and the API: `name` here, `name@domain` if remote.
     pub fn handle(&self) -> String {
         match (&self.domain, self.local) {
@@ -62,6 +76,7 @@ impl Forum {
     }
 }
 
+/// A local forum to insert.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = forums)]
 pub struct NewLocalForum<'a> {
@@ -135,6 +150,34 @@ pub fn update(
         ))
         .returning(Forum::as_returning())
         .get_result(c))
+}
+
+/// Sets who may read the forum: `visibility` ([`PUBLIC`] or [`MEMBERS`]) and whether everyone
+/// with an account here is a member.
+pub fn set_visibility(
+    conn: &mut Conn<'_>,
+    id: i64,
+    visibility: &str,
+    all_accounts_are_members: bool,
+    at: NaiveDateTime,
+) -> QueryResult<Forum> {
+    dispatch!(conn, |c| diesel::update(forums::table.find(id))
+        .set((
+            forums::visibility.eq(visibility),
+            forums::all_accounts_are_members.eq(all_accounts_are_members),
+            forums::updated_at.eq(at),
+        ))
+        .returning(Forum::as_returning())
+        .get_result(c))
+}
+
+/// The local members-only forums (few: a scan of `forums`).
+pub fn members_only(conn: &mut Conn<'_>) -> QueryResult<Vec<Forum>> {
+    dispatch!(conn, |c| forums::table
+        .filter(forums::local)
+        .filter(forums::visibility.eq(MEMBERS))
+        .select(Forum::as_select())
+        .load(c))
 }
 
 /// Counts new `(threads, posts)` (a new thread counts as one of each) and moves the latest

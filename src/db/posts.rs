@@ -226,18 +226,33 @@ pub fn mark_deleted(conn: &mut Conn<'_>, id: i64, at: NaiveDateTime) -> QueryRes
         .get_result(c))
 }
 
-/// What a person wrote (not deleted), newest first, with the threads. Served by `posts_author`.
+/// What a person wrote (not deleted nor removed), newest first, with the threads, leaving out
+/// the forums `hidden` (members-only ones the reader may not see). Served by `posts_author`.
 pub fn page_by_author(
     conn: &mut Conn<'_>,
     author_id: i64,
+    hidden: &[i64],
     limit: i64,
     offset: i64,
 ) -> QueryResult<Vec<(Post, Thread)>> {
+    let shown = posts::author_id
+        .eq(author_id)
+        .and(posts::deleted_at.is_null())
+        .and(posts::removed_at.is_null());
+    if hidden.is_empty() {
+        return dispatch!(conn, |c| posts::table
+            .inner_join(threads::table)
+            .filter(shown)
+            .order((posts::created_at.desc(), posts::id.desc()))
+            .limit(limit)
+            .offset(offset)
+            .select((Post::as_select(), Thread::as_select()))
+            .load(c));
+    }
     dispatch!(conn, |c| posts::table
         .inner_join(threads::table)
-        .filter(posts::author_id.eq(author_id))
-        .filter(posts::deleted_at.is_null())
-        .filter(posts::removed_at.is_null())
+        .filter(shown)
+        .filter(threads::forum_id.ne_all(hidden))
         .order((posts::created_at.desc(), posts::id.desc()))
         .limit(limit)
         .offset(offset)
@@ -245,19 +260,39 @@ pub fn page_by_author(
         .load(c))
 }
 
-/// How many posts (not deleted nor removed) a person wrote: (opening posts, replies). Two counts over the
-/// index `posts_author`, rather than one `GROUP BY` that needs a temporary tree.
-pub fn count_by_author(conn: &mut Conn<'_>, author_id: i64) -> QueryResult<(i64, i64)> {
+/// How many posts (not deleted nor removed) a person wrote outside the forums `hidden`:
+/// (opening posts, replies). Two counts over the index `posts_author`, rather than one
+/// `GROUP BY` that needs a temporary tree.
+pub fn count_by_author(
+    conn: &mut Conn<'_>,
+    author_id: i64,
+    hidden: &[i64],
+) -> QueryResult<(i64, i64)> {
     let mine = posts::author_id
         .eq(author_id)
         .and(posts::deleted_at.is_null())
         .and(posts::removed_at.is_null());
+    if hidden.is_empty() {
+        let opening = dispatch!(conn, |c| posts::table
+            .filter(mine.and(posts::is_opening))
+            .count()
+            .get_result(c))?;
+        let replies = dispatch!(conn, |c| posts::table
+            .filter(mine.and(posts::is_opening.eq(super::sql_false())))
+            .count()
+            .get_result(c))?;
+        return Ok((opening, replies));
+    }
     let opening = dispatch!(conn, |c| posts::table
+        .inner_join(threads::table)
         .filter(mine.and(posts::is_opening))
+        .filter(threads::forum_id.ne_all(hidden))
         .count()
         .get_result(c))?;
     let replies = dispatch!(conn, |c| posts::table
+        .inner_join(threads::table)
         .filter(mine.and(posts::is_opening.eq(super::sql_false())))
+        .filter(threads::forum_id.ne_all(hidden))
         .count()
         .get_result(c))?;
     Ok((opening, replies))
@@ -319,11 +354,21 @@ pub fn reply_refs(conn: &mut Conn<'_>, thread_id: i64) -> QueryResult<Vec<PostRe
         .load(c))
 }
 
-/// Posts written on this instance and not deleted (for NodeInfo).
-pub fn count_local(conn: &mut Conn<'_>) -> QueryResult<i64> {
+/// Posts written on this instance and not deleted, outside the forums `hidden` (members-only
+/// ones: for NodeInfo).
+pub fn count_local(conn: &mut Conn<'_>, hidden: &[i64]) -> QueryResult<i64> {
+    if hidden.is_empty() {
+        return dispatch!(conn, |c| posts::table
+            .filter(posts::local)
+            .filter(posts::deleted_at.is_null())
+            .count()
+            .get_result(c));
+    }
     dispatch!(conn, |c| posts::table
+        .inner_join(threads::table)
         .filter(posts::local)
         .filter(posts::deleted_at.is_null())
+        .filter(threads::forum_id.ne_all(hidden))
         .count()
         .get_result(c))
 }

@@ -71,6 +71,8 @@ diesel::table! {
         profile_url -> Nullable<Text>,
         last_refreshed_at -> Nullable<Timestamp>,
         local_followers -> BigInt,
+        visibility -> Text,
+        all_accounts_are_members -> Bool,
     }
 }
 
@@ -278,6 +280,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Members of members-only forums.
+    forum_members (id) {
+        id -> BigInt,
+        forum_id -> BigInt,
+        user_id -> BigInt,
+        added_by_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     /// Single-use invitations to register.
     invites (id) {
         id -> BigInt,
@@ -315,6 +328,7 @@ diesel::joinable!(forum_follows -> users (follower_id));
 diesel::joinable!(deliveries -> activities (activity_id));
 diesel::joinable!(deliveries -> instances (instance_id));
 diesel::joinable!(forum_moderators -> forums (forum_id));
+diesel::joinable!(forum_members -> forums (forum_id));
 diesel::joinable!(moderation_log -> forums (forum_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -339,4 +353,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     reports,
     invites,
     instance_blocks,
+    forum_members,
 );

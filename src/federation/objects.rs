@@ -99,7 +99,7 @@ pub fn note_json(
 /// The post a reply answers: the one it names, or the thread's opening post.
 pub async fn parent_of(site: &Site, ctx: &PostContext) -> Result<PostContext, FederationError> {
     Ok(match ctx.post.in_reply_to_id {
-        Some(parent_id) => site.post(parent_id).await?,
+        Some(parent_id) => site.post(parent_id, None).await?,
         None => site.opening_post(ctx.thread.id).await?,
     })
 }

@@ -139,11 +139,15 @@ pub(crate) fn person_inbox(person: &crate::forum::User) -> Result<Option<Url>, F
 }
 
 /// What an outbox event becomes. Empty when there is nothing to send (the rows it names are
-/// gone, or nobody elsewhere needs to hear).
+/// gone, nobody elsewhere needs to hear, or it concerns a members-only forum).
 pub async fn plan(
     event: &OutboxEvent,
     data: &Data<Site>,
 ) -> Result<Vec<PlannedActivity>, FederationError> {
+    // Nothing of a members-only forum leaves this instance.
+    if data.stays_here(event.clone()).await? {
+        return Ok(Vec::new());
+    }
     match event {
         OutboxEvent::Post { post_id, action } => posts::plan_post(*post_id, *action, data).await,
         OutboxEvent::Like {
@@ -213,6 +217,11 @@ pub async fn plan(
             forum_id,
             follower_id,
             follow_ap_id,
-        } => following::plan_accept(*forum_id, *follower_id, follow_ap_id, data).await,
+        } => following::plan_answer(*forum_id, *follower_id, follow_ap_id, true, data).await,
+        OutboxEvent::RejectFollow {
+            forum_id,
+            follower_id,
+            follow_ap_id,
+        } => following::plan_answer(*forum_id, *follower_id, follow_ap_id, false, data).await,
     }
 }

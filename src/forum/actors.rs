@@ -5,6 +5,7 @@
 use std::sync::PoisonError;
 
 use super::threads::PostContext;
+use super::visibility::{hidden_forums, require_federated};
 use super::{Forum, Site, User};
 use crate::db::keys;
 use crate::db::posts::{self, PostRef};
@@ -76,7 +77,8 @@ impl Site {
         .await
     }
 
-    /// The local account and the local forum called `name` (either, both or neither).
+    /// The local account and the local forum called `name` (either, both or neither), as other
+    /// servers may see them (never a members-only forum).
     pub async fn actors_named(
         &self,
         name: String,
@@ -85,17 +87,19 @@ impl Site {
             let name = name.to_ascii_lowercase();
             Ok((
                 users::local_by_name(conn, &name)?,
-                forums::local_by_name(conn, &name)?,
+                forums::local_by_name(conn, &name)?.filter(|f| !f.members_only()),
             ))
         })
         .await
     }
 
-    /// A thread's opening post with its author, thread and forum.
+    /// A thread's opening post with its author, thread and forum, as other servers may see it
+    /// (not in a members-only forum).
     pub async fn opening_post(&self, thread_id: i64) -> Result<PostContext, ForumError> {
         self.blocking(move |_inner, conn| {
             let (post, author, thread, forum) = posts::opening_with_context(conn, thread_id)?
                 .ok_or(ForumError::NotFound { what: "thread" })?;
+            require_federated(&forum, "thread")?;
             Ok(PostContext {
                 post,
                 author,
@@ -106,7 +110,8 @@ impl Site {
         .await
     }
 
-    /// A thread (its opening post in context) and every reply, oldest first.
+    /// A thread (its opening post in context) and every reply, oldest first, as other servers
+    /// may see it (not in a members-only forum).
     pub async fn thread_context(
         &self,
         thread_id: i64,
@@ -114,6 +119,7 @@ impl Site {
         self.blocking(move |_inner, conn| {
             let (post, author, thread, forum) = posts::opening_with_context(conn, thread_id)?
                 .ok_or(ForumError::NotFound { what: "thread" })?;
+            require_federated(&forum, "thread")?;
             let replies = posts::reply_refs(conn, thread_id)?;
             Ok((
                 PostContext {
@@ -137,6 +143,7 @@ impl Site {
         self.blocking(move |_inner, conn| {
             let forum = forums::local_by_name(conn, &name.to_ascii_lowercase())?
                 .ok_or(ForumError::NotFound { what: "forum" })?;
+            require_federated(&forum, "forum")?;
             let mut moderators = crate::db::moderation::of_forum(conn, forum.id)?;
             for admin in users::admins(conn)? {
                 if !moderators.iter().any(|m| m.id == admin.id) {
@@ -173,9 +180,11 @@ impl Site {
         }
         let usage = self
             .blocking(|_inner, conn| {
+                // Posts in members-only forums are not counted: nobody elsewhere may see them.
+                let hidden = hidden_forums(conn, None)?;
                 Ok(Usage {
                     users: users::count_local(conn)?,
-                    local_posts: posts::count_local(conn)?,
+                    local_posts: posts::count_local(conn, &hidden)?,
                 })
             })
             .await?;

@@ -177,15 +177,27 @@ impl Site {
         .await
     }
 
-    /// A remote person follows a local forum: accepted at once, and an Accept goes back.
+    /// A remote person follows the local forum `name`: accepted at once, and an Accept goes
+    /// back; refused with a `Reject` when the forum is members-only.
     pub async fn remote_follows(
         &self,
-        forum_id: i64,
+        name: String,
         follower: User,
         follow_ap_id: String,
     ) -> Result<(), ForumError> {
         self.blocking(move |_inner, conn| {
-            let forum = forums::by_id(conn, forum_id)?.ok_or_else(forum_not_found)?;
+            let forum = forums::local_by_name(conn, &name.to_ascii_lowercase())?
+                .ok_or_else(forum_not_found)?;
+            if forum.members_only() && !follower.local {
+                return push_event(
+                    conn,
+                    &OutboxEvent::RejectFollow {
+                        forum_id: forum.id,
+                        follower_id: follower.id,
+                        follow_ap_id,
+                    },
+                );
+            }
             if !forum.local || follower.local {
                 return Err(ForumError::invalid(
                     "not_followable",

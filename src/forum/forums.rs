@@ -1,6 +1,8 @@
 //! Forums: listing, and creating, editing and archiving them (administrators only).
 
+use super::moderation::set_visibility;
 use super::types::{ForumDescription, ForumName, ForumTitle};
+use super::visibility::{hidden_forums, require_can_read};
 use super::{require_admin, Forum, Paging, Site, Thread, User};
 use crate::db::{self, forums, threads};
 use crate::error::{ForumError, Validator};
@@ -25,6 +27,10 @@ pub struct ForumChanges {
     pub description: Option<String>,
     /// Archive (read-only) or reopen.
     pub archived: Option<bool>,
+    /// `public` or `members` (members-only).
+    pub visibility: Option<String>,
+    /// Whether everyone with an account here is a member of a members-only forum.
+    pub all_accounts_are_members: Option<bool>,
 }
 
 /// One page of a forum: the forum and its threads with their starters.
@@ -55,21 +61,39 @@ pub fn require_open(forum: &Forum) -> Result<(), ForumError> {
 }
 
 impl Site {
-    /// Every forum, open ones first.
-    pub async fn forums(&self) -> Result<Vec<Forum>, ForumError> {
-        self.blocking(|_inner, conn| Ok(forums::all(conn)?)).await
+    /// Every forum `viewer` may read, open ones first.
+    pub async fn forums(&self, viewer: Option<User>) -> Result<Vec<Forum>, ForumError> {
+        self.blocking(move |_inner, conn| {
+            let hidden = hidden_forums(conn, viewer.as_ref())?;
+            let mut all = forums::all(conn)?;
+            all.retain(|f| !hidden.contains(&f.id));
+            Ok(all)
+        })
+        .await
     }
 
-    /// A forum by its handle: `name` here, `name@domain` for a remote forum followed here.
-    pub async fn forum_by_handle(&self, handle: String) -> Result<Forum, ForumError> {
-        self.blocking(move |_inner, conn| forums::by_handle(conn, &handle)?.ok_or_else(not_found))
-            .await
+    /// A forum by its handle (`name` here, `name@domain` for a remote forum followed here), if
+    /// `viewer` may read it.
+    pub async fn forum_by_handle(
+        &self,
+        handle: String,
+        viewer: Option<User>,
+    ) -> Result<Forum, ForumError> {
+        self.blocking(move |_inner, conn| {
+            let forum = forums::by_handle(conn, &handle)?.ok_or_else(not_found)?;
+            require_can_read(conn, &forum, viewer.as_ref(), "forum")?;
+            Ok(forum)
+        })
+        .await
     }
 
-    /// The local forum called `name`.
+    /// The local forum called `name`, as other servers may see it (not a members-only one).
     pub async fn forum(&self, name: String) -> Result<Forum, ForumError> {
         self.blocking(move |_inner, conn| {
-            forums::local_by_name(conn, &name.to_ascii_lowercase())?.ok_or_else(not_found)
+            let forum =
+                forums::local_by_name(conn, &name.to_ascii_lowercase())?.ok_or_else(not_found)?;
+            super::visibility::require_federated(&forum, "forum")?;
+            Ok(forum)
         })
         .await
     }
@@ -107,14 +131,15 @@ impl Site {
         .await
     }
 
-    /// Edits a forum's title and description, or archives or reopens it.
+    /// Edits a forum's title and description, archives or reopens it, or makes it
+    /// members-only or public (see [`super::moderation::set_visibility`]).
     pub async fn update_forum(
         &self,
         by: User,
         name: String,
         changes: ForumChanges,
     ) -> Result<Forum, ForumError> {
-        self.blocking(move |_inner, conn| {
+        self.blocking_then_send(move |inner, conn| {
             require_admin(&by)?;
             let forum =
                 forums::local_by_name(conn, &name.to_ascii_lowercase())?.ok_or_else(not_found)?;
@@ -129,30 +154,58 @@ impl Site {
                     changes.description.as_deref().unwrap_or(&forum.description),
                 ),
             );
-            let (Some(title), Some(description)) = (title, description) else {
+            let visibility = match changes.visibility.as_deref().map(str::trim) {
+                None => Some(forum.visibility.as_str()),
+                Some(forums::PUBLIC) => Some(forums::PUBLIC),
+                Some(forums::MEMBERS) => Some(forums::MEMBERS),
+                Some(_) => v.check(
+                    "visibility",
+                    Err("Choose `public` (everyone, and other servers) or `members` (members only).".into()),
+                ),
+            };
+            let (Some(title), Some(description), Some(visibility)) =
+                (title, description, visibility)
+            else {
                 return Err(v.into_error());
             };
-            Ok(forums::update(
-                conn,
-                forum.id,
-                title.as_str(),
-                description.as_str(),
-                changes.archived.unwrap_or(forum.archived),
-                db::now(),
-            )?)
+            let all_accounts = changes
+                .all_accounts_are_members
+                .unwrap_or(forum.all_accounts_are_members);
+            conn.transaction(|conn| {
+                let now = db::now();
+                forums::update(
+                    conn,
+                    forum.id,
+                    title.as_str(),
+                    description.as_str(),
+                    changes.archived.unwrap_or(forum.archived),
+                    now,
+                )?;
+                let told = set_visibility(
+                    conn,
+                    &forum,
+                    &by,
+                    visibility == forums::MEMBERS,
+                    inner.settings.federation.enabled,
+                )?;
+                let forum = forums::set_visibility(conn, forum.id, visibility, all_accounts, now)?;
+                Ok((forum, told))
+            })
         })
         .await
     }
 
-    /// One page of a forum's threads.
+    /// One page of a forum's threads, if `viewer` may read it.
     pub async fn forum_page(
         &self,
         name: String,
         page: Option<u32>,
+        viewer: Option<User>,
     ) -> Result<ForumPage, ForumError> {
         let per_page = self.settings().pages.threads_per_page;
         self.blocking(move |_inner, conn| {
             let forum = forums::by_handle(conn, &name)?.ok_or_else(not_found)?;
+            require_can_read(conn, &forum, viewer.as_ref(), "forum")?;
             let paging = Paging::new(page, per_page, forum.thread_count);
             let threads = threads::page_in_forum(conn, forum.id, paging.limit(), paging.offset())?;
             Ok(ForumPage {

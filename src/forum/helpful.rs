@@ -4,7 +4,8 @@
 
 use super::incoming::{relay_event, Relay};
 use super::outbox::{push_event, OutboxEvent};
-use super::threads::{context, PostContext};
+use super::threads::{context, visible_context, PostContext};
+use super::visibility::require_federated;
 use super::{Post, Site, User};
 use crate::db::{self, helpful};
 use crate::error::ForumError;
@@ -24,7 +25,7 @@ impl Site {
     /// `by` marks a post helpful (again is harmless). Returns the post with its new count.
     pub async fn mark_helpful(&self, by: User, post_id: i64) -> Result<Post, ForumError> {
         self.blocking_then_send(move |inner, conn| {
-            let ctx = context(conn, post_id)?;
+            let ctx = visible_context(conn, post_id, Some(&by))?;
             markable(&ctx, &by)?;
             super::moderation::require_not_banned(conn, &by, &ctx.forum)?;
             conn.transaction(|conn| {
@@ -50,7 +51,7 @@ impl Site {
     /// `by` takes back their helpful mark (none is harmless). Returns the post.
     pub async fn unmark_helpful(&self, by: User, post_id: i64) -> Result<Post, ForumError> {
         self.blocking_then_send(move |inner, conn| {
-            context(conn, post_id)?;
+            visible_context(conn, post_id, Some(&by))?;
             conn.transaction(|conn| {
                 let removed = helpful::remove(conn, post_id, by.id)?;
                 let sent = removed.is_some() && inner.settings.federation.enabled;
@@ -90,6 +91,7 @@ impl Site {
     ) -> Result<(), ForumError> {
         self.blocking_then_send(move |_inner, conn| {
             let ctx = context(conn, post_id)?;
+            require_federated(&ctx.forum, "post")?;
             markable(&ctx, &by)?;
             conn.transaction(|conn| {
                 let added = helpful::add(conn, post_id, by.id, &like_ap_id, db::now())?;

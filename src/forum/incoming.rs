@@ -11,6 +11,7 @@ use super::moderation::{require_not_banned, require_unlocked};
 use super::outbox::{push_event, OutboxEvent};
 use super::threads::PostContext;
 use super::types;
+use super::visibility::require_federated;
 use super::{Forum, Post, Site, Thread, User};
 use crate::db::{self, forums, posts, received, threads, users, Conn};
 use crate::error::ForumError;
@@ -334,6 +335,7 @@ impl Site {
                     Placement::NewThread { forum_id } => {
                         let forum = forums::by_id(conn, forum_id)?
                             .ok_or(ForumError::NotFound { what: "forum" })?;
+                        require_federated(&forum, "forum")?;
                         super::forums::require_open(&forum)?;
                         require_not_banned(conn, &author, &forum)?;
                         let title = title_of(&incoming);
@@ -353,6 +355,7 @@ impl Site {
                     }
                     Placement::Reply { parent_id } => {
                         let parent = context(conn, parent_id)?;
+                        require_federated(&parent.forum, "post")?;
                         super::forums::require_open(&parent.forum)?;
                         require_not_banned(conn, &author, &parent.forum)?;
                         require_unlocked(conn, &parent.thread, &parent.forum, Some(&author))?;
@@ -436,6 +439,7 @@ impl Site {
                 // Only that forum's own server may put a reply there: checked the long way.
                 return Ok(unchanged(DirectOutcome::LongWay));
             }
+            require_federated(&forum, "post")?;
             super::forums::require_open(&forum)?;
             require_not_banned(conn, author, &forum)?;
             require_unlocked(conn, &thread, &forum, Some(author))?;
@@ -488,6 +492,7 @@ impl Site {
                     ));
                 }
                 let ctx = context(conn, post.id)?;
+                require_federated(&ctx.forum, "post")?;
                 let now = db::now();
                 crate::db::revisions::insert(
                     conn,
@@ -544,10 +549,11 @@ impl Site {
         .await
     }
 
-    /// The post (from elsewhere) with this ActivityPub id, in context.
+    /// The post (from elsewhere) with this ActivityPub id, in context, as other servers may
+    /// see it (none in a members-only forum).
     pub async fn post_by_ap_id(&self, ap_id: String) -> Result<Option<PostContext>, ForumError> {
         self.blocking(move |_inner, conn| match posts::by_ap_id(conn, &ap_id)? {
-            Some(post) => Ok(Some(context(conn, post.id)?)),
+            Some(post) => Ok(Some(context(conn, post.id)?).filter(|c| !c.forum.members_only())),
             None => Ok(None),
         })
         .await

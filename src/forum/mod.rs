@@ -38,6 +38,7 @@ pub mod tokens;
 pub mod types;
 pub mod urls;
 pub mod users;
+pub mod visibility;
 
 use std::sync::Arc;
 

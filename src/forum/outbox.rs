@@ -134,6 +134,15 @@ pub enum OutboxEvent {
         /// Their Follow activity.
         follow_ap_id: String,
     },
+    /// A local forum refused (or stopped taking) a remote person's follow: it is members-only.
+    RejectFollow {
+        /// The local forum.
+        forum_id: i64,
+        /// The remote person.
+        follower_id: i64,
+        /// Their Follow activity.
+        follow_ap_id: String,
+    },
 }
 
 /// What happened to a post.
@@ -320,18 +329,26 @@ impl Site {
 
     /// A sent activity's JSON, for activities that carry no post: a `Create`, `Update` or
     /// `Announce` holds a post as it was then, which may since have been edited or deleted, so
-    /// those are read at the post's own address instead.
+    /// those are read at the post's own address instead. Nor is one that names a forum made
+    /// members-only since.
     pub async fn sent_activity(&self, ap_id: String) -> Result<String, ForumError> {
-        self.blocking(
-            move |_inner, conn| match outbox::activity_body(conn, &ap_id)? {
+        self.blocking(move |inner, conn| {
+            let gone = || ForumError::NotFound { what: "activity" };
+            let body = match outbox::activity_body(conn, &ap_id)? {
                 Some((kind, body))
                     if !matches!(kind.as_str(), "Create" | "Update" | "Announce") =>
                 {
-                    Ok(body)
+                    body
                 }
-                _ => Err(ForumError::NotFound { what: "activity" }),
-            },
-        )
+                _ => return Err(gone()),
+            };
+            for forum in crate::db::forums::members_only(conn)? {
+                if body.contains(&format!("\"{}\"", inner.urls.forum(&forum))) {
+                    return Err(gone());
+                }
+            }
+            Ok(body)
+        })
         .await
     }
 

@@ -8,6 +8,7 @@ use super::markdown::{self, anchor_prefix};
 use super::moderation::{banned_from, moderates, require_not_banned, require_unlocked};
 use super::outbox::{post_event, PostAction};
 use super::types::{PostBody, ThreadTitle};
+use super::visibility::{require_can_read, require_federated};
 use super::{Forum, Inner, Paging, Post, Revision, Site, Thread, User};
 use crate::db::{self, forums, posts, revisions, threads, Conn};
 use crate::error::{ForumError, Validator};
@@ -128,6 +129,7 @@ fn editable(conn: &mut Conn<'_>, by: &User, post_id: i64) -> Result<PostContext,
             "You can only edit your own posts",
         ));
     }
+    require_can_read(conn, &ctx.forum, Some(by), "post")?;
     require_readable(&ctx.post)?;
     require_open(&ctx.forum)?;
     require_not_banned(conn, by, &ctx.forum)?;
@@ -156,6 +158,17 @@ pub(super) fn context(conn: &mut Conn<'_>, post_id: i64) -> Result<PostContext, 
         thread,
         forum,
     })
+}
+
+/// A post in context, if `viewer` may read its forum (404 otherwise, as for no post).
+pub(super) fn visible_context(
+    conn: &mut Conn<'_>,
+    post_id: i64,
+    viewer: Option<&User>,
+) -> Result<PostContext, ForumError> {
+    let ctx = context(conn, post_id)?;
+    require_can_read(conn, &ctx.forum, viewer, "post")?;
+    Ok(ctx)
 }
 
 /// Inserts a local post and renders it with its own anchor prefix (which needs its id).
@@ -197,6 +210,7 @@ impl Site {
             .blocking(move |inner, conn| {
                 let forum = forums::by_handle(conn, &forum_name)?
                     .ok_or(ForumError::NotFound { what: "forum" })?;
+                require_can_read(conn, &forum, Some(&by), "forum")?;
                 require_open(&forum)?;
                 require_not_banned(conn, &by, &forum)?;
                 let limits = &inner.settings.limits;
@@ -229,14 +243,16 @@ impl Site {
         Ok(started)
     }
 
-    /// One page of a thread: a fixed number of queries however long the thread is.
+    /// One page of a thread, as someone not logged in sees it: a fixed number of queries
+    /// however long the thread is.
     pub async fn thread_page(&self, id: i64, page: Option<u32>) -> Result<ThreadPage, ForumError> {
         self.thread_page_for(id, page, None).await
     }
 
     /// [`Site::thread_page`] for a logged-in viewer: also which posts they marked helpful and
     /// whether they moderate the forum, and whether a ban keeps them from posting (three more
-    /// queries; two for an administrator).
+    /// queries; two for an administrator; one more in a members-only forum). 404 to anyone
+    /// who may not read the thread.
     pub async fn thread_page_for(
         &self,
         id: i64,
@@ -247,6 +263,7 @@ impl Site {
         self.blocking(move |_inner, conn| {
             let (opening, opening_author, thread, forum) =
                 posts::opening_with_context(conn, id)?.ok_or_else(thread_not_found)?;
+            require_can_read(conn, &forum, viewer.as_ref(), "thread")?;
             let paging = Paging::new(page, per_page, thread.reply_count);
             let rows = posts::replies_page(conn, thread.id, paging.limit(), paging.offset())?;
             let parent_ids: Vec<i64> = rows
@@ -321,6 +338,7 @@ impl Site {
                 let thread = threads::by_id(conn, thread_id)?.ok_or_else(thread_not_found)?;
                 let forum = forums::by_id(conn, thread.forum_id)?
                     .ok_or(ForumError::NotFound { what: "forum" })?;
+                require_can_read(conn, &forum, Some(&by), "thread")?;
                 require_open(&forum)?;
                 require_not_banned(conn, &by, &forum)?;
                 require_unlocked(conn, &thread, &forum, Some(&by))?;
@@ -356,15 +374,21 @@ impl Site {
         Ok(post)
     }
 
-    /// A post with its author, thread and forum.
-    pub async fn post(&self, id: i64) -> Result<PostContext, ForumError> {
-        self.blocking(move |_inner, conn| context(conn, id)).await
+    /// A post with its author, thread and forum, if `viewer` may read it (`None`: someone
+    /// not logged in, or another server).
+    pub async fn post(&self, id: i64, viewer: Option<User>) -> Result<PostContext, ForumError> {
+        self.blocking(move |_inner, conn| visible_context(conn, id, viewer.as_ref()))
+            .await
     }
 
     /// The Markdown that quotes a post, for pre-filling a reply.
-    pub async fn quote(&self, id: i64) -> Result<(PostContext, String), ForumError> {
+    pub async fn quote(
+        &self,
+        id: i64,
+        viewer: Option<User>,
+    ) -> Result<(PostContext, String), ForumError> {
         self.blocking(move |_inner, conn| {
-            let ctx = context(conn, id)?;
+            let ctx = visible_context(conn, id, viewer.as_ref())?;
             require_readable(&ctx.post)?;
             let text = markdown::quote(&ctx.author.display_name, &ctx.post.body_markdown);
             Ok((ctx, text))
@@ -373,10 +397,14 @@ impl Site {
     }
 
     /// Where a post is (for `/p/{id}` and links to it).
-    pub async fn locate_post(&self, id: i64) -> Result<PostLocation, ForumError> {
+    pub async fn locate_post(
+        &self,
+        id: i64,
+        viewer: Option<User>,
+    ) -> Result<PostLocation, ForumError> {
         let per_page = self.settings().pages.posts_per_page;
         self.blocking(move |_inner, conn| {
-            let post = posts::by_id(conn, id)?.ok_or_else(post_not_found)?;
+            let post = visible_context(conn, id, viewer.as_ref())?.post;
             let page = if post.is_opening {
                 1
             } else {
@@ -437,9 +465,13 @@ impl Site {
     }
 
     /// A post's earlier versions.
-    pub async fn post_history(&self, id: i64) -> Result<PostHistory, ForumError> {
+    pub async fn post_history(
+        &self,
+        id: i64,
+        viewer: Option<User>,
+    ) -> Result<PostHistory, ForumError> {
         self.blocking(move |_inner, conn| {
-            let context = context(conn, id)?;
+            let context = visible_context(conn, id, viewer.as_ref())?;
             require_readable(&context.post)?;
             let revisions = revisions::for_post(conn, id)?;
             Ok(PostHistory { context, revisions })
@@ -447,7 +479,8 @@ impl Site {
         .await
     }
 
-    /// The newest threads of a forum, for its feed.
+    /// The newest threads of a forum, for its feed and its outbox (never a members-only
+    /// forum's: feeds and other servers are read by anyone).
     pub async fn forum_feed(
         &self,
         name: String,
@@ -455,13 +488,15 @@ impl Site {
         self.blocking(move |_inner, conn| {
             let forum = forums::local_by_name(conn, &name.to_ascii_lowercase())?
                 .ok_or(ForumError::NotFound { what: "forum" })?;
+            require_federated(&forum, "forum")?;
             let entries = posts::newest_openings_in_forum(conn, forum.id, 30)?;
             Ok((forum, entries))
         })
         .await
     }
 
-    /// The newest posts of a thread, newest first, for its feed.
+    /// The newest posts of a thread, newest first, for its feed (never a members-only
+    /// forum's).
     pub async fn thread_feed(
         &self,
         id: i64,
@@ -469,6 +504,7 @@ impl Site {
         self.blocking(move |_inner, conn| {
             let (post, author, thread, forum) =
                 posts::opening_with_context(conn, id)?.ok_or_else(thread_not_found)?;
+            require_federated(&forum, "thread")?;
             const ENTRIES: i64 = 30;
             let mut entries = posts::newest_replies(conn, id, ENTRIES)?;
             // The opening post is the oldest: it belongs in the feed while there is room.

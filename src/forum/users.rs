@@ -1,5 +1,6 @@
 //! Profiles: who a person is and what they started and replied to.
 
+use super::visibility::hidden_forums;
 use super::{Paging, Post, Site, Thread, User};
 use crate::db::{posts, users};
 use crate::error::ForumError;
@@ -20,15 +21,22 @@ pub struct Profile {
 }
 
 impl Site {
-    /// The profile of the local account `name`.
-    pub async fn profile(&self, name: String, page: Option<u32>) -> Result<Profile, ForumError> {
+    /// The profile of the local account `name`, with what they wrote where `viewer` may read.
+    pub async fn profile(
+        &self,
+        name: String,
+        page: Option<u32>,
+        viewer: Option<User>,
+    ) -> Result<Profile, ForumError> {
         let per_page = self.settings().pages.threads_per_page;
         self.blocking(move |_inner, conn| {
             let user = users::local_by_name(conn, &name.trim().to_ascii_lowercase())?
                 .ok_or(ForumError::NotFound { what: "user" })?;
-            let (threads_started, replies) = posts::count_by_author(conn, user.id)?;
+            let hidden = hidden_forums(conn, viewer.as_ref())?;
+            let (threads_started, replies) = posts::count_by_author(conn, user.id, &hidden)?;
             let paging = Paging::new(page, per_page, threads_started + replies);
-            let posts = posts::page_by_author(conn, user.id, paging.limit(), paging.offset())?;
+            let posts =
+                posts::page_by_author(conn, user.id, &hidden, paging.limit(), paging.offset())?;
             Ok(Profile {
                 user,
                 threads_started,

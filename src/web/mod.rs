@@ -38,6 +38,8 @@ pub struct Layout {
     pub source_url: String,
     /// The running version.
     pub version: &'static str,
+    /// Asks search engines not to index the page (a members-only forum's pages).
+    pub noindex: bool,
 }
 
 impl Layout {
@@ -55,7 +57,15 @@ impl Layout {
             ),
             source_url: settings.server.source_url.clone(),
             version: env!("CARGO_PKG_VERSION"),
+            noindex: false,
         }
+    }
+
+    /// The same frame, asking search engines to leave the page out when it shows what only
+    /// `forum`'s members may see.
+    pub fn hidden_if_members_only(mut self, forum: &crate::forum::Forum) -> Layout {
+        self.noindex = forum.members_only();
+        self
     }
 
     /// A frame for a request that has no [`Viewer`] (errors raised before one exists).
@@ -76,6 +86,7 @@ impl Layout {
                 .as_ref()
                 .map_or(String::new(), |f| f.settings().server.source_url.clone()),
             version: env!("CARGO_PKG_VERSION"),
+            noindex: false,
         }
     }
 }
@@ -177,6 +188,7 @@ impl PageError {
                     registration_open: false,
                     source_url: String::new(),
                     version: env!("CARGO_PKG_VERSION"),
+                    noindex: false,
                 }),
                 heading: heading_for(status).into(),
                 message: message.into(),
@@ -324,7 +336,8 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
 /// Registers every page.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use pages::{
-        accounts, admin, bans, follows, forums, moderation, registration, reports, threads, users,
+        accounts, admin, bans, follows, forums, members, moderation, registration, reports,
+        threads, users,
     };
     use web::{get, post};
     cfg.route("/", get().to(forums::index))
@@ -355,6 +368,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/f/{name}/new", post().to(forums::new_thread))
         .route("/f/{name}/feed.atom", get().to(feeds::forum))
         .route("/f/{name}/modlog", get().to(moderation::log))
+        .route("/f/{name}/members", get().to(members::members))
+        .route("/f/{name}/members", post().to(members::add))
+        .route("/f/{name}/members/remove", post().to(members::remove))
         .route("/f/{name}/reports", get().to(reports::queue))
         .route("/reports/{id}/resolve", post().to(reports::resolve))
         .route("/reports/{id}/dismiss", post().to(reports::dismiss))

@@ -171,6 +171,8 @@ pub struct ForumItem {
     pub origin: Option<String>,
     /// A remote forum's own page there.
     pub original_url: Option<String>,
+    /// Only its members may read it.
+    pub members_only: bool,
 }
 
 impl From<&Forum> for ForumItem {
@@ -190,6 +192,7 @@ impl From<&Forum> for ForumItem {
             thread_count: f.thread_count,
             last_activity: f.last_activity_at.map(When::new),
             archived: f.archived,
+            members_only: f.members_only(),
         }
     }
 }

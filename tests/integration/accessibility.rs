@@ -54,6 +54,16 @@ async fn every_page_has_landmarks_one_heading_and_labelled_fields(backend: Backe
         )
         .await;
     let reply = app.reply(&head, thread, "A reply", None).await;
+    app.forum_named(&head, "staff").await;
+    let (status, body) = app
+        .api(
+            reqwest::Method::PATCH,
+            "/api/v1/forums/staff",
+            Some(&head),
+            Some(serde_json::json!({"visibility": "members"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
     let admin = app.logged_in("head").await;
     let visitor = TestApp::browser();
 
@@ -75,6 +85,8 @@ async fn every_page_has_landmarks_one_heading_and_labelled_fields(backend: Backe
         (&admin, "/settings/password".into()),
         (&admin, "/admin".into()),
         (&admin, "/admin/forums/maths".into()),
+        (&admin, "/f/staff".into()),
+        (&admin, "/f/staff/members".into()),
     ];
     for (browser, path) in pages {
         let res = browser.get(app.url(&path)).send().await.unwrap();

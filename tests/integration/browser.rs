@@ -34,6 +34,7 @@ both_backends!(
     a_moderator_bans_lifts_and_moves_on_the_pages,
     an_educator_reports_a_post_and_a_moderator_resolves_it,
     a_teacher_applies_is_approved_and_a_colleague_is_invited,
+    an_administrator_makes_a_staff_room_and_a_moderator_lets_colleagues_in,
 );
 
 /// The axe-core release the pages are checked with.
@@ -582,6 +583,23 @@ async fn every_page_type_passes_axe_in_both_schemes_and_fits_a_phone(backend: Ba
         let (status, body) = app.api(method, &path, Some(&token), body).await;
         assert_eq!(status, 200, "{body}");
     }
+    // A members-only staff room with one member.
+    app.forum_named(&token, "staff").await;
+    for (method, path, body) in [
+        (
+            reqwest::Method::PATCH,
+            "/api/v1/forums/staff",
+            Some(json!({"visibility": "members"})),
+        ),
+        (
+            reqwest::Method::PUT,
+            "/api/v1/forums/staff/members/bea",
+            None,
+        ),
+    ] {
+        let (status, body) = app.api(method, path, Some(&token), body).await;
+        assert_eq!(status, 200, "{body}");
+    }
     let pages = [
         ("front", "/".to_string()),
         ("forum", "/f/maths".into()),
@@ -607,6 +625,8 @@ async fn every_page_type_passes_axe_in_both_schemes_and_fits_a_phone(backend: Ba
         ("applications", "/admin/applications".into()),
         ("invites", "/admin/invites".into()),
         ("instances", "/admin/instances".into()),
+        ("members-only-forum", "/f/staff".into()),
+        ("members", "/f/staff/members".into()),
     ];
     // axe finds what it should: an image without a description, put into a page for a moment.
     {
@@ -1602,5 +1622,75 @@ async fn a_teacher_applies_is_approved_and_a_colleague_is_invited(backend: Backe
     browser.fill("password", PASSWORD).await;
     browser.press("Create my account").await;
     assert!(browser.text("header").await.contains("Log out"));
+    browser.client.close().await.unwrap();
+}
+
+async fn an_administrator_makes_a_staff_room_and_a_moderator_lets_colleagues_in(backend: Backend) {
+    if !runnable() {
+        return;
+    }
+    let (app, thread) = school_with_a_thread(backend).await;
+    let head = app.token("head").await;
+    for name in ["bea", "cara"] {
+        app.create_user(name, false).await;
+    }
+    let (status, body) = app
+        .api(
+            reqwest::Method::PUT,
+            "/api/v1/forums/maths/moderators/bea",
+            Some(&head),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let browser = Browser::start(375, false).await;
+
+    // The administrator makes maths members-only on its settings page, on a phone.
+    browser.log_in(&app, "head", PASSWORD).await;
+    browser.open(&app.url("/admin/forums/maths")).await;
+    browser.passes_axe("forum settings").await;
+    browser
+        .script("document.getElementById('visibility-members').click(); return true;")
+        .await;
+    browser.press("Save").await;
+    browser.open(&app.url("/")).await;
+    // The badge is set in capitals.
+    let front = browser.text("main").await.to_lowercase();
+    assert!(front.contains("members only"), "{front}");
+    browser.press("Log out").await;
+
+    // cara, not a member, finds nothing there.
+    browser.log_in(&app, "cara", PASSWORD).await;
+    browser.open(&app.url(&format!("/t/{thread}"))).await;
+    assert!(!browser.text("main").await.contains("Number bonds"));
+    browser.open(&app.url("/")).await;
+    assert!(!browser.text("main").await.contains("Maths"));
+    browser.press("Log out").await;
+
+    // bea, its moderator, mistypes a name, is told beside the field, then lets cara in.
+    browser.log_in(&app, "bea", PASSWORD).await;
+    browser.open(&app.url("/f/maths")).await;
+    browser.press("Members").await;
+    browser.passes_axe("members").await;
+    browser.fill("person", "carra").await;
+    browser.press("Add").await;
+    assert!(browser
+        .text("#person-error")
+        .await
+        .contains("no one by that name"));
+    let kept = browser
+        .script("return document.getElementById('person').value")
+        .await;
+    assert_eq!(kept, json!("carra"));
+    browser.fill("person", "cara").await;
+    browser.press("Add").await;
+    assert!(browser.text(".ban-list").await.contains("Cara"));
+    assert!(browser.overflows(375).await.is_none());
+    browser.press("Log out").await;
+
+    // cara reads the thread now.
+    browser.log_in(&app, "cara", PASSWORD).await;
+    browser.open(&app.url(&format!("/t/{thread}"))).await;
+    assert!(browser.text("h1").await.contains("Number bonds"));
     browser.client.close().await.unwrap();
 }

@@ -228,9 +228,8 @@ async fn nodeinfo_document(state: web::Data<RecorderState>) -> HttpResponse {
 async fn remote_follower(app: &TestApp, domain: &str) {
     let base = format!("http://{domain}");
     let person = app.remember_remote_person(&base, "waits").await;
-    let forum = app.site.forum("maths".into()).await.unwrap();
     app.site
-        .remote_follows(forum.id, person, format!("{base}/follows/1"))
+        .remote_follows("maths".into(), person, format!("{base}/follows/1"))
         .await
         .unwrap();
 }

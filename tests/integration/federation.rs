@@ -29,7 +29,7 @@ async fn federated(backend: Backend) -> TestApp {
 }
 
 /// GETs `path` with `accept`; returns (status, content type, JSON).
-async fn fetch(app: &TestApp, path: &str, accept: &str) -> (u16, String, Value) {
+pub(crate) async fn fetch(app: &TestApp, path: &str, accept: &str) -> (u16, String, Value) {
     let res = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

@@ -18,6 +18,7 @@ mod forums;
 mod hardening;
 mod instance_blocks;
 mod layers;
+mod members_only;
 mod migrations;
 mod moderation;
 mod other_software;

@@ -33,7 +33,7 @@ pub(crate) async fn school(backend: Backend) -> (TestApp, [String; 4]) {
     school_with(backend, |_| {}).await
 }
 
-async fn school_with(
+pub(crate) async fn school_with(
     backend: Backend,
     change: impl FnOnce(&mut staffroom::config::Settings),
 ) -> (TestApp, [String; 4]) {

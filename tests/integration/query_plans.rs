@@ -37,11 +37,38 @@ async fn everyday_requests_use_indexes_for_every_query() {
     let thread = app.thread(&head, "maths", "Plans", "Opening").await;
     let first = app.reply(&head, thread, "First", None).await;
     app.reply(&head, thread, "Second", Some(first)).await;
+    // Members-only forums: alice is a member of staff, not of closed (which her reading of
+    // profiles then leaves out).
+    for forum in ["staff", "closed"] {
+        app.forum_named(&head, forum).await;
+        let (status, body) = app
+            .api(
+                Method::PATCH,
+                &format!("/api/v1/forums/{forum}"),
+                Some(&head),
+                Some(serde_json::json!({"visibility": "members"})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) = app
+        .api(
+            Method::PUT,
+            "/api/v1/forums/staff/members/alice",
+            Some(&head),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let staff_thread = app.thread(&head, "staff", "Staff", "Room").await;
     let alice = app.logged_in("alice").await;
 
     app.site.db().start_recording();
     for path in [
         "/".to_string(),
+        "/f/staff".into(),
+        format!("/t/{staff_thread}"),
+        "/f/staff/members".into(),
         "/f/maths".into(),
         "/f/maths?page=2".into(),
         format!("/t/{thread}"),

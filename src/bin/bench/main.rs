@@ -213,7 +213,11 @@ async fn follow_from_stand_in(
         .await?;
     instance
         .site
-        .remote_follows(instance.forum.id, person, format!("{base}/follows/{n}"))
+        .remote_follows(
+            instance.forum.name.clone(),
+            person,
+            format!("{base}/follows/{n}"),
+        )
         .await?;
     Ok(())
 }

@@ -244,7 +244,7 @@ pub async fn plan_ban(
                 Some(inbox) => vec![inbox],
                 None => {
                     let mut all = Vec::new();
-                    for forum in data.forums().await?.into_iter().filter(|f| f.local) {
+                    for forum in data.forums(None).await?.into_iter().filter(|f| f.local) {
                         all.extend(follower_readers(forum.id, None, data).await?.all());
                     }
                     all.sort();

@@ -4,7 +4,7 @@
 
 use activitypub_federation::config::Data;
 use activitypub_federation::fetch::object_id::ObjectId;
-use activitypub_federation::kinds::activity::{AcceptType, FollowType, UndoType};
+use activitypub_federation::kinds::activity::{AcceptType, FollowType, RejectType, UndoType};
 use activitypub_federation::protocol::verification::verify_urls_match;
 
 use crate::federation::actors::{local_name, ApForum, ApUser};
@@ -28,20 +28,22 @@ impl Follow {
 
     /// Does what the activity asks.
     pub(crate) async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
-        let forum = ObjectId::<ApForum>::from(self.object.clone())
-            .dereference_local(data)
-            .await
-            .map_err(|_| FederationError::Refused {
-                status: 404,
-                code: "not_found",
-                message: format!("No forum here at {}", self.object),
-            })?;
+        let no_forum = || FederationError::Refused {
+            status: 404,
+            code: "not_found",
+            message: format!("No forum here at {}", self.object),
+        };
+        let name = local_name(data, &self.object, "/f/").ok_or_else(no_forum)?;
         let follower = ObjectId::<ApUser>::from(self.actor.clone())
             .dereference(data)
             .await?;
-        data.remote_follows(forum.forum.id, follower.user, self.id.to_string())
-            .await?;
-        Ok(())
+        // A members-only forum answers with a Reject (it is not said why).
+        data.remote_follows(name, follower.user, self.id.to_string())
+            .await
+            .map_err(|e| match e {
+                crate::error::ForumError::NotFound { .. } => no_forum(),
+                e => e.into(),
+            })
     }
 }
 
@@ -184,11 +186,14 @@ pub(crate) async fn plan_unfollow(
     )?])
 }
 
-/// The `Accept` a local forum answers a follower elsewhere with.
-pub(crate) async fn plan_accept(
+/// The `Accept` (or, `accepted` false, the `Reject`) a local forum answers a follower
+/// elsewhere with. A `Reject` of a follow once accepted ends it, as Mastodon takes it
+/// (`ActivityPub::Activity::Reject` on an existing follow removes it).
+pub(crate) async fn plan_answer(
     forum_id: i64,
     follower_id: i64,
     follow_ap_id: &str,
+    accepted: bool,
     data: &Data<Site>,
 ) -> Result<Vec<PlannedActivity>, FederationError> {
     let urls = data.urls().clone();
@@ -200,24 +205,38 @@ pub(crate) async fn plan_accept(
     };
     let forum_id = url(&urls.forum(&forum))?;
     let follower_id = url(&urls.user(&follower))?;
-    let activity = Accept {
-        kind: AcceptType::Accept,
-        id: activity_id(data, "accept")?,
-        actor: forum_id.clone(),
-        object: FollowRef::Embedded(Follow {
-            kind: FollowType::Follow,
-            id: url(follow_ap_id)?,
-            actor: follower_id.clone(),
-            object: forum_id,
-            to: Vec::new(),
-        }),
-        to: vec![follower_id],
+    let follow = FollowRef::Embedded(Follow {
+        kind: FollowType::Follow,
+        id: url(follow_ap_id)?,
+        actor: follower_id.clone(),
+        object: forum_id.clone(),
+        to: Vec::new(),
+    });
+    let (kind, body) = if accepted {
+        let accept = Accept {
+            kind: AcceptType::Accept,
+            id: activity_id(data, "accept")?,
+            actor: forum_id,
+            object: follow,
+            to: vec![follower_id],
+        };
+        ("Accept", serde_json::to_value(accept)?)
+    } else {
+        let reject = Reject {
+            kind: RejectType::Reject,
+            id: activity_id(data, "reject")?,
+            actor: forum_id,
+            object: follow,
+            to: vec![follower_id],
+        };
+        ("Reject", serde_json::to_value(reject)?)
     };
+    let id = body["id"].as_str().unwrap_or_default().to_string();
     Ok(vec![planned(
-        activity.id.as_str(),
-        "Accept",
+        &id,
+        kind,
         Signer::Forum(forum.id),
-        &activity,
+        &body,
         vec![url(inbox)?],
     )?])
 }

@@ -340,7 +340,7 @@ pub async fn plan_removal(
     reason: &str,
     data: &Data<Site>,
 ) -> Result<Vec<PlannedActivity>, FederationError> {
-    let ctx = match data.post(post_id).await {
+    let ctx = match data.post(post_id, None).await {
         Ok(ctx) => ctx,
         Err(crate::error::ForumError::NotFound { .. }) => return Ok(Vec::new()),
         Err(e) => return Err(e.into()),

@@ -246,7 +246,7 @@ async fn locate(
         );
         return match (kind, id) {
             (Some("t"), Some(id)) => Ok(data.opening_post(id).await?),
-            (Some("p"), Some(id)) => Ok(data.post(id).await?),
+            (Some("p"), Some(id)) => Ok(data.post(id, None).await?),
             _ => Err(refused(
                 "unknown_parent",
                 format!("{url} is not a post here"),
@@ -319,7 +319,7 @@ pub(crate) async fn store_post(
     if let Some(existing) = data.post_by_ap_id(object.id.to_string()).await? {
         if update {
             data.receive_edit(author.user, incoming, relay).await?;
-            return Ok(data.post(existing.post.id).await?);
+            return Ok(data.post(existing.post.id, None).await?);
         }
         return Ok(existing);
     }
@@ -389,7 +389,7 @@ pub async fn plan_post(
     action: PostAction,
     data: &Data<Site>,
 ) -> Result<Vec<PlannedActivity>, FederationError> {
-    let ctx = match data.post(post_id).await {
+    let ctx = match data.post(post_id, None).await {
         Ok(ctx) => ctx,
         Err(ForumError::NotFound { .. }) => return Ok(Vec::new()),
         Err(e) => return Err(e.into()),

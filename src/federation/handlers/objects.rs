@@ -65,7 +65,7 @@ pub async fn note(
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, FederationError> {
-    let ctx = state.site.post(path.into_inner()).await?;
+    let ctx = state.site.post(path.into_inner(), None).await?;
     let urls = state.site.urls();
     if let (false, Some(ap_id)) = (ctx.post.local, &ctx.post.ap_id) {
         return Ok(elsewhere(ap_id));

@@ -96,6 +96,13 @@ pub struct Reject {
     pub actor: Url,
     /// The Follow.
     pub object: FollowRef,
+    /// The follower.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "one_or_many"
+    )]
+    pub to: Vec<Url>,
 }
 
 /// `Undo` of a `Follow`.

@@ -5,11 +5,16 @@ use super::*;
 
 impl Site {
     /// A forum with its moderators: `name` for one of ours, `name@domain` for one elsewhere
-    /// (those of its moderators known here).
-    pub async fn moderators(&self, forum_name: String) -> Result<Moderators, ForumError> {
+    /// (those of its moderators known here); 404 to a `viewer` who may not read it.
+    pub async fn moderators(
+        &self,
+        forum_name: String,
+        viewer: Option<User>,
+    ) -> Result<Moderators, ForumError> {
         self.blocking(move |_inner, conn| {
             let forum = forums::by_handle(conn, &forum_name)?
                 .ok_or(ForumError::NotFound { what: "forum" })?;
+            require_can_read(conn, &forum, viewer.as_ref(), "forum")?;
             let moderators = log::of_forum(conn, forum.id)?;
             Ok(Moderators { forum, moderators })
         })

@@ -3,9 +3,9 @@
 use super::*;
 
 impl Site {
-    /// One page of a forum's moderation log, newest first: public, though who acted is shown
-    /// only to moderators when `moderation.log_shows_moderators` is false. Four queries
-    /// whatever the page holds.
+    /// One page of a forum's moderation log, newest first: as public as the forum, though who
+    /// acted is shown only to moderators when `moderation.log_shows_moderators` is false. Four
+    /// queries whatever the page holds (five in a members-only forum).
     pub async fn moderation_log(
         &self,
         viewer: Option<User>,
@@ -16,6 +16,7 @@ impl Site {
         let shows_moderators = self.settings().moderation.log_shows_moderators;
         self.blocking(move |_inner, conn| {
             let forum = local_forum(conn, &forum_name)?;
+            require_can_read(conn, &forum, viewer.as_ref(), "forum")?;
             let paging = Paging::new(page, per_page, log::count_in_forum(conn, forum.id)?);
             let entries = log::page_in_forum(conn, forum.id, paging.limit(), paging.offset())?;
             let names_moderators = shows_moderators

@@ -8,11 +8,14 @@ mod appointments;
 mod bans;
 mod locks;
 mod logbook;
+mod members;
 mod removals;
 mod reports;
 
 pub(crate) use bans::{banned_from, require_not_banned};
 pub use bans::{BanRequest, BanView, ReceivedBan};
+pub(crate) use members::set_visibility;
+pub use members::MemberList;
 pub use reports::{Outcome, ReceivedReport, ReportQueue, ReportView};
 
 use super::incoming::{relay_event, Relay};
@@ -20,6 +23,7 @@ use super::outbox::{push_event, OutboxEvent};
 use super::remote::{Resolved, Resolver};
 use super::threads::{context as post_context, PostContext};
 use super::types::Reason;
+use super::visibility::{require_can_read, require_federated};
 use super::{require_admin, Forum, Inner, Paging, Post, Site, Thread, User};
 use crate::db::moderation::{self as log, LogEntry, NewLogEntry};
 use crate::db::{self, forums, threads, users, Conn};
@@ -54,10 +58,18 @@ pub enum Action {
     Resolve,
     /// Dismissed a report (nothing to act on).
     DismissReport,
+    /// Let a person into a members-only forum.
+    AddMember,
+    /// Took a person off a members-only forum's members.
+    RemoveMember,
+    /// Made the forum members-only.
+    CloseForum,
+    /// Opened a members-only forum to everyone.
+    OpenForum,
 }
 
 impl Action {
-    const ALL: [Action; 13] = [
+    const ALL: [Action; 17] = [
         Action::Lock,
         Action::Unlock,
         Action::Pin,
@@ -71,6 +83,10 @@ impl Action {
         Action::Move,
         Action::Resolve,
         Action::DismissReport,
+        Action::AddMember,
+        Action::RemoveMember,
+        Action::CloseForum,
+        Action::OpenForum,
     ];
 
     /// The stable name stored in the log and used in the API.
@@ -89,6 +105,10 @@ impl Action {
             Action::Move => "move",
             Action::Resolve => "resolve",
             Action::DismissReport => "dismiss_report",
+            Action::AddMember => "add_member",
+            Action::RemoveMember => "remove_member",
+            Action::CloseForum => "members_only",
+            Action::OpenForum => "public",
         }
     }
 
@@ -113,6 +133,10 @@ impl Action {
             Action::Move => "moved the thread",
             Action::Resolve => "resolved a report on a post in",
             Action::DismissReport => "dismissed a report on a post in",
+            Action::AddMember => "added a member",
+            Action::RemoveMember => "removed a member",
+            Action::CloseForum => "made the forum members-only",
+            Action::OpenForum => "opened the forum to everyone",
         }
     }
 }
@@ -171,6 +195,8 @@ pub(crate) fn require_moderator(
     if moderates(conn, user, forum)? {
         Ok(())
     } else {
+        // Someone who may not read a members-only forum is not told it exists.
+        require_can_read(conn, forum, Some(user), "forum")?;
         Err(ForumError::forbidden(
             "moderators_only",
             "Only this forum's moderators can do that",
@@ -283,6 +309,8 @@ fn require_vouched(
     forum: &Forum,
     announced_by: Option<i64>,
 ) -> Result<(), ForumError> {
+    // Nothing from elsewhere reaches a members-only forum.
+    require_federated(forum, "forum")?;
     let vouched = if forum.local {
         moderates(conn, by, forum)?
     } else {

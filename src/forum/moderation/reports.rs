@@ -93,6 +93,7 @@ impl Site {
     ) -> Result<ReportView, ForumError> {
         self.blocking_then_send(move |inner, conn| {
             let ctx = post_context(conn, post_id)?;
+            require_can_read(conn, &ctx.forum, Some(&by), "post")?;
             if ctx.post.deleted_at.is_some() {
                 return Err(ForumError::Gone {
                     code: "post_deleted",
@@ -228,6 +229,7 @@ impl Site {
     pub async fn receive_report(&self, received: ReceivedReport) -> Result<(), ForumError> {
         self.blocking(move |_inner, conn| {
             let ctx = post_context(conn, received.post_id)?;
+            require_federated(&ctx.forum, "post")?;
             let why = remote_reason(received.reason);
             report_rows::insert(
                 conn,

@@ -29,9 +29,7 @@ struct AdminPage<'a> {
 struct EditForumPage<'a> {
     layout: &'a Layout,
     forum: ForumItem,
-    title: &'a str,
-    description: &'a str,
-    archived: bool,
+    fields: Fields<'a>,
     errors: FormErrors,
     moderators: Vec<UserLink>,
     /// The appoint form's field, kept when it comes back with a mistake.
@@ -39,10 +37,19 @@ struct EditForumPage<'a> {
     person_errors: FormErrors,
 }
 
+/// The edit-forum form's fields, as stored or as typed.
+struct Fields<'a> {
+    title: &'a str,
+    description: &'a str,
+    archived: bool,
+    members_only: bool,
+    all_accounts_are_members: bool,
+}
+
 /// What the edit-forum page shows besides the forum: the fields as typed, and the appoint form.
 #[derive(Default)]
 struct EditState<'a> {
-    fields: Option<(&'a str, &'a str, bool)>,
+    fields: Option<Fields<'a>>,
     errors: FormErrors,
     person: &'a str,
     person_errors: FormErrors,
@@ -57,24 +64,24 @@ async fn edit_page(
 ) -> Result<HttpResponse, PageError> {
     let m = viewer
         .site
-        .moderators(name)
+        .moderators(name, viewer.user.clone())
         .await
         .map_err(|e| viewer.error(e))?;
     let forum = &m.forum;
-    let (title, description, archived) = state.fields.unwrap_or((
-        forum.title.as_str(),
-        forum.description.as_str(),
-        forum.archived,
-    ));
+    let fields = state.fields.unwrap_or(Fields {
+        title: &forum.title,
+        description: &forum.description,
+        archived: forum.archived,
+        members_only: forum.members_only(),
+        all_accounts_are_members: forum.all_accounts_are_members,
+    });
     let layout = viewer.layout(format!("Edit {}", forum.title));
     Ok(html(
         status,
         &EditForumPage {
             layout: &layout,
             forum: ForumItem::from(forum),
-            title,
-            description,
-            archived,
+            fields,
             errors: state.errors,
             moderators: m.moderators.iter().map(UserLink::from).collect(),
             person: state.person,
@@ -95,7 +102,11 @@ async fn admin_page(
     form: &ForumFormFields,
     errors: FormErrors,
 ) -> Result<HttpResponse, PageError> {
-    let forums = viewer.site.forums().await.map_err(|e| viewer.error(e))?;
+    let forums = viewer
+        .site
+        .forums(viewer.user.clone())
+        .await
+        .map_err(|e| viewer.error(e))?;
     let layout = viewer.layout("Administration");
     Ok(html(
         status,
@@ -192,6 +203,9 @@ pub struct EditForumFields {
     title: String,
     description: String,
     archived: Option<String>,
+    /// `public` or `members`.
+    visibility: String,
+    all_accounts_are_members: Option<String>,
 }
 
 /// POST /admin/forums/{name}
@@ -204,6 +218,7 @@ pub async fn edit_forum(
     viewer.check_csrf(&form.csrf_token)?;
     let user = admin(&viewer, &format!("/admin/forums/{name}"))?;
     let archived = form.archived.is_some();
+    let all_accounts_are_members = form.all_accounts_are_members.is_some();
     let result = viewer
         .site
         .update_forum(
@@ -213,6 +228,9 @@ pub async fn edit_forum(
                 title: Some(form.title.clone()),
                 description: Some(form.description.clone()),
                 archived: Some(archived),
+                // A form without the choice (an older page) keeps it as it is.
+                visibility: Some(form.visibility.clone()).filter(|v| !v.is_empty()),
+                all_accounts_are_members: Some(all_accounts_are_members),
             },
         )
         .await;
@@ -228,7 +246,13 @@ pub async fn edit_forum(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 name,
                 EditState {
-                    fields: Some((&form.title, &form.description, archived)),
+                    fields: Some(Fields {
+                        title: &form.title,
+                        description: &form.description,
+                        archived,
+                        members_only: form.visibility == "members",
+                        all_accounts_are_members,
+                    }),
                     errors: FormErrors(invalid.fields),
                     ..EditState::default()
                 },

@@ -273,7 +273,7 @@ async fn move_page(
         .map_err(|e| viewer.error(e))?;
     let forums = viewer
         .site
-        .forums()
+        .forums(viewer.user.clone())
         .await
         .map_err(|e| viewer.error(e))?
         .into_iter()

@@ -94,7 +94,7 @@ pub async fn unfollow(
     let user = viewer.require_user(&format!("/f/{}", form.target))?;
     let forum = viewer
         .site
-        .forum_by_handle(form.target.clone())
+        .forum_by_handle(form.target.clone(), viewer.user.clone())
         .await
         .map_err(|e| viewer.error(e))?;
     viewer

@@ -57,7 +57,11 @@ pub async fn render_index(
     follow_target: &str,
     follow_error: Option<String>,
 ) -> Result<HttpResponse, PageError> {
-    let forums = viewer.site.forums().await.map_err(|e| viewer.error(e))?;
+    let forums = viewer
+        .site
+        .forums(viewer.user.clone())
+        .await
+        .map_err(|e| viewer.error(e))?;
     let needs_admin = !viewer
         .site
         .admin_exists()
@@ -88,7 +92,7 @@ pub async fn forum(
 ) -> Result<HttpResponse, PageError> {
     let page = viewer
         .site
-        .forum_page(path.into_inner(), q.page)
+        .forum_page(path.into_inner(), q.page, viewer.user.clone())
         .await
         .map_err(|e| viewer.error(e))?;
     let item = ForumItem::from(&page.forum);
@@ -100,7 +104,9 @@ pub async fn forum(
             .map_err(|e| viewer.error(e))?,
         _ => false,
     };
-    let layout = viewer.layout(item.title.clone());
+    let layout = viewer
+        .layout(item.title.clone())
+        .hidden_if_members_only(&page.forum);
     ok(&ForumPage {
         layout: &layout,
         pager: Pager::new(&item.url, &page.paging),
@@ -124,7 +130,7 @@ pub async fn new_thread_form(
     viewer.require_user(&format!("/f/{name}/new"))?;
     let forum = viewer
         .site
-        .forum_by_handle(name)
+        .forum_by_handle(name, viewer.user.clone())
         .await
         .map_err(|e| viewer.error(e))?;
     crate::forum::forums::require_open(&forum).map_err(|e| viewer.error(e))?;
@@ -181,7 +187,7 @@ pub async fn new_thread(
         Err(ForumError::Invalid(invalid)) => {
             let forum = viewer
                 .site
-                .forum_by_handle(name)
+                .forum_by_handle(name, viewer.user.clone())
                 .await
                 .map_err(|e| viewer.error(e))?;
             let layout = viewer.layout(format!("New thread in {}", forum.title));

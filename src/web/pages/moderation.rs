@@ -208,7 +208,9 @@ pub async fn log(
         .await
         .map_err(|e| viewer.error(e))?;
     let forum = ForumItem::from(&page.forum);
-    let layout = viewer.layout(format!("Moderation log: {}", page.forum.title));
+    let layout = viewer
+        .layout(format!("Moderation log: {}", page.forum.title))
+        .hidden_if_members_only(&page.forum);
     let base = format!("{}/modlog", forum.url);
     ok(&LogPageView {
         layout: &layout,

@@ -48,7 +48,11 @@ fn report_page(
 pub async fn report_form(viewer: Viewer, path: web::Path<i64>) -> Result<HttpResponse, PageError> {
     let id = path.into_inner();
     viewer.require_user(&format!("/p/{id}/report"))?;
-    let ctx = viewer.site.post(id).await.map_err(|e| viewer.error(e))?;
+    let ctx = viewer
+        .site
+        .post(id, viewer.user.clone())
+        .await
+        .map_err(|e| viewer.error(e))?;
     report_page(&viewer, StatusCode::OK, &ctx, "", FormErrors::default())
 }
 
@@ -76,7 +80,11 @@ pub async fn report(
             "Thank you: the forum's moderators will look at the post.",
         )),
         Err(ForumError::Invalid(invalid)) => {
-            let ctx = viewer.site.post(id).await.map_err(|e| viewer.error(e))?;
+            let ctx = viewer
+                .site
+                .post(id, viewer.user.clone())
+                .await
+                .map_err(|e| viewer.error(e))?;
             report_page(
                 &viewer,
                 invalid_status(&invalid),

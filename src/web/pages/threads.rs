@@ -122,7 +122,9 @@ pub async fn thread(
         }
         item
     };
-    let layout = viewer.layout(page.thread.title.clone());
+    let layout = viewer
+        .layout(page.thread.title.clone())
+        .hidden_if_members_only(&page.forum);
     let base = format!("/t/{}", page.thread.id);
     ok(&ThreadPage {
         layout: &layout,
@@ -170,7 +172,11 @@ pub async fn reply_form(
     viewer.require_user(&back)?;
     let (answering, body, title) = match q.to {
         Some(to) => {
-            let (ctx, quoted) = viewer.site.quote(to).await.map_err(|e| viewer.error(e))?;
+            let (ctx, quoted) = viewer
+                .site
+                .quote(to, viewer.user.clone())
+                .await
+                .map_err(|e| viewer.error(e))?;
             if ctx.thread.id != thread_id {
                 return Err(viewer.error(ForumError::NotFound { what: "post" }));
             }
@@ -185,7 +191,7 @@ pub async fn reply_form(
         None => {
             let page = viewer
                 .site
-                .thread_page(thread_id, Some(1))
+                .thread_page_for(thread_id, Some(1), viewer.user.clone())
                 .await
                 .map_err(|e| viewer.error(e))?;
             crate::forum::forums::require_open(&page.forum).map_err(|e| viewer.error(e))?;
@@ -258,7 +264,7 @@ pub async fn reply(
             let answering = match in_reply_to {
                 Some(id) => viewer
                     .site
-                    .post(id)
+                    .post(id, viewer.user.clone())
                     .await
                     .ok()
                     .filter(|c| c.thread.id == thread_id),
@@ -269,7 +275,7 @@ pub async fn reply(
                 None => {
                     viewer
                         .site
-                        .thread_page(thread_id, Some(1))
+                        .thread_page_for(thread_id, Some(1), viewer.user.clone())
                         .await
                         .map_err(|e| viewer.error(e).keeping(&form.body))?
                         .thread
@@ -297,7 +303,7 @@ pub async fn reply(
 async fn to_post(viewer: &Viewer, post_id: i64, notice: &str) -> Result<HttpResponse, PageError> {
     let at = viewer
         .site
-        .locate_post(post_id)
+        .locate_post(post_id, viewer.user.clone())
         .await
         .map_err(|e| viewer.error(e))?;
     Ok(redirect_with_notice(
@@ -319,7 +325,7 @@ fn post_path(thread_id: i64, page: u32, post_id: i64) -> String {
 pub async fn permalink(viewer: Viewer, path: web::Path<i64>) -> Result<HttpResponse, PageError> {
     let at = viewer
         .site
-        .locate_post(path.into_inner())
+        .locate_post(path.into_inner(), viewer.user.clone())
         .await
         .map_err(|e| viewer.error(e))?;
     Ok(HttpResponse::SeeOther()
@@ -381,7 +387,11 @@ pub async fn edit(
     match viewer.site.edit_post(user, id, edit).await {
         Ok(post) => to_post(&viewer, post.id, "Your changes are saved.").await,
         Err(ForumError::Invalid(invalid)) => {
-            let ctx = viewer.site.post(id).await.map_err(|e| viewer.error(e))?;
+            let ctx = viewer
+                .site
+                .post(id, viewer.user.clone())
+                .await
+                .map_err(|e| viewer.error(e))?;
             let layout = viewer.layout("Edit post");
             Ok(html(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -439,13 +449,15 @@ pub async fn delete(
 pub async fn revisions(viewer: Viewer, path: web::Path<i64>) -> Result<HttpResponse, PageError> {
     let history = viewer
         .site
-        .post_history(path.into_inner())
+        .post_history(path.into_inner(), viewer.user.clone())
         .await
         .map_err(|e| viewer.error(e))?;
-    let layout = viewer.layout(format!(
-        "Earlier versions: {}",
-        history.context.thread.title
-    ));
+    let layout = viewer
+        .layout(format!(
+            "Earlier versions: {}",
+            history.context.thread.title
+        ))
+        .hidden_if_members_only(&history.context.forum);
     ok(&RevisionsPage {
         layout: &layout,
         post: item(&history.context, &viewer),

@@ -36,7 +36,7 @@ pub async fn profile(
 ) -> Result<HttpResponse, PageError> {
     let profile = viewer
         .site
-        .profile(path.into_inner(), q.page)
+        .profile(path.into_inner(), q.page, viewer.user.clone())
         .await
         .map_err(|e| viewer.error(e))?;
     let person = UserLink::from(&profile.user);
