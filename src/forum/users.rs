@@ -22,6 +22,7 @@ pub struct Profile {
 
 impl Site {
     /// The profile of the local account `name`, with what they wrote where `viewer` may read.
+    /// An applicant still waiting for approval has none yet, except for administrators.
     pub async fn profile(
         &self,
         name: String,
@@ -30,7 +31,9 @@ impl Site {
     ) -> Result<Profile, ForumError> {
         let per_page = self.settings().pages.threads_per_page;
         self.blocking(move |_inner, conn| {
+            let admin = viewer.as_ref().is_some_and(|v| v.local && v.is_admin);
             let user = users::local_by_name(conn, &name.trim().to_ascii_lowercase())?
+                .filter(|u| !u.pending || admin)
                 .ok_or(ForumError::NotFound { what: "user" })?;
             let hidden = hidden_forums(conn, viewer.as_ref())?;
             let (threads_started, replies) = posts::count_by_author(conn, user.id, &hidden)?;

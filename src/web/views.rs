@@ -35,6 +35,23 @@ impl When {
 }
 
 /// "just now", "5 minutes ago", "3 hours ago", "2 days ago", or the date for older times.
+/// The end a date field gives (`<input type="date">`, `YYYY-MM-DD`): the moment that day begins,
+/// UTC; `None` when left empty. Anything else is a mistake on the `expires_at` field, saying
+/// `what` ends ("the ban").
+pub fn end_day(input: &str, what: &str) -> Result<Option<NaiveDateTime>, FormErrors> {
+    match input.trim() {
+        "" => Ok(None),
+        day => chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+            .map(|d| Some(d.and_time(chrono::NaiveTime::MIN)))
+            .map_err(|_| {
+                FormErrors(vec![FieldError {
+                    field: "expires_at",
+                    message: format!("Give the day {what} ends as a date, such as 2027-01-31."),
+                }])
+            }),
+    }
+}
+
 pub fn ago(t: NaiveDateTime, now: NaiveDateTime) -> String {
     let secs = (now - t).num_seconds().max(0);
     let plural = |n: i64, unit: &str| {

@@ -65,6 +65,15 @@ async fn applicants_wait_for_an_administrator(backend: Backend) {
         )
         .await;
     expect_error(status, &body, 401, "invalid_credentials");
+    // Nobody but the administrators sees a profile of someone not yet let in.
+    let (status, body) = app.read("/api/v1/users/rivera").await;
+    expect_error(status, &body, 404, "not_found");
+    let (status, _) = app.get(&TestApp::browser(), "/u/rivera").await;
+    assert_eq!(status, 404);
+    let (status, body) = app
+        .api(Method::GET, "/api/v1/users/rivera", Some(&head), None)
+        .await;
+    assert_eq!(status, 200, "{body}");
 
     // Only administrators see and decide.
     let dev = app.token("dev").await;
@@ -99,6 +108,8 @@ async fn applicants_wait_for_an_administrator(backend: Backend) {
     assert_eq!(status, 200, "{body}");
     let (status, body) = login(&app, "rivera").await;
     assert_eq!(status, 201, "{body}");
+    let (status, _) = app.read("/api/v1/users/rivera").await;
+    assert_eq!(status, 200, "approved, the profile is there");
     // Approved twice: there is no application any more.
     let (status, body) = app
         .api(

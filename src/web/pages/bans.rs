@@ -8,9 +8,9 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::super::session::{redirect_with_notice, Viewer};
-use super::super::views::{FormErrors, UserLink, When};
+use super::super::views::{end_day, FormErrors, UserLink, When};
 use super::super::{html, invalid_status, Layout, PageError};
-use crate::error::{FieldError, ForumError};
+use crate::error::ForumError;
 use crate::forum::moderation::{BanRequest, BanView};
 use crate::state::AppState;
 
@@ -152,19 +152,9 @@ async fn ban(
     viewer.check_csrf(&form.csrf_token)?;
     let base = base_of(forum.as_deref());
     let user = viewer.require_user(&base)?;
-    let expires_at = match form.expires_on.trim() {
-        "" => Ok(None),
-        day => chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
-            .map(|d| Some(d.and_time(chrono::NaiveTime::MIN)))
-            .map_err(|_| "Give the day the ban ends as a date, such as 2027-01-31.".to_string()),
-    };
-    let expires_at = match expires_at {
+    let expires_at = match end_day(&form.expires_on, "the ban") {
         Ok(at) => at,
-        Err(message) => {
-            let errors = FormErrors(vec![FieldError {
-                field: "expires_at",
-                message,
-            }]);
+        Err(errors) => {
             return bans_page(
                 &viewer,
                 forum,

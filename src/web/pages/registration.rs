@@ -8,10 +8,10 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::super::session::{redirect_with_notice, Viewer};
-use super::super::views::{FormErrors, UserLink, When};
+use super::super::views::{end_day, FormErrors, UserLink, When};
 use super::super::{html, invalid_status, Layout, PageError};
 use super::admin::admin;
-use crate::error::{FieldError, ForumError};
+use crate::error::ForumError;
 use crate::forum::registration::InviteView;
 
 /// One application.
@@ -198,26 +198,18 @@ pub async fn create_invite(
 ) -> Result<HttpResponse, PageError> {
     viewer.check_csrf(&form.csrf_token)?;
     let user = admin(&viewer, "/admin/invites")?;
-    let expires_at = match form.expires_on.trim() {
-        "" => None,
-        day => match chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d") {
-            Ok(d) => Some(d.and_time(chrono::NaiveTime::MIN)),
-            Err(_) => {
-                let errors = FormErrors(vec![FieldError {
-                    field: "expires_at",
-                    message: "Give the day the invitation ends as a date, such as 2027-01-31."
-                        .into(),
-                }]);
-                return invites_page(
-                    &viewer,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    None,
-                    &form,
-                    errors,
-                )
-                .await;
-            }
-        },
+    let expires_at = match end_day(&form.expires_on, "the invitation") {
+        Ok(at) => at,
+        Err(errors) => {
+            return invites_page(
+                &viewer,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                &form,
+                errors,
+            )
+            .await;
+        }
     };
     match viewer
         .site
