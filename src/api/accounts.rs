@@ -1,4 +1,5 @@
-//! `POST /api/v1/accounts`, `POST /api/v1/sessions`, `DELETE /api/v1/sessions/current`.
+//! `POST /api/v1/accounts`, `POST /api/v1/sessions`, `DELETE /api/v1/sessions/current`, and
+//! leaving: `DELETE /api/v1/accounts/current`.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -125,5 +126,29 @@ pub async fn login(
 /// DELETE /api/v1/sessions/current: revoke the token used.
 pub async fn logout(state: web::Data<AppState>, me: ApiUser) -> ApiResult {
     state.site.logout(me.token).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `DELETE /api/v1/accounts/current` body.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LeaveBody {
+    password: String,
+    /// `anonymise` or `remove`: what becomes of the posts.
+    content: String,
+}
+
+/// DELETE /api/v1/accounts/current: delete your own account, with your password; your posts
+/// are anonymised or removed (`content`), every session ends. 204.
+pub async fn delete_current(
+    state: web::Data<AppState>,
+    me: ApiUser,
+    body: web::Json<LeaveBody>,
+) -> ApiResult {
+    let body = body.into_inner();
+    state
+        .site
+        .delete_account(me.user, body.password, body.content)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

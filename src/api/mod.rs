@@ -151,6 +151,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
             .route("/accounts", post().to(accounts::register))
+            .route("/accounts/current", delete().to(accounts::delete_current))
             .route("/sessions", post().to(accounts::login))
             .route("/sessions/current", delete().to(accounts::logout))
             .route("/forums", get().to(forums::list))

@@ -106,3 +106,16 @@ pub fn of_forum(conn: &mut Conn<'_>, forum_id: i64) -> QueryResult<Vec<(Membersh
     rows.sort_by_key(|(m, _)| m.id);
     Ok(rows)
 }
+
+/// Ends every membership and moderator's appointment of a person (their account is deleted).
+pub fn forget_person(conn: &mut Conn<'_>, user_id: i64) -> QueryResult<usize> {
+    let members = dispatch!(conn, |c| diesel::delete(
+        forum_members::table.filter(forum_members::user_id.eq(user_id))
+    )
+    .execute(c))?;
+    let moderators = dispatch!(conn, |c| diesel::delete(
+        forum_moderators::table.filter(forum_moderators::user_id.eq(user_id))
+    )
+    .execute(c))?;
+    Ok(members + moderators)
+}

@@ -436,3 +436,37 @@ pub fn pinned_openings_in_forum(
         .select((Post::as_select(), Thread::as_select(), User::as_select()))
         .load(c))
 }
+
+/// Deletes everything a person wrote, erasing the words (the earlier versions are erased by
+/// [`super::revisions::delete_by_author`]): their posts stay as placeholders, so threads still
+/// read. Through `posts_author`.
+pub fn erase_by_author(
+    conn: &mut Conn<'_>,
+    author_id: i64,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    dispatch!(conn, |c| diesel::update(
+        posts::table
+            .filter(posts::author_id.eq(author_id))
+            .filter(posts::deleted_at.is_null())
+    )
+    .set(posts::deleted_at.eq(at))
+    .execute(c))?;
+    dispatch!(conn, |c| diesel::update(
+        posts::table.filter(posts::author_id.eq(author_id))
+    )
+    .set((posts::body_markdown.eq(""), posts::body_html.eq("")))
+    .execute(c))
+}
+
+/// The forums a person has posted in (through `posts_author`).
+pub fn forums_of_author(conn: &mut Conn<'_>, author_id: i64) -> QueryResult<Vec<i64>> {
+    let mut ids: Vec<i64> = dispatch!(conn, |c| posts::table
+        .inner_join(threads::table)
+        .filter(posts::author_id.eq(author_id))
+        .select(threads::forum_id)
+        .load(c))?;
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}

@@ -60,3 +60,18 @@ pub fn for_post(conn: &mut Conn<'_>, post_id: i64) -> QueryResult<Vec<Revision>>
         .select(Revision::as_select())
         .load(c))
 }
+
+/// Erases the earlier versions of everything a person wrote.
+pub fn delete_by_author(conn: &mut Conn<'_>, author_id: i64) -> QueryResult<usize> {
+    use super::schema::posts;
+    dispatch!(conn, |c| diesel::delete(
+        post_revisions::table.filter(
+            post_revisions::post_id.eq_any(
+                posts::table
+                    .filter(posts::author_id.eq(author_id))
+                    .select(posts::id)
+            )
+        )
+    )
+    .execute(c))
+}

@@ -23,6 +23,7 @@ diesel::table! {
         email -> Nullable<Text>,
         pending -> Bool,
         application -> Nullable<Text>,
+        deleted_at -> Nullable<Timestamp>,
     }
 }
 

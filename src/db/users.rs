@@ -43,6 +43,8 @@ pub struct User {
     pub email: Option<String>,
     /// Registered by application, waiting for an administrator's approval.
     pub pending: bool,
+    /// When the account was deleted (by its owner here, or by their server elsewhere).
+    pub deleted_at: Option<NaiveDateTime>,
 }
 
 impl User {
@@ -98,6 +100,55 @@ pub fn local_by_name(conn: &mut Conn<'_>, name: &str) -> QueryResult<Option<User
         .select(User::as_select())
         .first(c)
         .optional())
+}
+
+/// What a deleted account is called on pages.
+pub const DELETED_NAME: &str = "Deleted account";
+
+/// Deletes a local account, keeping its row: it is renamed `new_name` (a name nobody can
+/// register), remembers its old address in `ap_id` (so the address stays out of use, and the
+/// `Delete` that tells other servers is signed as it), and loses its password, e-mail,
+/// application and administrator's rights.
+pub fn retire(
+    conn: &mut Conn<'_>,
+    id: i64,
+    new_name: &str,
+    old_address: &str,
+    at: NaiveDateTime,
+) -> QueryResult<User> {
+    dispatch!(conn, |c| diesel::update(users::table.find(id))
+        .set((
+            users::name.eq(new_name),
+            users::ap_id.eq(Some(old_address)),
+            users::display_name.eq(DELETED_NAME),
+            users::password_hash.eq(None::<String>),
+            users::email.eq(None::<String>),
+            users::application.eq(None::<String>),
+            users::is_admin.eq(false),
+            users::deleted_at.eq(Some(at)),
+            users::updated_at.eq(at),
+        ))
+        .returning(User::as_returning())
+        .get_result(c))
+}
+
+/// Marks a person elsewhere deleted, as their server said.
+pub fn mark_deleted(conn: &mut Conn<'_>, id: i64, at: NaiveDateTime) -> QueryResult<usize> {
+    dispatch!(conn, |c| diesel::update(users::table.find(id))
+        .set((
+            users::display_name.eq(DELETED_NAME),
+            users::deleted_at.eq(Some(at)),
+            users::updated_at.eq(at),
+        ))
+        .execute(c))
+}
+
+/// How many administrators there are (through `users_admins`).
+pub fn count_admins(conn: &mut Conn<'_>) -> QueryResult<i64> {
+    dispatch!(conn, |c| users::table
+        .filter(users::is_admin)
+        .count()
+        .get_result(c))
 }
 
 /// Whether any administrator exists.

@@ -112,7 +112,11 @@ pub(crate) fn refreshed(at: Option<chrono::NaiveDateTime>) -> Option<DateTime<Ut
 impl ApUser {
     /// A local person, with their keys (made if needed).
     pub async fn local(site: &Site, user: User) -> Result<ApUser, FederationError> {
-        let id = site.urls().user(&user);
+        // A deleted account signs (its `Delete`) as the address other servers knew it by.
+        let id = match (&user.ap_id, user.deleted_at) {
+            (Some(old), Some(_)) => old.clone(),
+            _ => site.urls().user(&user),
+        };
         let signing = Signing::local(site, KeyOwner::User(user.id), &id).await?;
         Ok(ApUser { user, signing })
     }

@@ -8,7 +8,9 @@ use serde::Serialize;
 use serde_json::Value;
 use url::Url;
 
-use crate::federation::activities::{announce, bans, following, moderation, posts, reports, votes};
+use crate::federation::activities::{
+    accounts, announce, bans, following, moderation, posts, reports, votes,
+};
 use crate::federation::error::FederationError;
 use crate::federation::protocol::context;
 use crate::federation::software::Reads;
@@ -172,6 +174,11 @@ pub async fn plan(
             locked,
             reason,
         } => moderation::plan_lock(*thread_id, *moderator_id, *locked, reason, data).await,
+        OutboxEvent::Feature {
+            thread_id,
+            moderator_id,
+            featured,
+        } => moderation::plan_feature(*thread_id, *moderator_id, *featured, data).await,
         OutboxEvent::Removal {
             post_id,
             moderator_id,
@@ -218,6 +225,10 @@ pub async fn plan(
             follower_id,
             follow_ap_id,
         } => following::plan_answer(*forum_id, *follower_id, follow_ap_id, true, data).await,
+        OutboxEvent::DeletePerson {
+            user_id,
+            remove_data,
+        } => accounts::plan_delete_person(*user_id, *remove_data, data).await,
         OutboxEvent::RejectFollow {
             forum_id,
             follower_id,

@@ -194,13 +194,17 @@ impl Site {
         let name = username.as_str().to_string();
         let checked_invite = invite.clone();
         let taken_already = self
-            .blocking(move |_inner, conn| {
+            .blocking(move |inner, conn| {
                 if let Some(hash) = &checked_invite {
                     if !invites::usable(conn, hash, db::now())? {
                         return Err(invalid_invite());
                     }
                 }
-                Ok(users::local_by_name(conn, &name)?.is_some())
+                // A deleted account's name stays out of use: other servers knew it at that
+                // address (see `leaving`).
+                let address = inner.urls.absolute(&format!("/u/{name}"));
+                Ok(users::local_by_name(conn, &name)?.is_some()
+                    || users::by_ap_id(conn, &address)?.is_some())
             })
             .await?;
         if taken_already {
@@ -371,15 +375,7 @@ impl Site {
         current: String,
         new: String,
     ) -> Result<(), ForumError> {
-        let limits = vec![(
-            format!("password:{}", user.id),
-            self.settings().accounts.max_failures_per_account,
-        )];
-        let attempt = self
-            .blocking(move |inner, conn| reserve_attempt(inner, conn, &limits))
-            .await?;
-        let stored = user.password_hash.clone().unwrap_or_default();
-        let current_ok = self.inner.hasher.verify(stored, current).await;
+        let (attempt, current_ok) = self.own_password(&user, current).await?;
         let mut v = Validator::new();
         if !current_ok {
             v.check::<()>(
@@ -392,10 +388,7 @@ impl Site {
             (Some(new), true) => new,
             _ => {
                 if current_ok {
-                    // Only a wrong current password counts against the limit.
-                    let ids = attempt.ids.clone();
-                    self.blocking(move |_inner, conn| Ok(login_failures::delete(conn, &ids)?))
-                        .await?;
+                    self.forget_attempt(attempt).await?;
                 }
                 return Err(v.into_error());
             }
@@ -412,6 +405,36 @@ impl Site {
         .await
     }
 
+    /// Checks a person's own password before a change only they may make (a new password,
+    /// deleting the account), counted against their limit like a login: 429 when guessed at.
+    /// Answers the attempt (forgotten once the change is made) and whether the password is right.
+    pub(super) async fn own_password(
+        &self,
+        user: &User,
+        password: String,
+    ) -> Result<(Attempt, bool), ForumError> {
+        let limits = vec![(
+            format!("password:{}", user.id),
+            self.settings().accounts.max_failures_per_account,
+        )];
+        let attempt = self
+            .blocking(move |inner, conn| reserve_attempt(inner, conn, &limits))
+            .await?;
+        let stored = user.password_hash.clone().unwrap_or_default();
+        let right = !stored.is_empty() && self.inner.hasher.verify(stored, password).await;
+        Ok((attempt, right))
+    }
+
+    /// Forgets an attempt whose password was right, when the change was turned down for
+    /// another reason: only wrong passwords count against the limit.
+    pub(super) async fn forget_attempt(&self, attempt: Attempt) -> Result<(), ForumError> {
+        self.blocking(move |_inner, conn| {
+            login_failures::delete(conn, &attempt.ids)?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Whether an administrator exists (the front page says how to create one until then).
     pub async fn admin_exists(&self) -> Result<bool, ForumError> {
         self.blocking(|_inner, conn| Ok(users::admin_exists(conn)?))
@@ -420,9 +443,9 @@ impl Site {
 }
 
 /// An attempt counted against its throttling keys before the password is checked.
-struct Attempt {
+pub(super) struct Attempt {
     /// The failure rows recorded for it, removed again if the password was right.
-    ids: Vec<i64>,
+    pub(super) ids: Vec<i64>,
 }
 
 /// Counts an attempt for every `(key, max)` in `limits`, or refuses it with 429 when a key has

@@ -71,8 +71,10 @@ impl Site {
     /// The local account `name`.
     pub async fn local_user(&self, name: String) -> Result<User, ForumError> {
         self.blocking(move |_inner, conn| {
-            users::local_by_name(conn, &name.to_ascii_lowercase())?
-                .ok_or(ForumError::NotFound { what: "user" })
+            let user = users::local_by_name(conn, &name.to_ascii_lowercase())?
+                .ok_or(ForumError::NotFound { what: "user" })?;
+            require_not_deleted(&user)?;
+            Ok(user)
         })
         .await
     }
@@ -86,7 +88,7 @@ impl Site {
         self.blocking(move |_inner, conn| {
             let name = name.to_ascii_lowercase();
             Ok((
-                users::local_by_name(conn, &name)?,
+                users::local_by_name(conn, &name)?.filter(|u| u.deleted_at.is_none()),
                 forums::local_by_name(conn, &name)?.filter(|f| !f.members_only()),
             ))
         })
@@ -190,5 +192,17 @@ impl Site {
             .await?;
         *cached() = Some((std::time::Instant::now(), usage));
         Ok(usage)
+    }
+}
+
+/// Fails with 410 `account_deleted` for an account its owner deleted.
+pub(crate) fn require_not_deleted(user: &User) -> Result<(), ForumError> {
+    if user.deleted_at.is_some() {
+        Err(ForumError::Gone {
+            code: "account_deleted",
+            message: "This account was deleted".into(),
+        })
+    } else {
+        Ok(())
     }
 }

@@ -27,6 +27,7 @@ mod group_commit;
 pub mod helpful;
 pub mod incoming;
 pub mod instance_blocks;
+pub mod leaving;
 pub mod markdown;
 pub mod moderation;
 pub mod outbox;

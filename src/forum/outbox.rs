@@ -79,6 +79,16 @@ pub enum OutboxEvent {
         /// Why (may be empty).
         reason: String,
     },
+    /// A moderator pinned or unpinned a thread (of one of our forums, or of a forum elsewhere
+    /// they moderate): Lemmy's `Add` or `Remove` to the forum's `featured`.
+    Feature {
+        /// The thread.
+        thread_id: i64,
+        /// The moderator (here).
+        moderator_id: i64,
+        /// Pinned, or unpinned.
+        featured: bool,
+    },
     /// A moderator removed or restored a post (in one of our forums, or in a forum elsewhere
     /// that they moderate).
     Removal {
@@ -133,6 +143,13 @@ pub enum OutboxEvent {
         follower_id: i64,
         /// Their Follow activity.
         follow_ap_id: String,
+    },
+    /// A local person deleted their account: every server that has their posts must hear.
+    DeletePerson {
+        /// The account (renamed; it remembers its old address).
+        user_id: i64,
+        /// Their posts were removed with it (Lemmy's `removeData`).
+        remove_data: bool,
     },
     /// A local forum refused (or stopped taking) a remote person's follow: it is members-only.
     RejectFollow {

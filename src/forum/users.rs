@@ -35,6 +35,7 @@ impl Site {
             let user = users::local_by_name(conn, &name.trim().to_ascii_lowercase())?
                 .filter(|u| !u.pending || admin)
                 .ok_or(ForumError::NotFound { what: "user" })?;
+            super::actors::require_not_deleted(&user)?;
             let hidden = hidden_forums(conn, viewer.as_ref())?;
             let (threads_started, replies) = posts::count_by_author(conn, user.id, &hidden)?;
             let paging = Paging::new(page, per_page, threads_started + replies);

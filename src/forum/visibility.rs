@@ -88,6 +88,7 @@ impl Site {
                 OutboxEvent::Follow { .. }
                 | OutboxEvent::Unfollow { .. }
                 | OutboxEvent::RejectFollow { .. }
+                | OutboxEvent::DeletePerson { .. }
                 | OutboxEvent::Ban { forum_id: None, .. } => None,
                 OutboxEvent::Post { post_id, .. }
                 | OutboxEvent::Like { post_id, .. }
@@ -99,10 +100,12 @@ impl Site {
                     Some(report) => forums::by_id(conn, report.forum_id)?,
                     None => None,
                 },
-                OutboxEvent::Lock { thread_id, .. } => match threads::by_id(conn, thread_id)? {
-                    Some(thread) => forums::by_id(conn, thread.forum_id)?,
-                    None => None,
-                },
+                OutboxEvent::Lock { thread_id, .. } | OutboxEvent::Feature { thread_id, .. } => {
+                    match threads::by_id(conn, thread_id)? {
+                        Some(thread) => forums::by_id(conn, thread.forum_id)?,
+                        None => None,
+                    }
+                }
                 OutboxEvent::Relay { forum_id, .. }
                 | OutboxEvent::Moderator { forum_id, .. }
                 | OutboxEvent::AcceptFollow { forum_id, .. }

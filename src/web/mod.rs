@@ -336,8 +336,8 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
 /// Registers every page.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use pages::{
-        accounts, admin, bans, follows, forums, members, moderation, registration, reports,
-        threads, users,
+        accounts, admin, bans, follows, forums, leaving, members, moderation, registration,
+        reports, threads, users,
     };
     use web::{get, post};
     cfg.route("/", get().to(forums::index))
@@ -349,6 +349,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/logout", post().to(accounts::logout))
         .route("/settings/password", get().to(accounts::password_form))
         .route("/settings/password", post().to(accounts::change_password))
+        .route("/settings/delete", get().to(leaving::form))
+        .route("/settings/delete", post().to(leaving::delete))
         .route("/admin", get().to(admin::index))
         .route("/admin/forums", post().to(admin::create_forum))
         .route("/admin/forums/{name}", get().to(admin::edit_forum_form))

@@ -35,6 +35,7 @@ both_backends!(
     an_educator_reports_a_post_and_a_moderator_resolves_it,
     a_teacher_applies_is_approved_and_a_colleague_is_invited,
     an_administrator_makes_a_staff_room_and_a_moderator_lets_colleagues_in,
+    an_educator_deletes_their_account_on_a_phone,
 );
 
 /// The axe-core release the pages are checked with.
@@ -627,6 +628,7 @@ async fn every_page_type_passes_axe_in_both_schemes_and_fits_a_phone(backend: Ba
         ("instances", "/admin/instances".into()),
         ("members-only-forum", "/f/staff".into()),
         ("members", "/f/staff/members".into()),
+        ("leave", "/settings/delete".into()),
     ];
     // axe finds what it should: an image without a description, put into a page for a moment.
     {
@@ -1692,5 +1694,48 @@ async fn an_administrator_makes_a_staff_room_and_a_moderator_lets_colleagues_in(
     browser.log_in(&app, "cara", PASSWORD).await;
     browser.open(&app.url(&format!("/t/{thread}"))).await;
     assert!(browser.text("h1").await.contains("Number bonds"));
+    browser.client.close().await.unwrap();
+}
+
+async fn an_educator_deletes_their_account_on_a_phone(backend: Backend) {
+    if !runnable() {
+        return;
+    }
+    let (app, thread) = school_with_a_thread(backend).await;
+    app.create_user("alice", false).await;
+    let alice = app.token("alice").await;
+    app.reply(&alice, thread, "Ten frames work for me.", None)
+        .await;
+    let browser = Browser::start(375, false).await;
+    browser.log_in(&app, "alice", PASSWORD).await;
+    browser.open(&app.url("/settings/password")).await;
+    browser.press("Delete your account").await;
+    browser.passes_axe("delete account").await;
+
+    // Sent without a choice and with a wrong password: both are said beside their fields.
+    browser.fill("password", "not my password").await;
+    browser.press("Delete my account").await;
+    assert!(browser.text("#content-error").await.contains("Choose"));
+    assert!(browser
+        .text("#password-error")
+        .await
+        .contains("not your password"));
+    browser
+        .script("document.getElementById('content-remove').click(); return true;")
+        .await;
+    browser.fill("password", PASSWORD).await;
+    browser.press("Delete my account").await;
+    assert_eq!(browser.path().await, "/");
+    assert!(browser
+        .text("main")
+        .await
+        .contains("Your account is deleted"));
+    assert!(browser.text("header").await.contains("Log in"));
+    assert!(browser.overflows(375).await.is_none());
+
+    // Her reply is a placeholder now.
+    browser.open(&app.url(&format!("/t/{thread}"))).await;
+    let main = browser.text("main").await;
+    assert!(!main.contains("Ten frames work for me."), "{main}");
     browser.client.close().await.unwrap();
 }

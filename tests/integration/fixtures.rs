@@ -9,7 +9,7 @@
 //! refuses with a reason.
 
 use serde::de::DeserializeOwned;
-use staffroom::federation::protocol::activities::InboxActivity;
+use staffroom::federation::protocol::activities::{AddOrRemove, InboxActivity};
 use staffroom::federation::protocol::{PostKind, PostObject, RemoteGroup, RemotePerson};
 
 fn fixture<T: DeserializeOwned>(path: &str) -> T {
@@ -180,6 +180,25 @@ fn votes_parse_as_votes() {
             matches!(activity(path), InboxActivity::UndoVote(_)),
             "{path}"
         );
+    }
+}
+
+#[test]
+fn featured_changes_parse_as_collection_changes() {
+    for (path, kind) in [
+        ("lemmy/add_featured_post.json", AddOrRemove::Add),
+        ("lemmy/remove_featured_post.json", AddOrRemove::Remove),
+    ] {
+        match activity(path) {
+            InboxActivity::CollectionChange(change) => {
+                assert_eq!(change.kind, kind, "{path}");
+                assert_eq!(
+                    change.target.as_str(),
+                    "https://ds9.lemmy.ml/c/main/featured"
+                );
+            }
+            other => panic!("{path}: {other:?}"),
+        }
     }
 }
 

@@ -594,11 +594,12 @@ pub(crate) async fn two_schools(backend: Backend) -> (Vec<TestApp>, String, Stri
     (net, head, alice, thread)
 }
 
-async fn locks_reach_every_server_that_follows_the_forum(backend: Backend) {
+/// alpha, where head administers the forum maths, and beta, where bea follows it. Answers the
+/// two, head's and bea's tokens, and maths' handle as beta names it.
+pub(crate) async fn followed_maths(backend: Backend) -> (Vec<TestApp>, String, String, String) {
     let net = network(backend, 2).await;
     let (alpha, beta) = (&net[0], &net[1]);
     alpha.create_user("head", true).await;
-    alpha.create_user("alice", false).await;
     let head = alpha.token("head").await;
     alpha.forum_named(&head, "maths").await;
     beta.create_user("bea", false).await;
@@ -607,6 +608,13 @@ async fn locks_reach_every_server_that_follows_the_forum(backend: Backend) {
     let (status, body) = beta.follow(&bea, &handle).await;
     assert_eq!(status, 202, "{body}");
     drain_all(&[alpha, beta]).await;
+    (net, head, bea, handle)
+}
+
+async fn locks_reach_every_server_that_follows_the_forum(backend: Backend) {
+    let (net, head, bea, handle) = followed_maths(backend).await;
+    let (alpha, beta) = (&net[0], &net[1]);
+    alpha.create_user("alice", false).await;
     let alice = alpha.token("alice").await;
     let thread = alpha
         .thread(&alice, "maths", "Place value", "Base ten.")

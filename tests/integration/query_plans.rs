@@ -181,6 +181,16 @@ async fn everyday_requests_use_indexes_for_every_query() {
         let (status, _) = app.get(&alice, &path).await;
         assert!(status == 200 || status == 403, "{path}: {status}");
     }
+    // bob leaves, taking his words with him.
+    let (status, body) = app
+        .api(
+            Method::DELETE,
+            "/api/v1/accounts/current",
+            Some(&bob),
+            Some(serde_json::json!({"password": PASSWORD, "content": "remove"})),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
     let statements = app.site.db().stop_recording();
 
     let (checked, problems) = plan_problems(&app, &statements, BOUNDED_SCANS);

@@ -1,7 +1,8 @@
 //! Receiving activities, one file per family: [`following`] (Follow, Accept, Reject, Undo),
 //! [`posts`] (Create, Update, Delete of threads and replies), [`announce`] (a forum passing
-//! on what it accepted, FEP-1b12), [`votes`] (Like and its Undo) and [`moderation`] (Lock and
-//! its Undo). Each family also builds
+//! on what it accepted, FEP-1b12), [`votes`] (Like and its Undo), [`moderation`] (Lock and
+//! its Undo, removals, moderators), [`bans`] (Block), [`reports`] (Flag) and [`accounts`]
+//! (the Delete of a person). Each family also builds
 //! what it sends; `outgoing` says which family plans which event.
 //!
 //! The families need not implement the crate's `Activity` trait: only [`InboxActivity`] is
@@ -10,6 +11,7 @@
 //! Here: what every incoming activity goes through ([`InboxActivity`]: its id and actor must
 //! share a server, a repeat is acknowledged and ignored), and the refusal of anything else.
 
+pub mod accounts;
 pub mod announce;
 pub mod bans;
 pub mod following;
@@ -26,8 +28,8 @@ use url::Url;
 
 use crate::federation::error::FederationError;
 use crate::federation::protocol::activities::{
-    Accept, Announce, Block, CreateOrUpdate, Delete, Flag, Follow, InboxActivity, Lock, Reject,
-    UndoBlock, UndoDelete, UndoFollow, UndoLock, UndoVote, Unrecognised, Vote,
+    Accept, Announce, Block, CollectionChange, CreateOrUpdate, Delete, Flag, Follow, InboxActivity,
+    Lock, Reject, UndoBlock, UndoDelete, UndoFollow, UndoLock, UndoVote, Unrecognised, Vote,
 };
 use crate::federation::same_origin;
 use crate::forum::Site;
@@ -55,6 +57,7 @@ impl Unrecognised {
             "Lock" => serde_json::from_value::<Lock>(whole).err(),
             "Block" => serde_json::from_value::<Block>(whole).err(),
             "Flag" => serde_json::from_value::<Flag>(whole).err(),
+            "Add" | "Remove" => serde_json::from_value::<CollectionChange>(whole).err(),
             "Like" | "Dislike" => serde_json::from_value::<Vote>(whole).err(),
             "Create" | "Update" => serde_json::from_value::<CreateOrUpdate>(whole).err(),
             "Delete" => serde_json::from_value::<Delete>(whole).err(),
@@ -110,6 +113,7 @@ impl Activity for InboxActivity {
             InboxActivity::Block(a) => a.verify(data).await,
             InboxActivity::UndoBlock(a) => a.verify(data).await,
             InboxActivity::Flag(a) => a.verify(data).await,
+            InboxActivity::CollectionChange(a) => a.verify(data).await,
             InboxActivity::Unrecognised(a) => a.verify(data).await,
         }
     }
@@ -160,6 +164,7 @@ impl InboxActivity {
             InboxActivity::Block(a) => a.receive(data).await?,
             InboxActivity::UndoBlock(a) => a.receive(data).await?,
             InboxActivity::Flag(a) => a.receive(data).await?,
+            InboxActivity::CollectionChange(a) => a.receive(data).await?,
             InboxActivity::Unrecognised(a) => a.receive(data).await?,
         }
         data.first_receipt(id).await?;
@@ -186,6 +191,7 @@ impl InboxActivity {
             InboxActivity::Block(a) => (&a.id, &a.actor),
             InboxActivity::UndoBlock(a) => (&a.id, &a.actor),
             InboxActivity::Flag(a) => (&a.id, &a.actor),
+            InboxActivity::CollectionChange(a) => (&a.id, &a.actor),
             InboxActivity::Unrecognised(a) => (&a.id, &a.actor),
         }
     }

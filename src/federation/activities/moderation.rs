@@ -128,16 +128,50 @@ pub async fn plan_lock(
     reason: &str,
     data: &Data<Site>,
 ) -> Result<Vec<PlannedActivity>, FederationError> {
-    let ctx = match data.opening_post(thread_id).await {
-        Ok(ctx) => ctx,
-        Err(crate::error::ForumError::NotFound { .. }) => return Ok(Vec::new()),
-        Err(e) => return Err(e.into()),
+    let Some(ctx) = opening(thread_id, data).await? else {
+        return Ok(Vec::new());
     };
     let object = data.urls().post(&ctx.post);
-    moderators_act(&ctx, moderator_id, ("Lock", object), !locked, reason, data).await
+    let act = ("Lock", object, None);
+    moderators_act(&ctx, moderator_id, act, !locked, reason, data).await
 }
 
-/// What a moderator does to a post (`Lock` or `Delete` of `object`), or its `Undo` when
+/// A thread's opening post in context, or none when the thread is gone (or members-only).
+async fn opening(
+    thread_id: i64,
+    data: &Data<Site>,
+) -> Result<Option<crate::forum::threads::PostContext>, FederationError> {
+    match data.opening_post(thread_id).await {
+        Ok(ctx) => Ok(Some(ctx)),
+        Err(crate::error::ForumError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What a pin (or unpin) by a moderator here becomes: Lemmy's `Add` (or `Remove`) of the
+/// thread's `Page` to the forum's `featured` collection, kept and announced by our forum to
+/// its followers, or sent to the forum elsewhere that `moderator_id` moderates.
+pub async fn plan_feature(
+    thread_id: i64,
+    moderator_id: i64,
+    featured: bool,
+    data: &Data<Site>,
+) -> Result<Vec<PlannedActivity>, FederationError> {
+    let Some(ctx) = opening(thread_id, data).await? else {
+        return Ok(Vec::new());
+    };
+    let object = data.urls().post(&ctx.post);
+    let featured_url = match &ctx.forum.ap_id {
+        Some(id) if !ctx.forum.local => format!("{id}/featured"),
+        _ => format!("{}/featured", data.urls().forum(&ctx.forum)),
+    };
+    let kind = if featured { "Add" } else { "Remove" };
+    let act = (kind, object, Some(featured_url));
+    moderators_act(&ctx, moderator_id, act, false, "", data).await
+}
+
+/// What a moderator does to a post (`Lock` or `Delete` of `object`, or an `Add` or `Remove` of
+/// it to the collection `target`), or its `Undo` when
 /// `undo`: by the moderator, the reason as `summary` on the activity that acts (as Lemmy sends
 /// it), addressed to the forum. For one of our forums it is kept and announced by the forum to
 /// its followers; a forum elsewhere (that `moderator_id` moderates) is sent it, and checks,
@@ -145,7 +179,7 @@ pub async fn plan_lock(
 async fn moderators_act(
     ctx: &crate::forum::threads::PostContext,
     moderator_id: i64,
-    (kind, object): (&str, String),
+    (kind, object, target): (&str, String, Option<String>),
     undo: bool,
     reason: &str,
     data: &Data<Site>,
@@ -157,7 +191,7 @@ async fn moderators_act(
     let actor = url(&urls.user(&moderator))?;
     let forum_url = url(&urls.forum(&ctx.forum))?;
     let act_id = data.new_activity_id(&kind.to_ascii_lowercase());
-    let act = json!({
+    let mut act = json!({
         "type": kind,
         "id": act_id,
         "actor": actor,
@@ -166,6 +200,9 @@ async fn moderators_act(
         "cc": [forum_url],
         "audience": forum_url,
     });
+    if let Some(target) = target {
+        act["target"] = Value::String(target);
+    }
     let (id, kind, mut body) = if undo {
         let id = data.new_activity_id("undo");
         let body = json!({
@@ -237,17 +274,76 @@ pub async fn plan_moderator(
     ])
 }
 
-/// An `Add` or `Remove` a forum passed on: of a person to its own `moderators`, taken; to
-/// another of its collections (Lemmy's `featured`), acknowledged and left aside.
+impl CollectionChange {
+    /// Checks what can be checked before anything is stored.
+    pub(crate) async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
+        Ok(())
+    }
+
+    /// Does what the activity asks, sent straight by a moderator: a pin or unpin in one of
+    /// our forums (relayed to its followers) when they moderate it. Our forums' moderators
+    /// are appointed here only.
+    pub(crate) async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
+        let relay = relay_of(&self, &self.actor)?;
+        if self.target.path().ends_with("/featured") {
+            return featured_change(&self, Some(relay), None, data).await;
+        }
+        Err(FederationError::forbidden(
+            "admin_only",
+            format!(
+                "{} is not a collection changed here from elsewhere",
+                self.target
+            ),
+        ))
+    }
+}
+
+/// A pin or unpin: `change.object` (a thread's `Page`) added to or removed from the `featured`
+/// collection of its forum, by a moderator (vouched for like a lock, see `receive_pin`).
+async fn featured_change(
+    change: &CollectionChange,
+    relay: Option<Relay>,
+    announced_by: Option<&Url>,
+    data: &Data<Site>,
+) -> Result<(), FederationError> {
+    let post = known_post(&change.object, data).await?;
+    let forum_of_post = url(&data.urls().forum(&post.forum))?;
+    // The collection is the thread's own forum's.
+    verify_urls_match(&change.target, &url(&format!("{forum_of_post}/featured"))?)?;
+    let announced_by = match announced_by {
+        Some(forum) => {
+            verify_urls_match(forum, &forum_of_post)?;
+            Some(post.forum.id)
+        }
+        None => None,
+    };
+    let moderator = ObjectId::<ApUser>::from(change.actor.clone())
+        .dereference(data)
+        .await?;
+    let pinned = change.kind == AddOrRemove::Add;
+    let opens = data
+        .receive_pin(moderator.user, post.post.id, pinned, announced_by, relay)
+        .await?;
+    if !opens {
+        tracing::info!(id = %change.id, object = %change.object, "pin of a reply left aside: only threads are pinned here");
+    }
+    Ok(())
+}
+
+/// An `Add` or `Remove` a forum passed on: of a person to its own `moderators`, or of one of
+/// its threads to its `featured` (pinned); to anything else, acknowledged and left aside.
 pub async fn announced_collection_change(
     inner: Value,
     forum: &Url,
     data: &Data<Site>,
 ) -> Result<(), FederationError> {
     let change: CollectionChange = serde_json::from_value(inner)?;
+    if change.target == url(&format!("{forum}/featured"))? {
+        return featured_change(&change, None, Some(forum), data).await;
+    }
     let moderators = url(&format!("{forum}/moderators"))?;
     if change.target != moderators {
-        tracing::info!(%forum, target = %change.target, "change to a forum's collection left aside: only its moderators are taken");
+        tracing::info!(%forum, target = %change.target, "change to a forum's collection left aside: only its moderators and featured threads are taken");
         return Ok(());
     }
     let Some(forum_row) = data.forum_by_ap_id(forum.to_string()).await? else {
@@ -349,7 +445,7 @@ pub async fn plan_removal(
     moderators_act(
         &ctx,
         moderator_id,
-        ("Delete", object),
+        ("Delete", object, None),
         !removed,
         reason,
         data,

@@ -178,8 +178,12 @@ impl Delete {
     /// Does what the activity asks: its author deletes a post; anyone else is a moderator
     /// removing it.
     pub(crate) async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
-        let relay = relay_of(&self, &self.actor)?;
         let target = self.object.id();
+        if target == &self.actor {
+            // A person deleting themselves (their account is gone).
+            return super::accounts::person_deleted(&self.actor, self.remove_data, data).await;
+        }
+        let relay = relay_of(&self, &self.actor)?;
         if crate::federation::activities::moderation::is_removal(&self.actor, target, data).await {
             return crate::federation::activities::moderation::removal(
                 &self.actor,

@@ -408,6 +408,8 @@ pub enum InboxActivity {
     UndoBlock(Box<UndoBlock>),
     /// A report.
     Flag(Flag),
+    /// A thread pinned (`Add` to a forum's `featured`), or a moderator appointed.
+    CollectionChange(CollectionChange),
     /// Anything else.
     Unrecognised(Unrecognised),
 }
@@ -481,6 +483,9 @@ pub struct Delete {
     /// Why (a moderator's removal, as Lemmy sends it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
+    /// For the `Delete` of a person: whether their posts go too (Lemmy's `removeData`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remove_data: Option<bool>,
 }
 
 /// `Undo` of a `Delete`: a moderator restoring a post they removed (Lemmy's form).

@@ -76,18 +76,24 @@ impl Site {
                 // Our forums' followers hear of it; a forum elsewhere, when `by` is one of its
                 // moderators (an administrator's lock of a thread elsewhere holds here only).
                 let told = inner.settings.federation.enabled
-                    && matches!(action, Action::Lock | Action::Unlock)
                     && (forum.local || log::is_moderator(conn, forum.id, by.id)?);
-                if told {
-                    push_event(
-                        conn,
-                        &OutboxEvent::Lock {
-                            thread_id: id,
-                            moderator_id: by.id,
-                            locked: action == Action::Lock,
-                            reason: why.as_str().to_string(),
-                        },
-                    )?;
+                let event = match action {
+                    Action::Lock | Action::Unlock => Some(OutboxEvent::Lock {
+                        thread_id: id,
+                        moderator_id: by.id,
+                        locked: action == Action::Lock,
+                        reason: why.as_str().to_string(),
+                    }),
+                    Action::Pin | Action::Unpin => Some(OutboxEvent::Feature {
+                        thread_id: id,
+                        moderator_id: by.id,
+                        featured: action == Action::Pin,
+                    }),
+                    _ => None,
+                };
+                let told = told && event.is_some();
+                if let (true, Some(event)) = (told, event) {
+                    push_event(conn, &event)?;
                 }
                 Ok((changed, told))
             })
@@ -109,26 +115,101 @@ impl Site {
         announced_by: Option<i64>,
         relay: Option<Relay>,
     ) -> Result<bool, ForumError> {
+        let action = if locked { Action::Lock } else { Action::Unlock };
+        let change = ThreadChange {
+            by,
+            post_id,
+            action,
+            why,
+            announced_by,
+            relay,
+        };
+        self.receive_thread_change(change, move |conn, thread, by| {
+            if thread.locked_at.is_some() == locked {
+                return Ok(false);
+            }
+            threads::set_locked(conn, thread.id, locked.then(|| (by, db::now())))?;
+            Ok(true)
+        })
+        .await
+    }
+
+    /// A pin (or unpin) from elsewhere of the thread `post_id` opens: Lemmy's `Add` (or
+    /// `Remove`) of it to the forum's `featured` collection, vouched for like a lock.
+    /// `Ok(false)`: the post opens no thread.
+    pub async fn receive_pin(
+        &self,
+        by: User,
+        post_id: i64,
+        pinned: bool,
+        announced_by: Option<i64>,
+        relay: Option<Relay>,
+    ) -> Result<bool, ForumError> {
+        let action = if pinned { Action::Pin } else { Action::Unpin };
+        let change = ThreadChange {
+            by,
+            post_id,
+            action,
+            why: None,
+            announced_by,
+            relay,
+        };
+        self.receive_thread_change(change, move |conn, thread, _by| {
+            if thread.pinned == pinned {
+                return Ok(false);
+            }
+            threads::set_pinned(conn, thread.id, pinned)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    /// Applies a moderator's change from elsewhere to the thread a post opens (`apply` answers
+    /// whether anything changed), recorded in the log and relayed to our forum's followers.
+    async fn receive_thread_change<F>(
+        &self,
+        change: ThreadChange,
+        apply: F,
+    ) -> Result<bool, ForumError>
+    where
+        F: FnOnce(&mut Conn<'_>, &Thread, i64) -> diesel::QueryResult<bool> + Send + 'static,
+    {
         self.blocking_then_send(move |_inner, conn| {
+            let ThreadChange {
+                by,
+                post_id,
+                action,
+                why,
+                announced_by,
+                relay,
+            } = change;
             let (post, _, thread, forum) = crate::db::posts::with_context(conn, post_id)?
                 .ok_or(ForumError::NotFound { what: "post" })?;
             if !post.is_opening {
                 return Ok((false, false));
             }
             require_vouched(conn, &by, &forum, announced_by)?;
-            if thread.locked_at.is_some() == locked {
-                return Ok((true, false));
-            }
             let why = remote_reason(why);
             conn.transaction(|conn| {
-                threads::set_locked(conn, thread.id, locked.then(|| (by.id, db::now())))?;
-                let action = if locked { Action::Lock } else { Action::Unlock };
+                if !apply(conn, &thread, by.id)? {
+                    return Ok((true, false));
+                }
                 record(conn, &forum, &by, action, Target::thread(thread.id), &why)?;
                 Ok((true, relay_event(conn, &forum, relay)?))
             })
         })
         .await
     }
+}
+
+/// A moderator's change to a thread, sent from elsewhere.
+struct ThreadChange {
+    by: User,
+    post_id: i64,
+    action: Action,
+    why: Option<String>,
+    announced_by: Option<i64>,
+    relay: Option<Relay>,
 }
 
 impl Site {

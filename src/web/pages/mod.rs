@@ -6,6 +6,7 @@ pub mod admin;
 pub mod bans;
 pub mod follows;
 pub mod forums;
+pub mod leaving;
 pub mod members;
 pub mod moderation;
 pub mod registration;
