@@ -73,6 +73,7 @@ pub struct UpdateBody {
     /// `public` or `members`.
     visibility: Option<String>,
     all_accounts_are_members: Option<bool>,
+    posting_restricted_to_mods: Option<bool>,
 }
 
 /// PATCH /api/v1/forums/{name} (administrators)
@@ -94,6 +95,7 @@ pub async fn update(
                 archived: body.archived,
                 visibility: body.visibility,
                 all_accounts_are_members: body.all_accounts_are_members,
+                posting_restricted_to_mods: body.posting_restricted_to_mods,
             },
         )
         .await?;

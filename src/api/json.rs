@@ -62,6 +62,8 @@ pub struct ForumJson {
     pub visibility: String,
     /// Whether everyone with an account here is a member (of a members-only forum).
     pub all_accounts_are_members: bool,
+    /// Only its moderators start threads (anyone may reply).
+    pub posting_restricted_to_mods: bool,
     /// Threads.
     pub thread_count: i64,
     /// Posts.
@@ -84,6 +86,7 @@ impl ForumJson {
             archived: f.archived,
             visibility: f.visibility.clone(),
             all_accounts_are_members: f.all_accounts_are_members,
+            posting_restricted_to_mods: f.posting_restricted_to_mods,
             thread_count: f.thread_count,
             post_count: f.post_count,
             last_activity_at: f.last_activity_at.map(ts),

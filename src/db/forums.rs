@@ -53,6 +53,8 @@ pub struct Forum {
     pub visibility: String,
     /// A members-only forum whose members are everyone with an account here.
     pub all_accounts_are_members: bool,
+    /// Only its moderators start threads (Lemmy's `postingRestrictedToMods`).
+    pub posting_restricted_to_mods: bool,
 }
 
 /// `forums.visibility` of a forum everyone may read.
@@ -132,13 +134,13 @@ pub fn all(conn: &mut Conn<'_>) -> QueryResult<Vec<Forum>> {
         .load(c))
 }
 
-/// Sets title, description and archive state.
+/// Sets title, description, archive state and whether only moderators start threads.
 pub fn update(
     conn: &mut Conn<'_>,
     id: i64,
     title: &str,
     description: &str,
-    archived: bool,
+    (archived, posting_restricted_to_mods): (bool, bool),
     at: NaiveDateTime,
 ) -> QueryResult<Forum> {
     dispatch!(conn, |c| diesel::update(forums::table.find(id))
@@ -146,6 +148,7 @@ pub fn update(
             forums::title.eq(title),
             forums::description.eq(description),
             forums::archived.eq(archived),
+            forums::posting_restricted_to_mods.eq(posting_restricted_to_mods),
             forums::updated_at.eq(at),
         ))
         .returning(Forum::as_returning())
@@ -245,6 +248,8 @@ pub struct RemoteForum {
     pub outbox_url: Option<String>,
     /// Its page.
     pub profile_url: Option<String>,
+    /// `postingRestrictedToMods`.
+    pub posting_restricted_to_mods: bool,
     /// Now.
     pub last_refreshed_at: Option<NaiveDateTime>,
     /// Now.

@@ -62,6 +62,15 @@ pub fn insert(conn: &mut Conn<'_>, report: &NewReport<'_>) -> QueryResult<Option
         .optional())
 }
 
+/// The report made by the Flag with this id (through `reports_ap_id`).
+pub fn by_ap_id(conn: &mut Conn<'_>, ap_id: &str) -> QueryResult<Option<Report>> {
+    dispatch!(conn, |c| reports::table
+        .filter(reports::ap_id.eq(ap_id))
+        .select(Report::as_select())
+        .first(c)
+        .optional())
+}
+
 /// The report.
 pub fn by_id(conn: &mut Conn<'_>, id: i64) -> QueryResult<Option<Report>> {
     dispatch!(conn, |c| reports::table

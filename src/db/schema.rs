@@ -74,6 +74,7 @@ diesel::table! {
         local_followers -> BigInt,
         visibility -> Text,
         all_accounts_are_members -> Bool,
+        posting_restricted_to_mods -> Bool,
     }
 }
 

@@ -281,6 +281,7 @@ pub fn remote_forum_row(json: &RemoteGroup) -> Result<RemoteForum, FederationErr
         shared_inbox_url: own_shared_inbox(&json.id, json.endpoints.as_ref()),
         outbox_url: json.outbox.as_ref().map(Url::to_string),
         profile_url: web_link(json.url.as_ref()),
+        posting_restricted_to_mods: json.posting_restricted_to_mods.unwrap_or(false),
         last_refreshed_at: Some(now),
         updated_at: now,
     })
@@ -292,7 +293,7 @@ const MODERATORS_READ: usize = 100;
 /// Reads who moderates a forum elsewhere from its `moderators` collection (each time the forum
 /// is fetched), so that the people of this instance among them can moderate it from here.
 /// Best effort: a collection that cannot be read leaves the moderators as they were.
-async fn read_moderators(forum: &Forum, collection: &Url, data: &Data<Site>) {
+pub(crate) async fn read_moderators(forum: &Forum, collection: &Url, data: &Data<Site>) {
     let fetched = activitypub_federation::fetch::fetch_object_http::<Site, serde_json::Value>(
         collection, data,
     )
@@ -466,6 +467,7 @@ impl Object for ApForum {
                 .as_deref()
                 .and_then(|u| Url::parse(u).ok()),
             attributed_to: None,
+            posting_restricted_to_mods: Some(self.forum.posting_restricted_to_mods),
         })
     }
 

@@ -209,6 +209,10 @@ pub async fn plan(
             .await
         }
         OutboxEvent::Report { report_id } => reports::plan_report(*report_id, data).await,
+        OutboxEvent::ResolveReport {
+            report_id,
+            moderator_id,
+        } => reports::plan_resolve(*report_id, *moderator_id, data).await,
         OutboxEvent::Moderator {
             forum_id,
             person_id,

@@ -31,6 +31,8 @@ pub struct ForumChanges {
     pub visibility: Option<String>,
     /// Whether everyone with an account here is a member of a members-only forum.
     pub all_accounts_are_members: Option<bool>,
+    /// Only its moderators start threads (anyone may reply).
+    pub posting_restricted_to_mods: Option<bool>,
 }
 
 /// One page of a forum: the forum and its threads with their starters.
@@ -42,10 +44,38 @@ pub struct ForumPage {
     pub threads: Vec<(Thread, User)>,
     /// Where this page stands.
     pub paging: Paging,
+    /// Whether the viewer may start a thread here (logged in, and a moderator where only
+    /// moderators start threads).
+    pub viewer_may_start_thread: bool,
 }
 
 fn not_found() -> ForumError {
     ForumError::NotFound { what: "forum" }
+}
+
+/// Fails with 403 `posting_restricted` when only the forum's moderators start threads there
+/// and `by` is not one of them (one query then; none otherwise).
+pub(crate) fn require_may_start_thread(
+    conn: &mut crate::db::Conn<'_>,
+    forum: &Forum,
+    by: &User,
+) -> Result<(), ForumError> {
+    if !forum.posting_restricted_to_mods {
+        return Ok(());
+    }
+    let may = if forum.local {
+        super::moderation::moderates(conn, by, forum)?
+    } else {
+        crate::db::moderation::is_moderator(conn, forum.id, by.id)?
+    };
+    if may {
+        Ok(())
+    } else {
+        Err(ForumError::forbidden(
+            "posting_restricted",
+            "In this forum only its moderators start threads; you can reply to theirs",
+        ))
+    }
 }
 
 /// Fails with `forum_archived` when the forum takes no new posts.
@@ -178,7 +208,12 @@ impl Site {
                     forum.id,
                     title.as_str(),
                     description.as_str(),
-                    changes.archived.unwrap_or(forum.archived),
+                    (
+                        changes.archived.unwrap_or(forum.archived),
+                        changes
+                            .posting_restricted_to_mods
+                            .unwrap_or(forum.posting_restricted_to_mods),
+                    ),
                     now,
                 )?;
                 let told = set_visibility(
@@ -208,10 +243,15 @@ impl Site {
             require_can_read(conn, &forum, viewer.as_ref(), "forum")?;
             let paging = Paging::new(page, per_page, forum.thread_count);
             let threads = threads::page_in_forum(conn, forum.id, paging.limit(), paging.offset())?;
+            let viewer_may_start_thread = match &viewer {
+                Some(user) => require_may_start_thread(conn, &forum, user).is_ok(),
+                None => false,
+            };
             Ok(ForumPage {
                 forum,
                 threads,
                 paging,
+                viewer_may_start_thread,
             })
         })
         .await

@@ -338,6 +338,10 @@ impl Site {
                         require_federated(&forum, "forum")?;
                         super::forums::require_open(&forum)?;
                         require_not_banned(conn, &author, &forum)?;
+                        if forum.local {
+                            // A forum elsewhere decides for itself (it announced the thread).
+                            super::forums::require_may_start_thread(conn, &forum, &author)?;
+                        }
                         let title = title_of(&incoming);
                         let thread = threads::insert_remote(
                             conn,

@@ -124,6 +124,14 @@ pub enum OutboxEvent {
         /// The report.
         report_id: i64,
     },
+    /// A moderator here closed a report that other servers know of (made there, or about a
+    /// forum there): Lemmy's `Resolve` of the `Flag`.
+    ResolveReport {
+        /// The report.
+        report_id: i64,
+        /// The moderator (here).
+        moderator_id: i64,
+    },
     /// An administrator appointed or removed a moderator of one of our forums.
     Moderator {
         /// The forum.

@@ -213,6 +213,7 @@ impl Site {
                 require_can_read(conn, &forum, Some(&by), "forum")?;
                 require_open(&forum)?;
                 require_not_banned(conn, &by, &forum)?;
+                super::forums::require_may_start_thread(conn, &forum, &by)?;
                 let limits = &inner.settings.limits;
                 let mut v = Validator::new();
                 let title = v.check("title", ThreadTitle::parse(&title, limits.title_max_chars));

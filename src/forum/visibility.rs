@@ -96,10 +96,13 @@ impl Site {
                 | OutboxEvent::Removal { post_id, .. } => {
                     posts::with_context(conn, post_id)?.map(|(_, _, _, forum)| forum)
                 }
-                OutboxEvent::Report { report_id } => match reports::by_id(conn, report_id)? {
-                    Some(report) => forums::by_id(conn, report.forum_id)?,
-                    None => None,
-                },
+                OutboxEvent::Report { report_id }
+                | OutboxEvent::ResolveReport { report_id, .. } => {
+                    match reports::by_id(conn, report_id)? {
+                        Some(report) => forums::by_id(conn, report.forum_id)?,
+                        None => None,
+                    }
+                }
                 OutboxEvent::Lock { thread_id, .. } | OutboxEvent::Feature { thread_id, .. } => {
                     match threads::by_id(conn, thread_id)? {
                         Some(thread) => forums::by_id(conn, thread.forum_id)?,

@@ -25,6 +25,8 @@ both_backends!(
     posts_are_removed_and_restored_on_the_pages,
     removals_reach_every_server_that_follows_the_forum,
     a_moderator_elsewhere_removes_in_lemmys_words,
+    only_moderators_start_threads_where_the_forum_says_so,
+    a_forum_elsewhere_that_keeps_threads_to_moderators_is_respected_here,
 );
 
 /// A school: `head` administers; `bea` moderates maths; `cara` moderates science; `dev` is an
@@ -1142,4 +1144,147 @@ async fn a_moderator_elsewhere_removes_in_lemmys_words(backend: Backend) {
     // The post's author, deleting it from its own server, still deletes it.
     let (status, _) = alpha.delete_post(Some(&alice), reply).await;
     assert_eq!(status, 204);
+}
+
+async fn only_moderators_start_threads_where_the_forum_says_so(backend: Backend) {
+    let (app, [head, bea, cara, dev]) = school(backend).await;
+    // Only administrators set it.
+    let body = json!({"posting_restricted_to_mods": true});
+    let (status, answer) = app
+        .api(
+            Method::PATCH,
+            "/api/v1/forums/maths",
+            Some(&bea),
+            Some(body.clone()),
+        )
+        .await;
+    expect_error(status, &answer, 403, "admin_only");
+    let (status, forum) = app
+        .api(
+            Method::PATCH,
+            "/api/v1/forums/maths",
+            Some(&head),
+            Some(body),
+        )
+        .await;
+    assert_eq!(status, 200, "{forum}");
+    assert_eq!(forum["posting_restricted_to_mods"], true);
+
+    // dev, and cara (who moderates science, not maths), may not start one; bea and head may.
+    for token in [&dev, &cara] {
+        let (status, answer) = app
+            .api(
+                Method::POST,
+                "/api/v1/forums/maths/threads",
+                Some(token),
+                Some(json!({"title": "Mine", "body": "Words."})),
+            )
+            .await;
+        expect_error(status, &answer, 403, "posting_restricted");
+    }
+    let thread = app.thread(&bea, "maths", "Week 1", "Read this.").await;
+    app.thread(&head, "maths", "Week 2", "And this.").await;
+    // Everyone still replies; science is as before.
+    let (status, body) = try_reply(&app, &dev, thread, "Thanks.").await;
+    assert_eq!(status, 201, "{body}");
+    app.thread(&dev, "science", "Magnets", "Poles?").await;
+
+    // The page says so instead of offering the button; the Group says so to other servers.
+    let web = app.logged_in("dev").await;
+    let (_, page) = app.get(&web, "/f/maths").await;
+    let main = main_of(&page);
+    assert!(main.contains("only its moderators start threads"), "{main}");
+    assert!(!main.contains("/f/maths/new"), "{main}");
+    let (_, page) = app.get(&app.logged_in("bea").await, "/f/maths").await;
+    assert!(main_of(&page).contains("/f/maths/new"));
+
+    // What a person elsewhere sends as a new thread is refused the same way.
+    use staffroom::forum::incoming::{IncomingPost, Placement};
+    let remote = app
+        .remember_remote_person("http://elsewhere.example", "zed")
+        .await;
+    let (_, forum) = app.read("/api/v1/forums/maths").await;
+    let maths = app
+        .site
+        .forum_by_handle("maths".into(), None)
+        .await
+        .unwrap();
+    assert_eq!(forum["name"], "maths");
+    let refused = app
+        .site
+        .receive_post(
+            remote,
+            Placement::NewThread { forum_id: maths.id },
+            IncomingPost {
+                ap_id: "http://elsewhere.example/post/1".into(),
+                title: Some("Unasked".into()),
+                markdown: None,
+                html: "<p>Hello.</p>".into(),
+                published: staffroom::forum::now(),
+                updated: None,
+            },
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused.status(), 403, "{refused}");
+    assert!(
+        refused.to_string().contains("only its moderators"),
+        "{refused}"
+    );
+}
+
+async fn a_forum_elsewhere_that_keeps_threads_to_moderators_is_respected_here(backend: Backend) {
+    let net = network(backend, 2).await;
+    let (alpha, beta) = (&net[0], &net[1]);
+    alpha.create_user("head", true).await;
+    let head = alpha.token("head").await;
+    alpha.forum_named(&head, "maths").await;
+    let (status, body) = alpha
+        .api(
+            Method::PATCH,
+            "/api/v1/forums/maths",
+            Some(&head),
+            Some(json!({"posting_restricted_to_mods": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // Its Group says so, in Lemmy's words.
+    let res = reqwest::Client::new()
+        .get(alpha.url("/f/maths"))
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap();
+    let group: Value = res.json().await.unwrap();
+    assert_eq!(group["postingRestrictedToMods"], true, "{group}");
+
+    // Followed from beta, it is known there to take threads from its moderators only.
+    beta.create_user("bea", false).await;
+    let bea = beta.token("bea").await;
+    let handle = format!("maths@{}", alpha.domain());
+    let (status, body) = beta.follow(&bea, &handle).await;
+    assert_eq!(status, 202, "{body}");
+    drain_all(&[alpha, beta]).await;
+    let (_, forum) = beta.read(&format!("/api/v1/forums/{handle}")).await;
+    assert_eq!(forum["posting_restricted_to_mods"], true, "{forum}");
+    let (status, answer) = beta
+        .api(
+            Method::POST,
+            &format!("/api/v1/forums/{handle}/threads"),
+            Some(&bea),
+            Some(json!({"title": "Mine", "body": "Words."})),
+        )
+        .await;
+    expect_error(status, &answer, 403, "posting_restricted");
+    // Replies from there are welcome.
+    let thread = alpha.thread(&head, "maths", "Week 1", "Read this.").await;
+    drain_all(&[alpha, beta]).await;
+    let copy = thread_titled(beta, &handle, "Week 1").await;
+    let copy_id = copy["thread"]["id"].as_i64().unwrap();
+    let (status, body) = try_reply(beta, &bea, copy_id, "Done.").await;
+    assert_eq!(status, 201, "{body}");
+    drain_all(&[alpha, beta]).await;
+    let (_, page) = alpha.read(&format!("/api/v1/threads/{thread}")).await;
+    assert_eq!(page["posts"][0]["body"], "Done.", "{page}");
 }

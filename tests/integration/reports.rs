@@ -8,8 +8,8 @@ use staffroom::db::Backend;
 
 use crate::both_backends;
 use crate::following::post_signed;
-use crate::moderation::{log_of, school, two_schools};
-use crate::support::{drain_all, expect_error, TestApp};
+use crate::moderation::{appoint, followed_maths, log_of, school, two_schools};
+use crate::support::{column, drain_all, expect_error, TestApp};
 
 both_backends!(
     anyone_logged_in_reports_a_post_once_with_a_reason,
@@ -17,6 +17,8 @@ both_backends!(
     reports_are_made_and_worked_on_the_pages,
     a_report_of_a_post_elsewhere_reaches_its_forums_server,
     reports_arrive_in_lemmys_and_mastodons_words,
+    reports_are_resolved_in_lemmys_words,
+    closing_a_report_tells_the_servers_that_know_of_it,
 );
 
 pub(crate) async fn report(
@@ -357,4 +359,96 @@ async fn reports_arrive_in_lemmys_and_mastodons_words(backend: Backend) {
     assert!((200..300).contains(&status));
     let (_, body) = queue(alpha, &head, "maths", "open").await;
     assert_eq!(body["reports"].as_array().unwrap().len(), 2, "{body}");
+}
+
+async fn reports_are_resolved_in_lemmys_words(backend: Backend) {
+    let (net, head, _alice, thread) = two_schools(backend).await;
+    let (alpha, beta) = (&net[0], &net[1]);
+    let forum = alpha.url("/f/maths");
+    let fixture: Value =
+        serde_json::from_str(include_str!("../fixtures/lemmy/report_page.json")).unwrap();
+    let flag_id = beta.url(&format!("/activities/flag/{}", uuid::Uuid::new_v4()));
+    let mut flag = fixture;
+    flag["@context"] = json!("https://www.w3.org/ns/activitystreams");
+    flag["id"] = json!(flag_id);
+    flag["actor"] = json!(beta.url("/actor"));
+    flag["to"] = json!([forum]);
+    flag["audience"] = json!(forum);
+    flag["object"] = json!(alpha.url(&format!("/t/{thread}")));
+    let (status, text) = post_signed(beta, &alpha.url("/inbox"), &flag).await;
+    assert!((200..300).contains(&status), "{status} {text}");
+    // Lemmy's Resolve, as its fixture has it, by beta's actor standing in for a moderator.
+    let resolve = |flag_id: &str| {
+        let mut r: Value =
+            serde_json::from_str(include_str!("../fixtures/lemmy/resolve_report_page.json"))
+                .unwrap();
+        let mut inner = flag.clone();
+        inner.as_object_mut().unwrap().remove("@context");
+        inner["id"] = json!(flag_id);
+        r["@context"] = json!("https://www.w3.org/ns/activitystreams");
+        r["id"] = json!(beta.url(&format!("/activities/resolve/{}", uuid::Uuid::new_v4())));
+        r["actor"] = json!(beta.url("/actor"));
+        r["to"] = json!([forum]);
+        r["audience"] = json!(forum);
+        r["object"] = inner;
+        r
+    };
+    // Not a moderator of maths: refused, the report stays open.
+    let (status, text) = post_signed(beta, &alpha.url("/inbox"), &resolve(&flag_id)).await;
+    assert_eq!(status, 403, "{text}");
+    let (_, open) = queue(alpha, &head, "maths", "open").await;
+    assert_eq!(open["reports"].as_array().unwrap().len(), 1, "{open}");
+
+    // Appointed, the same closes it, and the log says who.
+    let moderator = format!("{0}@{0}", beta.domain());
+    let (status, body) = appoint(alpha, &head, "maths", &moderator).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, text) = post_signed(beta, &alpha.url("/inbox"), &resolve(&flag_id)).await;
+    assert!((200..300).contains(&status), "{status} {text}");
+    let (_, open) = queue(alpha, &head, "maths", "open").await;
+    assert!(open["reports"].as_array().unwrap().is_empty(), "{open}");
+    let (_, closed) = queue(alpha, &head, "maths", "closed").await;
+    assert_eq!(closed["reports"][0]["outcome"], "resolved", "{closed}");
+    let entries = log_of(alpha, None, "maths").await;
+    assert_eq!(entries[0]["action"], "resolve");
+    assert_eq!(entries[0]["moderator"]["name"], moderator);
+    // A Resolve of a report not known here is acknowledged and changes nothing.
+    let unknown = beta.url("/activities/flag/unknown");
+    let (status, _) = post_signed(beta, &alpha.url("/inbox"), &resolve(&unknown)).await;
+    assert!((200..300).contains(&status));
+}
+
+async fn closing_a_report_tells_the_servers_that_know_of_it(backend: Backend) {
+    let (net, head, bea, handle) = followed_maths(backend).await;
+    let (alpha, beta) = (&net[0], &net[1]);
+    alpha.thread(&head, "maths", "Rounding", "To ten.").await;
+    drain_all(&[alpha, beta]).await;
+    let copy = crate::conversation::thread_titled(beta, &handle, "Rounding").await;
+    let copy_post = copy["opening_post"]["id"].as_i64().unwrap();
+    let (status, body) = report(beta, Some(&bea), copy_post, Some("Wrong answer")).await;
+    assert_eq!(status, 201, "{body}");
+    drain_all(&[alpha, beta]).await;
+    let (_, open) = queue(alpha, &head, "maths", "open").await;
+    let report_id = open["reports"][0]["id"].as_i64().unwrap();
+    assert_eq!(
+        open["reports"][0]["reporter"]["name"],
+        format!("bea@{}", beta.domain())
+    );
+
+    // alpha's administrator resolves it: beta, where bea reported it, closes its copy too.
+    let (status, body) = alpha
+        .api(
+            Method::POST,
+            &format!("/api/v1/reports/{report_id}/resolve"),
+            Some(&head),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    drain_all(&[alpha, beta]).await;
+    assert_eq!(alpha.site.activities_sent("Resolve").await.unwrap(), 1);
+    assert_eq!(
+        column(beta, "SELECT outcome AS v FROM reports"),
+        ["resolved"]
+    );
 }

@@ -29,7 +29,8 @@ use url::Url;
 use crate::federation::error::FederationError;
 use crate::federation::protocol::activities::{
     Accept, Announce, Block, CollectionChange, CreateOrUpdate, Delete, Flag, Follow, InboxActivity,
-    Lock, Reject, UndoBlock, UndoDelete, UndoFollow, UndoLock, UndoVote, Unrecognised, Vote,
+    Lock, Reject, Resolve, UndoBlock, UndoDelete, UndoFollow, UndoLock, UndoVote, Unrecognised,
+    Vote,
 };
 use crate::federation::same_origin;
 use crate::forum::Site;
@@ -58,6 +59,7 @@ impl Unrecognised {
             "Block" => serde_json::from_value::<Block>(whole).err(),
             "Flag" => serde_json::from_value::<Flag>(whole).err(),
             "Add" | "Remove" => serde_json::from_value::<CollectionChange>(whole).err(),
+            "Resolve" => serde_json::from_value::<Resolve>(whole).err(),
             "Like" | "Dislike" => serde_json::from_value::<Vote>(whole).err(),
             "Create" | "Update" => serde_json::from_value::<CreateOrUpdate>(whole).err(),
             "Delete" => serde_json::from_value::<Delete>(whole).err(),
@@ -114,6 +116,7 @@ impl Activity for InboxActivity {
             InboxActivity::UndoBlock(a) => a.verify(data).await,
             InboxActivity::Flag(a) => a.verify(data).await,
             InboxActivity::CollectionChange(a) => a.verify(data).await,
+            InboxActivity::Resolve(a) => a.verify(data).await,
             InboxActivity::Unrecognised(a) => a.verify(data).await,
         }
     }
@@ -165,6 +168,7 @@ impl InboxActivity {
             InboxActivity::UndoBlock(a) => a.receive(data).await?,
             InboxActivity::Flag(a) => a.receive(data).await?,
             InboxActivity::CollectionChange(a) => a.receive(data).await?,
+            InboxActivity::Resolve(a) => a.receive(data).await?,
             InboxActivity::Unrecognised(a) => a.receive(data).await?,
         }
         data.first_receipt(id).await?;
@@ -192,6 +196,7 @@ impl InboxActivity {
             InboxActivity::UndoBlock(a) => (&a.id, &a.actor),
             InboxActivity::Flag(a) => (&a.id, &a.actor),
             InboxActivity::CollectionChange(a) => (&a.id, &a.actor),
+            InboxActivity::Resolve(a) => (&a.id, &a.actor),
             InboxActivity::Unrecognised(a) => (&a.id, &a.actor),
         }
     }

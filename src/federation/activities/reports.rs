@@ -3,7 +3,10 @@
 //! or about posts not known here, is acknowledged and left aside. A report made here about a
 //! post from elsewhere, or in a forum elsewhere, is sent as Lemmy sends it: by the reporter,
 //! `object` the post, the reason in `summary` (and in `content`, which Mastodon reads),
-//! addressed to the forum, to the servers the forum and the post live on.
+//! addressed to the forum, to the servers the forum and the post live on. A report closed by a
+//! moderator goes out as Lemmy's `Resolve` of the `Flag`, to the reporter's server and the
+//! forum's when either is elsewhere; one received closes our copy when its actor moderates
+//! the forum.
 
 use activitypub_federation::config::Data;
 use activitypub_federation::fetch::object_id::ObjectId;
@@ -14,7 +17,7 @@ use crate::federation::activities::posts::known_post;
 use crate::federation::actors::{is_local, ApUser};
 use crate::federation::error::FederationError;
 use crate::federation::outgoing::{person_inbox, planned, remote_forum_inboxes, url};
-use crate::federation::protocol::activities::Flag;
+use crate::federation::protocol::activities::{Flag, Resolve};
 use crate::federation::protocol::PUBLIC;
 use crate::forum::moderation::ReceivedReport;
 use crate::forum::outbox::{PlannedActivity, Signer};
@@ -73,6 +76,98 @@ impl Flag {
         }
         Ok(())
     }
+}
+
+impl Resolve {
+    /// Checks what can be checked before anything is stored.
+    pub(crate) async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
+        Ok(())
+    }
+
+    /// Does what the activity asks: the report made by the `Flag` is closed, when the actor
+    /// moderates its forum.
+    pub(crate) async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
+        let moderator = ObjectId::<ApUser>::from(self.actor.clone())
+            .dereference(data)
+            .await?
+            .user;
+        let flag = self.object.id().to_string();
+        match data
+            .receive_report_resolution(moderator.clone(), flag.clone())
+            .await
+        {
+            Err(crate::error::ForumError::Forbidden {
+                code: "moderators_only",
+                ..
+            }) => {
+                // A forum elsewhere may have appointed them since it was last read: read its
+                // moderators again, once, and ask again.
+                if let Some(forum) = data.report_forum(flag.clone()).await? {
+                    if let (false, Some(id)) = (forum.local, forum.ap_id.as_deref()) {
+                        let collection = url(&format!("{id}/moderators"))?;
+                        crate::federation::actors::read_moderators(&forum, &collection, data).await;
+                    }
+                }
+                data.receive_report_resolution(moderator, flag).await?;
+            }
+            other => other?,
+        }
+        Ok(())
+    }
+}
+
+/// What a moderator here closing a report that other servers know of becomes: their
+/// `Resolve` of its `Flag` (whole, as Lemmy sends it), to the reporter's server when they
+/// live elsewhere and to the forum's when it does.
+pub async fn plan_resolve(
+    report_id: i64,
+    moderator_id: i64,
+    data: &Data<Site>,
+) -> Result<Vec<PlannedActivity>, FederationError> {
+    let view = match data.report(report_id).await {
+        Ok(view) => view,
+        Err(crate::error::ForumError::NotFound { .. }) => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let (Some(flag_id), Some(moderator)) = (
+        view.report.ap_id.clone(),
+        data.user_by_id(moderator_id).await?,
+    ) else {
+        return Ok(Vec::new());
+    };
+    let urls = data.urls();
+    let ctx = &view.post;
+    let forum_url = url(&urls.forum(&ctx.forum))?;
+    let id = data.new_activity_id("resolve");
+    let body = json!({
+        "type": "Resolve",
+        "id": id,
+        "actor": url(&urls.user(&moderator))?,
+        "object": {
+            "type": "Flag",
+            "id": flag_id,
+            "actor": url(&urls.user(&view.reporter))?,
+            "object": url(&urls.post(&ctx.post))?,
+            "summary": view.report.reason,
+            "to": [forum_url],
+            "audience": forum_url,
+        },
+        "to": [forum_url],
+        "audience": forum_url,
+    });
+    let mut inboxes: Vec<Url> = person_inbox(&view.reporter)?.into_iter().collect();
+    if !ctx.forum.local {
+        inboxes.extend(remote_forum_inboxes(&ctx.forum, &forum_url, None)?);
+    }
+    inboxes.sort();
+    inboxes.dedup();
+    Ok(vec![planned(
+        &id,
+        "Resolve",
+        Signer::User(moderator.id),
+        &body,
+        inboxes,
+    )?])
 }
 
 /// What a report made here becomes: the reporter's `Flag` of the post, to the forum's server

@@ -116,7 +116,7 @@ pub async fn group(
         },
         published: forum.created_at.and_utc(),
         updated: forum.updated_at.and_utc(),
-        posting_restricted_to_mods: false,
+        posting_restricted_to_mods: forum.posting_restricted_to_mods,
         manually_approves_followers: false,
         id,
     })

@@ -331,6 +331,29 @@ pub struct Flag {
     pub to: Vec<Url>,
 }
 
+/// The type `Resolve` (Lemmy's, not ActivityStreams').
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub enum ResolveType {
+    /// `Resolve`.
+    #[default]
+    Resolve,
+}
+
+/// `Resolve` of a report (Lemmy): a moderator dealt with the `Flag` it names.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Resolve {
+    /// `Resolve`.
+    #[serde(rename = "type")]
+    pub kind: ResolveType,
+    /// Activity id.
+    pub id: Url,
+    /// The moderator.
+    pub actor: Url,
+    /// The `Flag` (whole, as Lemmy sends it, or its id).
+    pub object: ObjectRef,
+}
+
 /// `Add` or `Remove`.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 pub enum AddOrRemove {
@@ -410,6 +433,8 @@ pub enum InboxActivity {
     Flag(Flag),
     /// A thread pinned (`Add` to a forum's `featured`), or a moderator appointed.
     CollectionChange(CollectionChange),
+    /// A report dealt with (Lemmy).
+    Resolve(Resolve),
     /// Anything else.
     Unrecognised(Unrecognised),
 }

@@ -368,6 +368,13 @@ pub struct RemoteGroup {
         skip_serializing_if = "Option::is_none"
     )]
     pub attributed_to: Option<Url>,
+    /// Only its moderators start threads (Lemmy).
+    #[serde(
+        default,
+        deserialize_with = "deserialize_skip_error",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub posting_restricted_to_mods: Option<bool>,
 }
 
 pub use activitypub_federation::protocol::helpers::deserialize_skip_error;

@@ -190,7 +190,7 @@ impl Site {
         id: i64,
         outcome: Outcome,
     ) -> Result<ReportView, ForumError> {
-        self.blocking(move |_inner, conn| {
+        self.blocking_then_send(move |inner, conn| {
             let report =
                 report_rows::by_id(conn, id)?.ok_or(ForumError::NotFound { what: "report" })?;
             let forum = forums::by_id(conn, report.forum_id)?
@@ -217,7 +217,84 @@ impl Site {
                     person: Some(view.reporter.id),
                 };
                 record(conn, &forum, &by, action, target, &Reason::default())?;
-                Ok(view)
+                // Servers that know of the report hear it is dealt with: the reporter's, and
+                // the forum's when it lives elsewhere.
+                let told = inner.settings.federation.enabled
+                    && view.report.ap_id.is_some()
+                    && (!forum.local || !view.reporter.local);
+                if told {
+                    push_event(
+                        conn,
+                        &OutboxEvent::ResolveReport {
+                            report_id: id,
+                            moderator_id: by.id,
+                        },
+                    )?;
+                }
+                Ok((view, told))
+            })
+        })
+        .await
+    }
+
+    /// The forum of the report made by the Flag `flag_ap_id`, if there is one.
+    pub async fn report_forum(&self, flag_ap_id: String) -> Result<Option<Forum>, ForumError> {
+        self.blocking(
+            move |_inner, conn| match report_rows::by_ap_id(conn, &flag_ap_id)? {
+                Some(report) => Ok(forums::by_id(conn, report.forum_id)?),
+                None => Ok(None),
+            },
+        )
+        .await
+    }
+
+    /// A report closed elsewhere (Lemmy's `Resolve` of its `Flag`), by `by`, who must moderate
+    /// the report's forum (here, or as its forum elsewhere lists them). A report not known
+    /// here, or closed already, is left as it is.
+    pub async fn receive_report_resolution(
+        &self,
+        by: User,
+        flag_ap_id: String,
+    ) -> Result<(), ForumError> {
+        self.blocking(move |_inner, conn| {
+            let Some(report) = report_rows::by_ap_id(conn, &flag_ap_id)? else {
+                return Ok(());
+            };
+            let forum = forums::by_id(conn, report.forum_id)?
+                .ok_or(ForumError::NotFound { what: "forum" })?;
+            require_federated(&forum, "forum")?;
+            let may = if forum.local {
+                moderates(conn, &by, &forum)?
+            } else {
+                log::is_moderator(conn, forum.id, by.id)?
+            };
+            if !may {
+                return Err(ForumError::forbidden(
+                    "moderators_only",
+                    "Only this forum's moderators can do that",
+                ));
+            }
+            conn.transaction(|conn| {
+                let now = db::now();
+                let Some(closed) =
+                    report_rows::close(conn, report.id, Outcome::Resolved.as_str(), by.id, now)?
+                else {
+                    return Ok(());
+                };
+                let target = Target {
+                    thread: crate::db::posts::by_id(conn, closed.post_id)?.map(|p| p.thread_id),
+                    post: Some(closed.post_id),
+                    person: Some(closed.reporter_id),
+                };
+                record(
+                    conn,
+                    &forum,
+                    &by,
+                    Action::Resolve,
+                    target,
+                    &Reason::default(),
+                )?;
+                Ok(())
             })
         })
         .await

@@ -44,6 +44,7 @@ struct Fields<'a> {
     archived: bool,
     members_only: bool,
     all_accounts_are_members: bool,
+    posting_restricted_to_mods: bool,
 }
 
 /// What the edit-forum page shows besides the forum: the fields as typed, and the appoint form.
@@ -74,6 +75,7 @@ async fn edit_page(
         archived: forum.archived,
         members_only: forum.members_only(),
         all_accounts_are_members: forum.all_accounts_are_members,
+        posting_restricted_to_mods: forum.posting_restricted_to_mods,
     });
     let layout = viewer.layout(format!("Edit {}", forum.title));
     Ok(html(
@@ -206,6 +208,7 @@ pub struct EditForumFields {
     /// `public` or `members`.
     visibility: String,
     all_accounts_are_members: Option<String>,
+    posting_restricted_to_mods: Option<String>,
 }
 
 /// POST /admin/forums/{name}
@@ -219,6 +222,7 @@ pub async fn edit_forum(
     let user = admin(&viewer, &format!("/admin/forums/{name}"))?;
     let archived = form.archived.is_some();
     let all_accounts_are_members = form.all_accounts_are_members.is_some();
+    let posting_restricted_to_mods = form.posting_restricted_to_mods.is_some();
     let result = viewer
         .site
         .update_forum(
@@ -231,6 +235,7 @@ pub async fn edit_forum(
                 // A form without the choice (an older page) keeps it as it is.
                 visibility: Some(form.visibility.clone()).filter(|v| !v.is_empty()),
                 all_accounts_are_members: Some(all_accounts_are_members),
+                posting_restricted_to_mods: Some(posting_restricted_to_mods),
             },
         )
         .await;
@@ -252,6 +257,7 @@ pub async fn edit_forum(
                         archived,
                         members_only: form.visibility == "members",
                         all_accounts_are_members,
+                        posting_restricted_to_mods,
                     }),
                     errors: FormErrors(invalid.fields),
                     ..EditState::default()

@@ -32,6 +32,7 @@ struct ForumPage<'a> {
     threads: Vec<ThreadItem>,
     pager: Pager,
     logged_in: bool,
+    may_start_thread: bool,
     following: bool,
 }
 
@@ -117,6 +118,7 @@ pub async fn forum(
             .collect(),
         forum: item,
         logged_in: viewer.user.is_some(),
+        may_start_thread: page.viewer_may_start_thread,
         following,
     })
 }

@@ -1,0 +1,1 @@
+ALTER TABLE forums DROP COLUMN posting_restricted_to_mods;
