@@ -170,6 +170,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 delete().to(moderation::dismiss),
             )
             .route("/forums/{name}/modlog", get().to(moderation::log))
+            .route("/modlog", get().to(moderation::instance_log))
             .route("/forums/{name}/members", get().to(members::list))
             .route("/forums/{name}/members/{person}", put().to(members::add))
             .route(

@@ -129,6 +129,21 @@ pub async fn log(
     }))
 }
 
+/// GET /api/v1/modlog?page=N: the instance's own moderation log (bans from the whole instance).
+pub async fn instance_log(
+    state: web::Data<AppState>,
+    me: MaybeApiUser,
+    q: web::Query<PageQuery>,
+) -> ApiResult {
+    let viewer = me.0.map(|m| m.user);
+    let page = state.site.instance_moderation_log(viewer, q.page).await?;
+    let urls = state.site.urls();
+    Ok(HttpResponse::Ok().json(LogJson {
+        entries: page.items.iter().map(|i| entry_json(i, urls)).collect(),
+        paging: (&page.paging).into(),
+    }))
+}
+
 /// `POST /api/v1/posts/{id}/remove` and `/restore` body.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]

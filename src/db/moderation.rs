@@ -117,28 +117,45 @@ pub fn record(conn: &mut Conn<'_>, entry: &NewLogEntry<'_>) -> QueryResult<LogEn
         .get_result(c))
 }
 
-/// How many entries the forum's log holds.
-pub fn count_in_forum(conn: &mut Conn<'_>, forum_id: i64) -> QueryResult<i64> {
-    dispatch!(conn, |c| moderation_log::table
-        .filter(moderation_log::forum_id.eq(forum_id))
-        .count()
-        .get_result(c))
+/// How many entries the forum's log holds (`None`: the instance's own log, of what concerns
+/// no one forum).
+pub fn count_in_forum(conn: &mut Conn<'_>, forum_id: Option<i64>) -> QueryResult<i64> {
+    match forum_id {
+        Some(id) => dispatch!(conn, |c| moderation_log::table
+            .filter(moderation_log::forum_id.eq(id))
+            .count()
+            .get_result(c)),
+        None => dispatch!(conn, |c| moderation_log::table
+            .filter(moderation_log::forum_id.is_null())
+            .count()
+            .get_result(c)),
+    }
 }
 
-/// One page of the forum's log, newest first. Served by the index `moderation_log_forum`.
+/// One page of the forum's log (`None`: the instance's), newest first. Served by the index
+/// `moderation_log_forum`.
 pub fn page_in_forum(
     conn: &mut Conn<'_>,
-    forum_id: i64,
+    forum_id: Option<i64>,
     limit: i64,
     offset: i64,
 ) -> QueryResult<Vec<LogEntry>> {
-    dispatch!(conn, |c| moderation_log::table
-        .filter(moderation_log::forum_id.eq(forum_id))
-        .order(moderation_log::id.desc())
-        .limit(limit)
-        .offset(offset)
-        .select(LogEntry::as_select())
-        .load(c))
+    match forum_id {
+        Some(id) => dispatch!(conn, |c| moderation_log::table
+            .filter(moderation_log::forum_id.eq(id))
+            .order(moderation_log::id.desc())
+            .limit(limit)
+            .offset(offset)
+            .select(LogEntry::as_select())
+            .load(c)),
+        None => dispatch!(conn, |c| moderation_log::table
+            .filter(moderation_log::forum_id.is_null())
+            .order(moderation_log::id.desc())
+            .limit(limit)
+            .offset(offset)
+            .select(LogEntry::as_select())
+            .load(c)),
+    }
 }
 
 /// The people with these ids (the moderators and people a page of the log names).

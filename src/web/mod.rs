@@ -370,6 +370,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/f/{name}/new", post().to(forums::new_thread))
         .route("/f/{name}/feed.atom", get().to(feeds::forum))
         .route("/f/{name}/modlog", get().to(moderation::log))
+        .route("/modlog", get().to(moderation::instance_log))
         .route("/f/{name}/members", get().to(members::members))
         .route("/f/{name}/members", post().to(members::add))
         .route("/f/{name}/members/remove", post().to(members::remove))

@@ -342,6 +342,29 @@ async fn an_instance_ban_can_take_everything_they_posted(backend: Backend) {
     assert_eq!(status, 204, "{body}");
     let (status, body) = try_thread(&app, &dev, "maths", "Sorry").await;
     assert_eq!(status, 201, "{body}");
+
+    // The instance's own log lists both, for anyone, on the page and through the API; no
+    // forum's log does.
+    let (status, log) = app.read("/api/v1/modlog").await;
+    assert_eq!(status, 200, "{log}");
+    let actions: Vec<&str> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["unban", "ban"], "{log}");
+    assert_eq!(log["entries"][1]["person"]["name"], "dev");
+    assert_eq!(log["entries"][1]["reason"], "Spam everywhere");
+    assert!(log_of(&app, None, "maths")
+        .await
+        .iter()
+        .all(|e| e["action"] != "ban"));
+    let (status, page) = app.get(&TestApp::browser(), "/modlog").await;
+    assert_eq!(status, 200);
+    let main = main_of(&page);
+    assert!(main.contains("Moderation log: this instance"), "{main}");
+    assert!(main.contains("Spam everywhere"), "{main}");
 }
 
 async fn bans_are_made_and_lifted_on_the_pages(backend: Backend) {

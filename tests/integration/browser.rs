@@ -629,6 +629,7 @@ async fn every_page_type_passes_axe_in_both_schemes_and_fits_a_phone(backend: Ba
         ("members-only-forum", "/f/staff".into()),
         ("members", "/f/staff/members".into()),
         ("leave", "/settings/delete".into()),
+        ("instance-modlog", "/modlog".into()),
     ];
     // axe finds what it should: an image without a description, put into a page for a moment.
     {

@@ -171,6 +171,7 @@ async fn everyday_requests_use_indexes_for_every_query() {
     }
     for path in [
         "/f/maths/modlog".to_string(),
+        "/modlog".into(),
         format!("/t/{thread}/lock"),
         "/admin/forums/maths".into(),
         "/f/maths/bans".into(),

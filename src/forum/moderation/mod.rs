@@ -14,6 +14,7 @@ mod reports;
 
 pub(crate) use bans::{banned_from, require_not_banned};
 pub use bans::{BanRequest, BanView, ReceivedBan};
+pub use logbook::InstanceLogPage;
 pub(crate) use members::set_visibility;
 pub use members::MemberList;
 pub use reports::{Outcome, ReceivedReport, ReportQueue, ReportView};

@@ -52,7 +52,8 @@ struct LogLine {
 #[template(path = "modlog.html")]
 struct LogPageView<'a> {
     layout: &'a Layout,
-    forum: ForumItem,
+    /// `None`: the instance's own log.
+    forum: Option<ForumItem>,
     lines: Vec<LogLine>,
     pager: Pager,
 }
@@ -216,7 +217,26 @@ pub async fn log(
         layout: &layout,
         lines: page.items.iter().map(LogLine::from).collect(),
         pager: Pager::new(&base, &page.paging),
-        forum,
+        forum: Some(forum),
+    })
+}
+
+/// GET /modlog: what the administrators did across the instance, newest first.
+pub async fn instance_log(
+    viewer: Viewer,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse, PageError> {
+    let page = viewer
+        .site
+        .instance_moderation_log(viewer.user.clone(), q.page)
+        .await
+        .map_err(|e| viewer.error(e))?;
+    let layout = viewer.layout("Moderation log: this instance");
+    ok(&LogPageView {
+        layout: &layout,
+        lines: page.items.iter().map(LogLine::from).collect(),
+        pager: Pager::new("/modlog", &page.paging),
+        forum: None,
     })
 }
 
