@@ -135,6 +135,27 @@ pub fn with_context(
         .optional())
 }
 
+/// Posts with their authors, threads and forums, in no particular order: one query.
+pub fn many_with_context(
+    conn: &mut Conn<'_>,
+    ids: &[i64],
+) -> QueryResult<Vec<(Post, User, Thread, Forum)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    dispatch!(conn, |c| posts::table
+        .inner_join(users::table)
+        .inner_join(threads::table.inner_join(forums::table))
+        .filter(posts::id.eq_any(ids))
+        .select((
+            Post::as_select(),
+            User::as_select(),
+            Thread::as_select(),
+            Forum::as_select(),
+        ))
+        .load(c))
+}
+
 /// A thread's opening post with its author, the thread and its forum: one query.
 pub fn opening_with_context(
     conn: &mut Conn<'_>,

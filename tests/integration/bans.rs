@@ -727,6 +727,12 @@ async fn a_moderator_elsewhere_bans_in_lemmys_words(backend: Backend) {
     let entries = log_of(alpha, None, "maths").await;
     assert_eq!(entries[0]["action"], "ban");
     assert_eq!(entries[0]["moderator"]["name"], moderator);
+    // Not even a moderator bans our administrator.
+    let mut of_admin = block("Power grab");
+    of_admin["object"] = json!(alpha.url("/u/head"));
+    let (status, text) = post_signed(beta, &alpha.url("/inbox"), &of_admin).await;
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("cannot_ban_admin"), "{text}");
 
     // rita's reply to the thread is refused, the long way.
     use staffroom::forum::incoming::{IncomingPost, Placement};
@@ -786,6 +792,23 @@ async fn a_moderator_elsewhere_bans_in_lemmys_words(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(log_of(alpha, None, "maths").await[0]["action"], "unban");
+
+    // Mbin says when a ban ends with `expires` alone: taken the same.
+    let mut mbin = block("Off topic");
+    mbin.as_object_mut().unwrap().remove("endTime");
+    mbin["expires"] = json!("2098-05-01T00:00:00Z");
+    let (status, text) = post_signed(beta, &alpha.url("/inbox"), &mbin).await;
+    assert!((200..300).contains(&status), "{status} {text}");
+    let (_, list) = alpha
+        .api(Method::GET, "/api/v1/forums/maths/bans", Some(&head), None)
+        .await;
+    assert!(
+        list[0]["expires_at"]
+            .as_str()
+            .unwrap()
+            .starts_with("2098-05-01T00:00:00"),
+        "{list}"
+    );
 }
 
 async fn a_persons_own_server_bans_them_here_too(backend: Backend) {

@@ -19,6 +19,7 @@ both_backends!(
     reports_arrive_in_lemmys_and_mastodons_words,
     reports_are_resolved_in_lemmys_words,
     closing_a_report_tells_the_servers_that_know_of_it,
+    the_queue_costs_the_same_queries_however_many_reports,
 );
 
 pub(crate) async fn report(
@@ -337,10 +338,18 @@ async fn reports_arrive_in_lemmys_and_mastodons_words(backend: Backend) {
     alpha.create_user("dev", false).await;
     let dev = alpha.token("dev").await;
     let reply = alpha.reply(&dev, thread, "Something unkind.", None).await;
+    let other = alpha
+        .reply(&dev, thread, "Something else unkind.", None)
+        .await;
     let mut flag = mastodon.clone();
     flag["id"] = json!(fresh());
     flag["actor"] = json!(beta.url("/actor"));
-    flag["object"] = json!([alpha.url("/u/dev"), alpha.url(&format!("/p/{reply}"))]);
+    // The person and two of their posts: a report of each post.
+    flag["object"] = json!([
+        alpha.url("/u/dev"),
+        alpha.url(&format!("/p/{other}")),
+        alpha.url(&format!("/p/{reply}"))
+    ]);
     flag["to"] = json!(alpha.url("/u/dev"));
     flag["content"] = json!("y".repeat(3000));
     let (status, text) = post_signed(beta, &alpha.url("/inbox"), &flag).await;
@@ -348,6 +357,7 @@ async fn reports_arrive_in_lemmys_and_mastodons_words(backend: Backend) {
     let (_, body) = queue(alpha, &head, "maths", "open").await;
     let newest = &body["reports"][0];
     assert_eq!(newest["post"]["id"], reply, "{body}");
+    assert_eq!(body["reports"][1]["post"]["id"], other, "{body}");
     assert!(newest["reason"].as_str().unwrap().chars().count() <= 1000);
 
     // A Flag about a person only is acknowledged and left aside.
@@ -358,7 +368,7 @@ async fn reports_arrive_in_lemmys_and_mastodons_words(backend: Backend) {
     let (status, _) = post_signed(beta, &alpha.url("/inbox"), &person_only).await;
     assert!((200..300).contains(&status));
     let (_, body) = queue(alpha, &head, "maths", "open").await;
-    assert_eq!(body["reports"].as_array().unwrap().len(), 2, "{body}");
+    assert_eq!(body["reports"].as_array().unwrap().len(), 3, "{body}");
 }
 
 async fn reports_are_resolved_in_lemmys_words(backend: Backend) {
@@ -451,4 +461,32 @@ async fn closing_a_report_tells_the_servers_that_know_of_it(backend: Backend) {
         column(beta, "SELECT outcome AS v FROM reports"),
         ["resolved"]
     );
+}
+
+async fn the_queue_costs_the_same_queries_however_many_reports(backend: Backend) {
+    let (app, [head, _bea, _cara, dev]) = school(backend).await;
+    let thread = app.thread(&head, "maths", "Fractions", "Halves?").await;
+    let mut replies = Vec::new();
+    for n in 0..6 {
+        replies.push(app.reply(&head, thread, &format!("Reply {n}"), None).await);
+    }
+    let bea_web = app.logged_in("bea").await;
+    let cost = |path: &'static str| {
+        let (app, web) = (&app, &bea_web);
+        async move {
+            let before = app.site.db().query_count();
+            let (status, _) = app.get(web, path).await;
+            assert_eq!(status, 200);
+            app.site.db().query_count() - before
+        }
+    };
+    let (status, _) = report(&app, Some(&dev), replies[0], Some("One")).await;
+    assert_eq!(status, 201);
+    let one = cost("/f/maths/reports").await;
+    for (n, post) in replies.iter().enumerate().skip(1) {
+        let (status, _) = report(&app, Some(&dev), *post, Some(&format!("Report {n}"))).await;
+        assert_eq!(status, 201);
+    }
+    let six = cost("/f/maths/reports").await;
+    assert_eq!(one, six, "one report vs six");
 }

@@ -65,19 +65,44 @@ pub struct ReceivedReport {
 }
 
 fn report_view(conn: &mut Conn<'_>, report: Report) -> Result<ReportView, ForumError> {
-    let post = post_context(conn, report.post_id)?;
-    let mut ids = vec![report.reporter_id];
-    ids.extend(report.closed_by_id);
-    let people = log::people(conn, &ids)?;
+    report_views(conn, vec![report])?
+        .pop()
+        .ok_or(ForumError::NotFound { what: "report" })
+}
+
+/// Reports with what they name: two queries however many there are (the posts in context,
+/// then the reporters and moderators). A report whose post or reporter is gone is left out.
+fn report_views(conn: &mut Conn<'_>, reports: Vec<Report>) -> Result<Vec<ReportView>, ForumError> {
+    let post_ids: Vec<i64> = reports.iter().map(|r| r.post_id).collect();
+    let posts = crate::db::posts::many_with_context(conn, &post_ids)?;
+    let mut people_ids: Vec<i64> = reports.iter().map(|r| r.reporter_id).collect();
+    people_ids.extend(reports.iter().filter_map(|r| r.closed_by_id));
+    people_ids.sort_unstable();
+    people_ids.dedup();
+    let people = log::people(conn, &people_ids)?;
     let find = |id: i64| people.iter().find(|u| u.id == id).cloned();
-    let reporter = find(report.reporter_id).ok_or(ForumError::NotFound { what: "person" })?;
-    let closed_by = report.closed_by_id.and_then(find);
-    Ok(ReportView {
-        report,
-        post,
-        reporter,
-        closed_by,
-    })
+    Ok(reports
+        .into_iter()
+        .filter_map(|report| {
+            let (post, author, thread, forum) = posts
+                .iter()
+                .find(|(p, ..)| p.id == report.post_id)
+                .cloned()?;
+            let reporter = find(report.reporter_id)?;
+            let closed_by = report.closed_by_id.and_then(find);
+            Some(ReportView {
+                post: PostContext {
+                    post,
+                    author,
+                    thread,
+                    forum,
+                },
+                reporter,
+                closed_by,
+                report,
+            })
+        })
+        .collect())
 }
 
 impl Site {
@@ -168,10 +193,7 @@ impl Site {
             );
             let rows =
                 report_rows::page_in_forum(conn, forum.id, open, paging.limit(), paging.offset())?;
-            let reports = rows
-                .into_iter()
-                .map(|r| report_view(conn, r))
-                .collect::<Result<Vec<_>, _>>()?;
+            let reports = report_views(conn, rows)?;
             Ok(ReportQueue {
                 forum,
                 open,
