@@ -78,6 +78,18 @@ impl Flag {
     }
 }
 
+/// A report made or received here, with what it names; none when it is gone.
+async fn report_view(
+    report_id: i64,
+    data: &Data<Site>,
+) -> Result<Option<crate::forum::moderation::ReportView>, FederationError> {
+    match data.report(report_id).await {
+        Ok(view) => Ok(Some(view)),
+        Err(crate::error::ForumError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 impl Resolve {
     /// Checks what can be checked before anything is stored.
     pub(crate) async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
@@ -124,10 +136,8 @@ pub async fn plan_resolve(
     moderator_id: i64,
     data: &Data<Site>,
 ) -> Result<Vec<PlannedActivity>, FederationError> {
-    let view = match data.report(report_id).await {
-        Ok(view) => view,
-        Err(crate::error::ForumError::NotFound { .. }) => return Ok(Vec::new()),
-        Err(e) => return Err(e.into()),
+    let Some(view) = report_view(report_id, data).await? else {
+        return Ok(Vec::new());
     };
     let (Some(flag_id), Some(moderator)) = (
         view.report.ap_id.clone(),
@@ -176,10 +186,8 @@ pub async fn plan_report(
     report_id: i64,
     data: &Data<Site>,
 ) -> Result<Vec<PlannedActivity>, FederationError> {
-    let view = match data.report(report_id).await {
-        Ok(view) => view,
-        Err(crate::error::ForumError::NotFound { .. }) => return Ok(Vec::new()),
-        Err(e) => return Err(e.into()),
+    let Some(view) = report_view(report_id, data).await? else {
+        return Ok(Vec::new());
     };
     let Some(id) = view.report.ap_id.clone() else {
         return Ok(Vec::new());
