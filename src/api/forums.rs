@@ -126,7 +126,7 @@ pub async fn threads(
         threads: page
             .threads
             .iter()
-            .map(|(t, u)| ThreadJson::new(t, &page.forum, u, urls))
+            .map(|(t, u)| ThreadJson::new(t, &page.forum, u, urls).read_by(&page.viewer_read))
             .collect(),
         forum: ForumJson::new(&page.forum, urls),
         paging: (&page.paging).into(),

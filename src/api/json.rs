@@ -120,9 +120,23 @@ pub struct ThreadJson {
     pub created_at: String,
     /// Latest activity.
     pub last_activity_at: String,
+    /// In a forum's list, for a logged-in reader who opened the thread: how many of its posts
+    /// they have seen, and how many they have not.
+    pub posts_read: Option<i64>,
+    /// See `posts_read`.
+    pub new_posts: Option<i64>,
 }
 
 impl ThreadJson {
+    /// The same, with how far the reader has read (from `read`: `(thread, posts read)`).
+    pub fn read_by(mut self, read: &[(i64, i64)]) -> ThreadJson {
+        if let Some((_, n)) = read.iter().find(|(t, _)| *t == self.id) {
+            self.posts_read = Some(*n);
+            self.new_posts = Some((self.reply_count + 1 - n).max(0));
+        }
+        self
+    }
+
     /// From rows.
     pub fn new(t: &Thread, forum: &Forum, author: &User, urls: &Urls) -> ThreadJson {
         ThreadJson {
@@ -137,6 +151,8 @@ impl ThreadJson {
             reply_count: t.reply_count,
             created_at: ts(t.created_at),
             last_activity_at: ts(t.last_activity_at),
+            posts_read: None,
+            new_posts: None,
         }
     }
 }

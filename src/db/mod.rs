@@ -31,6 +31,7 @@ pub mod members;
 pub mod moderation;
 pub mod outbox;
 pub mod posts;
+pub mod reads;
 pub mod received;
 pub mod reports;
 pub mod revisions;

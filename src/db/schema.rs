@@ -282,6 +282,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// How far each reader has read each thread.
+    thread_reads (user_id, thread_id) {
+        user_id -> BigInt,
+        thread_id -> BigInt,
+        posts_read -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     /// Members of members-only forums.
     forum_members (id) {
         id -> BigInt,
@@ -356,4 +366,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     invites,
     instance_blocks,
     forum_members,
+    thread_reads,
 );

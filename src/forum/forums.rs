@@ -47,6 +47,9 @@ pub struct ForumPage {
     /// Whether the viewer may start a thread here (logged in, and a moderator where only
     /// moderators start threads).
     pub viewer_may_start_thread: bool,
+    /// For a logged-in viewer, how many posts of each thread on the page they have seen:
+    /// `(thread, posts read)` for the threads they opened.
+    pub viewer_read: Vec<(i64, i64)>,
 }
 
 fn not_found() -> ForumError {
@@ -247,11 +250,19 @@ impl Site {
                 Some(user) => require_may_start_thread(conn, &forum, user).is_ok(),
                 None => false,
             };
+            let viewer_read = match &viewer {
+                Some(user) => {
+                    let ids: Vec<i64> = threads.iter().map(|(t, _)| t.id).collect();
+                    crate::db::reads::posts_read_in(conn, user.id, &ids)?
+                }
+                None => Vec::new(),
+            };
             Ok(ForumPage {
                 forum,
                 threads,
                 paging,
                 viewer_may_start_thread,
+                viewer_read,
             })
         })
         .await

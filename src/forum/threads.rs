@@ -10,7 +10,7 @@ use super::outbox::{post_event, PostAction};
 use super::types::{PostBody, ThreadTitle};
 use super::visibility::{require_can_read, require_federated};
 use super::{Forum, Inner, Paging, Post, Revision, Site, Thread, User};
-use crate::db::{self, forums, posts, revisions, threads, Conn};
+use crate::db::{self, forums, posts, reads, revisions, threads, Conn};
 use crate::error::{ForumError, Validator};
 
 /// A post shown on a page: the post, its author and, for a reply that answers an earlier post,
@@ -46,6 +46,9 @@ pub struct ThreadPage {
     pub viewer_moderates: bool,
     /// Why the logged-in viewer may not post here now, when a ban keeps them out.
     pub viewer_banned: Option<String>,
+    /// How many of the thread's posts the logged-in viewer had seen before this page (none:
+    /// they had never opened it). This page's are counted as seen from now on.
+    pub viewer_had_read: Option<i64>,
 }
 
 /// A post with everything around it.
@@ -293,6 +296,18 @@ impl Site {
                 Some(user) => banned_from(conn, user, &forum)?,
                 None => None,
             };
+            // How far the reader has read: written only when this page takes them further.
+            let viewer_had_read = match &viewer {
+                Some(user) => {
+                    let before = reads::posts_read(conn, user.id, thread.id)?;
+                    let seen = 1 + paging.offset() + rows.len() as i64;
+                    if seen > before.unwrap_or(0) {
+                        reads::record(conn, user.id, thread.id, seen, db::now())?;
+                    }
+                    before
+                }
+                None => None,
+            };
             let locked_by = match thread.locked_by_id {
                 Some(by) => crate::db::users::by_id(conn, by)?,
                 None => None,
@@ -321,6 +336,7 @@ impl Site {
                 locked_by,
                 viewer_moderates,
                 viewer_banned,
+                viewer_had_read,
             })
         })
         .await
@@ -393,6 +409,40 @@ impl Site {
             require_readable(&ctx.post)?;
             let text = markdown::quote(&ctx.author.display_name, &ctx.post.body_markdown);
             Ok((ctx, text))
+        })
+        .await
+    }
+
+    /// Where the first post `viewer` has not seen in a thread is (the last post when they have
+    /// seen them all; the opening post when they never opened it).
+    pub async fn first_unread(
+        &self,
+        thread_id: i64,
+        viewer: User,
+    ) -> Result<PostLocation, ForumError> {
+        let per_page = self.settings().pages.posts_per_page;
+        self.blocking(move |_inner, conn| {
+            let (opening, _, thread, forum) =
+                posts::opening_with_context(conn, thread_id)?.ok_or_else(thread_not_found)?;
+            require_can_read(conn, &forum, Some(&viewer), "thread")?;
+            let read = reads::posts_read(conn, viewer.id, thread.id)?.unwrap_or(0);
+            // Replies are numbered from 0; the post after `read` posts is reply `read - 1`.
+            let reply_index = read.min(thread.reply_count) - 1;
+            if reply_index < 0 {
+                return Ok(PostLocation {
+                    thread_id: thread.id,
+                    page: 1,
+                    post_id: opening.id,
+                });
+            }
+            let post_id = posts::replies_page(conn, thread.id, 1, reply_index)?
+                .first()
+                .map_or(opening.id, |(p, _)| p.id);
+            Ok(PostLocation {
+                thread_id: thread.id,
+                page: Paging::page_of(reply_index, per_page),
+                post_id,
+            })
         })
         .await
     }

@@ -415,6 +415,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/t/{id}/lock", get().to(moderation::lock_form))
         .route("/t/{id}/lock", post().to(moderation::lock))
         .route("/t/{id}/feed.atom", get().to(feeds::thread))
+        .route("/t/{id}/unread", get().to(threads::first_unread))
         .route("/p/{id}", get().to(threads::permalink))
         .route("/p/{id}/edit", get().to(threads::edit_form))
         .route("/p/{id}/edit", post().to(threads::edit))

@@ -233,9 +233,21 @@ pub struct ThreadItem {
     pub replies: i64,
     /// Latest activity.
     pub last_activity: When,
+    /// Posts the logged-in reader has not seen, in a thread they opened before.
+    pub new_posts: Option<i64>,
 }
 
 impl ThreadItem {
+    /// The same, saying how many of its posts the reader has not seen (from `read`:
+    /// `(thread, posts read)` for the threads they opened).
+    pub fn read_by(mut self, id: i64, total: i64, read: &[(i64, i64)]) -> ThreadItem {
+        self.new_posts = read
+            .iter()
+            .find(|(t, _)| *t == id)
+            .map(|(_, n)| (total - n).max(0));
+        self
+    }
+
     /// From a thread and its starter.
     pub fn new(t: &Thread, author: &User) -> ThreadItem {
         ThreadItem {
@@ -247,6 +259,7 @@ impl ThreadItem {
             started: When::new(t.created_at),
             replies: t.reply_count,
             last_activity: When::new(t.last_activity_at),
+            new_posts: None,
         }
     }
 }

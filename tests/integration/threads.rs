@@ -1,6 +1,7 @@
 //! Threads and posts: starting, replying, quoting, editing, deleting, pages, feeds, profiles.
 
 use reqwest::Method;
+use serde_json::{json, Value};
 use staffroom::db::Backend;
 
 use crate::both_backends;
@@ -8,6 +9,7 @@ use crate::support::{csrf_in, expect_error, location, main_of, TestApp, PASSWORD
 
 both_backends!(
     a_thread_started_on_the_web_reads_started_by_name_on_date,
+    readers_see_what_is_new_and_go_straight_to_it,
     thread_form_mistakes_keep_what_was_typed,
     replies_read_oldest_first_across_pages,
     replies_answer_and_quote_earlier_posts,
@@ -618,15 +620,17 @@ async fn a_thread_page_costs_the_same_queries_however_long_the_thread(backend: B
             .await;
     }
     let alice = app.logged_in("alice").await;
-    let cost = |path: String| {
-        let (app, alice) = (&app, &alice);
+    let bob = app.logged_in("bob").await;
+    let cost_for = |reader: &reqwest::Client, path: String| {
+        let (app, reader) = (&app, reader.clone());
         async move {
             let before = app.site.db().query_count();
-            let (status, _) = app.get(alice, &path).await;
+            let (status, _) = app.get(&reader, &path).await;
             assert_eq!(status, 200);
             app.site.db().query_count() - before
         }
     };
+    let cost = |path: String| cost_for(&alice, path);
     let short = cost(format!("/t/{thread}")).await;
     let mut previous = first;
     for n in 5..40 {
@@ -635,19 +639,20 @@ async fn a_thread_page_costs_the_same_queries_however_long_the_thread(backend: B
             .reply(&token, thread, &format!("Reply {n}"), Some(previous))
             .await;
     }
-    let long_first_page = cost(format!("/t/{thread}")).await;
+    // Each page below is new to the reader (one more write, to say how far they read).
+    let long_first_page = cost_for(&bob, format!("/t/{thread}")).await;
     let long_last_page = cost(format!("/t/{thread}?page=8")).await;
     assert_eq!(short, long_first_page, "page 1 of 5 replies vs of 40");
     assert_eq!(short, long_last_page, "a later page costs the same");
     // Two connection checkouts (each checked with one statement), then the session, the
     // thread with its opening post, the page of replies, the posts they answer, which of
-    // them the viewer marked helpful, whether the viewer moderates the forum, and whether a
-    // ban keeps them from posting there.
-    assert!(short <= 9, "{short} queries");
+    // them the viewer marked helpful, whether the viewer moderates the forum, whether a
+    // ban keeps them from posting there, and how far they had read (and now have).
+    assert!(short <= 11, "{short} queries");
     let forum_page = cost("/f/maths".to_string()).await;
     assert!(
-        forum_page <= 5,
-        "checkouts, session, forum, threads: {forum_page}"
+        forum_page <= 6,
+        "checkouts, session, forum, threads, how far the reader read them: {forum_page}"
     );
 }
 
@@ -823,4 +828,107 @@ async fn educators_mark_posts_helpful(backend: Backend) {
     assert_eq!(status, 204);
     let (status, body) = app.api(Method::POST, &path, Some(&bea), None).await;
     assert_eq!(status, 410, "{body}");
+}
+
+async fn readers_see_what_is_new_and_go_straight_to_it(backend: Backend) {
+    let (app, head) = setup(backend).await; // five replies a page
+    let thread = app.thread(&head, "maths", "Counting on", "From 7.").await;
+    let mut replies = Vec::new();
+    for n in 0..7 {
+        replies.push(app.reply(&head, thread, &format!("Reply {n}"), None).await);
+    }
+    let alice_token = app.token("alice").await;
+    let listed = |token: String| {
+        let app = &app;
+        async move {
+            let (status, body) = app
+                .api(
+                    reqwest::Method::GET,
+                    "/api/v1/forums/maths/threads",
+                    Some(&token),
+                    None,
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+            (
+                body["threads"][0]["posts_read"].clone(),
+                body["threads"][0]["new_posts"].clone(),
+            )
+        }
+    };
+    let alice = app.logged_in("alice").await;
+    let unread = || {
+        let (app, alice) = (&app, &alice);
+        async move {
+            let res = alice
+                .get(app.url(&format!("/t/{thread}/unread")))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 303);
+            crate::support::location(&res)
+        }
+    };
+    // Never opened: nothing counted as new; "first unread" is the start.
+    assert_eq!(
+        listed(alice_token.clone()).await,
+        (Value::Null, Value::Null)
+    );
+    assert_eq!(
+        unread().await,
+        format!("/t/{thread}#p{}", {
+            let (_, page) = app.read(&format!("/api/v1/threads/{thread}")).await;
+            page["opening_post"]["id"].as_i64().unwrap()
+        })
+    );
+
+    // Page 1 shows the opening post and five replies: two are new, from the sixth reply on.
+    let (status, _) = app.get(&alice, &format!("/t/{thread}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(listed(alice_token.clone()).await, (json!(6), json!(2)));
+    let (_, page) = app.get(&alice, "/f/maths").await;
+    assert!(
+        main_of(&page).contains(&format!("href=\"/t/{thread}/unread\"")),
+        "{page}"
+    );
+    assert!(main_of(&page).contains("2 new"), "{page}");
+    assert_eq!(
+        unread().await,
+        format!("/t/{thread}?page=2#p{}", replies[5])
+    );
+
+    // Page 2 read: nothing new; "first unread" is the last post. Page 1 again lowers nothing.
+    app.get(&alice, &format!("/t/{thread}?page=2")).await;
+    app.get(&alice, &format!("/t/{thread}")).await;
+    assert_eq!(listed(alice_token.clone()).await, (json!(8), json!(0)));
+    assert_eq!(
+        unread().await,
+        format!("/t/{thread}?page=2#p{}", replies[6])
+    );
+    let (_, page) = app.get(&alice, "/f/maths").await;
+    assert!(!main_of(&page).contains("new<"), "{page}");
+
+    // A new reply is new to her, and "first unread" goes to it; the API reads count too.
+    let newest = app.reply(&head, thread, "Reply 7", None).await;
+    assert_eq!(listed(alice_token.clone()).await, (json!(8), json!(1)));
+    assert_eq!(unread().await, format!("/t/{thread}?page=2#p{newest}"));
+    app.api(
+        reqwest::Method::GET,
+        &format!("/api/v1/threads/{thread}?page=2"),
+        Some(&alice_token),
+        None,
+    )
+    .await;
+    assert_eq!(listed(alice_token.clone()).await, (json!(9), json!(0)));
+    // Someone else's reading is their own; a visitor goes to the thread.
+    assert_eq!(
+        listed(app.token("bob").await).await,
+        (Value::Null, Value::Null)
+    );
+    let res = TestApp::browser()
+        .get(app.url(&format!("/t/{thread}/unread")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(crate::support::location(&res), format!("/t/{thread}"));
 }

@@ -114,7 +114,7 @@ pub async fn forum(
         threads: page
             .threads
             .iter()
-            .map(|(t, u)| ThreadItem::new(t, u))
+            .map(|(t, u)| ThreadItem::new(t, u).read_by(t.id, t.reply_count + 1, &page.viewer_read))
             .collect(),
         forum: item,
         logged_in: viewer.user.is_some(),

@@ -333,6 +333,25 @@ pub async fn permalink(viewer: Viewer, path: web::Path<i64>) -> Result<HttpRespo
         .finish())
 }
 
+/// GET /t/{id}/unread: the first post the reader has not seen (the thread's start for a
+/// visitor, who is not followed).
+pub async fn first_unread(viewer: Viewer, path: web::Path<i64>) -> Result<HttpResponse, PageError> {
+    let id = path.into_inner();
+    let Some(user) = viewer.user.clone() else {
+        return Ok(HttpResponse::SeeOther()
+            .insert_header(("Location", format!("/t/{id}")))
+            .finish());
+    };
+    let at = viewer
+        .site
+        .first_unread(id, user)
+        .await
+        .map_err(|e| viewer.error(e))?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", post_path(at.thread_id, at.page, at.post_id)))
+        .finish())
+}
+
 /// GET /p/{id}/edit
 pub async fn edit_form(viewer: Viewer, path: web::Path<i64>) -> Result<HttpResponse, PageError> {
     let id = path.into_inner();
