@@ -14,6 +14,7 @@ pub mod members;
 pub mod moderation;
 pub mod posts;
 pub mod registration;
+pub mod search;
 pub mod threads;
 pub mod users;
 
@@ -171,6 +172,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             )
             .route("/forums/{name}/modlog", get().to(moderation::log))
             .route("/modlog", get().to(moderation::instance_log))
+            .route("/search", get().to(search::search))
             .route("/forums/{name}/members", get().to(members::list))
             .route("/forums/{name}/members/{person}", put().to(members::add))
             .route(

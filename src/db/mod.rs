@@ -36,6 +36,7 @@ pub mod received;
 pub mod reports;
 pub mod revisions;
 pub mod schema;
+pub mod search;
 pub mod sessions;
 pub mod threads;
 pub mod users;

@@ -99,12 +99,14 @@ pub fn set_removed(
         .get_result(c))
 }
 
-/// Sets the rendered HTML (rendering needs the post's id for its anchors).
+/// Sets the rendered HTML (rendering needs the post's id for its anchors), and indexes it.
 pub fn set_html(conn: &mut Conn<'_>, id: i64, html: &str) -> QueryResult<Post> {
-    dispatch!(conn, |c| diesel::update(posts::table.find(id))
+    let post = dispatch!(conn, |c| diesel::update(posts::table.find(id))
         .set(posts::body_html.eq(html))
         .returning(Post::as_returning())
-        .get_result(c))
+        .get_result(c))?;
+    super::search::reindex(conn, id)?;
+    Ok(post)
 }
 
 /// The post with this id.
@@ -237,6 +239,10 @@ pub fn update_body(
         ))
         .returning(Post::as_returning())
         .get_result(c))
+    .and_then(|post| {
+        super::search::reindex(conn, id)?;
+        Ok(post)
+    })
 }
 
 /// Marks a post deleted.
@@ -423,13 +429,22 @@ pub struct NewRemotePost<'a> {
 /// Inserts a post from another server; `None` when a post with its ActivityPub id is here
 /// already (nothing is inserted then).
 pub fn insert_remote(conn: &mut Conn<'_>, new: &NewRemotePost<'_>) -> QueryResult<Option<Post>> {
-    dispatch!(conn, |c| diesel::insert_into(posts::table)
+    let post = dispatch!(conn, |c| diesel::insert_into(posts::table)
         .values(new)
         .on_conflict(posts::ap_id)
         .do_nothing()
         .returning(Post::as_returning())
         .get_result(c)
-        .optional())
+        .optional())?;
+    // Indexed now unless its HTML comes later (with its anchors, through `set_html`).
+    if let Some(post) = post.as_ref().filter(|p| !p.body_html.is_empty()) {
+        if post.is_opening {
+            super::search::reindex(conn, post.id)?;
+        } else {
+            super::search::index(conn, post.id, "", &post.body_html)?;
+        }
+    }
+    Ok(post)
 }
 
 /// The post with this ActivityPub id (posts from other servers).
@@ -466,6 +481,7 @@ pub fn erase_by_author(
     author_id: i64,
     at: NaiveDateTime,
 ) -> QueryResult<usize> {
+    super::search::forget_author(conn, author_id)?;
     dispatch!(conn, |c| diesel::update(
         posts::table
             .filter(posts::author_id.eq(author_id))

@@ -108,11 +108,22 @@ pub fn count_replies(
         .execute(c))
 }
 
-/// Changes the title.
+/// Changes the title (and indexes the opening post with it).
 pub fn set_title(conn: &mut Conn<'_>, id: i64, title: &str) -> QueryResult<usize> {
-    dispatch!(conn, |c| diesel::update(threads::table.find(id))
+    use super::schema::posts;
+    let changed = dispatch!(conn, |c| diesel::update(threads::table.find(id))
         .set(threads::title.eq(title))
-        .execute(c))
+        .execute(c))?;
+    let opening: Option<i64> = dispatch!(conn, |c| posts::table
+        .filter(posts::thread_id.eq(id))
+        .filter(posts::is_opening)
+        .select(posts::id)
+        .first(c)
+        .optional())?;
+    if let Some(post) = opening {
+        super::search::reindex(conn, post)?;
+    }
+    Ok(changed)
 }
 
 /// Pins or unpins.

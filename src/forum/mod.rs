@@ -34,6 +34,7 @@ pub mod outbox;
 pub mod password;
 pub mod registration;
 pub mod remote;
+pub mod search;
 pub mod threads;
 pub mod tokens;
 pub mod types;

@@ -337,7 +337,7 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use pages::{
         accounts, admin, bans, follows, forums, leaving, members, moderation, registration,
-        reports, threads, users,
+        reports, search, threads, users,
     };
     use web::{get, post};
     cfg.route("/", get().to(forums::index))
@@ -371,6 +371,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/f/{name}/feed.atom", get().to(feeds::forum))
         .route("/f/{name}/modlog", get().to(moderation::log))
         .route("/modlog", get().to(moderation::instance_log))
+        .route("/search", get().to(search::search))
         .route("/f/{name}/members", get().to(members::members))
         .route("/f/{name}/members", post().to(members::add))
         .route("/f/{name}/members/remove", post().to(members::remove))

@@ -131,12 +131,16 @@ pub struct Pager {
 impl Pager {
     /// A pager for `base` (a path without query) at `paging`.
     pub fn new(base: &str, paging: &Paging) -> Pager {
-        let url = |n: u32| {
-            if n == 1 {
-                base.to_string()
-            } else {
-                format!("{base}?page={n}")
-            }
+        Pager::with_query(base, "", paging)
+    }
+
+    /// A pager for `base` with the (encoded) query `query` kept on every page's link.
+    pub fn with_query(base: &str, query: &str, paging: &Paging) -> Pager {
+        let url = |n: u32| match (n, query.is_empty()) {
+            (1, true) => base.to_string(),
+            (1, false) => format!("{base}?{query}"),
+            (_, true) => format!("{base}?page={n}"),
+            (_, false) => format!("{base}?{query}&page={n}"),
         };
         let (page, pages) = (paging.page, paging.pages);
         let mut links = Vec::new();

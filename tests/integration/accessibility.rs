@@ -89,6 +89,7 @@ async fn every_page_has_landmarks_one_heading_and_labelled_fields(backend: Backe
         (&admin, "/f/staff/members".into()),
         (&admin, "/settings/delete".into()),
         (&visitor, "/modlog".into()),
+        (&visitor, "/search?q=thread".into()),
     ];
     for (browser, path) in pages {
         let res = browser.get(app.url(&path)).send().await.unwrap();

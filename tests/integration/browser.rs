@@ -36,6 +36,7 @@ both_backends!(
     a_teacher_applies_is_approved_and_a_colleague_is_invited,
     an_administrator_makes_a_staff_room_and_a_moderator_lets_colleagues_in,
     an_educator_deletes_their_account_on_a_phone,
+    an_educator_searches_narrows_and_finds_the_post,
 );
 
 /// The axe-core release the pages are checked with.
@@ -630,6 +631,8 @@ async fn every_page_type_passes_axe_in_both_schemes_and_fits_a_phone(backend: Ba
         ("members", "/f/staff/members".into()),
         ("leave", "/settings/delete".into()),
         ("instance-modlog", "/modlog".into()),
+        ("search", "/search?q=bonds".into()),
+        ("search-empty", "/search".into()),
     ];
     // axe finds what it should: an image without a description, put into a page for a moment.
     {
@@ -1738,5 +1741,50 @@ async fn an_educator_deletes_their_account_on_a_phone(backend: Backend) {
     browser.open(&app.url(&format!("/t/{thread}"))).await;
     let main = browser.text("main").await;
     assert!(!main.contains("Ten frames work for me."), "{main}");
+    browser.client.close().await.unwrap();
+}
+
+async fn an_educator_searches_narrows_and_finds_the_post(backend: Backend) {
+    if !runnable() {
+        return;
+    }
+    let (app, thread) = school_with_a_thread(backend).await;
+    let head = app.token("head").await;
+    app.forum_named(&head, "science").await;
+    let answer = app
+        .reply(
+            &head,
+            thread,
+            "A rekenrek makes bonds to ten visible.",
+            None,
+        )
+        .await;
+    app.thread(
+        &head,
+        "science",
+        "Counting rekenrek beads",
+        "Beads, not bonds.",
+    )
+    .await;
+    let browser = Browser::start(375, false).await;
+    browser.open(&app.url("/")).await;
+    browser.press("Search").await;
+    browser.fill("q", "rekenrek").await;
+    browser.press("Search").await;
+    let main = browser.text("main").await;
+    assert!(main.contains("2 posts found"), "{main}");
+    assert!(browser.overflows(375).await.is_none());
+    browser.passes_axe("search results").await;
+    // Narrowed to maths: one left, and it leads to the reply in its thread.
+    browser
+        .script("document.querySelector('details').open = true; return true;")
+        .await;
+    browser.fill("forum", "maths").await;
+    browser.press("Search").await;
+    assert!(browser.text("main").await.contains("1 post found"));
+    browser.follow(".search-results a").await;
+    assert_eq!(browser.path().await, format!("/t/{thread}"));
+    let url = browser.client.current_url().await.unwrap();
+    assert_eq!(url.fragment(), Some(format!("p{answer}").as_str()));
     browser.client.close().await.unwrap();
 }

@@ -28,4 +28,5 @@ mod properties;
 mod query_plans;
 mod registration;
 mod reports;
+mod search;
 mod threads;

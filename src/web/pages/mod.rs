@@ -11,6 +11,7 @@ pub mod members;
 pub mod moderation;
 pub mod registration;
 pub mod reports;
+pub mod search;
 pub mod threads;
 pub mod users;
 

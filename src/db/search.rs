@@ -1,0 +1,255 @@
+//! `post_search`: the words of every post, for search. On SQLite an FTS5 table (its row id the
+//! post's id), on PostgreSQL a `tsvector` with a GIN index; both kept by the same writes that
+//! change a post's words ([`index`], called from `posts` and `threads`). Searching joins the
+//! posts, so deleted and removed posts are never found whatever the index holds.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Timestamp};
+
+use super::Conn;
+
+/// The plain text of sanitized HTML: tags dropped (each one a word break), the entities our
+/// sanitizer writes decoded.
+pub fn text_of(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match (in_tag, c) {
+            (false, '<') => {
+                in_tag = true;
+                text.push(' ');
+            }
+            (true, '>') => in_tag = false,
+            (false, c) => text.push(c),
+            (true, _) => {}
+        }
+    }
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&nbsp;", " ")
+        .replace("&amp;", "&")
+}
+
+/// Indexes a post's words, replacing what was indexed: the thread's `title` (opening posts;
+/// empty otherwise) and the text of its HTML.
+pub fn index(conn: &mut Conn<'_>, post_id: i64, title: &str, html: &str) -> QueryResult<()> {
+    let body = text_of(html);
+    match conn {
+        Conn::Sqlite(c) => {
+            diesel::sql_query("DELETE FROM post_search WHERE rowid = ?")
+                .bind::<BigInt, _>(post_id)
+                .execute(*c)?;
+            diesel::sql_query("INSERT INTO post_search (rowid, title, body) VALUES (?, ?, ?)")
+                .bind::<BigInt, _>(post_id)
+                .bind::<Text, _>(title)
+                .bind::<Text, _>(&body)
+                .execute(*c)?;
+        }
+        Conn::Pg(c) => {
+            diesel::sql_query(
+                "INSERT INTO post_search (post_id, title, body, document) VALUES ($1, $2, $3, \
+                 setweight(to_tsvector('simple', $2), 'A') || setweight(to_tsvector('simple', $3), 'B')) \
+                 ON CONFLICT (post_id) DO UPDATE SET title = excluded.title, body = excluded.body, \
+                 document = excluded.document",
+            )
+            .bind::<BigInt, _>(post_id)
+            .bind::<Text, _>(title)
+            .bind::<Text, _>(&body)
+            .execute(*c)?;
+        }
+    }
+    Ok(())
+}
+
+/// Indexes a post again from its row (and its thread's title, when it opens it).
+pub fn reindex(conn: &mut Conn<'_>, post_id: i64) -> QueryResult<()> {
+    use super::schema::{posts, threads};
+    let row: Option<(String, bool, String)> = super::dispatch!(conn, |c| posts::table
+        .inner_join(threads::table)
+        .filter(posts::id.eq(post_id))
+        .select((posts::body_html, posts::is_opening, threads::title))
+        .first(c)
+        .optional())?;
+    match row {
+        Some((html, opening, title)) => {
+            index(conn, post_id, if opening { &title } else { "" }, &html)
+        }
+        None => Ok(()),
+    }
+}
+
+/// Forgets the words of everything a person wrote (their words were erased).
+pub fn forget_author(conn: &mut Conn<'_>, author_id: i64) -> QueryResult<usize> {
+    let sql = match conn {
+        Conn::Sqlite(_) => {
+            "DELETE FROM post_search WHERE rowid IN (SELECT id FROM posts WHERE author_id = $1)"
+        }
+        Conn::Pg(_) => {
+            "DELETE FROM post_search WHERE post_id IN (SELECT id FROM posts WHERE author_id = $1)"
+        }
+    };
+    super::dispatch!(conn, |c| diesel::sql_query(sql)
+        .bind::<BigInt, _>(author_id)
+        .execute(c))
+}
+
+/// What to look for, already checked: the query for each engine (the same words, phrases and
+/// exclusions, written in its syntax) and the filters.
+#[derive(Debug, Clone, Default)]
+pub struct SearchQuery {
+    /// FTS5 `MATCH` expression.
+    pub fts5: String,
+    /// Input for PostgreSQL's `websearch_to_tsquery`.
+    pub websearch: String,
+    /// Only in this forum.
+    pub forum_id: Option<i64>,
+    /// Only by this person.
+    pub author_id: Option<i64>,
+    /// Written at or after.
+    pub since: Option<NaiveDateTime>,
+    /// Written before.
+    pub before: Option<NaiveDateTime>,
+    /// Never in these forums (members-only ones the reader may not see).
+    pub hidden: Vec<i64>,
+}
+
+/// Where a snippet's match starts and ends (private-use characters, which escaping leaves
+/// alone and no text of ours contains).
+pub const MARK_START: char = '\u{E000}';
+/// See [`MARK_START`].
+pub const MARK_END: char = '\u{E001}';
+
+/// One post found, with a snippet of its text around the match.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Hit {
+    /// The post.
+    #[diesel(sql_type = BigInt)]
+    pub post_id: i64,
+    /// Its words around what matched, the matches between [`MARK_START`] and [`MARK_END`].
+    #[diesel(sql_type = Text)]
+    pub snippet: String,
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// The filters as SQL after the `MATCH` (`$1`), numbered from `$2`; the hidden forums are ids
+/// from the database, written in.
+fn filters(q: &SearchQuery) -> String {
+    let mut sql = String::from(" AND posts.deleted_at IS NULL AND posts.removed_at IS NULL");
+    let mut n = 1;
+    let mut next = || {
+        n += 1;
+        format!("${n}")
+    };
+    if q.forum_id.is_some() {
+        sql.push_str(&format!(" AND threads.forum_id = {}", next()));
+    }
+    if q.author_id.is_some() {
+        sql.push_str(&format!(" AND posts.author_id = {}", next()));
+    }
+    if q.since.is_some() {
+        sql.push_str(&format!(" AND posts.created_at >= {}", next()));
+    }
+    if q.before.is_some() {
+        sql.push_str(&format!(" AND posts.created_at < {}", next()));
+    }
+    if !q.hidden.is_empty() {
+        let ids: Vec<String> = q.hidden.iter().map(i64::to_string).collect();
+        sql.push_str(&format!(
+            " AND threads.forum_id NOT IN ({})",
+            ids.join(", ")
+        ));
+    }
+    sql
+}
+
+/// Binds the query and the filters that are set, in the order [`filters`] numbers them.
+macro_rules! bind_all {
+    ($query:expr, $q:expr, $text:expr) => {{
+        let mut query = $query.bind::<Text, _>($text);
+        if let Some(id) = $q.forum_id {
+            query = query.bind::<BigInt, _>(id);
+        }
+        if let Some(id) = $q.author_id {
+            query = query.bind::<BigInt, _>(id);
+        }
+        if let Some(at) = $q.since {
+            query = query.bind::<Timestamp, _>(at);
+        }
+        if let Some(at) = $q.before {
+            query = query.bind::<Timestamp, _>(at);
+        }
+        query
+    }};
+}
+
+/// One page of the posts that match, best first, and how many match in all: two queries.
+pub fn search(
+    conn: &mut Conn<'_>,
+    q: &SearchQuery,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<(i64, Vec<Hit>)> {
+    let filters = filters(q);
+    match conn {
+        Conn::Sqlite(c) => {
+            let from = "FROM post_search JOIN posts ON posts.id = post_search.rowid \
+                        JOIN threads ON threads.id = posts.thread_id WHERE post_search MATCH $1";
+            let count: Count = bind_all!(
+                diesel::sql_query(format!("SELECT COUNT(*) AS n {from}{filters}")).into_boxed(),
+                q,
+                &q.fts5
+            )
+            .get_result(*c)?;
+            let hits = bind_all!(
+                diesel::sql_query(format!(
+                    "SELECT posts.id AS post_id, \
+                     snippet(post_search, 1, char(57344), char(57345), '…', 24) AS snippet \
+                     {from}{filters} ORDER BY bm25(post_search, 4.0, 1.0), posts.id DESC \
+                     LIMIT {limit} OFFSET {offset}"
+                ))
+                .into_boxed(),
+                q,
+                &q.fts5
+            )
+            .load(*c)?;
+            Ok((count.n, hits))
+        }
+        Conn::Pg(c) => {
+            let from = "FROM post_search JOIN posts ON posts.id = post_search.post_id \
+                        JOIN threads ON threads.id = posts.thread_id \
+                        WHERE post_search.document @@ websearch_to_tsquery('simple', $1)";
+            let count: Count = bind_all!(
+                diesel::sql_query(format!("SELECT COUNT(*) AS n {from}{filters}")).into_boxed(),
+                q,
+                &q.websearch
+            )
+            .get_result(*c)?;
+            // The snippets are made for the page only, once the best are chosen.
+            let hits = bind_all!(
+                diesel::sql_query(format!(
+                    "SELECT best.post_id, ts_headline('simple', best.body, \
+                     websearch_to_tsquery('simple', $1), \
+                     'StartSel=' || chr(57344) || ', StopSel=' || chr(57345) || \
+                     ', MaxFragments=1, MaxWords=30, MinWords=12') AS snippet \
+                     FROM (SELECT posts.id AS post_id, post_search.body, \
+                     ts_rank(post_search.document, websearch_to_tsquery('simple', $1)) AS rank \
+                     {from}{filters} ORDER BY rank DESC, posts.id DESC \
+                     LIMIT {limit} OFFSET {offset}) best ORDER BY best.rank DESC, best.post_id DESC"
+                ))
+                .into_boxed(),
+                q,
+                &q.websearch
+            )
+            .load(*c)?;
+            Ok((count.n, hits))
+        }
+    }
+}
