@@ -18,11 +18,14 @@
 //! go out with the rate they reach with nothing coming in (local replies), then watches the
 //! backlog left afterwards drain for up to `--seconds`.
 //!
+//! With `--scenario search`, how long searches take over `--posts` posts (100,000 unless given).
+//!
 //! Run it on a release build, as issue 14 measures:
 //! `cargo run --release --bin staffroom-bench -- --servers 1000 --hanging 10`.
 
 mod fanout;
 mod inbound;
+mod search;
 mod stand_ins;
 
 use std::net::TcpListener;
@@ -45,8 +48,9 @@ use staffroom::forum::Site;
 #[derive(Debug, Parser)]
 #[command(about = "Measures delivery of a new thread to many follower servers")]
 pub struct Args {
-    /// `fanout` (a new thread to many followers), `inbound` (replies from many servers) or
-    /// `relays` (replies from many follower servers, each relayed to the others).
+    /// `fanout` (a new thread to many followers), `inbound` (replies from many servers),
+    /// `relays` (replies from many follower servers, each relayed to the others) or `search`
+    /// (searches over many posts).
     #[arg(long, default_value = "fanout")]
     scenario: String,
     /// Follower servers (fanout: 1000 unless given; inbound: 50 unless given).
@@ -56,6 +60,9 @@ pub struct Args {
     /// before the clock starts.
     #[arg(long)]
     replies: Option<usize>,
+    /// search: how many posts to write before searching (100000 unless given).
+    #[arg(long)]
+    posts: Option<usize>,
     /// relays: how long the backlog left afterwards is watched draining, in seconds.
     #[arg(long, default_value_t = 30)]
     seconds: u64,
@@ -180,7 +187,8 @@ async fn run(args: &Args, db_url: &str) -> anyhow::Result<()> {
         "fanout" => fanout::fanout(args, &instance, backend).await,
         "inbound" => inbound::inbound(args, &instance, backend).await,
         "relays" => inbound::relays(args, &instance, backend).await,
-        other => anyhow::bail!("no scenario {other:?}: fanout, inbound or relays"),
+        "search" => search::search(args, &instance, backend).await,
+        other => anyhow::bail!("no scenario {other:?}: fanout, inbound, relays or search"),
     }
 }
 
