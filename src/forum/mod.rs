@@ -21,6 +21,7 @@
 pub mod accounts;
 pub mod actors;
 pub mod delivery;
+pub mod feeds;
 pub mod follows;
 pub mod forums;
 mod group_commit;

@@ -7,7 +7,7 @@
 use chrono::{NaiveDate, NaiveTime};
 
 use super::threads::PostContext;
-use super::visibility::{hidden_forums, require_can_read};
+use super::visibility::{can_read, hidden_forums};
 use super::{Paging, Site, User};
 use crate::db::search::{self as index, SearchQuery};
 use crate::db::{forums, posts, users};
@@ -193,7 +193,7 @@ impl Site {
             let forum = match request.forum.trim() {
                 "" => None,
                 handle => match forums::by_handle(conn, handle)? {
-                    Some(f) if super::visibility::can_read(conn, &f, viewer.as_ref())? => Some(f),
+                    Some(f) if can_read(conn, &f, viewer.as_ref())? => Some(f),
                     _ => v.check("forum", Err("There is no forum by that name.".into())),
                 },
             };
@@ -212,9 +212,6 @@ impl Site {
             };
             if !v.is_empty() {
                 return Err(v.into_error());
-            }
-            if let Some(forum) = &forum {
-                require_can_read(conn, forum, viewer.as_ref(), "forum")?;
             }
             let query = SearchQuery {
                 fts5: terms.fts5(),
