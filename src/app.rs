@@ -67,6 +67,9 @@ impl Application {
         let resolver = federation.as_ref().map(|config| {
             Arc::new(crate::federation::resolve::Finder::new(config.clone())) as Arc<dyn Resolver>
         });
+        if let Some(resolver) = &resolver {
+            site.use_resolver(resolver);
+        }
         let state = actix_web::web::Data::new(AppState {
             site: site.clone(),
             federation,

@@ -129,6 +129,48 @@ pub async fn logout(state: web::Data<AppState>, me: ApiUser) -> ApiResult {
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// The caller's own account, with their settings.
+#[derive(Serialize)]
+struct CurrentJson {
+    #[serde(flatten)]
+    user: UserJson,
+    /// Whether starting or replying to a thread watches it.
+    watch_on_post: bool,
+}
+
+/// GET /api/v1/accounts/current: the caller's account and settings.
+pub async fn current(state: web::Data<AppState>, me: ApiUser) -> ApiResult {
+    Ok(HttpResponse::Ok().json(CurrentJson {
+        user: UserJson::new(&me.user, state.site.urls()),
+        watch_on_post: me.user.watch_on_post,
+    }))
+}
+
+/// `PATCH /api/v1/accounts/current` body: only the fields sent change.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UpdateBody {
+    watch_on_post: Option<bool>,
+}
+
+/// PATCH /api/v1/accounts/current {watch_on_post?}: changes the caller's settings; answers the
+/// account as `GET` does.
+pub async fn update_current(
+    state: web::Data<AppState>,
+    me: ApiUser,
+    body: web::Json<UpdateBody>,
+) -> ApiResult {
+    let mut user = me.user;
+    if let Some(on) = body.watch_on_post {
+        state.site.set_watch_on_post(user.clone(), on).await?;
+        user.watch_on_post = on;
+    }
+    Ok(HttpResponse::Ok().json(CurrentJson {
+        user: UserJson::new(&user, state.site.urls()),
+        watch_on_post: user.watch_on_post,
+    }))
+}
+
 /// `DELETE /api/v1/accounts/current` body.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]

@@ -12,6 +12,7 @@ pub mod instances;
 pub mod json;
 pub mod members;
 pub mod moderation;
+pub mod notifications;
 pub mod posts;
 pub mod registration;
 pub mod search;
@@ -152,6 +153,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
             .route("/accounts", post().to(accounts::register))
+            .route("/accounts/current", get().to(accounts::current))
+            .route("/accounts/current", patch().to(accounts::update_current))
             .route("/accounts/current", delete().to(accounts::delete_current))
             .route("/sessions", post().to(accounts::login))
             .route("/sessions/current", delete().to(accounts::logout))
@@ -213,6 +216,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/threads/{id}", get().to(threads::show))
             .route("/threads/{id}", patch().to(threads::update))
             .route("/threads/{id}/posts", post().to(threads::reply))
+            .route("/threads/{id}/watch", put().to(notifications::watch_thread))
+            .route(
+                "/threads/{id}/watch",
+                delete().to(notifications::unwatch_thread),
+            )
+            .route("/forums/{name}/watch", put().to(notifications::watch_forum))
+            .route(
+                "/forums/{name}/watch",
+                delete().to(notifications::unwatch_forum),
+            )
+            .route("/notifications", get().to(notifications::list))
+            .route("/notifications/read", post().to(notifications::mark_read))
             .route("/posts/{id}", get().to(posts::show))
             .route("/posts/{id}", patch().to(posts::edit))
             .route("/posts/{id}", delete().to(posts::delete))

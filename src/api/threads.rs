@@ -16,6 +16,9 @@ struct ThreadPageJson {
     paging: PagingJson,
     /// Who locked the thread, when it is locked.
     locked_by: Option<UserJson>,
+    /// Whether the caller watches the thread (absent without a token).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    watching: Option<bool>,
 }
 
 /// GET /api/v1/threads/{id}?page=N: the thread, its opening post and a page of replies (the
@@ -27,6 +30,7 @@ pub async fn show(
     q: web::Query<PageQuery>,
 ) -> ApiResult {
     let viewer = me.0.map(|m| m.user);
+    let logged_in = viewer.is_some();
     let page = state
         .site
         .thread_page_for(path.into_inner(), q.page, viewer)
@@ -43,6 +47,7 @@ pub async fn show(
             .collect(),
         paging: (&page.paging).into(),
         locked_by: page.locked_by.as_ref().map(|u| UserJson::new(u, urls)),
+        watching: logged_in.then_some(page.viewer_watches),
     }))
 }
 

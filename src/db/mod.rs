@@ -28,7 +28,9 @@ pub mod invites;
 pub mod keys;
 pub mod login_failures;
 pub mod members;
+pub mod mentions;
 pub mod moderation;
+pub mod notifications;
 pub mod outbox;
 pub mod posts;
 pub mod reads;
@@ -40,6 +42,7 @@ pub mod search;
 pub mod sessions;
 pub mod threads;
 pub mod users;
+pub mod watches;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

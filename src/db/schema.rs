@@ -24,6 +24,7 @@ diesel::table! {
         pending -> Bool,
         application -> Nullable<Text>,
         deleted_at -> Nullable<Timestamp>,
+        watch_on_post -> Bool,
     }
 }
 
@@ -288,6 +289,36 @@ diesel::table! {
         thread_id -> BigInt,
         posts_read -> BigInt,
         updated_at -> Timestamp,
+        watching -> Nullable<Bool>,
+    }
+}
+
+diesel::table! {
+    /// Forums people watch.
+    forum_watches (user_id, forum_id) {
+        user_id -> BigInt,
+        forum_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// What each person is told about: one row per person and post.
+    notifications (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        post_id -> BigInt,
+        kind -> Text,
+        created_at -> Timestamp,
+        read_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// The people each post mentions.
+    post_mentions (post_id, user_id) {
+        post_id -> BigInt,
+        user_id -> BigInt,
     }
 }
 
@@ -342,6 +373,8 @@ diesel::joinable!(deliveries -> instances (instance_id));
 diesel::joinable!(forum_moderators -> forums (forum_id));
 diesel::joinable!(forum_members -> forums (forum_id));
 diesel::joinable!(moderation_log -> forums (forum_id));
+diesel::joinable!(notifications -> posts (post_id));
+diesel::joinable!(post_mentions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -367,4 +400,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     instance_blocks,
     forum_members,
     thread_reads,
+    forum_watches,
+    notifications,
+    post_mentions,
 );

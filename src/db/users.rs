@@ -45,6 +45,8 @@ pub struct User {
     pub pending: bool,
     /// When the account was deleted (by its owner here, or by their server elsewhere).
     pub deleted_at: Option<NaiveDateTime>,
+    /// Whether starting or replying to a thread watches it.
+    pub watch_on_post: bool,
 }
 
 impl User {
@@ -168,6 +170,13 @@ pub fn set_password_hash(
 ) -> QueryResult<usize> {
     dispatch!(conn, |c| diesel::update(users::table.find(id))
         .set((users::password_hash.eq(hash), users::updated_at.eq(at)))
+        .execute(c))
+}
+
+/// Sets whether starting or replying to a thread watches it for the person.
+pub fn set_watch_on_post(conn: &mut Conn<'_>, id: i64, on: bool) -> QueryResult<usize> {
+    dispatch!(conn, |c| diesel::update(users::table.find(id))
+        .set(users::watch_on_post.eq(on))
         .execute(c))
 }
 

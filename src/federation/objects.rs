@@ -39,17 +39,40 @@ fn addressed(site: &Site, ctx: &PostContext) -> Result<(Url, Vec<Url>), Federati
     Ok((forum_id.clone(), vec![forum_id, own_url(PUBLIC)?]))
 }
 
-/// A thread's opening post as a `Page`.
-pub fn page_json(site: &Site, ctx: &PostContext) -> Result<Page, FederationError> {
+/// `Mention` tags for `people`, with their ids (for `cc`).
+fn mention_tags(site: &Site, people: &[User]) -> Result<(Vec<Mention>, Vec<Url>), FederationError> {
+    let mut tags = Vec::with_capacity(people.len());
+    let mut ids = Vec::with_capacity(people.len());
+    for person in people {
+        let href = own_url(&site.urls().user(person))?;
+        tags.push(Mention {
+            kind: MentionType::Mention,
+            href: href.clone(),
+            name: handle(person, site),
+        });
+        ids.push(href);
+    }
+    Ok((tags, ids))
+}
+
+/// A thread's opening post as a `Page`, tagging and copying to the people it mentions.
+pub fn page_json(
+    site: &Site,
+    ctx: &PostContext,
+    mentioned: &[User],
+) -> Result<Page, FederationError> {
     let urls = site.urls();
     let id = own_url(&urls.thread(&ctx.thread))?;
     let (forum_id, to) = addressed(site, ctx)?;
     let author_id = own_url(&urls.user(&ctx.author))?;
+    let (tag, mut cc) = mention_tags(site, mentioned)?;
+    cc.insert(0, own_url(&format!("{author_id}/followers"))?);
     Ok(Page {
         kind: PageType::Page,
         attributed_to: author_id.clone(),
         to,
-        cc: vec![own_url(&format!("{author_id}/followers"))?],
+        cc,
+        tag,
         audience: forum_id,
         context: context_url(site, &ctx.thread)?,
         name: ctx.thread.title.clone(),
@@ -63,32 +86,37 @@ pub fn page_json(site: &Site, ctx: &PostContext) -> Result<Page, FederationError
     })
 }
 
-/// A reply as a `Note`, answering `parent` (the post it answers, or the opening post).
+/// A reply as a `Note`, answering `parent` (the post it answers, or the opening post), tagging
+/// and copying to its author and the people it mentions.
 pub fn note_json(
     site: &Site,
     ctx: &PostContext,
     parent: &PostContext,
+    mentioned: &[User],
 ) -> Result<Note, FederationError> {
     let urls = site.urls();
     let id = own_url(&urls.post(&ctx.post))?;
     let (forum_id, to) = addressed(site, ctx)?;
-    let parent_author = own_url(&urls.user(&parent.author))?;
+    let mut people = vec![parent.author.clone()];
+    people.extend(
+        mentioned
+            .iter()
+            .filter(|p| p.id != parent.author.id)
+            .cloned(),
+    );
+    let (tag, cc) = mention_tags(site, &people)?;
     Ok(Note {
         kind: NoteType::Note,
         attributed_to: own_url(&urls.user(&ctx.author))?,
         to,
-        cc: vec![parent_author.clone()],
+        cc,
         audience: forum_id,
         context: context_url(site, &ctx.thread)?,
         in_reply_to: own_url(&urls.post(&parent.post))?,
         content: ctx.post.body_html.clone(),
         media_type: "text/html".into(),
         source: Source::markdown(&ctx.post.body_markdown),
-        tag: vec![Mention {
-            kind: MentionType::Mention,
-            href: parent_author,
-            name: handle(&parent.author, site),
-        }],
+        tag,
         url: id.clone(),
         published: ctx.post.created_at.and_utc(),
         updated: ctx.post.edited_at.map(|t| t.and_utc()),

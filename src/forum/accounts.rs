@@ -80,6 +80,9 @@ pub struct LiveSession {
     pub id: i64,
     /// Whose it is.
     pub user: User,
+    /// For a web session, how many of their notifications are unread (up to
+    /// [`super::notifications::UNREAD_CAP`]), for the header.
+    pub unread_notifications: Option<i64>,
 }
 
 fn create_session(
@@ -347,9 +350,17 @@ impl Site {
         self.blocking(move |_inner, conn| {
             let found =
                 sessions::live_with_user(conn, &tokens::digest(&token), kind.as_str(), db::now())?;
-            Ok(found.map(|(session, user)| LiveSession {
+            let Some((session, user)) = found else {
+                return Ok(None);
+            };
+            let unread_notifications = match kind {
+                SessionKind::Web => Some(super::notifications::unread_count(conn, &user)?),
+                SessionKind::Api => None,
+            };
+            Ok(Some(LiveSession {
                 id: session.id,
                 user,
+                unread_notifications,
             }))
         })
         .await

@@ -50,6 +50,8 @@ pub struct ForumPage {
     /// For a logged-in viewer, how many posts of each thread on the page they have seen:
     /// `(thread, posts read)` for the threads they opened.
     pub viewer_read: Vec<(i64, i64)>,
+    /// Whether the logged-in viewer watches the forum.
+    pub viewer_watches: bool,
 }
 
 fn not_found() -> ForumError {
@@ -257,12 +259,17 @@ impl Site {
                 }
                 None => Vec::new(),
             };
+            let viewer_watches = match &viewer {
+                Some(user) => crate::db::watches::watches(conn, user.id, forum.id)?,
+                None => false,
+            };
             Ok(ForumPage {
                 forum,
                 threads,
                 paging,
                 viewer_may_start_thread,
                 viewer_read,
+                viewer_watches,
             })
         })
         .await

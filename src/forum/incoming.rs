@@ -8,11 +8,12 @@ use chrono::NaiveDateTime;
 
 use super::markdown::{self, anchor_prefix};
 use super::moderation::{require_not_banned, require_unlocked};
+use super::notifications;
 use super::outbox::{push_event, OutboxEvent};
 use super::threads::PostContext;
 use super::types;
 use super::visibility::require_federated;
-use super::{Forum, Post, Site, Thread, User};
+use super::{Forum, Inner, Post, Site, Thread, User};
 use crate::db::{self, forums, posts, received, threads, users, Conn};
 use crate::error::ForumError;
 
@@ -31,6 +32,8 @@ pub struct IncomingPost {
     pub published: NaiveDateTime,
     /// When last edited.
     pub updated: Option<NaiveDateTime>,
+    /// The people of this instance its `Mention` tags name, by username.
+    pub mentions: Vec<String>,
 }
 
 /// Where a post from elsewhere goes.
@@ -208,15 +211,18 @@ fn with_anchors(rendered: &Rendered, post_id: i64) -> String {
 /// Inserts a post from elsewhere into `thread` of `forum` (answering `parent_id`, or opening
 /// it) and records the relay our forum owes ([`count_new_post`] counts it). Returns the post
 /// and whether a relay was recorded.
+#[allow(clippy::too_many_arguments)]
 fn insert_post(
+    inner: &Inner,
     conn: &mut Conn<'_>,
     author: &User,
     (thread, forum): (&Thread, &Forum),
-    parent_id: Option<i64>,
+    parent: Option<(i64, &User)>,
     incoming: &IncomingPost,
     rendered: &Rendered,
     relay: Option<Relay>,
 ) -> Result<Option<(Post, bool)>, ForumError> {
+    let parent_id = parent.map(|(id, _)| id);
     let is_opening = parent_id.is_none();
     // Most posts have no anchors (footnotes): their HTML is final before they have an id.
     let anchored = rendered.html.contains(&rendered.stand_in);
@@ -249,6 +255,18 @@ fn insert_post(
         post
     };
     let relayed = relay_event(conn, forum, relay)?;
+    let mentioned = notifications::local_people(conn, &incoming.mentions)?;
+    notifications::new_post(
+        conn,
+        inner,
+        notifications::NewPost {
+            post: &post,
+            thread,
+            forum,
+            parent_author: parent.map(|(_, author)| author),
+            mentioned: &mentioned,
+        },
+    )?;
     Ok(Some((post, relayed)))
 }
 
@@ -326,12 +344,12 @@ impl Site {
     ) -> Result<PostContext, ForumError> {
         let (incoming, rendered) = self.prepare(incoming);
         let _turn = self.inbound_turn().await;
-        self.blocking_then_send(move |_inner, conn| {
+        self.blocking_then_send(move |inner, conn| {
             conn.transaction(|conn| {
                 if let Some(existing) = posts::by_ap_id(conn, &incoming.ap_id)? {
                     return Ok((context(conn, existing.id)?, false));
                 }
-                let (thread, forum, parent_id) = match placement {
+                let (thread, forum, parent) = match placement {
                     Placement::NewThread { forum_id } => {
                         let forum = forums::by_id(conn, forum_id)?
                             .ok_or(ForumError::NotFound { what: "forum" })?;
@@ -363,14 +381,19 @@ impl Site {
                         super::forums::require_open(&parent.forum)?;
                         require_not_banned(conn, &author, &parent.forum)?;
                         require_unlocked(conn, &parent.thread, &parent.forum, Some(&author))?;
-                        (parent.thread, parent.forum, Some(parent_id))
+                        (
+                            parent.thread,
+                            parent.forum,
+                            Some((parent_id, parent.author)),
+                        )
                     }
                 };
                 let Some((post, relayed)) = insert_post(
+                    inner,
                     conn,
                     &author,
                     (&thread, &forum),
-                    parent_id,
+                    parent.as_ref().map(|(id, author)| (*id, author)),
                     &incoming,
                     &rendered,
                     relay,
@@ -408,6 +431,7 @@ impl Site {
             relay,
         } = reply;
         let (incoming, rendered) = self.prepare(incoming);
+        let inner = self.inner.clone();
         let store = move |conn: &mut Conn<'_>| {
             let unchanged = |outcome| DirectStored {
                 outcome,
@@ -436,7 +460,7 @@ impl Site {
                     None => None,
                 },
             };
-            let Some((parent, _, thread, forum)) = parent else {
+            let Some((parent, parent_author, thread, forum)) = parent else {
                 return Ok(unchanged(DirectOutcome::LongWay));
             };
             if !forum.local {
@@ -448,10 +472,11 @@ impl Site {
             require_not_banned(conn, author, &forum)?;
             require_unlocked(conn, &thread, &forum, Some(author))?;
             let stored = insert_post(
+                &inner,
                 conn,
                 author,
                 (&thread, &forum),
-                Some(parent.id),
+                Some((parent.id, &parent_author)),
                 &incoming,
                 &rendered,
                 Some(relay.clone()),
@@ -484,7 +509,7 @@ impl Site {
         relay: Option<Relay>,
     ) -> Result<bool, ForumError> {
         let (incoming, rendered) = self.prepare(incoming);
-        self.blocking_then_send(move |_inner, conn| {
+        self.blocking_then_send(move |inner, conn| {
             conn.transaction(|conn| {
                 let Some(post) = posts::by_ap_id(conn, &incoming.ap_id)? else {
                     return Ok((false, false));
@@ -512,13 +537,15 @@ impl Site {
                 if post.is_opening && incoming.title.is_some() {
                     threads::set_title(conn, ctx.thread.id, &title_of(&incoming))?;
                 }
-                posts::update_body(
+                let edited = posts::update_body(
                     conn,
                     post.id,
                     incoming.markdown.as_deref().unwrap_or(""),
                     &with_anchors(&rendered, post.id),
                     incoming.updated.unwrap_or(now),
                 )?;
+                let mentioned = notifications::local_people(conn, &incoming.mentions)?;
+                notifications::edited_post(conn, inner, &edited, &ctx.forum, &mentioned)?;
                 Ok((true, relay_event(conn, &ctx.forum, relay)?))
             })
         })

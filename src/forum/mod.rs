@@ -31,6 +31,7 @@ pub mod instance_blocks;
 pub mod leaving;
 pub mod markdown;
 pub mod moderation;
+pub mod notifications;
 pub mod outbox;
 pub mod password;
 pub mod registration;
@@ -95,6 +96,9 @@ pub struct Inner {
     deliveries_done: group_commit::GroupCommit<i64>,
     /// The servers not federated with ([`instance_blocks`]).
     blocked: instance_blocks::BlockList,
+    /// Finds people elsewhere whom a post mentions before this server has seen them. Weak: the
+    /// resolver holds the federation configuration, which holds this site.
+    resolver: std::sync::OnceLock<std::sync::Weak<dyn remote::Resolver>>,
 }
 
 /// A 1-based page of results, with how many pages there are.
@@ -175,8 +179,15 @@ impl Site {
                     delivery::forget_deliveries,
                 ),
                 blocked: instance_blocks::BlockList::new(blocked),
+                resolver: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Hands the site the way to find people elsewhere (when it federates), for mentions of
+    /// people it has not seen yet. The first one given stays.
+    pub fn use_resolver(&self, resolver: &Arc<dyn remote::Resolver>) {
+        let _ = self.inner.resolver.set(Arc::downgrade(resolver));
     }
 
     /// The settings in force.

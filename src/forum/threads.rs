@@ -4,8 +4,9 @@
 use std::collections::HashMap;
 
 use super::forums::require_open;
-use super::markdown::{self, anchor_prefix};
+use super::markdown;
 use super::moderation::{banned_from, moderates, require_not_banned, require_unlocked};
+use super::notifications;
 use super::outbox::{post_event, PostAction};
 use super::types::{PostBody, ThreadTitle};
 use super::visibility::require_can_read;
@@ -49,6 +50,8 @@ pub struct ThreadPage {
     /// How many of the thread's posts the logged-in viewer had seen before this page (none:
     /// they had never opened it). This page's are counted as seen from now on.
     pub viewer_had_read: Option<i64>,
+    /// Whether the logged-in viewer watches the thread.
+    pub viewer_watches: bool,
 }
 
 /// A post with everything around it.
@@ -174,8 +177,11 @@ pub(super) fn visible_context(
     Ok(ctx)
 }
 
-/// Inserts a local post and renders it with its own anchor prefix (which needs its id).
+/// Inserts a local post and renders it with its own anchor prefix (which needs its id) and its
+/// mentions linked; returns it with the people it mentions.
+#[allow(clippy::too_many_arguments)]
 fn insert_post(
+    inner: &Inner,
     conn: &mut Conn<'_>,
     thread_id: i64,
     author_id: i64,
@@ -183,7 +189,7 @@ fn insert_post(
     is_opening: bool,
     body: &PostBody,
     at: chrono::NaiveDateTime,
-) -> Result<Post, ForumError> {
+) -> Result<(Post, Vec<User>), ForumError> {
     let post = posts::insert_local(
         conn,
         &posts::NewLocalPost {
@@ -196,8 +202,8 @@ fn insert_post(
             created_at: at,
         },
     )?;
-    let html = markdown::render(body.as_str(), &anchor_prefix(post.id));
-    Ok(posts::set_html(conn, post.id, &html)?)
+    let (html, mentioned) = notifications::render_local(conn, inner, post.id, body.as_str())?;
+    Ok((posts::set_html(conn, post.id, &html)?, mentioned))
 }
 
 impl Site {
@@ -209,6 +215,7 @@ impl Site {
         title: String,
         body: String,
     ) -> Result<(Forum, Thread, Post), ForumError> {
+        self.learn_mentioned(&body).await;
         let started = self
             .blocking(move |inner, conn| {
                 let forum = forums::by_handle(conn, &forum_name)?
@@ -236,9 +243,22 @@ impl Site {
                             last_activity_at: now,
                         },
                     )?;
-                    let post = insert_post(conn, thread.id, by.id, None, true, &body, now)?;
+                    let (post, mentioned) =
+                        insert_post(inner, conn, thread.id, by.id, None, true, &body, now)?;
                     forums::count_posts(conn, forum.id, (1, 1), now)?;
                     post_event(inner, conn, post.id, PostAction::Create)?;
+                    notifications::watch_written(conn, &by, thread.id, true)?;
+                    notifications::new_post(
+                        conn,
+                        inner,
+                        notifications::NewPost {
+                            post: &post,
+                            thread: &thread,
+                            forum: &forum,
+                            parent_author: None,
+                            mentioned: &mentioned,
+                        },
+                    )?;
                     Ok((forum, thread, post))
                 })
             })
@@ -297,16 +317,23 @@ impl Site {
                 None => None,
             };
             // How far the reader has read: written only when this page takes them further.
-            let viewer_had_read = match &viewer {
+            let (viewer_had_read, viewer_watches) = match &viewer {
                 Some(user) => {
-                    let before = reads::posts_read(conn, user.id, thread.id)?;
+                    let (before, watching) = match reads::state(conn, user.id, thread.id)? {
+                        Some((read, watching)) => (Some(read), watching.unwrap_or(false)),
+                        None => (None, false),
+                    };
                     let seen = 1 + paging.offset() + rows.len() as i64;
                     if seen > before.unwrap_or(0) {
                         reads::record(conn, user.id, thread.id, seen, db::now())?;
+                        // What they now see, they need no longer be told about.
+                        let mut shown: Vec<i64> = rows.iter().map(|(p, _)| p.id).collect();
+                        shown.push(opening.id);
+                        notifications::seen(conn, user.id, &shown)?;
                     }
-                    before
+                    (before, watching)
                 }
-                None => None,
+                None => (None, false),
             };
             let locked_by = match thread.locked_by_id {
                 Some(by) => crate::db::users::by_id(conn, by)?,
@@ -337,6 +364,7 @@ impl Site {
                 viewer_moderates,
                 viewer_banned,
                 viewer_had_read,
+                viewer_watches,
             })
         })
         .await
@@ -350,6 +378,7 @@ impl Site {
         body: String,
         in_reply_to: Option<i64>,
     ) -> Result<Post, ForumError> {
+        self.learn_mentioned(&body).await;
         let post = self
             .blocking(move |inner, conn| {
                 let thread = threads::by_id(conn, thread_id)?.ok_or_else(thread_not_found)?;
@@ -379,10 +408,24 @@ impl Site {
                 };
                 conn.transaction(|conn| {
                     let now = db::now();
-                    let post = insert_post(conn, thread.id, by.id, parent, false, &body, now)?;
+                    let (post, mentioned) =
+                        insert_post(inner, conn, thread.id, by.id, parent, false, &body, now)?;
                     threads::count_replies(conn, thread.id, 1, now)?;
                     forums::count_posts(conn, forum.id, (0, 1), now)?;
                     post_event(inner, conn, post.id, PostAction::Create)?;
+                    notifications::watch_written(conn, &by, thread.id, false)?;
+                    let answered = notifications::answered_author(conn, thread.id, parent)?;
+                    notifications::new_post(
+                        conn,
+                        inner,
+                        notifications::NewPost {
+                            post: &post,
+                            thread: &thread,
+                            forum: &forum,
+                            parent_author: answered.as_ref(),
+                            mentioned: &mentioned,
+                        },
+                    )?;
                     Ok(post)
                 })
             })
@@ -404,10 +447,11 @@ impl Site {
         id: i64,
         viewer: Option<User>,
     ) -> Result<(PostContext, String), ForumError> {
-        self.blocking(move |_inner, conn| {
+        self.blocking(move |inner, conn| {
             let ctx = visible_context(conn, id, viewer.as_ref())?;
             require_readable(&ctx.post)?;
-            let text = markdown::quote(&ctx.author.display_name, &ctx.post.body_markdown);
+            let url = inner.urls.post(&ctx.post);
+            let text = markdown::quote(&ctx.author.display_name, &url, &ctx.post.body_markdown);
             Ok((ctx, text))
         })
         .await
@@ -473,6 +517,7 @@ impl Site {
     /// Edits a post (its author only). The version replaced is kept as a revision; an edit
     /// that changes nothing is not recorded.
     pub async fn edit_post(&self, by: User, id: i64, edit: PostEdit) -> Result<Post, ForumError> {
+        self.learn_mentioned(&edit.body).await;
         let post = self
             .blocking(move |inner, conn| edit_post(inner, conn, &by, id, edit))
             .await?;
@@ -575,9 +620,11 @@ fn edit_post(
         if let Some(title) = title.filter(|_| title_changed) {
             threads::set_title(conn, ctx.thread.id, title.as_str())?;
         }
-        let html = markdown::render(body.as_str(), &anchor_prefix(ctx.post.id));
+        let (html, mentioned) =
+            notifications::render_local(conn, inner, ctx.post.id, body.as_str())?;
         let post = posts::update_body(conn, ctx.post.id, body.as_str(), &html, now)?;
         post_event(inner, conn, post.id, PostAction::Update)?;
+        notifications::edited_post(conn, inner, &post, &ctx.forum, &mentioned)?;
         Ok(post)
     })
 }

@@ -40,6 +40,9 @@ pub struct Layout {
     pub version: &'static str,
     /// Asks search engines not to index the page (a members-only forum's pages).
     pub noindex: bool,
+    /// The logged-in account's unread notifications, as the header shows them ("3", "99+");
+    /// empty when there are none.
+    pub unread: String,
 }
 
 impl Layout {
@@ -58,6 +61,13 @@ impl Layout {
             source_url: settings.server.source_url.clone(),
             version: env!("CARGO_PKG_VERSION"),
             noindex: false,
+            unread: match viewer.unread_notifications {
+                0 => String::new(),
+                n if n >= crate::forum::notifications::UNREAD_CAP => {
+                    format!("{}+", crate::forum::notifications::UNREAD_CAP - 1)
+                }
+                n => n.to_string(),
+            },
         }
     }
 
@@ -87,6 +97,7 @@ impl Layout {
                 .map_or(String::new(), |f| f.settings().server.source_url.clone()),
             version: env!("CARGO_PKG_VERSION"),
             noindex: false,
+            unread: String::new(),
         }
     }
 }
@@ -189,6 +200,7 @@ impl PageError {
                     source_url: String::new(),
                     version: env!("CARGO_PKG_VERSION"),
                     noindex: false,
+                    unread: String::new(),
                 }),
                 heading: heading_for(status).into(),
                 message: message.into(),
@@ -336,8 +348,8 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
 /// Registers every page.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use pages::{
-        accounts, admin, bans, follows, forums, leaving, members, moderation, registration,
-        reports, search, threads, users,
+        accounts, admin, bans, follows, forums, leaving, members, moderation, notifications,
+        registration, reports, search, threads, users,
     };
     use web::{get, post};
     cfg.route("/", get().to(forums::index))
@@ -349,6 +361,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/logout", post().to(accounts::logout))
         .route("/settings/password", get().to(accounts::password_form))
         .route("/settings/password", post().to(accounts::change_password))
+        .route("/settings/notifications", get().to(notifications::settings))
+        .route(
+            "/settings/notifications",
+            post().to(notifications::save_settings),
+        )
+        .route("/notifications", get().to(notifications::list))
+        .route("/notifications/read", post().to(notifications::mark_read))
+        .route("/notifications/{id}", get().to(notifications::open))
         .route("/settings/delete", get().to(leaving::form))
         .route("/settings/delete", post().to(leaving::delete))
         .route("/admin", get().to(admin::index))
@@ -366,6 +386,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/follows", post().to(follows::follow))
         .route("/follows/delete", post().to(follows::unfollow))
         .route("/f/{name}", get().to(forums::forum))
+        .route("/f/{name}/watch", post().to(notifications::watch_forum))
         .route("/f/{name}/new", get().to(forums::new_thread_form))
         .route("/f/{name}/new", post().to(forums::new_thread))
         .route("/f/{name}/feed.atom", get().to(feeds::forum))
@@ -417,6 +438,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/t/{id}/lock", post().to(moderation::lock))
         .route("/t/{id}/feed.atom", get().to(feeds::thread))
         .route("/t/{id}/unread", get().to(threads::first_unread))
+        .route("/t/{id}/watch", post().to(notifications::watch_thread))
         .route("/p/{id}", get().to(threads::permalink))
         .route("/p/{id}/edit", get().to(threads::edit_form))
         .route("/p/{id}/edit", post().to(threads::edit))

@@ -119,6 +119,8 @@ pub struct Viewer {
     pub notice: Option<String>,
     /// The client's address (for login throttling).
     pub address: Option<String>,
+    /// How many of the logged-in account's notifications are unread (for the header).
+    pub unread_notifications: i64,
 }
 
 impl FromRequest for Viewer {
@@ -153,6 +155,7 @@ impl FromRequest for Viewer {
                 csrf,
                 notice,
                 address,
+                unread_notifications: 0,
             };
             if let Some(token) = token {
                 match site.session(token.clone(), SessionKind::Web).await {
@@ -160,6 +163,7 @@ impl FromRequest for Viewer {
                         viewer.user = Some(session.user);
                         viewer.session_id = Some(session.id);
                         viewer.session_token = Some(token);
+                        viewer.unread_notifications = session.unread_notifications.unwrap_or(0);
                     }
                     Ok(None) => {}
                     Err(e) => return Err(viewer.error(e)),

@@ -620,6 +620,7 @@ async fn bans_reach_the_servers_that_follow_the_forum(backend: Backend) {
                 html: "<p>Let me in.</p>".into(),
                 published: staffroom::forum::now(),
                 updated: None,
+                mentions: Vec::new(),
             },
             None,
         )
@@ -751,6 +752,7 @@ async fn a_moderator_elsewhere_bans_in_lemmys_words(backend: Backend) {
         html: "<p>Hello.</p>".into(),
         published: staffroom::forum::now(),
         updated: None,
+        mentions: Vec::new(),
     };
     let refused = alpha
         .site

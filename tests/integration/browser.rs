@@ -37,6 +37,7 @@ both_backends!(
     an_administrator_makes_a_staff_room_and_a_moderator_lets_colleagues_in,
     an_educator_deletes_their_account_on_a_phone,
     an_educator_searches_narrows_and_finds_the_post,
+    an_educator_is_told_of_a_reply_and_stops_watching,
 );
 
 /// The axe-core release the pages are checked with.
@@ -633,6 +634,8 @@ async fn every_page_type_passes_axe_in_both_schemes_and_fits_a_phone(backend: Ba
         ("instance-modlog", "/modlog".into()),
         ("search", "/search?q=bonds".into()),
         ("search-empty", "/search".into()),
+        ("notifications", "/notifications".into()),
+        ("notification-settings", "/settings/notifications".into()),
     ];
     // axe finds what it should: an image without a description, put into a page for a moment.
     {
@@ -919,6 +922,7 @@ async fn nothing_hostile_runs_in_the_browser(backend: Backend) {
                         html: hostile.to_string(),
                         published: staffroom::forum::now(),
                         updated: None,
+                        mentions: Vec::new(),
                     },
                     relay: Relay {
                         activity: json!({"type": "Create"}).to_string(),
@@ -1786,5 +1790,77 @@ async fn an_educator_searches_narrows_and_finds_the_post(backend: Backend) {
     assert_eq!(browser.path().await, format!("/t/{thread}"));
     let url = browser.client.current_url().await.unwrap();
     assert_eq!(url.fragment(), Some(format!("p{answer}").as_str()));
+    browser.client.close().await.unwrap();
+}
+
+async fn an_educator_is_told_of_a_reply_and_stops_watching(backend: Backend) {
+    if !runnable() {
+        return;
+    }
+    let (app, thread) = school_with_a_thread(backend).await;
+    app.create_user("alice", false).await;
+    let alice = app.token("alice").await;
+    let answer = app
+        .reply(
+            &alice,
+            thread,
+            "With a rekenrek, @head. It <b>works</b>.",
+            None,
+        )
+        .await;
+    let browser = Browser::start(375, false).await;
+    browser.log_in(&app, "head", PASSWORD).await;
+    // The header says something is waiting; the list says what, and fits a phone.
+    let header = browser.text("header").await;
+    assert!(header.contains("Notifications"), "{header}");
+    assert!(header.contains('1'), "{header}");
+    browser.follow("a[href='/notifications']").await;
+    let main = browser.text("main").await;
+    assert!(
+        main.contains("Alice replied to your post in Number bonds"),
+        "{main}"
+    );
+    assert!(
+        main.contains("It <b>works</b>."),
+        "shown as written: {main}"
+    );
+    assert!(browser.overflows(375).await.is_none());
+    browser.passes_axe("notifications").await;
+    // Stopping watching from the list, then opening the notification: it leads to the reply.
+    browser
+        .follow(".notifications form[action$='/watch'] button")
+        .await;
+    assert!(browser
+        .text("main")
+        .await
+        .contains("You stopped watching the thread."));
+    browser
+        .follow(".notifications a[href^='/notifications/']")
+        .await;
+    assert_eq!(browser.path().await, format!("/t/{thread}"));
+    let url = browser.client.current_url().await.unwrap();
+    assert_eq!(url.fragment(), Some(format!("p{answer}").as_str()));
+    assert!(!browser.text("header").await.contains('1'));
+    assert!(browser.text("main").await.contains("Watch this thread"));
+    // The settings page: the box starts ticked, and saving it unticked keeps it so.
+    browser.open(&app.url("/settings/notifications")).await;
+    browser.passes_axe("notification settings").await;
+    browser
+        .client
+        .find(Locator::Id("watch_on_post"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.press("Save").await;
+    assert!(browser
+        .text("main")
+        .await
+        .contains("Your notification settings are saved."));
+    let checked = browser
+        .script("return document.getElementById('watch_on_post').checked;")
+        .await;
+    assert_eq!(checked, json!(false));
     browser.client.close().await.unwrap();
 }

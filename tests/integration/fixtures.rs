@@ -89,6 +89,56 @@ fn threads_and_replies_from_every_server_parse() {
 }
 
 #[test]
+fn mentions_are_read_from_every_servers_tags() {
+    // Lemmy tags the person answered and the community; Mastodon and Pleroma the people named.
+    for (path, hrefs) in [
+        (
+            "lemmy/comment.json",
+            &[
+                "https://enterprise.lemmy.ml/u/picard",
+                "https://enterprise.lemmy.ml/c/tenforward",
+            ][..],
+        ),
+        (
+            "mastodon/note_1.json",
+            &["https://mamot.fr/users/retiolus"][..],
+        ),
+        (
+            "pleroma/note.json",
+            &["https://pleroma.popolon.org/users/popolon"][..],
+        ),
+    ] {
+        let post: PostObject = fixture(path);
+        let found: Vec<&str> = post.tag.iter().map(|m| m.href.as_str()).collect();
+        assert_eq!(found, hrefs, "{path}");
+    }
+    // Hashtags and emoji are not mentions; a tag without an address is skipped; one tag alone
+    // (GoToSocial's shape) is read as a list of one, and a missing name is the address.
+    let mixed: PostObject = serde_json::from_value(serde_json::json!({
+        "type": "Note",
+        "id": "https://s.example/n/1",
+        "attributedTo": "https://s.example/u/a",
+        "tag": [
+            {"type": "Hashtag", "href": "https://s.example/tags/maths", "name": "#maths"},
+            {"type": "Emoji", "name": ":wave:"},
+            {"type": "Mention", "name": "@nobody"},
+            {"type": "Mention", "href": "https://t.example/u/b"}
+        ]
+    }))
+    .unwrap();
+    assert_eq!(mixed.tag.len(), 1);
+    assert_eq!(mixed.tag[0].name, "https://t.example/u/b");
+    let single: PostObject = serde_json::from_value(serde_json::json!({
+        "type": "Note",
+        "id": "https://s.example/n/2",
+        "attributedTo": "https://s.example/u/a",
+        "tag": {"type": "Mention", "href": "https://t.example/u/c", "name": "@c@t.example"}
+    }))
+    .unwrap();
+    assert_eq!(single.tag[0].name, "@c@t.example");
+}
+
+#[test]
 fn gotosocial_shapes_parse() {
     let person: RemotePerson = fixture("gotosocial/person.json");
     assert!(person.endpoints.is_none(), "GoToSocial has no shared inbox");

@@ -407,6 +407,7 @@ async fn a_reply_from_where_it_lives_is_stored_once_in_one_step(backend: Backend
             html: String::new(),
             published: now,
             updated: None,
+            mentions: Vec::new(),
         },
         relay: Relay {
             activity: json!({"type": "Create", "id": format!("https://remote.example/activities/{activity}")})
@@ -508,6 +509,7 @@ async fn replies_arriving_together_are_stored_together_and_fail_alone(backend: B
             html: String::new(),
             published: staffroom::forum::now(),
             updated: None,
+            mentions: Vec::new(),
         },
         relay: Relay {
             activity: json!({"type": "Create", "id": n}).to_string(),

@@ -22,6 +22,7 @@ mod leaving;
 mod members_only;
 mod migrations;
 mod moderation;
+mod notifications;
 mod other_software;
 mod pins;
 mod properties;

@@ -62,8 +62,40 @@ async fn everyday_requests_use_indexes_for_every_query() {
     assert_eq!(status, 200, "{body}");
     let staff_thread = app.thread(&head, "staff", "Staff", "Room").await;
     let alice = app.logged_in("alice").await;
+    let alice_token = app.token("alice").await;
+    let from_alice = app.reply(&alice_token, thread, "Alice's", None).await;
 
     app.site.db().start_recording();
+    // Notifications: a reply that answers, quotes and mentions alice, in a thread and forum
+    // she watches; listed, counted, opened and marked read.
+    let (status, _) = app
+        .api(
+            Method::PUT,
+            "/api/v1/forums/maths/watch",
+            Some(&alice_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let quoting = format!(
+        "> [Alice wrote]({}/p/{from_alice}):\n> Alice's\n\nYes, @alice.",
+        app.address
+    );
+    app.reply(&head, thread, &quoting, Some(from_alice)).await;
+    app.reply(&head, staff_thread, "@alice, see this.", None)
+        .await;
+    for (method, path) in [
+        (Method::GET, "/api/v1/notifications?unread=true".to_string()),
+        (Method::GET, "/api/v1/notifications?page=2".into()),
+        (Method::PUT, format!("/api/v1/threads/{thread}/watch")),
+        (Method::DELETE, format!("/api/v1/threads/{thread}/watch")),
+        (Method::DELETE, "/api/v1/forums/maths/watch".into()),
+        (Method::POST, "/api/v1/notifications/read".into()),
+        (Method::GET, "/api/v1/accounts/current".into()),
+    ] {
+        let (status, body) = app.api(method, &path, Some(&alice_token), None).await;
+        assert_eq!(status, 200, "{path}: {body}");
+    }
     for path in [
         "/".to_string(),
         "/f/staff".into(),
@@ -80,6 +112,9 @@ async fn everyday_requests_use_indexes_for_every_query() {
         "/u/head".into(),
         "/f/maths/feed.atom".into(),
         format!("/t/{thread}/feed.atom"),
+        "/notifications".into(),
+        "/notifications?unread=true&page=2".into(),
+        "/settings/notifications".into(),
     ] {
         let (status, _) = app.get(&alice, &path).await;
         assert!(status == 200 || status == 303, "{path}: {status}");

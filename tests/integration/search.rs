@@ -169,6 +169,7 @@ async fn posts_are_found_by_their_words(backend: Backend) {
                         .into(),
                 published: staffroom::forum::now(),
                 updated: None,
+                mentions: Vec::new(),
             },
             None,
         )

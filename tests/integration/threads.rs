@@ -220,10 +220,12 @@ async fn replies_answer_and_quote_earlier_posts(backend: Backend) {
         .get(&bob, &format!("/t/{thread}/reply?to={first}&quote=1"))
         .await;
     assert_eq!(status, 200);
+    // The quote names its author and links the post it quotes (which tells them of it).
+    let heading = format!("[Alice wrote]({}/p/{first}):", app.address);
     assert!(
-        page.contains(
-            "&gt; Alice wrote:\n&gt;\n&gt; We set none before year 7.\n&gt;\n&gt; It works."
-        ) || page.contains("&#62; Alice wrote:"),
+        page.contains(&format!(
+            "&gt; {heading}\n&gt;\n&gt; We set none before year 7.\n&gt;\n&gt; It works."
+        )) || page.contains(&format!("&#62; {heading}\n&#62;\n&#62; We set none")),
         "{}",
         main_of(&page)
     );
@@ -644,15 +646,18 @@ async fn a_thread_page_costs_the_same_queries_however_long_the_thread(backend: B
     let long_last_page = cost(format!("/t/{thread}?page=8")).await;
     assert_eq!(short, long_first_page, "page 1 of 5 replies vs of 40");
     assert_eq!(short, long_last_page, "a later page costs the same");
-    // Two connection checkouts (each checked with one statement), then the session, the
-    // thread with its opening post, the page of replies, the posts they answer, which of
-    // them the viewer marked helpful, whether the viewer moderates the forum, whether a
-    // ban keeps them from posting there, and how far they had read (and now have).
-    assert!(short <= 11, "{short} queries");
+    // Two connection checkouts (each checked with one statement), then the session and the
+    // header's count of unread notifications, the thread with its opening post, the page of
+    // replies, the posts they answer, which of them the viewer marked helpful, whether the
+    // viewer moderates the forum, whether a ban keeps them from posting there, how far they
+    // had read and whether they watch it (and now how far they have read, and that what this
+    // page shows needs no notifying any more).
+    assert!(short <= 13, "{short} queries");
     let forum_page = cost("/f/maths".to_string()).await;
     assert!(
-        forum_page <= 6,
-        "checkouts, session, forum, threads, how far the reader read them: {forum_page}"
+        forum_page <= 8,
+        "checkouts, session, unread count, forum, threads, how far the reader read them, \
+         whether they watch the forum: {forum_page}"
     );
 }
 

@@ -16,10 +16,12 @@ use url::Url;
 
 use crate::error::ForumError;
 use crate::federation::activities::announce::{announce, relay_of};
-use crate::federation::actors::{ApForum, ApUser};
+use crate::federation::actors::{local_name, ApForum, ApUser};
 use crate::federation::error::FederationError;
 use crate::federation::objects::{note_json, page_json, parent_of};
-use crate::federation::outgoing::{follower_readers, planned, remote_forum_inboxes, url};
+use crate::federation::outgoing::{
+    follower_readers, person_inbox, planned, remote_forum_inboxes, url,
+};
 use crate::federation::protocol::activities::{CreateOrUpdate, CreateOrUpdateKind, Delete};
 use crate::federation::protocol::{PostKind, PostObject, PUBLIC};
 use crate::federation::same_origin;
@@ -142,7 +144,7 @@ impl CreateOrUpdate {
                 author: self.actor.to_string(),
                 signer,
                 answers,
-                incoming: incoming_of(object),
+                incoming: incoming_of(object, data),
                 relay: relay_of(self, &self.actor)?,
             })
             .await?;
@@ -202,12 +204,21 @@ impl Delete {
 }
 
 /// A thread's forum among the addresses of a new post: one of ours, or a remote forum someone
-/// here follows.
+/// here follows; or, for a thread sent to us because it mentions someone here, its forum
+/// wherever it is (fetched; [`store_post`] then takes it only from that forum's own server).
 async fn forum_addressed(
     object: &PostObject,
     reach: Reach<'_>,
     data: &Data<Site>,
 ) -> Result<crate::forum::Forum, FederationError> {
+    let mentions_ours = object
+        .tag
+        .iter()
+        .any(|m| local_name(data, &m.href, "/u/").is_some());
+    let reach = match reach {
+        Reach::Direct(_) if mentions_ours => Reach::Any,
+        other => other,
+    };
     let candidates = object
         .audience
         .iter()
@@ -275,8 +286,8 @@ async fn locate(
     Box::pin(store_post(object, None, false, depth - 1, reach, data)).await
 }
 
-/// A post as the forum layer takes it.
-fn incoming_of(object: &PostObject) -> IncomingPost {
+/// A post as the forum layer takes it, with the people of this instance it mentions.
+fn incoming_of(object: &PostObject, data: &Data<Site>) -> IncomingPost {
     let markdown = object
         .source
         .as_ref()
@@ -292,6 +303,11 @@ fn incoming_of(object: &PostObject) -> IncomingPost {
             .map(|t| t.naive_utc())
             .unwrap_or_else(crate::forum::now),
         updated: object.updated.map(|t| t.naive_utc()),
+        mentions: object
+            .tag
+            .iter()
+            .filter_map(|m| local_name(data, &m.href, "/u/"))
+            .collect(),
     }
 }
 
@@ -319,7 +335,7 @@ pub(crate) async fn store_post(
     let author = ObjectId::<ApUser>::from(object.attributed_to.clone())
         .dereference(data)
         .await?;
-    let incoming = incoming_of(&object);
+    let incoming = incoming_of(&object, data);
     if let Some(existing) = data.post_by_ap_id(object.id.to_string()).await? {
         if update {
             data.receive_edit(author.user, incoming, relay).await?;
@@ -329,7 +345,13 @@ pub(crate) async fn store_post(
     }
     let (placement, forum) = match &object.in_reply_to {
         Some(parent) => {
-            let parent = locate(parent, depth, reach, data).await?;
+            // A reply sent to us because it names someone here brings its thread along, as a
+            // thread that does ([`forum_addressed`]).
+            let parent_reach = match reach {
+                Reach::Direct(_) if !incoming.mentions.is_empty() => Reach::Any,
+                other => other,
+            };
+            let parent = locate(parent, depth, parent_reach, data).await?;
             (
                 Placement::Reply {
                     parent_id: parent.post.id,
@@ -411,9 +433,14 @@ pub async fn plan_post(
     } else {
         Some(parent_of(data, &ctx).await?)
     };
+    let mentioned = data
+        .mentioned(vec![ctx.post.id])
+        .await?
+        .remove(&ctx.post.id)
+        .unwrap_or_default();
     let object = match &parent {
-        None => serde_json::to_value(page_json(data, &ctx)?)?,
-        Some(parent) => serde_json::to_value(note_json(data, &ctx, parent)?)?,
+        None => serde_json::to_value(page_json(data, &ctx, &mentioned)?)?,
+        Some(parent) => serde_json::to_value(note_json(data, &ctx, parent, &mentioned)?)?,
     };
     let object_id = object["id"].clone();
     let (kind, object) = match action {
@@ -443,7 +470,8 @@ pub async fn plan_post(
         // To the forum's server, which relays it; and to the author answered, when they live
         // on yet another server.
         let answered = parent.as_ref().map(|p| &p.author);
-        let inboxes = remote_forum_inboxes(&ctx.forum, &forum_url, answered)?;
+        let mut inboxes = remote_forum_inboxes(&ctx.forum, &forum_url, answered)?;
+        add_mentioned(&mut inboxes, &mentioned)?;
         return Ok(vec![planned(
             &inner_id,
             kind,
@@ -461,12 +489,18 @@ pub async fn plan_post(
     } else {
         (readers.all(), Vec::new())
     };
+    // The people it mentions elsewhere hear of it from its author, unless their server
+    // follows the forum (and hears of it from the forum).
+    let mut to_mentioned: Vec<Url> = to_activity.iter().chain(&to_object).cloned().collect();
+    let following = to_mentioned.len();
+    add_mentioned(&mut to_mentioned, &mentioned)?;
+    let to_mentioned = to_mentioned.split_off(following);
     let mut out = vec![planned(
         &inner_id,
         kind,
         Signer::User(ctx.author.id),
         &inner,
-        Vec::new(),
+        to_mentioned,
     )?];
     out.push(announce(
         ctx.forum.id,
@@ -485,6 +519,22 @@ pub async fn plan_post(
         )?);
     }
     Ok(out)
+}
+
+/// Adds to `inboxes` those of the people mentioned elsewhere whose servers are not among them
+/// yet (one inbox a server).
+fn add_mentioned(
+    inboxes: &mut Vec<Url>,
+    mentioned: &[crate::forum::User],
+) -> Result<(), FederationError> {
+    for person in mentioned {
+        if let Some(inbox) = person_inbox(person)? {
+            if !inboxes.iter().any(|i| domain_of(i) == domain_of(&inbox)) {
+                inboxes.push(inbox);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Fills in a forum just followed from its outbox: its newest threads (at most 20), each

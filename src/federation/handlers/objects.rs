@@ -57,7 +57,9 @@ pub async fn page(
             &ctx.post,
         );
     }
-    respond(page_json(&state.site, &ctx)?)
+    let mentioned = state.site.mentioned(vec![ctx.post.id]).await?;
+    let people = mentioned.get(&ctx.post.id).map_or(&[][..], Vec::as_slice);
+    respond(page_json(&state.site, &ctx, people)?)
 }
 
 /// GET /p/{id} as ActivityPub: the reply as a `Note` (an opening post redirects to its `Page`).
@@ -79,7 +81,9 @@ pub async fn note(
         return tombstone(own_url(&urls.post(&ctx.post))?, "Note", &ctx.post);
     }
     let parent = parent_of(&state.site, &ctx).await?;
-    respond(note_json(&state.site, &ctx, &parent)?)
+    let mentioned = state.site.mentioned(vec![ctx.post.id]).await?;
+    let people = mentioned.get(&ctx.post.id).map_or(&[][..], Vec::as_slice);
+    respond(note_json(&state.site, &ctx, &parent, people)?)
 }
 
 /// GET /t/{id}/context: every post of the thread, oldest first, as an `OrderedCollection`.
@@ -136,6 +140,10 @@ pub async fn forum_outbox(
     }
     let urls = state.site.urls();
     let forum_url = own_url(&urls.forum(&forum_row))?;
+    let mentioned = state
+        .site
+        .mentioned(entries.iter().map(|(post, _, _)| post.id).collect())
+        .await?;
     let mut items = Vec::new();
     for (post, thread, author) in entries {
         if !post.readable() {
@@ -147,7 +155,8 @@ pub async fn forum_outbox(
             thread,
             forum: forum_row.clone(),
         };
-        let page = page_json(&state.site, &ctx)?;
+        let people = mentioned.get(&ctx.post.id).map_or(&[][..], Vec::as_slice);
+        let page = page_json(&state.site, &ctx, people)?;
         items.push(serde_json::json!({
             "type": "Create",
             "id": format!("{}#create", page.id),
@@ -213,9 +222,16 @@ pub async fn forum_featured(
     path: web::Path<String>,
 ) -> Result<HttpResponse, FederationError> {
     let (forum_url, _, pinned) = forum_lists(&state, path.into_inner()).await?;
+    let mentioned = state
+        .site
+        .mentioned(pinned.iter().map(|ctx| ctx.post.id).collect())
+        .await?;
     let items = pinned
         .iter()
-        .map(|ctx| page_json(&state.site, ctx))
+        .map(|ctx| {
+            let people = mentioned.get(&ctx.post.id).map_or(&[][..], Vec::as_slice);
+            page_json(&state.site, ctx, people)
+        })
         .collect::<Result<Vec<_>, _>>()?;
     collection(&format!("{forum_url}/featured"), &items)
 }

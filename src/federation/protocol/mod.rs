@@ -174,6 +174,9 @@ pub struct Page {
     pub to: Vec<Url>,
     /// The author's followers.
     pub cc: Vec<Url>,
+    /// The people it mentions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tag: Vec<Mention>,
     /// The forum (FEP-1b12).
     pub audience: Url,
     /// The thread's context collection (FEP-7888), for threads started here.
@@ -221,7 +224,7 @@ pub struct Note {
     pub attributed_to: Url,
     /// The forum and the public.
     pub to: Vec<Url>,
-    /// The author of the post answered.
+    /// The author of the post answered, and the people it mentions.
     pub cc: Vec<Url>,
     /// The forum (FEP-1b12).
     pub audience: Url,
@@ -236,7 +239,7 @@ pub struct Note {
     pub media_type: String,
     /// The Markdown.
     pub source: Source,
-    /// The author of the post answered.
+    /// The author of the post answered, and the people it mentions.
     pub tag: Vec<Mention>,
     /// Where it reads on the web.
     pub url: Url,
@@ -436,6 +439,38 @@ pub struct PostObject {
     /// Last edited.
     #[serde(default, deserialize_with = "deserialize_skip_error")]
     pub updated: Option<DateTime<Utc>>,
+    /// The people it mentions (its other tags, hashtags and emoji, are not kept).
+    #[serde(
+        default,
+        deserialize_with = "lenient_mentions",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub tag: Vec<Mention>,
+}
+
+/// The `Mention`s among tags: one tag or many, each kept when it has a `type` of `Mention`
+/// and an `href` that is a URL (its `name` may be missing); other tags and malformed ones are
+/// skipped.
+fn lenient_mentions<'de, D>(deserializer: D) -> Result<Vec<Mention>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Ok(one_or_many(Value::deserialize(deserializer)?)
+        .iter()
+        .filter(|item| item.get("type").and_then(Value::as_str) == Some("Mention"))
+        .filter_map(|item| {
+            let href = Url::parse(item.get("href")?.as_str()?).ok()?;
+            let name = item
+                .get("name")
+                .and_then(Value::as_str)
+                .map_or_else(|| href.to_string(), str::to_string);
+            Some(Mention {
+                kind: MentionType::Mention,
+                href,
+                name,
+            })
+        })
+        .collect())
 }
 
 /// A URL, or the first of a list of them (`attributedTo` may be either).
@@ -454,14 +489,17 @@ fn lenient_urls<'de, D>(deserializer: D) -> Result<Vec<Url>, D::Error>
 where
     D: serde::Deserializer<'de>,
 {
-    let value = Value::deserialize(deserializer)?;
-    let items = match value {
-        Value::Array(items) => items,
-        Value::Null => Vec::new(),
-        one => vec![one],
-    };
-    Ok(items
+    Ok(one_or_many(Value::deserialize(deserializer)?)
         .into_iter()
         .filter_map(|v| v.as_str().and_then(|s| Url::parse(s).ok()))
         .collect())
+}
+
+/// The items of a property that may hold one value, a list of them, or null.
+fn one_or_many(value: Value) -> Vec<Value> {
+    match value {
+        Value::Array(items) => items,
+        Value::Null => Vec::new(),
+        one => vec![one],
+    }
 }

@@ -200,3 +200,35 @@ pub fn depth_of(html: &str) -> usize {
     }
     deepest
 }
+
+/// The addresses linked from inside block quotes, in order (at most `max`): what a post quotes
+/// names where the words came from. Works on the sanitizer's output.
+pub fn quoted_links(html: &str, max: usize) -> Vec<String> {
+    let (mut quotes, mut i) = (0usize, 0usize);
+    let mut links = Vec::new();
+    while let Some(found) = html[i..].find('<') {
+        let start = i + found;
+        let end = tag_end(html.as_bytes(), start);
+        let tag = &html[start..end];
+        match tag_name(tag) {
+            Some((name, closing)) if name == "blockquote" => {
+                quotes = if closing {
+                    quotes.saturating_sub(1)
+                } else {
+                    quotes + 1
+                };
+            }
+            Some((name, false)) if name == "a" && quotes > 0 => {
+                if let Some(href) = attribute(tag, "href") {
+                    if links.len() == max {
+                        break;
+                    }
+                    links.push(href.replace("&amp;", "&"));
+                }
+            }
+            _ => {}
+        }
+        i = end;
+    }
+    links
+}

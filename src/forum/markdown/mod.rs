@@ -43,19 +43,45 @@ pub const MAX_DEPTH: usize = 32;
 ///   its own whose stack is sized for the input's length ([`stack_for`]);
 /// - after parsing, anything nested deeper than [`MAX_DEPTH`] is replaced by its text.
 pub fn render(markdown: &str, anchor_prefix: &str) -> String {
+    render_linked(markdown, anchor_prefix, &MentionLinks::new())
+}
+
+/// [`render`], with each mention in `links` made a link to its person's page (the rest stay
+/// text).
+pub fn render_linked(markdown: &str, anchor_prefix: &str, links: &MentionLinks) -> String {
     let source = limit_block_markers(markdown);
-    on_stack_for(source.len(), || render_bounded(&source, anchor_prefix)).unwrap_or_else(|| {
+    on_stack_for(source.len(), || {
+        render_bounded(&source, anchor_prefix, links)
+    })
+    .unwrap_or_else(|| {
         // The render thread could not be started (out of threads or memory): show the
         // source as text rather than fail the post.
         format!("<p>{}</p>", escape_text(markdown))
     })
 }
 
-fn render_bounded(markdown: &str, anchor_prefix: &str) -> String {
+/// The different people a post's Markdown mentions (`@name`, `@name@domain`; at most
+/// [`mentions::MAX_HANDLES`]), in order; none inside code or links.
+pub fn mentions(markdown: &str) -> Vec<Handle> {
+    let source = limit_block_markers(markdown);
+    on_stack_for(source.len(), || {
+        let options = options();
+        let arena = Arena::new();
+        let root = parse_document(&arena, &source, &options);
+        flatten_below(&arena, root, MAX_DEPTH);
+        mentions::unlink_handles(root);
+        mentions::collect(root)
+    })
+    .unwrap_or_default()
+}
+
+fn render_bounded(markdown: &str, anchor_prefix: &str, links: &MentionLinks) -> String {
     let options = options();
     let arena = Arena::new();
     let root = parse_document(&arena, markdown, &options);
     flatten_below(&arena, root, MAX_DEPTH);
+    mentions::unlink_handles(root);
+    mentions::link(&arena, root, links);
     limit_footnote_references(root);
     for node in root.descendants() {
         if let NodeValue::Heading(ref mut heading) = node.data.borrow_mut().value {
@@ -336,9 +362,11 @@ pub fn plain_text(html: &str) -> String {
         .join("\n\n")
 }
 
-/// The Markdown that quotes `body` by `author`: a `>` block headed with the author's name.
-pub fn quote(author: &str, body: &str) -> String {
-    let mut out = format!("> {author} wrote:\n>\n");
+/// The Markdown that quotes `body` by `author`: a `>` block headed with the author's name,
+/// linked to the post quoted (`url`), which is how the quoted person is told of it.
+pub fn quote(author: &str, url: &str, body: &str) -> String {
+    let name = author.replace(['[', ']'], "");
+    let mut out = format!("> [{name} wrote]({url}):\n>\n");
     for line in body.lines() {
         if line.is_empty() {
             out.push_str(">\n");
@@ -353,9 +381,11 @@ pub fn quote(author: &str, body: &str) -> String {
 }
 
 mod html;
+pub mod mentions;
 mod shapes;
 #[cfg(test)]
 mod tests;
 
-pub use html::{depth_of, images_as_links, limit_html_nesting};
+pub use html::{depth_of, images_as_links, limit_html_nesting, quoted_links};
+pub use mentions::{Handle, MentionLinks};
 pub use shapes::nesting_shapes;

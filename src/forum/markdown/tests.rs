@@ -104,9 +104,69 @@ mod rendering {
     #[test]
     fn quotes_name_the_author_and_prefix_every_line() {
         assert_eq!(
-            quote("Ms Rivera", "First line\n\nSecond"),
-            "> Ms Rivera wrote:\n>\n> First line\n>\n> Second\n\n"
+            quote(
+                "Ms Rivera",
+                "https://school.example/p/7",
+                "First line\n\nSecond"
+            ),
+            "> [Ms Rivera wrote](https://school.example/p/7):\n>\n> First line\n>\n> Second\n\n"
         );
+        // Brackets in a name cannot break the link.
+        assert!(quote("A [b]", "/p/1", "x").starts_with("> [A b wrote](/p/1):"));
+    }
+
+    #[test]
+    fn quoted_links_are_those_inside_block_quotes() {
+        let html = render(
+            "See [this](https://a.example/x).\n\n> [Bo wrote](https://s.example/p/3):\n>\n> > [deeper](/t/4)\n\nAfter [that](/p/9).",
+            "p1-",
+        );
+        assert_eq!(
+            quoted_links(&html, 10),
+            vec!["https://s.example/p/3".to_string(), "/t/4".to_string()]
+        );
+        assert_eq!(quoted_links(&html, 1).len(), 1);
+    }
+
+    #[test]
+    fn mentions_are_found_in_prose_only() {
+        let found = mentions(
+            "Hi @alice and @Bob@School.Example:8080, not `@code` nor [@link](/x) nor \
+             bob@example.org; @carol. @alice again, @-dash, *@em* and @dots.. end",
+        );
+        let written: Vec<String> = found.iter().map(|h| h.written()).collect();
+        assert_eq!(
+            written,
+            vec![
+                "@alice",
+                "@Bob@school.example:8080",
+                "@carol",
+                "@em",
+                "@dots"
+            ]
+        );
+    }
+
+    #[test]
+    fn known_mentions_become_links_and_the_rest_stay_text() {
+        let mut links = MentionLinks::new();
+        links.insert(
+            Handle {
+                name: "alice".into(),
+                domain: None,
+            },
+            "https://s.example/u/alice".into(),
+        );
+        let html = render_linked("Thanks @alice, and @nobody.\n\n**@alice**", "p1-", &links);
+        assert_eq!(
+            html.matches(
+                "<a href=\"https://s.example/u/alice\" rel=\"nofollow ugc noopener\">@alice</a>"
+            )
+            .count(),
+            2,
+            "{html}"
+        );
+        assert!(html.contains(", and @nobody."), "{html}");
     }
 }
 

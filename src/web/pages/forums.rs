@@ -34,6 +34,7 @@ struct ForumPage<'a> {
     logged_in: bool,
     may_start_thread: bool,
     following: bool,
+    watching: bool,
 }
 
 #[derive(Template)]
@@ -120,6 +121,7 @@ pub async fn forum(
         logged_in: viewer.user.is_some(),
         may_start_thread: page.viewer_may_start_thread,
         following,
+        watching: page.viewer_watches,
     })
 }
 

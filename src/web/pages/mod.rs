@@ -9,6 +9,7 @@ pub mod forums;
 pub mod leaving;
 pub mod members;
 pub mod moderation;
+pub mod notifications;
 pub mod registration;
 pub mod reports;
 pub mod search;

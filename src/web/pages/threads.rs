@@ -31,6 +31,7 @@ struct ThreadPage<'a> {
     /// Why the viewer may not post here, when banned.
     banned: Option<&'a str>,
     locked: Option<LockItem>,
+    watching: bool,
 }
 
 /// Who locked a thread, and when.
@@ -144,6 +145,7 @@ pub async fn thread(
             by: page.locked_by.as_ref().map(UserLink::from),
             at: When::new(at),
         }),
+        watching: page.viewer_watches,
     })
 }
 

@@ -1,0 +1,233 @@
+//! `notifications`: what each person is told about, one row per person and post.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Timestamp};
+
+use super::schema::{
+    forum_members, forum_moderators, forum_watches, forums, notifications, posts, thread_reads,
+    threads,
+};
+use super::{dispatch, Conn};
+
+/// A row of `notifications`.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = notifications)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct Notification {
+    /// Primary key.
+    pub id: i64,
+    /// Whom it is for.
+    pub user_id: i64,
+    /// The post it is about.
+    pub post_id: i64,
+    /// `mention`, `quote`, `reply` or `watched`.
+    pub kind: String,
+    /// When it was made.
+    pub created_at: NaiveDateTime,
+    /// When its person read it.
+    pub read_at: Option<NaiveDateTime>,
+}
+
+/// Tells each of `user_ids` about the post, as `kind`, unless they were already told about it
+/// (the first kind written wins, so the strongest is written first).
+pub fn notify(
+    conn: &mut Conn<'_>,
+    user_ids: &[i64],
+    post_id: i64,
+    kind: &str,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    if user_ids.is_empty() {
+        return Ok(0);
+    }
+    let rows: Vec<_> = user_ids
+        .iter()
+        .map(|&user_id| {
+            (
+                notifications::user_id.eq(user_id),
+                notifications::post_id.eq(post_id),
+                notifications::kind.eq(kind),
+                notifications::created_at.eq(at),
+            )
+        })
+        .collect();
+    dispatch!(conn, |c| diesel::insert_into(notifications::table)
+        .values(&rows)
+        .on_conflict((notifications::user_id, notifications::post_id))
+        .do_nothing()
+        .execute(c))
+}
+
+/// Tells everyone who watches the thread or the forum about the post (`watched`), except its
+/// author and those already told about it: two statements, however many watch.
+pub fn notify_watchers(
+    conn: &mut Conn<'_>,
+    post_id: i64,
+    thread_id: i64,
+    forum_id: i64,
+    author_id: i64,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    let constants = (
+        post_id.into_sql::<BigInt>(),
+        "watched".into_sql::<Text>(),
+        at.into_sql::<Timestamp>(),
+    );
+    let columns = (
+        notifications::user_id,
+        notifications::post_id,
+        notifications::kind,
+        notifications::created_at,
+    );
+    let of_thread = thread_reads::table
+        .filter(thread_reads::thread_id.eq(thread_id))
+        .filter(thread_reads::watching)
+        .filter(thread_reads::user_id.ne(author_id))
+        .select((thread_reads::user_id, constants.0, constants.1, constants.2));
+    let of_forum = forum_watches::table
+        .filter(forum_watches::forum_id.eq(forum_id))
+        .filter(forum_watches::user_id.ne(author_id))
+        .select((
+            forum_watches::user_id,
+            constants.0,
+            constants.1,
+            constants.2,
+        ));
+    let mut n = dispatch!(conn, |c| diesel::insert_into(notifications::table)
+        .values(of_thread)
+        .into_columns(columns)
+        .on_conflict((notifications::user_id, notifications::post_id))
+        .do_nothing()
+        .execute(c))?;
+    n += dispatch!(conn, |c| diesel::insert_into(notifications::table)
+        .values(of_forum)
+        .into_columns(columns)
+        .on_conflict((notifications::user_id, notifications::post_id))
+        .do_nothing()
+        .execute(c))?;
+    Ok(n)
+}
+
+/// Which notifications to list.
+#[derive(Debug, Clone, Copy)]
+pub struct Listing {
+    /// Whose.
+    pub user_id: i64,
+    /// Only those not yet read.
+    pub unread_only: bool,
+    /// Whether they may read every forum (an administrator): then members-only forums need
+    /// no check.
+    pub reads_everything: bool,
+}
+
+/// Builds, inside a [`dispatch!`] body, the boxed query of the person's notifications that
+/// still point at something they may read: the post is neither deleted nor removed, and its
+/// forum is public, open to every account here, or one they are a member or moderator of.
+macro_rules! readable_notifications {
+    ($which:expr) => {{
+        let which: Listing = $which;
+        let mut query = notifications::table
+            .inner_join(posts::table.inner_join(threads::table.inner_join(forums::table)))
+            .filter(notifications::user_id.eq(which.user_id))
+            .filter(posts::deleted_at.is_null())
+            .filter(posts::removed_at.is_null())
+            .into_boxed();
+        if which.unread_only {
+            query = query.filter(notifications::read_at.is_null());
+        }
+        if !which.reads_everything {
+            query = query.filter(
+                forums::visibility
+                    .eq(super::forums::PUBLIC)
+                    .or(forums::all_accounts_are_members)
+                    .or(diesel::dsl::exists(
+                        forum_members::table
+                            .filter(forum_members::forum_id.eq(forums::id))
+                            .filter(forum_members::user_id.eq(which.user_id)),
+                    ))
+                    .or(diesel::dsl::exists(
+                        forum_moderators::table
+                            .filter(forum_moderators::forum_id.eq(forums::id))
+                            .filter(forum_moderators::user_id.eq(which.user_id)),
+                    )),
+            );
+        }
+        query
+    }};
+}
+
+/// The person's notifications that still point at something they may read, newest first:
+/// `limit` from `offset`. Through `notifications_user` (or `notifications_unread`).
+pub fn list(
+    conn: &mut Conn<'_>,
+    which: Listing,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Vec<Notification>> {
+    dispatch!(conn, |c| readable_notifications!(which)
+        .select(Notification::as_select())
+        .order(notifications::id.desc())
+        .limit(limit)
+        .offset(offset)
+        .load(c))
+}
+
+/// How many notifications [`list`] would give in all (`unread_only`: how many are unread), up
+/// to `cap` (counting stops there, so the count costs little however many there are). One
+/// query.
+pub fn count(conn: &mut Conn<'_>, which: Listing, cap: i64) -> QueryResult<i64> {
+    let ids: Vec<i64> = dispatch!(conn, |c| readable_notifications!(which)
+        .select(notifications::id)
+        .order(notifications::id.desc())
+        .limit(cap)
+        .load(c))?;
+    Ok(ids.len() as i64)
+}
+
+/// Marks the person's notifications read: those of `ids`, or all of them when `None`.
+pub fn mark_read(
+    conn: &mut Conn<'_>,
+    user_id: i64,
+    ids: Option<&[i64]>,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    dispatch!(conn, |c| {
+        let mut query = diesel::update(notifications::table)
+            .filter(notifications::user_id.eq(user_id))
+            .filter(notifications::read_at.is_null())
+            .into_boxed();
+        if let Some(ids) = ids {
+            query = query.filter(notifications::id.eq_any(ids));
+        }
+        query.set(notifications::read_at.eq(at)).execute(c)
+    })
+}
+
+/// Marks read the person's notifications about any of `post_ids` (they have now seen them).
+pub fn mark_posts_read(
+    conn: &mut Conn<'_>,
+    user_id: i64,
+    post_ids: &[i64],
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    if post_ids.is_empty() {
+        return Ok(0);
+    }
+    dispatch!(conn, |c| diesel::update(notifications::table)
+        .filter(notifications::user_id.eq(user_id))
+        .filter(notifications::post_id.eq_any(post_ids))
+        .filter(notifications::read_at.is_null())
+        .set(notifications::read_at.eq(at))
+        .execute(c))
+}
+
+/// One of the person's notifications.
+pub fn by_id(conn: &mut Conn<'_>, user_id: i64, id: i64) -> QueryResult<Option<Notification>> {
+    dispatch!(conn, |c| notifications::table
+        .filter(notifications::id.eq(id))
+        .filter(notifications::user_id.eq(user_id))
+        .select(Notification::as_select())
+        .first(c)
+        .optional())
+}
