@@ -130,6 +130,9 @@ impl Application {
         .listen(listener)?
         .run();
 
+        if let Some(mailer) = crate::mail::spawn(site.clone())? {
+            background.push(mailer.abort_handle());
+        }
         // Blocks made by another process sharing the database are followed within seconds.
         let blocks = site.clone();
         let reload = tokio::spawn(async move {

@@ -31,6 +31,8 @@ pub struct Settings {
     pub moderation: ModerationSettings,
     /// ActivityPub.
     pub federation: FederationSettings,
+    /// Sending e-mail.
+    pub email: EmailSettings,
     /// Logging.
     pub log: LogSettings,
 }
@@ -181,6 +183,37 @@ pub struct FederationSettings {
     pub inbox_timeout_seconds: f64,
 }
 
+/// `[email]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailSettings {
+    /// `smtp://HOST:PORT` (plain), `smtp://HOST:PORT?tls=required` (STARTTLS) or
+    /// `smtps://HOST:PORT` (TLS), optionally with `USER:PASS@`; empty: e-mail is off.
+    pub smtp_url: String,
+    /// SMTP user name (wins over one in the URL).
+    pub smtp_username: String,
+    /// SMTP password (wins over one in the URL).
+    pub smtp_password: String,
+    /// The sender, as `Name <address>`; empty: the instance's name at `noreply@` its host.
+    pub from: String,
+    /// The hour (UTC) daily digests go out.
+    pub digest_hour: u32,
+    /// Minutes before a notification is e-mailed (reading it first cancels the e-mail).
+    pub notify_after_minutes: f64,
+    /// Seconds between the mailer's looks at what is due.
+    pub poll_seconds: f64,
+    /// Seconds before a failed message is tried again (four times longer after each failure,
+    /// at most six hours).
+    pub retry_seconds: f64,
+}
+
+impl EmailSettings {
+    /// Whether mail can be sent at all.
+    pub fn enabled(&self) -> bool {
+        !self.smtp_url.trim().is_empty()
+    }
+}
+
 /// `[log]`
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -265,7 +298,47 @@ impl Settings {
                 "federation.connect_timeout_seconds must not be more than request_timeout_seconds"
             );
         }
+        let e = &self.email;
+        if e.enabled() {
+            let url = url::Url::parse(e.smtp_url.trim())
+                .map_err(|err| anyhow::anyhow!("email.smtp_url is not a URL: {err}"))?;
+            if !matches!(url.scheme(), "smtp" | "smtps") || url.host_str().is_none() {
+                anyhow::bail!(
+                    "email.smtp_url must be smtp://HOST:PORT (with ?tls=required for STARTTLS) \
+                     or smtps://HOST:PORT"
+                );
+            }
+        }
+        if e.digest_hour > 23 {
+            anyhow::bail!("email.digest_hour must be an hour of the day, 0 to 23");
+        }
+        if !(e.notify_after_minutes.is_finite() && e.notify_after_minutes >= 0.0) {
+            anyhow::bail!("email.notify_after_minutes must be 0 or more");
+        }
+        for (key, seconds) in [
+            ("poll_seconds", e.poll_seconds),
+            ("retry_seconds", e.retry_seconds),
+        ] {
+            if !(seconds.is_finite() && seconds > 0.0 && seconds <= 3600.0) {
+                anyhow::bail!("email.{key} must be more than 0 and at most 3600");
+            }
+        }
         Ok(())
+    }
+
+    /// The sender of e-mail: `email.from`, or the instance's name at `noreply@` its host.
+    pub fn mail_from(&self) -> String {
+        if !self.email.from.trim().is_empty() {
+            return self.email.from.trim().to_string();
+        }
+        let host = self.server.public_url.host_str().unwrap_or("localhost");
+        let name: String = self
+            .server
+            .instance_name
+            .chars()
+            .filter(|c| !matches!(c, '"' | '\\' | '<' | '>') && !c.is_control())
+            .collect();
+        format!("\"{name}\" <noreply@{host}>")
     }
 
     /// The public URL without a trailing slash, for joining paths onto.

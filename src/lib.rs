@@ -2,16 +2,17 @@
 //!
 //! # Architecture
 //!
-//! Dependencies point one way: `web`, `api` and `federation` call `forum`; `forum` calls `db`.
+//! Dependencies point one way: `web`, `api`, `federation` and `mail` call `forum`; `forum` calls
+//! `db`.
 //! The three HTTP layers never import one another: what they share sits below them, in `state`
 //! and `error`; what one needs of another goes through the domain (the [`forum::remote::Resolver`]
 //! capability that `federation` implements and `app` wires in). `tests/integration/layers.rs`
 //! reads `src/` and fails when a file breaks these rules:
 //!
 //! - `db` imports no layer above it;
-//! - `forum` imports no HTTP, ActivityPub or page code (no `web`, `api`, `federation`, `state`,
-//!   nor actix, reqwest, askama or activitypub_federation);
-//! - `web`, `api` and `federation` import none of each other, nor `db`;
+//! - `forum` imports no HTTP, ActivityPub, page or mail code (no `web`, `api`, `federation`,
+//!   `mail`, `state`, nor actix, reqwest, askama, activitypub_federation or lettre);
+//! - `web`, `api`, `federation` and `mail` import none of each other, nor `db`;
 //! - `state`, `error` and `config` import none of the layers above them.
 //!
 //! The modules:
@@ -30,6 +31,8 @@
 //! - [`db`]: the pool, the SQLite/PostgreSQL connection enum, the schema, one file per table.
 //! - [`web`]: server-rendered HTML pages, forms, sessions, CSRF, feeds, the stylesheet.
 //! - [`api`]: the JSON API under `/api/v1`, one file per resource.
+//! - [`mail`]: the mailer: composes what the domain wrote to the mail outbox and sends it
+//!   over SMTP, trying again later when the mail server fails.
 //! - [`federation`]: ActivityPub: the wire types (`protocol`), receiving and sending by family
 //!   of activities (`activities`), planning what each outbox event becomes (`outgoing`), the
 //!   delivery worker, actors and objects as the protocol crate sees them, the HTTP handlers
@@ -43,5 +46,6 @@ pub mod db;
 pub mod error;
 pub mod federation;
 pub mod forum;
+pub mod mail;
 pub mod state;
 pub mod web;

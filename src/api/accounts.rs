@@ -136,14 +136,22 @@ struct CurrentJson {
     user: UserJson,
     /// Whether starting or replying to a thread watches it.
     watch_on_post: bool,
+    /// Their address (shown to them alone), whether it is confirmed, how they want mail, and
+    /// whether this instance sends any.
+    email: crate::forum::email::EmailSettings,
+}
+
+fn current_json(state: &AppState, user: &crate::forum::User) -> CurrentJson {
+    CurrentJson {
+        user: UserJson::new(user, state.site.urls()),
+        watch_on_post: user.watch_on_post,
+        email: state.site.email_settings(user),
+    }
 }
 
 /// GET /api/v1/accounts/current: the caller's account and settings.
 pub async fn current(state: web::Data<AppState>, me: ApiUser) -> ApiResult {
-    Ok(HttpResponse::Ok().json(CurrentJson {
-        user: UserJson::new(&me.user, state.site.urls()),
-        watch_on_post: me.user.watch_on_post,
-    }))
+    Ok(HttpResponse::Ok().json(current_json(&state, &me.user)))
 }
 
 /// `PATCH /api/v1/accounts/current` body: only the fields sent change.
@@ -151,24 +159,85 @@ pub async fn current(state: web::Data<AppState>, me: ApiUser) -> ApiResult {
 #[serde(default, deny_unknown_fields)]
 pub struct UpdateBody {
     watch_on_post: Option<bool>,
+    /// A new address (`""` removes it); a link to confirm it is sent to it.
+    email: Option<String>,
+    /// `immediate`, `digest` or `off`.
+    email_mode: Option<String>,
 }
 
-/// PATCH /api/v1/accounts/current {watch_on_post?}: changes the caller's settings; answers the
-/// account as `GET` does.
+/// PATCH /api/v1/accounts/current {watch_on_post?, email?, email_mode?}: changes the caller's
+/// settings; answers the account as `GET` does (422 on the field at fault).
 pub async fn update_current(
     state: web::Data<AppState>,
     me: ApiUser,
     body: web::Json<UpdateBody>,
 ) -> ApiResult {
+    let body = body.into_inner();
     let mut user = me.user;
+    if body.email.is_some() || body.email_mode.is_some() {
+        state
+            .site
+            .update_email(user.clone(), body.email, body.email_mode)
+            .await?;
+        user = state
+            .site
+            .user_by_id(user.id)
+            .await?
+            .ok_or(crate::error::ForumError::NotFound { what: "person" })?;
+    }
     if let Some(on) = body.watch_on_post {
         state.site.set_watch_on_post(user.clone(), on).await?;
         user.watch_on_post = on;
     }
-    Ok(HttpResponse::Ok().json(CurrentJson {
-        user: UserJson::new(&user, state.site.urls()),
-        watch_on_post: user.watch_on_post,
-    }))
+    Ok(HttpResponse::Ok().json(current_json(&state, &user)))
+}
+
+/// POST /api/v1/accounts/current/email-verification: sends the confirmation link again (202;
+/// 409 `email_verified` or `email_disabled`; 422 without an address).
+pub async fn resend_verification(state: web::Data<AppState>, me: ApiUser) -> ApiResult {
+    state.site.resend_verification(me.user).await?;
+    Ok(HttpResponse::Accepted().finish())
+}
+
+/// `POST /api/v1/password-resets` body.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ResetRequestBody {
+    username_or_email: String,
+}
+
+/// POST /api/v1/password-resets {username_or_email}: 202 whether or not there is such an
+/// account; a link is sent to its confirmed address when there is.
+pub async fn request_password_reset(
+    state: web::Data<AppState>,
+    body: web::Json<ResetRequestBody>,
+) -> ApiResult {
+    state
+        .site
+        .request_password_reset(body.into_inner().username_or_email)
+        .await?;
+    Ok(HttpResponse::Accepted().finish())
+}
+
+/// `POST /api/v1/password-resets/{token}` body.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ResetBody {
+    password: String,
+}
+
+/// POST /api/v1/password-resets/{token} {password}: sets the password with the link's token,
+/// once (204; 410 `link_expired`; 422 on `new_password`). Every session of the account ends.
+pub async fn reset_password(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<ResetBody>,
+) -> ApiResult {
+    state
+        .site
+        .reset_password(path.into_inner(), body.into_inner().password)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// `DELETE /api/v1/accounts/current` body.

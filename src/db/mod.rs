@@ -27,6 +27,7 @@ pub mod instance_blocks;
 pub mod invites;
 pub mod keys;
 pub mod login_failures;
+pub mod mail;
 pub mod members;
 pub mod mentions;
 pub mod moderation;

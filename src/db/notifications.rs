@@ -27,6 +27,8 @@ pub struct Notification {
     pub created_at: NaiveDateTime,
     /// When its person read it.
     pub read_at: Option<NaiveDateTime>,
+    /// When the mailer dealt with it.
+    pub emailed_at: Option<NaiveDateTime>,
 }
 
 /// Tells each of `user_ids` about the post, as `kind`, unless they were already told about it
@@ -170,6 +172,19 @@ pub fn list(
         .order(notifications::id.desc())
         .limit(limit)
         .offset(offset)
+        .load(c))
+}
+
+/// Of `ids`, the person's notifications that still point at something they may read, newest
+/// first.
+pub fn among(conn: &mut Conn<'_>, which: Listing, ids: &[i64]) -> QueryResult<Vec<Notification>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    dispatch!(conn, |c| readable_notifications!(which)
+        .filter(notifications::id.eq_any(ids))
+        .select(Notification::as_select())
+        .order(notifications::id.desc())
         .load(c))
 }
 

@@ -25,6 +25,9 @@ diesel::table! {
         application -> Nullable<Text>,
         deleted_at -> Nullable<Timestamp>,
         watch_on_post -> Bool,
+        email_verified_at -> Nullable<Timestamp>,
+        email_mode -> Text,
+        last_digest_at -> Nullable<Timestamp>,
     }
 }
 
@@ -311,6 +314,46 @@ diesel::table! {
         kind -> Text,
         created_at -> Timestamp,
         read_at -> Nullable<Timestamp>,
+        emailed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Single-use links sent by e-mail (address verification, password reset).
+    email_tokens (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        purpose -> Text,
+        token_hash -> Text,
+        email -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Mail waiting to be sent, and mail sent (for a while).
+    mail_outbox (id) {
+        id -> BigInt,
+        kind -> Text,
+        user_id -> Nullable<BigInt>,
+        to_address -> Text,
+        payload -> Text,
+        created_at -> Timestamp,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        sent_at -> Nullable<Timestamp>,
+        failed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Secrets the site keeps for itself.
+    site_secrets (name) {
+        name -> Text,
+        value -> Text,
     }
 }
 
@@ -374,6 +417,7 @@ diesel::joinable!(forum_moderators -> forums (forum_id));
 diesel::joinable!(forum_members -> forums (forum_id));
 diesel::joinable!(moderation_log -> forums (forum_id));
 diesel::joinable!(notifications -> posts (post_id));
+diesel::joinable!(notifications -> users (user_id));
 diesel::joinable!(post_mentions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -403,4 +447,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     forum_watches,
     notifications,
     post_mentions,
+    email_tokens,
+    mail_outbox,
+    site_secrets,
 );

@@ -47,6 +47,12 @@ pub struct User {
     pub deleted_at: Option<NaiveDateTime>,
     /// Whether starting or replying to a thread watches it.
     pub watch_on_post: bool,
+    /// When the person proved `email` is theirs.
+    pub email_verified_at: Option<NaiveDateTime>,
+    /// `immediate`, `digest` or `off`.
+    pub email_mode: String,
+    /// When their last digest was made.
+    pub last_digest_at: Option<NaiveDateTime>,
 }
 
 impl User {

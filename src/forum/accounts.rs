@@ -513,6 +513,9 @@ impl Site {
             let window =
                 TimeDelta::minutes(i64::from(inner.settings.accounts.failure_window_minutes));
             login_failures::prune(conn, now - window)?;
+            // Mail sent or refused a week ago, and links that ended, are no longer needed.
+            crate::db::mail::forget_done(conn, now - TimeDelta::days(7))?;
+            crate::db::mail::forget_tokens(conn, now)?;
             Ok(())
         })
         .await?;

@@ -21,6 +21,7 @@
 pub mod accounts;
 pub mod actors;
 pub mod delivery;
+pub mod email;
 pub mod feeds;
 pub mod follows;
 pub mod forums;
@@ -99,6 +100,10 @@ pub struct Inner {
     /// Finds people elsewhere whom a post mentions before this server has seen them. Weak: the
     /// resolver holds the federation configuration, which holds this site.
     resolver: std::sync::OnceLock<std::sync::Weak<dyn remote::Resolver>>,
+    /// The key links in e-mail are signed with, once read ([`email`]).
+    link_key: std::sync::OnceLock<Vec<u8>>,
+    /// Wakes the mailer after mail is written.
+    mail_signal: tokio::sync::Notify,
 }
 
 /// A 1-based page of results, with how many pages there are.
@@ -180,6 +185,8 @@ impl Site {
                 ),
                 blocked: instance_blocks::BlockList::new(blocked),
                 resolver: std::sync::OnceLock::new(),
+                link_key: std::sync::OnceLock::new(),
+                mail_signal: tokio::sync::Notify::new(),
             }),
         }
     }

@@ -452,38 +452,7 @@ impl Site {
                     UNREAD_CAP,
                 )?
             };
-            let post_ids: Vec<i64> = found.iter().map(|n| n.post_id).collect();
-            let mut contexts: std::collections::HashMap<i64, PostContext> =
-                posts::many_with_context(conn, &post_ids)?
-                    .into_iter()
-                    .map(|(post, author, thread, forum)| {
-                        (
-                            post.id,
-                            PostContext {
-                                post,
-                                author,
-                                thread,
-                                forum,
-                            },
-                        )
-                    })
-                    .collect();
-            let thread_ids: Vec<i64> = contexts.values().map(|c| c.thread.id).collect();
-            let watched = reads::watched_among(conn, by.id, &thread_ids)?;
-            let items = found
-                .into_iter()
-                .filter_map(|n| {
-                    let context = contexts.remove(&n.post_id)?;
-                    Some(Notice {
-                        id: n.id,
-                        kind: Kind::parse(&n.kind),
-                        created_at: n.created_at,
-                        read: n.read_at.is_some(),
-                        watching_thread: watched.contains(&context.thread.id),
-                        context,
-                    })
-                })
-                .collect();
+            let items = notices_of(conn, &by, found)?;
             Ok(NoticePage {
                 items,
                 unread,
@@ -538,4 +507,56 @@ pub(super) fn unread_count(conn: &mut Conn<'_>, user: &User) -> Result<i64, Foru
 pub(super) fn seen(conn: &mut Conn<'_>, user_id: i64, post_ids: &[i64]) -> Result<(), ForumError> {
     rows::mark_posts_read(conn, user_id, post_ids, db::now())?;
     Ok(())
+}
+
+/// `ids` of `user`'s notifications that still point at something they may read, with their
+/// posts (newest first): what a message about them shows.
+pub(super) fn notices_by_id(
+    conn: &mut Conn<'_>,
+    user: &User,
+    ids: &[i64],
+) -> Result<Vec<Notice>, ForumError> {
+    let found = rows::among(conn, listing(user, false), ids)?;
+    notices_of(conn, user, found)
+}
+
+/// Notifications with their posts in context and whether their person watches each thread.
+fn notices_of(
+    conn: &mut Conn<'_>,
+    user: &User,
+    found: Vec<rows::Notification>,
+) -> Result<Vec<Notice>, ForumError> {
+    let post_ids: Vec<i64> = found.iter().map(|n| n.post_id).collect();
+    let mut contexts: std::collections::HashMap<i64, PostContext> =
+        posts::many_with_context(conn, &post_ids)?
+            .into_iter()
+            .map(|(post, author, thread, forum)| {
+                (
+                    post.id,
+                    PostContext {
+                        post,
+                        author,
+                        thread,
+                        forum,
+                    },
+                )
+            })
+            .collect();
+    let thread_ids: Vec<i64> = contexts.values().map(|c| c.thread.id).collect();
+    let watched = reads::watched_among(conn, user.id, &thread_ids)?;
+    let items = found
+        .into_iter()
+        .filter_map(|n| {
+            let context = contexts.remove(&n.post_id)?;
+            Some(Notice {
+                id: n.id,
+                kind: Kind::parse(&n.kind),
+                created_at: n.created_at,
+                read: n.read_at.is_some(),
+                watching_thread: watched.contains(&context.thread.id),
+                context,
+            })
+        })
+        .collect();
+    Ok(items)
 }

@@ -1,4 +1,5 @@
-//! Random tokens (sessions, API, CSRF) and the digests stored in their place.
+//! Random tokens (sessions, API, CSRF) and the digests stored in their place; links signed
+//! with a key of the site's (unsubscribing, stopping watching).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -42,6 +43,54 @@ pub fn unmask(masked: &str) -> Option<String> {
     Some(URL_SAFE_NO_PAD.encode(raw))
 }
 
+type HmacSha256 = hmac::Hmac<Sha256>;
+
+fn mac(key: &[u8], text: &str) -> HmacSha256 {
+    use hmac::Mac;
+    // HMAC takes a key of any length; this cannot fail.
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(text.as_bytes());
+    mac
+}
+
+/// A link token saying `purpose` for person `user` (and `subject`, a thread say) until `until`,
+/// signed with `key` (HMAC-SHA256): `user.subject.until.signature`, URL-safe.
+pub fn sign(
+    key: &[u8],
+    purpose: &str,
+    user: i64,
+    subject: i64,
+    until: chrono::NaiveDateTime,
+) -> String {
+    use hmac::Mac;
+    let body = format!("{user}.{subject}.{}", until.and_utc().timestamp());
+    let tag = mac(key, &format!("{purpose}.{body}"))
+        .finalize()
+        .into_bytes();
+    format!("{body}.{}", URL_SAFE_NO_PAD.encode(tag))
+}
+
+/// The person and subject of a token [`sign`] made for `purpose` with `key`, if its signature
+/// checks out and it has not ended by `now`.
+pub fn check(
+    key: &[u8],
+    purpose: &str,
+    token: &str,
+    now: chrono::NaiveDateTime,
+) -> Option<(i64, i64)> {
+    use hmac::Mac;
+    let (body, tag) = token.trim().rsplit_once('.')?;
+    let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
+    mac(key, &format!("{purpose}.{body}"))
+        .verify_slice(&tag)
+        .ok()?;
+    let mut parts = body.split('.');
+    let user = parts.next()?.parse().ok()?;
+    let subject = parts.next()?.parse().ok()?;
+    let until: i64 = parts.next()?.parse().ok()?;
+    (parts.next().is_none() && until > now.and_utc().timestamp()).then_some((user, subject))
+}
+
 /// Compares two secrets in time that depends only on their length.
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
@@ -51,6 +100,26 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signed_links_check_out_only_as_made_and_until_they_end() {
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0)
+            .unwrap()
+            .naive_utc();
+        let later = now + chrono::Duration::days(1);
+        let token = sign(b"key", "unsubscribe", 7, 0, later);
+        assert_eq!(check(b"key", "unsubscribe", &token, now), Some((7, 0)));
+        // Another purpose, another key, a changed person, or past its end: no.
+        assert_eq!(check(b"key", "unwatch", &token, now), None);
+        assert_eq!(check(b"other", "unsubscribe", &token, now), None);
+        assert_eq!(
+            check(b"key", "unsubscribe", &token.replacen('7', "8", 1), now),
+            None
+        );
+        assert_eq!(check(b"key", "unsubscribe", &token, later), None);
+        assert_eq!(check(b"key", "unsubscribe", "7.0.1", now), None);
+        assert_eq!(check(b"key", "unsubscribe", "", now), None);
+    }
 
     #[test]
     fn tokens_are_long_random_and_digest_stably() {

@@ -348,7 +348,7 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
 /// Registers every page.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use pages::{
-        accounts, admin, bans, follows, forums, leaving, members, moderation, notifications,
+        accounts, admin, bans, email, follows, forums, leaving, members, moderation, notifications,
         registration, reports, search, threads, users,
     };
     use web::{get, post};
@@ -366,6 +366,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/settings/notifications",
             post().to(notifications::save_settings),
         )
+        .route(
+            "/settings/email/verification",
+            post().to(notifications::resend_verification),
+        )
+        .route("/email/verify", get().to(email::verify))
+        .route("/unsubscribe", get().to(email::unsubscribe_form))
+        .route("/unsubscribe", post().to(email::unsubscribe))
+        .route("/unwatch", get().to(email::unwatch_form))
+        .route("/unwatch", post().to(email::unwatch))
+        .route("/password-reset", get().to(email::reset_request_form))
+        .route("/password-reset", post().to(email::request_reset))
+        .route("/password-reset/{token}", get().to(email::reset_form))
+        .route("/password-reset/{token}", post().to(email::reset))
         .route("/notifications", get().to(notifications::list))
         .route("/notifications/read", post().to(notifications::mark_read))
         .route("/notifications/{id}", get().to(notifications::open))

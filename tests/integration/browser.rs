@@ -38,6 +38,7 @@ both_backends!(
     an_educator_deletes_their_account_on_a_phone,
     an_educator_searches_narrows_and_finds_the_post,
     an_educator_is_told_of_a_reply_and_stops_watching,
+    an_educator_confirms_an_address_and_resets_a_forgotten_password,
 );
 
 /// The axe-core release the pages are checked with.
@@ -636,6 +637,7 @@ async fn every_page_type_passes_axe_in_both_schemes_and_fits_a_phone(backend: Ba
         ("search-empty", "/search".into()),
         ("notifications", "/notifications".into()),
         ("notification-settings", "/settings/notifications".into()),
+        ("password-reset", "/password-reset".into()),
     ];
     // axe finds what it should: an image without a description, put into a page for a moment.
     {
@@ -1862,5 +1864,117 @@ async fn an_educator_is_told_of_a_reply_and_stops_watching(backend: Backend) {
         .script("return document.getElementById('watch_on_post').checked;")
         .await;
     assert_eq!(checked, json!(false));
+    browser.client.close().await.unwrap();
+}
+
+/// The first link in a message's text that starts with `prefix`.
+fn mailed_link(message: &Value, prefix: &str) -> String {
+    let text = message["text"].as_str().unwrap();
+    let start = text
+        .find(prefix)
+        .unwrap_or_else(|| panic!("no {prefix} in {text}"));
+    text[start..].split_whitespace().next().unwrap().to_string()
+}
+
+async fn an_educator_confirms_an_address_and_resets_a_forgotten_password(backend: Backend) {
+    if !runnable() {
+        return;
+    }
+    let sink = crate::support::smtp::SmtpSink::start(0);
+    let url = sink.url();
+    let app = TestApp::spawn_with(backend, move |s| {
+        s.email.smtp_url = url;
+        s.email.poll_seconds = 0.2;
+    })
+    .await;
+    app.create_user("alice", false).await;
+    let browser = Browser::start(375, false).await;
+    browser.log_in(&app, "alice", PASSWORD).await;
+    // The settings page takes an address and a choice of digest, and says what comes next.
+    browser.open(&app.url("/settings/notifications")).await;
+    assert!(browser.overflows(375).await.is_none());
+    browser
+        .passes_axe("notification settings with e-mail")
+        .await;
+    // (The browser itself checks the form of an address; one it lets through but that names
+    // no real domain is caught by the server.)
+    browser.fill("email", "alice@school").await;
+    browser.press("Save").await;
+    let main = browser.text("main").await;
+    assert!(main.contains("is not an e-mail address"), "{main}");
+    let typed = browser
+        .script("return [document.activeElement.id, document.getElementById('email').value];")
+        .await;
+    assert_eq!(
+        typed,
+        json!(["email", "alice@school"]),
+        "the mistake keeps the text and the cursor"
+    );
+    browser
+        .passes_axe("notification settings with a mistake")
+        .await;
+    browser.fill("email", "alice@school.example").await;
+    browser
+        .client
+        .find(Locator::Id("email_mode-digest"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.press("Save").await;
+    assert!(browser.text("main").await.contains("Open the link we sent"));
+    let sent = sink.wait_for(1).await;
+    browser
+        .open(&mailed_link(&sent[0], &app.url("/email/verify?token=")))
+        .await;
+    assert!(browser
+        .text("main")
+        .await
+        .contains("alice@school.example is confirmed"));
+    browser.passes_axe("address confirmed").await;
+    browser.open(&app.url("/settings/notifications")).await;
+    assert!(browser.text("main").await.contains("Confirmed."));
+    let digest = browser
+        .script("return document.getElementById('email_mode-digest').checked;")
+        .await;
+    assert_eq!(digest, json!(true));
+
+    // Logged out, alice forgets her password: the login page leads to a link by e-mail.
+    browser.press("Log out").await;
+    browser.open(&app.url("/login")).await;
+    browser.press("Forgotten your password?").await;
+    browser.passes_axe("forgotten password").await;
+    browser
+        .fill("username_or_email", "alice@school.example")
+        .await;
+    browser.press("Send me a link").await;
+    assert_eq!(browser.path().await, "/login");
+    assert!(browser
+        .text("main")
+        .await
+        .contains("a link to choose a new password"));
+    let sent = sink.wait_for(2).await;
+    browser
+        .open(&mailed_link(&sent[1], &app.url("/password-reset/")))
+        .await;
+    assert!(browser.overflows(375).await.is_none());
+    browser.passes_axe("choose a new password").await;
+    browser.fill("new_password", "a brand new password").await;
+    browser
+        .fill("confirm_password", "a brand new passwort")
+        .await;
+    browser.press("Set the new password").await;
+    assert!(browser.text("main").await.contains("not the same"));
+    browser
+        .passes_axe("choose a new password, with a mistake")
+        .await;
+    browser.fill("new_password", "a brand new password").await;
+    browser
+        .fill("confirm_password", "a brand new password")
+        .await;
+    browser.press("Set the new password").await;
+    assert_eq!(browser.path().await, "/login");
+    browser.log_in(&app, "alice", "a brand new password").await;
     browser.client.close().await.unwrap();
 }

@@ -3,30 +3,47 @@
 //!
 //! The rules, as `lib.rs` states them: `db` imports no layer above it; `forum` imports no HTTP,
 //! ActivityPub or page code (neither the crate's layers nor actix, reqwest, askama or
-//! activitypub_federation); `web`, `api` and `federation` never import one another, and all
-//! three reach the database only through `forum`; `state`, `error` and `config` sit below them
-//! all.
+//! activitypub_federation, nor lettre); `web`, `api`, `federation` and `mail` never import one
+//! another, and all four reach the database only through `forum`; `state`, `error` and
+//! `config` sit below them all.
 
 use std::path::{Path, PathBuf};
 
 /// The top-level modules a layer must not name (`crate::X` or a `super::` chain that climbs
 /// out to X), and the external crates it must not use.
 fn forbidden(layer: &str) -> (&'static [&'static str], &'static [&'static str]) {
-    const HTTP: &[&str] = &[
+    // The mailer renders its messages with askama, but serves and fetches nothing.
+    const HTTP_ONLY: &[&str] = &["actix_web", "actix", "reqwest", "activitypub_federation"];
+    // What the domain and the database must not speak: HTTP, pages, ActivityPub and SMTP.
+    const OUTSIDE: &[&str] = &[
         "actix_web",
         "actix",
         "reqwest",
         "askama",
         "activitypub_federation",
+        "lettre",
     ];
     match layer {
-        "db" => (&["forum", "web", "api", "federation", "app", "state"], HTTP),
-        "forum" => (&["web", "api", "federation", "app", "state"], HTTP),
-        "web" => (&["api", "federation", "app", "db"], &[]),
-        "api" => (&["web", "federation", "app", "db"], &[]),
-        "federation" => (&["web", "api", "app", "db"], &[]),
-        "state" => (&["web", "api", "federation", "app", "db"], &[]),
-        "error" | "config" => (&["forum", "web", "api", "federation", "app", "state"], &[]),
+        "db" => (
+            &["forum", "web", "api", "federation", "mail", "app", "state"],
+            OUTSIDE,
+        ),
+        "forum" => (
+            &["web", "api", "federation", "mail", "app", "state"],
+            OUTSIDE,
+        ),
+        "web" => (&["api", "federation", "mail", "app", "db"], &[]),
+        "api" => (&["web", "federation", "mail", "app", "db"], &[]),
+        "federation" => (&["web", "api", "mail", "app", "db"], &[]),
+        "mail" => (
+            &["web", "api", "federation", "app", "db", "state"],
+            HTTP_ONLY,
+        ),
+        "state" => (&["web", "api", "federation", "mail", "app", "db"], &[]),
+        "error" | "config" => (
+            &["forum", "web", "api", "federation", "mail", "app", "state"],
+            &[],
+        ),
         _ => (&[], &[]),
     }
 }

@@ -11,6 +11,7 @@ mod browser;
 mod cli;
 mod conversation;
 mod delivery;
+mod email;
 mod federation;
 mod fixtures;
 mod following;

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod bans;
+pub mod email;
 pub mod follows;
 pub mod forums;
 pub mod leaving;

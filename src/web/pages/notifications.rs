@@ -6,10 +6,11 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::super::session::{redirect_with_notice, Viewer};
-use super::super::views::{ForumItem, Pager, UserLink, When};
-use super::super::{ok, safe_next, Layout, PageError};
+use super::super::views::{FormErrors, ForumItem, Pager, UserLink, When};
+use super::super::{html, invalid_status, ok, safe_next, Layout, PageError};
 use crate::forum::markdown;
 use crate::forum::notifications::{Kind, Notice};
+use actix_web::http::StatusCode;
 
 /// How much of a post a notification shows.
 const EXCERPT_CHARS: usize = 200;
@@ -214,16 +215,60 @@ pub async fn watch_forum(
 struct SettingsPage<'a> {
     layout: &'a Layout,
     watch_on_post: bool,
+    /// The address in the field (what was typed, when it comes back with a mistake).
+    email: &'a str,
+    /// The address kept.
+    saved_email: &'a str,
+    verified: bool,
+    mode: &'a str,
+    enabled: bool,
+    digest_hour: u32,
+    errors: FormErrors,
+}
+
+fn settings_page(
+    viewer: &Viewer,
+    user: &crate::forum::User,
+    typed: Option<(&SettingsForm, Vec<crate::error::FieldError>)>,
+    status: StatusCode,
+) -> HttpResponse {
+    let layout = viewer.layout("Notification settings");
+    let settings = viewer.site.email_settings(user);
+    let saved = settings.email.clone().unwrap_or_default();
+    let (watch_on_post, email, mode, errors) = match &typed {
+        Some((form, errors)) => (
+            form.watch_on_post.is_some(),
+            form.email.as_str(),
+            form.email_mode.as_str(),
+            FormErrors(errors.clone()),
+        ),
+        None => (
+            user.watch_on_post,
+            saved.as_str(),
+            settings.mode.as_str(),
+            FormErrors::default(),
+        ),
+    };
+    html(
+        status,
+        &SettingsPage {
+            layout: &layout,
+            watch_on_post,
+            email,
+            saved_email: &saved,
+            verified: settings.verified,
+            mode,
+            enabled: settings.enabled,
+            digest_hour: viewer.site.settings().email.digest_hour,
+            errors,
+        },
+    )
 }
 
 /// GET /settings/notifications
 pub async fn settings(viewer: Viewer) -> Result<HttpResponse, PageError> {
     let user = viewer.require_user("/settings/notifications")?;
-    let layout = viewer.layout("Notification settings");
-    ok(&SettingsPage {
-        layout: &layout,
-        watch_on_post: user.watch_on_post,
-    })
+    Ok(settings_page(&viewer, &user, None, StatusCode::OK))
 }
 
 /// The notification settings form (an unticked checkbox sends nothing).
@@ -232,6 +277,8 @@ pub async fn settings(viewer: Viewer) -> Result<HttpResponse, PageError> {
 pub struct SettingsForm {
     csrf_token: String,
     watch_on_post: Option<String>,
+    email: String,
+    email_mode: String,
 }
 
 /// POST /settings/notifications
@@ -241,14 +288,66 @@ pub async fn save_settings(
 ) -> Result<HttpResponse, PageError> {
     viewer.check_csrf(&form.csrf_token)?;
     let user = viewer.require_user("/settings/notifications")?;
+    let mode = (!form.email_mode.is_empty()).then(|| form.email_mode.clone());
+    let changed_address =
+        form.email.trim().to_lowercase() != user.email.clone().unwrap_or_default();
+    match viewer
+        .site
+        .update_email(user.clone(), Some(form.email.clone()), mode)
+        .await
+    {
+        Ok(_) => {}
+        Err(crate::error::ForumError::Invalid(invalid)) => {
+            let status = invalid_status(&invalid);
+            return Ok(settings_page(
+                &viewer,
+                &user,
+                Some((&form, invalid.fields)),
+                status,
+            ));
+        }
+        Err(e) => return Err(viewer.error(e)),
+    }
     viewer
         .site
         .set_watch_on_post(user, form.watch_on_post.is_some())
         .await
         .map_err(|e| viewer.error(e))?;
+    let notice = if changed_address && !form.email.trim().is_empty() && viewer.site.email_enabled()
+    {
+        "Your settings are saved. Open the link we sent to your new address to confirm it."
+    } else {
+        "Your notification settings are saved."
+    };
     Ok(redirect_with_notice(
         &viewer.site,
         "/settings/notifications",
-        "Your notification settings are saved.",
+        notice,
     ))
+}
+
+/// POST /settings/email/verification: sends the confirmation link again.
+pub async fn resend_verification(
+    viewer: Viewer,
+    form: web::Form<CsrfOnly>,
+) -> Result<HttpResponse, PageError> {
+    viewer.check_csrf(&form.csrf_token)?;
+    let user = viewer.require_user("/settings/notifications")?;
+    viewer
+        .site
+        .resend_verification(user)
+        .await
+        .map_err(|e| viewer.error(e))?;
+    Ok(redirect_with_notice(
+        &viewer.site,
+        "/settings/notifications",
+        "A new confirmation link is on its way.",
+    ))
+}
+
+/// A form with nothing but its CSRF token.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CsrfOnly {
+    csrf_token: String,
 }

@@ -16,6 +16,8 @@ use staffroom::db::Backend;
 use staffroom::forum::accounts::{Registrar, Registration};
 use staffroom::forum::{Site, User};
 
+pub mod smtp;
+
 /// The password every test account gets.
 pub const PASSWORD: &str = "correct horse battery";
 

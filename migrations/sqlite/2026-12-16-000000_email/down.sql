@@ -1,0 +1,10 @@
+DROP TABLE site_secrets;
+DROP TABLE mail_outbox;
+DROP TABLE email_tokens;
+DROP INDEX notifications_to_mail;
+ALTER TABLE notifications DROP COLUMN emailed_at;
+DROP INDEX users_digest;
+DROP INDEX users_verified_email;
+ALTER TABLE users DROP COLUMN last_digest_at;
+ALTER TABLE users DROP COLUMN email_mode;
+ALTER TABLE users DROP COLUMN email_verified_at;
