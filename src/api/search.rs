@@ -30,6 +30,8 @@ struct HitJson {
 struct ResultsJson {
     items: Vec<HitJson>,
     total: i64,
+    /// More posts match than `total` (then the newest `total` are ranked): narrow the search.
+    more: bool,
     paging: PagingJson,
 }
 
@@ -47,6 +49,7 @@ pub async fn search(
     let urls = state.site.urls();
     Ok(HttpResponse::Ok().json(ResultsJson {
         total: results.paging.total,
+        more: results.more,
         items: results
             .hits
             .iter()

@@ -72,8 +72,11 @@ impl SearchHit {
 pub struct SearchResults {
     /// The posts, best first.
     pub hits: Vec<SearchHit>,
-    /// Where this page stands (`total`: how many posts match).
+    /// Where this page stands (`total`: how many posts match, up to
+    /// [`index::CANDIDATES`]; the pages go that far).
     pub paging: Paging,
+    /// More posts match than `paging.total`: the newest that many are ranked.
+    pub more: bool,
 }
 
 /// The words and phrases of a query: each a run of lowercase words (one word, or a phrase).
@@ -226,7 +229,8 @@ impl Site {
             let page = request.page.unwrap_or(1).max(1);
             let offset = i64::from(page - 1) * per;
             let (total, hits) = index::search(conn, &query, per, offset)?;
-            let paging = Paging::new(Some(page), per_page, total);
+            let more = total > index::CANDIDATES;
+            let paging = Paging::new(Some(page), per_page, total.min(index::CANDIDATES));
             let ids: Vec<i64> = hits.iter().map(|h| h.post_id).collect();
             let found = posts::many_with_context(conn, &ids)?;
             let hits = hits
@@ -245,7 +249,7 @@ impl Site {
                     })
                 })
                 .collect();
-            Ok(SearchResults { hits, paging })
+            Ok(SearchResults { hits, paging, more })
         })
         .await
     }

@@ -13,6 +13,7 @@ both_backends!(
     posts_are_found_by_their_words,
     search_leaves_out_what_readers_may_not_see,
     any_query_gets_results_or_a_clear_error,
+    a_word_in_very_many_posts_ranks_the_newest_and_says_there_are_more,
 );
 
 async fn find(app: &TestApp, token: Option<&str>, query: &str) -> Value {
@@ -330,4 +331,63 @@ async fn any_query_gets_results_or_a_clear_error(backend: Backend) {
     let (status, page) = app.get(&browser, "/search").await;
     assert_eq!(status, 200);
     assert!(!page.contains("found"), "no search yet: {page}");
+}
+
+async fn a_word_in_very_many_posts_ranks_the_newest_and_says_there_are_more(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let head = app.create_user("head", true).await;
+    let alice = app.create_user("alice", false).await;
+    let token = app.token("head").await;
+    app.forum_named(&token, "maths").await;
+    let thread = app
+        .thread(&token, "maths", "Apples", "Counting apples.")
+        .await;
+    let candidates = staffroom::db::search::CANDIDATES;
+    // More posts with the word than a search ranks; alice wrote the first three.
+    let mut first = Vec::new();
+    for n in 0..candidates + 5 {
+        let by = if n < 3 { alice.clone() } else { head.clone() };
+        let post = app
+            .site
+            .reply(by, thread, format!("Apple number {n}."), None)
+            .await
+            .unwrap();
+        if n < 3 {
+            first.push(post.id);
+        }
+    }
+    let results = find(&app, None, "apple").await;
+    assert_eq!(results["total"], candidates, "{}", results["paging"]);
+    assert_eq!(results["more"], true);
+    let per_page = results["paging"]["per_page"].as_i64().unwrap();
+    let pages = (candidates + per_page - 1) / per_page;
+    assert_eq!(results["paging"]["pages"], pages);
+    let (_, page) = app.get(&TestApp::browser(), "/search?q=apple").await;
+    assert!(main_of(&page).contains(&format!("More than {candidates} posts found")));
+    // The oldest are beyond the ranked newest; narrowing finds them, counted exactly.
+    let (status, last) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/search?q=apple&page={pages}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(!found(&last).is_empty());
+    assert!(found(&last).iter().all(|id| !first.contains(id)));
+    let (status, narrowed) = app
+        .api(
+            Method::GET,
+            "/api/v1/search?q=apple&author=alice",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(narrowed["total"], 3);
+    assert_eq!(narrowed["more"], false);
+    let mut ids = found(&narrowed);
+    ids.sort();
+    assert_eq!(ids, first);
 }

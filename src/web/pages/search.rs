@@ -28,6 +28,8 @@ struct SearchPage<'a> {
     form: &'a SearchRequest,
     /// How many posts match (none before a search is made).
     total: Option<i64>,
+    /// More posts match than `total`.
+    more: bool,
     hits: Vec<HitLine>,
     pager: Pager,
     errors: FormErrors,
@@ -66,6 +68,7 @@ pub async fn search(
                 layout: &layout,
                 form: &form,
                 total: None,
+                more: false,
                 hits: Vec::new(),
                 pager: empty,
                 errors: FormErrors::default(),
@@ -87,6 +90,7 @@ pub async fn search(
                     layout: &layout,
                     form: &form,
                     total: Some(results.paging.total),
+                    more: results.more,
                     hits: results.hits.iter().map(HitLine::from).collect(),
                     pager: Pager::with_query("/search", &query, &results.paging),
                     errors: FormErrors::default(),
@@ -99,6 +103,7 @@ pub async fn search(
                 layout: &layout,
                 form: &form,
                 total: None,
+                more: false,
                 hits: Vec::new(),
                 pager: empty,
                 errors: FormErrors(invalid.fields),
