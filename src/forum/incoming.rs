@@ -4,37 +4,16 @@
 //! transaction. Bodies are rendered from the sender's Markdown when it sends some, and its HTML
 //! is sanitized with the same allowlist as our own Markdown otherwise.
 
-use chrono::NaiveDateTime;
-
 use super::markdown::{self, anchor_prefix};
 use super::moderation::{require_not_banned, require_unlocked};
 use super::notifications;
 use super::outbox::{push_event, OutboxEvent};
+pub use super::remote::IncomingPost;
 use super::threads::PostContext;
-use super::types;
 use super::visibility::require_federated;
 use super::{Forum, Inner, Post, Site, Thread, User};
 use crate::db::{self, forums, posts, received, threads, users, Conn};
 use crate::error::ForumError;
-
-/// A post as another server describes it.
-#[derive(Debug, Clone)]
-pub struct IncomingPost {
-    /// Its id.
-    pub ap_id: String,
-    /// A thread's title (for an opening post).
-    pub title: Option<String>,
-    /// Its Markdown source, when sent.
-    pub markdown: Option<String>,
-    /// Its HTML (not yet sanitized).
-    pub html: String,
-    /// When written.
-    pub published: NaiveDateTime,
-    /// When last edited.
-    pub updated: Option<NaiveDateTime>,
-    /// The people of this instance its `Mention` tags name, by username.
-    pub mentions: Vec<String>,
-}
 
 /// Where a post from elsewhere goes.
 #[derive(Debug, Clone, Copy)]
@@ -58,53 +37,6 @@ pub struct Relay {
     pub activity: String,
     /// The server it came from (not sent back there).
     pub origin: String,
-}
-
-impl IncomingPost {
-    /// Holds a post from another server to the limits our own posts have: a one-line title of
-    /// at most `limits.title_max_chars` characters without control or invisible characters, a
-    /// body of at most `limits.body_max_bytes` (longer ones are cut, with a line saying so and
-    /// linking the original), no NUL or other control characters, and dates no later than
-    /// `now`, so that nobody can keep a thread at the top by dating it in the future.
-    pub fn fitted(mut self, limits: &crate::config::LimitSettings, now: NaiveDateTime) -> Self {
-        self.title = self
-            .title
-            .as_deref()
-            .map(|t| types::remote_line(&markdown::plain_text(t), limits.title_max_chars))
-            .filter(|t| !t.is_empty());
-        let max = limits.body_max_bytes;
-        let mut cut = false;
-        if let Some(md) = self.markdown.take() {
-            let (text, was_cut) = types::remote_text(&md, max);
-            cut |= was_cut;
-            self.markdown = Some(if was_cut {
-                format!(
-                    "{text}\n\n---\n\n*This post is longer than this server keeps; the rest is in \
-                     [the original]({}).*",
-                    self.ap_id
-                )
-            } else {
-                text
-            });
-        }
-        // HTML carries markup around the same text: twice the Markdown limit.
-        let (html, html_cut) = types::remote_text(&self.html, max.saturating_mul(2));
-        self.html = html;
-        if html_cut {
-            cut = true;
-            self.html.push_str(&format!(
-                "\n<p><em>This post is longer than this server keeps; the rest is in \
-                 <a href=\"{}\">the original</a>.</em></p>",
-                markdown::escape_text(&self.ap_id).replace('"', "&quot;")
-            ));
-        }
-        if cut {
-            tracing::info!(id = %self.ap_id, "a post from another server was cut to our limit");
-        }
-        self.published = self.published.min(now);
-        self.updated = self.updated.map(|u| u.min(now));
-        self
-    }
 }
 
 /// The title of a fitted post ([`IncomingPost::fitted`]).

@@ -21,6 +21,7 @@
 pub mod accounts;
 pub mod actors;
 pub mod delivery;
+pub mod editing;
 pub mod email;
 pub mod feeds;
 pub mod follows;

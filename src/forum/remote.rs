@@ -184,6 +184,78 @@ impl Site {
     }
 }
 
+/// A post as another server describes it.
+#[derive(Debug, Clone)]
+pub struct IncomingPost {
+    /// Its id.
+    pub ap_id: String,
+    /// A thread's title (for an opening post).
+    pub title: Option<String>,
+    /// Its Markdown source, when sent.
+    pub markdown: Option<String>,
+    /// Its HTML (not yet sanitized).
+    pub html: String,
+    /// When written.
+    pub published: chrono::NaiveDateTime,
+    /// When last edited.
+    pub updated: Option<chrono::NaiveDateTime>,
+    /// The people of this instance its `Mention` tags name, by username.
+    pub mentions: Vec<String>,
+}
+
+impl IncomingPost {
+    /// Holds a post from another server to the limits our own posts have: a one-line title of
+    /// at most `limits.title_max_chars` characters without control or invisible characters, a
+    /// body of at most `limits.body_max_bytes` (longer ones are cut, with a line saying so and
+    /// linking the original), no NUL or other control characters, and dates no later than
+    /// `now`, so that nobody can keep a thread at the top by dating it in the future.
+    pub fn fitted(
+        mut self,
+        limits: &crate::config::LimitSettings,
+        now: chrono::NaiveDateTime,
+    ) -> Self {
+        self.title = self
+            .title
+            .as_deref()
+            .map(|t| {
+                super::types::remote_line(&super::markdown::plain_text(t), limits.title_max_chars)
+            })
+            .filter(|t| !t.is_empty());
+        let max = limits.body_max_bytes;
+        let mut cut = false;
+        if let Some(md) = self.markdown.take() {
+            let (text, was_cut) = super::types::remote_text(&md, max);
+            cut |= was_cut;
+            self.markdown = Some(if was_cut {
+                format!(
+                    "{text}\n\n---\n\n*This post is longer than this server keeps; the rest is in \
+                     [the original]({}).*",
+                    self.ap_id
+                )
+            } else {
+                text
+            });
+        }
+        // HTML carries markup around the same text: twice the Markdown limit.
+        let (html, html_cut) = super::types::remote_text(&self.html, max.saturating_mul(2));
+        self.html = html;
+        if html_cut {
+            cut = true;
+            self.html.push_str(&format!(
+                "\n<p><em>This post is longer than this server keeps; the rest is in \
+                 <a href=\"{}\">the original</a>.</em></p>",
+                super::markdown::escape_text(&self.ap_id).replace('"', "&quot;")
+            ));
+        }
+        if cut {
+            tracing::info!(id = %self.ap_id, "a post from another server was cut to our limit");
+        }
+        self.published = self.published.min(now);
+        self.updated = self.updated.map(|u| u.min(now));
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::domain_of;

@@ -9,7 +9,7 @@ use staffroom::db::Backend;
 
 use crate::both_backends;
 use crate::support::smtp::SmtpSink;
-use crate::support::{column, expect_error, location, TestApp, PASSWORD};
+use crate::support::{column, expect_error, location, wait_until, TestApp, PASSWORD};
 
 both_backends!(
     addresses_are_confirmed_before_anything_is_sent,
@@ -42,23 +42,18 @@ async fn mailing(backend: Backend, sink: &SmtpSink) -> TestApp {
 
 /// Waits until the mailer has looked at every notification and sent everything waiting.
 async fn settled(app: &TestApp) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let unseen = column(
-            app,
-            "SELECT 'x' AS v FROM notifications WHERE emailed_at IS NULL",
-        );
-        let waiting = app.site.mail_waiting().await.unwrap();
-        if unseen.is_empty() && waiting == 0 {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "mail not settled: {} notifications, {waiting} messages",
-            unseen.len()
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    wait_until(
+        "the mailer to look at every notification and send what waits",
+        || async {
+            column(
+                app,
+                "SELECT 'x' AS v FROM notifications WHERE emailed_at IS NULL",
+            )
+            .is_empty()
+                && app.site.mail_waiting().await.unwrap() == 0
+        },
+    )
+    .await;
 }
 
 /// The first link in `text` that starts with `prefix`.
@@ -387,10 +382,13 @@ async fn the_daily_digest_lists_what_is_new(backend: Backend) {
     );
     assert!(digest["headers"]["List-Unsubscribe"].is_string());
     assert!(digest["html"].as_str().unwrap().contains("Pizza first."));
-    // Once a day: nothing more until tomorrow, even with something new.
+    // Once a day: nothing more until tomorrow, even with something new. The mailer's passes
+    // run one after another, so once it has looked at a second new notification, the pass
+    // that saw the first (and would have made a digest of it) is over.
     app.reply(&bob, thread, "Then quarters.", None).await;
     settled(&app).await;
-    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    app.reply(&bob, thread, "Then eighths.", None).await;
+    settled(&app).await;
     assert_eq!(sink.messages().len(), 2);
 }
 
@@ -534,11 +532,10 @@ async fn a_failing_mail_server_delays_mail_but_loses_none(backend: Backend) {
         assert_eq!(status, 200);
     }
     // Tried and failed: still waiting, with the failure noted.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while column(&app, "SELECT 'x' AS v FROM mail_outbox WHERE attempts > 0").is_empty() {
-        assert!(std::time::Instant::now() < deadline, "never tried");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    wait_until("a failed try", || async {
+        !column(&app, "SELECT 'x' AS v FROM mail_outbox WHERE attempts > 0").is_empty()
+    })
+    .await;
     assert_eq!(app.site.mail_waiting().await.unwrap(), 2);
     // A restart keeps what is waiting.
     let stopped = app.stop().await;
@@ -567,7 +564,15 @@ async fn a_failing_mail_server_delays_mail_but_loses_none(backend: Backend) {
         )
         .await;
     assert_eq!(status, 200);
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    wait_until("a failed try for carol", || async {
+        !column(
+            &app,
+            "SELECT 'x' AS v FROM mail_outbox WHERE to_address = 'carol@school.example' \
+             AND attempts > 0",
+        )
+        .is_empty()
+    })
+    .await;
     sink.listen(0, 1);
     let sent = sink.wait_for(3).await;
     assert_eq!(sent[2]["rcpt_tos"], json!(["carol@school.example"]));

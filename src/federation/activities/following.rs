@@ -78,7 +78,7 @@ impl Accept {
         }
         // Fill the forum in with its recent threads, so it is not empty until someone posts.
         if let Some(forum) = data.forum_by_ap_id(self.actor.to_string()).await? {
-            crate::federation::activities::posts::backfill(&forum, data).await;
+            crate::federation::activities::backfill::backfill(&forum, data).await;
         }
         Ok(())
     }

@@ -13,6 +13,7 @@
 
 pub mod accounts;
 pub mod announce;
+pub mod backfill;
 pub mod bans;
 pub mod following;
 pub mod moderation;
