@@ -59,6 +59,10 @@ impl Application {
         let federation = if settings.federation.enabled {
             let config = crate::federation::config(site.clone()).await?;
             background.push(crate::federation::delivery::spawn(config.clone()).abort_handle());
+            background.push(
+                crate::federation::activities::backfill::spawn_refresh(config.clone())
+                    .abort_handle(),
+            );
             Some(config)
         } else {
             None

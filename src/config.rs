@@ -181,6 +181,10 @@ pub struct FederationSettings {
     /// Seconds an incoming activity may wait on other servers (fetching its actor, its object,
     /// the thread it answers) before it is answered 503 for the sender to retry later.
     pub inbox_timeout_seconds: f64,
+    /// A thread elsewhere that someone here watches, whose server delivers nothing here (its
+    /// forum is not followed and it did not accept a follow of the thread), is read again from
+    /// its context collection this often, in seconds.
+    pub context_refresh_seconds: f64,
 }
 
 /// `[email]`
@@ -292,6 +296,9 @@ impl Settings {
             if !(seconds.is_finite() && seconds > 0.0 && seconds <= 300.0) {
                 anyhow::bail!("federation.{key} must be more than 0 and at most 300");
             }
+        }
+        if !(f.context_refresh_seconds.is_finite() && f.context_refresh_seconds >= 1.0) {
+            anyhow::bail!("federation.context_refresh_seconds must be at least 1");
         }
         if f.connect_timeout_seconds > f.request_timeout_seconds {
             anyhow::bail!(

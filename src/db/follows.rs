@@ -91,13 +91,19 @@ pub fn remote_follower_inboxes(conn: &mut Conn<'_>, forum_id: i64) -> QueryResul
         .filter(users::local.eq(super::sql_false()))
         .select((users::shared_inbox_url, users::inbox_url))
         .load(c))?;
+    Ok(one_inbox_each(rows))
+}
+
+/// The inboxes of followers as (shared inbox, own inbox) rows: the shared one where there is
+/// one, each once.
+pub(super) fn one_inbox_each(rows: Vec<(Option<String>, Option<String>)>) -> Vec<String> {
     let mut inboxes: Vec<String> = rows
         .into_iter()
         .filter_map(|(shared, own)| shared.or(own))
         .collect();
     inboxes.sort();
     inboxes.dedup();
-    Ok(inboxes)
+    inboxes
 }
 
 /// How many accepted followers a forum has.

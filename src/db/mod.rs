@@ -41,6 +41,7 @@ pub mod revisions;
 pub mod schema;
 pub mod search;
 pub mod sessions;
+pub mod thread_follows;
 pub mod threads;
 pub mod users;
 pub mod watches;

@@ -447,6 +447,22 @@ pub fn insert_remote(conn: &mut Conn<'_>, new: &NewRemotePost<'_>) -> QueryResul
     Ok(post)
 }
 
+/// Which of these ActivityPub ids are posts here already (in chunks the databases take).
+pub fn known_ap_ids(
+    conn: &mut Conn<'_>,
+    ap_ids: &[String],
+) -> QueryResult<std::collections::HashSet<String>> {
+    let mut known = std::collections::HashSet::new();
+    for chunk in ap_ids.chunks(500) {
+        let found: Vec<Option<String>> = dispatch!(conn, |c| posts::table
+            .filter(posts::ap_id.eq_any(chunk))
+            .select(posts::ap_id)
+            .load(c))?;
+        known.extend(found.into_iter().flatten());
+    }
+    Ok(known)
+}
+
 /// The post with this ActivityPub id (posts from other servers).
 pub fn by_ap_id(conn: &mut Conn<'_>, ap_id: &str) -> QueryResult<Option<Post>> {
     dispatch!(conn, |c| posts::table

@@ -107,6 +107,8 @@ diesel::table! {
         last_activity_at -> Timestamp,
         locked_at -> Nullable<Timestamp>,
         locked_by_id -> Nullable<BigInt>,
+        context_url -> Nullable<Text>,
+        context_fetched_at -> Nullable<Timestamp>,
     }
 }
 
@@ -161,6 +163,18 @@ diesel::table! {
     forum_follows (id) {
         id -> BigInt,
         forum_id -> BigInt,
+        follower_id -> BigInt,
+        pending -> Bool,
+        follow_ap_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Who follows which single thread (either side may be remote).
+    thread_follows (id) {
+        id -> BigInt,
+        thread_id -> BigInt,
         follower_id -> BigInt,
         pending -> Bool,
         follow_ap_id -> Text,
@@ -411,6 +425,8 @@ diesel::joinable!(forum_follows -> forums (forum_id));
 diesel::joinable!(helpful_marks -> posts (post_id));
 diesel::joinable!(helpful_marks -> users (user_id));
 diesel::joinable!(forum_follows -> users (follower_id));
+diesel::joinable!(thread_follows -> threads (thread_id));
+diesel::joinable!(thread_follows -> users (follower_id));
 diesel::joinable!(deliveries -> activities (activity_id));
 diesel::joinable!(deliveries -> instances (instance_id));
 diesel::joinable!(forum_moderators -> forums (forum_id));
@@ -430,6 +446,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     post_revisions,
     instance_actor,
     forum_follows,
+    thread_follows,
     received_activities,
     outbox_events,
     activities,

@@ -175,6 +175,8 @@ pub struct NewRemoteThread<'a> {
     pub created_at: NaiveDateTime,
     /// The same.
     pub last_activity_at: NaiveDateTime,
+    /// Its context collection (FEP-7888), when it names one.
+    pub context_url: Option<&'a str>,
 }
 
 /// Inserts a thread from another server.

@@ -295,7 +295,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .guard(ap())
                 .route(get().to(objects::note)),
         )
-        .route("/t/{id}/context", get().to(objects::context));
+        .route("/t/{id}/context", get().to(objects::context))
+        .route(
+            "/t/{id}/context/followers",
+            get().to(objects::context_followers),
+        );
 }
 
 #[cfg(test)]

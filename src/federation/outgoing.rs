@@ -107,6 +107,29 @@ pub(crate) async fn follower_readers(
     Ok(readers)
 }
 
+/// Who hears of an activity about thread `thread_id` of local forum `forum_id`: the forum's
+/// followers elsewhere ([`follower_readers`]) and the people elsewhere who follow just that
+/// thread (they read activities, as every server that can follow a thread does), leaving out
+/// the server `except`.
+pub(crate) async fn thread_readers(
+    forum_id: i64,
+    thread_id: i64,
+    except: Option<&str>,
+    data: &Data<Site>,
+) -> Result<Readers, FederationError> {
+    let mut readers = follower_readers(forum_id, except, data).await?;
+    for inbox in data.thread_follower_inboxes(thread_id).await? {
+        let inbox = url(&inbox)?;
+        if except.is_some() && domain_of(&inbox).as_deref() == except {
+            continue;
+        }
+        if !readers.activities.contains(&inbox) && !readers.objects.contains(&inbox) {
+            readers.activities.push(inbox);
+        }
+    }
+    Ok(readers)
+}
+
 /// Where an activity about a post in a remote forum goes: the forum's inbox (its server relays
 /// it), and the inbox of `also` (the author answered or marked) when they are remote on yet
 /// another server.
@@ -166,7 +189,8 @@ pub async fn plan(
             forum_id,
             activity,
             origin,
-        } => announce::plan_relay(*forum_id, activity, origin, data).await,
+            thread_id,
+        } => announce::plan_relay(*forum_id, *thread_id, activity, origin, data).await,
         OutboxEvent::Follow { follow_id } => following::plan_follow(*follow_id, data).await,
         OutboxEvent::Lock {
             thread_id,
@@ -238,5 +262,22 @@ pub async fn plan(
             follower_id,
             follow_ap_id,
         } => following::plan_answer(*forum_id, *follower_id, follow_ap_id, false, data).await,
+        OutboxEvent::FollowThread { follow_id } => {
+            following::plan_follow_thread(*follow_id, data).await
+        }
+        OutboxEvent::UnfollowThread {
+            thread_id,
+            user_id,
+            follow_ap_id,
+        } => following::plan_unfollow_thread(*thread_id, *user_id, follow_ap_id, data).await,
+        OutboxEvent::AcceptThreadFollow {
+            thread_id,
+            follower_id,
+            follow_ap_id,
+            object,
+        } => {
+            following::plan_accept_thread(*thread_id, *follower_id, follow_ap_id, object, data)
+                .await
+        }
     }
 }

@@ -169,6 +169,13 @@ impl Resolver for Finder {
             .await
             .map_err(FederationError::into_forum)
     }
+
+    fn fill_in(&self, thread_id: i64, fresh: bool) {
+        let data = self.config.to_request_data();
+        tokio::spawn(async move {
+            crate::federation::activities::backfill::fill_in_thread(thread_id, fresh, &data).await;
+        });
+    }
 }
 
 #[cfg(test)]

@@ -70,8 +70,10 @@ impl Site {
     }
 
     /// `by` stops following a remote forum (or withdraws a pending request).
+    /// When nobody here follows the forum any more, the threads of it that people here watch
+    /// are followed one by one, so their new posts still arrive.
     pub async fn unfollow_forum(&self, by: User, forum_id: i64) -> Result<(), ForumError> {
-        self.blocking(move |_inner, conn| {
+        self.blocking(move |inner, conn| {
             conn.transaction(|conn| {
                 let follow = follows::find(conn, forum_id, by.id)?
                     .ok_or(ForumError::NotFound { what: "follow" })?;
@@ -86,7 +88,9 @@ impl Site {
                         user_id: by.id,
                         follow_ap_id: follow.follow_ap_id,
                     },
-                )
+                )?;
+                super::thread_follows::follow_watched_threads(inner, conn, forum_id)?;
+                Ok(())
             })
         })
         .await?;

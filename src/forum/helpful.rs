@@ -95,7 +95,15 @@ impl Site {
             markable(&ctx, &by)?;
             conn.transaction(|conn| {
                 let added = helpful::add(conn, post_id, by.id, &like_ap_id, db::now())?;
-                Ok(((), relay_event(conn, &ctx.forum, relay.filter(|_| added))?))
+                Ok((
+                    (),
+                    relay_event(
+                        conn,
+                        &ctx.forum,
+                        Some(ctx.thread.id),
+                        relay.filter(|_| added),
+                    )?,
+                ))
             })
         })
         .await
@@ -113,7 +121,10 @@ impl Site {
             conn.transaction(|conn| {
                 let removed = helpful::remove(conn, post_id, by.id)?;
                 let relay = relay.filter(|_| removed.is_some());
-                Ok(((), relay_event(conn, &ctx.forum, relay)?))
+                Ok((
+                    (),
+                    relay_event(conn, &ctx.forum, Some(ctx.thread.id), relay)?,
+                ))
             })
         })
         .await

@@ -47,11 +47,12 @@ fn title_of(incoming: &IncomingPost) -> String {
         .unwrap_or_else(|| "(untitled)".into())
 }
 
-/// Records that our forum must pass `relay` on (nothing for a remote forum, whose own server
-/// does that). Returns whether it did.
+/// Records that our forum must pass `relay` (about thread `thread_id`, when it concerns one)
+/// on (nothing for a remote forum, whose own server does that). Returns whether it did.
 pub(super) fn relay_event(
     conn: &mut Conn<'_>,
     forum: &Forum,
+    thread_id: Option<i64>,
     relay: Option<Relay>,
 ) -> Result<bool, ForumError> {
     match relay {
@@ -62,6 +63,7 @@ pub(super) fn relay_event(
                     forum_id: forum.id,
                     activity: relay.activity,
                     origin: relay.origin,
+                    thread_id,
                 },
             )?;
             Ok(true)
@@ -186,7 +188,7 @@ fn insert_post(
     } else {
         post
     };
-    let relayed = relay_event(conn, forum, relay)?;
+    let relayed = relay_event(conn, forum, Some(thread.id), relay)?;
     let mentioned = notifications::local_people(conn, &incoming.mentions)?;
     notifications::new_post(
         conn,
@@ -197,6 +199,7 @@ fn insert_post(
             forum,
             parent_author: parent.map(|(_, author)| author),
             mentioned: &mentioned,
+            watchers: !incoming.quiet,
         },
     )?;
     Ok(Some((post, relayed)))
@@ -303,6 +306,7 @@ impl Site {
                                 ap_id: Some(&incoming.ap_id),
                                 created_at: incoming.published,
                                 last_activity_at: incoming.published,
+                                context_url: incoming.context.as_deref(),
                             },
                         )?;
                         (thread, forum, None)
@@ -478,7 +482,10 @@ impl Site {
                 )?;
                 let mentioned = notifications::local_people(conn, &incoming.mentions)?;
                 notifications::edited_post(conn, inner, &edited, &ctx.forum, &mentioned)?;
-                Ok((true, relay_event(conn, &ctx.forum, relay)?))
+                Ok((
+                    true,
+                    relay_event(conn, &ctx.forum, Some(ctx.thread.id), relay)?,
+                ))
             })
         })
         .await
@@ -506,7 +513,10 @@ impl Site {
                     posts::mark_deleted(conn, post.id, db::now())?;
                 }
                 let ctx = context(conn, post.id)?;
-                Ok((true, relay_event(conn, &ctx.forum, relay)?))
+                Ok((
+                    true,
+                    relay_event(conn, &ctx.forum, Some(ctx.thread.id), relay)?,
+                ))
             })
         })
         .await

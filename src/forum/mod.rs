@@ -39,6 +39,7 @@ pub mod password;
 pub mod registration;
 pub mod remote;
 pub mod search;
+pub mod thread_follows;
 pub mod threads;
 pub mod tokens;
 pub mod types;
@@ -196,6 +197,15 @@ impl Site {
     /// people it has not seen yet. The first one given stays.
     pub fn use_resolver(&self, resolver: &Arc<dyn remote::Resolver>) {
         let _ = self.inner.resolver.set(Arc::downgrade(resolver));
+    }
+
+    /// Reads the conversation of a thread from elsewhere in from its context collection, in
+    /// the background (see [`remote::Resolver::fill_in`]); nothing when this instance does not
+    /// federate.
+    pub fn fill_in_thread(&self, thread_id: i64, fresh: bool) {
+        if let Some(resolver) = self.inner.resolver.get().and_then(std::sync::Weak::upgrade) {
+            resolver.fill_in(thread_id, fresh);
+        }
     }
 
     /// The settings in force.

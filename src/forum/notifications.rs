@@ -196,6 +196,9 @@ pub(super) struct NewPost<'a> {
     pub parent_author: Option<&'a User>,
     /// The people it mentions.
     pub mentioned: &'a [User],
+    /// Whether those who watch its thread or forum are told (not of old posts read in while a
+    /// conversation is filled in for the first time).
+    pub watchers: bool,
 }
 
 /// Tells everyone concerned about a new post (ours or from elsewhere), in the transaction that
@@ -211,6 +214,7 @@ pub(super) fn new_post(
         forum,
         parent_author,
         mentioned,
+        watchers,
     } = new;
     let at = db::now();
     let tell = |conn: &mut Conn<'_>, people: Vec<User>, kind: Kind| {
@@ -236,7 +240,9 @@ pub(super) fn new_post(
     if let Some(parent_author) = parent_author {
         tell(conn, vec![parent_author.clone()], Kind::Reply)?;
     }
-    rows::notify_watchers(conn, post.id, thread.id, forum.id, post.author_id, at)?;
+    if watchers {
+        rows::notify_watchers(conn, post.id, thread.id, forum.id, post.author_id, at)?;
+    }
     Ok(())
 }
 
@@ -278,17 +284,25 @@ pub(super) fn edited_post(
     Ok(())
 }
 
-/// Watches the thread for its author who just wrote in it, if their setting says so.
+/// Watches the thread for its author who just wrote in it, if their setting says so (and, for
+/// a thread elsewhere whose forum nobody here follows, follows it there: see
+/// [`super::thread_follows::follow_on_watch`]). Returns whether an outbox event was written.
 pub(super) fn watch_written(
+    inner: &Inner,
     conn: &mut Conn<'_>,
     author: &User,
-    thread_id: i64,
+    (thread, forum): (&Thread, &Forum),
     is_opening: bool,
-) -> Result<(), ForumError> {
-    if author.local && author.watch_on_post {
-        reads::watch_unless_stopped(conn, author.id, thread_id, i64::from(is_opening), db::now())?;
+) -> Result<bool, ForumError> {
+    if !(author.local && author.watch_on_post) {
+        return Ok(false);
     }
-    Ok(())
+    reads::watch_unless_stopped(conn, author.id, thread.id, i64::from(is_opening), db::now())?;
+    if thread.local || forum.local_followers > 0 {
+        return Ok(false);
+    }
+    let watching = reads::state(conn, author.id, thread.id)?.is_some_and(|s| s.1 == Some(true));
+    super::thread_follows::follow_on_watch(inner, conn, author, thread, forum, watching)
 }
 
 /// The people of this instance a post from elsewhere names, from the local names its
@@ -371,17 +385,32 @@ impl Site {
 
     /// Starts (`true`) or stops watching a thread: new posts in it notify `by`. 404 for a
     /// thread they may not read.
+    ///
+    /// Watching a thread elsewhere whose forum nobody here follows also follows the thread at
+    /// its server (and stopping undoes that), and reads the conversation in from its context
+    /// collection now, for a server that does not answer such a follow.
     pub async fn watch_thread(&self, by: User, thread_id: i64, on: bool) -> Result<(), ForumError> {
-        self.blocking(move |_inner, conn| {
-            let thread =
-                threads::by_id(conn, thread_id)?.ok_or(ForumError::NotFound { what: "thread" })?;
-            let forum = forums::by_id(conn, thread.forum_id)?
-                .ok_or(ForumError::NotFound { what: "forum" })?;
-            super::visibility::require_can_read(conn, &forum, Some(&by), "thread")?;
-            reads::set_watching(conn, by.id, thread.id, on, db::now())?;
-            Ok(())
-        })
-        .await
+        let (written, unreached) = self
+            .blocking(move |inner, conn| {
+                let thread = threads::by_id(conn, thread_id)?
+                    .ok_or(ForumError::NotFound { what: "thread" })?;
+                let forum = forums::by_id(conn, thread.forum_id)?
+                    .ok_or(ForumError::NotFound { what: "forum" })?;
+                super::visibility::require_can_read(conn, &forum, Some(&by), "thread")?;
+                let written = conn.transaction(|conn| {
+                    reads::set_watching(conn, by.id, thread.id, on, db::now())?;
+                    super::thread_follows::follow_on_watch(inner, conn, &by, &thread, &forum, on)
+                })?;
+                Ok((written, on && !thread.local && forum.local_followers == 0))
+            })
+            .await?;
+        if written {
+            self.outbox_written();
+        }
+        if unreached {
+            self.fill_in_thread(thread_id, true);
+        }
+        Ok(())
     }
 
     /// Starts (`true`) or stops watching a forum: every new thread and reply in it notifies

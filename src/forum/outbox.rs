@@ -67,6 +67,10 @@ pub enum OutboxEvent {
         activity: String,
         /// The server it came from.
         origin: String,
+        /// The thread it concerns, when it concerns one (its followers elsewhere hear of it
+        /// too).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        thread_id: Option<i64>,
     },
     /// A moderator locked or unlocked a thread of one of our forums.
     Lock {
@@ -167,6 +171,31 @@ pub enum OutboxEvent {
         follower_id: i64,
         /// Their Follow activity.
         follow_ap_id: String,
+    },
+    /// A local person asked to follow one thread elsewhere (the follow row holds the rest).
+    FollowThread {
+        /// `thread_follows.id`.
+        follow_id: i64,
+    },
+    /// A local person stopped following a thread elsewhere.
+    UnfollowThread {
+        /// The remote thread.
+        thread_id: i64,
+        /// The local person.
+        user_id: i64,
+        /// The Follow being undone.
+        follow_ap_id: String,
+    },
+    /// A local thread's forum accepted a remote person's follow of that thread.
+    AcceptThreadFollow {
+        /// The local thread.
+        thread_id: i64,
+        /// The remote person.
+        follower_id: i64,
+        /// Their Follow activity.
+        follow_ap_id: String,
+        /// What their Follow named (the context, the thread or one of its posts), as sent.
+        object: String,
     },
 }
 

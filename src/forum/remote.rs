@@ -69,6 +69,11 @@ pub trait Resolver: Send + Sync {
     /// What `target` names. Errors: 422 for what cannot be a handle or address, 404 when
     /// nothing is there, 502 when the other server fails.
     async fn resolve(&self, target: &str) -> Result<Resolved, ForumError>;
+
+    /// Reads the conversation of thread `thread_id` (from elsewhere) in from its context
+    /// collection, in the background: at once when `fresh`, else only if that was not done
+    /// within `federation.context_refresh_seconds`.
+    fn fill_in(&self, thread_id: i64, fresh: bool);
 }
 
 /// The `host[:port]` of a URL: how instances are told apart.
@@ -185,7 +190,7 @@ impl Site {
 }
 
 /// A post as another server describes it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct IncomingPost {
     /// Its id.
     pub ap_id: String,
@@ -201,7 +206,16 @@ pub struct IncomingPost {
     pub updated: Option<chrono::NaiveDateTime>,
     /// The people of this instance its `Mention` tags name, by username.
     pub mentions: Vec<String>,
+    /// Its thread's context collection (FEP-7888), kept for an opening post: where the
+    /// conversation is read in from.
+    pub context: Option<String>,
+    /// Read in while a conversation is filled in for the first time: it tells the people it
+    /// names or answers, but not those who watch the thread or forum (it is not news).
+    pub quiet: bool,
 }
+
+/// The longest context address kept (longer ones are dropped).
+const CONTEXT_MAX_CHARS: usize = 2000;
 
 impl IncomingPost {
     /// Holds a post from another server to the limits our own posts have: a one-line title of
@@ -250,6 +264,9 @@ impl IncomingPost {
         if cut {
             tracing::info!(id = %self.ap_id, "a post from another server was cut to our limit");
         }
+        self.context = self.context.take().filter(|c| {
+            c.len() <= CONTEXT_MAX_CHARS && (c.starts_with("https://") || c.starts_with("http://"))
+        });
         self.published = self.published.min(now);
         self.updated = self.updated.map(|u| u.min(now));
         self

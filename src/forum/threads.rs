@@ -202,7 +202,7 @@ impl Site {
                         insert_post(inner, conn, thread.id, by.id, None, true, &body, now)?;
                     forums::count_posts(conn, forum.id, (1, 1), now)?;
                     post_event(inner, conn, post.id, PostAction::Create)?;
-                    notifications::watch_written(conn, &by, thread.id, true)?;
+                    notifications::watch_written(inner, conn, &by, (&thread, &forum), true)?;
                     notifications::new_post(
                         conn,
                         inner,
@@ -212,6 +212,7 @@ impl Site {
                             forum: &forum,
                             parent_author: None,
                             mentioned: &mentioned,
+                            watchers: true,
                         },
                     )?;
                     Ok((forum, thread, post))
@@ -239,90 +240,98 @@ impl Site {
         viewer: Option<User>,
     ) -> Result<ThreadPage, ForumError> {
         let per_page = self.settings().pages.posts_per_page;
-        self.blocking(move |_inner, conn| {
-            let (opening, opening_author, thread, forum) =
-                posts::opening_with_context(conn, id)?.ok_or_else(thread_not_found)?;
-            require_can_read(conn, &forum, viewer.as_ref(), "thread")?;
-            let paging = Paging::new(page, per_page, thread.reply_count);
-            let rows = posts::replies_page(conn, thread.id, paging.limit(), paging.offset())?;
-            let parent_ids: Vec<i64> = rows
-                .iter()
-                .filter_map(|(p, _)| p.in_reply_to_id)
-                .filter(|pid| *pid != opening.id)
-                .collect();
-            let mut parents: HashMap<i64, (Post, User)> = posts::with_authors(conn, &parent_ids)?
-                .into_iter()
-                .map(|(p, u)| (p.id, (p, u)))
-                .collect();
-            parents.insert(opening.id, (opening.clone(), opening_author.clone()));
-            let marked_helpful = match &viewer {
-                Some(user) => {
-                    let mut ids: Vec<i64> = rows.iter().map(|(p, _)| p.id).collect();
-                    ids.push(opening.id);
-                    crate::db::helpful::marked_by(conn, user.id, &ids)?
-                }
-                None => Vec::new(),
-            };
-            let viewer_moderates = match &viewer {
-                Some(user) => moderates(conn, user, &forum)?,
-                None => false,
-            };
-            let viewer_banned = match &viewer {
-                Some(user) => banned_from(conn, user, &forum)?,
-                None => None,
-            };
-            // How far the reader has read: written only when this page takes them further.
-            let (viewer_had_read, viewer_watches) = match &viewer {
-                Some(user) => {
-                    let (before, watching) = match reads::state(conn, user.id, thread.id)? {
-                        Some((read, watching)) => (Some(read), watching.unwrap_or(false)),
-                        None => (None, false),
-                    };
-                    let seen = 1 + paging.offset() + rows.len() as i64;
-                    if seen > before.unwrap_or(0) {
-                        reads::record(conn, user.id, thread.id, seen, db::now())?;
-                        // What they now see, they need no longer be told about.
-                        let mut shown: Vec<i64> = rows.iter().map(|(p, _)| p.id).collect();
-                        shown.push(opening.id);
-                        notifications::seen(conn, user.id, &shown)?;
+        let page = self
+            .blocking(move |_inner, conn| {
+                let (opening, opening_author, thread, forum) =
+                    posts::opening_with_context(conn, id)?.ok_or_else(thread_not_found)?;
+                require_can_read(conn, &forum, viewer.as_ref(), "thread")?;
+                let paging = Paging::new(page, per_page, thread.reply_count);
+                let rows = posts::replies_page(conn, thread.id, paging.limit(), paging.offset())?;
+                let parent_ids: Vec<i64> = rows
+                    .iter()
+                    .filter_map(|(p, _)| p.in_reply_to_id)
+                    .filter(|pid| *pid != opening.id)
+                    .collect();
+                let mut parents: HashMap<i64, (Post, User)> =
+                    posts::with_authors(conn, &parent_ids)?
+                        .into_iter()
+                        .map(|(p, u)| (p.id, (p, u)))
+                        .collect();
+                parents.insert(opening.id, (opening.clone(), opening_author.clone()));
+                let marked_helpful = match &viewer {
+                    Some(user) => {
+                        let mut ids: Vec<i64> = rows.iter().map(|(p, _)| p.id).collect();
+                        ids.push(opening.id);
+                        crate::db::helpful::marked_by(conn, user.id, &ids)?
                     }
-                    (before, watching)
-                }
-                None => (None, false),
-            };
-            let locked_by = match thread.locked_by_id {
-                Some(by) => crate::db::users::by_id(conn, by)?,
-                None => None,
-            };
-            let replies = rows
-                .into_iter()
-                .map(|(post, author)| PostView {
-                    in_reply_to: post
-                        .in_reply_to_id
-                        .and_then(|pid| parents.get(&pid).cloned()),
-                    post,
-                    author,
+                    None => Vec::new(),
+                };
+                let viewer_moderates = match &viewer {
+                    Some(user) => moderates(conn, user, &forum)?,
+                    None => false,
+                };
+                let viewer_banned = match &viewer {
+                    Some(user) => banned_from(conn, user, &forum)?,
+                    None => None,
+                };
+                // How far the reader has read: written only when this page takes them further.
+                let (viewer_had_read, viewer_watches) = match &viewer {
+                    Some(user) => {
+                        let (before, watching) = match reads::state(conn, user.id, thread.id)? {
+                            Some((read, watching)) => (Some(read), watching.unwrap_or(false)),
+                            None => (None, false),
+                        };
+                        let seen = 1 + paging.offset() + rows.len() as i64;
+                        if seen > before.unwrap_or(0) {
+                            reads::record(conn, user.id, thread.id, seen, db::now())?;
+                            // What they now see, they need no longer be told about.
+                            let mut shown: Vec<i64> = rows.iter().map(|(p, _)| p.id).collect();
+                            shown.push(opening.id);
+                            notifications::seen(conn, user.id, &shown)?;
+                        }
+                        (before, watching)
+                    }
+                    None => (None, false),
+                };
+                let locked_by = match thread.locked_by_id {
+                    Some(by) => crate::db::users::by_id(conn, by)?,
+                    None => None,
+                };
+                let replies = rows
+                    .into_iter()
+                    .map(|(post, author)| PostView {
+                        in_reply_to: post
+                            .in_reply_to_id
+                            .and_then(|pid| parents.get(&pid).cloned()),
+                        post,
+                        author,
+                    })
+                    .collect();
+                Ok(ThreadPage {
+                    opening: PostView {
+                        post: opening,
+                        author: opening_author,
+                        in_reply_to: None,
+                    },
+                    thread,
+                    forum,
+                    replies,
+                    paging,
+                    marked_helpful,
+                    locked_by,
+                    viewer_moderates,
+                    viewer_banned,
+                    viewer_had_read,
+                    viewer_watches,
                 })
-                .collect();
-            Ok(ThreadPage {
-                opening: PostView {
-                    post: opening,
-                    author: opening_author,
-                    in_reply_to: None,
-                },
-                thread,
-                forum,
-                replies,
-                paging,
-                marked_helpful,
-                locked_by,
-                viewer_moderates,
-                viewer_banned,
-                viewer_had_read,
-                viewer_watches,
             })
-        })
-        .await
+            .await?;
+        // A thread from elsewhere is read in whole from its context collection now and then,
+        // in the background, for the replies that never reached this server.
+        if !page.thread.local {
+            self.fill_in_thread(page.thread.id, false);
+        }
+        Ok(page)
     }
 
     /// Replies to a thread, optionally answering one earlier post of it.
@@ -368,7 +377,7 @@ impl Site {
                     threads::count_replies(conn, thread.id, 1, now)?;
                     forums::count_posts(conn, forum.id, (0, 1), now)?;
                     post_event(inner, conn, post.id, PostAction::Create)?;
-                    notifications::watch_written(conn, &by, thread.id, false)?;
+                    notifications::watch_written(inner, conn, &by, (&thread, &forum), false)?;
                     let answered = notifications::answered_author(conn, thread.id, parent)?;
                     notifications::new_post(
                         conn,
@@ -379,6 +388,7 @@ impl Site {
                             forum: &forum,
                             parent_author: answered.as_ref(),
                             mentioned: &mentioned,
+                            watchers: true,
                         },
                     )?;
                     Ok(post)

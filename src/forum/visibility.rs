@@ -88,6 +88,8 @@ impl Site {
                 OutboxEvent::Follow { .. }
                 | OutboxEvent::Unfollow { .. }
                 | OutboxEvent::RejectFollow { .. }
+                | OutboxEvent::FollowThread { .. }
+                | OutboxEvent::UnfollowThread { .. }
                 | OutboxEvent::DeletePerson { .. }
                 | OutboxEvent::Ban { forum_id: None, .. } => None,
                 OutboxEvent::Post { post_id, .. }
@@ -103,7 +105,9 @@ impl Site {
                         None => None,
                     }
                 }
-                OutboxEvent::Lock { thread_id, .. } | OutboxEvent::Feature { thread_id, .. } => {
+                OutboxEvent::Lock { thread_id, .. }
+                | OutboxEvent::Feature { thread_id, .. }
+                | OutboxEvent::AcceptThreadFollow { thread_id, .. } => {
                     match threads::by_id(conn, thread_id)? {
                         Some(thread) => forums::by_id(conn, thread.forum_id)?,
                         None => None,

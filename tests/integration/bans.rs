@@ -621,6 +621,7 @@ async fn bans_reach_the_servers_that_follow_the_forum(backend: Backend) {
                 published: staffroom::forum::now(),
                 updated: None,
                 mentions: Vec::new(),
+                ..Default::default()
             },
             None,
         )
@@ -753,6 +754,7 @@ async fn a_moderator_elsewhere_bans_in_lemmys_words(backend: Backend) {
         published: staffroom::forum::now(),
         updated: None,
         mentions: Vec::new(),
+        ..Default::default()
     };
     let refused = alpha
         .site

@@ -925,6 +925,7 @@ async fn nothing_hostile_runs_in_the_browser(backend: Backend) {
                         published: staffroom::forum::now(),
                         updated: None,
                         mentions: Vec::new(),
+                        ..Default::default()
                     },
                     relay: Relay {
                         activity: json!({"type": "Create"}).to_string(),

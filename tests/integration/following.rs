@@ -408,6 +408,7 @@ async fn a_reply_from_where_it_lives_is_stored_once_in_one_step(backend: Backend
             published: now,
             updated: None,
             mentions: Vec::new(),
+            ..Default::default()
         },
         relay: Relay {
             activity: json!({"type": "Create", "id": format!("https://remote.example/activities/{activity}")})
@@ -510,6 +511,7 @@ async fn replies_arriving_together_are_stored_together_and_fail_alone(backend: B
             published: staffroom::forum::now(),
             updated: None,
             mentions: Vec::new(),
+            ..Default::default()
         },
         relay: Relay {
             activity: json!({"type": "Create", "id": n}).to_string(),

@@ -573,6 +573,7 @@ async fn a_locked_thread_refuses_replies_from_other_servers(backend: Backend) {
                 published: staffroom::forum::now(),
                 updated: None,
                 mentions: Vec::new(),
+                ..Default::default()
             },
             None,
         )
@@ -1227,6 +1228,7 @@ async fn only_moderators_start_threads_where_the_forum_says_so(backend: Backend)
                 published: staffroom::forum::now(),
                 updated: None,
                 mentions: Vec::new(),
+                ..Default::default()
             },
             None,
         )

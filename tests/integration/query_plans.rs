@@ -362,6 +362,9 @@ const FEDERATION_BOUNDED_SCANS: &[&str] = &[
     "instances USING INDEX instances_by_failures",
     "outbox_events USING INDEX outbox_events_pending",
     "outbox_events USING COVERING INDEX outbox_events_pending",
+    // The follows of threads elsewhere that no server answered: exactly the threads the
+    // refresh reads again from their contexts (none once followed threads are accepted).
+    "thread_follows USING INDEX thread_follows_pending",
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -417,6 +420,18 @@ async fn federation_uses_indexes_for_every_query() {
         assert!((200..300).contains(&status), "{path}: {status} {json}");
         drain_all(&[alpha, beta]).await;
     }
+    // bea watches the thread she answered: with the forum no longer followed, she follows the
+    // thread itself, alpha accepts, and what happens in it still reaches beta.
+    assert_eq!(alpha.site.thread_follower_count(thread).await.unwrap(), 1);
+    alpha
+        .reply(&head, thread, "To the thread's follower", None)
+        .await;
+    drain_all(&[alpha, beta]).await;
+    // What the refresh of watched threads asks (nothing is due: the follow was accepted).
+    assert_eq!(
+        beta.site.threads_to_refresh(20).await.unwrap(),
+        Vec::<i64>::new()
+    );
     for app in [alpha, beta] {
         let statements = app.site.db().stop_recording();
         let bounded: Vec<&str> = BOUNDED_SCANS

@@ -171,6 +171,7 @@ async fn posts_are_found_by_their_words(backend: Backend) {
                 published: staffroom::forum::now(),
                 updated: None,
                 mentions: Vec::new(),
+                ..Default::default()
             },
             None,
         )

@@ -15,7 +15,7 @@ use crate::federation::activities::posts::{
 };
 use crate::federation::actors::ApForum;
 use crate::federation::error::FederationError;
-use crate::federation::outgoing::{follower_readers, planned, url};
+use crate::federation::outgoing::{follower_readers, planned, thread_readers, url};
 use crate::federation::protocol::activities::{
     Announce, CreateOrUpdate, CreateOrUpdateKind, Delete, UndoDelete,
 };
@@ -45,7 +45,12 @@ impl Announce {
             .dereference(data)
             .await
             .map_err(|_| refused("not_a_forum", format!("{} is not a forum", self.actor)))?;
-        if forum.forum.local || forum.forum.local_followers == 0 {
+        // Taken from a forum someone here follows, or one with a thread someone here follows
+        // (what lands must then answer a thread already here: a new thread of that forum
+        // finds no forum followed to land in).
+        let followed = forum.forum.local_followers > 0
+            || (!forum.forum.local && data.thread_followed_in_forum(forum.forum.id).await?);
+        if forum.forum.local || !followed {
             return Err(FederationError::forbidden(
                 "not_followed",
                 format!("Nobody here follows {}", self.actor),
@@ -173,6 +178,7 @@ async fn announced_activity(
 /// Our forum passes on an activity it received to its followers (not back to its origin).
 pub async fn plan_relay(
     forum_id: i64,
+    thread_id: Option<i64>,
     activity: &str,
     origin: &str,
     data: &Data<Site>,
@@ -182,7 +188,10 @@ pub async fn plan_relay(
     };
     let forum_url = url(&data.urls().forum(&forum))?;
     let object: Value = serde_json::from_str(activity)?;
-    let readers = follower_readers(forum.id, Some(origin), data).await?;
+    let readers = match thread_id {
+        Some(thread_id) => thread_readers(forum.id, thread_id, Some(origin), data).await?,
+        None => follower_readers(forum.id, Some(origin), data).await?,
+    };
     // A new thread also goes as the post itself (by its id: we are not where it lives) to the
     // servers that show only that (see federation::software).
     let thread = (object["type"] == "Create" && object["object"]["inReplyTo"].is_null())

@@ -5,14 +5,49 @@
 use activitypub_federation::config::Data;
 use activitypub_federation::fetch::object_id::ObjectId;
 use activitypub_federation::kinds::activity::{AcceptType, FollowType, RejectType, UndoType};
-use activitypub_federation::protocol::verification::verify_urls_match;
+use activitypub_federation::protocol::verification::{verify_domains_match, verify_urls_match};
 
 use crate::federation::actors::{local_name, ApForum, ApUser};
 use crate::federation::error::FederationError;
 use crate::federation::outgoing::{activity_id, planned, remote_forum_address, url};
 use crate::federation::protocol::activities::{Accept, Follow, FollowRef, Reject, UndoFollow};
 use crate::forum::outbox::{PlannedActivity, Signer};
+use crate::forum::remote::domain_of;
 use crate::forum::Site;
+use url::Url;
+
+/// Whether `actor` may answer a follow of `followed`: the forum followed itself, or (for a
+/// thread, its context or one of its posts) an actor of the same server.
+fn answerable_by(actor: &Url, followed: &Url) -> Result<(), FederationError> {
+    if actor == followed {
+        return Ok(());
+    }
+    verify_domains_match(actor, followed)?;
+    Ok(())
+}
+
+/// The thread of ours a `Follow` names: by its context collection (`/t/{id}/context`), by the
+/// thread itself (`/t/{id}`), or by one of its posts (`/p/{id}`, as Friendica follows a
+/// conversation). `None` when it names no thread here.
+async fn followed_thread(object: &Url, data: &Data<Site>) -> Result<Option<i64>, FederationError> {
+    if domain_of(object).as_deref() != Some(data.domain()) || object.query().is_some() {
+        return Ok(None);
+    }
+    let parts: Vec<&str> = object.path().trim_start_matches('/').split('/').collect();
+    let id = |s: &str| s.parse::<i64>().ok();
+    Ok(match parts.as_slice() {
+        ["t", thread] | ["t", thread, "context"] => id(thread),
+        ["p", post] => match id(post) {
+            Some(post) => match data.post(post, None).await {
+                Ok(ctx) => Some(ctx.thread.id),
+                Err(crate::error::ForumError::NotFound { .. }) => None,
+                Err(e) => return Err(e.into()),
+            },
+            None => None,
+        },
+        _ => None,
+    })
+}
 
 impl Follow {
     /// Checks what can be checked before anything is stored.
@@ -20,20 +55,40 @@ impl Follow {
         if !ObjectId::<ApForum>::from(self.object.clone()).is_local(data) {
             return Err(FederationError::refused(
                 "not_our_forum",
-                format!("{} is not a forum on this instance", self.object),
+                format!("{} is not a forum or thread on this instance", self.object),
             ));
         }
         Ok(())
     }
 
-    /// Does what the activity asks.
+    /// Does what the activity asks: a follow of one of our forums, or of one of our threads
+    /// (its context, itself, or one of its posts).
     pub(crate) async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
         let no_forum = || FederationError::Refused {
             status: 404,
             code: "not_found",
-            message: format!("No forum here at {}", self.object),
+            message: format!("No forum or thread here at {}", self.object),
         };
-        let name = local_name(data, &self.object, "/f/").ok_or_else(no_forum)?;
+        let Some(name) = local_name(data, &self.object, "/f/") else {
+            let thread = followed_thread(&self.object, data)
+                .await?
+                .ok_or_else(no_forum)?;
+            let follower = ObjectId::<ApUser>::from(self.actor.clone())
+                .dereference(data)
+                .await?;
+            data.remote_follows_thread(
+                thread,
+                follower.user,
+                self.id.to_string(),
+                self.object.to_string(),
+            )
+            .await
+            .map_err(|e| match e {
+                crate::error::ForumError::NotFound { .. } => no_forum(),
+                e => e.into(),
+            })?;
+            return Ok(());
+        };
         let follower = ObjectId::<ApUser>::from(self.actor.clone())
             .dereference(data)
             .await?;
@@ -51,14 +106,23 @@ impl Accept {
     /// Checks what can be checked before anything is stored.
     pub(crate) async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
         if let FollowRef::Embedded(follow) = &self.object {
-            // Only the forum that was followed may accept.
-            verify_urls_match(&self.actor, &follow.object)?;
+            // Only the forum that was followed may accept (for a thread, a forum of its server:
+            // which one is checked against the thread when it is received).
+            answerable_by(&self.actor, &follow.object)?;
         }
         Ok(())
     }
 
     /// Does what the activity asks.
     pub(crate) async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
+        // A follow of one thread: its conversation is read in, then arrives as it grows.
+        let thread = data
+            .thread_follow_answered(self.object.id().to_string(), self.actor.to_string(), true)
+            .await?;
+        if let Some(thread) = thread {
+            crate::federation::activities::backfill::fill_in_thread(thread, true, data).await;
+            return Ok(());
+        }
         let follower = match &self.object {
             FollowRef::Embedded(follow) => local_name(data, &follow.actor, "/u/"),
             FollowRef::Id(_) => None,
@@ -88,13 +152,20 @@ impl Reject {
     /// Checks what can be checked before anything is stored.
     pub(crate) async fn verify(&self, _data: &Data<Site>) -> Result<(), FederationError> {
         if let FollowRef::Embedded(follow) = &self.object {
-            verify_urls_match(&self.actor, &follow.object)?;
+            answerable_by(&self.actor, &follow.object)?;
         }
         Ok(())
     }
 
     /// Does what the activity asks.
     pub(crate) async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
+        let thread = data
+            .thread_follow_answered(self.object.id().to_string(), self.actor.to_string(), false)
+            .await?;
+        if thread.is_some() {
+            // Its watchers here read it from its context collection instead, now and then.
+            return Ok(());
+        }
         data.follow_rejected(self.actor.to_string(), self.object.id().to_string())
             .await?;
         Ok(())
@@ -111,13 +182,20 @@ impl UndoFollow {
 
     /// Does what the activity asks.
     pub(crate) async fn receive(self, data: &Data<Site>) -> Result<(), FederationError> {
-        let Ok(forum) = ObjectId::<ApForum>::from(self.object.object.clone())
+        let Some(follower) = data.user_by_ap_id(self.actor.to_string()).await? else {
+            return Ok(());
+        };
+        let followed = &self.object.object;
+        if local_name(data, followed, "/f/").is_none() {
+            if let Some(thread) = followed_thread(followed, data).await? {
+                data.remote_unfollows_thread(thread, follower.id).await?;
+            }
+            return Ok(());
+        }
+        let Ok(forum) = ObjectId::<ApForum>::from(followed.clone())
             .dereference_local(data)
             .await
         else {
-            return Ok(());
-        };
-        let Some(follower) = data.user_by_ap_id(self.actor.to_string()).await? else {
             return Ok(());
         };
         data.remote_unfollows(forum.forum.id, follower.id).await?;
@@ -130,25 +208,11 @@ pub(crate) async fn plan_follow(
     follow_id: i64,
     data: &Data<Site>,
 ) -> Result<Vec<PlannedActivity>, FederationError> {
-    let urls = data.urls().clone();
     let Some((follow, forum, user)) = data.follow_parts(follow_id).await? else {
         return Ok(Vec::new());
     };
-    let (group, inbox) = remote_forum_address(&forum)?;
-    let activity = Follow {
-        kind: FollowType::Follow,
-        id: url(&follow.follow_ap_id)?,
-        actor: url(&urls.user(&user))?,
-        object: group.clone(),
-        to: vec![group],
-    };
-    Ok(vec![planned(
-        activity.id.as_str(),
-        "Follow",
-        Signer::User(user.id),
-        &activity,
-        vec![inbox],
-    )?])
+    let group = remote_forum_address(&forum)?.0;
+    sent_follow(&forum, &user, &follow.follow_ap_id, group, false, data)
 }
 
 /// The `Undo` of a local person's `Follow`.
@@ -158,30 +222,49 @@ pub(crate) async fn plan_unfollow(
     follow_ap_id: &str,
     data: &Data<Site>,
 ) -> Result<Vec<PlannedActivity>, FederationError> {
-    let urls = data.urls().clone();
     let Some((forum, user)) = data.forum_and_user(forum_id, user_id).await? else {
         return Ok(Vec::new());
     };
-    let (group, inbox) = remote_forum_address(&forum)?;
-    let actor = url(&urls.user(&user))?;
-    let activity = UndoFollow {
-        kind: UndoType::Undo,
-        id: activity_id(data, "undo")?,
+    let group = remote_forum_address(&forum)?.0;
+    sent_follow(&forum, &user, follow_ap_id, group, true, data)
+}
+
+/// Local person `user`'s `Follow` (with id `follow_ap_id`) of `object`, or its `Undo` when
+/// `undo`, addressed and sent to the remote forum `forum`.
+fn sent_follow(
+    forum: &crate::forum::Forum,
+    user: &crate::forum::User,
+    follow_ap_id: &str,
+    object: Url,
+    undo: bool,
+    data: &Data<Site>,
+) -> Result<Vec<PlannedActivity>, FederationError> {
+    let (group, inbox) = remote_forum_address(forum)?;
+    let actor = url(&data.urls().user(user))?;
+    let follow = Follow {
+        kind: FollowType::Follow,
+        id: url(follow_ap_id)?,
         actor: actor.clone(),
-        object: Follow {
-            kind: FollowType::Follow,
-            id: url(follow_ap_id)?,
+        object,
+        to: vec![group.clone()],
+    };
+    let (id, kind, body) = if undo {
+        let activity = UndoFollow {
+            kind: UndoType::Undo,
+            id: activity_id(data, "undo")?,
             actor,
-            object: group.clone(),
-            to: vec![group.clone()],
-        },
-        to: vec![group],
+            object: follow,
+            to: vec![group],
+        };
+        (activity.id.clone(), "Undo", serde_json::to_value(activity)?)
+    } else {
+        (follow.id.clone(), "Follow", serde_json::to_value(follow)?)
     };
     Ok(vec![planned(
-        activity.id.as_str(),
-        "Undo",
+        id.as_str(),
+        kind,
         Signer::User(user.id),
-        &activity,
+        &body,
         vec![inbox],
     )?])
 }
@@ -212,6 +295,27 @@ pub(crate) async fn plan_answer(
         object: forum_id.clone(),
         to: Vec::new(),
     });
+    answer_body(
+        forum.id,
+        forum_id,
+        follower_id,
+        follow,
+        accepted,
+        inbox,
+        data,
+    )
+}
+
+/// A forum's `Accept` (or `Reject`) of `follow`, to the follower's inbox.
+fn answer_body(
+    forum: i64,
+    forum_id: Url,
+    follower_id: Url,
+    follow: FollowRef,
+    accepted: bool,
+    inbox: &str,
+    data: &Data<Site>,
+) -> Result<Vec<PlannedActivity>, FederationError> {
     let (kind, body) = if accepted {
         let accept = Accept {
             kind: AcceptType::Accept,
@@ -235,8 +339,76 @@ pub(crate) async fn plan_answer(
     Ok(vec![planned(
         &id,
         kind,
-        Signer::Forum(forum.id),
+        Signer::Forum(forum),
         &body,
         vec![url(inbox)?],
     )?])
+}
+
+/// What a thread followed from here is named by in the `Follow` (and its `Undo`): its context
+/// collection when its server named one, else the thread itself.
+async fn thread_object(
+    thread: &crate::forum::Thread,
+    data: &Data<Site>,
+) -> Result<Url, FederationError> {
+    if let Some(context) = data.thread_context_url(thread.id).await? {
+        return url(&context);
+    }
+    url(thread.ap_id.as_deref().unwrap_or_default())
+}
+
+/// The `Follow` a local person sends for one thread elsewhere: to its forum's inbox (FEP-efda:
+/// the inbox of the context's `attributedTo`), naming the thread's context.
+pub(crate) async fn plan_follow_thread(
+    follow_id: i64,
+    data: &Data<Site>,
+) -> Result<Vec<PlannedActivity>, FederationError> {
+    let Some((follow, thread, forum, user)) = data.thread_follow_parts(follow_id).await? else {
+        return Ok(Vec::new());
+    };
+    let object = thread_object(&thread, data).await?;
+    sent_follow(&forum, &user, &follow.follow_ap_id, object, false, data)
+}
+
+/// The `Undo` of a local person's `Follow` of one thread elsewhere.
+pub(crate) async fn plan_unfollow_thread(
+    thread_id: i64,
+    user_id: i64,
+    follow_ap_id: &str,
+    data: &Data<Site>,
+) -> Result<Vec<PlannedActivity>, FederationError> {
+    let Some((thread, forum, user)) = data.thread_forum_and_user(thread_id, user_id).await? else {
+        return Ok(Vec::new());
+    };
+    let object = thread_object(&thread, data).await?;
+    sent_follow(&forum, &user, follow_ap_id, object, true, data)
+}
+
+/// The `Accept` a local forum answers a follow of one of its threads with: from the forum,
+/// embedding the `Follow` as it was sent.
+pub(crate) async fn plan_accept_thread(
+    thread_id: i64,
+    follower_id: i64,
+    follow_ap_id: &str,
+    object: &str,
+    data: &Data<Site>,
+) -> Result<Vec<PlannedActivity>, FederationError> {
+    let urls = data.urls().clone();
+    let Some((_, forum, follower)) = data.thread_forum_and_user(thread_id, follower_id).await?
+    else {
+        return Ok(Vec::new());
+    };
+    let Some(inbox) = follower.inbox_url.as_deref() else {
+        return Ok(Vec::new());
+    };
+    let forum_id = url(&urls.forum(&forum))?;
+    let follower_id = url(&urls.user(&follower))?;
+    let follow = FollowRef::Embedded(Follow {
+        kind: FollowType::Follow,
+        id: url(follow_ap_id)?,
+        actor: follower_id.clone(),
+        object: url(object)?,
+        to: Vec::new(),
+    });
+    answer_body(forum.id, forum_id, follower_id, follow, true, inbox, data)
 }

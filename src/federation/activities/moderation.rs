@@ -18,7 +18,9 @@ use crate::federation::activities::posts::known_post;
 use crate::federation::actors::local_name;
 use crate::federation::actors::ApUser;
 use crate::federation::error::FederationError;
-use crate::federation::outgoing::{follower_readers, planned, remote_forum_inboxes, url};
+use crate::federation::outgoing::{
+    follower_readers, planned, remote_forum_inboxes, thread_readers, url,
+};
 use crate::federation::protocol::activities::{
     AddOrRemove, CollectionChange, Lock, UndoDelete, UndoLock,
 };
@@ -226,7 +228,9 @@ async fn moderators_act(
         let inboxes = remote_forum_inboxes(&ctx.forum, &forum_url, None)?;
         return Ok(vec![planned(&id, kind, signer, &body, inboxes)?]);
     }
-    let inboxes = follower_readers(ctx.forum.id, None, data).await?.all();
+    let inboxes = thread_readers(ctx.forum.id, ctx.thread.id, None, data)
+        .await?
+        .all();
     Ok(vec![
         planned(&id, kind, signer, &body, Vec::new())?,
         announce(ctx.forum.id, &forum_url, body.clone(), inboxes, data)?,

@@ -20,7 +20,7 @@ use crate::federation::actors::{local_name, ApForum, ApUser};
 use crate::federation::error::FederationError;
 use crate::federation::objects::{note_json, page_json, parent_of};
 use crate::federation::outgoing::{
-    follower_readers, person_inbox, planned, remote_forum_inboxes, url,
+    person_inbox, planned, remote_forum_inboxes, thread_readers, url,
 };
 use crate::federation::protocol::activities::{CreateOrUpdate, CreateOrUpdateKind, Delete};
 use crate::federation::protocol::{PostKind, PostObject, PUBLIC};
@@ -283,7 +283,13 @@ async fn locate(
         Reach::Direct(_) => Reach::Followed,
         other => other,
     };
-    Box::pin(store_post(object, None, false, depth - 1, reach, data)).await
+    let ctx = Box::pin(store_post(object, None, false, depth - 1, reach, data)).await?;
+    if ctx.post.is_opening && !ctx.thread.local {
+        // A thread never seen here, reached through a reply or looked up by a person: its
+        // whole conversation is read in from its context collection, in the background.
+        data.fill_in_thread(ctx.thread.id, true);
+    }
+    Ok(ctx)
 }
 
 /// A post as the forum layer takes it, with the people of this instance it mentions.
@@ -308,6 +314,8 @@ fn incoming_of(object: &PostObject, data: &Data<Site>) -> IncomingPost {
             .iter()
             .filter_map(|m| local_name(data, &m.href, "/u/"))
             .collect(),
+        context: object.context.as_ref().map(Url::to_string),
+        quiet: false,
     }
 }
 
@@ -318,6 +326,20 @@ pub(crate) async fn store_post(
     update: bool,
     depth: u32,
     reach: Reach<'_>,
+    data: &Data<Site>,
+) -> Result<PostContext, FederationError> {
+    store_post_with(object, relay, update, depth, reach, false, data).await
+}
+
+/// [`store_post`], telling the thread's watchers of a new post only unless `quiet` (an old
+/// post read in while a conversation is filled in for the first time).
+pub(crate) async fn store_post_with(
+    object: PostObject,
+    relay: Option<Relay>,
+    update: bool,
+    depth: u32,
+    reach: Reach<'_>,
+    quiet: bool,
     data: &Data<Site>,
 ) -> Result<PostContext, FederationError> {
     same_origin(&object.id, &object.attributed_to)?;
@@ -335,7 +357,10 @@ pub(crate) async fn store_post(
     let author = ObjectId::<ApUser>::from(object.attributed_to.clone())
         .dereference(data)
         .await?;
-    let incoming = incoming_of(&object, data);
+    let incoming = IncomingPost {
+        quiet,
+        ..incoming_of(&object, data)
+    };
     if let Some(existing) = data.post_by_ap_id(object.id.to_string()).await? {
         if update {
             data.receive_edit(author.user, incoming, relay).await?;
@@ -482,7 +507,7 @@ pub async fn plan_post(
     }
     // Our own forum: it announces the activity to every follower's server, and a new thread
     // also as the post itself to the servers that show only that (see federation::software).
-    let readers = follower_readers(ctx.forum.id, None, data).await?;
+    let readers = thread_readers(ctx.forum.id, ctx.thread.id, None, data).await?;
     let new_thread = action == PostAction::Create && ctx.post.is_opening;
     let (to_activity, to_object) = if new_thread {
         (readers.activities, readers.objects)

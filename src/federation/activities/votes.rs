@@ -12,7 +12,7 @@ use crate::federation::activities::announce::{announce, relay_of};
 use crate::federation::activities::posts::known_post;
 use crate::federation::actors::ApUser;
 use crate::federation::error::FederationError;
-use crate::federation::outgoing::{follower_readers, planned, remote_forum_inboxes, url};
+use crate::federation::outgoing::{planned, remote_forum_inboxes, thread_readers, url};
 use crate::federation::protocol::activities::{UndoVote, Vote, VoteKind};
 use crate::federation::protocol::PUBLIC;
 use crate::forum::incoming::Relay;
@@ -148,7 +148,9 @@ pub async fn plan_vote(
             inboxes,
         )?]);
     }
-    let inboxes = follower_readers(ctx.forum.id, None, data).await?.all();
+    let inboxes = thread_readers(ctx.forum.id, ctx.thread.id, None, data)
+        .await?
+        .all();
     Ok(vec![
         planned(&id, kind, Signer::User(user.id), &body, Vec::new())?,
         announce(ctx.forum.id, &forum_url, body.clone(), inboxes, data)?,

@@ -101,14 +101,42 @@ pub async fn context(
             _ => own_url(&urls.absolute(&format!("/p/{}", reply.id)))?,
         });
     }
+    let id = urls.absolute(&format!("/t/{}/context", opening.thread.id));
     respond(ThreadContext {
         kind: OrderedCollectionType::OrderedCollection,
-        id: own_url(&urls.absolute(&format!("/t/{}/context", opening.thread.id)))?,
+        followers: own_url(&format!("{id}/followers"))?,
+        id: own_url(&id)?,
         attributed_to: forum_id.clone(),
         audience: forum_id,
         total_items: items.len(),
         ordered_items: items,
     })
+}
+
+/// GET /t/{id}/context/followers: how many people elsewhere follow the thread (the list itself
+/// is not published).
+pub async fn context_followers(
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, FederationError> {
+    let ctx = state.site.opening_post(path.into_inner()).await?;
+    if !ctx.thread.local || ctx.forum.members_only() {
+        return Err(FederationError::new(
+            404,
+            "not_found",
+            "No thread here by that number.",
+        ));
+    }
+    let count = state.site.thread_follower_count(ctx.thread.id).await?;
+    let id = state
+        .site
+        .urls()
+        .absolute(&format!("/t/{}/context/followers", ctx.thread.id));
+    respond(serde_json::json!({
+        "type": "OrderedCollection",
+        "id": id,
+        "totalItems": count,
+    }))
 }
 
 /// GET /activities/{kind}/{id}: an activity this instance sent, as it was sent.

@@ -263,6 +263,9 @@ pub struct ThreadContext {
     pub attributed_to: Url,
     /// The forum.
     pub audience: Url,
+    /// `/t/{id}/context/followers`: it can be followed (FEP-7888; the `Follow` goes to the
+    /// forum's inbox, its `attributedTo`).
+    pub followers: Url,
     /// Posts in the thread.
     pub total_items: usize,
     /// Their ids, oldest first.

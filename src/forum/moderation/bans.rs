@@ -370,7 +370,7 @@ impl Site {
                 };
                 record_in(conn, forum_id, &by, action, Target::person(person.id), &why)?;
                 let relayed = match &forum {
-                    Some(forum) => relay_event(conn, forum, relay)?,
+                    Some(forum) => relay_event(conn, forum, None, relay)?,
                     None => false,
                 };
                 Ok(((), relayed))

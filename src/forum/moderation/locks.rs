@@ -195,7 +195,7 @@ impl Site {
                     return Ok((true, false));
                 }
                 record(conn, &forum, &by, action, Target::thread(thread.id), &why)?;
-                Ok((true, relay_event(conn, &forum, relay)?))
+                Ok((true, relay_event(conn, &forum, Some(thread.id), relay)?))
             })
         })
         .await

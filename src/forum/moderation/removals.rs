@@ -96,7 +96,10 @@ impl Site {
                     Action::Restore
                 };
                 record(conn, &ctx.forum, &by, action, Target::post(&ctx), &why)?;
-                Ok(((), relay_event(conn, &ctx.forum, relay)?))
+                Ok((
+                    (),
+                    relay_event(conn, &ctx.forum, Some(ctx.thread.id), relay)?,
+                ))
             })
         })
         .await

@@ -1,0 +1,3 @@
+ALTER TABLE threads DROP COLUMN context_fetched_at;
+ALTER TABLE threads DROP COLUMN context_url;
+DROP TABLE thread_follows;
