@@ -198,6 +198,9 @@ pub struct EmailSettings {
     pub smtp_username: String,
     /// SMTP password (wins over one in the URL).
     pub smtp_password: String,
+    /// A PEM file of certificate authorities trusted for the SMTP server's certificate besides
+    /// the public ones (a school's own mail server with its own authority); empty: none.
+    pub smtp_ca_file: String,
     /// The sender, as `Name <address>`; empty: the instance's name at `noreply@` its host.
     pub from: String,
     /// The hour (UTC) daily digests go out.
@@ -313,6 +316,13 @@ impl Settings {
                 anyhow::bail!(
                     "email.smtp_url must be smtp://HOST:PORT (with ?tls=required for STARTTLS) \
                      or smtps://HOST:PORT"
+                );
+            }
+            let tls = url.scheme() == "smtps" || url.query_pairs().any(|(k, _)| k == "tls");
+            if !e.smtp_ca_file.trim().is_empty() && !tls {
+                anyhow::bail!(
+                    "email.smtp_ca_file is for a mail server reached over TLS: use smtps:// or \
+                     ?tls=required in email.smtp_url"
                 );
             }
         }

@@ -14,6 +14,7 @@ use askama::Template;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::Settings;
@@ -28,11 +29,16 @@ const EXCERPT_CHARS: usize = 400;
 const BATCH: i64 = 20;
 
 /// The SMTP client for `email.smtp_url`, with the credentials of `email.smtp_username` and
-/// `email.smtp_password` when given.
+/// `email.smtp_password` when given, trusting the authorities in `email.smtp_ca_file` as well
+/// as the public ones.
 pub fn transport(settings: &Settings) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
     let email = &settings.email;
-    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(email.smtp_url.trim())?
-        .timeout(Some(Duration::from_secs(30)));
+    let url = email.smtp_url.trim();
+    let mut builder =
+        AsyncSmtpTransport::<Tokio1Executor>::from_url(url)?.timeout(Some(Duration::from_secs(30)));
+    if !email.smtp_ca_file.trim().is_empty() {
+        builder = builder.tls(tls_trusting(url, email.smtp_ca_file.trim())?);
+    }
     if !email.smtp_username.is_empty() {
         builder = builder.credentials(Credentials::new(
             email.smtp_username.clone(),
@@ -40,6 +46,34 @@ pub fn transport(settings: &Settings) -> anyhow::Result<AsyncSmtpTransport<Tokio
         ));
     }
     Ok(builder.build())
+}
+
+/// The TLS of `url` (STARTTLS, or TLS from the start for `smtps://`) trusting the
+/// certificate authorities in the PEM file `ca_file` besides the public ones.
+fn tls_trusting(url: &str, ca_file: &str) -> anyhow::Result<Tls> {
+    let parsed = url::Url::parse(url)?;
+    let host = parsed
+        .host_str()
+        .ok_or_else(|| anyhow::anyhow!("email.smtp_url names no host"))?;
+    let pem =
+        std::fs::read(ca_file).map_err(|e| anyhow::anyhow!("email.smtp_ca_file {ca_file}: {e}"))?;
+    if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+        anyhow::bail!("email.smtp_ca_file {ca_file} holds no PEM certificate");
+    }
+    // Every certificate in the file (lettre reads them all from one PEM).
+    let authorities = Certificate::from_pem(&pem)
+        .map_err(|e| anyhow::anyhow!("email.smtp_ca_file {ca_file}: {e}"))?;
+    let parameters = TlsParameters::builder(host.to_string()).add_root_certificate(authorities);
+    let parameters = parameters.build_rustls()?;
+    let mode = parsed
+        .query_pairs()
+        .find(|(k, _)| k == "tls")
+        .map(|(_, v)| v.to_string());
+    Ok(match (parsed.scheme(), mode.as_deref()) {
+        ("smtps", _) => Tls::Wrapper(parameters),
+        (_, Some("opportunistic")) => Tls::Opportunistic(parameters),
+        _ => Tls::Required(parameters),
+    })
 }
 
 /// Starts the mailer, when e-mail is configured.
@@ -417,6 +451,17 @@ mod tests {
         ] {
             assert!(with_url(wrong).validate().is_err(), "{wrong}");
         }
+        // A certificate authority of one's own is for TLS, and must be a readable PEM file.
+        let mut plain = with_url("smtp://127.0.0.1:25");
+        plain.email.smtp_ca_file = "/etc/ssl/school-ca.pem".into();
+        assert!(plain.validate().is_err());
+        let mut missing = with_url("smtps://mail.school.example:465");
+        missing.email.smtp_ca_file = "/nonexistent/school-ca.pem".into();
+        missing.validate().unwrap();
+        let Err(err) = transport(&missing) else {
+            panic!("a missing file is an error");
+        };
+        assert!(err.to_string().contains("school-ca.pem"), "{err}");
     }
 
     #[test]

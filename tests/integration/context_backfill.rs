@@ -26,6 +26,7 @@ const PAGE: usize = 2;
 struct NodeBb {
     base: String,
     public_key: String,
+    private_key: String,
     posts: Mutex<Vec<(u32, Option<u32>, String)>>,
     received: Mutex<Vec<Value>>,
 }
@@ -165,7 +166,14 @@ async fn nodeinfo() -> HttpResponse {
     }))
 }
 
-async fn stand_in() -> (Arc<NodeBb>, actix_web::dev::ServerHandle) {
+/// Starts the stand-in; returns it, a handle that stops it, and the protocol crate's request
+/// data for signing as its actors.
+async fn stand_in() -> (
+    Arc<NodeBb>,
+    actix_web::dev::ServerHandle,
+    activitypub_federation::config::Data<()>,
+) {
+    staffroom::federation::install_tls_provider();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let keys = activitypub_federation::http_signatures::generate_actor_keypair().unwrap();
@@ -183,6 +191,7 @@ async fn stand_in() -> (Arc<NodeBb>, actix_web::dev::ServerHandle) {
     let nodebb = Arc::new(NodeBb {
         base: format!("http://localhost:{port}"),
         public_key: keys.public_key,
+        private_key: keys.private_key,
         posts: Mutex::new(posts),
         received: Mutex::new(Vec::new()),
     });
@@ -205,7 +214,14 @@ async fn stand_in() -> (Arc<NodeBb>, actix_web::dev::ServerHandle) {
     .run();
     let handle = server.handle();
     tokio::spawn(server);
-    (nodebb, handle)
+    let config = activitypub_federation::config::FederationConfig::builder()
+        .domain(format!("localhost:{port}"))
+        .app_data(())
+        .debug(true)
+        .build()
+        .await
+        .unwrap();
+    (nodebb, handle, config.to_request_data())
 }
 
 /// The replies of thread `id` on `app`: (words, the post answered: 0 for the opening post).
@@ -238,7 +254,7 @@ async fn replies(app: &TestApp, id: i64) -> Vec<(String, i64)> {
 }
 
 async fn a_nodebb_topic_is_read_in_whole_and_kept_up_with(backend: Backend) {
-    let (nodebb, handle) = stand_in().await;
+    let (nodebb, handle, signing) = stand_in().await;
     let app = TestApp::spawn_with(backend, |s| {
         federating(s);
         s.federation.context_refresh_seconds = 1.0;
@@ -311,6 +327,23 @@ async fn a_nodebb_topic_is_read_in_whole_and_kept_up_with(backend: Backend) {
         .api(Method::GET, "/api/v1/notifications", Some(&gus), None)
         .await;
     assert_eq!(told["items"], json!([]), "old posts are not news");
+    // A refusal leaves the follow unanswered: the topic is still read again now and then.
+    let reject = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": nodebb.url("/reject/1"),
+        "type": "Reject",
+        "actor": nodebb.url("/category/2"),
+        "object": follow,
+    });
+    let keys = (nodebb.public_key.as_str(), nodebb.private_key.as_str());
+    crate::support::send_signed(keys, &signing, reject, &app.url("/u/gus/inbox")).await;
+    let still = app
+        .site
+        .thread_follow_of(gus_user.id, thread)
+        .await
+        .unwrap()
+        .expect("the follow stays, unanswered");
+    assert!(still.pending);
 
     nodebb
         .posts

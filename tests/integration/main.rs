@@ -13,6 +13,7 @@ mod context_backfill;
 mod conversation;
 mod delivery;
 mod email;
+mod email_tls;
 mod federation;
 mod fixtures;
 mod following;

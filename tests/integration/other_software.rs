@@ -6,17 +6,15 @@
 
 use std::sync::{Arc, Mutex};
 
-use activitypub_federation::activity_sending::SendActivityTask;
 use activitypub_federation::config::{Data, FederationConfig};
 use activitypub_federation::http_signatures::{generate_actor_keypair, Keypair};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use reqwest::Method;
 use serde_json::{json, Value};
 use staffroom::db::Backend;
-use url::Url;
 
 use crate::both_backends;
-use crate::support::{drain_all, wait_until, Signer, TestApp};
+use crate::support::{drain_all, wait_until, TestApp};
 
 both_backends!(
     educators_follow_a_lemmy_community_and_answer_there,
@@ -126,62 +124,13 @@ async fn inbox(state: web::Data<Arc<StandIn>>, body: web::Bytes) -> HttpResponse
     HttpResponse::Ok().finish()
 }
 
-/// An activity as the stand-in wrote it, for the protocol crate's signer to send unchanged.
-#[derive(Debug)]
-struct Outgoing {
-    id: Url,
-    actor: Url,
-    body: Value,
-}
-
-impl serde::Serialize for Outgoing {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.body.serialize(s)
-    }
-}
-
-#[async_trait::async_trait]
-impl activitypub_federation::traits::Activity for Outgoing {
-    type DataType = ();
-    type Error = activitypub_federation::error::Error;
-
-    fn id(&self) -> &Url {
-        &self.id
-    }
-
-    fn actor(&self) -> &Url {
-        &self.actor
-    }
-
-    async fn verify(&self, _: &Data<()>) -> Result<(), Self::Error> {
-        Ok(())
-    }
-
-    async fn receive(self, _: &Data<()>) -> Result<(), Self::Error> {
-        Ok(())
-    }
-}
-
 /// Sends `activity`, signed by its actor (one of the stand-in's), to `inbox`.
 async fn send(stand_in: &StandIn, data: &Data<()>, activity: Value, inbox: &str) {
-    let signer = Signer {
-        id: Url::parse(activity["actor"].as_str().unwrap()).unwrap(),
-        keys: (
-            stand_in.keys.public_key.clone(),
-            stand_in.keys.private_key.clone(),
-        ),
-    };
-    let outgoing = Outgoing {
-        id: Url::parse(activity["id"].as_str().unwrap()).unwrap(),
-        actor: signer.id.clone(),
-        body: activity,
-    };
-    let tasks =
-        SendActivityTask::prepare(&outgoing, &signer, vec![Url::parse(inbox).unwrap()], data)
-            .await
-            .unwrap();
-    assert_eq!(tasks.len(), 1);
-    tasks[0].sign_and_send(data).await.unwrap();
+    let keys = (
+        stand_in.keys.public_key.as_str(),
+        stand_in.keys.private_key.as_str(),
+    );
+    crate::support::send_signed(keys, data, activity, inbox).await;
 }
 
 /// Starts a stand-in for `software`; returns it, a handle that stops it, and the crate's

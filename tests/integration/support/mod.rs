@@ -722,6 +722,78 @@ impl activitypub_federation::traits::Actor for Signer {
     }
 }
 
+/// An activity as a stand-in wrote it, for the protocol crate's signer to send unchanged.
+#[derive(Debug)]
+struct Outgoing {
+    id: url::Url,
+    actor: url::Url,
+    body: serde_json::Value,
+}
+
+impl serde::Serialize for Outgoing {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.body.serialize(s)
+    }
+}
+
+#[async_trait::async_trait]
+impl activitypub_federation::traits::Activity for Outgoing {
+    type DataType = ();
+    type Error = activitypub_federation::error::Error;
+
+    fn id(&self) -> &url::Url {
+        &self.id
+    }
+
+    fn actor(&self) -> &url::Url {
+        &self.actor
+    }
+
+    async fn verify(
+        &self,
+        _: &activitypub_federation::config::Data<()>,
+    ) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    async fn receive(
+        self,
+        _: &activitypub_federation::config::Data<()>,
+    ) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+/// Sends `activity` (its `actor` one of a stand-in's, signing with `keys`: public and private
+/// PEM) to `inbox`, as the stand-in's server would.
+pub async fn send_signed(
+    keys: (&str, &str),
+    data: &activitypub_federation::config::Data<()>,
+    activity: serde_json::Value,
+    inbox: &str,
+) {
+    use activitypub_federation::activity_sending::SendActivityTask;
+    let signer = Signer {
+        id: url::Url::parse(activity["actor"].as_str().unwrap()).unwrap(),
+        keys: (keys.0.to_string(), keys.1.to_string()),
+    };
+    let outgoing = Outgoing {
+        id: url::Url::parse(activity["id"].as_str().unwrap()).unwrap(),
+        actor: signer.id.clone(),
+        body: activity,
+    };
+    let tasks = SendActivityTask::prepare(
+        &outgoing,
+        &signer,
+        vec![url::Url::parse(inbox).unwrap()],
+        data,
+    )
+    .await
+    .unwrap();
+    assert_eq!(tasks.len(), 1);
+    tasks[0].sign_and_send(data).await.unwrap();
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         for task in &self.background {

@@ -55,6 +55,43 @@ pub struct SmtpSink {
     /// The port it listens on.
     pub port: u16,
     dir: tempfile::TempDir,
+    tls: Option<SinkTls>,
+}
+
+/// How a sink speaks TLS: with a certificate for `localhost` signed by a certificate
+/// authority made for the test (its certificate in `ca_file`, for the mailer to trust), from
+/// the first byte (`implicit`, smtps) or after STARTTLS, taking mail only from `login`.
+struct SinkTls {
+    implicit: bool,
+    ca_file: PathBuf,
+    cert: PathBuf,
+    key: PathBuf,
+    login: (String, String),
+}
+
+/// Makes a certificate authority and a certificate for `localhost` signed by it, written as
+/// PEM into `dir`: (authority's certificate, server's certificate, server's key).
+fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let ca_key = KeyPair::generate().expect("a key");
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("parameters");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).expect("the authority");
+    let key = KeyPair::generate().expect("a key");
+    let server = CertificateParams::new(vec!["localhost".to_string()])
+        .expect("parameters")
+        .signed_by(&key, &ca, &ca_key)
+        .expect("the server's certificate");
+    std::fs::create_dir_all(dir).expect("a directory for the certificates");
+    let paths = (
+        dir.join("ca.pem"),
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+    );
+    std::fs::write(&paths.0, ca.pem()).unwrap();
+    std::fs::write(&paths.1, server.pem()).unwrap();
+    std::fs::write(&paths.2, key.serialize_pem()).unwrap();
+    paths
 }
 
 fn free_port() -> u16 {
@@ -67,13 +104,31 @@ fn free_port() -> u16 {
 impl SmtpSink {
     /// Starts a sink on a free port that refuses the first `refuse` messages for now (451).
     pub fn start(refuse: u32) -> SmtpSink {
-        let mut sink = SmtpSink {
-            child: None,
-            port: free_port(),
-            dir: tempfile::tempdir().expect("a temporary directory"),
-        };
+        let mut sink = SmtpSink::down();
         sink.listen(refuse, 0);
         sink
+    }
+
+    /// Starts a sink that speaks TLS for `localhost` (from the first byte when `implicit`,
+    /// else after STARTTLS, which it requires) and takes mail only after the login
+    /// `user`:`password`.
+    pub fn start_tls(implicit: bool, user: &str, password: &str) -> SmtpSink {
+        let mut sink = SmtpSink::down();
+        let (ca_file, cert, key) = certificates(&sink.dir.path().join("tls"));
+        sink.tls = Some(SinkTls {
+            implicit,
+            ca_file,
+            cert,
+            key,
+            login: (user.into(), password.into()),
+        });
+        sink.listen(0, 0);
+        sink
+    }
+
+    /// The certificate of the authority that signed a TLS sink's certificate.
+    pub fn ca_file(&self) -> PathBuf {
+        self.tls.as_ref().expect("a TLS sink").ca_file.clone()
     }
 
     /// A sink not started yet, with its port chosen (for a server that is down).
@@ -82,6 +137,7 @@ impl SmtpSink {
             child: None,
             port: free_port(),
             dir: tempfile::tempdir().expect("a temporary directory"),
+            tls: None,
         }
     }
 
@@ -90,7 +146,8 @@ impl SmtpSink {
     pub fn listen(&mut self, refuse: u32, drop: u32) {
         let script =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/support/smtp_sink.py");
-        let mut child = Command::new("python3")
+        let mut command = Command::new("python3");
+        command
             .arg(script)
             .arg("--port")
             .arg(self.port.to_string())
@@ -99,7 +156,19 @@ impl SmtpSink {
             .arg("--refuse")
             .arg(refuse.to_string())
             .arg("--drop")
-            .arg(drop.to_string())
+            .arg(drop.to_string());
+        if let Some(tls) = &self.tls {
+            command
+                .arg("--cert")
+                .arg(&tls.cert)
+                .arg("--key")
+                .arg(&tls.key)
+                .arg("--tls")
+                .arg(if tls.implicit { "implicit" } else { "starttls" })
+                .arg("--login")
+                .arg(format!("{}:{}", tls.login.0, tls.login.1));
+        }
+        let mut child = command
             .env("PYTHONPATH", packages())
             .stdout(Stdio::piped())
             .spawn()
@@ -120,9 +189,14 @@ impl SmtpSink {
         }
     }
 
-    /// `smtp://127.0.0.1:PORT`.
+    /// `smtp://127.0.0.1:PORT`; for a TLS sink `smtps://localhost:PORT` or
+    /// `smtp://localhost:PORT?tls=required` (the name its certificate is for).
     pub fn url(&self) -> String {
-        format!("smtp://127.0.0.1:{}", self.port)
+        match &self.tls {
+            Some(tls) if tls.implicit => format!("smtps://localhost:{}", self.port),
+            Some(_) => format!("smtp://localhost:{}?tls=required", self.port),
+            None => format!("smtp://127.0.0.1:{}", self.port),
+        }
     }
 
     /// Every message taken so far, oldest first.

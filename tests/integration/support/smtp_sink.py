@@ -7,6 +7,11 @@ cannot take mail for a while does; with --drop N it hangs up in the middle of th
 (after their data, before answering), as a server that goes away does. It prints "ready"
 once it listens on --port.
 
+With --cert and --key it speaks TLS with that certificate: --tls starttls lets no mail in before
+STARTTLS, --tls implicit speaks TLS from the first byte (smtps). With --login USER:PASSWORD it
+takes mail only from a client that logged in so (over TLS). Each message's record says whether
+it came over TLS and who logged in.
+
 It runs on aiosmtpd (PyPI), which the tests install into target/ on first use.
 """
 
@@ -17,9 +22,11 @@ import email.policy
 import json
 import os
 import signal
+import ssl
 import sys
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 
 class Sink:
@@ -52,6 +59,9 @@ class Sink:
             "subject": str(message["subject"] or ""),
             "text": parts.get("text/plain"),
             "html": parts.get("text/html"),
+            "tls": session.ssl is not None
+            or server.transport.get_extra_info("ssl_object") is not None,
+            "login": (getattr(session.auth_data, "login", None) or b"").decode() or None,
         }
         self.count += 1
         path = os.path.join(self.out, "%06d.json" % self.count)
@@ -67,9 +77,36 @@ def main():
     parser.add_argument("--dir", required=True)
     parser.add_argument("--refuse", type=int, default=0)
     parser.add_argument("--drop", type=int, default=0)
+    parser.add_argument("--cert")
+    parser.add_argument("--key")
+    parser.add_argument("--tls", choices=["starttls", "implicit"])
+    parser.add_argument("--login")
     args = parser.parse_args()
     os.makedirs(args.dir, exist_ok=True)
-    controller = Controller(Sink(args.dir, args.refuse, args.drop), hostname="127.0.0.1", port=args.port)
+    options = {}
+    if args.tls:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.cert, args.key)
+        if args.tls == "implicit":
+            options["ssl_context"] = context
+        else:
+            options["tls_context"] = context
+            options["require_starttls"] = True
+    if args.login:
+        user, password = args.login.split(":", 1)
+
+        def check(server, session, envelope, mechanism, auth_data):
+            ok = auth_data.login == user.encode() and auth_data.password == password.encode()
+            return AuthResult(success=ok, auth_data=auth_data)
+
+        options["authenticator"] = check
+        options["auth_required"] = True
+        if args.tls == "implicit":
+            # aiosmtpd counts only STARTTLS as TLS when it allows a login; this connection is
+            # TLS from its first byte.
+            options["auth_require_tls"] = False
+    sink = Sink(args.dir, args.refuse, args.drop)
+    controller = Controller(sink, hostname="127.0.0.1", port=args.port, **options)
     controller.start()
     print("ready", flush=True)
     stop = asyncio.Event()
