@@ -224,6 +224,7 @@ impl Site {
                 since,
                 before,
                 hidden: hidden_forums(conn, viewer.as_ref())?,
+                phrase: terms.wanted.iter().any(|group| group.len() > 1),
             };
             let per = i64::from(per_page.max(1));
             let page = request.page.unwrap_or(1).max(1);

@@ -14,6 +14,7 @@ both_backends!(
     notifications_follow_what_readers_may_see,
     notification_pages_list_open_and_clear,
     mentions_travel_between_instances,
+    watching_a_forum_elsewhere,
 );
 
 /// The caller's notifications as `(kind, post id)`, newest first, and the unread count.
@@ -694,4 +695,63 @@ async fn mentions_travel_between_instances(backend: Backend) {
     assert_eq!(unread, 1);
     assert_eq!(alice_told[0].0, "reply");
     let _ = gus;
+}
+
+async fn watching_a_forum_elsewhere(backend: Backend) {
+    let net = network(backend, 2).await;
+    let all: Vec<&TestApp> = net.iter().collect();
+    let (alpha, beta) = (&net[0], &net[1]);
+    alpha.create_user("admin", true).await;
+    let admin = alpha.token("admin").await;
+    alpha.forum_named(&admin, "maths").await;
+    alpha.create_user("alice", false).await;
+    let alice = alpha.token("alice").await;
+    beta.create_user("bea", false).await;
+    beta.create_user("ben", false).await;
+    let bea = beta.token("bea").await;
+    let ben = beta.token("ben").await;
+    let handle = format!("maths@{}", alpha.domain());
+    let (status, body) = beta.follow(&bea, &handle).await;
+    assert_eq!(status, 202, "{body}");
+    drain_all(&all).await;
+
+    // bea watches the forum on beta; ben reads it but does not.
+    let (status, body) = beta
+        .api(
+            Method::PUT,
+            &format!("/api/v1/forums/{handle}/watch"),
+            Some(&bea),
+            None,
+        )
+        .await;
+    assert!((200..300).contains(&status), "{status} {body}");
+    let thread = alpha
+        .thread(&alice, "maths", "Fractions walls", "Paper or card?")
+        .await;
+    alpha
+        .reply(&alice, thread, "Card lasts longer.", None)
+        .await;
+    drain_all(&all).await;
+    let (told, unread) = notices(beta, &bea, false).await;
+    assert_eq!(unread, 2, "{told:?}");
+    assert!(told.iter().all(|(kind, _)| kind == "watched"), "{told:?}");
+    let (told, _) = notices(beta, &ben, false).await;
+    assert!(told.is_empty(), "{told:?}");
+
+    // Stopping watching it stops the notifications; the forum is still followed.
+    let (status, body) = beta
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/forums/{handle}/watch"),
+            Some(&bea),
+            None,
+        )
+        .await;
+    assert!((200..300).contains(&status), "{status} {body}");
+    alpha.reply(&alice, thread, "Or laminated.", None).await;
+    drain_all(&all).await;
+    let (_, unread) = notices(beta, &bea, false).await;
+    assert_eq!(unread, 2);
+    let (_, threads) = beta.read(&format!("/api/v1/forums/{handle}/threads")).await;
+    assert_eq!(threads["threads"][0]["reply_count"], 2, "{threads}");
 }

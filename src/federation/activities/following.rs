@@ -1,6 +1,7 @@
-//! Following, received: a person elsewhere follows (or stops following) a local forum, and a
-//! forum elsewhere accepts or rejects a local person's follow. Sent: the Follow, its Undo, and
-//! the Accept a local forum answers with.
+//! Following, received: a person elsewhere follows (or stops following) a local forum or one
+//! of its threads, and a forum elsewhere accepts or rejects a local person's follow of it or of
+//! one of its threads. Sent: those Follows, their Undos, and the Accept (or Reject) a local
+//! forum answers with. See FEDERATION.md, "Following a thread".
 
 use activitypub_federation::config::Data;
 use activitypub_federation::fetch::object_id::ObjectId;
