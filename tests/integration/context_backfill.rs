@@ -7,7 +7,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::{web, HttpResponse};
 use reqwest::Method;
 use serde_json::{json, Value};
 use staffroom::db::Backend;
@@ -173,7 +173,6 @@ async fn stand_in() -> (
     actix_web::dev::ServerHandle,
     activitypub_federation::config::Data<()>,
 ) {
-    staffroom::federation::install_tls_provider();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let keys = activitypub_federation::http_signatures::generate_actor_keypair().unwrap();
@@ -196,9 +195,8 @@ async fn stand_in() -> (
         received: Mutex::new(Vec::new()),
     });
     let state = web::Data::new(nodebb.clone());
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(state.clone())
+    let (handle, data) = crate::support::serve_stand_in(listener, move |app| {
+        app.app_data(state.clone())
             .route("/.well-known/nodeinfo", web::get().to(nodeinfo_links))
             .route("/nodeinfo/2.0", web::get().to(nodeinfo))
             .route("/category/2", web::get().to(category))
@@ -206,22 +204,10 @@ async fn stand_in() -> (
             .route("/post/{n}", web::get().to(post))
             .route("/topic/1", web::get().to(topic))
             .route("/inbox", web::post().to(inbox))
-            .route("/category/2/inbox", web::post().to(inbox))
+            .route("/category/2/inbox", web::post().to(inbox));
     })
-    .workers(1)
-    .listen(listener)
-    .unwrap()
-    .run();
-    let handle = server.handle();
-    tokio::spawn(server);
-    let config = activitypub_federation::config::FederationConfig::builder()
-        .domain(format!("localhost:{port}"))
-        .app_data(())
-        .debug(true)
-        .build()
-        .await
-        .unwrap();
-    (nodebb, handle, config.to_request_data())
+    .await;
+    (nodebb, handle, data)
 }
 
 /// The replies of thread `id` on `app`: (words, the post answered: 0 for the opening post).

@@ -9,7 +9,7 @@ use staffroom::db::Backend;
 
 use crate::both_backends;
 use crate::support::smtp::SmtpSink;
-use crate::support::TestApp;
+use crate::support::{column, wait_until, TestApp};
 
 both_backends!(mail_goes_over_tls_to_a_verified_server_with_a_login,);
 
@@ -84,7 +84,23 @@ async fn mail_goes_over_tls_to_a_verified_server_with_a_login(backend: Backend) 
     let strict = SmtpSink::start_tls(false, "staffroom", "s3cret word");
     let app = mailing(backend, strict.url(), None, true).await;
     give_address(&app).await;
-    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    wait_until(
+        "the mailer to try twice and be refused the server's certificate",
+        || async {
+            !column(
+                &app,
+                "SELECT last_error AS v FROM mail_outbox WHERE attempts >= 2 AND sent_at IS NULL \
+             AND last_error IS NOT NULL",
+            )
+            .is_empty()
+        },
+    )
+    .await;
+    let error = column(&app, "SELECT last_error AS v FROM mail_outbox")[0].to_lowercase();
+    assert!(
+        error.contains("certificate") || error.contains("tls"),
+        "{error}"
+    );
     assert!(strict.messages().is_empty());
     assert_eq!(app.site.mail_waiting().await.unwrap(), 1);
 }

@@ -6,9 +6,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use activitypub_federation::config::{Data, FederationConfig};
+use activitypub_federation::config::Data;
 use activitypub_federation::http_signatures::{generate_actor_keypair, Keypair};
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::{web, HttpResponse};
 use reqwest::Method;
 use serde_json::{json, Value};
 use staffroom::db::Backend;
@@ -138,8 +138,6 @@ async fn send(stand_in: &StandIn, data: &Data<()>, activity: Value, inbox: &str)
 async fn stand_in(
     software: &'static str,
 ) -> (Arc<StandIn>, actix_web::dev::ServerHandle, Data<()>) {
-    // The crate's default client is built with the config below: TLS needs its provider first.
-    staffroom::federation::install_tls_provider();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let stand_in = Arc::new(StandIn {
@@ -149,9 +147,8 @@ async fn stand_in(
         received: Mutex::new(Vec::new()),
     });
     let state = web::Data::new(stand_in.clone());
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(state.clone())
+    let (handle, data) = crate::support::serve_stand_in(listener, move |app| {
+        app.app_data(state.clone())
             .route("/.well-known/webfinger", web::get().to(webfinger))
             .route("/.well-known/nodeinfo", web::get().to(nodeinfo_links))
             .route("/nodeinfo/2.0", web::get().to(nodeinfo))
@@ -161,22 +158,10 @@ async fn stand_in(
             .route("/inbox", web::post().to(inbox))
             .route("/c/tenforward/inbox", web::post().to(inbox))
             .route("/u/{name}/inbox", web::post().to(inbox))
-            .route("/users/{name}/inbox", web::post().to(inbox))
+            .route("/users/{name}/inbox", web::post().to(inbox));
     })
-    .workers(1)
-    .listen(listener)
-    .unwrap()
-    .run();
-    let handle = server.handle();
-    tokio::spawn(server);
-    let config = FederationConfig::builder()
-        .domain(format!("localhost:{port}"))
-        .app_data(())
-        .debug(true)
-        .build()
-        .await
-        .unwrap();
-    (stand_in, handle, config.to_request_data())
+    .await;
+    (stand_in, handle, data)
 }
 
 async fn educators_follow_a_lemmy_community_and_answer_there(backend: Backend) {

@@ -121,6 +121,12 @@ async fn a_server_following_one_thread_hears_exactly_that_thread(backend: Backen
     let followers_url = alpha.url(&format!("/t/{jars}/context/followers"));
     assert_eq!(context["followers"], followers_url.as_str(), "{context}");
 
+    // gamma's copy cannot be followed at gamma: the thread lives at alpha.
+    let copy = gamma.url(&format!("/t/{on_gamma}"));
+    let (status, text) = post_signed(beta, &gamma.url("/inbox"), &follow_of(beta, &copy)).await;
+    assert_eq!(status, 422, "{text}");
+    assert!(text.contains("not_followable"), "{text}");
+
     // Watching it on gamma (nobody there follows the forum) follows it at alpha: accepted.
     let (status, body) = gamma
         .api(

@@ -280,43 +280,36 @@ pub(crate) async fn plan_answer(
     accepted: bool,
     data: &Data<Site>,
 ) -> Result<Vec<PlannedActivity>, FederationError> {
-    let urls = data.urls().clone();
     let Some((forum, follower)) = data.forum_and_user(forum_id, follower_id).await? else {
         return Ok(Vec::new());
     };
+    let object = url(&data.urls().forum(&forum))?;
+    answer_body(&forum, &follower, follow_ap_id, object, accepted, data)
+}
+
+/// Forum `forum`'s `Accept` (or `Reject`) of `follower`'s `Follow` (with id `follow_ap_id`, of
+/// `object`: the forum, or one of its threads as the `Follow` named it), embedding the `Follow`,
+/// to the follower's inbox.
+fn answer_body(
+    forum: &crate::forum::Forum,
+    follower: &crate::forum::User,
+    follow_ap_id: &str,
+    object: Url,
+    accepted: bool,
+    data: &Data<Site>,
+) -> Result<Vec<PlannedActivity>, FederationError> {
     let Some(inbox) = follower.inbox_url.as_deref() else {
         return Ok(Vec::new());
     };
-    let forum_id = url(&urls.forum(&forum))?;
-    let follower_id = url(&urls.user(&follower))?;
+    let forum_id = url(&data.urls().forum(forum))?;
+    let follower_id = url(&data.urls().user(follower))?;
     let follow = FollowRef::Embedded(Follow {
         kind: FollowType::Follow,
         id: url(follow_ap_id)?,
         actor: follower_id.clone(),
-        object: forum_id.clone(),
+        object,
         to: Vec::new(),
     });
-    answer_body(
-        forum.id,
-        forum_id,
-        follower_id,
-        follow,
-        accepted,
-        inbox,
-        data,
-    )
-}
-
-/// A forum's `Accept` (or `Reject`) of `follow`, to the follower's inbox.
-fn answer_body(
-    forum: i64,
-    forum_id: Url,
-    follower_id: Url,
-    follow: FollowRef,
-    accepted: bool,
-    inbox: &str,
-    data: &Data<Site>,
-) -> Result<Vec<PlannedActivity>, FederationError> {
     let (kind, body) = if accepted {
         let accept = Accept {
             kind: AcceptType::Accept,
@@ -340,7 +333,7 @@ fn answer_body(
     Ok(vec![planned(
         &id,
         kind,
-        Signer::Forum(forum),
+        Signer::Forum(forum.id),
         &body,
         vec![url(inbox)?],
     )?])
@@ -394,22 +387,9 @@ pub(crate) async fn plan_accept_thread(
     object: &str,
     data: &Data<Site>,
 ) -> Result<Vec<PlannedActivity>, FederationError> {
-    let urls = data.urls().clone();
     let Some((_, forum, follower)) = data.thread_forum_and_user(thread_id, follower_id).await?
     else {
         return Ok(Vec::new());
     };
-    let Some(inbox) = follower.inbox_url.as_deref() else {
-        return Ok(Vec::new());
-    };
-    let forum_id = url(&urls.forum(&forum))?;
-    let follower_id = url(&urls.user(&follower))?;
-    let follow = FollowRef::Embedded(Follow {
-        kind: FollowType::Follow,
-        id: url(follow_ap_id)?,
-        actor: follower_id.clone(),
-        object: url(object)?,
-        to: Vec::new(),
-    });
-    answer_body(forum.id, forum_id, follower_id, follow, true, inbox, data)
+    answer_body(&forum, &follower, follow_ap_id, url(object)?, true, data)
 }

@@ -764,6 +764,37 @@ impl activitypub_federation::traits::Activity for Outgoing {
     }
 }
 
+/// Starts a stand-in server (another fediverse server played by a test) on `listener`, its
+/// routes and state set by `routes`; returns a handle that stops it, and the protocol crate's
+/// request data for signing as its actors ([`send_signed`]).
+pub async fn serve_stand_in(
+    listener: TcpListener,
+    routes: impl Fn(&mut actix_web::web::ServiceConfig) + Clone + Send + 'static,
+) -> (
+    actix_web::dev::ServerHandle,
+    activitypub_federation::config::Data<()>,
+) {
+    // The crate's default client is built with the config below: TLS needs its provider first.
+    staffroom::federation::install_tls_provider();
+    let port = listener.local_addr().unwrap().port();
+    let server =
+        actix_web::HttpServer::new(move || actix_web::App::new().configure(routes.clone()))
+            .workers(1)
+            .listen(listener)
+            .unwrap()
+            .run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    let config = activitypub_federation::config::FederationConfig::builder()
+        .domain(format!("localhost:{port}"))
+        .app_data(())
+        .debug(true)
+        .build()
+        .await
+        .unwrap();
+    (handle, config.to_request_data())
+}
+
 /// Sends `activity` (its `actor` one of a stand-in's, signing with `keys`: public and private
 /// PEM) to `inbox`, as the stand-in's server would.
 pub async fn send_signed(
