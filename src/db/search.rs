@@ -33,6 +33,17 @@ pub fn text_of(html: &str) -> String {
         .replace("&amp;", "&")
 }
 
+/// The words of `text`: runs of letters and digits, lowercased. A query is read into these,
+/// and on PostgreSQL a post is indexed as these (its parser would keep `1.5`, `e-mail`,
+/// `example.org/path` or an address whole, and a query reads them as two or three words, as
+/// SQLite's tokenizer does).
+pub fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
 /// Indexes a post's words, replacing what was indexed: the thread's `title` (opening posts;
 /// empty otherwise) and the text of its HTML.
 pub fn index(conn: &mut Conn<'_>, post_id: i64, title: &str, html: &str) -> QueryResult<()> {
@@ -51,13 +62,15 @@ pub fn index(conn: &mut Conn<'_>, post_id: i64, title: &str, html: &str) -> Quer
         Conn::Pg(c) => {
             diesel::sql_query(
                 "INSERT INTO post_search (post_id, title, body, document) VALUES ($1, $2, $3, \
-                 setweight(to_tsvector('simple', $2), 'A') || setweight(to_tsvector('simple', $3), 'B')) \
+                 setweight(to_tsvector('simple', $4), 'A') || setweight(to_tsvector('simple', $5), 'B')) \
                  ON CONFLICT (post_id) DO UPDATE SET title = excluded.title, body = excluded.body, \
                  document = excluded.document",
             )
             .bind::<BigInt, _>(post_id)
             .bind::<Text, _>(title)
             .bind::<Text, _>(&body)
+            .bind::<Text, _>(words(title).join(" "))
+            .bind::<Text, _>(words(&body).join(" "))
             .execute(*c)?;
         }
     }
@@ -114,8 +127,9 @@ pub struct SearchQuery {
     pub before: Option<NaiveDateTime>,
     /// Never in these forums (members-only ones the reader may not see).
     pub hidden: Vec<i64>,
-    /// It asks for a phrase (words next to each other).
-    pub phrase: bool,
+    /// The phrases it asks for (words next to each other), each its words joined by spaces;
+    /// not those it excludes.
+    pub phrases: Vec<String>,
 }
 
 /// Where a snippet's match starts and ends (private-use characters, which escaping leaves
@@ -194,9 +208,27 @@ macro_rules! bind_all {
 /// through it.
 pub const CANDIDATES: i64 = 1_000;
 
-/// How many of the newest posts a phrase is first looked for in, on PostgreSQL (see
-/// [`search`]).
-const PHRASE_WINDOW: i64 = 20_000;
+/// The pairs of adjacent words of `phrases`, as PostgreSQL splits them (the same function
+/// that makes a post's pairs, see the migration `search_pairs`), written as a `tsquery` that
+/// asks for all of them: empty when no phrase has two words.
+fn phrase_pairs(c: &mut diesel::PgConnection, phrases: &[String]) -> QueryResult<String> {
+    #[derive(QueryableByName)]
+    struct Pair {
+        #[diesel(sql_type = Text)]
+        pair: String,
+    }
+    let pairs: Vec<Pair> = diesel::sql_query(
+        "SELECT DISTINCT unnest(tsvector_to_array(staffroom_word_pairs(to_tsvector('simple', p)))) \
+         AS pair FROM unnest($1) AS p",
+    )
+    .bind::<diesel::sql_types::Array<Text>, _>(phrases)
+    .load(c)?;
+    Ok(pairs
+        .iter()
+        .map(|p| format!("'{}'", p.pair.replace('\\', "\\\\").replace('\'', "''")))
+        .collect::<Vec<_>>()
+        .join(" & "))
+}
 
 /// One page of the posts that match, best first, and how many match (counted up to
 /// [`CANDIDATES`] + 1: more than [`CANDIDATES`] means "more than that many"): two queries.
@@ -233,46 +265,46 @@ pub fn search(
         )
         .load(*c)?,
         Conn::Pg(c) => {
+            // A phrase: also the posts holding each pair of its adjacent words, from their
+            // index (the planner knows how common a pair is, where it would take a phrase to
+            // be as common as its words and check the positions of every post with them); the
+            // document decides.
+            let pairs = if q.phrases.is_empty() {
+                String::new()
+            } else {
+                phrase_pairs(c, &q.phrases)?
+            };
+            let pairs = (!pairs.is_empty()).then_some(pairs.as_str());
             // Newest first by the index's own key, so that for a common word the planner may
             // walk the posts backwards and stop at the limit instead of sorting every match;
             // ranked in the outer query, for the candidates only.
-            let mut pg = |source: &str, order: &str| {
-                bind_all!(
+            {
+                let pairs_filter = match pairs {
+                    Some(_) => format!(
+                        " AND post_search.pairs @@ CAST(${} AS tsquery)",
+                        filters.matches('$').count() + 2
+                    ),
+                    None => String::new(),
+                };
+                let query = bind_all!(
                     diesel::sql_query(format!(
                         "SELECT found.post_id, \
                          -CAST(ts_rank(found.document, websearch_to_tsquery('simple', $1)) \
                          AS DOUBLE PRECISION) AS score \
                          FROM (SELECT post_search.post_id, post_search.document \
-                         FROM {source} JOIN posts ON posts.id = post_search.post_id \
+                         FROM post_search JOIN posts ON posts.id = post_search.post_id \
                          JOIN threads ON threads.id = posts.thread_id \
                          WHERE post_search.document @@ websearch_to_tsquery('simple', $1)\
-                         {filters} ORDER BY {order} DESC LIMIT {over}) AS found"
+                         {pairs_filter}{filters} ORDER BY post_search.post_id DESC LIMIT {over}) AS found"
                     ))
                     .into_boxed(),
                     q,
                     &q.websearch
-                )
-                .load::<Candidate>(&mut **c)
-            };
-            if q.phrase {
-                // A phrase: the planner takes its words' frequencies for the phrase's, and a
-                // walk backwards may check the positions of every post for a phrase that is
-                // rare. So: the newest posts first, a bounded number of them (a common phrase
-                // is found there); else every post with all its words, from the index, sorted
-                // (few, for a phrase that is rare). Over 100,000 posts, 5-80 ms where the walk
-                // took 100-500.
-                let recent = format!(
-                    "(SELECT post_id, document FROM post_search ORDER BY post_id DESC \
-                     LIMIT {PHRASE_WINDOW}) AS post_search"
                 );
-                let found = pg(&recent, "post_search.post_id")?;
-                if found.len() as i64 >= over {
-                    found
-                } else {
-                    pg("post_search", "post_search.post_id + 0")?
+                match pairs {
+                    Some(pairs) => query.bind::<Text, _>(pairs).load::<Candidate>(&mut **c)?,
+                    None => query.load::<Candidate>(&mut **c)?,
                 }
-            } else {
-                pg("post_search", "post_search.post_id")?
             }
         }
     };

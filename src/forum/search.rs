@@ -9,7 +9,7 @@ use chrono::{NaiveDate, NaiveTime};
 use super::threads::PostContext;
 use super::visibility::{can_read, hidden_forums};
 use super::{Paging, Site, User};
-use crate::db::search::{self as index, SearchQuery};
+use crate::db::search::{self as index, words, SearchQuery};
 use crate::db::{forums, posts, users};
 use crate::error::{ForumError, Validator};
 
@@ -84,14 +84,6 @@ pub struct SearchResults {
 struct Terms {
     wanted: Vec<Vec<String>>,
     excluded: Vec<Vec<String>>,
-}
-
-/// The words of `text`: runs of letters and digits, lowercased.
-fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect()
 }
 
 /// Reads a query: `"..."` is a phrase, `-word` or `-"..."` excluded, anything else words.
@@ -224,7 +216,12 @@ impl Site {
                 since,
                 before,
                 hidden: hidden_forums(conn, viewer.as_ref())?,
-                phrase: terms.wanted.iter().any(|group| group.len() > 1),
+                phrases: terms
+                    .wanted
+                    .iter()
+                    .filter(|group| group.len() > 1)
+                    .map(|group| group.join(" "))
+                    .collect(),
             };
             let per = i64::from(per_page.max(1));
             let page = request.page.unwrap_or(1).max(1);

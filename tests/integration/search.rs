@@ -14,6 +14,7 @@ both_backends!(
     search_leaves_out_what_readers_may_not_see,
     any_query_gets_results_or_a_clear_error,
     a_word_in_very_many_posts_ranks_the_newest_and_says_there_are_more,
+    words_and_phrases_of_any_shape_are_found_alike,
 );
 
 async fn find(app: &TestApp, token: Option<&str>, query: &str) -> Value {
@@ -391,4 +392,59 @@ async fn a_word_in_very_many_posts_ranks_the_newest_and_says_there_are_more(back
     let mut ids = found(&narrowed);
     ids.sort();
     assert_eq!(ids, first);
+}
+
+/// Hyphens, apostrophes, decimals, addresses and repeated words: a query finds them the same
+/// on both databases (PostgreSQL's parser would keep `1.5` or `example.org` whole), and a
+/// phrase only with its words next to each other and in order.
+async fn words_and_phrases_of_any_shape_are_found_alike(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.create_user("head", true).await;
+    let head = app.token("head").await;
+    app.forum_named(&head, "maths").await;
+    let thread = app
+        .thread(
+            &head,
+            "maths",
+            "Cubes",
+            "Write to the school's e-mail address (O'Brien said): poles, poles and more poles. \
+             Use 1.5 cm cubes; see example.org/cubes or ask kim@example.org.",
+        )
+        .await;
+    app.thread(
+        &head,
+        "maths",
+        "Other",
+        "Poles and more. Address the school.",
+    )
+    .await;
+    let (_, page) = app.read(&format!("/api/v1/threads/{thread}")).await;
+    let post = page["opening_post"]["id"].as_i64().unwrap();
+    for query in [
+        "\"e-mail address\"",
+        "\"e mail address\"",
+        "e-mail",
+        "\"o'brien said\"",
+        "\"school's e-mail\"",
+        "\"poles and more poles\"",
+        "\"poles poles\"",
+        "\"1.5 cm\"",
+        "1.5",
+        "example.org",
+        "\"example.org cubes\"",
+        "kim@example.org",
+        "\"e-mail address\" \"poles and\"",
+        "\"poles and\" -\"more address\"",
+    ] {
+        assert_eq!(found(&find(&app, None, query).await), [post], "{query}");
+    }
+    for query in [
+        "\"more and poles\"",
+        "\"address e-mail\"",
+        "\"e-mail address\" \"poles more\"",
+        "\"cm 1.5\"",
+        "\"poles and more\" -\"poles poles\" -\"address the\"",
+    ] {
+        assert!(found(&find(&app, None, query).await).is_empty(), "{query}");
+    }
 }
