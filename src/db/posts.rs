@@ -46,6 +46,9 @@ pub struct Post {
     pub removed_by_id: Option<i64>,
     /// Why it was removed.
     pub removal_reason: Option<String>,
+    /// A reply's place in its thread, from 1 in the order replies were written (see
+    /// [`place_replies`]); `None` for an opening post.
+    pub position: Option<i64>,
 }
 
 impl Post {
@@ -77,10 +80,31 @@ pub struct NewLocalPost<'a> {
 
 /// Inserts a local post.
 pub fn insert_local(conn: &mut Conn<'_>, new: &NewLocalPost<'_>) -> QueryResult<Post> {
+    let position = provisional_position(conn, new.thread_id, new.is_opening)?;
     dispatch!(conn, |c| diesel::insert_into(posts::table)
-        .values(new)
+        .values((new, posts::position.eq(position)))
         .returning(Post::as_returning())
         .get_result(c))
+}
+
+/// A new reply's position as it is written: after the thread's last. Right unless another
+/// transaction adds a reply to the thread meanwhile, or the reply was written before others
+/// here (from elsewhere, late): [`place_replies`] makes it right before the commit, writing
+/// only what is wrong. (Written with the row, a reply needs no second write, which on
+/// PostgreSQL would leave a dead row and new entries in every index of `posts`.)
+fn provisional_position(
+    conn: &mut Conn<'_>,
+    thread_id: i64,
+    is_opening: bool,
+) -> QueryResult<Option<i64>> {
+    if is_opening {
+        return Ok(None);
+    }
+    let last: Option<i64> = dispatch!(conn, |c| posts::table
+        .filter(posts::thread_id.eq(thread_id))
+        .select(diesel::dsl::max(posts::position))
+        .get_result(c))?;
+    Ok(Some(last.unwrap_or(0) + 1))
 }
 
 /// Removes (with who, when and why) or restores a post.
@@ -178,8 +202,9 @@ pub fn opening_with_context(
         .optional())
 }
 
-/// One page of a thread's replies with their authors, oldest first.
-/// Served by the index `posts_thread_replies`.
+/// One page of a thread's replies with their authors, oldest first: those after the first
+/// `offset`, by their positions (a deep page costs what the first does). Served by the index
+/// `posts_thread_positions`.
 pub fn replies_page(
     conn: &mut Conn<'_>,
     thread_id: i64,
@@ -189,12 +214,41 @@ pub fn replies_page(
     dispatch!(conn, |c| posts::table
         .inner_join(users::table)
         .filter(posts::thread_id.eq(thread_id))
-        .filter(posts::is_opening.eq(super::sql_false()))
-        .order((posts::created_at.asc(), posts::id.asc()))
+        .filter(posts::position.gt(offset))
+        .filter(posts::position.le(offset.saturating_add(limit)))
+        .order(posts::position.asc())
         .limit(limit)
-        .offset(offset)
         .select((Post::as_select(), User::as_select()))
         .load(c))
+}
+
+/// Makes the positions of a thread's new replies right, `first` (`created_at`, id) being the
+/// earliest of them: each reply from it on numbered after the reply before it, by
+/// `created_at` then id, writing only the positions that are wrong (in the usual case none:
+/// see [`provisional_position`]; a reply from elsewhere that was written before others here
+/// moves those after it on). Called with the count of new replies
+/// (`threads::count_replies`), after the thread's row is updated: on PostgreSQL that update
+/// holds the row until the commit, so that two transactions adding replies to one thread are
+/// placed one after the other, each seeing the other's.
+pub fn place_replies(
+    conn: &mut Conn<'_>,
+    thread_id: i64,
+    (at, id): (NaiveDateTime, i64),
+) -> QueryResult<usize> {
+    use diesel::sql_types::{BigInt, Timestamp};
+    let sql = "UPDATE posts SET position = numbered.n FROM (\
+         SELECT later.id, ROW_NUMBER() OVER (ORDER BY later.created_at, later.id) + COALESCE((\
+         SELECT earlier.position FROM posts AS earlier WHERE earlier.thread_id = $1 \
+         AND earlier.is_opening = FALSE AND (earlier.created_at, earlier.id) < ($2, $3) \
+         ORDER BY earlier.created_at DESC, earlier.id DESC LIMIT 1), 0) AS n \
+         FROM posts AS later WHERE later.thread_id = $1 AND later.is_opening = FALSE \
+         AND (later.created_at, later.id) >= ($2, $3)) AS numbered \
+         WHERE posts.id = numbered.id AND (posts.position IS NULL OR posts.position <> numbered.n)";
+    dispatch!(conn, |c| diesel::sql_query(sql)
+        .bind::<BigInt, _>(thread_id)
+        .bind::<Timestamp, _>(at)
+        .bind::<BigInt, _>(id)
+        .execute(c))
 }
 
 /// Posts with these ids, with their authors (the posts that a page's replies answer).
@@ -210,17 +264,8 @@ pub fn with_authors(conn: &mut Conn<'_>, ids: &[i64]) -> QueryResult<Vec<(Post, 
 }
 
 /// How many replies come before `post` in its thread (its place, for finding its page).
-pub fn replies_before(conn: &mut Conn<'_>, post: &Post) -> QueryResult<i64> {
-    dispatch!(conn, |c| posts::table
-        .filter(posts::thread_id.eq(post.thread_id))
-        .filter(posts::is_opening.eq(super::sql_false()))
-        .filter(
-            posts::created_at.lt(post.created_at).or(posts::created_at
-                .eq(post.created_at)
-                .and(posts::id.lt(post.id))),
-        )
-        .count()
-        .get_result(c))
+pub fn replies_before(post: &Post) -> i64 {
+    post.position.map_or(0, |p| p - 1)
 }
 
 /// Replaces the body after an edit.
@@ -429,8 +474,9 @@ pub struct NewRemotePost<'a> {
 /// Inserts a post from another server; `None` when a post with its ActivityPub id is here
 /// already (nothing is inserted then).
 pub fn insert_remote(conn: &mut Conn<'_>, new: &NewRemotePost<'_>) -> QueryResult<Option<Post>> {
+    let position = provisional_position(conn, new.thread_id, new.is_opening)?;
     let post = dispatch!(conn, |c| diesel::insert_into(posts::table)
-        .values(new)
+        .values((new, posts::position.eq(position)))
         .on_conflict(posts::ap_id)
         .do_nothing()
         .returning(Post::as_returning())

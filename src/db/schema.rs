@@ -131,6 +131,7 @@ diesel::table! {
         removed_at -> Nullable<Timestamp>,
         removed_by_id -> Nullable<BigInt>,
         removal_reason -> Nullable<Text>,
+        position -> Nullable<BigInt>,
     }
 }
 

@@ -93,19 +93,24 @@ pub fn page_in_forum(
         .load(c))
 }
 
-/// Counts `replies` new replies and moves the latest activity to `at`.
+/// Counts `replies` new replies, moves the latest activity to `at`, and makes the new
+/// replies' positions right (`first`: the earliest of them, by `created_at` and id; see
+/// `posts::place_replies`).
 pub fn count_replies(
     conn: &mut Conn<'_>,
     id: i64,
     replies: i64,
     at: NaiveDateTime,
+    first: (NaiveDateTime, i64),
 ) -> QueryResult<usize> {
-    dispatch!(conn, |c| diesel::update(threads::table.find(id))
+    let counted = dispatch!(conn, |c| diesel::update(threads::table.find(id))
         .set((
             threads::reply_count.eq(threads::reply_count + replies),
             threads::last_activity_at.eq(at),
         ))
-        .execute(c))
+        .execute(c))?;
+    super::posts::place_replies(conn, id, first)?;
+    Ok(counted)
 }
 
 /// Changes the title (and indexes the opening post with it).

@@ -4,6 +4,8 @@
 //! transaction. Bodies are rendered from the sender's Markdown when it sends some, and its HTML
 //! is sanitized with the same allowlist as our own Markdown otherwise.
 
+use chrono::NaiveDateTime;
+
 use super::markdown::{self, anchor_prefix};
 use super::moderation::{require_not_banned, require_unlocked};
 use super::notifications;
@@ -215,7 +217,7 @@ fn count_new_post(
 ) -> Result<(), ForumError> {
     let now = db::now();
     if !post.is_opening {
-        threads::count_replies(conn, thread.id, 1, now)?;
+        threads::count_replies(conn, thread.id, 1, now, (post.created_at, post.id))?;
     }
     forums::count_posts(conn, forum.id, (post.is_opening.into(), 1), now)?;
     Ok(())
@@ -226,8 +228,9 @@ pub(super) struct DirectStored {
     outcome: DirectOutcome,
     /// Whether a relay was recorded.
     relayed: bool,
-    /// The thread and forum it adds a reply to, when stored.
-    counted: Option<(i64, i64)>,
+    /// The thread and forum it adds a reply to, and the reply's `created_at` and id, when
+    /// stored.
+    counted: Option<(i64, i64, (NaiveDateTime, i64))>,
 }
 
 /// Counts the replies a batch stored: each thread and forum row updated once, however many
@@ -237,15 +240,18 @@ pub(super) fn count_stored_replies(
     conn: &mut Conn<'_>,
     stored: &[&DirectStored],
 ) -> Result<(), ForumError> {
-    let mut per_thread = std::collections::BTreeMap::<i64, i64>::new();
+    // Per thread: how many replies, and the earliest.
+    let mut per_thread = std::collections::BTreeMap::<i64, (i64, (NaiveDateTime, i64))>::new();
     let mut per_forum = std::collections::BTreeMap::<i64, i64>::new();
-    for (thread, forum) in stored.iter().filter_map(|s| s.counted) {
-        *per_thread.entry(thread).or_default() += 1;
+    for (thread, forum, key) in stored.iter().filter_map(|s| s.counted) {
+        let entry = per_thread.entry(thread).or_insert((0, key));
+        entry.0 += 1;
+        entry.1 = entry.1.min(key);
         *per_forum.entry(forum).or_default() += 1;
     }
     let now = db::now();
-    for (thread, replies) in per_thread {
-        threads::count_replies(conn, thread, replies, now)?;
+    for (thread, (replies, first)) in per_thread {
+        threads::count_replies(conn, thread, replies, now, first)?;
     }
     for (forum, posts) in per_forum {
         forums::count_posts(conn, forum, (0, posts), now)?;
@@ -418,14 +424,14 @@ impl Site {
                 Some(relay.clone()),
             )?;
             received::record(conn, &activity_id, db::now())?;
-            let Some((_, relayed)) = stored else {
+            let Some((post, relayed)) = stored else {
                 // The post came before, in another activity.
                 return Ok(unchanged(DirectOutcome::Repeat));
             };
             Ok(DirectStored {
                 outcome: DirectOutcome::Stored,
                 relayed,
-                counted: Some((thread.id, forum.id)),
+                counted: Some((thread.id, forum.id, (post.created_at, post.id))),
             })
         };
         let stored = self

@@ -374,7 +374,7 @@ impl Site {
                     let now = db::now();
                     let (post, mentioned) =
                         insert_post(inner, conn, thread.id, by.id, parent, false, &body, now)?;
-                    threads::count_replies(conn, thread.id, 1, now)?;
+                    threads::count_replies(conn, thread.id, 1, now, (post.created_at, post.id))?;
                     forums::count_posts(conn, forum.id, (0, 1), now)?;
                     post_event(inner, conn, post.id, PostAction::Create)?;
                     notifications::watch_written(inner, conn, &by, (&thread, &forum), false)?;
@@ -468,7 +468,7 @@ impl Site {
             let page = if post.is_opening {
                 1
             } else {
-                Paging::page_of(posts::replies_before(conn, &post)?, per_page)
+                Paging::page_of(posts::replies_before(&post), per_page)
             };
             Ok(PostLocation {
                 thread_id: post.thread_id,

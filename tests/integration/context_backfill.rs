@@ -28,6 +28,8 @@ struct NodeBb {
     public_key: String,
     private_key: String,
     posts: Mutex<Vec<(u32, Option<u32>, String)>>,
+    /// When a post was written, where not at minute `n` past ten.
+    written: Mutex<std::collections::HashMap<u32, String>>,
     received: Mutex<Vec<Value>>,
 }
 
@@ -94,7 +96,9 @@ async fn post(state: web::Data<Arc<NodeBb>>, path: web::Path<u32>) -> HttpRespon
         object["attributedTo"] = json!(author);
         object["content"] = json!(format!("<p>{words}</p>"));
         object["source"] = json!({"content": words, "mediaType": "text/markdown"});
-        object["published"] = json!(format!("2025-10-08T10:{n:02}:00.000Z"));
+        let written = state.written.lock().unwrap().get(&n).cloned();
+        object["published"] =
+            json!(written.unwrap_or_else(|| format!("2025-10-08T10:{n:02}:00.000Z")));
         let map = object.as_object_mut().unwrap();
         for key in ["name", "summary", "preview"] {
             map.remove(key);
@@ -192,6 +196,7 @@ async fn stand_in() -> (
         public_key: keys.public_key,
         private_key: keys.private_key,
         posts: Mutex::new(posts),
+        written: Mutex::new(std::collections::HashMap::new()),
         received: Mutex::new(Vec::new()),
     });
     let state = web::Data::new(nodebb.clone());
@@ -348,5 +353,48 @@ async fn a_nodebb_topic_is_read_in_whole_and_kept_up_with(backend: Backend) {
     let items = told["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "{told}");
     assert_eq!(items[0]["kind"], "watched");
+
+    // A reply that arrives late (written between the second and third) takes its place by
+    // date, and those after it move on: the sixth reply is now the first of page 2 (five
+    // to a page here).
+    nodebb
+        .written
+        .lock()
+        .unwrap()
+        .insert(7, "2025-10-08T10:03:30.000Z".into());
+    nodebb
+        .posts
+        .lock()
+        .unwrap()
+        .push((7, Some(3), "Late, but buttons do roll.".into()));
+    let words = |replies: Vec<(String, i64)>| -> Vec<String> {
+        replies.into_iter().map(|(w, _)| w).collect()
+    };
+    wait_until("the late reply, in its place", || async {
+        words(replies(&app, thread).await)[2] == "Late, but buttons do roll."
+    })
+    .await;
+    assert_eq!(
+        words(replies(&app, thread).await),
+        [
+            "Beans first, then buttons.",
+            "Buttons roll, though.",
+            "Late, but buttons do roll.",
+            "Weigh a handful and multiply.",
+            "Ten at a time is quicker.",
+        ]
+    );
+    let (_, page2) = app.read(&format!("/api/v1/threads/{thread}?page=2")).await;
+    let jars = &page2["posts"][0];
+    assert_eq!(jars["body"], "Jars of different shapes!", "{page2}");
+    assert_eq!(page2["posts"].as_array().unwrap().len(), 1);
+    // Its link finds it on its new page.
+    let res = TestApp::browser()
+        .get(app.url(&format!("/p/{}", jars["id"])))
+        .send()
+        .await
+        .unwrap();
+    let at = crate::support::location(&res);
+    assert!(at.contains("page=2"), "{} {at}", res.status());
     handle.stop(false).await;
 }

@@ -193,6 +193,48 @@ async fn replies_read_oldest_first_across_pages(backend: Backend) {
         .collect();
     assert_eq!(bodies, ["Reply number 6", "Reply number 7"]);
     assert_eq!(json["paging"]["pages"], 2);
+
+    // Replies written at the same moment by several people each take their own place: every
+    // page holds its five, and the pages together hold each reply once, in the order written.
+    let tokens = [
+        token.clone(),
+        app.token("alice").await,
+        app.token("bob").await,
+    ];
+    let mut writes = tokio::task::JoinSet::new();
+    for n in 0..24 {
+        let url = app.url(&format!("/api/v1/threads/{thread}/posts"));
+        let token = tokens[n % 3].clone();
+        writes.spawn(async move {
+            let res = reqwest::Client::new()
+                .post(url)
+                .bearer_auth(token)
+                .json(&serde_json::json!({"body": format!("At once {n}")}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 201);
+            let body: serde_json::Value = res.json().await.unwrap();
+            body["id"].as_i64().unwrap()
+        });
+    }
+    let mut written = writes.join_all().await;
+    written.sort_unstable();
+    let mut read = Vec::new();
+    for page in 1..=7 {
+        let (_, json) = app
+            .read(&format!("/api/v1/threads/{thread}?page={page}"))
+            .await;
+        let posts = json["posts"].as_array().unwrap();
+        assert_eq!(posts.len(), if page < 7 { 5 } else { 1 }, "page {page}");
+        read.extend(posts.iter().map(|p| p["id"].as_i64().unwrap()));
+    }
+    assert_eq!(read.len(), 31);
+    let mut at_once: Vec<i64> = read[7..].to_vec();
+    at_once.sort_unstable();
+    assert_eq!(at_once, written, "each reply once");
+    let (_, json) = app.read(&format!("/api/v1/threads/{thread}?page=2")).await;
+    assert_eq!(json["paging"]["pages"], 7);
 }
 
 async fn replies_answer_and_quote_earlier_posts(backend: Backend) {

@@ -1,5 +1,10 @@
-//! `staffroom-bench`: how fast a new thread reaches a forum's followers, measured from outside.
+//! `staffroom-bench`: Staffroom measured from outside (`bench/run` runs every scenario; see
+//! `bench/README.md`).
 //!
+//! With `--scenario reads`, the release server runs as its own process and is read and
+//! written under load by `wrk` (see `reads.rs`).
+//!
+//! With `--scenario fanout` (the default), how fast a new thread reaches a forum's followers.
 //! One Staffroom instance runs in this process on its own temporary database (SQLite, or a
 //! fresh PostgreSQL database with `--postgres URL`), with one forum followed by `--servers`
 //! follower servers: stand-ins on loopback, each on its own port (so each is its own
@@ -20,11 +25,12 @@
 //!
 //! With `--scenario search`, how long searches take over `--posts` posts (100,000 unless given).
 //!
-//! Run it on a release build, as issue 14 measures:
+//! Run it on a release build, as issues 10 and 14 measure:
 //! `cargo run --release --bin staffroom-bench -- --servers 1000 --hanging 10`.
 
 mod fanout;
 mod inbound;
+mod reads;
 mod search;
 mod stand_ins;
 
@@ -46,11 +52,13 @@ use staffroom::forum::Site;
 
 /// What to measure.
 #[derive(Debug, Parser)]
-#[command(about = "Measures delivery of a new thread to many follower servers")]
+#[command(
+    about = "Measures Staffroom: reads and writes under load, delivery, inbound federation, search"
+)]
 pub struct Args {
-    /// `fanout` (a new thread to many followers), `inbound` (replies from many servers),
-    /// `relays` (replies from many follower servers, each relayed to the others) or `search`
-    /// (searches over many posts).
+    /// `reads` (pages and replies under load, from a server process), `fanout` (a new thread
+    /// to many followers), `inbound` (replies from many servers), `relays` (replies from many
+    /// follower servers, each relayed to the others) or `search` (searches over many posts).
     #[arg(long, default_value = "fanout")]
     scenario: String,
     /// Follower servers (fanout: 1000 unless given; inbound: 50 unless given).
@@ -73,6 +81,19 @@ pub struct Args {
     /// dropped), e.g. postgres://postgres@127.0.0.1:5432/postgres.
     #[arg(long)]
     postgres: Option<String>,
+    /// reads: a `staffroom` binary to measure (the one beside this bench unless given); give
+    /// several to measure them side by side (an older commit's build first, say).
+    #[arg(long)]
+    server: Vec<std::path::PathBuf>,
+    /// reads: how long each load runs, in seconds.
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// reads: a file the table is added to, to compare runs.
+    #[arg(long)]
+    out: Option<std::path::PathBuf>,
+    /// Keep the database afterwards (its address is printed), to look at its plans by hand.
+    #[arg(long)]
+    keep: bool,
     /// What the follower servers' NodeInfo says they run (e.g. `lemmy`, `mastodon`); without
     /// it they have no NodeInfo, and get every form of announcement.
     #[arg(long)]
@@ -105,6 +126,13 @@ async fn main() -> anyhow::Result<()> {
     staffroom::federation::install_tls_provider();
     let dir = std::env::temp_dir().join(format!("staffroom-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
+    if args.scenario == "reads" {
+        let result = reads_everywhere(&args, &dir).await;
+        if !args.keep {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        return result;
+    }
     let (db_url, drop_db): (String, Box<dyn FnOnce()>) = match &args.postgres {
         Some(url) => {
             let (db, drop) = postgres_database(url)?;
@@ -116,9 +144,57 @@ async fn main() -> anyhow::Result<()> {
         ),
     };
     let result = run(&args, &db_url).await;
-    drop_db();
-    let _ = std::fs::remove_dir_all(&dir);
+    if args.keep {
+        println!("kept: {db_url}");
+    } else {
+        drop_db();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     result
+}
+
+/// `--scenario reads`: each server binary on SQLite, then on PostgreSQL when given, each on a
+/// fresh database; with several binaries, how each compares with the first.
+async fn reads_everywhere(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
+    reads::ensure_wrk()?;
+    let binaries = reads::binaries(args)?;
+    let mut backends = vec!["SQLite"];
+    if args.postgres.is_some() {
+        backends.push("PostgreSQL");
+    }
+    for backend in backends {
+        let mut tables = Vec::new();
+        for (n, binary) in binaries.iter().enumerate() {
+            let rows = match &args.postgres {
+                Some(url) if backend == "PostgreSQL" => {
+                    let (db_url, drop_db) = postgres_database(url)?;
+                    let rows = reads::reads(args, binary, &db_url, backend, dir).await;
+                    if args.keep {
+                        println!("kept: {db_url}");
+                    } else {
+                        drop_db();
+                    }
+                    rows?
+                }
+                _ => {
+                    let db = dir.join(format!("reads-{n}.db"));
+                    reads::reads(
+                        args,
+                        binary,
+                        &format!("sqlite://{}", db.display()),
+                        backend,
+                        dir,
+                    )
+                    .await?
+                }
+            };
+            tables.push(rows);
+        }
+        if tables.len() > 1 {
+            print!("{}", reads::comparison(backend, &binaries, &tables));
+        }
+    }
+    Ok(())
 }
 
 /// The instance under measurement, with an administrator and the forum `maths`.
@@ -188,7 +264,7 @@ async fn run(args: &Args, db_url: &str) -> anyhow::Result<()> {
         "inbound" => inbound::inbound(args, &instance, backend).await,
         "relays" => inbound::relays(args, &instance, backend).await,
         "search" => search::search(args, &instance, backend).await,
-        other => anyhow::bail!("no scenario {other:?}: fanout, inbound, relays or search"),
+        other => anyhow::bail!("no scenario {other:?}: reads, fanout, inbound, relays or search"),
     }
 }
 
