@@ -465,13 +465,15 @@ pub fn binaries(args: &Args) -> anyhow::Result<Vec<PathBuf>> {
     Ok(vec![beside])
 }
 
-/// Each scenario's requests/s, and how many times the first server's each other server has.
+/// Each scenario's requests/s for every server, each after the first with its ratio to the
+/// first's.
 pub fn comparison(backend: &str, binaries: &[PathBuf], tables: &[Vec<Row>]) -> String {
     let mut out = format!("# {backend}: requests/s side by side (ratio to the first)\n");
     out.push_str(&format!("{:<34}", "scenario"));
     for binary in binaries {
-        let name = binary.display().to_string();
-        let short = &name[name.len().saturating_sub(24)..];
+        // The end of its path, which tells builds apart.
+        let name: Vec<char> = binary.display().to_string().chars().collect();
+        let short: String = name[name.len().saturating_sub(24)..].iter().collect();
         out.push_str(&format!(" {short:>24}"));
     }
     out.push('\n');
@@ -742,5 +744,37 @@ mod tests {
         assert_eq!(millis("812.00us"), Some(0.812));
         assert_eq!(millis("1.50s"), Some(1500.0));
         assert!(parse_wrk("unable to connect").is_none());
+    }
+
+    #[test]
+    fn compares_builds_by_ratio() {
+        let row = |scenario: &str, rate: f64| Row {
+            scenario: scenario.into(),
+            requests_per_second: rate,
+            p50_ms: 1.0,
+            p99_ms: 2.0,
+            requests: 10,
+            errors: 0,
+            rss_mb: 20.0,
+        };
+        let binaries = [
+            PathBuf::from("/tmp/ältere-bauten/staffroom-3eaeb2f"),
+            // Its last 24 characters start inside a two-byte character's bytes.
+            PathBuf::from(format!("/builds/{}x", "é".repeat(30))),
+        ];
+        let tables = [
+            vec![row("front page", 1000.0), row("forum page", 500.0)],
+            vec![row("front page", 2500.0), row("forum page", 250.0)],
+        ];
+        let table = comparison("SQLite", &binaries, &tables);
+        assert!(table.contains("staffroom-3eaeb2f"), "{table}");
+        assert!(table.contains(&format!("{}x", "é".repeat(23))), "{table}");
+        let front = table.lines().find(|l| l.starts_with("front page")).unwrap();
+        assert!(
+            front.contains("1000") && front.contains("2500 (2.50x)"),
+            "{front}"
+        );
+        let forum = table.lines().find(|l| l.starts_with("forum page")).unwrap();
+        assert!(forum.contains("(0.50x)"), "{forum}");
     }
 }
