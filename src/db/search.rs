@@ -149,9 +149,9 @@ pub struct Hit {
     pub snippet: String,
 }
 
-/// The filters as SQL after the `MATCH` (`$1`), numbered from `$2`; the hidden forums are ids
-/// from the database, written in.
-fn filters(q: &SearchQuery) -> String {
+/// The filters as SQL after the `MATCH` (`$1`), numbered from `$2`, and the number of the
+/// next parameter; the hidden forums are ids from the database, written in.
+fn filters(q: &SearchQuery) -> (String, usize) {
     let mut sql = String::from(" AND posts.deleted_at IS NULL AND posts.removed_at IS NULL");
     let mut n = 1;
     let mut next = || {
@@ -177,7 +177,7 @@ fn filters(q: &SearchQuery) -> String {
             ids.join(", ")
         ));
     }
-    sql
+    (sql, n + 1)
 }
 
 /// Binds the query and the filters that are set, in the order [`filters`] numbers them.
@@ -241,7 +241,7 @@ pub fn search(
     limit: i64,
     offset: i64,
 ) -> QueryResult<(i64, Vec<Hit>)> {
-    let filters = filters(q);
+    let (filters, next_parameter) = filters(q);
     let over = CANDIDATES + 1;
     #[derive(QueryableByName)]
     struct Candidate {
@@ -270,41 +270,35 @@ pub fn search(
             // be as common as its words and check the positions of every post with them); the
             // document decides.
             let pairs = if q.phrases.is_empty() {
-                String::new()
+                None
             } else {
-                phrase_pairs(c, &q.phrases)?
+                Some(phrase_pairs(c, &q.phrases)?).filter(|p| !p.is_empty())
             };
-            let pairs = (!pairs.is_empty()).then_some(pairs.as_str());
+            let pairs_filter = match pairs {
+                Some(_) => format!(" AND post_search.pairs @@ CAST(${next_parameter} AS tsquery)"),
+                None => String::new(),
+            };
             // Newest first by the index's own key, so that for a common word the planner may
             // walk the posts backwards and stop at the limit instead of sorting every match;
             // ranked in the outer query, for the candidates only.
-            {
-                let pairs_filter = match pairs {
-                    Some(_) => format!(
-                        " AND post_search.pairs @@ CAST(${} AS tsquery)",
-                        filters.matches('$').count() + 2
-                    ),
-                    None => String::new(),
-                };
-                let query = bind_all!(
-                    diesel::sql_query(format!(
-                        "SELECT found.post_id, \
-                         -CAST(ts_rank(found.document, websearch_to_tsquery('simple', $1)) \
-                         AS DOUBLE PRECISION) AS score \
-                         FROM (SELECT post_search.post_id, post_search.document \
-                         FROM post_search JOIN posts ON posts.id = post_search.post_id \
-                         JOIN threads ON threads.id = posts.thread_id \
-                         WHERE post_search.document @@ websearch_to_tsquery('simple', $1)\
-                         {pairs_filter}{filters} ORDER BY post_search.post_id DESC LIMIT {over}) AS found"
-                    ))
-                    .into_boxed(),
-                    q,
-                    &q.websearch
-                );
-                match pairs {
-                    Some(pairs) => query.bind::<Text, _>(pairs).load::<Candidate>(&mut **c)?,
-                    None => query.load::<Candidate>(&mut **c)?,
-                }
+            let query = bind_all!(
+                diesel::sql_query(format!(
+                    "SELECT found.post_id, \
+                     -CAST(ts_rank(found.document, websearch_to_tsquery('simple', $1)) \
+                     AS DOUBLE PRECISION) AS score \
+                     FROM (SELECT post_search.post_id, post_search.document \
+                     FROM post_search JOIN posts ON posts.id = post_search.post_id \
+                     JOIN threads ON threads.id = posts.thread_id \
+                     WHERE post_search.document @@ websearch_to_tsquery('simple', $1)\
+                     {pairs_filter}{filters} ORDER BY post_search.post_id DESC LIMIT {over}) AS found"
+                ))
+                .into_boxed(),
+                q,
+                &q.websearch
+            );
+            match pairs {
+                Some(pairs) => query.bind::<Text, _>(pairs).load::<Candidate>(&mut **c)?,
+                None => query.load::<Candidate>(&mut **c)?,
             }
         }
     };

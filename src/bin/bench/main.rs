@@ -30,8 +30,10 @@
 
 mod fanout;
 mod inbound;
+mod load;
 mod reads;
 mod search;
+mod server;
 mod stand_ins;
 
 use std::net::TcpListener;
@@ -156,8 +158,8 @@ async fn main() -> anyhow::Result<()> {
 /// `--scenario reads`: each server binary on SQLite, then on PostgreSQL when given, each on a
 /// fresh database; with several binaries, how each compares with the first.
 async fn reads_everywhere(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
-    reads::ensure_wrk()?;
-    let binaries = reads::binaries(args)?;
+    load::ensure_wrk()?;
+    let binaries = server::binaries(args)?;
     let mut backends = vec!["SQLite"];
     if args.postgres.is_some() {
         backends.push("PostgreSQL");
@@ -191,7 +193,7 @@ async fn reads_everywhere(args: &Args, dir: &std::path::Path) -> anyhow::Result<
             tables.push(rows);
         }
         if tables.len() > 1 {
-            print!("{}", reads::comparison(backend, &binaries, &tables));
+            print!("{}", load::comparison(backend, &binaries, &tables));
         }
     }
     Ok(())
