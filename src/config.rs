@@ -174,6 +174,10 @@ pub struct FederationSettings {
     pub connect_timeout_seconds: f64,
     /// Seconds a whole request to another server may take.
     pub request_timeout_seconds: f64,
+    /// Seconds a delivery worker's hold on a server lasts unless renewed (it is renewed while
+    /// the worker sends): how soon processes sharing a database take over the servers of one
+    /// that died.
+    pub delivery_lease_seconds: f64,
     /// Servers refused in both directions (a domain covers its subdomains).
     pub blocked_instances: Vec<String>,
     /// When not empty, the only servers talked to (allowlist mode).
@@ -299,6 +303,11 @@ impl Settings {
             if !(seconds.is_finite() && seconds > 0.0 && seconds <= 300.0) {
                 anyhow::bail!("federation.{key} must be more than 0 and at most 300");
             }
+        }
+        if !(f.delivery_lease_seconds.is_finite()
+            && (1.0..=3600.0).contains(&f.delivery_lease_seconds))
+        {
+            anyhow::bail!("federation.delivery_lease_seconds must be from 1 to 3600");
         }
         if !(f.context_refresh_seconds.is_finite() && f.context_refresh_seconds >= 1.0) {
             anyhow::bail!("federation.context_refresh_seconds must be at least 1");

@@ -241,11 +241,12 @@ pub fn waiting_exists(conn: &mut Conn<'_>) -> QueryResult<bool> {
     .get_result(c))
 }
 
-/// Takes the instances `ids` for one worker until `until`, in one statement; returns the ids
-/// it got (not those another worker holds).
+/// Takes the instances `ids` for the worker `owner` until `until`, in one statement; returns
+/// the ids it got (not those another worker holds).
 pub fn claim(
     conn: &mut Conn<'_>,
     ids: &[i64],
+    owner: &str,
     now: NaiveDateTime,
     until: NaiveDateTime,
 ) -> QueryResult<Vec<i64>> {
@@ -256,25 +257,68 @@ pub fn claim(
                 .or(instances::lease_until.lt(now))
         )
     )
-    .set(instances::lease_until.eq(until))
+    .set((
+        instances::lease_until.eq(until),
+        instances::lease_owner.eq(owner),
+    ))
     .returning(instances::id)
     .get_results(c))
 }
 
-/// Lets go of an instance.
-pub fn release(conn: &mut Conn<'_>, id: i64) -> QueryResult<usize> {
-    dispatch!(conn, |c| diesel::update(instances::table.find(id))
-        .set(instances::lease_until.eq(None::<NaiveDateTime>))
-        .execute(c))
+/// Extends to `until` the leases `owner` still holds among `ids`; returns how many.
+pub fn renew(
+    conn: &mut Conn<'_>,
+    ids: &[i64],
+    owner: &str,
+    until: NaiveDateTime,
+) -> QueryResult<usize> {
+    dispatch!(conn, |c| diesel::update(
+        instances::table
+            .filter(instances::id.eq_any(ids))
+            .filter(instances::lease_owner.eq(owner))
+    )
+    .set(instances::lease_until.eq(until))
+    .execute(c))
 }
 
-/// Lets go of every instance (at start-up).
-pub fn release_all(conn: &mut Conn<'_>) -> QueryResult<usize> {
+/// Lets go of an instance, if `owner` holds it.
+pub fn release(conn: &mut Conn<'_>, id: i64, owner: &str) -> QueryResult<usize> {
     dispatch!(conn, |c| diesel::update(
-        instances::table.filter(instances::lease_until.is_not_null())
+        instances::table
+            .find(id)
+            .filter(instances::lease_owner.eq(owner))
     )
-    .set(instances::lease_until.eq(None::<NaiveDateTime>))
+    .set((
+        instances::lease_until.eq(None::<NaiveDateTime>),
+        instances::lease_owner.eq(None::<String>),
+    ))
     .execute(c))
+}
+
+/// Lets go of every instance held by a worker whose name starts with `prefix`, or by any.
+pub fn release_all(conn: &mut Conn<'_>, prefix: Option<&str>) -> QueryResult<usize> {
+    dispatch!(conn, |c| {
+        let mut q = diesel::update(instances::table)
+            .filter(instances::lease_until.is_not_null())
+            .into_boxed();
+        if let Some(prefix) = prefix {
+            // `LIKE` with the prefix's own wildcards taken literally.
+            let escaped = prefix
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            q = q.filter(
+                instances::lease_owner
+                    .like(format!("{escaped}%"))
+                    .escape('\\'),
+            );
+        }
+        q.set((
+            instances::lease_until.eq(None::<NaiveDateTime>),
+            instances::lease_owner.eq(None::<String>),
+        ))
+        .execute(c)
+    })
 }
 
 /// The next delivery to an instance: (delivery id, inbox, activity id, JSON, signing person,
@@ -311,24 +355,30 @@ pub fn delete_deliveries(conn: &mut Conn<'_>, delivery_ids: &[i64]) -> QueryResu
     .execute(c))
 }
 
-/// Lets go of an instance that took a delivery: it is healthy (no failures, not dead) as of
-/// `at`.
+/// Lets go of an instance that took a delivery, if `owner` holds it: it is healthy (no
+/// failures, not dead) as of `at`.
 pub fn release_healthy(
     conn: &mut Conn<'_>,
     instance_id: i64,
+    owner: &str,
     at: NaiveDateTime,
 ) -> QueryResult<()> {
-    dispatch!(conn, |c| diesel::update(instances::table.find(instance_id))
-        .set((
-            instances::lease_until.eq(None::<NaiveDateTime>),
-            instances::failures.eq(0i64),
-            instances::failing_since.eq(None::<NaiveDateTime>),
-            instances::next_attempt_at.eq(None::<NaiveDateTime>),
-            instances::dead.eq(false),
-            instances::last_error.eq(None::<String>),
-            instances::last_success_at.eq(at),
-        ))
-        .execute(c))?;
+    dispatch!(conn, |c| diesel::update(
+        instances::table
+            .find(instance_id)
+            .filter(instances::lease_owner.eq(owner))
+    )
+    .set((
+        instances::lease_until.eq(None::<NaiveDateTime>),
+        instances::lease_owner.eq(None::<String>),
+        instances::failures.eq(0i64),
+        instances::failing_since.eq(None::<NaiveDateTime>),
+        instances::next_attempt_at.eq(None::<NaiveDateTime>),
+        instances::dead.eq(false),
+        instances::last_error.eq(None::<String>),
+        instances::last_success_at.eq(at),
+    ))
+    .execute(c))?;
     Ok(())
 }
 

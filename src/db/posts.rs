@@ -298,76 +298,71 @@ pub fn mark_deleted(conn: &mut Conn<'_>, id: i64, at: NaiveDateTime) -> QueryRes
         .get_result(c))
 }
 
-/// What a person wrote (not deleted nor removed), newest first, with the threads, leaving out
-/// the forums `hidden` (members-only ones the reader may not see). Served by `posts_author`.
+/// Where a page of a person's posts starts (posts in the order `(created_at, id)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthorPage {
+    /// The newest.
+    Newest,
+    /// Those just older than this key.
+    Before((NaiveDateTime, i64)),
+    /// Those just newer than this key.
+    After((NaiveDateTime, i64)),
+}
+
+/// Up to `limit` posts (not deleted nor removed) a person wrote outside the forums `hidden`,
+/// from `from`, newest first, each with its thread. Found by their key in `posts_author`
+/// (`created_at <= key` bounds the range; the `id` breaks ties), so a deep page costs what
+/// the first does.
 pub fn page_by_author(
     conn: &mut Conn<'_>,
     author_id: i64,
     hidden: &[i64],
     limit: i64,
-    offset: i64,
+    from: AuthorPage,
 ) -> QueryResult<Vec<(Post, Thread)>> {
-    let shown = posts::author_id
-        .eq(author_id)
-        .and(posts::deleted_at.is_null())
-        .and(posts::removed_at.is_null());
-    if hidden.is_empty() {
-        return dispatch!(conn, |c| posts::table
+    let mut rows = dispatch!(conn, |c| {
+        let mut q = posts::table
             .inner_join(threads::table)
-            .filter(shown)
-            .order((posts::created_at.desc(), posts::id.desc()))
-            .limit(limit)
-            .offset(offset)
+            .filter(posts::author_id.eq(author_id))
+            .filter(posts::deleted_at.is_null())
+            .filter(posts::removed_at.is_null())
             .select((Post::as_select(), Thread::as_select()))
-            .load(c));
+            .limit(limit)
+            .into_boxed();
+        if !hidden.is_empty() {
+            q = q.filter(threads::forum_id.ne_all(hidden));
+        }
+        q = match from {
+            AuthorPage::Newest => q.order((posts::created_at.desc(), posts::id.desc())),
+            AuthorPage::Before((at, id)) => q
+                .filter(posts::created_at.le(at))
+                .filter(posts::created_at.lt(at).or(posts::id.lt(id)))
+                .order((posts::created_at.desc(), posts::id.desc())),
+            AuthorPage::After((at, id)) => q
+                .filter(posts::created_at.ge(at))
+                .filter(posts::created_at.gt(at).or(posts::id.gt(id)))
+                .order((posts::created_at.asc(), posts::id.asc())),
+        };
+        q.load::<(Post, Thread)>(c)
+    })?;
+    if matches!(from, AuthorPage::After(_)) {
+        rows.reverse();
     }
-    dispatch!(conn, |c| posts::table
-        .inner_join(threads::table)
-        .filter(shown)
-        .filter(threads::forum_id.ne_all(hidden))
-        .order((posts::created_at.desc(), posts::id.desc()))
-        .limit(limit)
-        .offset(offset)
-        .select((Post::as_select(), Thread::as_select()))
-        .load(c))
+    Ok(rows)
 }
 
-/// How many posts (not deleted nor removed) a person wrote outside the forums `hidden`:
-/// (opening posts, replies). Two counts over the index `posts_author`, rather than one
-/// `GROUP BY` that needs a temporary tree.
-pub fn count_by_author(
+/// The key `(created_at, id)` of a person's post, if it is theirs (a profile page's bound).
+pub fn author_key(
     conn: &mut Conn<'_>,
     author_id: i64,
-    hidden: &[i64],
-) -> QueryResult<(i64, i64)> {
-    let mine = posts::author_id
-        .eq(author_id)
-        .and(posts::deleted_at.is_null())
-        .and(posts::removed_at.is_null());
-    if hidden.is_empty() {
-        let opening = dispatch!(conn, |c| posts::table
-            .filter(mine.and(posts::is_opening))
-            .count()
-            .get_result(c))?;
-        let replies = dispatch!(conn, |c| posts::table
-            .filter(mine.and(posts::is_opening.eq(super::sql_false())))
-            .count()
-            .get_result(c))?;
-        return Ok((opening, replies));
-    }
-    let opening = dispatch!(conn, |c| posts::table
-        .inner_join(threads::table)
-        .filter(mine.and(posts::is_opening))
-        .filter(threads::forum_id.ne_all(hidden))
-        .count()
-        .get_result(c))?;
-    let replies = dispatch!(conn, |c| posts::table
-        .inner_join(threads::table)
-        .filter(mine.and(posts::is_opening.eq(super::sql_false())))
-        .filter(threads::forum_id.ne_all(hidden))
-        .count()
-        .get_result(c))?;
-    Ok((opening, replies))
+    id: i64,
+) -> QueryResult<Option<(NaiveDateTime, i64)>> {
+    dispatch!(conn, |c| posts::table
+        .find(id)
+        .filter(posts::author_id.eq(author_id))
+        .select((posts::created_at, posts::id))
+        .first(c)
+        .optional())
 }
 
 /// The newest threads of a forum with their opening posts and starters (the forum's feed).

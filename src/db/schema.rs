@@ -231,6 +231,7 @@ diesel::table! {
         created_at -> Timestamp,
         software -> Nullable<Text>,
         software_checked_at -> Nullable<Timestamp>,
+        lease_owner -> Nullable<Text>,
     }
 }
 
@@ -424,6 +425,18 @@ diesel::joinable!(posts -> users (author_id));
 diesel::joinable!(post_revisions -> posts (post_id));
 diesel::joinable!(forum_follows -> forums (forum_id));
 diesel::joinable!(helpful_marks -> posts (post_id));
+diesel::table! {
+    /// How many posts each person has shown (neither deleted nor removed) in each forum. New
+    /// posts are counted by the code that stores them; deletions, removals, restorations and
+    /// moved threads by triggers (see the `author_counts` migration).
+    author_counts (author_id, forum_id) {
+        author_id -> BigInt,
+        forum_id -> BigInt,
+        threads -> BigInt,
+        replies -> BigInt,
+    }
+}
+
 diesel::joinable!(helpful_marks -> users (user_id));
 diesel::joinable!(forum_follows -> users (follower_id));
 diesel::joinable!(thread_follows -> threads (thread_id));
@@ -468,4 +481,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     email_tokens,
     mail_outbox,
     site_secrets,
+    author_counts,
 );

@@ -20,8 +20,11 @@
 //!   `Site::delivery_failed`); an instance failing for `dead_after_hours` is skipped until it sends us
 //!   something. A 4xx other than 408 and 429 is a refusal for good: the delivery is dropped
 //!   (logged), as retrying cannot change it.
-//! - Instances are claimed with a lease in the database, so several processes sharing one
-//!   PostgreSQL never deliver to the same instance at the same time.
+//! - Instances are claimed with a lease in the database, held in the name of this worker (its
+//!   machine, port and process id, and a token drawn when it starts) and renewed every third
+//!   of `delivery_lease_seconds` while it sends, so several processes sharing one PostgreSQL
+//!   never deliver to the same instance at the same time; when one dies, the others take its
+//!   instances over as its leases end, and when it starts again on its port it frees them.
 //!
 //! - What software each server runs (so which announcements it reads: [`super::software`]) is
 //!   looked up from its NodeInfo by a task beside sending, never in its way.
@@ -50,9 +53,6 @@ use crate::forum::outbox::Signer;
 use crate::forum::Site;
 use activitypub_federation::traits::{Actor, Object};
 
-/// The shortest claim on an instance. A claim lasts long enough for [`BATCH`] deliveries that
-/// each take the whole `request_timeout_seconds`, and at least this.
-const LEASE_MINUTES: i64 = 10;
 /// Deliveries sent to one instance per claim before others get a turn.
 const BATCH: usize = 20;
 /// Outbox events expanded per round, so that sending starts (and goes on) while a large
@@ -74,19 +74,20 @@ const MIN_SLEEP: Duration = Duration::from_millis(50);
 pub fn spawn(config: FederationConfig<Site>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let data = config.to_request_data();
-        // Leases left by a process that stopped mid-delivery would hold those instances for
-        // LEASE_MINUTES; a starting process frees them. (With several processes this can let
-        // one delivery go twice, which receivers tolerate: they deduplicate by activity id.)
-        if let Err(e) = data.release_all_instances().await {
+        let owner = LeaseOwner::of(&data.settings().server);
+        // Leases left by this process before it stopped (or by the one before it on this
+        // machine and port: never a live one, which would hold the port) would hold those
+        // instances until they end: they are freed at once.
+        if let Err(e) = data.release_earlier_leases(owner.place.clone()).await {
             tracing::error!(error = %e, "could not release delivery leases");
         }
-        run(data).await;
+        run(data, owner.name).await;
     })
 }
 
 /// One round after another: expand a batch of events, claim as many due instances as there
 /// are free places, start serving each, sleep until something is due or written.
-async fn run(data: Data<Site>) {
+async fn run(data: Data<Site>, owner: Arc<str>) {
     let federation = data.settings().federation.clone();
     let places = usize::try_from(federation.delivery_workers.max(1)).unwrap_or(1);
     let slots = Arc::new(Semaphore::new(places));
@@ -95,8 +96,10 @@ async fn run(data: Data<Site>) {
     let retry_places = (places / RETRY_SHARE).max(1);
     let retry_slots = Arc::new(Semaphore::new(retry_places));
     let slow_after = Duration::from_secs_f64(federation.connect_timeout_seconds);
-    let lease = TimeDelta::seconds((BATCH as f64 * federation.request_timeout_seconds) as i64 + 60)
-        .max(TimeDelta::minutes(LEASE_MINUTES));
+    // Leases are renewed every third of a lease while this worker sends.
+    let lease = TimeDelta::milliseconds((federation.delivery_lease_seconds * 1000.0) as i64);
+    let renew_every = Duration::from_secs_f64(federation.delivery_lease_seconds / 3.0);
+    let mut renewed = Instant::now();
     let sender = match super::client(&data.settings().federation) {
         Ok(client) => Sender {
             client,
@@ -140,10 +143,24 @@ async fn run(data: Data<Site>) {
                 busy.remove(&id);
             }
         }
+        if !busy.is_empty() && renewed.elapsed() >= renew_every {
+            let held: Vec<i64> = busy.iter().copied().collect();
+            match data.renew_instances(held, owner.clone(), lease).await {
+                Ok(n) if n < busy.len() => {
+                    tracing::warn!(held = n, serving = busy.len(), "some delivery leases ran out before they were renewed (the database was too slow?); another process may send to those servers too");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "renewing delivery leases failed"),
+            }
+            renewed = Instant::now();
+        }
         let free = (slots.available_permits() + retry_slots.available_permits())
             .min((places * WAITING_FACTOR).saturating_sub(tasks.len()));
         if free > 0 {
-            match data.claim_due_instances(free as i64, lease).await {
+            match data
+                .claim_due_instances(free as i64, owner.clone(), lease)
+                .await
+            {
                 Ok(instances) => {
                     for instance in instances {
                         let pool = if instance.failures == 0 {
@@ -156,10 +173,15 @@ async fn run(data: Data<Site>) {
                             Some(place) => {
                                 let data = data.reset_request_count();
                                 let sender = sender.clone();
+                                let owner = owner.clone();
                                 tasks.spawn(async move {
                                     let id = instance.id;
-                                    serve_instance(&data, &sender, instance, place, slow_after)
-                                        .await;
+                                    let held = Held {
+                                        instance,
+                                        owner,
+                                        place,
+                                    };
+                                    serve_instance(&data, &sender, held, slow_after).await;
                                     id
                                 });
                             }
@@ -167,7 +189,9 @@ async fn run(data: Data<Site>) {
                             // place is left): give the claim back, or it would hold the
                             // instance for the lease.
                             None => {
-                                if let Err(e) = data.release_instance(instance.id, false).await {
+                                let release =
+                                    data.release_instance(instance.id, owner.clone(), false);
+                                if let Err(e) = release.await {
                                     tracing::error!(error = %e, "releasing an instance failed");
                                 }
                             }
@@ -190,6 +214,12 @@ async fn run(data: Data<Site>) {
                 Ok(Some(None)) => IDLE_POLL,
                 _ => IDLE_POLL,
             }
+        };
+        // While sending, awake in time to renew the leases.
+        let sleep = if busy.is_empty() {
+            sleep
+        } else {
+            sleep.min(renew_every.saturating_sub(renewed.elapsed()))
         };
         tokio::select! {
             _ = data.outbox_wait() => {}
@@ -224,17 +254,57 @@ async fn expand_events(data: &Data<Site>) -> Result<bool, FederationError> {
     Ok(more)
 }
 
+/// The name this worker's leases are held in: `HOST:PORT/PID-RANDOM` (the machine, the port
+/// the process listens on and its id, for an operator to tell which process holds a server;
+/// the random part tells apart two runs of one process id).
+struct LeaseOwner {
+    name: Arc<str>,
+    /// `HOST:PORT/`, the prefix of every name a process listening here has had, when the
+    /// machine's name and the port are known.
+    place: Option<String>,
+}
+
+impl LeaseOwner {
+    fn of(server: &crate::config::ServerSettings) -> LeaseOwner {
+        // Linux says the machine's name here; elsewhere the variable most shells set.
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty());
+        let place = host
+            .filter(|_| server.port != 0)
+            .map(|host| format!("{host}:{}/", server.port));
+        let name = format!(
+            "{}{}-{}",
+            place.as_deref().unwrap_or("?/"),
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        );
+        LeaseOwner {
+            name: name.into(),
+            place,
+        }
+    }
+}
+
+/// An instance claimed by this worker (`owner`), and the place it sends in.
+struct Held {
+    instance: Instance,
+    owner: Arc<str>,
+    place: OwnedSemaphorePermit,
+}
+
 /// Sends an instance's deliveries in order until its queue is empty, a delivery fails, or
 /// [`BATCH`] have gone; then lets go of it. It holds one of the worker's places while it
 /// sends; a send still unanswered after `slow_after` gives the place back (another server
 /// gets it) and is waited for to its end, after which the instance is let go.
-async fn serve_instance(
-    data: &Data<Site>,
-    sender: &Sender,
-    instance: Instance,
-    place: OwnedSemaphorePermit,
-    slow_after: Duration,
-) {
+async fn serve_instance(data: &Data<Site>, sender: &Sender, held: Held, slow_after: Duration) {
+    let Held {
+        instance,
+        owner,
+        place,
+    } = held;
     let id = instance.id;
     let mut place = Some(place);
     let mut delivered = false;
@@ -283,7 +353,7 @@ async fn serve_instance(
         }
     }
     drop(place);
-    if let Err(e) = data.release_instance(id, delivered).await {
+    if let Err(e) = data.release_instance(id, owner, delivered).await {
         tracing::error!(error = %e, "releasing an instance failed");
     }
     // More may be waiting (the batch ran out): wake the loop.

@@ -6,7 +6,7 @@
 //! Instances are claimed with a lease in the database, so several processes sharing one
 //! PostgreSQL never deliver to the same instance at the same time.
 
-use std::sync::PoisonError;
+use std::sync::{Arc, PoisonError};
 
 use chrono::{NaiveDateTime, TimeDelta};
 
@@ -51,10 +51,11 @@ pub fn retry_delay(base_secs: f64, max_secs: f64, failures: i64) -> TimeDelta {
 }
 
 impl Site {
-    /// Instances due for delivery, each claimed by this worker for `lease`.
+    /// Instances due for delivery, each claimed by the worker `owner` for `lease`.
     pub async fn claim_due_instances(
         &self,
         limit: i64,
+        owner: Arc<str>,
         lease: TimeDelta,
     ) -> Result<Vec<Instance>, ForumError> {
         self.blocking(move |_inner, conn| {
@@ -64,7 +65,7 @@ impl Site {
                 return Ok(due);
             }
             let ids: Vec<i64> = due.iter().map(|i| i.id).collect();
-            let claimed = outbox::claim(conn, &ids, now, now + lease)?;
+            let claimed = outbox::claim(conn, &ids, &owner, now, now + lease)?;
             Ok(due
                 .into_iter()
                 .filter(|i| claimed.contains(&i.id))
@@ -180,29 +181,50 @@ impl Site {
         heard.remove(domain);
     }
 
-    /// Lets go of an instance claimed by [`Site::claim_due_instances`].
+    /// Lets go of an instance the worker `owner` claimed ([`Site::claim_due_instances`]).
     /// With `delivered`, a delivery went through while it was held: the instance is healthy
     /// (no failures, not dead), in the same statement.
     pub async fn release_instance(
         &self,
         instance_id: i64,
+        owner: Arc<str>,
         delivered: bool,
     ) -> Result<(), ForumError> {
         self.blocking(move |_inner, conn| {
             if delivered {
-                outbox::release_healthy(conn, instance_id, db::now())?;
+                outbox::release_healthy(conn, instance_id, &owner, db::now())?;
             } else {
-                outbox::release(conn, instance_id)?;
+                outbox::release(conn, instance_id, &owner)?;
             }
             Ok(())
         })
         .await
     }
 
-    /// Lets go of every instance claimed by any worker (at start-up).
-    pub async fn release_all_instances(&self) -> Result<(), ForumError> {
-        self.blocking(|_inner, conn| {
-            outbox::release_all(conn)?;
+    /// Extends by `lease` the leases the worker `owner` holds on `instances` (it is still
+    /// sending to them); returns how many it still held.
+    pub async fn renew_instances(
+        &self,
+        instances: Vec<i64>,
+        owner: Arc<str>,
+        lease: TimeDelta,
+    ) -> Result<usize, ForumError> {
+        self.blocking(move |_inner, conn| {
+            Ok(outbox::renew(conn, &instances, &owner, db::now() + lease)?)
+        })
+        .await
+    }
+
+    /// At start-up, lets go of the instances this process's earlier runs held: those held by a
+    /// worker whose name starts with `place` (its machine and port; see the worker). Where the
+    /// database is this process's alone (SQLite), of every instance.
+    pub async fn release_earlier_leases(&self, place: Option<String>) -> Result<(), ForumError> {
+        self.blocking(move |inner, conn| {
+            match (inner.db.backend(), place) {
+                (db::Backend::Sqlite, _) => outbox::release_all(conn, None)?,
+                (db::Backend::Postgres, Some(place)) => outbox::release_all(conn, Some(&place))?,
+                (db::Backend::Postgres, None) => 0,
+            };
             Ok(())
         })
         .await

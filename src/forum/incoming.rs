@@ -14,7 +14,7 @@ pub use super::remote::IncomingPost;
 use super::threads::PostContext;
 use super::visibility::require_federated;
 use super::{Forum, Inner, Post, Site, Thread, User};
-use crate::db::{self, forums, posts, received, threads, users, Conn};
+use crate::db::{self, author_counts, forums, posts, received, threads, users, Conn};
 use crate::error::ForumError;
 
 /// Where a post from elsewhere goes.
@@ -207,10 +207,11 @@ fn insert_post(
     Ok(Some((post, relayed)))
 }
 
-/// Counts a new post in its thread and forum. Every post in a thread updates the same two
-/// rows, which PostgreSQL then holds locked until the transaction ends: done last, just before
-/// the commit, so that concurrent replies to one thread wait on each other as little as can be.
-fn count_new_post(
+/// Counts a new post in its thread, its forum and its author's counts. Every post in a thread
+/// updates the same rows, which PostgreSQL then holds locked until the transaction ends: done
+/// last, just before the commit, so that concurrent replies to one thread wait on each other
+/// as little as can be (and in the order every writer takes them: thread, forum, author).
+pub(super) fn count_new_post(
     conn: &mut Conn<'_>,
     (thread, forum): (&Thread, &Forum),
     post: &Post,
@@ -220,6 +221,8 @@ fn count_new_post(
         threads::count_replies(conn, thread.id, 1, now, (post.created_at, post.id))?;
     }
     forums::count_posts(conn, forum.id, (post.is_opening.into(), 1), now)?;
+    let opening = i64::from(post.is_opening);
+    author_counts::add(conn, post.author_id, forum.id, (opening, 1 - opening))?;
     Ok(())
 }
 
@@ -228,9 +231,9 @@ pub(super) struct DirectStored {
     outcome: DirectOutcome,
     /// Whether a relay was recorded.
     relayed: bool,
-    /// The thread and forum it adds a reply to, and the reply's `created_at` and id, when
-    /// stored.
-    counted: Option<(i64, i64, (NaiveDateTime, i64))>,
+    /// The thread and forum it adds a reply to, the reply's `created_at` and id, and its
+    /// author, when stored.
+    counted: Option<(i64, i64, (NaiveDateTime, i64), i64)>,
 }
 
 /// Counts the replies a batch stored: each thread and forum row updated once, however many
@@ -243,11 +246,13 @@ pub(super) fn count_stored_replies(
     // Per thread: how many replies, and the earliest.
     let mut per_thread = std::collections::BTreeMap::<i64, (i64, (NaiveDateTime, i64))>::new();
     let mut per_forum = std::collections::BTreeMap::<i64, i64>::new();
-    for (thread, forum, key) in stored.iter().filter_map(|s| s.counted) {
+    let mut per_author = std::collections::BTreeMap::<(i64, i64), i64>::new();
+    for (thread, forum, key, author) in stored.iter().filter_map(|s| s.counted) {
         let entry = per_thread.entry(thread).or_insert((0, key));
         entry.0 += 1;
         entry.1 = entry.1.min(key);
         *per_forum.entry(forum).or_default() += 1;
+        *per_author.entry((author, forum)).or_default() += 1;
     }
     let now = db::now();
     for (thread, (replies, first)) in per_thread {
@@ -255,6 +260,9 @@ pub(super) fn count_stored_replies(
     }
     for (forum, posts) in per_forum {
         forums::count_posts(conn, forum, (0, posts), now)?;
+    }
+    for ((author, forum), replies) in per_author {
+        author_counts::add(conn, author, forum, (0, replies))?;
     }
     Ok(())
 }
@@ -431,7 +439,12 @@ impl Site {
             Ok(DirectStored {
                 outcome: DirectOutcome::Stored,
                 relayed,
-                counted: Some((thread.id, forum.id, (post.created_at, post.id))),
+                counted: Some((
+                    thread.id,
+                    forum.id,
+                    (post.created_at, post.id),
+                    post.author_id,
+                )),
             })
         };
         let stored = self

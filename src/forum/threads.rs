@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 pub use super::editing::{PostEdit, PostHistory};
 use super::forums::require_open;
+use super::incoming::count_new_post;
 use super::markdown;
 use super::moderation::{banned_from, moderates, require_not_banned, require_unlocked};
 use super::notifications;
@@ -200,7 +201,6 @@ impl Site {
                     )?;
                     let (post, mentioned) =
                         insert_post(inner, conn, thread.id, by.id, None, true, &body, now)?;
-                    forums::count_posts(conn, forum.id, (1, 1), now)?;
                     post_event(inner, conn, post.id, PostAction::Create)?;
                     notifications::watch_written(inner, conn, &by, (&thread, &forum), true)?;
                     notifications::new_post(
@@ -215,6 +215,7 @@ impl Site {
                             watchers: true,
                         },
                     )?;
+                    count_new_post(conn, (&thread, &forum), &post)?;
                     Ok((forum, thread, post))
                 })
             })
@@ -374,8 +375,6 @@ impl Site {
                     let now = db::now();
                     let (post, mentioned) =
                         insert_post(inner, conn, thread.id, by.id, parent, false, &body, now)?;
-                    threads::count_replies(conn, thread.id, 1, now, (post.created_at, post.id))?;
-                    forums::count_posts(conn, forum.id, (0, 1), now)?;
                     post_event(inner, conn, post.id, PostAction::Create)?;
                     notifications::watch_written(inner, conn, &by, (&thread, &forum), false)?;
                     let answered = notifications::answered_author(conn, thread.id, parent)?;
@@ -391,6 +390,7 @@ impl Site {
                             watchers: true,
                         },
                     )?;
+                    count_new_post(conn, (&thread, &forum), &post)?;
                     Ok(post)
                 })
             })

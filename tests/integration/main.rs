@@ -28,6 +28,7 @@ mod moderation;
 mod notifications;
 mod other_software;
 mod pins;
+mod processes;
 mod properties;
 mod query_plans;
 mod registration;

@@ -151,6 +151,8 @@ async fn everyday_requests_use_indexes_for_every_query() {
         format!("/p/{first}/revisions"),
         "/u/alice".into(),
         "/u/head".into(),
+        format!("/u/head?before={first}"),
+        format!("/u/head?after={first}"),
         "/f/maths/feed.atom".into(),
         format!("/t/{thread}/feed.atom"),
         "/notifications".into(),

@@ -108,7 +108,11 @@ pub async fn reads(
             None,
         ),
         ("profile, page 1", format!("/u/{profile}"), None),
-        ("profile, page 300", format!("/u/{profile}?page=300"), None),
+        (
+            "profile, page 300",
+            profile_page(&nobody, profile, 300).await?,
+            None,
+        ),
     ];
     for (scenario, path, header) in reads {
         // Each page answers before it is loaded.
@@ -153,4 +157,28 @@ pub async fn reads(
         println!("(added to {})", out.display());
     }
     Ok(rows)
+}
+
+/// The address of page `n` of a profile: reached by following its `older` pages through the
+/// API (pages are found by a post's key), or by number on a build that numbers them.
+async fn profile_page(nobody: &Api, name: &str, n: usize) -> anyhow::Result<String> {
+    let mut query = String::new();
+    for _ in 1..n {
+        let page = nobody
+            .call(
+                reqwest::Method::GET,
+                &format!("/api/v1/users/{name}{query}"),
+                None,
+            )
+            .await?;
+        let paging = &page["paging"];
+        if paging.get("older").is_none() {
+            return Ok(format!("/u/{name}?page={n}"));
+        }
+        let older = paging["older"]
+            .as_str()
+            .ok_or_else(|| anyhow::anyhow!("profile of {name}: fewer than {n} pages"))?;
+        query = older[older.find('?').unwrap_or(older.len())..].to_string();
+    }
+    Ok(format!("/u/{name}{query}"))
 }

@@ -259,12 +259,18 @@ impl Site {
             conn.transaction(|conn| {
                 let moved = threads::set_forum(conn, id, to.id)?;
                 let posts = 1 + thread.reply_count;
-                forums::shift_counts(conn, from.id, (-1, -posts), None)?;
                 let latest = to
                     .last_activity_at
                     .is_none_or(|at| at < thread.last_activity_at)
                     .then_some(thread.last_activity_at);
-                forums::shift_counts(conn, to.id, (1, posts), latest)?;
+                // The forums' rows in id order, then their authors' counts (the order every
+                // writer takes them in).
+                let mut shifts = [(from.id, (-1, -posts), None), (to.id, (1, posts), latest)];
+                shifts.sort_by_key(|(forum, _, _)| *forum);
+                for (forum, counts, latest) in shifts {
+                    forums::shift_counts(conn, forum, counts, latest)?;
+                }
+                author_counts::move_thread(conn, id, from.id, to.id)?;
                 record(conn, &from, &by, Action::Move, Target::thread(id), &why)?;
                 record(conn, &to, &by, Action::Move, Target::thread(id), &why)?;
                 Ok(moved)

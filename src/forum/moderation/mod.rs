@@ -27,7 +27,7 @@ use super::types::Reason;
 use super::visibility::{require_can_read, require_federated};
 use super::{require_admin, Forum, Inner, Paging, Post, Site, Thread, User};
 use crate::db::moderation::{self as log, LogEntry, NewLogEntry};
-use crate::db::{self, forums, threads, users, Conn};
+use crate::db::{self, author_counts, forums, threads, users, Conn};
 use crate::error::{ForumError, Validator};
 
 /// What a moderator did, as the log records it.

@@ -1,0 +1,3 @@
+DROP TRIGGER posts_shown_counted ON posts;
+DROP FUNCTION staffroom_post_shown_counted();
+DROP TABLE author_counts;

@@ -1,0 +1,2 @@
+DROP TRIGGER posts_shown_counted;
+DROP TABLE author_counts;

@@ -1,0 +1,84 @@
+//! How many posts each person has shown (neither deleted nor removed) in each forum: the
+//! counts of a profile, summed over the forums its reader may see.
+//!
+//! New posts and moved threads are counted here by the code that stores or moves them, after
+//! the thread's and forums' rows and in key order, so that concurrent writers take these rows
+//! in one order (on PostgreSQL each stays locked until the commit). Deletions, removals and
+//! restorations are counted by a trigger (the `author_counts` migration), whatever code makes
+//! them.
+
+use std::collections::BTreeMap;
+
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+
+use super::schema::{author_counts, posts};
+use super::{dispatch, Conn};
+
+/// Counts `(threads, replies)` new posts by `author_id` in `forum_id`.
+pub fn add(
+    conn: &mut Conn<'_>,
+    author_id: i64,
+    forum_id: i64,
+    (threads, replies): (i64, i64),
+) -> QueryResult<usize> {
+    dispatch!(conn, |c| diesel::insert_into(author_counts::table)
+        .values((
+            author_counts::author_id.eq(author_id),
+            author_counts::forum_id.eq(forum_id),
+            author_counts::threads.eq(threads),
+            author_counts::replies.eq(replies),
+        ))
+        .on_conflict((author_counts::author_id, author_counts::forum_id))
+        .do_update()
+        .set((
+            author_counts::threads.eq(author_counts::threads + excluded(author_counts::threads)),
+            author_counts::replies.eq(author_counts::replies + excluded(author_counts::replies)),
+        ))
+        .execute(c))
+}
+
+/// How many posts a person has shown outside the forums `hidden`: (opening posts, replies).
+/// One row per forum they wrote in, by the primary key.
+pub fn of_author(conn: &mut Conn<'_>, author_id: i64, hidden: &[i64]) -> QueryResult<(i64, i64)> {
+    let rows: Vec<(i64, i64, i64)> = dispatch!(conn, |c| author_counts::table
+        .filter(author_counts::author_id.eq(author_id))
+        .select((
+            author_counts::forum_id,
+            author_counts::threads,
+            author_counts::replies,
+        ))
+        .load(c))?;
+    Ok(rows
+        .iter()
+        .filter(|(forum, _, _)| !hidden.contains(forum))
+        .fold((0, 0), |(t, r), (_, threads, replies)| {
+            (t + threads, r + replies)
+        }))
+}
+
+/// Moves the counts of a thread's shown posts from forum `from` to forum `to` (the thread has
+/// moved), in key order.
+pub fn move_thread(conn: &mut Conn<'_>, thread_id: i64, from: i64, to: i64) -> QueryResult<()> {
+    // Every shown post's author and kind, read by `posts_thread_replies` and added up here (a
+    // `GROUP BY author_id` would need a temporary tree).
+    let shown: Vec<(i64, bool)> = dispatch!(conn, |c| posts::table
+        .filter(posts::thread_id.eq(thread_id))
+        .filter(posts::deleted_at.is_null())
+        .filter(posts::removed_at.is_null())
+        .select((posts::author_id, posts::is_opening))
+        .load(c))?;
+    let mut moved = BTreeMap::<(i64, i64), (i64, i64)>::new();
+    for (author, opening) in shown {
+        let (threads, replies) = if opening { (1, 0) } else { (0, 1) };
+        for (forum, sign) in [(from, -1), (to, 1)] {
+            let counts = moved.entry((author, forum)).or_default();
+            counts.0 += sign * threads;
+            counts.1 += sign * replies;
+        }
+    }
+    for ((author, forum), counts) in moved {
+        add(conn, author, forum, counts)?;
+    }
+    Ok(())
+}
