@@ -18,7 +18,9 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::support::{csrf_in, postgres_url, report_postgres_skipped, TestDatabase, PASSWORD};
+use crate::support::{
+    api_at as api, csrf_in, postgres_url, report_postgres_skipped, TestDatabase, PASSWORD,
+};
 
 /// How long a process's hold on a server lasts unless renewed (short, so the test is quick).
 const LEASE_SECONDS: &str = "2";
@@ -102,32 +104,6 @@ async fn serve(db_url: &str, public: u16, port: u16) -> tokio::process::Child {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     child
-}
-
-/// An API call to `base`; returns (status, JSON).
-async fn api(
-    base: &str,
-    method: Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    // A connection per call, so that calls through the proxy go to each process in turn.
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(0)
-        .build()
-        .unwrap();
-    let mut req = client.request(method, format!("{base}{path}"));
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
 /// A server on loopback with one person, `reader`, who follows a forum; it records every
