@@ -3,8 +3,62 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::thread_reads;
+use super::schema::{bans, forum_moderators, thread_reads};
 use super::{dispatch, Conn};
+
+/// What a thread's page needs to know about a logged-in reader, found in one statement (on
+/// PostgreSQL each statement is a round trip to the server).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReaderState {
+    /// They are one of the forum's moderators (administrators are not listed).
+    pub moderator: bool,
+    /// A ban from the forum or the whole instance is in force (read it with
+    /// `bans::in_force`).
+    pub banned: bool,
+    /// How many posts of the thread they have seen (none: they never opened it).
+    pub posts_read: Option<i64>,
+    /// They watch the thread by their own choice.
+    pub watching: bool,
+}
+
+/// The reader `user_id`'s state on thread `thread_id` of forum `forum_id` at `now`: each part by
+/// its table's index (`forum_moderators_pair`, `bans_person`, `thread_reads`'s primary key).
+pub fn reader_state(
+    conn: &mut Conn<'_>,
+    user_id: i64,
+    forum_id: i64,
+    thread_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<ReaderState> {
+    let (moderator, banned, posts_read, watching) = dispatch!(conn, |c| diesel::select((
+        diesel::dsl::exists(
+            forum_moderators::table
+                .filter(forum_moderators::forum_id.eq(forum_id))
+                .filter(forum_moderators::user_id.eq(user_id)),
+        ),
+        diesel::dsl::exists(
+            bans::table
+                .filter(bans::user_id.eq(user_id))
+                .filter(bans::forum_id.eq(forum_id).or(bans::forum_id.is_null()))
+                .filter(bans::expires_at.is_null().or(bans::expires_at.gt(now))),
+        ),
+        thread_reads::table
+            .find((user_id, thread_id))
+            .select(thread_reads::posts_read)
+            .single_value(),
+        thread_reads::table
+            .find((user_id, thread_id))
+            .select(thread_reads::watching)
+            .single_value(),
+    ))
+    .get_result::<(bool, bool, Option<i64>, Option<bool>)>(c))?;
+    Ok(ReaderState {
+        moderator,
+        banned,
+        posts_read,
+        watching: watching.unwrap_or(false),
+    })
+}
 
 /// How many posts of the thread the person has seen (none: they never opened it). Through the
 /// primary key.

@@ -7,7 +7,7 @@ pub use super::editing::{PostEdit, PostHistory};
 use super::forums::require_open;
 use super::incoming::count_new_post;
 use super::markdown;
-use super::moderation::{banned_from, moderates, require_not_banned, require_unlocked};
+use super::moderation::{banned_from, require_not_banned, require_unlocked};
 use super::notifications;
 use super::outbox::{post_event, PostAction};
 use super::types::{PostBody, ThreadTitle};
@@ -230,10 +230,10 @@ impl Site {
         self.thread_page_for(id, page, None).await
     }
 
-    /// [`Site::thread_page`] for a logged-in viewer: also which posts they marked helpful and
-    /// whether they moderate the forum, and whether a ban keeps them from posting (three more
-    /// queries; two for an administrator; one more in a members-only forum). 404 to anyone
-    /// who may not read the thread.
+    /// [`Site::thread_page`] for a logged-in viewer: also which posts they marked helpful,
+    /// and in one statement whether they moderate the forum, whether a ban keeps them from
+    /// posting and how far they had read (two more queries; a third to read a ban in force;
+    /// one more in a members-only forum). 404 to anyone who may not read the thread.
     pub async fn thread_page_for(
         &self,
         id: i64,
@@ -267,30 +267,34 @@ impl Site {
                     }
                     None => Vec::new(),
                 };
-                let viewer_moderates = match &viewer {
-                    Some(user) => moderates(conn, user, &forum)?,
-                    None => false,
-                };
-                let viewer_banned = match &viewer {
-                    Some(user) => banned_from(conn, user, &forum)?,
+                // Whether the reader moderates, is banned and how far they had read: one
+                // statement ([`reads::reader_state`]).
+                let state = match &viewer {
+                    Some(user) => Some((
+                        user,
+                        reads::reader_state(conn, user.id, forum.id, thread.id, db::now())?,
+                    )),
                     None => None,
                 };
+                let admin = viewer.as_ref().is_some_and(|u| u.local && u.is_admin);
+                let viewer_moderates = admin || state.is_some_and(|(_, s)| s.moderator);
+                let viewer_banned = match state {
+                    // The message needs the ban itself: read only when there is one.
+                    Some((user, s)) if s.banned && !admin => banned_from(conn, user, &forum)?,
+                    _ => None,
+                };
                 // How far the reader has read: written only when this page takes them further.
-                let (viewer_had_read, viewer_watches) = match &viewer {
-                    Some(user) => {
-                        let (before, watching) = match reads::state(conn, user.id, thread.id)? {
-                            Some((read, watching)) => (Some(read), watching.unwrap_or(false)),
-                            None => (None, false),
-                        };
+                let (viewer_had_read, viewer_watches) = match state {
+                    Some((user, s)) => {
                         let seen = 1 + paging.offset() + rows.len() as i64;
-                        if seen > before.unwrap_or(0) {
+                        if seen > s.posts_read.unwrap_or(0) {
                             reads::record(conn, user.id, thread.id, seen, db::now())?;
                             // What they now see, they need no longer be told about.
                             let mut shown: Vec<i64> = rows.iter().map(|(p, _)| p.id).collect();
                             shown.push(opening.id);
                             notifications::seen(conn, user.id, &shown)?;
                         }
-                        (before, watching)
+                        (s.posts_read, s.watching)
                     }
                     None => (None, false),
                 };
