@@ -438,6 +438,18 @@ mod tests {
     }
 
     #[test]
+    fn a_delivery_lease_out_of_range_is_refused() {
+        let var = "STAFFROOM__FEDERATION__DELIVERY_LEASE_SECONDS";
+        for bad in ["0", "0.5", "3601", "NaN"] {
+            let result = Settings::load_with_env(None, env(&[(var, bad)]));
+            let error = result.err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(error.contains("delivery_lease_seconds"), "{bad}: {error}");
+        }
+        let s = Settings::load_with_env(None, env(&[(var, "2")])).unwrap();
+        assert_eq!(s.federation.delivery_lease_seconds, 2.0);
+    }
+
+    #[test]
     fn a_timeout_that_cannot_work_is_refused() {
         for key in ["INBOX", "CONNECT", "REQUEST"] {
             let var = format!("STAFFROOM__FEDERATION__{key}_TIMEOUT_SECONDS");

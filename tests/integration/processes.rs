@@ -7,9 +7,9 @@
 
 use std::collections::HashMap;
 use std::process::Stdio;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use activitypub_federation::http_signatures::{generate_actor_keypair, Keypair};
 use actix_web::{web, HttpResponse};
@@ -19,7 +19,8 @@ use serde_json::{json, Value};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::support::{
-    api_at as api, csrf_in, postgres_url, report_postgres_skipped, TestDatabase, PASSWORD,
+    api_at as api, csrf_in, postgres_url, report_postgres_skipped, wait_until, TestDatabase,
+    PASSWORD,
 };
 
 /// How long a process's hold on a server lasts unless renewed (short, so the test is quick).
@@ -92,26 +93,22 @@ async fn serve(db_url: &str, public: u16, port: u16) -> tokio::process::Child {
         .arg("serve")
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while reqwest::get(format!("http://127.0.0.1:{port}/"))
-        .await
-        .is_err()
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the process on {port} never answered"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until("the process to answer", || async {
+        reqwest::get(format!("http://127.0.0.1:{port}/"))
+            .await
+            .is_ok()
+    })
+    .await;
     child
 }
 
 /// A server on loopback with one person, `reader`, who follows a forum; it records every
-/// activity its inboxes receive, each after `delay_ms` (a slow server).
+/// activity its inboxes receive, and answers only while `open` says so (a server that holds a
+/// delivery in flight until the test lets it go).
 struct StandIn {
     base: String,
     keys: Keypair,
-    delay_ms: AtomicU64,
+    open: tokio::sync::watch::Sender<bool>,
     received: Mutex<Vec<Value>>,
 }
 
@@ -145,12 +142,10 @@ async fn reader(state: web::Data<Arc<StandIn>>) -> HttpResponse {
 }
 
 async fn inbox(state: web::Data<Arc<StandIn>>, body: web::Bytes) -> HttpResponse {
-    let delay = state.delay_ms.load(Ordering::Relaxed);
-    if delay > 0 {
-        tokio::time::sleep(Duration::from_millis(delay)).await;
-    }
     let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     state.received.lock().unwrap().push(value);
+    // The sender waits for the answer until the gate opens (never closed: it stays open).
+    let _ = state.open.subscribe().wait_for(|open| *open).await;
     HttpResponse::Accepted().finish()
 }
 
@@ -161,7 +156,7 @@ async fn follower(forum: &str, inbox_url: &str) -> (Arc<StandIn>, actix_web::dev
     let stand_in = Arc::new(StandIn {
         base: format!("http://localhost:{port}"),
         keys: generate_actor_keypair().unwrap(),
-        delay_ms: AtomicU64::new(0),
+        open: tokio::sync::watch::Sender::new(true),
         received: Mutex::new(Vec::new()),
     });
     let state = web::Data::new(stand_in.clone());
@@ -207,13 +202,21 @@ fn threads_received(stand_in: &StandIn) -> Vec<(String, i64)> {
         .collect()
 }
 
-/// Waits up to `seconds` until `check` holds.
-async fn wait_for(what: &str, seconds: u64, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    while !check() {
-        assert!(Instant::now() < deadline, "{what}: not after {seconds} s");
-        tokio::time::sleep(Duration::from_millis(20)).await;
+/// Whether nothing waits to be sent: every outbox event expanded and every delivery made.
+fn nothing_waits(db_url: &str) -> bool {
+    #[derive(diesel::QueryableByName)]
+    struct Waiting {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
     }
+    let mut conn = PgConnection::establish(db_url).unwrap();
+    let waiting: Waiting = diesel::sql_query(
+        "SELECT (SELECT COUNT(*) FROM deliveries) \
+         + (SELECT COUNT(*) FROM outbox_events WHERE expanded_at IS NULL) AS n",
+    )
+    .get_result(&mut conn)
+    .unwrap();
+    waiting.n == 0
 }
 
 /// Who holds each stand-in's server's lease now: domain -> lease owner.
@@ -350,7 +353,7 @@ async fn two_processes_share_one_postgresql_behind_one_address() {
         followers.push(follower(&forum_url, &format!("{site}/f/maths/inbox")).await);
     }
     for (stand_in, _) in &followers {
-        wait_for("the Accept", 20, || {
+        wait_until("the Accept", || async {
             stand_in.received().iter().any(|a| a["type"] == "Accept")
         })
         .await;
@@ -366,14 +369,9 @@ async fn two_processes_share_one_postgresql_behind_one_address() {
         assert_eq!(status, 201, "{body}");
         started.push(body["thread"]["id"].as_i64().unwrap());
     }
-    for (stand_in, _) in &followers {
-        wait_for("every thread", 30, || {
-            let got: Vec<i64> = threads_received(stand_in).iter().map(|t| t.1).collect();
-            started.iter().all(|t| got.contains(t))
-        })
-        .await;
-    }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Once nothing waits to be sent, everything sent has arrived (a delivery is done only
+    // when its server answered).
+    wait_until("the outbox drained", || async { nothing_waits(&db_url) }).await;
     for (stand_in, _) in &followers {
         let received = threads_received(stand_in);
         let mut ids: Vec<&String> = received.iter().map(|r| &r.0).collect();
@@ -385,11 +383,17 @@ async fn two_processes_share_one_postgresql_behind_one_address() {
         assert!(order.is_sorted(), "in the order started: {order:?}");
     }
 
-    // The followers turn slow and twenty threads are started. In the middle of the fan-out,
-    // the process that holds the followers' servers (its id is in its leases' name) is
-    // killed; the other takes them over when the leases end, and finishes.
     for (stand_in, _) in &followers {
-        stand_in.delay_ms.store(150, Ordering::Relaxed);
+        let received: Vec<i64> = threads_received(stand_in).iter().map(|t| t.1).collect();
+        assert!(started.iter().all(|t| received.contains(t)), "{received:?}");
+    }
+
+    // The followers hold the next delivery unanswered, and twenty threads are started. With
+    // a delivery in flight to each follower, the process that holds the followers' servers
+    // (its id is in its leases' name) is killed and the followers answer again; the other
+    // process takes the servers over when the leases end, and finishes.
+    for (stand_in, _) in &followers {
+        stand_in.open.send_replace(false);
     }
     let before: Vec<usize> = followers
         .iter()
@@ -402,19 +406,18 @@ async fn two_processes_share_one_postgresql_behind_one_address() {
         assert_eq!(status, 201, "{body}");
         started.push(body["thread"]["id"].as_i64().unwrap());
     }
-    wait_for("the fan-out under way", 20, || {
+    wait_until("a delivery in flight to each follower", || async {
         followers
             .iter()
             .zip(&before)
-            .all(|((s, _), n)| threads_received(s).len() >= n + 2)
+            .all(|((s, _), n)| threads_received(s).len() > *n)
     })
     .await;
     let domains: Vec<String> = followers
         .iter()
         .map(|(s, _)| s.base.trim_start_matches("http://").to_string())
         .collect();
-    let mut pg = PgConnection::establish(&db_url).unwrap();
-    let held = lease_owners(&mut pg);
+    let held = lease_owners(&mut PgConnection::establish(&db_url).unwrap());
     let holder = domains
         .iter()
         .find_map(|d| held.get(d).cloned().flatten())
@@ -434,9 +437,12 @@ async fn two_processes_share_one_postgresql_behind_one_address() {
     let survivor_pid = survivor.id().unwrap().to_string();
     killed.kill().await.unwrap();
     let killed_at = Instant::now();
+    for (stand_in, _) in &followers {
+        stand_in.open.send_replace(true);
+    }
     // The survivor takes the dead process's servers.
-    wait_for("the servers taken over", 30, || {
-        let now = lease_owners(&mut pg);
+    wait_until("the servers taken over", || async {
+        let now = lease_owners(&mut PgConnection::establish(&db_url).unwrap());
         domains.iter().any(|d| {
             now.get(d)
                 .cloned()
@@ -445,15 +451,15 @@ async fn two_processes_share_one_postgresql_behind_one_address() {
         })
     })
     .await;
-    for (stand_in, _) in &followers {
-        wait_for("every thread after the kill", 60, || {
-            let got: Vec<i64> = threads_received(stand_in).iter().map(|t| t.1).collect();
-            started.iter().all(|t| got.contains(t))
-        })
-        .await;
-    }
+    wait_until("the outbox drained after the kill", || async {
+        nothing_waits(&db_url)
+    })
+    .await;
     let took = killed_at.elapsed();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    for (stand_in, _) in &followers {
+        let received: Vec<i64> = threads_received(stand_in).iter().map(|t| t.1).collect();
+        assert!(started.iter().all(|t| received.contains(t)), "{received:?}");
+    }
     for (stand_in, _) in &followers {
         let received = threads_received(stand_in);
         let order: Vec<i64> = received.iter().map(|r| r.1).collect();
