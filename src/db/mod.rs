@@ -34,6 +34,7 @@ pub mod mentions;
 pub mod moderation;
 pub mod notifications;
 pub mod outbox;
+pub mod pool;
 pub mod posts;
 pub mod reads;
 pub mod received;
@@ -48,13 +49,13 @@ pub mod users;
 pub mod watches;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
-use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection};
+use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, PooledConnection};
+use diesel::r2d2::{ConnectionManager, PooledConnection};
 use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
@@ -132,7 +133,7 @@ impl Conn<'_> {
 }
 
 type SqlitePool = diesel::r2d2::Pool<ConnectionManager<SqliteConnection>>;
-type PgPool = diesel::r2d2::Pool<ConnectionManager<PgConnection>>;
+type PgPool = diesel::r2d2::Pool<pool::PgManager>;
 
 enum Pool {
     Sqlite(SqlitePool),
@@ -199,59 +200,7 @@ pub fn sql_false() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
 #[derive(Clone)]
 pub struct Db {
     pool: Arc<Pool>,
-    stats: Arc<QueryStats>,
-}
-
-/// What the instrumentation on every pooled connection keeps.
-#[derive(Debug, Default)]
-struct QueryStats {
-    count: AtomicU64,
-    recording: AtomicBool,
-    recorded: Mutex<Vec<String>>,
-}
-
-/// Counts statements as they start, and records their SQL while recording is on.
-struct QueryCounter(Arc<QueryStats>);
-
-impl Instrumentation for QueryCounter {
-    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
-        if let InstrumentationEvent::StartQuery { query, .. } = event {
-            self.0.count.fetch_add(1, Ordering::Relaxed);
-            if self.0.recording.load(Ordering::Relaxed) {
-                if let Ok(mut recorded) = self.0.recorded.lock() {
-                    recorded.push(query.to_string());
-                }
-            }
-        }
-    }
-}
-
-#[derive(Debug)]
-struct SqliteSetup(Arc<QueryStats>);
-
-impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqliteSetup {
-    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
-        // busy_timeout first: the pool opens connections in parallel, and switching a new
-        // file to WAL takes a lock the others must wait for rather than fail on. Foreign keys
-        // are off by default in SQLite; WAL lets readers run beside the writer.
-        conn.batch_execute(
-            "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
-             PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
-        )
-        .map_err(diesel::r2d2::Error::QueryError)?;
-        conn.set_instrumentation(QueryCounter(self.0.clone()));
-        Ok(())
-    }
-}
-
-#[derive(Debug)]
-struct PgSetup(Arc<QueryStats>);
-
-impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for PgSetup {
-    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
-        conn.set_instrumentation(QueryCounter(self.0.clone()));
-        Ok(())
-    }
+    stats: Arc<pool::QueryStats>,
 }
 
 /// What a database URL points at.
@@ -289,7 +238,7 @@ impl DatabaseUrl {
 impl Db {
     /// Opens a pool for `url` with `size` connections and applies pending migrations.
     pub fn connect(url: &str, size: u32) -> Result<Db, DbError> {
-        let stats = Arc::new(QueryStats::default());
+        let stats = Arc::new(pool::QueryStats::default());
         let pool = match DatabaseUrl::parse(url)? {
             DatabaseUrl::Sqlite(path) => {
                 if let Some(parent) = Path::new(&path).parent() {
@@ -305,7 +254,9 @@ impl Db {
                     diesel::r2d2::Pool::builder()
                         .max_size(size)
                         .connection_timeout(Duration::from_secs(30))
-                        .connection_customizer(Box::new(SqliteSetup(stats.clone())))
+                        // A file opened in this process cannot be lost (see `pool`).
+                        .test_on_check_out(false)
+                        .connection_customizer(Box::new(pool::SqliteSetup(stats.clone())))
                         .build(manager)?,
                 )
             }
@@ -313,13 +264,11 @@ impl Db {
                 // One attempt first: the pool would retry for its whole timeout, logging each.
                 PgConnection::establish(&url)
                     .map_err(|e| DbError::Unusable(format!("cannot connect to PostgreSQL: {e}")))?;
-                let manager = ConnectionManager::<PgConnection>::new(url);
                 Pool::Pg(
                     diesel::r2d2::Pool::builder()
                         .max_size(size)
                         .connection_timeout(Duration::from_secs(30))
-                        .connection_customizer(Box::new(PgSetup(stats.clone())))
-                        .build(manager)?,
+                        .build(pool::PgManager::new(url, stats.clone()))?,
                 )
             }
         };

@@ -9,6 +9,7 @@ mod api;
 mod bans;
 mod browser;
 mod cli;
+mod connections;
 mod context_backfill;
 mod conversation;
 mod delivery;

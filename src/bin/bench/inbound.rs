@@ -31,7 +31,11 @@ async fn number_bonds(
 
 /// Signed `Create(Note)`s from the person `/u/writer` of each stand-in on `ports`, replying to
 /// `thread_url` in `forum`: `per_server` each, signed before the clock starts so that the
-/// signing (the senders' work, not the server's) is not measured.
+/// signing (the senders' work, not the server's) is not measured. They carry no `published`
+/// time, so the server dates each as it arrives: a real server stamps a reply as it is written
+/// and sends it at once, so replies arrive in the order they were written. (Stamped as they
+/// are signed, all before the first is sent, they would arrive hundreds of places out of that
+/// order as the stand-ins drift apart, and each would move every reply stored after its date.)
 async fn presigned_replies(
     client: &reqwest::Client,
     ports: &[u16],
@@ -66,7 +70,6 @@ async fn presigned_replies(
                         "inReplyTo": thread_url,
                         "to": [forum, "https://www.w3.org/ns/activitystreams#Public"],
                         "audience": forum,
-                        "published": chrono::Utc::now().to_rfc3339(),
                     },
                 });
                 let body = serde_json::to_vec(&create)?;
@@ -142,15 +145,40 @@ pub async fn inbound(args: &Args, instance: &Instance, backend: &str) -> anyhow:
         &inbox,
     )
     .await?;
+    let statements = site.db().query_count();
+    if args.statements {
+        site.db().start_recording();
+    }
     let started = Instant::now();
     let (taken, failed) = send_all(&client, &inbox, requests).await;
     let elapsed = started.elapsed().as_secs_f64();
+    let statements = site.db().query_count() - statements;
+    if args.statements {
+        print_shapes(&site.db().stop_recording(), taken);
+    }
     let stored = site.thread_page(thread.id, None).await?.paging.total;
     println!(
-        "{backend}: {servers} servers sending signed replies as fast as they are answered: {:.0} a second taken over {elapsed:.1} s ({taken} in all, {failed} failed), {stored} stored",
+        "{backend}: {servers} servers sending signed replies as fast as they are answered: {:.0} a second taken over {elapsed:.1} s ({taken} in all, {failed} failed), {stored} stored, {:.1} statements each",
         taken as f64 / elapsed,
+        statements as f64 / taken.max(1) as f64,
     );
     Ok(())
+}
+
+/// Statements by shape (their SQL without the bound values, cut to a line), most run first,
+/// each with how many ran per reply taken.
+fn print_shapes(recorded: &[String], taken: usize) {
+    let mut shapes = HashMap::<String, usize>::new();
+    for statement in recorded {
+        let sql = statement.split("-- binds").next().unwrap_or(statement);
+        let shape: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+        *shapes.entry(shape.chars().take(110).collect()).or_default() += 1;
+    }
+    let mut shapes: Vec<(String, usize)> = shapes.into_iter().collect();
+    shapes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    for (shape, count) in shapes {
+        println!("{:>8.2}  {shape}", count as f64 / taken.max(1) as f64);
+    }
 }
 
 pub async fn relays(args: &Args, instance: &Instance, backend: &str) -> anyhow::Result<()> {

@@ -96,6 +96,10 @@ pub struct Args {
     /// Keep the database afterwards (its address is printed), to look at its plans by hand.
     #[arg(long)]
     keep: bool,
+    /// inbound: also list the statements the server ran while the replies came in, by shape,
+    /// most frequent first, with how many it ran per reply.
+    #[arg(long)]
+    statements: bool,
     /// What the follower servers' NodeInfo says they run (e.g. `lemmy`, `mastodon`); without
     /// it they have no NodeInfo, and get every form of announcement.
     #[arg(long)]
