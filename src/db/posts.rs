@@ -80,32 +80,46 @@ pub struct NewLocalPost<'a> {
 
 /// Inserts a local post.
 pub fn insert_local(conn: &mut Conn<'_>, new: &NewLocalPost<'_>) -> QueryResult<Post> {
-    let position = provisional_position(conn, new.thread_id, new.is_opening)?;
-    dispatch!(conn, |c| diesel::insert_into(posts::table)
-        .values((new, posts::position.eq(position)))
-        .returning(Post::as_returning())
-        .get_result(c))
+    if new.is_opening {
+        dispatch!(conn, |c| diesel::insert_into(posts::table)
+            .values((new, posts::position.eq(None::<i64>)))
+            .returning(Post::as_returning())
+            .get_result(c))
+    } else {
+        dispatch!(conn, |c| diesel::insert_into(posts::table)
+            .values((
+                new,
+                posts::position.eq(provisional_position!(new.thread_id))
+            ))
+            .returning(Post::as_returning())
+            .get_result(c))
+    }
 }
 
-/// A new reply's position as it is written: after the thread's last. Right unless another
-/// transaction adds a reply to the thread meanwhile, or the reply was written before others
-/// here (from elsewhere, late): [`place_replies`] makes it right before the commit, writing
-/// only what is wrong. (Written with the row, a reply needs no second write, which on
-/// PostgreSQL would leave a dead row and new entries in every index of `posts`.)
-fn provisional_position(
-    conn: &mut Conn<'_>,
-    thread_id: i64,
-    is_opening: bool,
-) -> QueryResult<Option<i64>> {
-    if is_opening {
-        return Ok(None);
-    }
-    let last: Option<i64> = dispatch!(conn, |c| posts::table
-        .filter(posts::thread_id.eq(thread_id))
-        .select(diesel::dsl::max(posts::position))
-        .get_result(c))?;
-    Ok(Some(last.unwrap_or(0) + 1))
+diesel::define_sql_function! {
+    /// SQL's `COALESCE` of a number that may be missing and the number to use then (typed as
+    /// the nullable column it is written to).
+    fn coalesce(x: diesel::sql_types::Nullable<diesel::sql_types::BigInt>, y: diesel::sql_types::BigInt) -> diesel::sql_types::Nullable<diesel::sql_types::BigInt>;
 }
+
+/// A new reply's position as it is written: after the thread's last, found by the insert
+/// itself (a subquery, not a statement of its own). Right unless another transaction adds a
+/// reply to the thread meanwhile, or the reply was written before others here (from
+/// elsewhere, late): [`place_replies`] makes it right before the commit, writing only what is
+/// wrong. (Written with the row, a reply needs no second write, which on PostgreSQL would leave
+/// a dead row and new entries in every index of `posts`.)
+macro_rules! provisional_position {
+    ($thread_id:expr) => {
+        coalesce(
+            posts::table
+                .filter(posts::thread_id.eq($thread_id))
+                .select(diesel::dsl::max(posts::position))
+                .single_value(),
+            0_i64,
+        ) + 1_i64
+    };
+}
+use provisional_position;
 
 /// Removes (with who, when and why) or restores a post.
 pub fn set_removed(
@@ -225,7 +239,7 @@ pub fn replies_page(
 /// Makes the positions of a thread's new replies right, `first` (`created_at`, id) being the
 /// earliest of them: each reply from it on numbered after the reply before it, by
 /// `created_at` then id, writing only the positions that are wrong (in the usual case none:
-/// see [`provisional_position`]; a reply from elsewhere that was written before others here
+/// see `provisional_position!`; a reply from elsewhere that was written before others here
 /// moves those after it on). Called with the count of new replies
 /// (`threads::count_replies`), after the thread's row is updated: on PostgreSQL that update
 /// holds the row until the commit, so that two transactions adding replies to one thread are
@@ -469,14 +483,26 @@ pub struct NewRemotePost<'a> {
 /// Inserts a post from another server; `None` when a post with its ActivityPub id is here
 /// already (nothing is inserted then).
 pub fn insert_remote(conn: &mut Conn<'_>, new: &NewRemotePost<'_>) -> QueryResult<Option<Post>> {
-    let position = provisional_position(conn, new.thread_id, new.is_opening)?;
-    let post = dispatch!(conn, |c| diesel::insert_into(posts::table)
-        .values((new, posts::position.eq(position)))
-        .on_conflict(posts::ap_id)
-        .do_nothing()
-        .returning(Post::as_returning())
-        .get_result(c)
-        .optional())?;
+    let post = if new.is_opening {
+        dispatch!(conn, |c| diesel::insert_into(posts::table)
+            .values((new, posts::position.eq(None::<i64>)))
+            .on_conflict(posts::ap_id)
+            .do_nothing()
+            .returning(Post::as_returning())
+            .get_result(c)
+            .optional())?
+    } else {
+        dispatch!(conn, |c| diesel::insert_into(posts::table)
+            .values((
+                new,
+                posts::position.eq(provisional_position!(new.thread_id))
+            ))
+            .on_conflict(posts::ap_id)
+            .do_nothing()
+            .returning(Post::as_returning())
+            .get_result(c)
+            .optional())?
+    };
     // Indexed now unless its HTML comes later (with its anchors, through `set_html`).
     if let Some(post) = post.as_ref().filter(|p| !p.body_html.is_empty()) {
         if post.is_opening {
