@@ -198,8 +198,8 @@ impl Application {
 /// Opens the database (applying migrations) and builds the site service on it.
 pub async fn open_site(settings: Settings) -> anyhow::Result<Site> {
     let url = settings.database.url.clone();
-    let size = settings.database.pool_size;
-    let db = tokio::task::spawn_blocking(move || Db::connect(&url, size))
+    let (size, idle_check) = (settings.database.pool_size, settings.database.idle_check());
+    let db = tokio::task::spawn_blocking(move || Db::connect(&url, size, idle_check))
         .await
         .context("opening the database was interrupted")?
         .with_context(|| format!("cannot open the database at {}", settings.database.url))?;

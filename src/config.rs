@@ -65,6 +65,16 @@ pub struct DatabaseSettings {
     pub url: String,
     /// Connections kept in the pool.
     pub pool_size: u32,
+    /// Seconds a PostgreSQL connection may wait in the pool before it is tested (one
+    /// `SELECT 1`) as it is handed out again (see `db::pool`).
+    pub idle_check_seconds: f64,
+}
+
+impl DatabaseSettings {
+    /// [`Self::idle_check_seconds`] as a duration.
+    pub fn idle_check(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.idle_check_seconds)
+    }
 }
 
 /// `[registration]`
@@ -283,6 +293,10 @@ impl Settings {
         if self.database.pool_size == 0 {
             anyhow::bail!("database.pool_size must be at least 1");
         }
+        let idle = self.database.idle_check_seconds;
+        if !(idle.is_finite() && (0.0..=3600.0).contains(&idle)) {
+            anyhow::bail!("database.idle_check_seconds must be from 0 to 3600");
+        }
         if self.limits.title_max_chars == 0 || self.limits.body_max_bytes == 0 {
             anyhow::bail!("limits.title_max_chars and limits.body_max_bytes must be positive");
         }
@@ -435,6 +449,20 @@ mod tests {
         assert!(s.secure_cookies());
         assert_eq!(s.base_url(), "https://school.example");
         assert_eq!(s.federation_domain(), "school.example");
+    }
+
+    #[test]
+    fn an_idle_check_out_of_range_is_refused() {
+        let var = "STAFFROOM__DATABASE__IDLE_CHECK_SECONDS";
+        for bad in ["-1", "3601", "NaN", "inf"] {
+            let result = Settings::load_with_env(None, env(&[(var, bad)]));
+            let error = result.err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(error.contains("idle_check_seconds"), "{bad}: {error}");
+        }
+        let s = Settings::load_with_env(None, env(&[(var, "0")])).unwrap();
+        assert_eq!(s.database.idle_check(), std::time::Duration::ZERO);
+        let s = Settings::load_with_env(None, env(&[])).unwrap();
+        assert_eq!(s.database.idle_check(), std::time::Duration::from_secs(1));
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub mod mentions;
 pub mod moderation;
 pub mod notifications;
 pub mod outbox;
-pub mod pool;
+mod pool;
 pub mod posts;
 pub mod reads;
 pub mod received;
@@ -236,8 +236,10 @@ impl DatabaseUrl {
 }
 
 impl Db {
-    /// Opens a pool for `url` with `size` connections and applies pending migrations.
-    pub fn connect(url: &str, size: u32) -> Result<Db, DbError> {
+    /// Opens a pool for `url` with `size` connections and applies pending migrations. On
+    /// PostgreSQL a connection that waited in the pool longer than `idle_check` is tested before
+    /// it is handed out again (see `pool`).
+    pub fn connect(url: &str, size: u32, idle_check: Duration) -> Result<Db, DbError> {
         let stats = Arc::new(pool::QueryStats::default());
         let pool = match DatabaseUrl::parse(url)? {
             DatabaseUrl::Sqlite(path) => {
@@ -268,7 +270,7 @@ impl Db {
                     diesel::r2d2::Pool::builder()
                         .max_size(size)
                         .connection_timeout(Duration::from_secs(30))
-                        .build(pool::PgManager::new(url, stats.clone()))?,
+                        .build(pool::PgManager::new(url, stats.clone(), idle_check))?,
                 )
             }
         };

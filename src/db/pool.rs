@@ -5,7 +5,8 @@
 //! of its statements. Here a PostgreSQL connection is tested only when the pool has a reason to
 //! doubt it:
 //!
-//! - it has waited in the pool longer than [`IDLE_CHECK`], so a server restarted or a link
+//! - it has waited in the pool longer than its idle check (`database.idle_check_seconds`, a
+//!   second by default), so a server restarted or a link
 //!   dropped while the forum was quiet costs nobody a failed request; a busy pool hands its
 //!   connections out again within milliseconds and tests none;
 //! - a statement on another connection failed because the connection to PostgreSQL was gone
@@ -30,9 +31,6 @@ use diesel::r2d2::{CustomizeConnection, ManageConnection, R2D2Connection};
 use diesel::result::{DatabaseErrorKind, Error as QueryError};
 use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
-
-/// How long a PostgreSQL connection may wait in the pool before it is tested at check-out.
-pub const IDLE_CHECK: Duration = Duration::from_secs(1);
 
 /// What the instrumentation on every pooled connection keeps.
 #[derive(Debug, Default)]
@@ -140,14 +138,17 @@ pub(super) struct PgManager {
     stats: Arc<QueryStats>,
     /// How many pooled connections have been found lost so far.
     losses: Arc<AtomicU64>,
+    /// How long a connection may wait in the pool before it is tested at check-out.
+    idle_check: Duration,
 }
 
 impl PgManager {
-    pub(super) fn new(url: String, stats: Arc<QueryStats>) -> PgManager {
+    pub(super) fn new(url: String, stats: Arc<QueryStats>, idle_check: Duration) -> PgManager {
         PgManager {
             url,
             stats,
             losses: Arc::default(),
+            idle_check,
         }
     }
 }
@@ -176,7 +177,7 @@ impl ManageConnection for PgManager {
 
     fn is_valid(&self, live: &mut PgLive) -> Result<(), diesel::r2d2::Error> {
         let losses = self.losses.load(Ordering::Acquire);
-        if live.losses_seen != losses || live.returned_at.elapsed() > IDLE_CHECK {
+        if live.losses_seen != losses || live.returned_at.elapsed() > self.idle_check {
             live.conn.ping().map_err(diesel::r2d2::Error::QueryError)?;
             live.losses_seen = losses;
         }

@@ -80,21 +80,17 @@ async fn front_pages(app: &TestApp, n: usize) -> Vec<u16> {
     statuses
 }
 
-/// PostgreSQL drops every connection twice: once while requests come one after another (the
-/// first statement that finds a lost connection fails, and every other connection is tested
-/// before it is used again), and once while the forum is quiet (connections that waited in the
-/// pool longer than its idle check are tested, so nobody's request fails).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgresql_connections_dropped_by_the_server_are_replaced() {
-    if postgres_url().is_none() {
-        report_postgres_skipped();
-        return;
-    }
-    let app = TestApp::spawn(Backend::Postgres).await;
+/// Starts a PostgreSQL server whose pool tests a connection that waited longer than
+/// `idle_check_seconds`, with every pooled connection opened (as many requests at once as the
+/// pool holds, twice over) and a forum to write in; gives it and an administrator's token.
+async fn busy_postgresql(idle_check_seconds: f64) -> (TestApp, String) {
+    let app = TestApp::spawn_with(Backend::Postgres, |s| {
+        s.database.idle_check_seconds = idle_check_seconds;
+    })
+    .await;
     let admin = app.create_user("ada", true).await;
     let token = app.token(&admin.name).await;
     app.forum_named(&token, "maths").await;
-    // Every pooled connection opened: as many requests at once as the pool holds.
     let mut pages = tokio::task::JoinSet::new();
     for _ in 0..app.settings.database.pool_size * 2 {
         pages.spawn(reqwest::get(app.url("/")));
@@ -102,11 +98,24 @@ async fn postgresql_connections_dropped_by_the_server_are_replaced() {
     while let Some(page) = pages.join_next().await {
         assert_eq!(page.unwrap().unwrap().status(), 200);
     }
+    (app, token)
+}
 
-    // Busy: requests follow each other at once.
-    let ended = drop_server_connections(&app);
+/// PostgreSQL drops every connection twice: once in a pool that tests no connection for having
+/// waited (an hour's idle check), as under load, where the first statement that finds a lost
+/// connection fails and every other connection is tested before it is used again; and once in
+/// a pool that tests every connection that waited at all (`idle_check_seconds = 0`), as for a
+/// forum that was quiet longer than its idle check, where nobody's request fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgresql_connections_dropped_by_the_server_are_replaced() {
+    if postgres_url().is_none() {
+        report_postgres_skipped();
+        return;
+    }
+    let (busy, token) = busy_postgresql(3600.0).await;
+    let ended = drop_server_connections(&busy);
     assert!(ended >= 1, "the server had connections open ({ended})");
-    let statuses = front_pages(&app, 3 * app.settings.database.pool_size as usize).await;
+    let statuses = front_pages(&busy, 3 * busy.settings.database.pool_size as usize).await;
     let failed = statuses.iter().filter(|s| **s != 200).count();
     assert!(
         failed <= 1,
@@ -116,23 +125,21 @@ async fn postgresql_connections_dropped_by_the_server_are_replaced() {
         statuses.iter().rev().take(5).all(|s| *s == 200),
         "{statuses:?}"
     );
-
-    // Quiet: the connections wait in the pool past its idle check before anyone asks. (The
-    // pause is what is under test: a forum nobody reads for a while, its database restarted.)
-    let ended = drop_server_connections(&app);
-    assert!(
-        ended >= 1,
-        "the server had connections open again ({ended})"
-    );
-    tokio::time::sleep(staffroom::db::pool::IDLE_CHECK + std::time::Duration::from_millis(300))
+    // Writing works on the new connections.
+    let thread = busy
+        .thread(&token, "maths", "After the restart", "Still here.")
         .await;
-    let statuses = front_pages(&app, 3 * app.settings.database.pool_size as usize).await;
+    assert!(thread > 0);
+
+    let (quiet, token) = busy_postgresql(0.0).await;
+    let ended = drop_server_connections(&quiet);
+    assert!(ended >= 1, "the server had connections open ({ended})");
+    let statuses = front_pages(&quiet, 3 * quiet.settings.database.pool_size as usize).await;
     assert!(
         statuses.iter().all(|s| *s == 200),
-        "no request fails after a quiet restart: {statuses:?}"
+        "no request fails when waiting connections are tested: {statuses:?}"
     );
-    // And writing works on the new connections.
-    let thread = app
+    let thread = quiet
         .thread(&token, "maths", "After the restart", "Still here.")
         .await;
     assert!(thread > 0);

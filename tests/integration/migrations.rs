@@ -15,7 +15,7 @@ async fn migrations_run_up_down_and_up_again(backend: Backend) {
     let url = database.url.clone();
     tokio::task::spawn_blocking(move || {
         // Connecting applies every migration.
-        let pool = Db::connect(&url, 1).expect("connect and migrate");
+        let pool = Db::connect(&url, 1, std::time::Duration::ZERO).expect("connect and migrate");
         assert_eq!(pool.backend(), backend);
         pool.with_conn(|conn| -> Result<(), db::DbError> {
             assert!(!db::users::admin_exists(conn)?, "tables exist after up");

@@ -566,7 +566,8 @@ impl TestApp {
 impl StoppedApp {
     /// The stopped instance's database, to change while nothing runs on it.
     pub fn db(&self) -> staffroom::db::Db {
-        staffroom::db::Db::connect(&self.db.url, 1).expect("the database opens")
+        staffroom::db::Db::connect(&self.db.url, 1, std::time::Duration::ZERO)
+            .expect("the database opens")
     }
 
     /// Starts the instance again on its old port with its old database.
