@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use diesel::prelude::*;
-use diesel::upsert::excluded;
+use diesel::sql_types::BigInt;
 
 use super::schema::{author_counts, posts};
 use super::{dispatch, Conn};
@@ -22,20 +22,20 @@ pub fn add(
     forum_id: i64,
     (threads, replies): (i64, i64),
 ) -> QueryResult<usize> {
-    dispatch!(conn, |c| diesel::insert_into(author_counts::table)
-        .values((
-            author_counts::author_id.eq(author_id),
-            author_counts::forum_id.eq(forum_id),
-            author_counts::threads.eq(threads),
-            author_counts::replies.eq(replies),
-        ))
-        .on_conflict((author_counts::author_id, author_counts::forum_id))
-        .do_update()
-        .set((
-            author_counts::threads.eq(author_counts::threads + excluded(author_counts::threads)),
-            author_counts::replies.eq(author_counts::replies + excluded(author_counts::replies)),
-        ))
-        .execute(c))
+    // Written in SQL so that it stays prepared (see `prepared_sql`): every post runs it.
+    dispatch!(conn, |c| {
+        super::prepared_sql(
+        "INSERT INTO author_counts (author_id, forum_id, threads, replies) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (author_id, forum_id) DO UPDATE SET \
+         threads = author_counts.threads + excluded.threads, \
+         replies = author_counts.replies + excluded.replies"
+    )
+    .bind::<BigInt, _>(author_id)
+    .bind::<BigInt, _>(forum_id)
+    .bind::<BigInt, _>(threads)
+    .bind::<BigInt, _>(replies)
+    .execute(c)
+    })
 }
 
 /// How many posts a person has shown outside the forums `hidden`: (opening posts, replies).

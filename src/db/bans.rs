@@ -31,6 +31,8 @@ pub struct Ban {
 /// A ban to make.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = bans)]
+// NULL for `None`, so the insert stays prepared (see the `db` module).
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewBan<'a> {
     /// The forum, or `None` for the whole instance.
     pub forum_id: Option<i64>,

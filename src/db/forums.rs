@@ -2,6 +2,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Timestamp};
 
 use super::schema::forums;
 use super::{dispatch, Conn};
@@ -191,13 +192,16 @@ pub fn count_posts(
     (threads, posts): (i64, i64),
     at: NaiveDateTime,
 ) -> QueryResult<usize> {
-    dispatch!(conn, |c| diesel::update(forums::table.find(id))
-        .set((
-            forums::thread_count.eq(forums::thread_count + threads),
-            forums::post_count.eq(forums::post_count + posts),
-            forums::last_activity_at.eq(at),
-        ))
-        .execute(c))
+    // Written in SQL so that it stays prepared (see `prepared_sql`): every post runs it.
+    dispatch!(conn, |c| super::prepared_sql(
+        "UPDATE forums SET thread_count = thread_count + $1, post_count = post_count + $2, \
+         last_activity_at = $3 WHERE id = $4"
+    )
+    .bind::<BigInt, _>(threads)
+    .bind::<BigInt, _>(posts)
+    .bind::<Timestamp, _>(at)
+    .bind::<BigInt, _>(id)
+    .execute(c))
 }
 
 /// Shifts the counts by `(threads, posts)` (a thread moved in or out), and sets the latest

@@ -85,7 +85,7 @@ pub fn by_like_ap_id(conn: &mut Conn<'_>, like_ap_id: &str) -> QueryResult<Optio
 pub fn marked_by(conn: &mut Conn<'_>, user_id: i64, post_ids: &[i64]) -> QueryResult<Vec<i64>> {
     dispatch!(conn, |c| helpful_marks::table
         .filter(helpful_marks::user_id.eq(user_id))
-        .filter(helpful_marks::post_id.eq_any(post_ids))
+        .filter(super::any_id(helpful_marks::post_id, post_ids))
         .select(helpful_marks::post_id)
         .load(c))
 }

@@ -32,6 +32,8 @@ pub struct Invite {
 /// An invitation to make.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = invites)]
+// NULL for `None`, so the insert stays prepared (see the `db` module).
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewInvite<'a> {
     /// Digest of the code.
     pub code_hash: &'a str,

@@ -40,7 +40,7 @@ pub fn lock_keys(conn: &mut Conn<'_>, keys: &[&str]) -> QueryResult<()> {
 /// Forgets the failures with these ids (an attempt that turned out right).
 pub fn delete(conn: &mut Conn<'_>, ids: &[i64]) -> QueryResult<usize> {
     dispatch!(conn, |c| diesel::delete(
-        login_failures::table.filter(login_failures::id.eq_any(ids))
+        login_failures::table.filter(super::any_id(login_failures::id, ids))
     )
     .execute(c))
 }

@@ -327,7 +327,7 @@ pub fn mark_emailed(conn: &mut Conn<'_>, ids: &[i64], at: NaiveDateTime) -> Quer
         return Ok(0);
     }
     dispatch!(conn, |c| diesel::update(
-        notifications::table.filter(notifications::id.eq_any(ids))
+        notifications::table.filter(super::any_id(notifications::id, ids))
     )
     .set(notifications::emailed_at.eq(Some(at)))
     .execute(c))

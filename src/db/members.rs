@@ -53,12 +53,12 @@ pub fn forums_of(conn: &mut Conn<'_>, user_id: i64, forum_ids: &[i64]) -> QueryR
     }
     let mut ids: Vec<i64> = dispatch!(conn, |c| forum_members::table
         .filter(forum_members::user_id.eq(user_id))
-        .filter(forum_members::forum_id.eq_any(forum_ids))
+        .filter(super::any_id(forum_members::forum_id, forum_ids))
         .select(forum_members::forum_id)
         .load(c))?;
     ids.extend(dispatch!(conn, |c| forum_moderators::table
         .filter(forum_moderators::user_id.eq(user_id))
-        .filter(forum_moderators::forum_id.eq_any(forum_ids))
+        .filter(super::any_id(forum_moderators::forum_id, forum_ids))
         .select(forum_moderators::forum_id)
         .load::<i64>(c))?);
     Ok(ids)

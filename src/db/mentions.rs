@@ -38,7 +38,7 @@ pub fn of_posts(conn: &mut Conn<'_>, post_ids: &[i64]) -> QueryResult<Vec<(i64, 
     }
     dispatch!(conn, |c| post_mentions::table
         .inner_join(users::table)
-        .filter(post_mentions::post_id.eq_any(post_ids))
+        .filter(super::any_id(post_mentions::post_id, post_ids))
         .select((post_mentions::post_id, User::as_select()))
         .order((post_mentions::post_id, post_mentions::user_id))
         .load(c))

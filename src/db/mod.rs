@@ -13,6 +13,17 @@
 //! with the STAT4 build libsqlite3-sys makes), so the cached statement would be parsed and
 //! planned anew on every run. `tests/integration/query_plans.rs` checks it stays so.
 //!
+//! # Statements stay prepared
+//!
+//! Diesel keeps a statement prepared on its connection (parsed and planned once) unless its
+//! text might change from one run to the next: a `diesel::sql_query`, an `UPDATE`, an
+//! `ON CONFLICT … DO UPDATE`, a `diesel::dsl::sql` literal, or an insert whose `Option` fields
+//! may write `DEFAULT`. Those are parsed and planned on every run, which on PostgreSQL cost more
+//! than running them. So statements that run on every post or page are written so that they
+//! stay prepared: SQL through [`prepared_sql`] instead of `sql_query`, [`sql_false`] instead of
+//! a literal, and inserts marked `treat_none_as_default_value = false` (no nullable column has
+//! another default, so `None` is NULL either way).
+//!
 //! # Two backends, one code path
 //!
 //! `diesel::MultiConnection` cannot express `RETURNING` or `ON CONFLICT`, which federation needs,
@@ -36,6 +47,7 @@ pub mod notifications;
 pub mod outbox;
 mod pool;
 pub mod posts;
+mod prepared;
 pub mod reads;
 pub mod received;
 pub mod reports;
@@ -59,6 +71,7 @@ use diesel::r2d2::{ConnectionManager, PooledConnection};
 use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+pub use prepared::{any_id, prepared_sql, sql_false, IdList, Ids, PreparedSql};
 
 /// The SQLite migrations, compiled into the binary.
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -187,13 +200,6 @@ fn check_sqlite(path: &str) -> Result<(), DbError> {
     Ok(())
 }
 
-/// `FALSE` written into a statement's SQL, for comparing the flags partial indexes test (see
-/// the module's documentation). An equality with a constant, so the planner can still use a
-/// column of an index after it (`posts_thread_replies` on thread, `is_opening`, date).
-pub fn sql_false() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
-    diesel::dsl::sql("FALSE")
-}
-
 /// The database handle shared by the whole application: a pool of either backend, plus a count
 /// of the statements run and, on request, their SQL (so tests and benchmarks can prove a page
 /// costs a fixed number of queries and that each one is served by an index).
@@ -312,6 +318,20 @@ impl Db {
             .lock()
             .map(|mut r| std::mem::take(&mut *r))
             .unwrap_or_default()
+    }
+
+    /// Whether statements with this SQL (diesel's debug form, as [`Db::stop_recording`] hands it
+    /// over, or the bare text) are kept prepared: true once a connection has prepared one to
+    /// keep (see the module's documentation). Tests check that hot statements are.
+    pub fn kept_prepared(&self, statement: &str) -> bool {
+        let sql = statement
+            .rsplit_once(" -- binds: ")
+            .map_or(statement, |(sql, _)| sql);
+        self.stats
+            .prepared
+            .lock()
+            .map(|p| p.contains(sql))
+            .unwrap_or(false)
     }
 
     /// Runs `f` with a pooled connection on the current thread (blocking).

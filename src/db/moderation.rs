@@ -90,6 +90,8 @@ pub struct LogEntry {
 /// An entry to record.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = moderation_log)]
+// NULL for `None`, so the insert stays prepared (see the `db` module).
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewLogEntry<'a> {
     /// The forum.
     pub forum_id: Option<i64>,
@@ -164,7 +166,7 @@ pub fn people(conn: &mut Conn<'_>, ids: &[i64]) -> QueryResult<Vec<User>> {
         return Ok(Vec::new());
     }
     dispatch!(conn, |c| users::table
-        .filter(users::id.eq_any(ids))
+        .filter(super::any_id(users::id, ids))
         .select(User::as_select())
         .load(c))
 }
@@ -175,7 +177,7 @@ pub fn threads(conn: &mut Conn<'_>, ids: &[i64]) -> QueryResult<Vec<Thread>> {
         return Ok(Vec::new());
     }
     dispatch!(conn, |c| threads::table
-        .filter(threads::id.eq_any(ids))
+        .filter(super::any_id(threads::id, ids))
         .select(Thread::as_select())
         .load(c))
 }

@@ -40,20 +40,28 @@ pub fn notify(
     kind: &str,
     at: NaiveDateTime,
 ) -> QueryResult<usize> {
-    if user_ids.is_empty() {
-        return Ok(0);
+    let row = |user_id: i64| {
+        (
+            notifications::user_id.eq(user_id),
+            notifications::post_id.eq(post_id),
+            notifications::kind.eq(kind),
+            notifications::created_at.eq(at),
+        )
+    };
+    match user_ids {
+        [] => return Ok(0),
+        // Most posts tell one person (the author answered): one row's insert stays prepared,
+        // a batch's is prepared anew each time.
+        [user_id] => {
+            return dispatch!(conn, |c| diesel::insert_into(notifications::table)
+                .values(row(*user_id))
+                .on_conflict((notifications::user_id, notifications::post_id))
+                .do_nothing()
+                .execute(c))
+        }
+        _ => {}
     }
-    let rows: Vec<_> = user_ids
-        .iter()
-        .map(|&user_id| {
-            (
-                notifications::user_id.eq(user_id),
-                notifications::post_id.eq(post_id),
-                notifications::kind.eq(kind),
-                notifications::created_at.eq(at),
-            )
-        })
-        .collect();
+    let rows: Vec<_> = user_ids.iter().map(|&user_id| row(user_id)).collect();
     dispatch!(conn, |c| diesel::insert_into(notifications::table)
         .values(&rows)
         .on_conflict((notifications::user_id, notifications::post_id))
@@ -182,7 +190,7 @@ pub fn among(conn: &mut Conn<'_>, which: Listing, ids: &[i64]) -> QueryResult<Ve
         return Ok(Vec::new());
     }
     dispatch!(conn, |c| readable_notifications!(which)
-        .filter(notifications::id.eq_any(ids))
+        .filter(super::any_id(notifications::id, ids))
         .select(Notification::as_select())
         .order(notifications::id.desc())
         .load(c))
@@ -213,7 +221,7 @@ pub fn mark_read(
             .filter(notifications::read_at.is_null())
             .into_boxed();
         if let Some(ids) = ids {
-            query = query.filter(notifications::id.eq_any(ids));
+            query = query.filter(super::any_id(notifications::id, ids));
         }
         query.set(notifications::read_at.eq(at)).execute(c)
     })
@@ -229,12 +237,16 @@ pub fn mark_posts_read(
     if post_ids.is_empty() {
         return Ok(0);
     }
-    dispatch!(conn, |c| diesel::update(notifications::table)
-        .filter(notifications::user_id.eq(user_id))
-        .filter(notifications::post_id.eq_any(post_ids))
-        .filter(notifications::read_at.is_null())
-        .set(notifications::read_at.eq(at))
-        .execute(c))
+    // Written in SQL so that it stays prepared (see `prepared_sql`): every page a logged-in
+    // reader opens runs it.
+    dispatch!(conn, |c| super::prepared_sql(
+        "UPDATE notifications SET read_at = $1 \
+         WHERE user_id = $2 AND post_id = ANY($3) AND read_at IS NULL"
+    )
+    .bind::<diesel::sql_types::Timestamp, _>(at)
+    .bind::<diesel::sql_types::BigInt, _>(user_id)
+    .bind::<super::IdList, _>(super::Ids(post_ids))
+    .execute(c))
 }
 
 /// One of the person's notifications.

@@ -4,6 +4,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Timestamp};
 
 use super::schema::{activities, deliveries, instances, outbox_events};
 use super::{dispatch, Conn};
@@ -41,12 +42,12 @@ pub fn pending_events(conn: &mut Conn<'_>, limit: i64) -> QueryResult<Vec<Event>
 
 /// Marks an event expanded; false if another worker did it first.
 pub fn mark_expanded(conn: &mut Conn<'_>, id: i64, at: NaiveDateTime) -> QueryResult<bool> {
-    let n = dispatch!(conn, |c| diesel::update(
-        outbox_events::table
-            .find(id)
-            .filter(outbox_events::expanded_at.is_null())
+    // Written in SQL so that it stays prepared (see `prepared_sql`): every event runs it.
+    let n = dispatch!(conn, |c| super::prepared_sql(
+        "UPDATE outbox_events SET expanded_at = $1 WHERE id = $2 AND expanded_at IS NULL"
     )
-    .set(outbox_events::expanded_at.eq(at))
+    .bind::<Timestamp, _>(at)
+    .bind::<BigInt, _>(id)
     .execute(c))?;
     Ok(n > 0)
 }
@@ -64,6 +65,8 @@ pub fn prune_events(conn: &mut Conn<'_>, before: NaiveDateTime) -> QueryResult<u
 /// An activity to store.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = activities)]
+// NULL for `None`, so the insert stays prepared (see the `db` module).
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewActivity<'a> {
     /// Its id.
     pub ap_id: &'a str,
@@ -250,19 +253,23 @@ pub fn claim(
     now: NaiveDateTime,
     until: NaiveDateTime,
 ) -> QueryResult<Vec<i64>> {
-    dispatch!(conn, |c| diesel::update(
-        instances::table.filter(instances::id.eq_any(ids)).filter(
-            instances::lease_until
-                .is_null()
-                .or(instances::lease_until.lt(now))
-        )
+    #[derive(QueryableByName)]
+    struct Claimed {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    // Written in SQL so that it stays prepared (see `prepared_sql`): every round of deliveries
+    // runs it.
+    let claimed: Vec<Claimed> = dispatch!(conn, |c| super::prepared_sql(
+        "UPDATE instances SET lease_until = $1, lease_owner = $2 \
+         WHERE id = ANY($3) AND (lease_until IS NULL OR lease_until < $4) RETURNING id"
     )
-    .set((
-        instances::lease_until.eq(until),
-        instances::lease_owner.eq(owner),
-    ))
-    .returning(instances::id)
-    .get_results(c))
+    .bind::<Timestamp, _>(until)
+    .bind::<Text, _>(owner)
+    .bind::<super::IdList, _>(super::Ids(ids))
+    .bind::<Timestamp, _>(now)
+    .load(c))?;
+    Ok(claimed.into_iter().map(|c| c.id).collect())
 }
 
 /// Extends to `until` the leases `owner` still holds among `ids`; returns how many.
@@ -274,7 +281,7 @@ pub fn renew(
 ) -> QueryResult<usize> {
     dispatch!(conn, |c| diesel::update(
         instances::table
-            .filter(instances::id.eq_any(ids))
+            .filter(super::any_id(instances::id, ids))
             .filter(instances::lease_owner.eq(owner))
     )
     .set(instances::lease_until.eq(until))
@@ -349,9 +356,12 @@ pub fn next_deliveries(
 
 /// Deliveries that went through (or were refused for good, or can never be sent): forget them.
 pub fn delete_deliveries(conn: &mut Conn<'_>, delivery_ids: &[i64]) -> QueryResult<usize> {
-    dispatch!(conn, |c| diesel::delete(
-        deliveries::table.filter(deliveries::id.eq_any(delivery_ids))
+    // Written in SQL so that it stays prepared (see `prepared_sql`): every round of deliveries
+    // runs it.
+    dispatch!(conn, |c| super::prepared_sql(
+        "DELETE FROM deliveries WHERE id = ANY($1)"
     )
+    .bind::<super::IdList, _>(super::Ids(delivery_ids))
     .execute(c))
 }
 
@@ -363,21 +373,16 @@ pub fn release_healthy(
     owner: &str,
     at: NaiveDateTime,
 ) -> QueryResult<()> {
-    dispatch!(conn, |c| diesel::update(
-        instances::table
-            .find(instance_id)
-            .filter(instances::lease_owner.eq(owner))
+    // Written in SQL so that it stays prepared (see `prepared_sql`): every round of deliveries
+    // runs it.
+    dispatch!(conn, |c| super::prepared_sql(
+        "UPDATE instances SET lease_until = NULL, lease_owner = NULL, failures = 0, \
+         failing_since = NULL, next_attempt_at = NULL, dead = FALSE, last_error = NULL, \
+         last_success_at = $1 WHERE id = $2 AND lease_owner = $3"
     )
-    .set((
-        instances::lease_until.eq(None::<NaiveDateTime>),
-        instances::lease_owner.eq(None::<String>),
-        instances::failures.eq(0i64),
-        instances::failing_since.eq(None::<NaiveDateTime>),
-        instances::next_attempt_at.eq(None::<NaiveDateTime>),
-        instances::dead.eq(false),
-        instances::last_error.eq(None::<String>),
-        instances::last_success_at.eq(at),
-    ))
+    .bind::<Timestamp, _>(at)
+    .bind::<BigInt, _>(instance_id)
+    .bind::<Text, _>(owner)
     .execute(c))?;
     Ok(())
 }
@@ -461,7 +466,7 @@ pub fn claim_software_due(
         .load(c))?;
     let ids: Vec<i64> = due.iter().map(|(id, _)| *id).collect();
     dispatch!(conn, |c| diesel::update(
-        instances::table.filter(instances::id.eq_any(&ids))
+        instances::table.filter(super::any_id(instances::id, &ids))
     )
     .set(instances::software_checked_at.eq(at))
     .execute(c))?;

@@ -38,6 +38,9 @@ pub(super) struct QueryStats {
     pub(super) count: AtomicU64,
     pub(super) recording: AtomicBool,
     pub(super) recorded: Mutex<Vec<String>>,
+    /// The SQL of every statement a connection has kept prepared (diesel prepares each once per
+    /// connection, so this stays as small as the set of statements the code writes).
+    pub(super) prepared: Mutex<std::collections::HashSet<String>>,
 }
 
 /// Counts statements as they start, records their SQL while recording is on, and notices a
@@ -56,6 +59,13 @@ impl Instrumentation for QueryCounter {
                 if self.stats.recording.load(Ordering::Relaxed) {
                     if let Ok(mut recorded) = self.stats.recorded.lock() {
                         recorded.push(query.to_string());
+                    }
+                }
+            }
+            InstrumentationEvent::CacheQuery { sql, .. } => {
+                if let Ok(mut prepared) = self.stats.prepared.lock() {
+                    if !prepared.contains(sql) {
+                        prepared.insert(sql.to_string());
                     }
                 }
             }

@@ -61,6 +61,8 @@ impl Post {
 /// A local post to insert.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = posts)]
+// NULL for `None`, so the insert stays prepared (see the `db` module).
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewLocalPost<'a> {
     /// Thread.
     pub thread_id: i64,
@@ -138,13 +140,25 @@ pub fn set_removed(
 }
 
 /// Sets the rendered HTML (rendering needs the post's id for its anchors), and indexes it.
-pub fn set_html(conn: &mut Conn<'_>, id: i64, html: &str) -> QueryResult<Post> {
-    let post = dispatch!(conn, |c| diesel::update(posts::table.find(id))
-        .set(posts::body_html.eq(html))
-        .returning(Post::as_returning())
-        .get_result(c))?;
-    super::search::reindex(conn, id)?;
-    Ok(post)
+pub fn set_html(conn: &mut Conn<'_>, post: Post, html: String) -> QueryResult<Post> {
+    use diesel::sql_types::{BigInt, Text};
+    // Written in SQL so that it stays prepared (see `prepared_sql`): every local post runs it.
+    dispatch!(conn, |c| super::prepared_sql(
+        "UPDATE posts SET body_html = $1 WHERE id = $2"
+    )
+    .bind::<Text, _>(&html)
+    .bind::<BigInt, _>(post.id)
+    .execute(c))?;
+    if post.is_opening {
+        // Indexed with its thread's title.
+        super::search::reindex(conn, post.id)?;
+    } else {
+        super::search::index(conn, post.id, "", &html)?;
+    }
+    Ok(Post {
+        body_html: html,
+        ..post
+    })
 }
 
 /// The post with this id.
@@ -186,7 +200,7 @@ pub fn many_with_context(
     dispatch!(conn, |c| posts::table
         .inner_join(users::table)
         .inner_join(threads::table.inner_join(forums::table))
-        .filter(posts::id.eq_any(ids))
+        .filter(super::any_id(posts::id, ids))
         .select((
             Post::as_select(),
             User::as_select(),
@@ -250,7 +264,7 @@ pub fn place_replies(
     (at, id): (NaiveDateTime, i64),
 ) -> QueryResult<usize> {
     use diesel::sql_types::{BigInt, Timestamp};
-    let sql = "UPDATE posts SET position = numbered.n FROM (\
+    const SQL: &str = "UPDATE posts SET position = numbered.n FROM (\
          SELECT later.id, ROW_NUMBER() OVER (ORDER BY later.created_at, later.id) + COALESCE((\
          SELECT earlier.position FROM posts AS earlier WHERE earlier.thread_id = $1 \
          AND earlier.is_opening = FALSE AND (earlier.created_at, earlier.id) < ($2, $3) \
@@ -258,7 +272,7 @@ pub fn place_replies(
          FROM posts AS later WHERE later.thread_id = $1 AND later.is_opening = FALSE \
          AND (later.created_at, later.id) >= ($2, $3)) AS numbered \
          WHERE posts.id = numbered.id AND (posts.position IS NULL OR posts.position <> numbered.n)";
-    dispatch!(conn, |c| diesel::sql_query(sql)
+    dispatch!(conn, |c| super::prepared_sql(SQL)
         .bind::<BigInt, _>(thread_id)
         .bind::<Timestamp, _>(at)
         .bind::<BigInt, _>(id)
@@ -272,7 +286,7 @@ pub fn with_authors(conn: &mut Conn<'_>, ids: &[i64]) -> QueryResult<Vec<(Post, 
     }
     dispatch!(conn, |c| posts::table
         .inner_join(users::table)
-        .filter(posts::id.eq_any(ids))
+        .filter(super::any_id(posts::id, ids))
         .select((Post::as_select(), User::as_select()))
         .load(c))
 }
@@ -457,6 +471,8 @@ pub fn count_local(conn: &mut Conn<'_>, hidden: &[i64]) -> QueryResult<i64> {
 /// A post from another server (or a local post's copy of nothing: `local` is always false).
 #[derive(Debug, Insertable)]
 #[diesel(table_name = posts)]
+// NULL for `None`, so the insert stays prepared (see the `db` module).
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewRemotePost<'a> {
     /// Thread.
     pub thread_id: i64,

@@ -2,6 +2,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Timestamp};
 
 use super::schema::{bans, forum_moderators, thread_reads};
 use super::{dispatch, Conn};
@@ -81,7 +82,7 @@ pub fn posts_read_in(
     }
     dispatch!(conn, |c| thread_reads::table
         .filter(thread_reads::user_id.eq(user_id))
-        .filter(thread_reads::thread_id.eq_any(thread_ids))
+        .filter(super::any_id(thread_reads::thread_id, thread_ids))
         .select((thread_reads::thread_id, thread_reads::posts_read))
         .load(c))
 }
@@ -95,20 +96,18 @@ pub fn record(
     posts_read: i64,
     at: NaiveDateTime,
 ) -> QueryResult<usize> {
-    dispatch!(conn, |c| diesel::insert_into(thread_reads::table)
-        .values((
-            thread_reads::user_id.eq(user_id),
-            thread_reads::thread_id.eq(thread_id),
-            thread_reads::posts_read.eq(posts_read),
-            thread_reads::updated_at.eq(at),
-        ))
-        .on_conflict((thread_reads::user_id, thread_reads::thread_id))
-        .do_update()
-        .set((
-            thread_reads::posts_read.eq(posts_read),
-            thread_reads::updated_at.eq(at),
-        ))
-        .execute(c))
+    // Written in SQL so that it stays prepared (see `prepared_sql`): every page a logged-in
+    // reader gets further in runs it.
+    dispatch!(conn, |c| super::prepared_sql(
+        "INSERT INTO thread_reads (user_id, thread_id, posts_read, updated_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, thread_id) \
+         DO UPDATE SET posts_read = excluded.posts_read, updated_at = excluded.updated_at"
+    )
+    .bind::<BigInt, _>(user_id)
+    .bind::<BigInt, _>(thread_id)
+    .bind::<BigInt, _>(posts_read)
+    .bind::<Timestamp, _>(at)
+    .execute(c))
 }
 
 /// How far the person has read the thread and whether they watch it (`None`: never chose;
@@ -157,26 +156,17 @@ pub fn watch_unless_stopped(
     posts_read: i64,
     at: NaiveDateTime,
 ) -> QueryResult<usize> {
-    let inserted = dispatch!(conn, |c| diesel::insert_into(thread_reads::table)
-        .values((
-            thread_reads::user_id.eq(user_id),
-            thread_reads::thread_id.eq(thread_id),
-            thread_reads::posts_read.eq(posts_read),
-            thread_reads::updated_at.eq(at),
-            thread_reads::watching.eq(Some(true)),
-        ))
-        .on_conflict((thread_reads::user_id, thread_reads::thread_id))
-        .do_nothing()
-        .execute(c))?;
-    if inserted > 0 {
-        return Ok(inserted);
-    }
-    dispatch!(conn, |c| diesel::update(
-        thread_reads::table
-            .find((user_id, thread_id))
-            .filter(thread_reads::watching.is_null())
+    // One statement, written in SQL so that it stays prepared (see `prepared_sql`): every
+    // local post runs it.
+    dispatch!(conn, |c| super::prepared_sql(
+        "INSERT INTO thread_reads (user_id, thread_id, posts_read, updated_at, watching) \
+         VALUES ($1, $2, $3, $4, TRUE) ON CONFLICT (user_id, thread_id) \
+         DO UPDATE SET watching = TRUE WHERE thread_reads.watching IS NULL"
     )
-    .set(thread_reads::watching.eq(Some(true)))
+    .bind::<BigInt, _>(user_id)
+    .bind::<BigInt, _>(thread_id)
+    .bind::<BigInt, _>(posts_read)
+    .bind::<Timestamp, _>(at)
     .execute(c))
 }
 
@@ -191,7 +181,7 @@ pub fn watched_among(
     }
     dispatch!(conn, |c| thread_reads::table
         .filter(thread_reads::user_id.eq(user_id))
-        .filter(thread_reads::thread_id.eq_any(thread_ids))
+        .filter(super::any_id(thread_reads::thread_id, thread_ids))
         .filter(thread_reads::watching)
         .select(thread_reads::thread_id)
         .load(c))

@@ -36,6 +36,8 @@ pub struct Report {
 /// A report to make.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = reports)]
+// NULL for `None`, so the insert stays prepared (see the `db` module).
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewReport<'a> {
     /// The post.
     pub post_id: i64,

@@ -30,6 +30,8 @@ pub struct Revision {
 /// A revision to insert.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = post_revisions)]
+// NULL for `None`, so the insert stays prepared (see the `db` module).
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewRevision<'a> {
     /// The post.
     pub post_id: i64,

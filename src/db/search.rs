@@ -50,17 +50,17 @@ pub fn index(conn: &mut Conn<'_>, post_id: i64, title: &str, html: &str) -> Quer
     let body = text_of(html);
     match conn {
         Conn::Sqlite(c) => {
-            diesel::sql_query("DELETE FROM post_search WHERE rowid = ?")
+            super::prepared_sql("DELETE FROM post_search WHERE rowid = $1")
                 .bind::<BigInt, _>(post_id)
                 .execute(*c)?;
-            diesel::sql_query("INSERT INTO post_search (rowid, title, body) VALUES (?, ?, ?)")
+            super::prepared_sql("INSERT INTO post_search (rowid, title, body) VALUES ($1, $2, $3)")
                 .bind::<BigInt, _>(post_id)
                 .bind::<Text, _>(title)
                 .bind::<Text, _>(&body)
                 .execute(*c)?;
         }
         Conn::Pg(c) => {
-            diesel::sql_query(
+            super::prepared_sql(
                 "INSERT INTO post_search (post_id, title, body, document) VALUES ($1, $2, $3, \
                  setweight(to_tsvector('simple', $4), 'A') || setweight(to_tsvector('simple', $5), 'B')) \
                  ON CONFLICT (post_id) DO UPDATE SET title = excluded.title, body = excluded.body, \

@@ -2,6 +2,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Timestamp};
 
 use super::schema::{threads, users};
 use super::users::User;
@@ -103,12 +104,16 @@ pub fn count_replies(
     at: NaiveDateTime,
     first: (NaiveDateTime, i64),
 ) -> QueryResult<usize> {
-    let counted = dispatch!(conn, |c| diesel::update(threads::table.find(id))
-        .set((
-            threads::reply_count.eq(threads::reply_count + replies),
-            threads::last_activity_at.eq(at),
-        ))
-        .execute(c))?;
+    // Written in SQL so that it stays prepared (see `prepared_sql`): every post runs it.
+    let counted = dispatch!(conn, |c| {
+        super::prepared_sql(
+        "UPDATE threads SET reply_count = reply_count + $1, last_activity_at = $2 WHERE id = $3"
+    )
+    .bind::<BigInt, _>(replies)
+    .bind::<Timestamp, _>(at)
+    .bind::<BigInt, _>(id)
+    .execute(c)
+    })?;
     super::posts::place_replies(conn, id, first)?;
     Ok(counted)
 }
@@ -165,6 +170,8 @@ pub fn set_locked(
 /// A thread from another server.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = threads)]
+// NULL for `None`, so the insert stays prepared (see the `db` module).
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewRemoteThread<'a> {
     /// Forum.
     pub forum_id: i64,

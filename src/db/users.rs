@@ -68,6 +68,8 @@ impl User {
 /// A local account to insert.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = users)]
+// NULL for `None`, so the insert stays prepared (see the `db` module).
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewLocalUser<'a> {
     /// Username (already parsed).
     pub name: &'a str,

@@ -182,11 +182,7 @@ fn insert_post(
     };
     let post = if anchored {
         let html = with_anchors(rendered, post.id);
-        posts::set_html(conn, post.id, &html)?;
-        Post {
-            body_html: html,
-            ..post
-        }
+        posts::set_html(conn, post, html)?
     } else {
         post
     };

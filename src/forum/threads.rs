@@ -159,7 +159,7 @@ fn insert_post(
         },
     )?;
     let (html, mentioned) = notifications::render_local(conn, inner, post.id, body.as_str())?;
-    Ok((posts::set_html(conn, post.id, &html)?, mentioned))
+    Ok((posts::set_html(conn, post, html)?, mentioned))
 }
 
 impl Site {

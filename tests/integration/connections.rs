@@ -7,9 +7,12 @@ use reqwest::Method;
 use staffroom::db::Backend;
 
 use crate::both_backends;
-use crate::support::{postgres_url, report_postgres_skipped, TestApp};
+use crate::support::{drain_all, network, postgres_url, report_postgres_skipped, TestApp};
 
-both_backends!(a_page_asks_the_database_only_its_own_questions);
+both_backends!(
+    a_page_asks_the_database_only_its_own_questions,
+    posting_and_reading_run_only_prepared_statements
+);
 
 /// A page's statements are its own: the pool does not test the connection with `SELECT 1`
 /// each time it hands one out (on PostgreSQL that was a round trip per use of the database).
@@ -50,6 +53,88 @@ async fn a_page_asks_the_database_only_its_own_questions(backend: Backend) {
         "connections tested at check-out: {tests:?} among {} statements",
         statements.len()
     );
+}
+
+/// What every post and every thread page runs is kept prepared on its connection, parsed and
+/// planned once: a reply posted here, a reply from another server (the group-committed path, with
+/// its notifications, search words, counts and the relay it queues), a thread page and its
+/// JSON, anonymous and logged in. A statement diesel would not keep (raw SQL through
+/// `sql_query`, an `UPDATE`, an upsert, a literal) was parsed and planned on every run, which on
+/// PostgreSQL cost more than running it.
+async fn posting_and_reading_run_only_prepared_statements(backend: Backend) {
+    let net = network(backend, 2).await;
+    let (alpha, beta) = (&net[0], &net[1]);
+    alpha.create_user("head", true).await;
+    let head = alpha.token("head").await;
+    alpha.forum_named(&head, "maths").await;
+    let thread = alpha.thread(&head, "maths", "Bonds", "Pairs to ten?").await;
+    let reader = alpha.logged_in("head").await;
+    beta.create_user("bea", false).await;
+    let bea = beta.token("bea").await;
+    let handle = format!("maths@{}", alpha.domain());
+    assert_eq!(beta.follow(&bea, &handle).await.0, 202);
+    drain_all(&[alpha, beta]).await;
+    let (_, threads) = beta.read(&format!("/api/v1/forums/{handle}/threads")).await;
+    let on_beta = threads["threads"][0]["id"].as_i64().unwrap();
+    // Once before recording, so that what only the first post of a thread or person does
+    // (an author's first count in a forum, say) is behind us.
+    beta.reply(&bea, on_beta, "Seven and three.", None).await;
+    alpha.reply(&head, thread, "And four and six.", None).await;
+    drain_all(&[alpha, beta]).await;
+
+    alpha.site.db().start_recording();
+    beta.reply(&bea, on_beta, "Eight and two.", None).await;
+    drain_all(&[alpha, beta]).await;
+    let received = alpha.site.db().stop_recording();
+    alpha.site.db().start_recording();
+    alpha.reply(&head, thread, "Nine and one.", None).await;
+    for who in [&TestApp::browser(), &reader] {
+        assert_eq!(alpha.get(who, &format!("/t/{thread}")).await.0, 200);
+    }
+    let (status, _) = alpha
+        .api(
+            Method::GET,
+            &format!("/api/v1/threads/{thread}"),
+            Some(&head),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let here = alpha.site.db().stop_recording();
+    let (_, page) = alpha.read(&format!("/api/v1/threads/{thread}")).await;
+    assert_eq!(page["thread"]["reply_count"], 4, "{page}");
+
+    // Transactions are begun and ended by plain statements, not prepared ones. Queuing an
+    // activity for its servers writes and reads them by a list as long as they are many (one
+    // statement per thousand servers): run once per activity, not per delivery.
+    let control = ["BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"];
+    let per_activity = [
+        r#"INSERT INTO "instances" ("domain", "created_at") VALUES"#,
+        r#"INSERT INTO "deliveries" ("activity_id", "instance_id", "inbox_url", "created_at") VALUES"#,
+        r#"SELECT "instances"."domain", "instances"."software" FROM "instances" WHERE (("instances"."domain" IN"#,
+        r#"SELECT "instances"."id", "instances"."domain" FROM "instances" WHERE ("instances"."domain" IN"#,
+    ];
+    for (what, statements) in [("a reply from elsewhere", &received), ("here", &here)] {
+        assert!(statements.len() >= 10, "{what}: {statements:?}");
+        let unprepared: Vec<&String> = statements
+            .iter()
+            .filter(|s| !control.iter().any(|c| s.trim_start().starts_with(c)))
+            .filter(|s| {
+                let s = s.replace('`', "\"");
+                !per_activity.iter().any(|p| s.starts_with(p))
+            })
+            .filter(|s| !alpha.site.db().kept_prepared(s))
+            .collect();
+        assert!(
+            unprepared.is_empty(),
+            "{what}: statements parsed and planned on every run:\n{}",
+            unprepared
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
 }
 
 /// Ends every connection the server has open to its database, as a PostgreSQL restart would.

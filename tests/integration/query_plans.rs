@@ -20,8 +20,10 @@ struct PlanStep {
 /// connection check) reads a constant row; "is there an administrator?" reads the admins-only
 /// partial index, as many rows as there are administrators; the mailer reads its queues from
 /// their head (partial indexes holding only the notifications it has not looked at yet and the
-/// messages not yet sent).
+/// messages not yet sent); a list of ids bound as one value (`db::Ids`) is read whole, as many
+/// rows as ids were given, each then found by its key.
 const BOUNDED_SCANS: &[&str] = &[
+    "json_each VIRTUAL TABLE INDEX 1:",
     "forums",
     "forums USING INDEX forums_listing",
     "CONSTANT ROW",
