@@ -2,12 +2,9 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text, Timestamp};
+use diesel::sql_types::{BigInt, Timestamp};
 
-use super::schema::{
-    forum_members, forum_moderators, forum_watches, forums, notifications, posts, thread_reads,
-    threads,
-};
+use super::schema::{forum_members, forum_moderators, forums, notifications, posts, threads};
 use super::{dispatch, Conn};
 
 /// A row of `notifications`.
@@ -70,7 +67,7 @@ pub fn notify(
 }
 
 /// Tells everyone who watches the thread or the forum about the post (`watched`), except its
-/// author and those already told about it: two statements, however many watch.
+/// author and those already told about it: one statement, however many watch.
 pub fn notify_watchers(
     conn: &mut Conn<'_>,
     post_id: i64,
@@ -79,44 +76,23 @@ pub fn notify_watchers(
     author_id: i64,
     at: NaiveDateTime,
 ) -> QueryResult<usize> {
-    let constants = (
-        post_id.into_sql::<BigInt>(),
-        "watched".into_sql::<Text>(),
-        at.into_sql::<Timestamp>(),
-    );
-    let columns = (
-        notifications::user_id,
-        notifications::post_id,
-        notifications::kind,
-        notifications::created_at,
-    );
-    let of_thread = thread_reads::table
-        .filter(thread_reads::thread_id.eq(thread_id))
-        .filter(thread_reads::watching)
-        .filter(thread_reads::user_id.ne(author_id))
-        .select((thread_reads::user_id, constants.0, constants.1, constants.2));
-    let of_forum = forum_watches::table
-        .filter(forum_watches::forum_id.eq(forum_id))
-        .filter(forum_watches::user_id.ne(author_id))
-        .select((
-            forum_watches::user_id,
-            constants.0,
-            constants.1,
-            constants.2,
-        ));
-    let mut n = dispatch!(conn, |c| diesel::insert_into(notifications::table)
-        .values(of_thread)
-        .into_columns(columns)
-        .on_conflict((notifications::user_id, notifications::post_id))
-        .do_nothing()
-        .execute(c))?;
-    n += dispatch!(conn, |c| diesel::insert_into(notifications::table)
-        .values(of_forum)
-        .into_columns(columns)
-        .on_conflict((notifications::user_id, notifications::post_id))
-        .do_nothing()
-        .execute(c))?;
-    Ok(n)
+    // One statement for both kinds of watcher (someone watching both is told once), written
+    // in SQL so that it stays prepared (see `prepared_sql`): every post runs it.
+    dispatch!(conn, |c| super::prepared_sql(
+        "INSERT INTO notifications (user_id, post_id, kind, created_at) \
+         SELECT user_id, $1, 'watched', $2 FROM thread_reads \
+         WHERE thread_id = $3 AND watching AND user_id <> $4 \
+         UNION \
+         SELECT user_id, $1, 'watched', $2 FROM forum_watches \
+         WHERE forum_id = $5 AND user_id <> $4 \
+         ON CONFLICT (user_id, post_id) DO NOTHING"
+    )
+    .bind::<BigInt, _>(post_id)
+    .bind::<Timestamp, _>(at)
+    .bind::<BigInt, _>(thread_id)
+    .bind::<BigInt, _>(author_id)
+    .bind::<BigInt, _>(forum_id)
+    .execute(c))
 }
 
 /// Which notifications to list.
@@ -243,8 +219,8 @@ pub fn mark_posts_read(
         "UPDATE notifications SET read_at = $1 \
          WHERE user_id = $2 AND post_id = ANY($3) AND read_at IS NULL"
     )
-    .bind::<diesel::sql_types::Timestamp, _>(at)
-    .bind::<diesel::sql_types::BigInt, _>(user_id)
+    .bind::<Timestamp, _>(at)
+    .bind::<BigInt, _>(user_id)
     .bind::<super::IdList, _>(super::Ids(post_ids))
     .execute(c))
 }

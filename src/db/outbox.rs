@@ -464,11 +464,17 @@ pub fn claim_software_due(
         .select((instances::id, instances::domain))
         .limit(limit)
         .load(c))?;
+    if due.is_empty() {
+        return Ok(due);
+    }
     let ids: Vec<i64> = due.iter().map(|(id, _)| *id).collect();
-    dispatch!(conn, |c| diesel::update(
-        instances::table.filter(super::any_id(instances::id, &ids))
+    // Written in SQL so that it stays prepared (see `prepared_sql`), like every statement the
+    // delivery worker runs on its own.
+    dispatch!(conn, |c| super::prepared_sql(
+        "UPDATE instances SET software_checked_at = $1 WHERE id = ANY($2)"
     )
-    .set(instances::software_checked_at.eq(at))
+    .bind::<Timestamp, _>(at)
+    .bind::<super::IdList, _>(super::Ids(&ids))
     .execute(c))?;
     Ok(due)
 }
@@ -480,12 +486,15 @@ pub fn record_software(
     software: Option<&str>,
     at: NaiveDateTime,
 ) -> QueryResult<usize> {
-    dispatch!(conn, |c| diesel::update(instances::table.find(id))
-        .set((
-            instances::software.eq(software),
-            instances::software_checked_at.eq(at),
-        ))
-        .execute(c))
+    // Written in SQL so that it stays prepared (see `prepared_sql`), like every statement the
+    // delivery worker runs on its own.
+    dispatch!(conn, |c| super::prepared_sql(
+        "UPDATE instances SET software = $1, software_checked_at = $2 WHERE id = $3"
+    )
+    .bind::<diesel::sql_types::Nullable<Text>, _>(software)
+    .bind::<Timestamp, _>(at)
+    .bind::<BigInt, _>(id)
+    .execute(c))
 }
 
 /// The software of each of `domains` that is known: one statement per [`CHUNK`] of them.

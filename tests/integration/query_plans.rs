@@ -366,6 +366,9 @@ const CACHED_COUNTS: &[&str] = &[
 /// and the partial index of outbox events holds only those
 /// not yet sent on (the backlog, normally empty).
 const FEDERATION_BOUNDED_SCANS: &[&str] = &[
+    // The administrators' list of blocked servers, read whole every few seconds so that every
+    // process keeps it current (whenever the test runs long enough to see it).
+    "instance_blocks",
     "instances",
     "instances USING INDEX instances_by_failures",
     "outbox_events USING INDEX outbox_events_pending",
