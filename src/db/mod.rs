@@ -50,6 +50,7 @@ pub mod posts;
 mod prepared;
 pub mod reads;
 pub mod received;
+pub mod remote_posts;
 pub mod reports;
 pub mod revisions;
 pub mod schema;

@@ -112,16 +112,16 @@ diesel::define_sql_function! {
 /// a dead row and new entries in every index of `posts`.)
 macro_rules! provisional_position {
     ($thread_id:expr) => {
-        coalesce(
-            posts::table
-                .filter(posts::thread_id.eq($thread_id))
-                .select(diesel::dsl::max(posts::position))
+        $crate::db::posts::coalesce(
+            $crate::db::schema::posts::table
+                .filter($crate::db::schema::posts::thread_id.eq($thread_id))
+                .select(diesel::dsl::max($crate::db::schema::posts::position))
                 .single_value(),
             0_i64,
         ) + 1_i64
     };
 }
-use provisional_position;
+pub(super) use provisional_position;
 
 /// Removes (with who, when and why) or restores a post.
 pub fn set_removed(
@@ -149,16 +149,22 @@ pub fn set_html(conn: &mut Conn<'_>, post: Post, html: String) -> QueryResult<Po
     .bind::<Text, _>(&html)
     .bind::<BigInt, _>(post.id)
     .execute(c))?;
-    if post.is_opening {
-        // Indexed with its thread's title.
-        super::search::reindex(conn, post.id)?;
-    } else {
-        super::search::index(conn, post.id, "", &html)?;
-    }
-    Ok(Post {
+    let post = Post {
         body_html: html,
         ..post
-    })
+    };
+    index_words(conn, &post)?;
+    Ok(post)
+}
+
+/// Indexes a new post's words for search: an opening post with its thread's title (read
+/// again), a reply from its HTML as it stands.
+pub(super) fn index_words(conn: &mut Conn<'_>, post: &Post) -> QueryResult<()> {
+    if post.is_opening {
+        super::search::reindex(conn, post.id)
+    } else {
+        super::search::index(conn, post.id, "", &post.body_html)
+    }
 }
 
 /// The post with this id.
@@ -466,93 +472,6 @@ pub fn count_local(conn: &mut Conn<'_>, hidden: &[i64]) -> QueryResult<i64> {
         .filter(threads::forum_id.ne_all(hidden))
         .count()
         .get_result(c))
-}
-
-/// A post from another server (or a local post's copy of nothing: `local` is always false).
-#[derive(Debug, Insertable)]
-#[diesel(table_name = posts)]
-// NULL for `None`, so the insert stays prepared (see the `db` module).
-#[diesel(treat_none_as_default_value = false)]
-pub struct NewRemotePost<'a> {
-    /// Thread.
-    pub thread_id: i64,
-    /// Author.
-    pub author_id: i64,
-    /// The post answered.
-    pub in_reply_to_id: Option<i64>,
-    /// Opening post?
-    pub is_opening: bool,
-    /// Markdown source, when the sender gave one.
-    pub body_markdown: &'a str,
-    /// Sanitized HTML.
-    pub body_html: &'a str,
-    /// False.
-    pub local: bool,
-    /// Its id.
-    pub ap_id: Option<&'a str>,
-    /// When it was written there.
-    pub created_at: NaiveDateTime,
-    /// When it was last edited there.
-    pub edited_at: Option<NaiveDateTime>,
-}
-
-/// Inserts a post from another server; `None` when a post with its ActivityPub id is here
-/// already (nothing is inserted then).
-pub fn insert_remote(conn: &mut Conn<'_>, new: &NewRemotePost<'_>) -> QueryResult<Option<Post>> {
-    let post = if new.is_opening {
-        dispatch!(conn, |c| diesel::insert_into(posts::table)
-            .values((new, posts::position.eq(None::<i64>)))
-            .on_conflict(posts::ap_id)
-            .do_nothing()
-            .returning(Post::as_returning())
-            .get_result(c)
-            .optional())?
-    } else {
-        dispatch!(conn, |c| diesel::insert_into(posts::table)
-            .values((
-                new,
-                posts::position.eq(provisional_position!(new.thread_id))
-            ))
-            .on_conflict(posts::ap_id)
-            .do_nothing()
-            .returning(Post::as_returning())
-            .get_result(c)
-            .optional())?
-    };
-    // Indexed now unless its HTML comes later (with its anchors, through `set_html`).
-    if let Some(post) = post.as_ref().filter(|p| !p.body_html.is_empty()) {
-        if post.is_opening {
-            super::search::reindex(conn, post.id)?;
-        } else {
-            super::search::index(conn, post.id, "", &post.body_html)?;
-        }
-    }
-    Ok(post)
-}
-
-/// Which of these ActivityPub ids are posts here already (in chunks the databases take).
-pub fn known_ap_ids(
-    conn: &mut Conn<'_>,
-    ap_ids: &[String],
-) -> QueryResult<std::collections::HashSet<String>> {
-    let mut known = std::collections::HashSet::new();
-    for chunk in ap_ids.chunks(500) {
-        let found: Vec<Option<String>> = dispatch!(conn, |c| posts::table
-            .filter(posts::ap_id.eq_any(chunk))
-            .select(posts::ap_id)
-            .load(c))?;
-        known.extend(found.into_iter().flatten());
-    }
-    Ok(known)
-}
-
-/// The post with this ActivityPub id (posts from other servers).
-pub fn by_ap_id(conn: &mut Conn<'_>, ap_id: &str) -> QueryResult<Option<Post>> {
-    dispatch!(conn, |c| posts::table
-        .filter(posts::ap_id.eq(ap_id))
-        .select(Post::as_select())
-        .first(c)
-        .optional())
 }
 
 /// The opening posts of a forum's pinned threads, with their threads and authors.

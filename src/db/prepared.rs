@@ -42,6 +42,7 @@ impl<DB: Backend> QueryFragment<DB> for SqlFalse {
 /// A statement written in SQL, for what the query builder cannot write or would not keep
 /// prepared, with its values bound by [`PreparedSql::bind`] in the order of their `$1`, `$2`…
 /// (on SQLite too: each is sent as the backend's own placeholder, a `$n` written twice as two).
+/// Every `$` in the text starts a placeholder, so a literal `$` belongs in a bound value.
 ///
 /// Diesel prepares a statement once per connection and reuses it only when it knows the text
 /// cannot change: never for `sql_query` (its text is any `String`), an `UPDATE`, an

@@ -14,7 +14,7 @@ pub use super::remote::IncomingPost;
 use super::threads::PostContext;
 use super::visibility::require_federated;
 use super::{Forum, Inner, Post, Site, Thread, User};
-use crate::db::{self, author_counts, forums, posts, received, threads, users, Conn};
+use crate::db::{self, author_counts, forums, posts, received, remote_posts, threads, users, Conn};
 use crate::error::ForumError;
 
 /// Where a post from elsewhere goes.
@@ -162,9 +162,9 @@ fn insert_post(
     let is_opening = parent_id.is_none();
     // Most posts have no anchors (footnotes): their HTML is final before they have an id.
     let anchored = rendered.html.contains(&rendered.stand_in);
-    let post = posts::insert_remote(
+    let post = remote_posts::insert_remote(
         conn,
-        &posts::NewRemotePost {
+        &remote_posts::NewRemotePost {
             thread_id: thread.id,
             author_id: author.id,
             in_reply_to_id: parent_id,
@@ -291,7 +291,7 @@ impl Site {
         let _turn = self.inbound_turn().await;
         self.blocking_then_send(move |inner, conn| {
             conn.transaction(|conn| {
-                if let Some(existing) = posts::by_ap_id(conn, &incoming.ap_id)? {
+                if let Some(existing) = remote_posts::by_ap_id(conn, &incoming.ap_id)? {
                     return Ok((context(conn, existing.id)?, false));
                 }
                 let (thread, forum, parent) = match placement {
@@ -346,7 +346,7 @@ impl Site {
                 )?
                 else {
                     // Stored by another process since the check above.
-                    let existing = posts::by_ap_id(conn, &incoming.ap_id)?
+                    let existing = remote_posts::by_ap_id(conn, &incoming.ap_id)?
                         .ok_or(ForumError::NotFound { what: "post" })?;
                     return Ok((context(conn, existing.id)?, false));
                 };
@@ -401,7 +401,7 @@ impl Site {
             let parent = match &answers {
                 Answered::OurThread(id) => posts::opening_with_context(conn, *id)?,
                 Answered::OurPost(id) => posts::with_context(conn, *id)?,
-                Answered::Elsewhere(ap_id) => match posts::by_ap_id(conn, ap_id)? {
+                Answered::Elsewhere(ap_id) => match remote_posts::by_ap_id(conn, ap_id)? {
                     Some(post) => posts::with_context(conn, post.id)?,
                     None => None,
                 },
@@ -462,7 +462,7 @@ impl Site {
         let (incoming, rendered) = self.prepare(incoming);
         self.blocking_then_send(move |inner, conn| {
             conn.transaction(|conn| {
-                let Some(post) = posts::by_ap_id(conn, &incoming.ap_id)? else {
+                let Some(post) = remote_posts::by_ap_id(conn, &incoming.ap_id)? else {
                     return Ok((false, false));
                 };
                 if post.author_id != author.id {
@@ -515,7 +515,7 @@ impl Site {
     ) -> Result<bool, ForumError> {
         self.blocking_then_send(move |_inner, conn| {
             conn.transaction(|conn| {
-                let Some(post) = posts::by_ap_id(conn, &ap_id)? else {
+                let Some(post) = remote_posts::by_ap_id(conn, &ap_id)? else {
                     return Ok((false, false));
                 };
                 if post.author_id != author.id {
@@ -540,10 +540,12 @@ impl Site {
     /// The post (from elsewhere) with this ActivityPub id, in context, as other servers may
     /// see it (none in a members-only forum).
     pub async fn post_by_ap_id(&self, ap_id: String) -> Result<Option<PostContext>, ForumError> {
-        self.blocking(move |_inner, conn| match posts::by_ap_id(conn, &ap_id)? {
-            Some(post) => Ok(Some(context(conn, post.id)?).filter(|c| !c.forum.members_only())),
-            None => Ok(None),
-        })
+        self.blocking(
+            move |_inner, conn| match remote_posts::by_ap_id(conn, &ap_id)? {
+                Some(post) => Ok(Some(context(conn, post.id)?).filter(|c| !c.forum.members_only())),
+                None => Ok(None),
+            },
+        )
         .await
     }
 

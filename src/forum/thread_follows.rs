@@ -245,7 +245,7 @@ impl Site {
         &self,
         ap_ids: Vec<String>,
     ) -> Result<std::collections::HashSet<String>, ForumError> {
-        self.blocking(move |_inner, conn| Ok(crate::db::posts::known_ap_ids(conn, &ap_ids)?))
+        self.blocking(move |_inner, conn| Ok(crate::db::remote_posts::known_ap_ids(conn, &ap_ids)?))
             .await
     }
 
