@@ -38,6 +38,40 @@ pub fn add(
     })
 }
 
+/// Counts new posts by several authors, `(author_id, forum_id, threads, replies)`, each pair
+/// at most once (a batch's, summed): on PostgreSQL one statement for them all, its rows taken
+/// in the order given (give them sorted, so that two batches never wait on each other's rows
+/// in a circle).
+pub fn add_each(conn: &mut Conn<'_>, counts: &[(i64, i64, i64, i64)]) -> QueryResult<()> {
+    match conn {
+        Conn::Pg(c) if counts.len() > 1 => {
+            use diesel::sql_types::Array;
+            let column =
+                |f: fn(&(i64, i64, i64, i64)) -> i64| counts.iter().map(f).collect::<Vec<_>>();
+            super::prepared_sql(
+                "INSERT INTO author_counts (author_id, forum_id, threads, replies) \
+                 SELECT author_id, forum_id, threads, replies \
+                 FROM unnest($1, $2, $3, $4) WITH ORDINALITY AS c(author_id, forum_id, threads, replies, n) \
+                 ORDER BY n \
+                 ON CONFLICT (author_id, forum_id) DO UPDATE SET \
+                 threads = author_counts.threads + excluded.threads, \
+                 replies = author_counts.replies + excluded.replies",
+            )
+            .bind::<Array<BigInt>, _>(column(|c| c.0))
+            .bind::<Array<BigInt>, _>(column(|c| c.1))
+            .bind::<Array<BigInt>, _>(column(|c| c.2))
+            .bind::<Array<BigInt>, _>(column(|c| c.3))
+            .execute(*c)?;
+        }
+        _ => {
+            for &(author_id, forum_id, threads, replies) in counts {
+                add(conn, author_id, forum_id, (threads, replies))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// How many posts a person has shown outside the forums `hidden`: (opening posts, replies).
 /// One row per forum they wrote in, by the primary key.
 pub fn of_author(conn: &mut Conn<'_>, author_id: i64, hidden: &[i64]) -> QueryResult<(i64, i64)> {

@@ -66,6 +66,88 @@ pub fn notify(
         .execute(c))
 }
 
+/// Tells people about posts, `(user_id, post_id, kind)` (a batch's), unless they were already
+/// told about that post: where one person and post come twice, the first row wins, as in
+/// [`notify`]. On PostgreSQL one statement for them all.
+pub fn notify_each(
+    conn: &mut Conn<'_>,
+    told: &[(i64, i64, &str)],
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    match conn {
+        Conn::Pg(c) if told.len() > 1 => {
+            use diesel::sql_types::{Array, Text};
+            super::prepared_sql(
+                "INSERT INTO notifications (user_id, post_id, kind, created_at) \
+                 SELECT user_id, post_id, kind, $1 \
+                 FROM unnest($2, $3, $4) WITH ORDINALITY AS t(user_id, post_id, kind, n) \
+                 ORDER BY n ON CONFLICT (user_id, post_id) DO NOTHING",
+            )
+            .bind::<Timestamp, _>(at)
+            .bind::<Array<BigInt>, _>(told.iter().map(|t| t.0).collect::<Vec<_>>())
+            .bind::<Array<BigInt>, _>(told.iter().map(|t| t.1).collect::<Vec<_>>())
+            .bind::<Array<Text>, _>(told.iter().map(|t| t.2).collect::<Vec<_>>())
+            .execute(*c)?;
+        }
+        _ => {
+            for &(user_id, post_id, kind) in told {
+                notify(conn, &[user_id], post_id, kind, at)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A new post for those watching its thread or forum to be told of (see [`notify_watchers`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Watched {
+    /// The post.
+    pub post_id: i64,
+    /// Its thread.
+    pub thread_id: i64,
+    /// Its forum.
+    pub forum_id: i64,
+    /// Its author (not told).
+    pub author_id: i64,
+}
+
+/// [`notify_watchers`] for several posts (a batch's): on PostgreSQL one statement for them all.
+pub fn notify_watchers_each(
+    conn: &mut Conn<'_>,
+    posts: &[Watched],
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    match conn {
+        Conn::Pg(c) if posts.len() > 1 => {
+            use diesel::sql_types::Array;
+            let column = |f: fn(&Watched) -> i64| posts.iter().map(f).collect::<Vec<_>>();
+            super::prepared_sql(
+                "WITH p AS (SELECT * FROM unnest($2, $3, $4, $5) \
+                 AS p(post_id, thread_id, forum_id, author_id)) \
+                 INSERT INTO notifications (user_id, post_id, kind, created_at) \
+                 SELECT r.user_id, p.post_id, 'watched', $1 FROM p JOIN thread_reads r \
+                 ON r.thread_id = p.thread_id AND r.watching AND r.user_id <> p.author_id \
+                 UNION \
+                 SELECT w.user_id, p.post_id, 'watched', $1 FROM p JOIN forum_watches w \
+                 ON w.forum_id = p.forum_id AND w.user_id <> p.author_id \
+                 ON CONFLICT (user_id, post_id) DO NOTHING",
+            )
+            .bind::<Timestamp, _>(at)
+            .bind::<Array<BigInt>, _>(column(|p| p.post_id))
+            .bind::<Array<BigInt>, _>(column(|p| p.thread_id))
+            .bind::<Array<BigInt>, _>(column(|p| p.forum_id))
+            .bind::<Array<BigInt>, _>(column(|p| p.author_id))
+            .execute(*c)?;
+        }
+        _ => {
+            for p in posts {
+                notify_watchers(conn, p.post_id, p.thread_id, p.forum_id, p.author_id, at)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Tells everyone who watches the thread or the forum about the post (`watched`), except its
 /// author and those already told about it: one statement, however many watch.
 pub fn notify_watchers(

@@ -4,7 +4,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text, Timestamp};
+use diesel::sql_types::{Array, BigInt, Text, Timestamp};
 
 use super::schema::{activities, deliveries, instances, outbox_events};
 use super::{dispatch, Conn};
@@ -28,6 +28,29 @@ pub fn push_event(conn: &mut Conn<'_>, event: &str, at: NaiveDateTime) -> QueryR
             outbox_events::created_at.eq(at),
         ))
         .execute(c))
+}
+
+/// Records events in their order (a batch of replies' relays): on PostgreSQL one statement for
+/// them all.
+pub fn push_events(conn: &mut Conn<'_>, events: &[&str], at: NaiveDateTime) -> QueryResult<()> {
+    match conn {
+        Conn::Pg(c) if events.len() > 1 => {
+            // In the order given (the ids are the order events happened in).
+            super::prepared_sql(
+                "INSERT INTO outbox_events (event, created_at) \
+                 SELECT event, $1 FROM unnest($2) WITH ORDINALITY AS e(event, n) ORDER BY n",
+            )
+            .bind::<Timestamp, _>(at)
+            .bind::<Array<Text>, _>(events)
+            .execute(*c)?;
+        }
+        _ => {
+            for event in events {
+                push_event(conn, event, at)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The oldest events not yet expanded.

@@ -36,16 +36,17 @@ pub struct NewRemotePost<'a> {
 }
 
 /// Inserts a post from another server; `None` when a post with its ActivityPub id is here
-/// already (nothing is inserted then).
+/// already (nothing is inserted then). Its words are the caller's to index
+/// ([`super::search::index_each`]), with others of its batch.
 pub fn insert_remote(conn: &mut Conn<'_>, new: &NewRemotePost<'_>) -> QueryResult<Option<Post>> {
-    let post = if new.is_opening {
+    if new.is_opening {
         dispatch!(conn, |c| diesel::insert_into(posts::table)
             .values((new, posts::position.eq(None::<i64>)))
             .on_conflict(posts::ap_id)
             .do_nothing()
             .returning(Post::as_returning())
             .get_result(c)
-            .optional())?
+            .optional())
     } else {
         dispatch!(conn, |c| diesel::insert_into(posts::table)
             .values((
@@ -56,13 +57,8 @@ pub fn insert_remote(conn: &mut Conn<'_>, new: &NewRemotePost<'_>) -> QueryResul
             .do_nothing()
             .returning(Post::as_returning())
             .get_result(c)
-            .optional())?
-    };
-    // Indexed now unless its HTML comes later (with its anchors, through `set_html`).
-    if let Some(post) = post.as_ref().filter(|p| !p.body_html.is_empty()) {
-        super::posts::index_words(conn, post)?;
+            .optional())
     }
-    Ok(post)
 }
 
 /// Which of these ActivityPub ids are posts here already (in chunks the databases take).

@@ -9,7 +9,8 @@ use chrono::NaiveDateTime;
 use super::markdown::{self, anchor_prefix};
 use super::moderation::{require_not_banned, require_unlocked};
 use super::notifications;
-use super::outbox::{push_event, OutboxEvent};
+use super::outbox::OutboxEvent;
+use super::owed::Owed;
 pub use super::remote::IncomingPost;
 use super::threads::PostContext;
 use super::visibility::require_federated;
@@ -57,17 +58,27 @@ pub(super) fn relay_event(
     thread_id: Option<i64>,
     relay: Option<Relay>,
 ) -> Result<bool, ForumError> {
+    let mut owed = Owed::default();
+    let relayed = owe_relay(&mut owed, forum, thread_id, relay)?;
+    owed.write(conn)?;
+    Ok(relayed)
+}
+
+/// [`relay_event`], added to what `owed` writes.
+fn owe_relay(
+    owed: &mut Owed,
+    forum: &Forum,
+    thread_id: Option<i64>,
+    relay: Option<Relay>,
+) -> Result<bool, ForumError> {
     match relay {
         Some(relay) if forum.local => {
-            push_event(
-                conn,
-                &OutboxEvent::Relay {
-                    forum_id: forum.id,
-                    activity: relay.activity,
-                    origin: relay.origin,
-                    thread_id,
-                },
-            )?;
+            owed.event(&OutboxEvent::Relay {
+                forum_id: forum.id,
+                activity: relay.activity,
+                origin: relay.origin,
+                thread_id,
+            })?;
             Ok(true)
         }
         _ => Ok(false),
@@ -145,8 +156,8 @@ fn with_anchors(rendered: &Rendered, post_id: i64) -> String {
 }
 
 /// Inserts a post from elsewhere into `thread` of `forum` (answering `parent_id`, or opening
-/// it) and records the relay our forum owes ([`count_new_post`] counts it). Returns the post
-/// and whether a relay was recorded.
+/// it), leaving to `owed` the relay our forum owes, the people it tells and its words
+/// ([`count_new_post`] counts it). Returns the post and whether a relay is owed.
 #[allow(clippy::too_many_arguments)]
 fn insert_post(
     inner: &Inner,
@@ -154,9 +165,9 @@ fn insert_post(
     author: &User,
     (thread, forum): (&Thread, &Forum),
     parent: Option<(i64, &User)>,
-    incoming: &IncomingPost,
-    rendered: &Rendered,
+    (incoming, rendered): (&IncomingPost, &Rendered),
     relay: Option<Relay>,
+    owed: &mut Owed,
 ) -> Result<Option<(Post, bool)>, ForumError> {
     let parent_id = parent.map(|(id, _)| id);
     let is_opening = parent_id.is_none();
@@ -181,14 +192,21 @@ fn insert_post(
         return Ok(None);
     };
     let post = if anchored {
+        // Indexed by `set_html`, with its final HTML.
         let html = with_anchors(rendered, post.id);
         posts::set_html(conn, post, html)?
     } else {
+        let title = if is_opening {
+            thread.title.as_str()
+        } else {
+            ""
+        };
+        owed.words(post.id, title, &post.body_html);
         post
     };
-    let relayed = relay_event(conn, forum, Some(thread.id), relay)?;
+    let relayed = owe_relay(owed, forum, Some(thread.id), relay)?;
     let mentioned = notifications::local_people(conn, &incoming.mentions)?;
-    notifications::new_post(
+    notifications::tell_of_new_post(
         conn,
         inner,
         notifications::NewPost {
@@ -199,6 +217,7 @@ fn insert_post(
             mentioned: &mentioned,
             watchers: !incoming.quiet,
         },
+        owed,
     )?;
     Ok(Some((post, relayed)))
 }
@@ -230,15 +249,19 @@ pub(super) struct DirectStored {
     /// The thread and forum it adds a reply to, the reply's `created_at` and id, and its
     /// author, when stored.
     counted: Option<(i64, i64, (NaiveDateTime, i64), i64)>,
+    /// What it leaves to be written with the rest of its batch.
+    owed: Owed,
 }
 
-/// Counts the replies a batch stored: each thread and forum row updated once, however many
-/// replies it got, in id order (so that two batches never wait on each other's rows in a
-/// circle), and at the end, just before the commit (see [`count_new_post`]).
-pub(super) fn count_stored_replies(
+/// Finishes a batch of replies: writes what they owe (one statement of each kind), then counts
+/// them, each thread and forum row updated once however many replies it got, in id order (so
+/// that two batches never wait on each other's rows in a circle), at the end, just before the
+/// commit (see [`count_new_post`]).
+pub(super) fn finish_stored_replies(
     conn: &mut Conn<'_>,
     stored: &[&DirectStored],
 ) -> Result<(), ForumError> {
+    Owed::write_all(conn, stored.iter().map(|s| &s.owed))?;
     // Per thread: how many replies, and the earliest.
     let mut per_thread = std::collections::BTreeMap::<i64, (i64, (NaiveDateTime, i64))>::new();
     let mut per_forum = std::collections::BTreeMap::<i64, i64>::new();
@@ -257,9 +280,11 @@ pub(super) fn count_stored_replies(
     for (forum, posts) in per_forum {
         forums::count_posts(conn, forum, (0, posts), now)?;
     }
-    for ((author, forum), replies) in per_author {
-        author_counts::add(conn, author, forum, (0, replies))?;
-    }
+    let per_author: Vec<(i64, i64, i64, i64)> = per_author
+        .into_iter()
+        .map(|((author, forum), replies)| (author, forum, 0, replies))
+        .collect();
+    author_counts::add_each(conn, &per_author)?;
     Ok(())
 }
 
@@ -334,15 +359,16 @@ impl Site {
                         )
                     }
                 };
+                let mut owed = Owed::default();
                 let Some((post, relayed)) = insert_post(
                     inner,
                     conn,
                     &author,
                     (&thread, &forum),
                     parent.as_ref().map(|(id, author)| (*id, author)),
-                    &incoming,
-                    &rendered,
+                    (&incoming, &rendered),
                     relay,
+                    &mut owed,
                 )?
                 else {
                     // Stored by another process since the check above.
@@ -350,6 +376,7 @@ impl Site {
                         .ok_or(ForumError::NotFound { what: "post" })?;
                     return Ok((context(conn, existing.id)?, false));
                 };
+                owed.write(conn)?;
                 count_new_post(conn, (&thread, &forum), &post)?;
                 Ok((context(conn, post.id)?, relayed))
             })
@@ -383,6 +410,7 @@ impl Site {
                 outcome,
                 relayed: false,
                 counted: None,
+                owed: Owed::default(),
             };
             if received::seen(conn, &activity_id)? {
                 return Ok(unchanged(DirectOutcome::Repeat));
@@ -417,24 +445,29 @@ impl Site {
             super::forums::require_open(&forum)?;
             require_not_banned(conn, author, &forum)?;
             require_unlocked(conn, &thread, &forum, Some(author))?;
+            let mut owed = Owed::default();
             let stored = insert_post(
                 &inner,
                 conn,
                 author,
                 (&thread, &forum),
                 Some((parent.id, &parent_author)),
-                &incoming,
-                &rendered,
+                (&incoming, &rendered),
                 Some(relay.clone()),
+                &mut owed,
             )?;
-            received::record(conn, &activity_id, db::now())?;
+            owed.received(activity_id.clone());
             let Some((post, relayed)) = stored else {
                 // The post came before, in another activity.
-                return Ok(unchanged(DirectOutcome::Repeat));
+                return Ok(DirectStored {
+                    owed,
+                    ..unchanged(DirectOutcome::Repeat)
+                });
             };
             Ok(DirectStored {
                 outcome: DirectOutcome::Stored,
                 relayed,
+                owed,
                 counted: Some((
                     thread.id,
                     forum.id,

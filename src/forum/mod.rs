@@ -35,6 +35,7 @@ pub mod markdown;
 pub mod moderation;
 pub mod notifications;
 pub mod outbox;
+mod owed;
 pub mod password;
 pub mod registration;
 pub mod remote;
@@ -179,7 +180,7 @@ impl Site {
                 inbound_writes: tokio::sync::Semaphore::new(inbound_writes),
                 direct_replies: group_commit::GroupCommit::new(
                     batches_at_once,
-                    incoming::count_stored_replies,
+                    incoming::finish_stored_replies,
                 ),
                 deliveries_done: group_commit::GroupCommit::new(
                     batches_at_once,

@@ -14,6 +14,7 @@
 use serde::Serialize;
 
 use super::markdown::{self, MentionLinks};
+use super::owed::Owed;
 use super::threads::PostContext;
 use super::visibility::can_read;
 use super::{Forum, Inner, Paging, Post, Site, Thread, User};
@@ -208,6 +209,18 @@ pub(super) fn new_post(
     inner: &Inner,
     new: NewPost<'_>,
 ) -> Result<(), ForumError> {
+    let mut owed = Owed::default();
+    tell_of_new_post(conn, inner, new, &mut owed)?;
+    owed.write(conn)
+}
+
+/// Who a new post tells, added to what `owed` writes (see [`new_post`]).
+pub(super) fn tell_of_new_post(
+    conn: &mut Conn<'_>,
+    inner: &Inner,
+    new: NewPost<'_>,
+    owed: &mut Owed,
+) -> Result<(), ForumError> {
     let NewPost {
         post,
         thread,
@@ -216,15 +229,14 @@ pub(super) fn new_post(
         mentioned,
         watchers,
     } = new;
-    let at = db::now();
-    let tell = |conn: &mut Conn<'_>, people: Vec<User>, kind: Kind| {
+    let mut tell = |conn: &mut Conn<'_>, people: Vec<User>, kind: Kind| {
         let mut ids = Vec::new();
         for person in people {
             if !ids.contains(&person.id) && tellable(conn, &person, post.author_id, forum)? {
                 ids.push(person.id);
             }
         }
-        rows::notify(conn, &ids, post.id, kind.as_str(), at)?;
+        owed.tell(&ids, post.id, kind.as_str());
         Ok::<_, ForumError>(())
     };
     // A reply names the author it answers (as a `Mention` tag, on the wire): for them it is a
@@ -241,7 +253,12 @@ pub(super) fn new_post(
         tell(conn, vec![parent_author.clone()], Kind::Reply)?;
     }
     if watchers {
-        rows::notify_watchers(conn, post.id, thread.id, forum.id, post.author_id, at)?;
+        owed.watched(rows::Watched {
+            post_id: post.id,
+            thread_id: thread.id,
+            forum_id: forum.id,
+            author_id: post.author_id,
+        });
     }
     Ok(())
 }

@@ -252,10 +252,13 @@ pub enum Signer {
 
 /// Writes an event into the outbox (inside the caller's transaction).
 pub fn push_event(conn: &mut Conn<'_>, event: &OutboxEvent) -> Result<(), ForumError> {
-    let json = serde_json::to_string(event)
-        .map_err(|e| ForumError::Internal(format!("outbox event: {e}")))?;
-    outbox::push_event(conn, &json, db::now())?;
+    outbox::push_event(conn, &event_json(event)?, db::now())?;
     Ok(())
+}
+
+/// An event as the outbox stores it.
+pub(super) fn event_json(event: &OutboxEvent) -> Result<String, ForumError> {
+    serde_json::to_string(event).map_err(|e| ForumError::Internal(format!("outbox event: {e}")))
 }
 
 /// A new activity id of this instance.

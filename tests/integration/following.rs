@@ -496,6 +496,19 @@ async fn replies_arriving_together_are_stored_together_and_fail_alone(backend: B
     let tom = app
         .remember_remote_person("https://remote.example", "tom")
         .await;
+    // wendy watches the forum: each stored reply tells her, and tells the admin, whose thread
+    // it answers, that it is a reply.
+    app.create_user("wendy", false).await;
+    let wendy = app.token("wendy").await;
+    let (status, body) = app
+        .api(
+            Method::PUT,
+            "/api/v1/forums/maths/watch",
+            Some(&wendy),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
     // A third come with their author as read when the signature was checked, a third without,
     // and a third with someone else, who is not taken for the author.
     let reply = |n: usize, thread: i64| DirectReply {
@@ -506,7 +519,7 @@ async fn replies_arriving_together_are_stored_together_and_fail_alone(backend: B
         incoming: IncomingPost {
             ap_id: format!("https://remote.example/p/{n}"),
             title: None,
-            markdown: Some(format!("Reply {n}")),
+            markdown: Some(format!("Reply {n} about quarters{n}")),
             html: String::new(),
             published: staffroom::forum::now(),
             updated: None,
@@ -570,6 +583,39 @@ async fn replies_arriving_together_are_stored_together_and_fail_alone(backend: B
     for n in [4, 9, 59] {
         let id = format!("https://remote.example/activities/{n}");
         assert!(!app.site.seen_activity(id).await.unwrap(), "{n}");
+    }
+    // What each stored reply leaves for its batch to write is written: its activity recorded
+    // as received, its words indexed, the people it concerns told once, by the strongest
+    // reason.
+    for &n in stored.keys() {
+        let id = format!("https://remote.example/activities/{n}");
+        assert!(app.site.seen_activity(id).await.unwrap(), "{n}");
+    }
+    for n in [0, 17, 58] {
+        let path = format!("/api/v1/search?q=quarters{n}");
+        let (status, found) = app.api(Method::GET, &path, Some(&wendy), None).await;
+        assert_eq!(status, 200, "{found}");
+        let items = found["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{n}: {found}");
+        assert!(
+            items[0].to_string().contains(&format!("quarters{n}")),
+            "{found}"
+        );
+    }
+    for (token, kind) in [(&admin, "reply"), (&wendy, "watched")] {
+        let (status, told) = app
+            .api(
+                Method::GET,
+                "/api/v1/notifications?unread=true",
+                Some(token),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{told}");
+        assert_eq!(told["unread"], 48, "{kind}: {told}");
+        let items = told["items"].as_array().unwrap();
+        assert!(!items.is_empty(), "{told}");
+        assert!(items.iter().all(|n| n["kind"] == kind), "{kind}: {told}");
     }
     for page in 1..=10 {
         let (_, posts) = app
