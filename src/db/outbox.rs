@@ -65,14 +65,31 @@ pub fn pending_events(conn: &mut Conn<'_>, limit: i64) -> QueryResult<Vec<Event>
 
 /// Marks an event expanded; false if another worker did it first.
 pub fn mark_expanded(conn: &mut Conn<'_>, id: i64, at: NaiveDateTime) -> QueryResult<bool> {
-    // Written in SQL so that it stays prepared (see `prepared_sql`): every event runs it.
-    let n = dispatch!(conn, |c| super::prepared_sql(
-        "UPDATE outbox_events SET expanded_at = $1 WHERE id = $2 AND expanded_at IS NULL"
+    Ok(!mark_expanded_each(conn, &[id], at)?.is_empty())
+}
+
+/// Marks events expanded, in one statement; the ids of those it marked (not those another
+/// worker marked first).
+pub fn mark_expanded_each(
+    conn: &mut Conn<'_>,
+    ids: &[i64],
+    at: NaiveDateTime,
+) -> QueryResult<Vec<i64>> {
+    #[derive(QueryableByName)]
+    struct Marked {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    // Written in SQL so that it stays prepared (see `prepared_sql`): every round of events
+    // runs it.
+    let marked: Vec<Marked> = dispatch!(conn, |c| super::prepared_sql(
+        "UPDATE outbox_events SET expanded_at = $1 \
+         WHERE id = ANY($2) AND expanded_at IS NULL RETURNING id"
     )
     .bind::<Timestamp, _>(at)
-    .bind::<BigInt, _>(id)
-    .execute(c))?;
-    Ok(n > 0)
+    .bind::<super::IdList, _>(super::Ids(ids))
+    .load(c))?;
+    Ok(marked.into_iter().map(|m| m.id).collect())
 }
 
 /// Forgets expanded events older than `before`.
@@ -111,6 +128,55 @@ pub fn insert_activity(conn: &mut Conn<'_>, new: &NewActivity<'_>) -> QueryResul
         .values(new)
         .returning(activities::id)
         .get_result(c))
+}
+
+/// Stores activities made together (all at the first one's `created_at`); their row ids, in
+/// the order given. On PostgreSQL one statement for them all.
+pub fn insert_activities(conn: &mut Conn<'_>, new: &[NewActivity<'_>]) -> QueryResult<Vec<i64>> {
+    match conn {
+        Conn::Pg(c) if new.len() > 1 => {
+            use diesel::sql_types::Nullable;
+            #[derive(QueryableByName)]
+            struct Stored {
+                #[diesel(sql_type = BigInt)]
+                id: i64,
+                #[diesel(sql_type = Text)]
+                ap_id: String,
+            }
+            let at = new[0].created_at;
+            let stored: Vec<Stored> = super::prepared_sql(
+                "INSERT INTO activities (ap_id, kind, signer_user_id, signer_forum_id, body, created_at) \
+                 SELECT ap_id, kind, signer_user_id, signer_forum_id, body, $1 \
+                 FROM unnest($2, $3, $4, $5, $6) WITH ORDINALITY \
+                 AS a(ap_id, kind, signer_user_id, signer_forum_id, body, n) \
+                 ORDER BY n RETURNING id, ap_id",
+            )
+            .bind::<Timestamp, _>(at)
+            .bind::<Array<Text>, _>(new.iter().map(|a| a.ap_id).collect::<Vec<_>>())
+            .bind::<Array<Text>, _>(new.iter().map(|a| a.kind).collect::<Vec<_>>())
+            .bind::<Array<Nullable<BigInt>>, _>(
+                new.iter().map(|a| a.signer_user_id).collect::<Vec<_>>(),
+            )
+            .bind::<Array<Nullable<BigInt>>, _>(
+                new.iter().map(|a| a.signer_forum_id).collect::<Vec<_>>(),
+            )
+            .bind::<Array<Text>, _>(new.iter().map(|a| a.body).collect::<Vec<_>>())
+            .load(*c)?;
+            // By id, not by the order rows come back in, which SQL does not promise.
+            let ids: std::collections::HashMap<String, i64> =
+                stored.into_iter().map(|s| (s.ap_id, s.id)).collect();
+            new.iter()
+                .map(|a| {
+                    ids.get(a.ap_id).copied().ok_or_else(|| {
+                        diesel::result::Error::QueryBuilderError(
+                            format!("activity {} was not stored", a.ap_id).into(),
+                        )
+                    })
+                })
+                .collect()
+        }
+        _ => new.iter().map(|a| insert_activity(conn, a)).collect(),
+    }
 }
 
 /// A sent activity's type and JSON, by its id.
@@ -163,13 +229,35 @@ pub struct Instance {
 /// have at most 4).
 const CHUNK: usize = 1000;
 
-/// The ids of the instances at `domains`, made where missing: two statements per [`CHUNK`]
-/// domains, however many there are.
+/// The ids of the instances at `domains`, made where missing: two statements (on SQLite per
+/// [`CHUNK`] domains), however many there are.
 pub fn instance_ids(
     conn: &mut Conn<'_>,
     domains: &[&str],
     at: NaiveDateTime,
 ) -> QueryResult<Vec<(i64, String)>> {
+    if let Conn::Pg(c) = conn {
+        // One statement each however many there are: lists are bound as arrays.
+        super::prepared_sql(
+            "INSERT INTO instances (domain, created_at) SELECT domain, $1 \
+             FROM unnest($2) AS i(domain) ON CONFLICT (domain) DO NOTHING",
+        )
+        .bind::<Timestamp, _>(at)
+        .bind::<Array<Text>, _>(domains)
+        .execute(*c)?;
+        #[derive(QueryableByName)]
+        struct Known {
+            #[diesel(sql_type = BigInt)]
+            id: i64,
+            #[diesel(sql_type = Text)]
+            domain: String,
+        }
+        let known: Vec<Known> =
+            super::prepared_sql("SELECT id, domain FROM instances WHERE domain = ANY($1)")
+                .bind::<Array<Text>, _>(domains)
+                .load(*c)?;
+        return Ok(known.into_iter().map(|k| (k.id, k.domain)).collect());
+    }
     let mut out = Vec::with_capacity(domains.len());
     for chunk in domains.chunks(CHUNK) {
         let rows: Vec<_> = chunk
@@ -205,8 +293,24 @@ pub struct NewDelivery<'a> {
     pub created_at: NaiveDateTime,
 }
 
-/// Queues deliveries: one statement per [`CHUNK`] of them.
+/// Queues deliveries made together (all at the first one's `created_at`): on PostgreSQL one
+/// statement, on SQLite one per [`CHUNK`] of them.
 pub fn insert_deliveries(conn: &mut Conn<'_>, new: &[NewDelivery<'_>]) -> QueryResult<usize> {
+    if let (Conn::Pg(c), [first, ..]) = (&mut *conn, new) {
+        // One statement however many there are, kept prepared: the columns bound as arrays,
+        // the rows taken in the order given (the order each server gets them in).
+        return super::prepared_sql(
+            "INSERT INTO deliveries (activity_id, instance_id, inbox_url, created_at) \
+             SELECT activity_id, instance_id, inbox_url, $1 \
+             FROM unnest($2, $3, $4) WITH ORDINALITY AS d(activity_id, instance_id, inbox_url, n) \
+             ORDER BY n",
+        )
+        .bind::<Timestamp, _>(first.created_at)
+        .bind::<Array<BigInt>, _>(new.iter().map(|d| d.activity_id).collect::<Vec<_>>())
+        .bind::<Array<BigInt>, _>(new.iter().map(|d| d.instance_id).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(new.iter().map(|d| d.inbox_url).collect::<Vec<_>>())
+        .execute(*c);
+    }
     let mut n = 0;
     for chunk in new.chunks(CHUNK) {
         n += dispatch!(conn, |c| diesel::insert_into(deliveries::table)
@@ -520,8 +624,25 @@ pub fn record_software(
     .execute(c))
 }
 
-/// The software of each of `domains` that is known: one statement per [`CHUNK`] of them.
+/// The software of each of `domains` that is known: one statement (on SQLite per [`CHUNK`] of
+/// them).
 pub fn software_of(conn: &mut Conn<'_>, domains: &[&str]) -> QueryResult<Vec<(String, String)>> {
+    if let Conn::Pg(c) = conn {
+        #[derive(QueryableByName)]
+        struct Known {
+            #[diesel(sql_type = Text)]
+            domain: String,
+            #[diesel(sql_type = Text)]
+            software: String,
+        }
+        let known: Vec<Known> = super::prepared_sql(
+            "SELECT domain, software FROM instances \
+             WHERE domain = ANY($1) AND software IS NOT NULL",
+        )
+        .bind::<Array<Text>, _>(domains)
+        .load(*c)?;
+        return Ok(known.into_iter().map(|k| (k.domain, k.software)).collect());
+    }
     let mut out = Vec::new();
     for chunk in domains.chunks(CHUNK) {
         let rows: Vec<(String, Option<String>)> = dispatch!(conn, |c| instances::table

@@ -43,7 +43,7 @@ use url::Url;
 
 use super::actors::{ApForum, ApUser};
 use super::error::FederationError;
-use super::outgoing::plan;
+use super::outgoing::{plan, Round};
 use super::signing::{self, SigningKey};
 use super::software::{self, LOOKUP_EVERY};
 use super::InstancePolicy;
@@ -58,6 +58,10 @@ const BATCH: usize = 20;
 /// Outbox events expanded per round, so that sending starts (and goes on) while a large
 /// backlog of events is still being expanded.
 const EXPAND_BATCH: i64 = 50;
+/// Deliveries queued per round at the most (give or take one event's): a round's expansion is
+/// one transaction, which on SQLite holds the only writer while it lasts, so replies coming in
+/// wait for it; a thousand rows are a few milliseconds.
+const EXPAND_DELIVERIES: usize = 1000;
 /// The places for retrying servers that have been failing: one for every this many places
 /// (at least one), apart from the others.
 const RETRY_SHARE: usize = 4;
@@ -233,13 +237,21 @@ async fn run(data: Data<Site>, owner: Arc<str>) {
     }
 }
 
-/// Expands up to [`EXPAND_BATCH`] pending events into activities and deliveries, oldest first;
-/// true when more are waiting.
+/// Expands up to [`EXPAND_BATCH`] pending events (or as many as make [`EXPAND_DELIVERIES`]
+/// deliveries) into activities and deliveries, oldest first; true when more are waiting.
 async fn expand_events(data: &Data<Site>) -> Result<bool, FederationError> {
     let events = data.pending_events(EXPAND_BATCH).await?;
-    let more = events.len() as i64 == EXPAND_BATCH;
+    let mut more = events.len() as i64 == EXPAND_BATCH;
+    let mut expanded = Vec::with_capacity(events.len());
+    let mut round = Round::default();
+    let mut deliveries = 0;
     for (id, event) in events {
-        let planned = match plan(&event, data).await {
+        if deliveries >= EXPAND_DELIVERIES {
+            // The rest wait for the next round.
+            more = true;
+            break;
+        }
+        let planned = match plan(&event, data, &mut round).await {
             Ok(planned) => planned,
             Err(e) => {
                 // The event names something that cannot be sent (a row without an inbox, an
@@ -249,7 +261,11 @@ async fn expand_events(data: &Data<Site>) -> Result<bool, FederationError> {
                 Vec::new()
             }
         };
-        data.expand_event(id, planned).await?;
+        deliveries += planned.iter().map(|a| a.inboxes.len()).sum::<usize>();
+        expanded.push((id, planned));
+    }
+    if !expanded.is_empty() {
+        data.expand_events(expanded).await?;
     }
     Ok(more)
 }

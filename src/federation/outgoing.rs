@@ -66,13 +66,27 @@ pub(crate) fn planned(
 /// A local forum's followers' inboxes by the form of announcement their software reads
 /// ([`Reads`]): `activities` get `Announce(Create(Page))` and the like, `objects` get a new
 /// thread's `Announce(Page)`; a server whose software is not known is in both.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Readers {
     pub activities: Vec<Url>,
     pub objects: Vec<Url>,
 }
 
 impl Readers {
+    /// These, leaving out the server `domain` (the one an activity came from).
+    fn except(self, domain: &str) -> Readers {
+        let keep = |inboxes: Vec<Url>| {
+            inboxes
+                .into_iter()
+                .filter(|inbox| domain_of(inbox).as_deref() != Some(domain))
+                .collect()
+        };
+        Readers {
+            activities: keep(self.activities),
+            objects: keep(self.objects),
+        }
+    }
+
     /// Every follower's inbox, for announcements every server gets in the one form.
     pub fn all(self) -> Vec<Url> {
         let mut all = self.activities;
@@ -163,12 +177,67 @@ pub(crate) fn person_inbox(person: &crate::forum::User) -> Result<Option<Url>, F
         .transpose()
 }
 
+/// What the events of one round of planning share, read once for them all. A busy forum
+/// relays every reply it gets, one event each: the forum and the readers of each thread it
+/// relays to are read for the first, not again for the rest.
+#[derive(Debug, Default)]
+pub(crate) struct Round {
+    /// By forum and thread: the forum, unless it is gone or members-only (nothing of it leaves
+    /// this instance), and who reads what it relays.
+    relays: std::collections::HashMap<(i64, Option<i64>), Option<Relaying>>,
+}
+
+/// A forum whose relays may leave this instance, and who reads them.
+type Relaying = (crate::forum::Forum, Readers);
+
+impl Round {
+    /// Our forum `forum_id` and who hears what it relays about thread `thread_id` (or about
+    /// the forum, without one); `None` when nothing of it may be sent.
+    async fn relay_readers(
+        &mut self,
+        forum_id: i64,
+        thread_id: Option<i64>,
+        data: &Data<Site>,
+    ) -> Result<Option<Relaying>, FederationError> {
+        let key = (forum_id, thread_id);
+        if let Some(known) = self.relays.get(&key) {
+            return Ok(known.clone());
+        }
+        let found = match data.forum_by_id(forum_id).await? {
+            Some(forum) if !forum.members_only() => {
+                let readers = match thread_id {
+                    Some(thread_id) => thread_readers(forum.id, thread_id, None, data).await?,
+                    None => follower_readers(forum.id, None, data).await?,
+                };
+                Some((forum, readers))
+            }
+            _ => None,
+        };
+        self.relays.insert(key, found.clone());
+        Ok(found)
+    }
+}
+
 /// What an outbox event becomes. Empty when there is nothing to send (the rows it names are
 /// gone, nobody elsewhere needs to hear, or it concerns a members-only forum).
-pub async fn plan(
+pub(crate) async fn plan(
     event: &OutboxEvent,
     data: &Data<Site>,
+    round: &mut Round,
 ) -> Result<Vec<PlannedActivity>, FederationError> {
+    if let OutboxEvent::Relay {
+        forum_id,
+        activity,
+        origin,
+        thread_id,
+    } = event
+    {
+        let Some((forum, readers)) = round.relay_readers(*forum_id, *thread_id, data).await? else {
+            return Ok(Vec::new());
+        };
+        let readers = readers.except(origin);
+        return announce::plan_relay(&forum, activity, readers, data);
+    }
     // Nothing of a members-only forum leaves this instance.
     if data.stays_here(event.clone()).await? {
         return Ok(Vec::new());
@@ -185,12 +254,7 @@ pub async fn plan(
             user_id,
             like_ap_id,
         } => votes::plan_vote(*post_id, *user_id, like_ap_id, true, data).await,
-        OutboxEvent::Relay {
-            forum_id,
-            activity,
-            origin,
-            thread_id,
-        } => announce::plan_relay(*forum_id, *thread_id, activity, origin, data).await,
+        OutboxEvent::Relay { .. } => unreachable!("relays are planned above"),
         OutboxEvent::Follow { follow_id } => following::plan_follow(*follow_id, data).await,
         OutboxEvent::Lock {
             thread_id,

@@ -412,69 +412,78 @@ impl Site {
                 counted: None,
                 owed: Owed::default(),
             };
-            if received::seen(conn, &activity_id)? {
-                return Ok(unchanged(DirectOutcome::Repeat));
-            }
-            let read;
-            let author = match &signer {
-                Some(signer) if signer.ap_id.as_deref() == Some(author.as_str()) => signer,
-                _ => match users::by_ap_id(conn, &author)? {
-                    Some(user) => {
-                        read = user;
-                        &read
-                    }
-                    None => return Ok(unchanged(DirectOutcome::LongWay)),
-                },
-            };
-            let parent = match &answers {
-                Answered::OurThread(id) => posts::opening_with_context(conn, *id)?,
-                Answered::OurPost(id) => posts::with_context(conn, *id)?,
-                Answered::Elsewhere(ap_id) => match remote_posts::by_ap_id(conn, ap_id)? {
-                    Some(post) => posts::with_context(conn, post.id)?,
-                    None => None,
-                },
-            };
-            let Some((parent, parent_author, thread, forum)) = parent else {
-                return Ok(unchanged(DirectOutcome::LongWay));
-            };
-            if !forum.local {
-                // Only that forum's own server may put a reply there: checked the long way.
-                return Ok(unchanged(DirectOutcome::LongWay));
-            }
-            require_federated(&forum, "post")?;
-            super::forums::require_open(&forum)?;
-            require_not_banned(conn, author, &forum)?;
-            require_unlocked(conn, &thread, &forum, Some(author))?;
-            let mut owed = Owed::default();
-            let stored = insert_post(
-                &inner,
-                conn,
-                author,
-                (&thread, &forum),
-                Some((parent.id, &parent_author)),
-                (&incoming, &rendered),
-                Some(relay.clone()),
-                &mut owed,
-            )?;
-            owed.received(activity_id.clone());
-            let Some((post, relayed)) = stored else {
-                // The post came before, in another activity.
-                return Ok(DirectStored {
+            let attempt = |conn: &mut Conn<'_>| {
+                let read;
+                let author = match &signer {
+                    Some(signer) if signer.ap_id.as_deref() == Some(author.as_str()) => signer,
+                    _ => match users::by_ap_id(conn, &author)? {
+                        Some(user) => {
+                            read = user;
+                            &read
+                        }
+                        None => return Ok(unchanged(DirectOutcome::LongWay)),
+                    },
+                };
+                let parent = match &answers {
+                    Answered::OurThread(id) => posts::opening_with_context(conn, *id)?,
+                    Answered::OurPost(id) => posts::with_context(conn, *id)?,
+                    Answered::Elsewhere(ap_id) => match remote_posts::by_ap_id(conn, ap_id)? {
+                        Some(post) => posts::with_context(conn, post.id)?,
+                        None => None,
+                    },
+                };
+                let Some((parent, parent_author, thread, forum)) = parent else {
+                    return Ok(unchanged(DirectOutcome::LongWay));
+                };
+                if !forum.local {
+                    // Only that forum's own server may put a reply there: checked the long way.
+                    return Ok(unchanged(DirectOutcome::LongWay));
+                }
+                require_federated(&forum, "post")?;
+                super::forums::require_open(&forum)?;
+                require_not_banned(conn, author, &forum)?;
+                require_unlocked(conn, &thread, &forum, Some(author))?;
+                let mut owed = Owed::default();
+                let stored = insert_post(
+                    &inner,
+                    conn,
+                    author,
+                    (&thread, &forum),
+                    Some((parent.id, &parent_author)),
+                    (&incoming, &rendered),
+                    Some(relay.clone()),
+                    &mut owed,
+                )?;
+                owed.received(activity_id.clone());
+                let Some((post, relayed)) = stored else {
+                    // The post came before, in another activity.
+                    return Ok(DirectStored {
+                        owed,
+                        ..unchanged(DirectOutcome::Repeat)
+                    });
+                };
+                Ok(DirectStored {
+                    outcome: DirectOutcome::Stored,
+                    relayed,
                     owed,
-                    ..unchanged(DirectOutcome::Repeat)
-                });
+                    counted: Some((
+                        thread.id,
+                        forum.id,
+                        (post.created_at, post.id),
+                        post.author_id,
+                    )),
+                })
             };
-            Ok(DirectStored {
-                outcome: DirectOutcome::Stored,
-                relayed,
-                owed,
-                counted: Some((
-                    thread.id,
-                    forum.id,
-                    (post.created_at, post.id),
-                    post.author_id,
-                )),
-            })
+            match attempt(conn) {
+                // A repeat is acknowledged, not refused (its thread may have been locked
+                // since, or its author banned): looked for only when refusing, as a repeat that
+                // would be stored again is recognised by its post's id.
+                Err(refused) => match received::seen(conn, &activity_id) {
+                    Ok(true) => Ok(unchanged(DirectOutcome::Repeat)),
+                    _ => Err(refused),
+                },
+                stored => stored,
+            }
         };
         let stored = self
             .together(|inner| &inner.direct_replies, Box::new(store))

@@ -1,7 +1,7 @@
 //! The durable outbox: every change that other servers must hear about records an
 //! [`OutboxEvent`] in the same transaction as the change. The delivery worker (in
 //! `federation`) reads pending events, plans their activities, and stores them here with their
-//! deliveries ([`Site::expand_event`]), in one transaction per event. Nothing here knows the
+//! deliveries ([`Site::expand_events`]), a round of events in one transaction. Nothing here knows the
 //! ActivityPub wire format: a planned activity's body arrives as finished JSON.
 
 use std::collections::HashMap;
@@ -315,68 +315,77 @@ impl Site {
         .await
     }
 
-    /// Turns one event into its activities and their deliveries, in one transaction. False if
-    /// another worker expanded it first.
-    pub async fn expand_event(
+    /// Turns events into their activities and deliveries, all in one transaction and a few
+    /// statements however many there are (on PostgreSQL: the events marked, the servers made
+    /// known, the activities stored, and their deliveries queued, one statement each). Events
+    /// another worker expanded first are left out; returns how many this one expanded.
+    pub async fn expand_events(
         &self,
-        event_id: i64,
-        planned: Vec<PlannedActivity>,
-    ) -> Result<bool, ForumError> {
-        let expanded = self
-            .blocking(move |_inner, conn| {
-                conn.transaction(|conn| {
-                    let now = db::now();
-                    if !outbox::mark_expanded(conn, event_id, now)? {
-                        return Ok(false);
-                    }
-                    // Every server any of the activities goes to, made known in one go.
-                    let mut domains: Vec<String> = planned
-                        .iter()
-                        .flat_map(|a| a.inboxes.iter().filter_map(domain_of))
-                        .collect();
-                    domains.sort();
-                    domains.dedup();
-                    let names: Vec<&str> = domains.iter().map(String::as_str).collect();
-                    let instances: HashMap<String, i64> = outbox::instance_ids(conn, &names, now)?
+        events: Vec<(i64, Vec<PlannedActivity>)>,
+    ) -> Result<usize, ForumError> {
+        self.blocking(move |_inner, conn| {
+            conn.transaction(|conn| {
+                let now = db::now();
+                let ids: Vec<i64> = events.iter().map(|(id, _)| *id).collect();
+                let marked: std::collections::HashSet<i64> =
+                    outbox::mark_expanded_each(conn, &ids, now)?
                         .into_iter()
-                        .map(|(id, domain)| (domain, id))
                         .collect();
-                    for activity in &planned {
+                let planned: Vec<&PlannedActivity> = events
+                    .iter()
+                    .filter(|(id, _)| marked.contains(id))
+                    .flat_map(|(_, planned)| planned)
+                    .collect();
+                // Every server any of the activities goes to, made known in one go.
+                let mut domains: Vec<String> = planned
+                    .iter()
+                    .flat_map(|a| a.inboxes.iter().filter_map(domain_of))
+                    .collect();
+                domains.sort();
+                domains.dedup();
+                let names: Vec<&str> = domains.iter().map(String::as_str).collect();
+                let instances: HashMap<String, i64> = outbox::instance_ids(conn, &names, now)?
+                    .into_iter()
+                    .map(|(id, domain)| (domain, id))
+                    .collect();
+                let new: Vec<outbox::NewActivity<'_>> = planned
+                    .iter()
+                    .map(|activity| {
                         let (signer_user_id, signer_forum_id) = match activity.signer {
                             Signer::User(id) => (Some(id), None),
                             Signer::Forum(id) => (None, Some(id)),
                         };
-                        let activity_id = outbox::insert_activity(
-                            conn,
-                            &outbox::NewActivity {
-                                ap_id: &activity.ap_id,
-                                kind: &activity.kind,
-                                signer_user_id,
-                                signer_forum_id,
-                                body: &activity.body,
+                        outbox::NewActivity {
+                            ap_id: &activity.ap_id,
+                            kind: &activity.kind,
+                            signer_user_id,
+                            signer_forum_id,
+                            body: &activity.body,
+                            created_at: now,
+                        }
+                    })
+                    .collect();
+                let activity_ids = outbox::insert_activities(conn, &new)?;
+                let deliveries: Vec<outbox::NewDelivery<'_>> = planned
+                    .iter()
+                    .zip(activity_ids)
+                    .flat_map(|(activity, activity_id)| {
+                        let instances = &instances;
+                        activity.inboxes.iter().filter_map(move |inbox| {
+                            Some(outbox::NewDelivery {
+                                activity_id,
+                                instance_id: *instances.get(&domain_of(inbox)?)?,
+                                inbox_url: inbox.as_str(),
                                 created_at: now,
-                            },
-                        )?;
-                        let deliveries: Vec<outbox::NewDelivery<'_>> = activity
-                            .inboxes
-                            .iter()
-                            .filter_map(|inbox| {
-                                let instance_id = *instances.get(&domain_of(inbox)?)?;
-                                Some(outbox::NewDelivery {
-                                    activity_id,
-                                    instance_id,
-                                    inbox_url: inbox.as_str(),
-                                    created_at: now,
-                                })
                             })
-                            .collect();
-                        outbox::insert_deliveries(conn, &deliveries)?;
-                    }
-                    Ok(true)
-                })
+                        })
+                    })
+                    .collect();
+                outbox::insert_deliveries(conn, &deliveries)?;
+                Ok(marked.len())
             })
-            .await?;
-        Ok(expanded)
+        })
+        .await
     }
 
     /// A new activity id of this instance (`/activities/{kind}/{uuid}`).

@@ -617,6 +617,31 @@ async fn replies_arriving_together_are_stored_together_and_fail_alone(backend: B
         assert!(!items.is_empty(), "{told}");
         assert!(items.iter().all(|n| n["kind"] == kind), "{kind}: {told}");
     }
+    // Once maths is archived, a new reply is refused, but a repeat of one stored is still
+    // acknowledged as such (its sender may be retrying).
+    let (status, body) = app
+        .api(
+            Method::PATCH,
+            "/api/v1/forums/maths",
+            Some(&admin),
+            Some(json!({"archived": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        app.site
+            .receive_direct_reply(reply(0, maths))
+            .await
+            .unwrap(),
+        DirectOutcome::Repeat
+    );
+    let refused = app.site.receive_direct_reply(reply(100, maths)).await;
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("archived")),
+        "{refused:?}"
+    );
     for page in 1..=10 {
         let (_, posts) = app
             .read(&format!("/api/v1/threads/{maths}?page={page}"))

@@ -15,7 +15,7 @@ use crate::federation::activities::posts::{
 };
 use crate::federation::actors::ApForum;
 use crate::federation::error::FederationError;
-use crate::federation::outgoing::{follower_readers, planned, thread_readers, url};
+use crate::federation::outgoing::{planned, url, Readers};
 use crate::federation::protocol::activities::{
     Announce, CreateOrUpdate, CreateOrUpdateKind, Delete, UndoDelete,
 };
@@ -175,23 +175,16 @@ async fn announced_activity(
     Ok(())
 }
 
-/// Our forum passes on an activity it received to its followers (not back to its origin).
-pub async fn plan_relay(
-    forum_id: i64,
-    thread_id: Option<i64>,
+/// Our forum passes on an activity it received to `readers`, its followers (and the
+/// thread's) but for the server the activity came from.
+pub(crate) fn plan_relay(
+    forum: &crate::forum::Forum,
     activity: &str,
-    origin: &str,
+    readers: Readers,
     data: &Data<Site>,
 ) -> Result<Vec<PlannedActivity>, FederationError> {
-    let Some(forum) = data.forum_by_id(forum_id).await? else {
-        return Ok(Vec::new());
-    };
-    let forum_url = url(&data.urls().forum(&forum))?;
+    let forum_url = url(&data.urls().forum(forum))?;
     let object: Value = serde_json::from_str(activity)?;
-    let readers = match thread_id {
-        Some(thread_id) => thread_readers(forum.id, thread_id, Some(origin), data).await?,
-        None => follower_readers(forum.id, Some(origin), data).await?,
-    };
     // A new thread also goes as the post itself (by its id: we are not where it lives) to the
     // servers that show only that (see federation::software).
     let thread = (object["type"] == "Create" && object["object"]["inReplyTo"].is_null())

@@ -1,16 +1,15 @@
 //! Delivery that no server can stall: a server that takes connections and never answers delays
 //! only itself, and its time-outs count as failures, backed off like any other.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-
 use tokio::sync::Semaphore;
-
-use actix_web::{web, App, HttpResponse, HttpServer};
 
 use reqwest::Method;
 use staffroom::config::Settings;
 use staffroom::db::Backend;
+
+mod stand_ins;
+
+use stand_ins::{Hanging, NodeInfo, Recorder};
 
 use crate::both_backends;
 use crate::support::{column, drain_all, federating, wait_until, TestApp};
@@ -19,209 +18,13 @@ both_backends!(
     a_server_that_never_answers_delays_only_itself,
     a_server_that_times_out_is_backed_off_like_one_that_fails,
     relays_go_out_while_a_backlog_of_events_is_expanded,
+    relays_planned_together_each_leave_out_their_origin,
     a_refusal_is_final_and_a_server_error_is_retried,
     deliveries_stay_in_order_and_arrive_once_across_a_restart,
     each_server_gets_the_announcements_its_software_reads,
     a_hanging_server_being_retried_never_takes_the_place_of_one_that_answers,
     what_a_server_says_it_runs_is_believed_only_within_limits,
 );
-
-/// A server that accepts connections and never answers: it holds every socket open, reading
-/// nothing and writing nothing, until it is dropped.
-struct Hanging {
-    domain: String,
-    accepted: Arc<AtomicUsize>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Hanging {
-    async fn start() -> Hanging {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let domain = format!("localhost:{}", listener.local_addr().unwrap().port());
-        let accepted = Arc::new(AtomicUsize::new(0));
-        let count = accepted.clone();
-        let task = tokio::spawn(async move {
-            let mut held = Vec::new();
-            while let Ok((socket, _)) = listener.accept().await {
-                count.fetch_add(1, Ordering::SeqCst);
-                held.push(socket);
-            }
-        });
-        Hanging {
-            domain,
-            accepted,
-            task,
-        }
-    }
-
-    fn accepted(&self) -> usize {
-        self.accepted.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for Hanging {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// What the recorder's handler shares: the activities received, the gate, the status it
-/// answers and the software its NodeInfo names (none: it has no NodeInfo).
-struct RecorderState {
-    received: Arc<Mutex<Vec<serde_json::Value>>>,
-    gate: Arc<Semaphore>,
-    status: u16,
-    nodeinfo: NodeInfo,
-    base: String,
-}
-
-/// What a recorder's NodeInfo says.
-#[derive(Clone)]
-enum NodeInfo {
-    /// Nothing: it has none (404).
-    Missing,
-    /// That it runs this software.
-    Says(&'static str),
-    /// That it runs this software, in a document padded past 64 KiB.
-    Oversized(&'static str),
-    /// Its links point to this address, not to its own document.
-    LinksTo(String),
-    /// Its links redirect (302) to a list naming its own document, which names this software.
-    Redirects(&'static str),
-}
-
-/// A follower's server that takes every activity (202) it is let through its gate, and
-/// remembers them in the order they arrived; one not let through waits at the gate. Its
-/// NodeInfo, if it has one, says what software it is.
-struct Recorder {
-    domain: String,
-    received: Arc<Mutex<Vec<serde_json::Value>>>,
-    gate: Arc<Semaphore>,
-    _server: actix_web::dev::ServerHandle,
-}
-
-impl Recorder {
-    /// A recorder that lets `open` activities through before its gate shuts.
-    async fn start(open: usize) -> Recorder {
-        Recorder::serving(open, 202, NodeInfo::Missing).await
-    }
-
-    /// A recorder that answers every activity with `status`.
-    async fn answering(open: usize, status: u16) -> Recorder {
-        Recorder::serving(open, status, NodeInfo::Missing).await
-    }
-
-    /// A recorder of `software` (NodeInfo's name for it) that takes everything.
-    async fn running(software: &'static str) -> Recorder {
-        Recorder::describing(NodeInfo::Says(software)).await
-    }
-
-    /// A recorder that takes everything, with `nodeinfo`.
-    async fn describing(nodeinfo: NodeInfo) -> Recorder {
-        Recorder::serving(Semaphore::MAX_PERMITS / 2, 202, nodeinfo).await
-    }
-
-    async fn serving(open: usize, status: u16, nodeinfo: NodeInfo) -> Recorder {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let domain = format!("localhost:{}", listener.local_addr().unwrap().port());
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let gate = Arc::new(Semaphore::new(open));
-        let state = web::Data::new(RecorderState {
-            received: received.clone(),
-            gate: gate.clone(),
-            status,
-            nodeinfo,
-            base: format!("http://{domain}"),
-        });
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(state.clone())
-                .route("/.well-known/nodeinfo", web::get().to(nodeinfo_links))
-                .route("/nodeinfo/2.1", web::get().to(nodeinfo_document))
-                .route("/moved/nodeinfo", web::get().to(moved_nodeinfo_links))
-                .default_service(web::to(
-                    |state: web::Data<RecorderState>, body: web::Bytes| async move {
-                        if let Ok(pass) = state.gate.acquire().await {
-                            pass.forget();
-                        }
-                        let activity: serde_json::Value =
-                            serde_json::from_slice(&body).unwrap_or_default();
-                        state.received.lock().unwrap().push(activity);
-                        HttpResponse::build(
-                            actix_web::http::StatusCode::from_u16(state.status).unwrap(),
-                        )
-                        .finish()
-                    },
-                ))
-        })
-        .workers(1)
-        .listen(listener)
-        .unwrap()
-        .run();
-        let handle = server.handle();
-        tokio::spawn(server);
-        Recorder {
-            domain,
-            received,
-            gate,
-            _server: handle,
-        }
-    }
-
-    /// Lets everything through from now on.
-    fn open(&self) {
-        self.gate.add_permits(Semaphore::MAX_PERMITS / 2);
-    }
-
-    /// The ids of the activities received, in order.
-    fn received(&self) -> Vec<String> {
-        self.activities()
-            .iter()
-            .filter_map(|a| a["id"].as_str().map(str::to_string))
-            .collect()
-    }
-
-    fn activities(&self) -> Vec<serde_json::Value> {
-        self.received.lock().unwrap().clone()
-    }
-}
-
-async fn nodeinfo_links(state: web::Data<RecorderState>) -> HttpResponse {
-    let href = match &state.nodeinfo {
-        NodeInfo::Missing => return HttpResponse::NotFound().finish(),
-        NodeInfo::Redirects(_) => {
-            return HttpResponse::Found()
-                .insert_header(("Location", format!("{}/moved/nodeinfo", state.base)))
-                .finish()
-        }
-        NodeInfo::LinksTo(href) => href.clone(),
-        NodeInfo::Says(_) | NodeInfo::Oversized(_) => format!("{}/nodeinfo/2.1", state.base),
-    };
-    HttpResponse::Ok().json(serde_json::json!({"links": [{
-        "rel": "http://nodeinfo.diaspora.software/ns/schema/2.1",
-        "href": href,
-    }]}))
-}
-
-async fn moved_nodeinfo_links(state: web::Data<RecorderState>) -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({"links": [{
-        "rel": "http://nodeinfo.diaspora.software/ns/schema/2.1",
-        "href": format!("{}/nodeinfo/2.1", state.base),
-    }]}))
-}
-
-async fn nodeinfo_document(state: web::Data<RecorderState>) -> HttpResponse {
-    let (name, padding) = match state.nodeinfo {
-        NodeInfo::Says(name) | NodeInfo::Redirects(name) => (name, 0),
-        NodeInfo::Oversized(name) => (name, 70 * 1024),
-        NodeInfo::Missing | NodeInfo::LinksTo(_) => return HttpResponse::NotFound().finish(),
-    };
-    HttpResponse::Ok().json(serde_json::json!({
-        "version": "2.1",
-        "software": {"name": name, "version": "1.0"},
-        "metadata": {"padding": "x".repeat(padding)},
-    }))
-}
 
 /// A person on the server at `domain` follows `app`'s forum `maths`: `app` owes them an
 /// Accept, and from then on everything the forum sends.
@@ -383,6 +186,82 @@ async fn relays_go_out_while_a_backlog_of_events_is_expanded(backend: Backend) {
     assert!(
         unexpanded > 0,
         "sending waited for the whole backlog to be expanded"
+    );
+}
+
+/// Writes, at once, a relay of a reply from each of `origins` (by index) into thread `thread` of
+/// forum `forum`, as replies coming in from those servers would.
+fn relays_waiting(db: &staffroom::db::Db, forum: i64, thread: i64, origins: &[&str]) {
+    db.with_conn(|conn| -> Result<(), staffroom::error::ForumError> {
+        conn.transaction(|conn| {
+            for (n, origin) in origins.iter().enumerate() {
+                let activity = serde_json::json!({
+                    "type": "Create",
+                    "id": format!("http://{origin}/activities/{n}"),
+                    "actor": format!("http://{origin}/u/waits"),
+                    "object": {
+                        "type": "Note",
+                        "id": format!("http://{origin}/notes/{n}"),
+                        "inReplyTo": "http://example.invalid/t/1",
+                    },
+                });
+                let event = serde_json::json!({
+                    "type": "relay",
+                    "forum_id": forum,
+                    "activity": activity.to_string(),
+                    "origin": origin,
+                    "thread_id": thread,
+                });
+                staffroom::db::outbox::push_event(
+                    conn,
+                    &event.to_string(),
+                    staffroom::forum::now(),
+                )?;
+            }
+            Ok(())
+        })
+    })
+    .unwrap();
+}
+
+async fn relays_planned_together_each_leave_out_their_origin(backend: Backend) {
+    let alpha = TestApp::spawn_with(backend, federating).await;
+    with_maths(&alpha).await;
+    let (first, second) = (Recorder::start(1_000).await, Recorder::start(1_000).await);
+    remote_follower(&alpha, &first.domain).await;
+    remote_follower(&alpha, &second.domain).await;
+    let head = alpha.token("head").await;
+    let thread = alpha
+        .thread(&head, "maths", "Place value", "Tens and ones")
+        .await;
+    alpha.drained().await;
+    let forum = alpha.site.forum("maths".into()).await.unwrap().id;
+    let (seen_first, seen_second) = (announced(&first).len(), announced(&second).len());
+
+    // Six replies waiting to be relayed, from both servers in turn: planned in one round, each
+    // goes to the other server only, in the order they came.
+    let stopped = alpha.stop().await;
+    let origins: Vec<&str> = (0..6)
+        .map(|n| [first.domain.as_str(), second.domain.as_str()][n % 2])
+        .collect();
+    relays_waiting(&stopped.db(), forum, thread, &origins);
+    let alpha = stopped.restart().await;
+    alpha.drained().await;
+    let relayed = |recorder: &Recorder, seen: usize| -> Vec<String> {
+        announced(recorder)[seen..]
+            .iter()
+            .map(|a| a["object"]["id"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let from = |origin: &str, ns: [usize; 3]| -> Vec<String> {
+        ns.iter()
+            .map(|n| format!("http://{origin}/activities/{n}"))
+            .collect()
+    };
+    assert_eq!(relayed(&first, seen_first), from(&second.domain, [1, 3, 5]));
+    assert_eq!(
+        relayed(&second, seen_second),
+        from(&first.domain, [0, 2, 4])
     );
 }
 
