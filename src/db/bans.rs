@@ -68,6 +68,20 @@ pub fn in_force(
         .max_by_key(|b| b.expires_at.unwrap_or(NaiveDateTime::MAX)))
 }
 
+/// Everyone a ban in force at `now` keeps from posting in the forum (banned from it or from
+/// the whole instance): for checking many posts at once. Served by `bans_forum`.
+pub fn people_kept_out(
+    conn: &mut Conn<'_>,
+    forum_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<i64>> {
+    dispatch!(conn, |c| bans::table
+        .filter(bans::forum_id.eq(forum_id).or(bans::forum_id.is_null()))
+        .filter(bans::expires_at.is_null().or(bans::expires_at.gt(now)))
+        .select(bans::user_id)
+        .load(c))
+}
+
 /// The person's ban from the forum (`None`: from the whole instance), in force or not.
 pub fn find(conn: &mut Conn<'_>, user_id: i64, forum_id: Option<i64>) -> QueryResult<Option<Ban>> {
     dispatch!(conn, |c| {

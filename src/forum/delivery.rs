@@ -105,7 +105,7 @@ impl Site {
     pub async fn delivery_done(&self, delivery_id: i64) -> Result<(), ForumError> {
         self.together(
             |inner| &inner.deliveries_done,
-            Box::new(move |_conn| Ok(delivery_id)),
+            Box::new(move |_conn, _| Ok(delivery_id)),
         )
         .await?;
         Ok(())

@@ -26,21 +26,24 @@ use crate::error::ForumError;
 const MOST: usize = 64;
 
 /// One write. It may run twice: once with the whole batch, and again in a savepoint of its own
-/// when a write of that batch failed (see [`store`]).
-pub(super) type Work<T> = Box<dyn Fn(&mut Conn<'_>) -> Result<T, ForumError> + Send>;
+/// when a write of that batch failed (see [`store`]). `M` is what the writes of one batch
+/// share: reads that several of them would repeat, kept by the first (made afresh for each
+/// try of the batch).
+pub(super) type Work<T, M = ()> =
+    Box<dyn Fn(&mut Conn<'_>, &mut M) -> Result<T, ForumError> + Send>;
 
 /// Run once per batch, after its writes and before the commit, with what the writes that
 /// succeeded returned: bookkeeping that every write would otherwise repeat (counts), done once.
 pub(super) type Finish<T> = fn(&mut Conn<'_>, &[&T]) -> Result<(), ForumError>;
 
-struct Job<T> {
-    work: Work<T>,
+struct Job<T, M> {
+    work: Work<T, M>,
     done: oneshot::Sender<Result<T, ForumError>>,
 }
 
 /// Writes of one kind waiting to be stored together.
-pub(super) struct GroupCommit<T> {
-    queue: Mutex<Vec<Job<T>>>,
+pub(super) struct GroupCommit<T, M = ()> {
+    queue: Mutex<Vec<Job<T, M>>>,
     /// How many drainers are running.
     draining: AtomicUsize,
     /// How many may run at once.
@@ -48,10 +51,10 @@ pub(super) struct GroupCommit<T> {
     finish: Finish<T>,
 }
 
-impl<T> GroupCommit<T> {
+impl<T, M> GroupCommit<T, M> {
     /// Writes stored `drainers` batches at a time (at least one), each batch finished by
     /// `finish`.
-    pub(super) fn new(drainers: usize, finish: Finish<T>) -> GroupCommit<T> {
+    pub(super) fn new(drainers: usize, finish: Finish<T>) -> GroupCommit<T, M> {
         GroupCommit {
             queue: Mutex::new(Vec::new()),
             draining: AtomicUsize::new(0),
@@ -60,7 +63,7 @@ impl<T> GroupCommit<T> {
         }
     }
 
-    fn queue(&self) -> std::sync::MutexGuard<'_, Vec<Job<T>>> {
+    fn queue(&self) -> std::sync::MutexGuard<'_, Vec<Job<T, M>>> {
         // A panic while the lock was held cannot leave the queue half-changed (push and drain
         // are whole), so a poisoned lock is still a good queue.
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
@@ -81,12 +84,12 @@ impl<T> GroupCommit<T> {
 }
 
 /// Counts a drainer out when it ends in any way while counted in.
-struct Draining<'a, T> {
-    commits: &'a GroupCommit<T>,
+struct Draining<'a, T, M> {
+    commits: &'a GroupCommit<T, M>,
     held: bool,
 }
 
-impl<T> Drop for Draining<'_, T> {
+impl<T, M> Drop for Draining<'_, T, M> {
     fn drop(&mut self) {
         if self.held {
             self.commits.stop();
@@ -95,15 +98,15 @@ impl<T> Drop for Draining<'_, T> {
 }
 
 /// Which group of an [`Inner`] a write belongs to.
-pub(super) type Group<T> = fn(&Inner) -> &GroupCommit<T>;
+pub(super) type Group<T, M = ()> = fn(&Inner) -> &GroupCommit<T, M>;
 
 impl Site {
     /// Stores `work` with whatever other writes of `group` arrive meanwhile; answers with what it
     /// returned once its batch is committed (or with its own error, its batch stored without it).
-    pub(super) async fn together<T: Send + 'static>(
+    pub(super) async fn together<T: Send + 'static, M: Default + 'static>(
         &self,
-        group: Group<T>,
-        work: Work<T>,
+        group: Group<T, M>,
+        work: Work<T, M>,
     ) -> Result<T, ForumError> {
         let (done, answer) = oneshot::channel();
         let commits = group(&self.inner);
@@ -116,14 +119,14 @@ impl Site {
         })?
     }
 
-    async fn drain<T: Send + 'static>(self, group: Group<T>) {
+    async fn drain<T: Send + 'static, M: Default + 'static>(self, group: Group<T, M>) {
         let commits = group(&self.inner);
         let mut draining = Draining {
             commits,
             held: true,
         };
         loop {
-            let jobs: Vec<Job<T>> = {
+            let jobs: Vec<Job<T, M>> = {
                 let mut queue = commits.queue();
                 let take = queue.len().min(MOST);
                 queue.drain(..take).collect()
@@ -139,7 +142,7 @@ impl Site {
                 draining.held = true;
                 continue;
             }
-            let (works, dones): (Vec<Work<T>>, Vec<_>) =
+            let (works, dones): (Vec<Work<T, M>>, Vec<_>) =
                 jobs.into_iter().map(|job| (job.work, job.done)).unzip();
             let finish = commits.finish;
             let stored = self
@@ -169,15 +172,16 @@ impl Site {
 /// Stores a batch: first all together, with nothing between the writes (on PostgreSQL a
 /// savepoint is two more round trips a write); when one of them fails, the batch is rolled back
 /// and stored again with each write in a savepoint of its own, so that only that one fails.
-fn store<T>(
+fn store<T, M: Default>(
     conn: &mut Conn<'_>,
-    works: &[Work<T>],
+    works: &[Work<T, M>],
     finish: Finish<T>,
 ) -> Result<Vec<Result<T, ForumError>>, ForumError> {
     let together = conn.transaction(|conn| {
+        let mut shared = M::default();
         let values = works
             .iter()
-            .map(|work| work(conn))
+            .map(|work| work(conn, &mut shared))
             .collect::<Result<Vec<T>, ForumError>>()?;
         finish(conn, &values.iter().collect::<Vec<_>>())?;
         Ok::<_, ForumError>(values)
@@ -186,9 +190,10 @@ fn store<T>(
         return Ok(values.into_iter().map(Ok).collect());
     }
     conn.transaction(|conn| {
+        let mut shared = M::default();
         let results: Vec<Result<T, ForumError>> = works
             .iter()
-            .map(|work| conn.savepoint(|conn| work(conn)))
+            .map(|work| conn.savepoint(|conn| work(conn, &mut shared)))
             .collect();
         let succeeded: Vec<&T> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
         finish(conn, &succeeded)?;

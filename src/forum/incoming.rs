@@ -4,6 +4,9 @@
 //! transaction. Bodies are rendered from the sender's Markdown when it sends some, and its HTML
 //! is sanitized with the same allowlist as our own Markdown otherwise.
 
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
+
 use chrono::NaiveDateTime;
 
 use super::markdown::{self, anchor_prefix};
@@ -15,7 +18,9 @@ pub use super::remote::IncomingPost;
 use super::threads::PostContext;
 use super::visibility::require_federated;
 use super::{Forum, Inner, Post, Site, Thread, User};
-use crate::db::{self, author_counts, forums, posts, received, remote_posts, threads, users, Conn};
+use crate::db::{
+    self, author_counts, bans, forums, posts, received, remote_posts, threads, users, Conn,
+};
 use crate::error::ForumError;
 
 /// Where a post from elsewhere goes.
@@ -87,7 +92,7 @@ fn owe_relay(
 
 /// Where a reply sent straight to us by its author answers, as far as it can be told without
 /// asking another server.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Answered {
     /// A thread of ours (`/t/{id}`): its opening post.
     OurThread(i64),
@@ -253,6 +258,68 @@ pub(super) struct DirectStored {
     owed: Owed,
 }
 
+/// What the replies of one batch read alike, read once for the batch (see
+/// [`super::group_commit::Work`]): the post each answers, with its author, thread and forum,
+/// and who is banned from each forum. Only posts found are kept (the post a
+/// reply answers may be stored by another reply of the batch).
+#[derive(Default)]
+pub(super) struct BatchReads {
+    answered: HashMap<Answered, Answering>,
+    /// By forum: who a ban keeps from posting there.
+    kept_out: HashMap<i64, HashSet<i64>>,
+}
+
+/// A post answered, with its author, thread and forum.
+type Answering = (Post, User, Thread, Forum);
+
+impl BatchReads {
+    /// The post `answers` names, with its author, thread and forum, when it is here.
+    fn answered(
+        &mut self,
+        conn: &mut Conn<'_>,
+        answers: &Answered,
+    ) -> Result<Option<Answering>, ForumError> {
+        if let Some(known) = self.answered.get(answers) {
+            return Ok(Some(known.clone()));
+        }
+        let found = match answers {
+            Answered::OurThread(id) => posts::opening_with_context(conn, *id)?,
+            Answered::OurPost(id) => posts::with_context(conn, *id)?,
+            Answered::Elsewhere(ap_id) => match remote_posts::by_ap_id(conn, ap_id)? {
+                Some(post) => posts::with_context(conn, post.id)?,
+                None => None,
+            },
+        };
+        if let Some(found) = &found {
+            self.answered.insert(answers.clone(), found.clone());
+        }
+        Ok(found)
+    }
+
+    /// Refuses `author` if a ban keeps them from posting in `forum` (see
+    /// [`require_not_banned`]): who is banned from a forum is read once for the batch.
+    fn require_not_banned(
+        &mut self,
+        conn: &mut Conn<'_>,
+        author: &User,
+        forum: &Forum,
+    ) -> Result<(), ForumError> {
+        let kept_out = match self.kept_out.entry(forum.id) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(unknown) => unknown.insert(
+                bans::people_kept_out(conn, forum.id, db::now())?
+                    .into_iter()
+                    .collect(),
+            ),
+        };
+        if kept_out.contains(&author.id) {
+            // Read again whole, for what the ban says (and whether it binds them).
+            require_not_banned(conn, author, forum)?;
+        }
+        Ok(())
+    }
+}
+
 /// Finishes a batch of replies: writes what they owe (one statement of each kind), then counts
 /// them, each thread and forum row updated once however many replies it got, in id order (so
 /// that two batches never wait on each other's rows in a circle), at the end, just before the
@@ -405,14 +472,14 @@ impl Site {
         } = reply;
         let (incoming, rendered) = self.prepare(incoming);
         let inner = self.inner.clone();
-        let store = move |conn: &mut Conn<'_>| {
+        let store = move |conn: &mut Conn<'_>, batch: &mut BatchReads| {
             let unchanged = |outcome| DirectStored {
                 outcome,
                 relayed: false,
                 counted: None,
                 owed: Owed::default(),
             };
-            let attempt = |conn: &mut Conn<'_>| {
+            let mut attempt = |conn: &mut Conn<'_>| {
                 let read;
                 let author = match &signer {
                     Some(signer) if signer.ap_id.as_deref() == Some(author.as_str()) => signer,
@@ -424,15 +491,9 @@ impl Site {
                         None => return Ok(unchanged(DirectOutcome::LongWay)),
                     },
                 };
-                let parent = match &answers {
-                    Answered::OurThread(id) => posts::opening_with_context(conn, *id)?,
-                    Answered::OurPost(id) => posts::with_context(conn, *id)?,
-                    Answered::Elsewhere(ap_id) => match remote_posts::by_ap_id(conn, ap_id)? {
-                        Some(post) => posts::with_context(conn, post.id)?,
-                        None => None,
-                    },
-                };
-                let Some((parent, parent_author, thread, forum)) = parent else {
+                let Some((parent, parent_author, thread, forum)) =
+                    batch.answered(conn, &answers)?
+                else {
                     return Ok(unchanged(DirectOutcome::LongWay));
                 };
                 if !forum.local {
@@ -441,7 +502,7 @@ impl Site {
                 }
                 require_federated(&forum, "post")?;
                 super::forums::require_open(&forum)?;
-                require_not_banned(conn, author, &forum)?;
+                batch.require_not_banned(conn, author, &forum)?;
                 require_unlocked(conn, &thread, &forum, Some(author))?;
                 let mut owed = Owed::default();
                 let stored = insert_post(

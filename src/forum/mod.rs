@@ -95,7 +95,7 @@ pub struct Inner {
     /// (pages, the delivery worker's relays) could get one.
     inbound_writes: tokio::sync::Semaphore,
     /// Replies sent straight to us, stored in batches ([`Site::receive_direct_reply`]).
-    direct_replies: group_commit::GroupCommit<incoming::DirectStored>,
+    direct_replies: group_commit::GroupCommit<incoming::DirectStored, incoming::BatchReads>,
     /// Deliveries done, forgotten in batches ([`Site::delivery_done`]).
     deliveries_done: group_commit::GroupCommit<i64>,
     /// The servers not federated with ([`instance_blocks`]).

@@ -617,6 +617,40 @@ async fn replies_arriving_together_are_stored_together_and_fail_alone(backend: B
         assert!(!items.is_empty(), "{told}");
         assert!(items.iter().all(|n| n["kind"] == kind), "{kind}: {told}");
     }
+    // tom is banned from maths: of replies arriving together from him and from rita, his are
+    // refused and hers stored, however the batches fall.
+    let (status, body) = crate::bans::ban(
+        &app,
+        &admin,
+        Some("maths"),
+        json!({"person": "tom@remote.example", "reason": "Spam"}),
+    )
+    .await;
+    assert!((200..300).contains(&status), "{body}");
+    let mut arriving = tokio::task::JoinSet::new();
+    for n in 200..212 {
+        let reply = if n % 2 == 0 {
+            reply(n, maths)
+        } else {
+            DirectReply {
+                author: "https://remote.example/u/tom".into(),
+                signer: Some(tom.clone()),
+                ..reply(n, maths)
+            }
+        };
+        let site = app.site.clone();
+        arriving.spawn(async move { (n, site.receive_direct_reply(reply).await) });
+    }
+    while let Some(done) = arriving.join_next().await {
+        match done.unwrap() {
+            (n, Ok(DirectOutcome::Stored)) if n % 2 == 0 => {}
+            (n, Err(e)) if n % 2 == 1 => assert!(e.to_string().contains("banned"), "{e}"),
+            (n, other) => panic!("reply {n}: {other:?}"),
+        }
+    }
+    let (_, page) = app.read(&format!("/api/v1/threads/{maths}")).await;
+    assert_eq!(page["thread"]["reply_count"], 54, "{page}");
+
     // Once maths is archived, a new reply is refused, but a repeat of one stored is still
     // acknowledged as such (its sender may be retrying).
     let (status, body) = app
