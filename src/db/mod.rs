@@ -30,6 +30,7 @@
 //! so [`Conn`] is an enum of the two connection types and [`dispatch!`] runs the same query
 //! text on whichever is live. The compiler type-checks every query once per backend.
 
+pub mod activities;
 pub mod author_counts;
 pub mod bans;
 pub mod follows;

@@ -166,7 +166,7 @@ fn edit_post(
             threads::set_title(conn, ctx.thread.id, title.as_str())?;
         }
         let (html, mentioned) =
-            notifications::render_local(conn, inner, ctx.post.id, body.as_str())?;
+            super::mentioning::render_local(conn, inner, ctx.post.id, body.as_str())?;
         let post = posts::update_body(conn, ctx.post.id, body.as_str(), &html, now)?;
         post_event(inner, conn, post.id, PostAction::Update)?;
         notifications::edited_post(conn, inner, &post, &ctx.forum, &mentioned)?;

@@ -21,6 +21,7 @@
 pub mod accounts;
 pub mod actors;
 pub mod delivery;
+mod direct_replies;
 pub mod editing;
 pub mod email;
 pub mod feeds;
@@ -32,6 +33,7 @@ pub mod incoming;
 pub mod instance_blocks;
 pub mod leaving;
 pub mod markdown;
+mod mentioning;
 pub mod moderation;
 pub mod notifications;
 pub mod outbox;
@@ -95,7 +97,8 @@ pub struct Inner {
     /// (pages, the delivery worker's relays) could get one.
     inbound_writes: tokio::sync::Semaphore,
     /// Replies sent straight to us, stored in batches ([`Site::receive_direct_reply`]).
-    direct_replies: group_commit::GroupCommit<incoming::DirectStored, incoming::BatchReads>,
+    direct_replies:
+        group_commit::GroupCommit<direct_replies::DirectStored, direct_replies::BatchReads>,
     /// Deliveries done, forgotten in batches ([`Site::delivery_done`]).
     deliveries_done: group_commit::GroupCommit<i64>,
     /// The servers not federated with ([`instance_blocks`]).
@@ -180,7 +183,7 @@ impl Site {
                 inbound_writes: tokio::sync::Semaphore::new(inbound_writes),
                 direct_replies: group_commit::GroupCommit::new(
                     batches_at_once,
-                    incoming::finish_stored_replies,
+                    direct_replies::finish_stored_replies,
                 ),
                 deliveries_done: group_commit::GroupCommit::new(
                     batches_at_once,

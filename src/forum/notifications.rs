@@ -13,7 +13,7 @@
 
 use serde::Serialize;
 
-use super::markdown::{self, MentionLinks};
+use super::markdown;
 use super::owed::Owed;
 use super::threads::PostContext;
 use super::visibility::can_read;
@@ -90,53 +90,6 @@ pub struct NoticePage {
     pub unread: i64,
     /// Where this page stands.
     pub paging: Paging,
-}
-
-/// The people `markdown` mentions that we know, at most [`MAX_MENTIONED`], and where each
-/// handle links: someone here by `@name` or `@name@our-domain`, someone elsewhere by
-/// `@name@domain` once this server has seen them. The rest stay text.
-pub(super) fn mentioned_in(
-    conn: &mut Conn<'_>,
-    inner: &Inner,
-    markdown_text: &str,
-) -> Result<(MentionLinks, Vec<User>), ForumError> {
-    let own = inner.settings.federation_domain().to_ascii_lowercase();
-    let mut links = MentionLinks::new();
-    let mut people: Vec<User> = Vec::new();
-    for handle in markdown::mentions(markdown_text) {
-        if people.len() == MAX_MENTIONED {
-            break;
-        }
-        let found = match handle.domain.as_deref() {
-            None => users::local_by_name(conn, &handle.name.to_ascii_lowercase())?,
-            Some(domain) if domain == own => {
-                users::local_by_name(conn, &handle.name.to_ascii_lowercase())?
-            }
-            Some(domain) => users::remote_by_handle(conn, &handle.name, domain)?,
-        };
-        let Some(person) = found.filter(|p| !p.pending && p.deleted_at.is_none()) else {
-            continue;
-        };
-        links.insert(handle, inner.urls.user(&person));
-        if !people.iter().any(|p| p.id == person.id) {
-            people.push(person);
-        }
-    }
-    Ok((links, people))
-}
-
-/// Renders a local post's Markdown with its mentions linked, and records whom it mentions.
-pub(super) fn render_local(
-    conn: &mut Conn<'_>,
-    inner: &Inner,
-    post_id: i64,
-    body: &str,
-) -> Result<(String, Vec<User>), ForumError> {
-    let (links, people) = mentioned_in(conn, inner, body)?;
-    let html = markdown::render_linked(body, &markdown::anchor_prefix(post_id), &links);
-    let ids: Vec<i64> = people.iter().map(|p| p.id).collect();
-    mentions::set(conn, post_id, &ids)?;
-    Ok((html, people))
 }
 
 /// The authors of our posts that `html` quotes: links inside its block quotes to `/p/{id}` or
@@ -229,16 +182,6 @@ pub(super) fn tell_of_new_post(
         mentioned,
         watchers,
     } = new;
-    let mut tell = |conn: &mut Conn<'_>, people: Vec<User>, kind: Kind| {
-        let mut ids = Vec::new();
-        for person in people {
-            if !ids.contains(&person.id) && tellable(conn, &person, post.author_id, forum)? {
-                ids.push(person.id);
-            }
-        }
-        owed.tell(&ids, post.id, kind.as_str());
-        Ok::<_, ForumError>(())
-    };
     // A reply names the author it answers (as a `Mention` tag, on the wire): for them it is a
     // reply, told as such below.
     let named: Vec<User> = mentioned
@@ -246,11 +189,12 @@ pub(super) fn tell_of_new_post(
         .filter(|p| parent_author.is_none_or(|a| a.id != p.id))
         .cloned()
         .collect();
-    tell(conn, named, Kind::Mention)?;
+    tell(conn, owed, (post, forum), named, Kind::Mention)?;
     let quoted = quoted_authors(conn, inner, &post.body_html)?;
-    tell(conn, quoted, Kind::Quote)?;
+    tell(conn, owed, (post, forum), quoted, Kind::Quote)?;
     if let Some(parent_author) = parent_author {
-        tell(conn, vec![parent_author.clone()], Kind::Reply)?;
+        let answered = vec![parent_author.clone()];
+        tell(conn, owed, (post, forum), answered, Kind::Reply)?;
     }
     if watchers {
         owed.watched(rows::Watched {
@@ -285,19 +229,35 @@ pub(super) fn edited_post(
     forum: &Forum,
     mentioned: &[User],
 ) -> Result<(), ForumError> {
-    let at = db::now();
-    for (people, kind) in [
-        (mentioned.to_vec(), Kind::Mention),
-        (quoted_authors(conn, inner, &post.body_html)?, Kind::Quote),
-    ] {
-        let mut ids = Vec::new();
-        for person in people {
-            if !ids.contains(&person.id) && tellable(conn, &person, post.author_id, forum)? {
-                ids.push(person.id);
-            }
+    let mut owed = Owed::default();
+    tell(
+        conn,
+        &mut owed,
+        (post, forum),
+        mentioned.to_vec(),
+        Kind::Mention,
+    )?;
+    let quoted = quoted_authors(conn, inner, &post.body_html)?;
+    tell(conn, &mut owed, (post, forum), quoted, Kind::Quote)?;
+    owed.write(conn)
+}
+
+/// Tells `people` about `post` of `forum` as `kind` (added to what `owed` writes), but for
+/// those it must not: see [`tellable`].
+fn tell(
+    conn: &mut Conn<'_>,
+    owed: &mut Owed,
+    (post, forum): (&Post, &Forum),
+    people: Vec<User>,
+    kind: Kind,
+) -> Result<(), ForumError> {
+    let mut ids = Vec::new();
+    for person in people {
+        if !ids.contains(&person.id) && tellable(conn, &person, post.author_id, forum)? {
+            ids.push(person.id);
         }
-        rows::notify(conn, &ids, post.id, kind.as_str(), at)?;
     }
+    owed.tell(&ids, post.id, kind.as_str());
     Ok(())
 }
 
@@ -320,20 +280,6 @@ pub(super) fn watch_written(
     }
     let watching = reads::state(conn, author.id, thread.id)?.is_some_and(|s| s.1 == Some(true));
     super::thread_follows::follow_on_watch(inner, conn, author, thread, forum, watching)
-}
-
-/// The people of this instance a post from elsewhere names, from the local names its
-/// `Mention` tags point at (at most [`MAX_MENTIONED`]).
-pub(super) fn local_people(conn: &mut Conn<'_>, names: &[String]) -> Result<Vec<User>, ForumError> {
-    let mut people = Vec::new();
-    for name in names.iter().take(MAX_MENTIONED) {
-        if let Some(person) = users::local_by_name(conn, name)? {
-            if !people.iter().any(|p: &User| p.id == person.id) {
-                people.push(person);
-            }
-        }
-    }
-    Ok(people)
 }
 
 /// How long looking up people elsewhere that a post mentions may take in all, before the post

@@ -12,8 +12,8 @@ use url::Url;
 
 use super::remote::domain_of;
 use super::{Inner, Site};
-use crate::db::outbox;
 use crate::db::{self, received, Conn};
+use crate::db::{activities, outbox};
 use crate::error::ForumError;
 
 /// What other servers must hear about. Stored as JSON in `outbox_events`.
@@ -348,14 +348,14 @@ impl Site {
                     .into_iter()
                     .map(|(id, domain)| (domain, id))
                     .collect();
-                let new: Vec<outbox::NewActivity<'_>> = planned
+                let new: Vec<activities::NewActivity<'_>> = planned
                     .iter()
                     .map(|activity| {
                         let (signer_user_id, signer_forum_id) = match activity.signer {
                             Signer::User(id) => (Some(id), None),
                             Signer::Forum(id) => (None, Some(id)),
                         };
-                        outbox::NewActivity {
+                        activities::NewActivity {
                             ap_id: &activity.ap_id,
                             kind: &activity.kind,
                             signer_user_id,
@@ -365,7 +365,7 @@ impl Site {
                         }
                     })
                     .collect();
-                let activity_ids = outbox::insert_activities(conn, &new)?;
+                let activity_ids = activities::insert_activities(conn, &new)?;
                 let deliveries: Vec<outbox::NewDelivery<'_>> = planned
                     .iter()
                     .zip(activity_ids)
@@ -400,7 +400,7 @@ impl Site {
     pub async fn sent_activity(&self, ap_id: String) -> Result<String, ForumError> {
         self.blocking(move |inner, conn| {
             let gone = || ForumError::NotFound { what: "activity" };
-            let body = match outbox::activity_body(conn, &ap_id)? {
+            let body = match activities::activity_body(conn, &ap_id)? {
                 Some((kind, body))
                     if !matches!(kind.as_str(), "Create" | "Update" | "Announce") =>
                 {
@@ -420,7 +420,7 @@ impl Site {
 
     /// How many activities of a type (`Follow`, `Accept`, ...) this instance has made.
     pub async fn activities_sent(&self, kind: &'static str) -> Result<i64, ForumError> {
-        self.blocking(move |_inner, conn| Ok(outbox::count_activities(conn, kind)?))
+        self.blocking(move |_inner, conn| Ok(activities::count_activities(conn, kind)?))
             .await
     }
 
@@ -438,7 +438,7 @@ impl Site {
             let now = db::now();
             received::prune(conn, now - TimeDelta::days(30))?;
             outbox::prune_events(conn, now - TimeDelta::days(7))?;
-            outbox::prune_activities(conn, now - TimeDelta::days(30))?;
+            activities::prune_activities(conn, now - TimeDelta::days(30))?;
             Ok(())
         })
         .await

@@ -60,41 +60,26 @@ impl Owed {
     /// Writes what several posts owe: one statement of each kind for them all.
     pub(super) fn write_all<'a>(
         conn: &mut Conn<'_>,
-        all: impl IntoIterator<Item = &'a Owed> + Clone,
+        all: impl IntoIterator<Item = &'a Owed>,
     ) -> Result<(), ForumError> {
-        let at = db::now();
-        let received: Vec<&str> = all
-            .clone()
-            .into_iter()
-            .flat_map(|o| o.received.iter().map(String::as_str))
-            .collect();
-        received::record_each(conn, &received, at)?;
-        let events: Vec<&str> = all
-            .clone()
-            .into_iter()
-            .flat_map(|o| o.events.iter().map(String::as_str))
-            .collect();
-        outbox::push_events(conn, &events, at)?;
-        let told: Vec<(i64, i64, &str)> = all
-            .clone()
-            .into_iter()
-            .flat_map(|o| o.told.iter().copied())
-            .collect();
-        rows::notify_each(conn, &told, at)?;
-        let watched: Vec<Watched> = all
-            .clone()
-            .into_iter()
-            .flat_map(|o| o.watched.iter().copied())
-            .collect();
-        rows::notify_watchers_each(conn, &watched, at)?;
-        let words: Vec<(i64, &str, &str)> = all
-            .into_iter()
-            .flat_map(|o| {
-                o.words
+        let (mut received, mut events, mut told, mut watched, mut words) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for owed in all {
+            received.extend(owed.received.iter().map(String::as_str));
+            events.extend(owed.events.iter().map(String::as_str));
+            told.extend(owed.told.iter().copied());
+            watched.extend(owed.watched.iter().copied());
+            words.extend(
+                owed.words
                     .iter()
-                    .map(|(id, t, h)| (*id, t.as_str(), h.as_str()))
-            })
-            .collect();
+                    .map(|(id, title, html)| (*id, title.as_str(), html.as_str())),
+            );
+        }
+        let at = db::now();
+        received::record_each(conn, &received, at)?;
+        outbox::push_events(conn, &events, at)?;
+        rows::notify_each(conn, &told, at)?;
+        rows::notify_watchers_each(conn, &watched, at)?;
         search::index_each(conn, &words)?;
         Ok(())
     }

@@ -158,7 +158,7 @@ fn insert_post(
             created_at: at,
         },
     )?;
-    let (html, mentioned) = notifications::render_local(conn, inner, post.id, body.as_str())?;
+    let (html, mentioned) = super::mentioning::render_local(conn, inner, post.id, body.as_str())?;
     Ok((posts::set_html(conn, post, html)?, mentioned))
 }
 
