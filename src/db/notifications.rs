@@ -28,47 +28,29 @@ pub struct Notification {
     pub emailed_at: Option<NaiveDateTime>,
 }
 
-/// Tells each of `user_ids` about the post, as `kind`, unless they were already told about it
-/// (the first kind written wins, so the strongest is written first).
-pub fn notify(
+/// Tells one person about the post, as `kind`, unless they were already told about it (the
+/// first kind written wins, so the strongest is written first).
+fn notify_one(
     conn: &mut Conn<'_>,
-    user_ids: &[i64],
-    post_id: i64,
-    kind: &str,
+    (user_id, post_id, kind): (i64, i64, &str),
     at: NaiveDateTime,
 ) -> QueryResult<usize> {
-    let row = |user_id: i64| {
-        (
+    dispatch!(conn, |c| diesel::insert_into(notifications::table)
+        .values((
             notifications::user_id.eq(user_id),
             notifications::post_id.eq(post_id),
             notifications::kind.eq(kind),
             notifications::created_at.eq(at),
-        )
-    };
-    match user_ids {
-        [] => return Ok(0),
-        // Most posts tell one person (the author answered): one row's insert stays prepared,
-        // a batch's is prepared anew each time.
-        [user_id] => {
-            return dispatch!(conn, |c| diesel::insert_into(notifications::table)
-                .values(row(*user_id))
-                .on_conflict((notifications::user_id, notifications::post_id))
-                .do_nothing()
-                .execute(c))
-        }
-        _ => {}
-    }
-    let rows: Vec<_> = user_ids.iter().map(|&user_id| row(user_id)).collect();
-    dispatch!(conn, |c| diesel::insert_into(notifications::table)
-        .values(&rows)
+        ))
         .on_conflict((notifications::user_id, notifications::post_id))
         .do_nothing()
         .execute(c))
 }
 
 /// Tells people about posts, `(user_id, post_id, kind)` (a batch's), unless they were already
-/// told about that post: where one person and post come twice, the first row wins, as in
-/// [`notify`]. On PostgreSQL one statement for them all.
+/// told about that post: where one person and post come twice, the first row wins (so the
+/// strongest kind is given first). On PostgreSQL one statement for them all, on SQLite one
+/// prepared row each.
 pub fn notify_each(
     conn: &mut Conn<'_>,
     told: &[(i64, i64, &str)],
@@ -90,15 +72,16 @@ pub fn notify_each(
             .execute(*c)?;
         }
         _ => {
-            for &(user_id, post_id, kind) in told {
-                notify(conn, &[user_id], post_id, kind, at)?;
+            for &told in told {
+                notify_one(conn, told, at)?;
             }
         }
     }
     Ok(())
 }
 
-/// A new post for those watching its thread or forum to be told of (see [`notify_watchers`]).
+/// A new post for those watching its thread or forum to be told of (see
+/// [`notify_watchers_each`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Watched {
     /// The post.
@@ -111,7 +94,9 @@ pub struct Watched {
     pub author_id: i64,
 }
 
-/// [`notify_watchers`] for several posts (a batch's): on PostgreSQL one statement for them all.
+/// Tells everyone who watches the thread or the forum of each post (a batch's) about it
+/// (`watched`), except its author and those already told about it: on PostgreSQL one statement
+/// for them all, on SQLite one per post.
 pub fn notify_watchers_each(
     conn: &mut Conn<'_>,
     posts: &[Watched],
@@ -150,7 +135,7 @@ pub fn notify_watchers_each(
 
 /// Tells everyone who watches the thread or the forum about the post (`watched`), except its
 /// author and those already told about it: one statement, however many watch.
-pub fn notify_watchers(
+fn notify_watchers(
     conn: &mut Conn<'_>,
     post_id: i64,
     thread_id: i64,

@@ -9,6 +9,13 @@ use diesel::sql_types::{Array, BigInt, Text, Timestamp};
 use super::schema::{activities, deliveries, instances, outbox_events};
 use super::{dispatch, Conn};
 
+/// The `id` an `UPDATE … RETURNING id` gives back.
+#[derive(QueryableByName)]
+struct RowId {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
 /// An event waiting to be turned into activities.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = outbox_events)]
@@ -75,14 +82,9 @@ pub fn mark_expanded_each(
     ids: &[i64],
     at: NaiveDateTime,
 ) -> QueryResult<Vec<i64>> {
-    #[derive(QueryableByName)]
-    struct Marked {
-        #[diesel(sql_type = BigInt)]
-        id: i64,
-    }
     // Written in SQL so that it stays prepared (see `prepared_sql`): every round of events
     // runs it.
-    let marked: Vec<Marked> = dispatch!(conn, |c| super::prepared_sql(
+    let marked: Vec<RowId> = dispatch!(conn, |c| super::prepared_sql(
         "UPDATE outbox_events SET expanded_at = $1 \
          WHERE id = ANY($2) AND expanded_at IS NULL RETURNING id"
     )
@@ -282,14 +284,9 @@ pub fn claim(
     now: NaiveDateTime,
     until: NaiveDateTime,
 ) -> QueryResult<Vec<i64>> {
-    #[derive(QueryableByName)]
-    struct Claimed {
-        #[diesel(sql_type = BigInt)]
-        id: i64,
-    }
     // Written in SQL so that it stays prepared (see `prepared_sql`): every round of deliveries
     // runs it.
-    let claimed: Vec<Claimed> = dispatch!(conn, |c| super::prepared_sql(
+    let claimed: Vec<RowId> = dispatch!(conn, |c| super::prepared_sql(
         "UPDATE instances SET lease_until = $1, lease_owner = $2 \
          WHERE id = ANY($3) AND (lease_until IS NULL OR lease_until < $4) RETURNING id"
     )

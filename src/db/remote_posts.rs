@@ -7,7 +7,7 @@ use super::posts::{provisional_position, Post};
 use super::schema::posts;
 use super::{dispatch, Conn};
 
-/// A post from another server (or a local post's copy of nothing: `local` is always false).
+/// A post from another server (stored with `local` false).
 #[derive(Debug, Insertable)]
 #[diesel(table_name = posts)]
 // NULL for `None`, so the insert stays prepared (see the `db` module).
@@ -25,8 +25,6 @@ pub struct NewRemotePost<'a> {
     pub body_markdown: &'a str,
     /// Sanitized HTML.
     pub body_html: &'a str,
-    /// False.
-    pub local: bool,
     /// Its id.
     pub ap_id: Option<&'a str>,
     /// When it was written there.
@@ -41,7 +39,7 @@ pub struct NewRemotePost<'a> {
 pub fn insert_remote(conn: &mut Conn<'_>, new: &NewRemotePost<'_>) -> QueryResult<Option<Post>> {
     if new.is_opening {
         dispatch!(conn, |c| diesel::insert_into(posts::table)
-            .values((new, posts::position.eq(None::<i64>)))
+            .values((new, posts::local.eq(false), posts::position.eq(None::<i64>)))
             .on_conflict(posts::ap_id)
             .do_nothing()
             .returning(Post::as_returning())
@@ -51,6 +49,7 @@ pub fn insert_remote(conn: &mut Conn<'_>, new: &NewRemotePost<'_>) -> QueryResul
         dispatch!(conn, |c| diesel::insert_into(posts::table)
             .values((
                 new,
+                posts::local.eq(false),
                 posts::position.eq(provisional_position!(new.thread_id))
             ))
             .on_conflict(posts::ap_id)

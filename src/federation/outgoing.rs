@@ -225,21 +225,10 @@ pub(crate) async fn plan(
     data: &Data<Site>,
     round: &mut Round,
 ) -> Result<Vec<PlannedActivity>, FederationError> {
-    if let OutboxEvent::Relay {
-        forum_id,
-        activity,
-        origin,
-        thread_id,
-    } = event
-    {
-        let Some((forum, readers)) = round.relay_readers(*forum_id, *thread_id, data).await? else {
-            return Ok(Vec::new());
-        };
-        let readers = readers.except(origin);
-        return announce::plan_relay(&forum, activity, readers, data);
-    }
-    // Nothing of a members-only forum leaves this instance.
-    if data.stays_here(event.clone()).await? {
+    // Nothing of a members-only forum leaves this instance (a relay's forum is checked once
+    // per round, with its readers).
+    let relay = matches!(event, OutboxEvent::Relay { .. });
+    if !relay && data.stays_here(event.clone()).await? {
         return Ok(Vec::new());
     }
     match event {
@@ -254,7 +243,17 @@ pub(crate) async fn plan(
             user_id,
             like_ap_id,
         } => votes::plan_vote(*post_id, *user_id, like_ap_id, true, data).await,
-        OutboxEvent::Relay { .. } => unreachable!("relays are planned above"),
+        OutboxEvent::Relay {
+            forum_id,
+            activity,
+            origin,
+            thread_id,
+        } => match round.relay_readers(*forum_id, *thread_id, data).await? {
+            Some((forum, readers)) => {
+                announce::plan_relay(&forum, activity, readers.except(origin), data)
+            }
+            None => Ok(Vec::new()),
+        },
         OutboxEvent::Follow { follow_id } => following::plan_follow(*follow_id, data).await,
         OutboxEvent::Lock {
             thread_id,

@@ -139,7 +139,6 @@ pub(super) fn insert_post(
             is_opening,
             body_markdown: incoming.markdown.as_deref().unwrap_or(""),
             body_html: if anchored { "" } else { &rendered.html },
-            local: false,
             ap_id: Some(&incoming.ap_id),
             created_at: incoming.published,
             edited_at: incoming.updated,
