@@ -61,6 +61,7 @@ pub mod thread_follows;
 pub mod threads;
 pub mod users;
 pub mod watches;
+mod write_turns;
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -74,6 +75,7 @@ use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 pub use prepared::{any_id, prepared_sql, sql_false, IdList, Ids, PreparedSql};
+pub use write_turns::WriteTurns;
 
 /// The SQLite migrations, compiled into the binary.
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -87,7 +89,7 @@ pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migration
 macro_rules! dispatch {
     ($conn:expr, |$c:ident| $body:expr) => {
         match $conn {
-            $crate::db::Conn::Sqlite(inner) => {
+            $crate::db::Conn::Sqlite(inner, _) => {
                 let $c: &mut ::diesel::sqlite::SqliteConnection = &mut **inner;
                 $body
             }
@@ -111,15 +113,17 @@ pub enum Backend {
 
 /// A borrowed live connection of either backend. Every query function takes `&mut Conn`.
 pub enum Conn<'a> {
-    /// SQLite.
-    Sqlite(&'a mut SqliteConnection),
+    /// SQLite, with the queue its writers wait in (none inside a transaction, which has its
+    /// turn already).
+    Sqlite(&'a mut SqliteConnection, Option<&'a WriteTurns>),
     /// PostgreSQL.
     Pg(&'a mut PgConnection),
 }
 
 impl Conn<'_> {
     /// Runs `f` in a write transaction: committed when it returns `Ok`, rolled back on `Err`.
-    /// On SQLite the transaction is `IMMEDIATE`, taking the write lock at the start so two writers
+    /// On SQLite the transaction first waits for its turn among this process's writers
+    /// ([`WriteTurns`]), then is `IMMEDIATE`, taking the write lock at the start so two writers
     /// wait for each other (busy_timeout) instead of failing on lock upgrade.
     pub fn transaction<T, E, F>(&mut self, f: F) -> Result<T, E>
     where
@@ -127,8 +131,26 @@ impl Conn<'_> {
         E: From<diesel::result::Error>,
     {
         match self {
-            Conn::Sqlite(c) => c.immediate_transaction(|c| f(&mut Conn::Sqlite(c))),
+            Conn::Sqlite(c, turns) => {
+                let _turn = turns.map(WriteTurns::take);
+                c.immediate_transaction(|c| f(&mut Conn::Sqlite(c, None)))
+            }
             Conn::Pg(c) => c.transaction(|c| f(&mut Conn::Pg(c))),
+        }
+    }
+
+    /// Runs `f`, whose statements write but need no transaction, in its turn among this
+    /// process's writers on SQLite ([`WriteTurns`]); on PostgreSQL it simply runs.
+    pub fn in_turn<T, F>(&mut self, f: F) -> T
+    where
+        F: FnOnce(&mut Conn<'_>) -> T,
+    {
+        match self {
+            Conn::Sqlite(c, turns) => {
+                let _turn = turns.map(WriteTurns::take);
+                f(&mut Conn::Sqlite(c, None))
+            }
+            Conn::Pg(c) => f(&mut Conn::Pg(c)),
         }
     }
 
@@ -141,7 +163,7 @@ impl Conn<'_> {
     {
         match self {
             // Nested in a transaction, diesel's `transaction` is `SAVEPOINT` .. `RELEASE`.
-            Conn::Sqlite(c) => c.transaction(|c| f(&mut Conn::Sqlite(c))),
+            Conn::Sqlite(c, _) => c.transaction(|c| f(&mut Conn::Sqlite(c, None))),
             Conn::Pg(c) => c.transaction(|c| f(&mut Conn::Pg(c))),
         }
     }
@@ -209,6 +231,8 @@ fn check_sqlite(path: &str) -> Result<(), DbError> {
 pub struct Db {
     pool: Arc<Pool>,
     stats: Arc<pool::QueryStats>,
+    /// The turns of SQLite's writers (unused on PostgreSQL).
+    turns: Arc<WriteTurns>,
 }
 
 /// What a database URL points at.
@@ -285,6 +309,7 @@ impl Db {
         let db = Db {
             pool: Arc::new(pool),
             stats,
+            turns: Arc::default(),
         };
         db.with_conn(run_migrations)?;
         Ok(db)
@@ -345,7 +370,7 @@ impl Db {
         match &*self.pool {
             Pool::Sqlite(pool) => {
                 let mut pooled: PooledConnection<_> = pool.get().map_err(DbError::from)?;
-                f(&mut Conn::Sqlite(&mut pooled))
+                f(&mut Conn::Sqlite(&mut pooled, Some(&self.turns)))
             }
             Pool::Pg(pool) => {
                 let mut pooled: PooledConnection<_> = pool.get().map_err(DbError::from)?;
@@ -361,7 +386,7 @@ pub fn run_migrations(conn: &mut Conn<'_>) -> Result<(), DbError> {
     let migration_error =
         |e: Box<dyn std::error::Error + Send + Sync>| DbError::Migration(e.to_string());
     match conn {
-        Conn::Sqlite(c) => {
+        Conn::Sqlite(c, _) => {
             c.run_pending_migrations(SQLITE_MIGRATIONS)
                 .map_err(migration_error)?;
         }
@@ -380,7 +405,7 @@ pub fn revert_all_migrations(conn: &mut Conn<'_>) -> Result<usize, DbError> {
     let migration_error =
         |e: Box<dyn std::error::Error + Send + Sync>| DbError::Migration(e.to_string());
     let reverted = match conn {
-        Conn::Sqlite(c) => c
+        Conn::Sqlite(c, _) => c
             .revert_all_migrations(SQLITE_MIGRATIONS)
             .map_err(migration_error)?,
         Conn::Pg(c) => c
@@ -418,7 +443,7 @@ pub fn revert_migrations_from(conn: &mut Conn<'_>, version: &str) -> Result<usiz
         }
     }
     match conn {
-        Conn::Sqlite(c) => revert(&mut **c, || SQLITE_MIGRATIONS, version),
+        Conn::Sqlite(c, _) => revert(&mut **c, || SQLITE_MIGRATIONS, version),
         Conn::Pg(c) => revert(&mut **c, || POSTGRES_MIGRATIONS, version),
     }
     .map_err(|e| DbError::Migration(e.to_string()))

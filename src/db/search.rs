@@ -49,7 +49,7 @@ pub fn words(text: &str) -> Vec<String> {
 pub fn index(conn: &mut Conn<'_>, post_id: i64, title: &str, html: &str) -> QueryResult<()> {
     let body = text_of(html);
     match conn {
-        Conn::Sqlite(c) => {
+        Conn::Sqlite(c, _) => {
             super::prepared_sql("DELETE FROM post_search WHERE rowid = $1")
                 .bind::<BigInt, _>(post_id)
                 .execute(*c)?;
@@ -130,7 +130,7 @@ pub fn reindex(conn: &mut Conn<'_>, post_id: i64) -> QueryResult<()> {
 /// Forgets the words of everything a person wrote (their words were erased).
 pub fn forget_author(conn: &mut Conn<'_>, author_id: i64) -> QueryResult<usize> {
     let sql = match conn {
-        Conn::Sqlite(_) => {
+        Conn::Sqlite(..) => {
             "DELETE FROM post_search WHERE rowid IN (SELECT id FROM posts WHERE author_id = $1)"
         }
         Conn::Pg(_) => {
@@ -285,7 +285,7 @@ pub fn search(
         score: f64,
     }
     let candidates: Vec<Candidate> = match conn {
-        Conn::Sqlite(c) => bind_all!(
+        Conn::Sqlite(c, _) => bind_all!(
             diesel::sql_query(format!(
                 "SELECT posts.id AS post_id, bm25(post_search, 4.0, 1.0) AS score \
                  FROM post_search JOIN posts ON posts.id = post_search.rowid \
@@ -358,7 +358,7 @@ pub fn search(
     let ids: Vec<String> = page.iter().map(i64::to_string).collect();
     let ids = ids.join(", ");
     let snippets: Vec<Hit> = match conn {
-        Conn::Sqlite(c) => diesel::sql_query(format!(
+        Conn::Sqlite(c, _) => diesel::sql_query(format!(
             "SELECT rowid AS post_id, \
              snippet(post_search, 1, char(57344), char(57345), '…', 24) AS snippet \
              FROM post_search WHERE post_search MATCH $1 AND rowid IN ({ids})"

@@ -65,7 +65,8 @@ impl Site {
                 return Ok(due);
             }
             let ids: Vec<i64> = due.iter().map(|i| i.id).collect();
-            let claimed = outbox::claim(conn, &ids, &owner, now, now + lease)?;
+            let claimed =
+                conn.in_turn(|conn| outbox::claim(conn, &ids, &owner, now, now + lease))?;
             Ok(due
                 .into_iter()
                 .filter(|i| claimed.contains(&i.id))
@@ -134,7 +135,9 @@ impl Site {
             if dead && !instance.dead {
                 tracing::warn!(domain = %instance.domain, %error, "instance marked dead after failing since {since}");
             }
-            outbox::failed(conn, instance.id, failures, since, next, dead, &error)?;
+            conn.in_turn(|conn| {
+                outbox::failed(conn, instance.id, failures, since, next, dead, &error)
+            })?;
             Ok(next)
         })
         .await
@@ -191,11 +194,13 @@ impl Site {
         delivered: bool,
     ) -> Result<(), ForumError> {
         self.blocking(move |_inner, conn| {
-            if delivered {
-                outbox::release_healthy(conn, instance_id, &owner, db::now())?;
-            } else {
-                outbox::release(conn, instance_id, &owner)?;
-            }
+            conn.in_turn(|conn| {
+                if delivered {
+                    outbox::release_healthy(conn, instance_id, &owner, db::now())
+                } else {
+                    outbox::release(conn, instance_id, &owner).map(|_| ())
+                }
+            })?;
             Ok(())
         })
         .await
@@ -210,7 +215,7 @@ impl Site {
         lease: TimeDelta,
     ) -> Result<usize, ForumError> {
         self.blocking(move |_inner, conn| {
-            Ok(outbox::renew(conn, &instances, &owner, db::now() + lease)?)
+            Ok(conn.in_turn(|conn| outbox::renew(conn, &instances, &owner, db::now() + lease))?)
         })
         .await
     }

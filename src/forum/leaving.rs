@@ -122,22 +122,28 @@ impl Site {
                 "Only a person's own server deletes them",
             ));
         }
-        self.blocking(move |_inner, conn| {
-            let now = db::now();
-            conn.transaction(|conn| {
-                users::mark_deleted(conn, person.id, now)?;
-                members::forget_person(conn, person.id)?;
-                for follow in follows::of_user(conn, person.id)? {
-                    follows::delete(conn, follow.id)?;
-                }
-                if remove_data {
-                    revisions::delete_by_author(conn, person.id)?;
-                    posts::erase_by_author(conn, person.id, now)?;
-                }
-                Ok(())
+        self.inner.signers_seen.forget_user(&person);
+        let signer = person.clone();
+        let deleted = self
+            .blocking(move |_inner, conn| {
+                let now = db::now();
+                conn.transaction(|conn| {
+                    users::mark_deleted(conn, person.id, now)?;
+                    members::forget_person(conn, person.id)?;
+                    for follow in follows::of_user(conn, person.id)? {
+                        follows::delete(conn, follow.id)?;
+                    }
+                    if remove_data {
+                        revisions::delete_by_author(conn, person.id)?;
+                        posts::erase_by_author(conn, person.id, now)?;
+                    }
+                    Ok(())
+                })
             })
-        })
-        .await
+            .await;
+        // Again once written: a read that began before it may have kept them as they were.
+        self.inner.signers_seen.forget_user(&signer);
+        deleted
     }
 
     /// The forums a person has posted in (where their deletion must be told).

@@ -88,6 +88,8 @@ pub struct Inner {
     /// When each server was last recorded as heard from ([`Site::heard_from`] writes at most
     /// once a minute per server).
     heard: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+    /// People from elsewhere who signed activities lately, with their keys.
+    signers_seen: remote::SignersSeen,
     /// NodeInfo's counts and when they were taken ([`Site::usage`] counts at most every ten
     /// minutes: every server that delivers here reads NodeInfo, and counting scans).
     usage: std::sync::Mutex<Option<(std::time::Instant, actors::Usage)>>,
@@ -179,6 +181,7 @@ impl Site {
                 hasher: password::Hasher::new(0),
                 outbox_signal: tokio::sync::Notify::new(),
                 heard: std::sync::Mutex::default(),
+                signers_seen: remote::SignersSeen::default(),
                 usage: std::sync::Mutex::default(),
                 inbound_writes: tokio::sync::Semaphore::new(inbound_writes),
                 direct_replies: group_commit::GroupCommit::new(

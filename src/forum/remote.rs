@@ -4,6 +4,9 @@
 //! declares it as a capability ([`Resolver`]) that `federation` implements and `app` hands to
 //! the HTTP layers.
 
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
 use url::Url;
 
 use super::threads::PostContext;
@@ -15,6 +18,70 @@ use crate::error::ForumError;
 pub use crate::db::forums::RemoteForum;
 /// A remote person as read from their actor document, ready to store.
 pub use crate::db::users::RemoteUser;
+
+/// People from elsewhere who signed activities lately, with their keys, by actor id: a busy
+/// server signs every reply with the same person's key, and reading that person for each one was
+/// a statement and a hop to a blocking thread per activity. An entry is kept for
+/// [`SignersSeen::KEPT_FOR`] and forgotten at once when this process stores that person again
+/// (fetched anew, a changed key among them) or marks them deleted; another process sharing the
+/// database may refresh a person without telling this one, and a signature that then fails
+/// against the kept key fetches the person again, which forgets it here.
+#[derive(Default)]
+pub(super) struct SignersSeen(std::sync::Mutex<HashMap<String, SignerSeen>>);
+
+/// One person kept by [`SignersSeen`].
+struct SignerSeen {
+    at: Instant,
+    user: User,
+    key: String,
+}
+
+impl SignersSeen {
+    /// How long a person read from the database is used without reading them again.
+    pub(super) const KEPT_FOR: Duration = Duration::from_secs(60);
+    /// People kept at the most; past it the map starts afresh.
+    const MOST: usize = 10_000;
+
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, SignerSeen>> {
+        // Every change is whole (insert, remove, clear), so a poisoned map is still good.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn get(&self, ap_id: &str) -> Option<(User, String)> {
+        let map = self.map();
+        let seen = map.get(ap_id)?;
+        (seen.at.elapsed() < Self::KEPT_FOR).then(|| (seen.user.clone(), seen.key.clone()))
+    }
+
+    fn keep(&self, user: &User, key: &str) {
+        let Some(ap_id) = user.ap_id.clone() else {
+            return;
+        };
+        let mut map = self.map();
+        if map.len() >= Self::MOST {
+            map.clear();
+        }
+        let seen = SignerSeen {
+            at: Instant::now(),
+            user: user.clone(),
+            key: key.to_string(),
+        };
+        map.insert(ap_id, seen);
+    }
+
+    pub(super) fn forget(&self, ap_id: &str) {
+        self.map().remove(ap_id);
+    }
+
+    /// Forgets `user` (by their actor id).
+    pub(super) fn forget_user(&self, user: &User) {
+        if let Some(ap_id) = &user.ap_id {
+            self.forget(ap_id);
+        }
+    }
+}
 
 /// What a handle or URL names.
 #[derive(Debug, Clone)]
@@ -88,8 +155,17 @@ pub fn domain_of(url: &Url) -> Option<String> {
 impl Site {
     /// Stores (or refreshes) a remote person.
     pub async fn remember_remote_user(&self, user: RemoteUser) -> Result<User, ForumError> {
-        self.blocking(move |_inner, conn| Ok(users::upsert_remote(conn, &user)?))
-            .await
+        if let Some(ap_id) = &user.ap_id {
+            self.inner.signers_seen.forget(ap_id);
+        }
+        let stored = self
+            .blocking(move |_inner, conn| Ok(users::upsert_remote(conn, &user)?))
+            .await;
+        // Read again after the write too: a read that began before it may have kept the old.
+        if let Ok(user) = &stored {
+            self.inner.signers_seen.forget_user(user);
+        }
+        stored
     }
 
     /// Stores (or refreshes) a remote forum.
@@ -98,17 +174,26 @@ impl Site {
             .await
     }
 
-    /// A remote person with this actor id and their public key, if known.
+    /// A remote person with this actor id and their public key, if known: read from the
+    /// database, or from [`SignersSeen`] when read there within [`SignersSeen::KEPT_FOR`].
     pub async fn remote_user_with_key(
         &self,
         ap_id: String,
     ) -> Result<Option<(User, String)>, ForumError> {
-        self.blocking(move |_inner, conn| {
-            Ok(users::by_ap_id_with_key(conn, &ap_id)?
-                .and_then(|(user, key)| Some((user, key?)))
-                .filter(|(user, _)| !user.local))
-        })
-        .await
+        if let Some(seen) = self.inner.signers_seen.get(&ap_id) {
+            return Ok(Some(seen));
+        }
+        let found = self
+            .blocking(move |_inner, conn| {
+                Ok(users::by_ap_id_with_key(conn, &ap_id)?
+                    .and_then(|(user, key)| Some((user, key?)))
+                    .filter(|(user, _)| !user.local))
+            })
+            .await?;
+        if let Some((user, key)) = &found {
+            self.inner.signers_seen.keep(user, key);
+        }
+        Ok(found)
     }
 
     /// A remote forum with this actor id and its public key, if known.

@@ -60,7 +60,8 @@ async fn a_page_asks_the_database_only_its_own_questions(backend: Backend) {
 /// its notifications, search words, counts and the relay it queues), a thread page and its
 /// JSON, anonymous and logged in. A statement diesel would not keep (raw SQL through
 /// `sql_query`, an `UPDATE`, an upsert, a literal) was parsed and planned on every run, which on
-/// PostgreSQL cost more than running it.
+/// PostgreSQL cost more than running it. A person who signed an activity a moment ago is not
+/// read again for the next.
 async fn posting_and_reading_run_only_prepared_statements(backend: Backend) {
     let net = network(backend, 2).await;
     let (alpha, beta) = (&net[0], &net[1]);
@@ -86,6 +87,12 @@ async fn posting_and_reading_run_only_prepared_statements(backend: Backend) {
     beta.reply(&bea, on_beta, "Eight and two.", None).await;
     drain_all(&[alpha, beta]).await;
     let received = alpha.site.db().stop_recording();
+    // bea signed a reply a moment ago: she and her key are not read again for this one.
+    let signer_reads: Vec<&String> = received
+        .iter()
+        .filter(|s| s.contains(r#""users"."public_key" FROM "users""#))
+        .collect();
+    assert!(signer_reads.is_empty(), "{signer_reads:?}");
     alpha.site.db().start_recording();
     alpha.reply(&head, thread, "Nine and one.", None).await;
     for who in [&TestApp::browser(), &reader] {
@@ -232,4 +239,64 @@ async fn postgresql_connections_dropped_by_the_server_are_replaced() {
         .thread(&token, "maths", "After the restart", "Still here.")
         .await;
     assert!(thread > 0);
+}
+
+/// On SQLite, which has one writer at a time, a writer that asks while another keeps writing
+/// transaction after transaction gets its turn after the one in progress, not when the other
+/// stops: writers take turns in the order they ask (before, the second slept in SQLite's busy
+/// handler while the first took the lock again and again, as a flood of replies from other
+/// servers kept the delivery worker from recording its sends). PostgreSQL locks rows, not the
+/// database, so there is nothing to take turns at.
+#[test]
+fn sqlite_writers_take_turns_in_the_order_they_ask() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let database = crate::support::TestDatabase::new(Backend::Sqlite);
+    let db =
+        staffroom::db::Db::connect(&database.url, 4, std::time::Duration::from_secs(1)).unwrap();
+    // Each transaction of the flood writes a thousand rows (a few milliseconds, as a batch of
+    // replies does), the one that asks a single row.
+    let write = |rows: usize| {
+        move |conn: &mut staffroom::db::Conn<'_>| -> Result<(), staffroom::error::ForumError> {
+            conn.transaction(|conn| {
+                staffroom::dispatch!(conn, |c| diesel::sql_query(format!(
+                    "INSERT INTO received_activities (ap_id, received_at) \
+                     WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows}) \
+                     SELECT lower(hex(randomblob(16))), CURRENT_TIMESTAMP FROM n"
+                ))
+                .execute(c))?;
+                Ok(())
+            })
+        }
+    };
+    let (stop, flood) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicUsize::new(0)),
+    );
+    let flooding = {
+        let (db, stop, flood) = (db.clone(), stop.clone(), flood.clone());
+        std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            while !stop.load(Ordering::SeqCst) && started.elapsed().as_secs() < 20 {
+                db.with_conn(write(1000)).unwrap();
+                flood.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+    };
+    while flood.load(Ordering::SeqCst) < 3 {
+        std::thread::yield_now();
+    }
+    let mut waited_for = Vec::new();
+    for _ in 0..20 {
+        let before = flood.load(Ordering::SeqCst);
+        db.with_conn(write(1)).unwrap();
+        waited_for.push(flood.load(Ordering::SeqCst) - before);
+    }
+    stop.store(true, Ordering::SeqCst);
+    flooding.join().unwrap();
+    // The flood's transaction in progress, and at most the one it began as this one asked.
+    assert!(
+        waited_for.iter().all(|&n| n <= 2),
+        "transactions of the flood stored while one write waited: {waited_for:?}"
+    );
 }
