@@ -1,5 +1,5 @@
-//! `staffroom-bench`: Staffroom measured from outside (`bench/run` runs every scenario; see
-//! `bench/README.md`).
+//! `staffroom-bench`: Staffroom measured from outside, one scenario a run (see the README
+//! beside this file).
 //!
 //! With `--scenario reads`, the release server runs as its own process and is read and
 //! written under load by `wrk` (see `reads.rs`).
