@@ -38,7 +38,7 @@ struct SignerSeen {
 
 impl SignersSeen {
     /// How long a person read from the database is used without reading them again.
-    pub(super) const KEPT_FOR: Duration = Duration::from_secs(60);
+    const KEPT_FOR: Duration = Duration::from_secs(60);
     /// People kept at the most; past it the map starts afresh.
     const MOST: usize = 10_000;
 
@@ -71,7 +71,7 @@ impl SignersSeen {
         map.insert(ap_id, seen);
     }
 
-    pub(super) fn forget(&self, ap_id: &str) {
+    fn forget(&self, ap_id: &str) {
         self.map().remove(ap_id);
     }
 
@@ -175,7 +175,7 @@ impl Site {
     }
 
     /// A remote person with this actor id and their public key, if known: read from the
-    /// database, or from [`SignersSeen`] when read there within [`SignersSeen::KEPT_FOR`].
+    /// database, or kept from a read within the last minute (see `SignersSeen`).
     pub async fn remote_user_with_key(
         &self,
         ap_id: String,
