@@ -122,8 +122,7 @@ impl Site {
                 "Only a person's own server deletes them",
             ));
         }
-        self.inner.signers_seen.forget_user(&person);
-        let signer = person.clone();
+        let ap_id = person.ap_id.clone();
         let deleted = self
             .blocking(move |_inner, conn| {
                 let now = db::now();
@@ -141,8 +140,7 @@ impl Site {
                 })
             })
             .await;
-        // Again once written: a read that began before it may have kept them as they were.
-        self.inner.signers_seen.forget_user(&signer);
+        self.inner.signers_seen.forget(ap_id.as_deref());
         deleted
     }
 

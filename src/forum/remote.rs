@@ -22,12 +22,22 @@ pub use crate::db::users::RemoteUser;
 /// People from elsewhere who signed activities lately, with their keys, by actor id: a busy
 /// server signs every reply with the same person's key, and reading that person for each one was
 /// a statement and a hop to a blocking thread per activity. An entry is kept for
-/// [`SignersSeen::KEPT_FOR`] and forgotten at once when this process stores that person again
-/// (fetched anew, a changed key among them) or marks them deleted; another process sharing the
-/// database may refresh a person without telling this one, and a signature that then fails
-/// against the kept key fetches the person again, which forgets it here.
+/// [`SignersSeen::KEPT_FOR`] and forgotten when this process has stored that person again
+/// (fetched anew, a changed key among them) or marked them deleted; a read that began before
+/// such a write is not kept. Another process sharing the database may refresh a person without
+/// telling this one, and a signature that then fails against the kept key fetches the person
+/// again, which forgets it here.
 #[derive(Default)]
-pub(super) struct SignersSeen(std::sync::Mutex<HashMap<String, SignerSeen>>);
+pub(super) struct SignersSeen(std::sync::Mutex<Signers>);
+
+/// What [`SignersSeen`] keeps.
+#[derive(Default)]
+struct Signers {
+    by_ap_id: HashMap<String, SignerSeen>,
+    /// How many people have been forgotten so far: a read is kept only if none was since it
+    /// began.
+    forgotten: u64,
+}
 
 /// One person kept by [`SignersSeen`].
 struct SignerSeen {
@@ -42,43 +52,52 @@ impl SignersSeen {
     /// People kept at the most; past it the map starts afresh.
     const MOST: usize = 10_000;
 
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, SignerSeen>> {
-        // Every change is whole (insert, remove, clear), so a poisoned map is still good.
+    fn signers(&self) -> std::sync::MutexGuard<'_, Signers> {
+        // Every change is whole (insert, remove, clear, count), so a poisoned map is still good.
         self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn get(&self, ap_id: &str) -> Option<(User, String)> {
-        let map = self.map();
-        let seen = map.get(ap_id)?;
-        (seen.at.elapsed() < Self::KEPT_FOR).then(|| (seen.user.clone(), seen.key.clone()))
+    /// The person kept for `ap_id`, or the count of forgotten people to hand to [`Self::keep`]
+    /// with what the database says.
+    fn get(&self, ap_id: &str) -> Result<(User, String), u64> {
+        let signers = self.signers();
+        match signers.by_ap_id.get(ap_id) {
+            Some(seen) if seen.at.elapsed() < Self::KEPT_FOR => {
+                Ok((seen.user.clone(), seen.key.clone()))
+            }
+            _ => Err(signers.forgotten),
+        }
     }
 
-    fn keep(&self, user: &User, key: &str) {
+    /// Keeps a person read when `forgotten` people had been forgotten, unless more have been
+    /// since (that read may be older than the write that made someone forgotten).
+    fn keep(&self, user: &User, key: &str, forgotten: u64) {
         let Some(ap_id) = user.ap_id.clone() else {
             return;
         };
-        let mut map = self.map();
-        if map.len() >= Self::MOST {
-            map.clear();
+        let mut signers = self.signers();
+        if signers.forgotten != forgotten {
+            return;
+        }
+        if signers.by_ap_id.len() >= Self::MOST {
+            signers.by_ap_id.clear();
         }
         let seen = SignerSeen {
             at: Instant::now(),
             user: user.clone(),
             key: key.to_string(),
         };
-        map.insert(ap_id, seen);
+        signers.by_ap_id.insert(ap_id, seen);
     }
 
-    fn forget(&self, ap_id: &str) {
-        self.map().remove(ap_id);
-    }
-
-    /// Forgets `user` (by their actor id).
-    pub(super) fn forget_user(&self, user: &User) {
-        if let Some(ap_id) = &user.ap_id {
-            self.forget(ap_id);
+    /// Forgets the person with this actor id (once they have been written).
+    pub(super) fn forget(&self, ap_id: Option<&str>) {
+        let mut signers = self.signers();
+        signers.forgotten += 1;
+        if let Some(ap_id) = ap_id {
+            signers.by_ap_id.remove(ap_id);
         }
     }
 }
@@ -155,16 +174,11 @@ pub fn domain_of(url: &Url) -> Option<String> {
 impl Site {
     /// Stores (or refreshes) a remote person.
     pub async fn remember_remote_user(&self, user: RemoteUser) -> Result<User, ForumError> {
-        if let Some(ap_id) = &user.ap_id {
-            self.inner.signers_seen.forget(ap_id);
-        }
+        let ap_id = user.ap_id.clone();
         let stored = self
             .blocking(move |_inner, conn| Ok(users::upsert_remote(conn, &user)?))
             .await;
-        // Read again after the write too: a read that began before it may have kept the old.
-        if let Ok(user) = &stored {
-            self.inner.signers_seen.forget_user(user);
-        }
+        self.inner.signers_seen.forget(ap_id.as_deref());
         stored
     }
 
@@ -180,9 +194,10 @@ impl Site {
         &self,
         ap_id: String,
     ) -> Result<Option<(User, String)>, ForumError> {
-        if let Some(seen) = self.inner.signers_seen.get(&ap_id) {
-            return Ok(Some(seen));
-        }
+        let forgotten = match self.inner.signers_seen.get(&ap_id) {
+            Ok(seen) => return Ok(Some(seen)),
+            Err(forgotten) => forgotten,
+        };
         let found = self
             .blocking(move |_inner, conn| {
                 Ok(users::by_ap_id_with_key(conn, &ap_id)?
@@ -191,7 +206,7 @@ impl Site {
             })
             .await?;
         if let Some((user, key)) = &found {
-            self.inner.signers_seen.keep(user, key);
+            self.inner.signers_seen.keep(user, key, forgotten);
         }
         Ok(found)
     }
@@ -368,5 +383,68 @@ mod tests {
         let b = url::Url::parse("https://school.example/f/maths/inbox").unwrap();
         assert_eq!(domain_of(&a).as_deref(), Some("localhost:8081"));
         assert_eq!(domain_of(&b).as_deref(), Some("school.example"));
+    }
+}
+
+#[cfg(test)]
+mod signers_seen_tests {
+    use super::*;
+
+    fn bea(key: &str) -> (User, String) {
+        let at = crate::db::now();
+        let user = User {
+            id: 7,
+            name: "bea".into(),
+            display_name: "Bea".into(),
+            password_hash: None,
+            is_admin: false,
+            local: false,
+            domain: Some("beta.example".into()),
+            ap_id: Some("https://beta.example/u/bea".into()),
+            created_at: at,
+            updated_at: at,
+            inbox_url: None,
+            shared_inbox_url: None,
+            profile_url: None,
+            last_refreshed_at: Some(at),
+            email: None,
+            pending: false,
+            deleted_at: None,
+            watch_on_post: false,
+            email_verified_at: None,
+            email_mode: "off".into(),
+            last_digest_at: None,
+        };
+        (user, key.to_string())
+    }
+
+    #[test]
+    fn a_signer_is_kept_and_forgotten_once_stored_again() {
+        let seen = SignersSeen::default();
+        let id = "https://beta.example/u/bea";
+        let (user, key) = bea("old key");
+        let before = seen.get(id).unwrap_err();
+        seen.keep(&user, &key, before);
+        assert_eq!(seen.get(id).map(|(_, k)| k), Ok("old key".to_string()));
+        seen.forget(Some(id));
+        assert!(seen.get(id).is_err(), "forgotten once stored again");
+    }
+
+    #[test]
+    fn a_read_older_than_a_write_is_not_kept() {
+        let seen = SignersSeen::default();
+        let id = "https://beta.example/u/bea";
+        // A read begins; meanwhile the person is fetched anew with a new key and stored.
+        let read_began = seen.get(id).unwrap_err();
+        seen.forget(Some(id));
+        // The read ends with the row as it was before that write: not kept.
+        let (user, key) = bea("old key");
+        seen.keep(&user, &key, read_began);
+        assert!(seen.get(id).is_err(), "a stale read was kept");
+        // A read begun after the write is.
+        let after = seen.get(id).unwrap_err();
+        let (user, key) = bea("new key");
+        seen.keep(&user, &key, after);
+        assert_eq!(seen.get(id).map(|(_, k)| k), Ok("new key".to_string()));
     }
 }
