@@ -88,6 +88,7 @@ impl Application {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         };
+        let blocking = blocking_threads(&settings);
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -131,6 +132,7 @@ impl Application {
                 .default_service(actix_web::web::to(crate::web::not_found))
         })
         .workers(workers)
+        .worker_max_blocking_threads(blocking)
         .listen(listener)?
         .run();
 
@@ -193,6 +195,16 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// How many blocking threads each HTTP worker may run at once: one per pooled connection (a
+/// request's database work runs on one and holds a connection while it does) and one per core
+/// for password hashing (`forum::password` runs at most that many hashes). actix's default is
+/// 256 per worker on two cores: under 64 readers each worker kept about 60 threads alive, most
+/// of them only waiting for a connection, each with its own stack and malloc arena.
+fn blocking_threads(settings: &Settings) -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    settings.database.pool_size as usize + cores
 }
 
 /// Opens the database (applying migrations) and builds the site service on it.

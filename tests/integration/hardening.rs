@@ -628,16 +628,25 @@ impl Drop for KillOnDrop {
 
 /// Resident memory of process `pid` now and at its peak, in MiB (Linux's /proc).
 fn memory_of(pid: u32) -> (u64, u64) {
+    (status_mib(pid, "VmRSS:"), status_mib(pid, "VmHWM:"))
+}
+
+/// The anonymous part of process `pid`'s resident memory (what it allocated, not the pages of
+/// its program), in MiB.
+fn anonymous_memory_of(pid: u32) -> u64 {
+    status_mib(pid, "RssAnon:")
+}
+
+/// One `kB` line of `/proc/PID/status`, in MiB.
+fn status_mib(pid: u32, key: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kib = |key: &str| -> u64 {
-        status
-            .lines()
-            .find(|l| l.starts_with(key))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0)
-    };
-    (kib("VmRSS:") / 1024, kib("VmHWM:") / 1024)
+    let kib: u64 = status
+        .lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    kib / 1024
 }
 
 /// The staffroom binary serving `db_url` on a free port: the child and its address.
@@ -699,8 +708,10 @@ async fn failed_logins_in_parallel_stay_within_bounded_memory(backend: Backend) 
                 .as_u16()
         }
     };
+    let fresh = anonymous_memory_of(pid);
     assert_eq!(login("warming up the server".into()).await, 401);
     let (before, _) = memory_of(pid);
+    let quiet = anonymous_memory_of(pid);
     // 200 at once: each argon2id hash needs 19 MiB while it runs.
     let all: Vec<_> = (0..200)
         .map(|i| tokio::spawn(login(format!("wrong password {i}"))))
@@ -709,6 +720,7 @@ async fn failed_logins_in_parallel_stay_within_bounded_memory(backend: Backend) 
         assert_eq!(one.await.unwrap(), 401);
     }
     let (after, peak) = memory_of(pid);
+    let quiet_again = anonymous_memory_of(pid);
     // Then 40 one after another: what stays resident must not grow with each.
     for i in 0..40 {
         assert_eq!(login(format!("another wrong one {i}")).await, 401);
@@ -723,6 +735,15 @@ async fn failed_logins_in_parallel_stay_within_bounded_memory(backend: Backend) 
     assert!(
         settled <= after + 5,
         "40 sequential logins grew resident memory from {after} to {settled} MiB"
+    );
+    // A hash's 19 MiB area is given back once no login waits: not kept for the next one.
+    assert!(
+        quiet < fresh + 10,
+        "one login left {fresh} -> {quiet} MiB of anonymous memory behind"
+    );
+    assert!(
+        quiet_again < quiet + 10,
+        "200 parallel logins left {quiet} -> {quiet_again} MiB of anonymous memory behind"
     );
 }
 
