@@ -4,6 +4,7 @@
 //! posts, so deleted and removed posts are never found whatever the index holds.
 
 use chrono::NaiveDateTime;
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamp};
 
@@ -297,7 +298,10 @@ pub fn search(
             &q.fts5
         )
         .load(*c)?,
-        Conn::Pg(c) => {
+        // Planned for its words, not once for any (see `db::pool`): whether the planner walks
+        // the newest posts back or reads the words' index first depends on how common they are.
+        Conn::Pg(c) => c.transaction(|c| {
+            c.batch_execute("SET LOCAL plan_cache_mode = force_custom_plan")?;
             // A phrase: also the posts holding each pair of its adjacent words, from their
             // index (the planner knows how common a pair is, where it would take a phrase to
             // be as common as its words and check the positions of every post with them); the
@@ -330,10 +334,10 @@ pub fn search(
                 &q.websearch
             );
             match pairs {
-                Some(pairs) => query.bind::<Text, _>(pairs).load::<Candidate>(&mut **c)?,
-                None => query.load::<Candidate>(&mut **c)?,
+                Some(pairs) => query.bind::<Text, _>(pairs).load::<Candidate>(c),
+                None => query.load::<Candidate>(c),
             }
-        }
+        })?,
     };
     let total = candidates.len() as i64;
     let mut ranked: Vec<Candidate> = candidates

@@ -300,3 +300,75 @@ fn sqlite_writers_take_turns_in_the_order_they_ask() {
         "transactions of the flood stored while one write waited: {waited_for:?}"
     );
 }
+
+/// On PostgreSQL each statement kept prepared is planned once per connection: none is planned
+/// again for the values of its run. PostgreSQL's default plans every prepared statement for its
+/// values on its first five runs, and for ever after when such plans look cheaper, as the
+/// unread count in a logged-in page's header did (its planning took thirty times as long as
+/// running it). Searches still get plans made for their words, and find what they should.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgresql_plans_each_prepared_statement_once() {
+    if postgres_url().is_none() {
+        report_postgres_skipped();
+        return;
+    }
+    // One connection, so the statements of every request below are on the one read after.
+    let app = TestApp::spawn_with(Backend::Postgres, |s| s.database.pool_size = 1).await;
+    app.create_user("head", true).await;
+    let head = app.token("head").await;
+    app.forum_named(&head, "maths").await;
+    let thread = app.thread(&head, "maths", "Bonds", "Pairs to ten?").await;
+    app.create_user("bea", false).await;
+    let bea = app.token("bea").await;
+    app.reply(&bea, thread, "Seven and three.", None).await;
+    let reader = app.logged_in("head").await;
+    for _ in 0..8 {
+        assert_eq!(app.get(&reader, &format!("/t/{thread}")).await.0, 200);
+        assert_eq!(app.get(&reader, "/").await.0, 200);
+    }
+    let (status, found) = app
+        .api(
+            Method::GET,
+            "/api/v1/search?q=%22seven+and+three%22",
+            Some(&head),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["total"], 1, "{found}");
+
+    #[derive(diesel::QueryableByName, Debug)]
+    struct Planned {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        statement: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        generic_plans: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        custom_plans: i64,
+    }
+    let planned: Vec<Planned> = app
+        .site
+        .db()
+        .with_conn(
+            |conn| -> Result<Vec<Planned>, staffroom::error::ForumError> {
+                match conn {
+                    staffroom::db::Conn::Pg(c) => Ok(diesel::sql_query(
+                        "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements",
+                    )
+                    .load(&mut **c)?),
+                    staffroom::db::Conn::Sqlite(..) => unreachable!("a PostgreSQL test"),
+                }
+            },
+        )
+        .unwrap();
+    let unread_count = planned
+        .iter()
+        .find(|p| p.statement.contains(r#"SELECT "notifications"."id" FROM"#))
+        .expect("the header's unread count is kept prepared");
+    assert!(unread_count.generic_plans >= 8, "{unread_count:?}");
+    let replanned: Vec<&Planned> = planned.iter().filter(|p| p.custom_plans > 0).collect();
+    assert!(
+        replanned.is_empty(),
+        "statements planned for their values:\n{replanned:#?}"
+    );
+}
