@@ -82,18 +82,29 @@ pub fn wrk(
     Ok(row)
 }
 
-/// The rows as a table under `heading`.
-pub fn table(heading: &str, rows: &[Row]) -> String {
+/// The rows as a table under `heading`, each ending with what `target` says of its scenario.
+pub fn table(heading: &str, rows: &[Row], target: impl Fn(&str) -> &'static str) -> String {
     let mut table = format!("# {heading}\n");
     table.push_str(&format!(
-        "{:<34} {:>10} {:>9} {:>9} {:>9} {:>7} {:>8}\n",
-        "scenario", "req/s", "p50 ms", "p99 ms", "requests", "errors", "RSS MB"
+        "{:<34} {:>10} {:>9} {:>9} {:>9} {:>7} {:>8}  {}\n",
+        "scenario", "req/s", "p50 ms", "p99 ms", "requests", "errors", "RSS MB", "target"
     ));
     for r in rows {
-        table.push_str(&format!(
-            "{:<34} {:>10.0} {:>9.2} {:>9.2} {:>9} {:>7} {:>8.1}\n",
-            r.scenario, r.requests_per_second, r.p50_ms, r.p99_ms, r.requests, r.errors, r.rss_mb
-        ));
+        table.push_str(
+            format!(
+                "{:<34} {:>10.0} {:>9.2} {:>9.2} {:>9} {:>7} {:>8.1}  {}",
+                r.scenario,
+                r.requests_per_second,
+                r.p50_ms,
+                r.p99_ms,
+                r.requests,
+                r.errors,
+                r.rss_mb,
+                target(&r.scenario)
+            )
+            .trim_end(),
+        );
+        table.push('\n');
     }
     table
 }
@@ -267,6 +278,13 @@ mod tests {
             vec![row("front page", 1000.0), row("forum page", 500.0)],
             vec![row("front page", 2500.0), row("forum page", 250.0)],
         ];
+        let targets = table("SQLite", &tables[0], |s| match s {
+            "front page" => ">= 8,000/s",
+            _ => "",
+        });
+        let lines: Vec<&str> = targets.lines().collect();
+        assert!(lines[2].starts_with("front page") && lines[2].ends_with("  >= 8,000/s"));
+        assert!(lines[3].starts_with("forum page") && lines[3].ends_with("20.0"));
         let table = comparison("SQLite", &binaries, &tables);
         assert!(table.contains("staffroom-3eaeb2f"), "{table}");
         assert!(table.contains(&format!("{}x", "é".repeat(23))), "{table}");
