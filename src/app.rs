@@ -85,7 +85,7 @@ impl Application {
             .secure_cookies()
             .then_some(("Strict-Transport-Security", "max-age=31536000"));
         let workers = match settings.server.workers {
-            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            0 => crate::config::cores(),
             n => n,
         };
         let blocking = blocking_threads(&settings);
@@ -203,8 +203,7 @@ impl Application {
 /// 256 per worker on two cores: under 64 readers each worker kept about 60 threads alive, most
 /// of them only waiting for a connection, each with its own stack and malloc arena.
 fn blocking_threads(settings: &Settings) -> usize {
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    settings.database.pool_size as usize + cores
+    settings.database.pool_size as usize + crate::config::cores()
 }
 
 /// Opens the database (applying migrations) and builds the site service on it.

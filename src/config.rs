@@ -243,6 +243,12 @@ pub struct LogSettings {
     pub filter: String,
 }
 
+/// The cores this machine gives the process (2 when it cannot tell): what `0` means for
+/// `server.workers`, and how many password hashes run at once.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, usize::from)
+}
+
 impl Settings {
     /// Loads the compiled-in defaults, then `file` if given, then `STAFFROOM__*` variables.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Settings> {

@@ -130,13 +130,10 @@ impl Conn<'_> {
         F: FnOnce(&mut Conn<'_>) -> Result<T, E>,
         E: From<diesel::result::Error>,
     {
-        match self {
-            Conn::Sqlite(c, turns) => {
-                let _turn = turns.map(WriteTurns::take);
-                c.immediate_transaction(|c| f(&mut Conn::Sqlite(c, None)))
-            }
+        self.in_turn(|conn| match conn {
+            Conn::Sqlite(c, _) => c.immediate_transaction(|c| f(&mut Conn::Sqlite(c, None))),
             Conn::Pg(c) => c.transaction(|c| f(&mut Conn::Pg(c))),
-        }
+        })
     }
 
     /// Runs `f`, whose statements write but need no transaction, in its turn among this

@@ -110,7 +110,7 @@ impl Hasher {
     pub fn new(concurrency: usize) -> Hasher {
         map_large_blocks();
         let concurrency = if concurrency == 0 {
-            std::thread::available_parallelism().map_or(2, usize::from)
+            crate::config::cores()
         } else {
             concurrency
         };

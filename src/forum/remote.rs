@@ -375,7 +375,7 @@ impl IncomingPost {
 
 #[cfg(test)]
 mod tests {
-    use super::domain_of;
+    use super::*;
 
     #[test]
     fn instances_are_told_apart_by_host_and_port() {
@@ -384,11 +384,6 @@ mod tests {
         assert_eq!(domain_of(&a).as_deref(), Some("localhost:8081"));
         assert_eq!(domain_of(&b).as_deref(), Some("school.example"));
     }
-}
-
-#[cfg(test)]
-mod signers_seen_tests {
-    use super::*;
 
     fn bea(key: &str) -> (User, String) {
         let at = crate::db::now();

@@ -639,14 +639,18 @@ fn anonymous_memory_of(pid: u32) -> u64 {
 
 /// One `kB` line of `/proc/PID/status`, in MiB.
 fn status_mib(pid: u32, key: &str) -> u64 {
+    status_number(pid, key) / 1024
+}
+
+/// The number on one line of `/proc/PID/status`.
+fn status_number(pid: u32, key: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kib: u64 = status
+    status
         .lines()
         .find(|l| l.starts_with(key))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
-    kib / 1024
+        .unwrap_or(0)
 }
 
 /// The staffroom binary serving `db_url` on a free port: the child and its address.
@@ -721,6 +725,7 @@ async fn failed_logins_in_parallel_stay_within_bounded_memory(backend: Backend) 
     }
     let (after, peak) = memory_of(pid);
     let quiet_again = anonymous_memory_of(pid);
+    let threads = status_number(pid, "Threads:");
     // Then 40 one after another: what stays resident must not grow with each.
     for i in 0..40 {
         assert_eq!(login(format!("another wrong one {i}")).await, 401);
@@ -740,6 +745,14 @@ async fn failed_logins_in_parallel_stay_within_bounded_memory(backend: Backend) 
     assert!(
         quiet < fresh + 10,
         "one login left {fresh} -> {quiet} MiB of anonymous memory behind"
+    );
+    // Each HTTP worker runs a connection's worth of database threads and one per core for
+    // hashing (8 + cores by default), however many requests wait: not one thread per request.
+    let cores = staffroom::config::cores() as u64;
+    let bound = cores * (8 + cores) + 16;
+    assert!(
+        threads <= bound,
+        "{threads} threads after 200 parallel logins (at most {bound})"
     );
     assert!(
         quiet_again < quiet + 10,
