@@ -70,7 +70,7 @@ pub async fn resolve_target(
             user: UserJson::new(&user, urls),
         },
         Resolved::Thread(ctx) => ResolvedJson::Thread {
-            thread: ThreadJson::new(&ctx.thread, &ctx.forum, &ctx.author, urls),
+            thread: ThreadJson::new(&ctx.thread, &ctx.forum, &(&ctx.author).into(), urls),
         },
         Resolved::Post(ctx) => ResolvedJson::Post {
             post: PostJson::new(&ctx.post, &ctx.author, urls),

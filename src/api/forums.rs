@@ -165,7 +165,7 @@ pub async fn start_thread(
     Ok(HttpResponse::Created()
         .insert_header(("Location", urls.thread(&thread)))
         .json(StartedJson {
-            thread: ThreadJson::new(&thread, &forum, &user, urls),
+            thread: ThreadJson::new(&thread, &forum, &(&user).into(), urls),
             opening_post: PostJson::new(&post, &user, urls),
         }))
 }

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 
 use crate::forum::threads::PostView;
-use crate::forum::{Forum, Paging, Post, Revision, Thread, Urls, User};
+use crate::forum::{Author, Forum, Paging, Post, Revision, Thread, Urls, User};
 
 /// A timestamp as the API writes it (RFC 3339, UTC).
 pub fn ts(t: NaiveDateTime) -> String {
@@ -32,10 +32,15 @@ pub struct UserJson {
 impl UserJson {
     /// From a row.
     pub fn new(u: &User, urls: &Urls) -> UserJson {
+        UserJson::of(&Author::from(u), urls)
+    }
+
+    /// From an [`Author`].
+    pub fn of(u: &Author, urls: &Urls) -> UserJson {
         UserJson {
             name: u.handle(),
             display_name: u.display_name.clone(),
-            url: urls.user(u),
+            url: urls.author(u),
             local: u.local,
             is_admin: u.is_admin,
             created_at: ts(u.created_at),
@@ -138,13 +143,13 @@ impl ThreadJson {
     }
 
     /// From rows.
-    pub fn new(t: &Thread, forum: &Forum, author: &User, urls: &Urls) -> ThreadJson {
+    pub fn new(t: &Thread, forum: &Forum, author: &Author, urls: &Urls) -> ThreadJson {
         ThreadJson {
             id: t.id,
             url: urls.thread(t),
             title: t.title.clone(),
             forum: forum.handle(),
-            author: UserJson::new(author, urls),
+            author: UserJson::of(author, urls),
             pinned: t.pinned,
             locked: t.locked_at.is_some(),
             locked_at: t.locked_at.map(ts),
@@ -198,12 +203,17 @@ impl PostJson {
 
     /// From rows; `moderator` sees the words of a removed post too.
     pub fn shown(p: &Post, author: &User, urls: &Urls, moderator: bool) -> PostJson {
+        PostJson::by(p, &Author::from(author), urls, moderator)
+    }
+
+    /// [`PostJson::shown`] with its author as an [`Author`].
+    fn by(p: &Post, author: &Author, urls: &Urls, moderator: bool) -> PostJson {
         let deleted = p.deleted_at.is_some() || (p.removed_at.is_some() && !moderator);
         PostJson {
             id: p.id,
             url: urls.post(p),
             thread_id: p.thread_id,
-            author: UserJson::new(author, urls),
+            author: UserJson::of(author, urls),
             in_reply_to: p.in_reply_to_id,
             is_opening: p.is_opening,
             body: (!deleted).then(|| p.body_markdown.clone()),
@@ -219,7 +229,7 @@ impl PostJson {
 
     /// From a page's view of a post; `moderator` sees the words of a removed post too.
     pub fn from_view(v: &PostView, urls: &Urls, moderator: bool) -> PostJson {
-        PostJson::shown(&v.post, &v.author, urls, moderator)
+        PostJson::by(&v.post, &v.author, urls, moderator)
     }
 }
 

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Timestamp};
 
-use super::schema::{bans, forum_moderators, thread_reads};
+use super::schema::{bans, forum_moderators, helpful_marks, thread_reads};
 use super::{dispatch, Conn};
 
 /// What a thread's page needs to know about a logged-in reader, found in one statement (on
@@ -20,44 +20,53 @@ pub struct ReaderState {
     pub posts_read: Option<i64>,
     /// They watch the thread by their own choice.
     pub watching: bool,
+    /// They marked the thread's opening post helpful.
+    pub opening_marked: bool,
 }
 
-/// The reader `user_id`'s state on thread `thread_id` of forum `forum_id` at `now`: each part by
-/// its table's index (`forum_moderators_pair`, `bans_person`, `thread_reads`'s primary key).
+/// The reader `user_id`'s state on thread `thread_id` (opening post `opening_id`) of forum
+/// `forum_id` at `now`: each part by its table's index (`forum_moderators_pair`, `bans_person`,
+/// `thread_reads`'s primary key, `helpful_marks_pair`).
 pub fn reader_state(
     conn: &mut Conn<'_>,
     user_id: i64,
-    forum_id: i64,
-    thread_id: i64,
+    (forum_id, thread_id, opening_id): (i64, i64, i64),
     now: NaiveDateTime,
 ) -> QueryResult<ReaderState> {
-    let (moderator, banned, posts_read, watching) = dispatch!(conn, |c| diesel::select((
-        diesel::dsl::exists(
-            forum_moderators::table
-                .filter(forum_moderators::forum_id.eq(forum_id))
-                .filter(forum_moderators::user_id.eq(user_id)),
-        ),
-        diesel::dsl::exists(
-            bans::table
-                .filter(bans::user_id.eq(user_id))
-                .filter(bans::forum_id.eq(forum_id).or(bans::forum_id.is_null()))
-                .filter(bans::expires_at.is_null().or(bans::expires_at.gt(now))),
-        ),
-        thread_reads::table
-            .find((user_id, thread_id))
-            .select(thread_reads::posts_read)
-            .single_value(),
-        thread_reads::table
-            .find((user_id, thread_id))
-            .select(thread_reads::watching)
-            .single_value(),
-    ))
-    .get_result::<(bool, bool, Option<i64>, Option<bool>)>(c))?;
+    let (moderator, banned, posts_read, watching, opening_marked) =
+        dispatch!(conn, |c| diesel::select((
+            diesel::dsl::exists(
+                forum_moderators::table
+                    .filter(forum_moderators::forum_id.eq(forum_id))
+                    .filter(forum_moderators::user_id.eq(user_id)),
+            ),
+            diesel::dsl::exists(
+                bans::table
+                    .filter(bans::user_id.eq(user_id))
+                    .filter(bans::forum_id.eq(forum_id).or(bans::forum_id.is_null()))
+                    .filter(bans::expires_at.is_null().or(bans::expires_at.gt(now))),
+            ),
+            thread_reads::table
+                .find((user_id, thread_id))
+                .select(thread_reads::posts_read)
+                .single_value(),
+            thread_reads::table
+                .find((user_id, thread_id))
+                .select(thread_reads::watching)
+                .single_value(),
+            diesel::dsl::exists(
+                helpful_marks::table
+                    .filter(helpful_marks::post_id.eq(opening_id))
+                    .filter(helpful_marks::user_id.eq(user_id)),
+            ),
+        ))
+        .get_result::<(bool, bool, Option<i64>, Option<bool>, bool)>(c))?;
     Ok(ReaderState {
         moderator,
         banned,
         posts_read,
         watching: watching.unwrap_or(false),
+        opening_marked,
     })
 }
 

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Timestamp};
 
 use super::schema::{threads, users};
-use super::users::User;
+use super::users::Author;
 use super::{dispatch, Conn};
 
 /// A row of `threads`.
@@ -79,7 +79,7 @@ pub fn page_in_forum(
     forum_id: i64,
     limit: i64,
     offset: i64,
-) -> QueryResult<Vec<(Thread, User)>> {
+) -> QueryResult<Vec<(Thread, Author)>> {
     dispatch!(conn, |c| threads::table
         .inner_join(users::table)
         .filter(threads::forum_id.eq(forum_id))
@@ -90,7 +90,7 @@ pub fn page_in_forum(
         ))
         .limit(limit)
         .offset(offset)
-        .select((Thread::as_select(), User::as_select()))
+        .select((Thread::as_select(), Author::as_select()))
         .load(c))
 }
 

@@ -58,9 +58,66 @@ pub struct User {
 impl User {
     /// How the person is named: `name` here, `name@domain` if remote.
     pub fn handle(&self) -> String {
-        match (&self.domain, self.local) {
-            (Some(domain), false) => format!("{}@{domain}", self.name),
-            _ => self.name.clone(),
+        handle(&self.name, self.domain.as_deref(), self.local)
+    }
+}
+
+/// `name` here, `name@domain` for a person elsewhere.
+fn handle(name: &str, domain: Option<&str>, local: bool) -> String {
+    match (domain, local) {
+        (Some(domain), false) => format!("{name}@{domain}"),
+        _ => name.to_owned(),
+    }
+}
+
+/// What a page shows of a person beside what they wrote: the columns of `users` a byline and
+/// a link to them need. Pages of posts read this rather than [`User`], whose other columns
+/// (the password hash, the e-mail address, settings, a remote person's inboxes) no page shows:
+/// read once per post they made PostgreSQL send, and the server decode, about twice the
+/// columns of a page for nothing.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct Author {
+    /// Primary key.
+    pub id: i64,
+    /// Username.
+    pub name: String,
+    /// The name shown beside posts.
+    pub display_name: String,
+    /// An administrator.
+    pub is_admin: bool,
+    /// Lives on this instance.
+    pub local: bool,
+    /// Home domain of a remote person.
+    pub domain: Option<String>,
+    /// ActivityPub id of a remote person.
+    pub ap_id: Option<String>,
+    /// A remote person's profile page.
+    pub profile_url: Option<String>,
+    /// When the account was created.
+    pub created_at: NaiveDateTime,
+}
+
+impl Author {
+    /// How the person is named: `name` here, `name@domain` if remote.
+    pub fn handle(&self) -> String {
+        handle(&self.name, self.domain.as_deref(), self.local)
+    }
+}
+
+impl From<&User> for Author {
+    fn from(u: &User) -> Author {
+        Author {
+            id: u.id,
+            name: u.name.clone(),
+            display_name: u.display_name.clone(),
+            is_admin: u.is_admin,
+            local: u.local,
+            domain: u.domain.clone(),
+            ap_id: u.ap_id.clone(),
+            profile_url: u.profile_url.clone(),
+            created_at: u.created_at,
         }
     }
 }

@@ -447,9 +447,18 @@ impl Site {
     }
 
     /// Whether an administrator exists (the front page says how to create one until then).
+    /// Once one has been seen it is not asked again: the last administrator cannot delete
+    /// their account, and no other way makes an administrator an ordinary account.
     pub async fn admin_exists(&self) -> Result<bool, ForumError> {
-        self.blocking(|_inner, conn| Ok(users::admin_exists(conn)?))
-            .await
+        use std::sync::atomic::Ordering;
+        if self.inner.admin_seen.load(Ordering::Relaxed) {
+            return Ok(true);
+        }
+        let exists = self
+            .blocking(|_inner, conn| Ok(users::admin_exists(conn)?))
+            .await?;
+        self.inner.admin_seen.fetch_or(exists, Ordering::Relaxed);
+        Ok(exists)
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::moderation::set_visibility;
 use super::types::{ForumDescription, ForumName, ForumTitle};
-use super::visibility::{hidden_forums, require_can_read};
+use super::visibility::{hidden_among, require_can_read};
 use super::{require_admin, Forum, Paging, Site, Thread, User};
 use crate::db::{self, forums, threads};
 use crate::error::{ForumError, Validator};
@@ -41,7 +41,7 @@ pub struct ForumPage {
     /// The forum.
     pub forum: Forum,
     /// Threads on this page, pinned first, then latest activity.
-    pub threads: Vec<(Thread, User)>,
+    pub threads: Vec<(Thread, super::Author)>,
     /// Where this page stands.
     pub paging: Paging,
     /// Whether the viewer may start a thread here (logged in, and a moderator where only
@@ -99,8 +99,9 @@ impl Site {
     /// Every forum `viewer` may read, open ones first.
     pub async fn forums(&self, viewer: Option<User>) -> Result<Vec<Forum>, ForumError> {
         self.blocking(move |_inner, conn| {
-            let hidden = hidden_forums(conn, viewer.as_ref())?;
             let mut all = forums::all(conn)?;
+            let closed = all.iter().filter(|f| f.members_only());
+            let hidden = hidden_among(conn, viewer.as_ref(), closed)?;
             all.retain(|f| !hidden.contains(&f.id));
             Ok(all)
         })

@@ -60,7 +60,7 @@ pub use crate::db::forums::Forum;
 pub use crate::db::posts::Post;
 pub use crate::db::revisions::Revision;
 pub use crate::db::threads::Thread;
-pub use crate::db::users::User;
+pub use crate::db::users::{Author, User};
 pub use urls::Urls;
 
 /// The current time, as every row stores it.
@@ -112,6 +112,8 @@ pub struct Inner {
     link_key: std::sync::OnceLock<Vec<u8>>,
     /// Wakes the mailer after mail is written.
     mail_signal: tokio::sync::Notify,
+    /// An administrator has been seen ([`Site::admin_exists`]).
+    admin_seen: std::sync::atomic::AtomicBool,
 }
 
 /// A 1-based page of results, with how many pages there are.
@@ -196,6 +198,7 @@ impl Site {
                 resolver: std::sync::OnceLock::new(),
                 link_key: std::sync::OnceLock::new(),
                 mail_signal: tokio::sync::Notify::new(),
+                admin_seen: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }

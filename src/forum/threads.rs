@@ -12,7 +12,9 @@ use super::notifications;
 use super::outbox::{post_event, PostAction};
 use super::types::{PostBody, ThreadTitle};
 use super::visibility::require_can_read;
+use super::Author;
 use super::{Forum, Inner, Paging, Post, Site, Thread, User};
+use crate::db::posts::ParentRef;
 use crate::db::{self, forums, posts, reads, threads, Conn};
 use crate::error::{ForumError, Validator};
 
@@ -23,9 +25,9 @@ pub struct PostView {
     /// The post.
     pub post: Post,
     /// Its author.
-    pub author: User,
-    /// The post it answers, with that post's author.
-    pub in_reply_to: Option<(Post, User)>,
+    pub author: Author,
+    /// The post it answers: where it is and who wrote it.
+    pub in_reply_to: Option<ParentRef>,
 }
 
 /// One page of a thread.
@@ -230,10 +232,12 @@ impl Site {
         self.thread_page_for(id, page, None).await
     }
 
-    /// [`Site::thread_page`] for a logged-in viewer: also which posts they marked helpful,
-    /// and in one statement whether they moderate the forum, whether a ban keeps them from
-    /// posting and how far they had read (two more queries; a third to read a ban in force;
-    /// one more in a members-only forum). 404 to anyone who may not read the thread.
+    /// [`Site::thread_page`] for a logged-in viewer: also which posts they marked helpful
+    /// (with the replies, and the opening post's with the rest of their state), and in one
+    /// statement whether they moderate the forum, whether a ban keeps them from posting and
+    /// how far they had read (one more query; another to read a ban in force; one more in a
+    /// members-only forum; writes when the page takes them further). 404 to anyone who may
+    /// not read the thread.
     pub async fn thread_page_for(
         &self,
         id: i64,
@@ -244,38 +248,47 @@ impl Site {
         let page = self
             .blocking(move |_inner, conn| {
                 let (opening, opening_author, thread, forum) =
-                    posts::opening_with_context(conn, id)?.ok_or_else(thread_not_found)?;
+                    posts::opening_for_page(conn, id)?.ok_or_else(thread_not_found)?;
                 require_can_read(conn, &forum, viewer.as_ref(), "thread")?;
                 let paging = Paging::new(page, per_page, thread.reply_count);
-                let rows = posts::replies_page(conn, thread.id, paging.limit(), paging.offset())?;
+                // A logged-in reader's replies come with whether they marked each helpful.
+                let rows = match &viewer {
+                    Some(user) => {
+                        let window = (paging.limit(), paging.offset());
+                        posts::replies_page_for(conn, thread.id, window, user.id)?
+                    }
+                    None => posts::replies_page(conn, thread.id, paging.limit(), paging.offset())?
+                        .into_iter()
+                        .map(|(post, author)| (post, author, false))
+                        .collect(),
+                };
                 let parent_ids: Vec<i64> = rows
                     .iter()
-                    .filter_map(|(p, _)| p.in_reply_to_id)
+                    .filter_map(|(p, _, _)| p.in_reply_to_id)
                     .filter(|pid| *pid != opening.id)
                     .collect();
-                let mut parents: HashMap<i64, (Post, User)> =
-                    posts::with_authors(conn, &parent_ids)?
-                        .into_iter()
-                        .map(|(p, u)| (p.id, (p, u)))
-                        .collect();
-                parents.insert(opening.id, (opening.clone(), opening_author.clone()));
-                let marked_helpful = match &viewer {
-                    Some(user) => {
-                        let mut ids: Vec<i64> = rows.iter().map(|(p, _)| p.id).collect();
-                        ids.push(opening.id);
-                        crate::db::helpful::marked_by(conn, user.id, &ids)?
-                    }
-                    None => Vec::new(),
-                };
-                // Whether the reader moderates, is banned and how far they had read: one
-                // statement ([`reads::reader_state`]).
+                let mut parents: HashMap<i64, ParentRef> = posts::parent_refs(conn, &parent_ids)?
+                    .into_iter()
+                    .map(|p| (p.id, p))
+                    .collect();
+                parents.insert(opening.id, ParentRef::of(&opening, &opening_author));
+                // Whether the reader moderates, is banned, how far they had read and whether
+                // they marked the opening post helpful: one statement ([`reads::reader_state`]).
                 let state = match &viewer {
-                    Some(user) => Some((
-                        user,
-                        reads::reader_state(conn, user.id, forum.id, thread.id, db::now())?,
-                    )),
+                    Some(user) => {
+                        let place = (forum.id, thread.id, opening.id);
+                        Some((user, reads::reader_state(conn, user.id, place, db::now())?))
+                    }
                     None => None,
                 };
+                let mut marked_helpful: Vec<i64> = rows
+                    .iter()
+                    .filter(|(_, _, marked)| *marked)
+                    .map(|(p, _, _)| p.id)
+                    .collect();
+                if state.is_some_and(|(_, s)| s.opening_marked) {
+                    marked_helpful.push(opening.id);
+                }
                 let admin = viewer.as_ref().is_some_and(|u| u.local && u.is_admin);
                 let viewer_moderates = admin || state.is_some_and(|(_, s)| s.moderator);
                 let viewer_banned = match state {
@@ -290,7 +303,7 @@ impl Site {
                         if seen > s.posts_read.unwrap_or(0) {
                             reads::record(conn, user.id, thread.id, seen, db::now())?;
                             // What they now see, they need no longer be told about.
-                            let mut shown: Vec<i64> = rows.iter().map(|(p, _)| p.id).collect();
+                            let mut shown: Vec<i64> = rows.iter().map(|(p, _, _)| p.id).collect();
                             shown.push(opening.id);
                             notifications::seen(conn, user.id, &shown)?;
                         }
@@ -304,7 +317,7 @@ impl Site {
                 };
                 let replies = rows
                     .into_iter()
-                    .map(|(post, author)| PostView {
+                    .map(|(post, author, _)| PostView {
                         in_reply_to: post
                             .in_reply_to_id
                             .and_then(|pid| parents.get(&pid).cloned()),

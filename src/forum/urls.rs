@@ -5,7 +5,7 @@ use crate::config::Settings;
 use crate::db::forums::Forum;
 use crate::db::posts::Post;
 use crate::db::threads::Thread;
-use crate::db::users::User;
+use crate::db::users::{Author, User};
 
 /// Builds absolute URLs from `server.public_url`.
 #[derive(Debug, Clone)]
@@ -33,9 +33,18 @@ impl Urls {
 
     /// `/u/{name}`.
     pub fn user(&self, user: &User) -> String {
-        match &user.ap_id {
-            Some(id) if !user.local => id.clone(),
-            _ => self.absolute(&format!("/u/{}", user.name)),
+        self.person(&user.name, user.local, user.ap_id.as_deref())
+    }
+
+    /// [`Urls::user`] for an [`Author`].
+    pub fn author(&self, author: &Author) -> String {
+        self.person(&author.name, author.local, author.ap_id.as_deref())
+    }
+
+    fn person(&self, name: &str, local: bool, ap_id: Option<&str>) -> String {
+        match ap_id {
+            Some(id) if !local => id.to_owned(),
+            _ => self.absolute(&format!("/u/{name}")),
         }
     }
 

@@ -60,14 +60,23 @@ pub(crate) fn hidden_forums(
     viewer: Option<&User>,
 ) -> Result<Vec<i64>, ForumError> {
     let closed = forums::members_only(conn)?;
+    hidden_among(conn, viewer, closed.iter())
+}
+
+/// [`hidden_forums`] among `closed`, the members-only forums (for a caller that has read
+/// every forum already): no query, one when the viewer is logged in and some are closed.
+pub(crate) fn hidden_among<'a>(
+    conn: &mut Conn<'_>,
+    viewer: Option<&User>,
+    closed: impl Iterator<Item = &'a Forum>,
+) -> Result<Vec<i64>, ForumError> {
     let Some(user) = viewer.filter(|u| u.local && !u.pending) else {
-        return Ok(closed.into_iter().map(|f| f.id).collect());
+        return Ok(closed.map(|f| f.id).collect());
     };
     if user.is_admin {
         return Ok(Vec::new());
     }
     let asked: Vec<i64> = closed
-        .iter()
         .filter(|f| !f.all_accounts_are_members)
         .map(|f| f.id)
         .collect();

@@ -5,7 +5,7 @@ use chrono::{NaiveDateTime, Utc};
 
 use crate::error::FieldError;
 use crate::forum::threads::PostView;
-use crate::forum::{Forum, Paging, Thread, User};
+use crate::forum::{Author, Forum, Paging, Thread, User};
 
 /// A date and time for `<time datetime=...>`.
 #[derive(Debug, Clone)]
@@ -88,6 +88,12 @@ pub struct UserLink {
 
 impl From<&User> for UserLink {
     fn from(u: &User) -> UserLink {
+        UserLink::from(&Author::from(u))
+    }
+}
+
+impl From<&Author> for UserLink {
+    fn from(u: &Author) -> UserLink {
         let (url, handle) = match (&u.ap_id, &u.domain) {
             // A remote person links to their home: their profile page, else their actor id.
             (Some(id), Some(domain)) if !u.local => (
@@ -253,7 +259,7 @@ impl ThreadItem {
     }
 
     /// From a thread and its starter.
-    pub fn new(t: &Thread, author: &User) -> ThreadItem {
+    pub fn new(t: &Thread, author: &Author) -> ThreadItem {
         ThreadItem {
             url: format!("/t/{}", t.id),
             title: t.title.clone(),
@@ -350,13 +356,13 @@ impl PostItem {
             } else {
                 String::new()
             },
-            in_reply_to: view.in_reply_to.as_ref().map(|(p, u)| ParentLink {
+            in_reply_to: view.in_reply_to.as_ref().map(|p| ParentLink {
                 url: if p.is_opening {
                     format!("/t/{}", p.thread_id)
                 } else {
                     format!("/p/{}", p.id)
                 },
-                author: u.display_name.clone(),
+                author: p.author.clone(),
             }),
             is_opening: post.is_opening,
             can_reply: viewer.is_some() && open && post.readable(),
@@ -380,7 +386,7 @@ impl PostItem {
         PostItem::new(
             &PostView {
                 post: ctx.post.clone(),
-                author: ctx.author.clone(),
+                author: (&ctx.author).into(),
                 in_reply_to: None,
             },
             viewer,

@@ -1033,6 +1033,40 @@ async fn educators_mark_posts_helpful(backend: Backend) {
     let (_, page) = app.get(&browser, &format!("/t/{thread}")).await;
     assert!(page.contains("1 found this helpful"), "{page}");
     assert!(page.contains("aria-pressed=\"true\""), "{page}");
+
+    // Marks on replies: each reader sees their own pressed, and only their own.
+    let first = app.reply(&token, thread, "Twice a week.", None).await;
+    let second = app.reply(&token, thread, "Never on Fridays.", None).await;
+    app.create_user("cyd", false).await;
+    let cy = app.token("cyd").await;
+    let mark = |post: i64, who: &str| {
+        let who = who.to_owned();
+        let app = &app;
+        async move {
+            let path = format!("/api/v1/posts/{post}/helpful");
+            let (status, body) = app.api(Method::POST, &path, Some(&who), None).await;
+            assert_eq!(status, 200, "{body}");
+        }
+    };
+    mark(first, &bea).await;
+    mark(second, &cy).await;
+    let pressed = |page: &str| -> Vec<i64> {
+        page.split("<article ")
+            .skip(1)
+            .filter(|a| a.contains("aria-pressed=\"true\""))
+            .map(|a| {
+                let id = a.split("id=\"p").nth(1).unwrap().split('"').next().unwrap();
+                id.parse().unwrap()
+            })
+            .collect()
+    };
+    let (_, page) = app.get(&browser, &format!("/t/{thread}")).await;
+    assert_eq!(pressed(&page), vec![opening, first], "{page}");
+    let cy_browser = app.logged_in("cyd").await;
+    let (_, page) = app.get(&cy_browser, &format!("/t/{thread}")).await;
+    assert_eq!(pressed(&page), vec![second], "{page}");
+    assert_eq!(page.matches("1 found this helpful").count(), 3, "{page}");
+
     // Taking it back through the page's form.
     let res = app
         .submit(
@@ -1044,7 +1078,8 @@ async fn educators_mark_posts_helpful(backend: Backend) {
         .await;
     assert_eq!(res.status(), 303);
     let (_, page) = app.get(&browser, &format!("/t/{thread}")).await;
-    assert!(!page.contains("found this helpful"), "{page}");
+    assert_eq!(pressed(&page), vec![first], "{page}");
+    assert_eq!(page.matches("1 found this helpful").count(), 2, "{page}");
     assert!(page.contains("aria-pressed=\"false\""), "{page}");
 
     // A deleted post takes no marks.

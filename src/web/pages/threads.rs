@@ -91,7 +91,7 @@ fn item(ctx: &PostContext, viewer: &Viewer) -> PostItem {
     PostItem::new(
         &PostView {
             post: ctx.post.clone(),
-            author: ctx.author.clone(),
+            author: (&ctx.author).into(),
             in_reply_to: None,
         },
         viewer.user.as_ref(),
