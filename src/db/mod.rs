@@ -58,6 +58,7 @@ pub mod schema;
 pub mod search;
 pub mod sessions;
 pub mod thread_follows;
+pub mod thread_pages;
 pub mod threads;
 pub mod users;
 pub mod watches;

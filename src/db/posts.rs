@@ -4,9 +4,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::forums::Forum;
-use super::schema::{forums, helpful_marks, posts, threads, users};
+use super::schema::{forums, posts, threads, users};
 use super::threads::Thread;
-use super::users::{Author, User};
+use super::users::User;
 use super::{dispatch, Conn};
 
 /// A row of `posts`.
@@ -218,7 +218,7 @@ pub fn many_with_context(
 
 /// A thread's opening post joined to its author, the thread and its forum.
 #[diesel::dsl::auto_type(no_type_alias)]
-fn opening_joined(thread_id: i64) -> _ {
+pub(super) fn opening_joined(thread_id: i64) -> _ {
     posts::table
         .inner_join(users::table)
         .inner_join(threads::table.inner_join(forums::table))
@@ -240,70 +240,6 @@ pub fn opening_with_context(
         ))
         .first(c)
         .optional())
-}
-
-/// [`opening_with_context`] as a page of the thread shows it: the author as an [`Author`].
-pub fn opening_for_page(
-    conn: &mut Conn<'_>,
-    thread_id: i64,
-) -> QueryResult<Option<(Post, Author, Thread, Forum)>> {
-    dispatch!(conn, |c| opening_joined(thread_id)
-        .select((
-            Post::as_select(),
-            Author::as_select(),
-            Thread::as_select(),
-            Forum::as_select(),
-        ))
-        .first(c)
-        .optional())
-}
-
-/// One page of a thread's replies with their authors, oldest first: those after the first
-/// `offset`, by their positions (a deep page costs what the first does). Served by the index
-/// `posts_thread_positions`.
-pub fn replies_page(
-    conn: &mut Conn<'_>,
-    thread_id: i64,
-    limit: i64,
-    offset: i64,
-) -> QueryResult<Vec<(Post, Author)>> {
-    dispatch!(conn, |c| posts::table
-        .inner_join(users::table)
-        .filter(posts::thread_id.eq(thread_id))
-        .filter(posts::position.gt(offset))
-        .filter(posts::position.le(offset.saturating_add(limit)))
-        .order(posts::position.asc())
-        .limit(limit)
-        .select((Post::as_select(), Author::as_select()))
-        .load(c))
-}
-
-/// [`replies_page`] as the reader `viewer` sees it: each reply also with whether they marked
-/// it helpful (through `helpful_marks_pair`), in the same statement.
-pub fn replies_page_for(
-    conn: &mut Conn<'_>,
-    thread_id: i64,
-    (limit, offset): (i64, i64),
-    viewer: i64,
-) -> QueryResult<Vec<(Post, Author, bool)>> {
-    dispatch!(conn, |c| posts::table
-        .inner_join(users::table)
-        .left_join(
-            helpful_marks::table.on(helpful_marks::post_id
-                .eq(posts::id)
-                .and(helpful_marks::user_id.eq(viewer))),
-        )
-        .filter(posts::thread_id.eq(thread_id))
-        .filter(posts::position.gt(offset))
-        .filter(posts::position.le(offset.saturating_add(limit)))
-        .order(posts::position.asc())
-        .limit(limit)
-        .select((
-            Post::as_select(),
-            Author::as_select(),
-            helpful_marks::id.nullable().is_not_null(),
-        ))
-        .load(c))
 }
 
 /// Makes the positions of a thread's new replies right, `first` (`created_at`, id) being the
@@ -333,48 +269,6 @@ pub fn place_replies(
         .bind::<Timestamp, _>(at)
         .bind::<BigInt, _>(id)
         .execute(c))
-}
-
-/// The post a reply answers, as a page links to it: where it is and who wrote it.
-#[derive(Debug, Clone, Queryable)]
-pub struct ParentRef {
-    /// The post.
-    pub id: i64,
-    /// Its thread.
-    pub thread_id: i64,
-    /// The thread's opening post (linked as the thread itself).
-    pub is_opening: bool,
-    /// Its author's display name.
-    pub author: String,
-}
-
-impl ParentRef {
-    /// The link to `post` written by `author`.
-    pub fn of(post: &Post, author: &Author) -> ParentRef {
-        ParentRef {
-            id: post.id,
-            thread_id: post.thread_id,
-            is_opening: post.is_opening,
-            author: author.display_name.clone(),
-        }
-    }
-}
-
-/// [`ParentRef`]s of the posts `ids`, in no particular order: one query.
-pub fn parent_refs(conn: &mut Conn<'_>, ids: &[i64]) -> QueryResult<Vec<ParentRef>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    dispatch!(conn, |c| posts::table
-        .inner_join(users::table)
-        .filter(super::any_id(posts::id, ids))
-        .select((
-            posts::id,
-            posts::thread_id,
-            posts::is_opening,
-            users::display_name,
-        ))
-        .load(c))
 }
 
 /// How many replies come before `post` in its thread (its place, for finding its page).

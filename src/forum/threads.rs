@@ -14,7 +14,7 @@ use super::types::{PostBody, ThreadTitle};
 use super::visibility::require_can_read;
 use super::Author;
 use super::{Forum, Inner, Paging, Post, Site, Thread, User};
-use crate::db::posts::ParentRef;
+use crate::db::thread_pages::{self, ParentRef};
 use crate::db::{self, forums, posts, reads, threads, Conn};
 use crate::error::{ForumError, Validator};
 
@@ -248,29 +248,35 @@ impl Site {
         let page = self
             .blocking(move |_inner, conn| {
                 let (opening, opening_author, thread, forum) =
-                    posts::opening_for_page(conn, id)?.ok_or_else(thread_not_found)?;
+                    thread_pages::opening_for_page(conn, id)?.ok_or_else(thread_not_found)?;
                 require_can_read(conn, &forum, viewer.as_ref(), "thread")?;
                 let paging = Paging::new(page, per_page, thread.reply_count);
                 // A logged-in reader's replies come with whether they marked each helpful.
                 let rows = match &viewer {
                     Some(user) => {
                         let window = (paging.limit(), paging.offset());
-                        posts::replies_page_for(conn, thread.id, window, user.id)?
+                        thread_pages::replies_page_for(conn, thread.id, window, user.id)?
                     }
-                    None => posts::replies_page(conn, thread.id, paging.limit(), paging.offset())?
-                        .into_iter()
-                        .map(|(post, author)| (post, author, false))
-                        .collect(),
+                    None => thread_pages::replies_page(
+                        conn,
+                        thread.id,
+                        paging.limit(),
+                        paging.offset(),
+                    )?
+                    .into_iter()
+                    .map(|(post, author)| (post, author, false))
+                    .collect(),
                 };
                 let parent_ids: Vec<i64> = rows
                     .iter()
                     .filter_map(|(p, _, _)| p.in_reply_to_id)
                     .filter(|pid| *pid != opening.id)
                     .collect();
-                let mut parents: HashMap<i64, ParentRef> = posts::parent_refs(conn, &parent_ids)?
-                    .into_iter()
-                    .map(|p| (p.id, p))
-                    .collect();
+                let mut parents: HashMap<i64, ParentRef> =
+                    thread_pages::parent_refs(conn, &parent_ids)?
+                        .into_iter()
+                        .map(|p| (p.id, p))
+                        .collect();
                 parents.insert(opening.id, ParentRef::of(&opening, &opening_author));
                 // Whether the reader moderates, is banned, how far they had read and whether
                 // they marked the opening post helpful: one statement ([`reads::reader_state`]).
@@ -461,7 +467,7 @@ impl Site {
                     post_id: opening.id,
                 });
             }
-            let post_id = posts::replies_page(conn, thread.id, 1, reply_index)?
+            let post_id = thread_pages::replies_page(conn, thread.id, 1, reply_index)?
                 .first()
                 .map_or(opening.id, |(p, _)| p.id);
             Ok(PostLocation {
