@@ -6,6 +6,9 @@
 //! and a connection from the pool. Under a flood of replies from other servers that fixed cost
 //! was most of the work; taken together, a batch pays it once. A write that fails fails alone:
 //! its batch is stored again with each write in a savepoint, and the others are stored.
+//! Replies written here are stored the same way ([`Site::reply`]): 32 writers on SQLite, side by
+//! side, 1,320-1,420 replies a second one transaction each, 4,400-5,000 together (p99 44-48 ->
+//! 13-15 ms).
 //!
 //! There is no task waiting for work: the first write to arrive when none is being stored
 //! starts a drainer, which takes whatever is queued (at most [`MOST`] at a time) until the queue

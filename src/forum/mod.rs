@@ -101,6 +101,8 @@ pub struct Inner {
     /// Replies sent straight to us, stored in batches ([`Site::receive_direct_reply`]).
     direct_replies:
         group_commit::GroupCommit<direct_replies::DirectStored, direct_replies::BatchReads>,
+    /// Replies written here, stored in batches ([`Site::reply`]).
+    local_replies: group_commit::GroupCommit<Post>,
     /// Deliveries done, forgotten in batches ([`Site::delivery_done`]).
     deliveries_done: group_commit::GroupCommit<i64>,
     /// The servers not federated with ([`instance_blocks`]).
@@ -190,6 +192,7 @@ impl Site {
                     batches_at_once,
                     direct_replies::finish_stored_replies,
                 ),
+                local_replies: group_commit::GroupCommit::new(batches_at_once, |_, _| Ok(())),
                 deliveries_done: group_commit::GroupCommit::new(
                     batches_at_once,
                     delivery::forget_deliveries,

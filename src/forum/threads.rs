@@ -358,7 +358,10 @@ impl Site {
         Ok(page)
     }
 
-    /// Replies to a thread, optionally answering one earlier post of it.
+    /// Replies to a thread, optionally answering one earlier post of it: checked first, then
+    /// stored together with the replies written meanwhile, one transaction for the batch and each
+    /// reply counted, placed and announced as if alone (see `group_commit`; a reply that fails
+    /// there fails alone).
     pub async fn reply(
         &self,
         by: User,
@@ -367,7 +370,7 @@ impl Site {
         in_reply_to: Option<i64>,
     ) -> Result<Post, ForumError> {
         self.learn_mentioned(&body).await;
-        let post = self
+        let checked = self
             .blocking(move |inner, conn| {
                 let thread = threads::by_id(conn, thread_id)?.ok_or_else(thread_not_found)?;
                 let forum = forums::by_id(conn, thread.forum_id)?
@@ -394,29 +397,35 @@ impl Site {
                 let (Some(body), true) = (body, v.is_empty()) else {
                     return Err(v.into_error());
                 };
-                conn.transaction(|conn| {
-                    let now = db::now();
-                    let (post, mentioned) =
-                        insert_post(inner, conn, thread.id, by.id, parent, false, &body, now)?;
-                    post_event(inner, conn, post.id, PostAction::Create)?;
-                    notifications::watch_written(inner, conn, &by, (&thread, &forum), false)?;
-                    let answered = notifications::answered_author(conn, thread.id, parent)?;
-                    notifications::new_post(
-                        conn,
-                        inner,
-                        notifications::NewPost {
-                            post: &post,
-                            thread: &thread,
-                            forum: &forum,
-                            parent_author: answered.as_ref(),
-                            mentioned: &mentioned,
-                            watchers: true,
-                        },
-                    )?;
-                    count_new_post(conn, (&thread, &forum), &post)?;
-                    Ok(post)
-                })
+                Ok((by, thread, forum, parent, body))
             })
+            .await?;
+        let inner = self.inner.clone();
+        let store = move |conn: &mut Conn<'_>, _: &mut ()| {
+            let (by, thread, forum, parent, body) = &checked;
+            let now = db::now();
+            let (post, mentioned) =
+                insert_post(&inner, conn, thread.id, by.id, *parent, false, body, now)?;
+            post_event(&inner, conn, post.id, PostAction::Create)?;
+            notifications::watch_written(&inner, conn, by, (thread, forum), false)?;
+            let answered = notifications::answered_author(conn, thread.id, *parent)?;
+            notifications::new_post(
+                conn,
+                &inner,
+                notifications::NewPost {
+                    post: &post,
+                    thread,
+                    forum,
+                    parent_author: answered.as_ref(),
+                    mentioned: &mentioned,
+                    watchers: true,
+                },
+            )?;
+            count_new_post(conn, (thread, forum), &post)?;
+            Ok(post)
+        };
+        let post = self
+            .together(|inner| &inner.local_replies, Box::new(store))
             .await?;
         self.outbox_written();
         Ok(post)

@@ -236,6 +236,22 @@ async fn replies_read_oldest_first_across_pages(backend: Backend) {
     assert_eq!(at_once, written, "each reply once");
     let (_, json) = app.read(&format!("/api/v1/threads/{thread}?page=2")).await;
     assert_eq!(json["paging"]["pages"], 7);
+    // Stored in shared transactions, each is still counted once, for the thread and for its
+    // author, and tells the thread's author once.
+    assert_eq!(json["thread"]["reply_count"], 31, "{json}");
+    assert_eq!(profile_counts(&app, None, "alice").await, (0, 8));
+    assert_eq!(profile_counts(&app, None, "bob").await, (0, 8));
+    assert_eq!(profile_counts(&app, None, "head").await, (1, 15));
+    let (status, told) = app
+        .api(
+            Method::GET,
+            "/api/v1/notifications?unread=true",
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{told}");
+    assert_eq!(told["unread"], 16, "{told}");
 }
 
 async fn replies_answer_and_quote_earlier_posts(backend: Backend) {
