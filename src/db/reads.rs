@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Timestamp};
 
-use super::schema::{bans, forum_moderators, helpful_marks, thread_reads};
+use super::schema::{bans, forum_moderators, helpful_marks, posts, thread_reads, threads};
 use super::{dispatch, Conn};
 
 /// What a thread's page needs to know about a logged-in reader, found in one statement (on
@@ -24,50 +24,60 @@ pub struct ReaderState {
     pub opening_marked: bool,
 }
 
-/// The reader `user_id`'s state on thread `thread_id` (opening post `opening_id`) of forum
-/// `forum_id` at `now`: each part by its table's index (`forum_moderators_pair`, `bans_person`,
-/// `thread_reads`'s primary key, `helpful_marks_pair`).
-pub fn reader_state(
-    conn: &mut Conn<'_>,
-    user_id: i64,
-    (forum_id, thread_id, opening_id): (i64, i64, i64),
-    now: NaiveDateTime,
-) -> QueryResult<ReaderState> {
-    let (moderator, banned, posts_read, watching, opening_marked) =
-        dispatch!(conn, |c| diesel::select((
-            diesel::dsl::exists(
-                forum_moderators::table
-                    .filter(forum_moderators::forum_id.eq(forum_id))
-                    .filter(forum_moderators::user_id.eq(user_id)),
-            ),
-            diesel::dsl::exists(
-                bans::table
-                    .filter(bans::user_id.eq(user_id))
-                    .filter(bans::forum_id.eq(forum_id).or(bans::forum_id.is_null()))
-                    .filter(bans::expires_at.is_null().or(bans::expires_at.gt(now))),
-            ),
-            thread_reads::table
-                .find((user_id, thread_id))
-                .select(thread_reads::posts_read)
-                .single_value(),
-            thread_reads::table
-                .find((user_id, thread_id))
-                .select(thread_reads::watching)
-                .single_value(),
-            diesel::dsl::exists(
-                helpful_marks::table
-                    .filter(helpful_marks::post_id.eq(opening_id))
-                    .filter(helpful_marks::user_id.eq(user_id)),
-            ),
-        ))
-        .get_result::<(bool, bool, Option<i64>, Option<bool>, bool)>(c))?;
-    Ok(ReaderState {
-        moderator,
-        banned,
-        posts_read,
-        watching: watching.unwrap_or(false),
-        opening_marked,
-    })
+/// The reader `user_id`'s state at `now` on the thread of the row it is selected with (its
+/// forum, thread and opening post are `threads.forum_id`, `threads.id` and `posts.id`), as
+/// subqueries of that row's statement: each by its table's index (`forum_moderators_pair`,
+/// `bans_person`, `thread_reads`'s primary key, `helpful_marks_pair`). Read it with
+/// [`ReaderState::from`].
+#[diesel::dsl::auto_type(no_type_alias)]
+pub(super) fn reader_state_here(user_id: i64, now: NaiveDateTime) -> _ {
+    (
+        diesel::dsl::exists(
+            forum_moderators::table
+                .filter(forum_moderators::forum_id.eq(threads::forum_id))
+                .filter(forum_moderators::user_id.eq(user_id)),
+        ),
+        diesel::dsl::exists(
+            bans::table
+                .filter(bans::user_id.eq(user_id))
+                .filter(
+                    bans::forum_id
+                        .eq(threads::forum_id.nullable())
+                        .or(bans::forum_id.is_null()),
+                )
+                .filter(bans::expires_at.is_null().or(bans::expires_at.gt(now))),
+        ),
+        thread_reads::table
+            .filter(thread_reads::user_id.eq(user_id))
+            .filter(thread_reads::thread_id.eq(threads::id))
+            .select(thread_reads::posts_read)
+            .single_value(),
+        thread_reads::table
+            .filter(thread_reads::user_id.eq(user_id))
+            .filter(thread_reads::thread_id.eq(threads::id))
+            .select(thread_reads::watching)
+            .single_value(),
+        diesel::dsl::exists(
+            helpful_marks::table
+                .filter(helpful_marks::post_id.eq(posts::id))
+                .filter(helpful_marks::user_id.eq(user_id)),
+        ),
+    )
+}
+
+/// The columns [`reader_state_here`] reads.
+pub(super) type ReaderStateRow = (bool, bool, Option<i64>, Option<bool>, bool);
+
+impl From<ReaderStateRow> for ReaderState {
+    fn from((moderator, banned, posts_read, watching, opening_marked): ReaderStateRow) -> Self {
+        ReaderState {
+            moderator,
+            banned,
+            posts_read,
+            watching: watching.unwrap_or(false),
+            opening_marked,
+        }
+    }
 }
 
 /// How many posts of the thread the person has seen (none: they never opened it). Through the

@@ -2,10 +2,12 @@
 //! positions, and the posts those replies answer. Each author is read as an [`Author`], the
 //! part of their row a page shows.
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::forums::Forum;
 use super::posts::{opening_joined, Post};
+use super::reads::{reader_state_here, ReaderState, ReaderStateRow};
 use super::schema::{helpful_marks, posts, users};
 use super::threads::Thread;
 use super::users::Author;
@@ -26,6 +28,31 @@ pub fn opening_for_page(
         ))
         .first(c)
         .optional())
+}
+
+/// A thread's opening post, its author, the thread, its forum and a reader's state on it.
+pub type OpeningForReader = (Post, Author, Thread, Forum, ReaderState);
+
+/// [`opening_for_page`] for the logged-in reader `user_id` at `now`, with their state on the
+/// thread ([`ReaderState`]) in the same statement (on PostgreSQL each statement is a round trip).
+pub fn opening_for_reader(
+    conn: &mut Conn<'_>,
+    thread_id: i64,
+    user_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<Option<OpeningForReader>> {
+    let found = dispatch!(conn, |c| opening_joined(thread_id)
+        .select((
+            Post::as_select(),
+            Author::as_select(),
+            Thread::as_select(),
+            Forum::as_select(),
+            reader_state_here(user_id, now),
+        ))
+        .first::<(Post, Author, Thread, Forum, ReaderStateRow)>(c)
+        .optional())?;
+    Ok(found
+        .map(|(post, author, thread, forum, state)| (post, author, thread, forum, state.into())))
 }
 
 /// The replies of `thread_id` after the first `after`, up to and including the `last`-th.

@@ -233,11 +233,11 @@ impl Site {
     }
 
     /// [`Site::thread_page`] for a logged-in viewer: also which posts they marked helpful
-    /// (with the replies, and the opening post's with the rest of their state), and in one
-    /// statement whether they moderate the forum, whether a ban keeps them from posting and
-    /// how far they had read (one more query; another to read a ban in force; one more in a
-    /// members-only forum; writes when the page takes them further). 404 to anyone who may
-    /// not read the thread.
+    /// (with the replies), and with the opening post, in its statement, whether they moderate
+    /// the forum, whether a ban keeps them from posting, how far they had read and whether they
+    /// marked the opening post helpful (no more queries than for someone not logged in; one to
+    /// read a ban in force; one more in a members-only forum; writes when the page takes them
+    /// further). 404 to anyone who may not read the thread.
     pub async fn thread_page_for(
         &self,
         id: i64,
@@ -247,8 +247,16 @@ impl Site {
         let per_page = self.settings().pages.posts_per_page;
         let page = self
             .blocking(move |_inner, conn| {
-                let (opening, opening_author, thread, forum) =
-                    thread_pages::opening_for_page(conn, id)?.ok_or_else(thread_not_found)?;
+                // A logged-in reader's state (whether they moderate, are banned, how far they
+                // had read, whether they marked the opening post helpful) comes with the
+                // opening post, in its statement.
+                let (opening, opening_author, thread, forum, state) = match &viewer {
+                    Some(user) => thread_pages::opening_for_reader(conn, id, user.id, db::now())?
+                        .map(|(p, a, t, f, s)| (p, a, t, f, Some((user, s)))),
+                    None => thread_pages::opening_for_page(conn, id)?
+                        .map(|(p, a, t, f)| (p, a, t, f, None)),
+                }
+                .ok_or_else(thread_not_found)?;
                 require_can_read(conn, &forum, viewer.as_ref(), "thread")?;
                 let paging = Paging::new(page, per_page, thread.reply_count);
                 // A logged-in reader's replies come with whether they marked each helpful.
@@ -278,15 +286,6 @@ impl Site {
                         .map(|p| (p.id, p))
                         .collect();
                 parents.insert(opening.id, ParentRef::of(&opening, &opening_author));
-                // Whether the reader moderates, is banned, how far they had read and whether
-                // they marked the opening post helpful: one statement ([`reads::reader_state`]).
-                let state = match &viewer {
-                    Some(user) => {
-                        let place = (forum.id, thread.id, opening.id);
-                        Some((user, reads::reader_state(conn, user.id, place, db::now())?))
-                    }
-                    None => None,
-                };
                 let mut marked_helpful: Vec<i64> = rows
                     .iter()
                     .filter(|(_, _, marked)| *marked)
