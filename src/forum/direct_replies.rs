@@ -9,17 +9,13 @@
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
-use chrono::NaiveDateTime;
-
-use super::incoming::{insert_post, Relay};
+use super::incoming::{count_replies_stored, insert_post, Counted, Relay};
 use super::moderation::{require_not_banned, require_unlocked};
 use super::owed::Owed;
 use super::remote::IncomingPost;
 use super::visibility::require_federated;
 use super::{Forum, Post, Site, Thread, User};
-use crate::db::{
-    self, author_counts, bans, forums, posts, received, remote_posts, threads, users, Conn,
-};
+use crate::db::{self, bans, posts, received, remote_posts, users, Conn};
 use crate::error::ForumError;
 
 /// Where a reply sent straight to us by its author answers, as far as it can be told without
@@ -69,9 +65,8 @@ pub(super) struct DirectStored {
     outcome: DirectOutcome,
     /// Whether a relay was recorded.
     relayed: bool,
-    /// The thread and forum it adds a reply to, the reply's `created_at` and id, and its
-    /// author, when stored.
-    counted: Option<(i64, i64, (NaiveDateTime, i64), i64)>,
+    /// What it adds to the counts, when stored.
+    counted: Option<Counted>,
     /// What it leaves to be written with the rest of its batch.
     owed: Owed,
 }
@@ -147,30 +142,7 @@ pub(super) fn finish_stored_replies(
     stored: &[&DirectStored],
 ) -> Result<(), ForumError> {
     Owed::write_all(conn, stored.iter().map(|s| &s.owed))?;
-    // Per thread: how many replies, and the earliest.
-    let mut per_thread = std::collections::BTreeMap::<i64, (i64, (NaiveDateTime, i64))>::new();
-    let mut per_forum = std::collections::BTreeMap::<i64, i64>::new();
-    let mut per_author = std::collections::BTreeMap::<(i64, i64), i64>::new();
-    for (thread, forum, key, author) in stored.iter().filter_map(|s| s.counted) {
-        let entry = per_thread.entry(thread).or_insert((0, key));
-        entry.0 += 1;
-        entry.1 = entry.1.min(key);
-        *per_forum.entry(forum).or_default() += 1;
-        *per_author.entry((author, forum)).or_default() += 1;
-    }
-    let now = db::now();
-    for (thread, (replies, first)) in per_thread {
-        threads::count_replies(conn, thread, replies, now, first)?;
-    }
-    for (forum, posts) in per_forum {
-        forums::count_posts(conn, forum, (0, posts), now)?;
-    }
-    let per_author: Vec<(i64, i64, i64, i64)> = per_author
-        .into_iter()
-        .map(|((author, forum), replies)| (author, forum, 0, replies))
-        .collect();
-    author_counts::add_each(conn, &per_author)?;
-    Ok(())
+    count_replies_stored(conn, stored.iter().filter_map(|s| s.counted))
 }
 
 impl Site {

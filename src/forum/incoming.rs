@@ -5,6 +5,8 @@
 //! is sanitized with the same allowlist as our own Markdown otherwise.
 
 pub use super::direct_replies::{Answered, DirectOutcome, DirectReply};
+use chrono::NaiveDateTime;
+
 use super::markdown::{self, anchor_prefix};
 use super::moderation::{require_not_banned, require_unlocked};
 use super::notifications;
@@ -176,6 +178,43 @@ pub(super) fn insert_post(
         owed,
     )?;
     Ok(Some((post, relayed)))
+}
+
+/// A reply stored in a batch, as [`count_replies_stored`] counts it: its thread and forum, its
+/// `created_at` and id, and its author.
+pub(super) type Counted = (i64, i64, (NaiveDateTime, i64), i64);
+
+/// Counts the replies a batch stored ([`count_new_post`] for each, together): each thread, forum
+/// and author row updated once however many replies it got, in id order (so that two batches
+/// never wait on each other's rows in a circle), at the end, just before the commit.
+pub(super) fn count_replies_stored(
+    conn: &mut Conn<'_>,
+    counted: impl Iterator<Item = Counted>,
+) -> Result<(), ForumError> {
+    // Per thread: how many replies, and the earliest.
+    let mut per_thread = std::collections::BTreeMap::<i64, (i64, (NaiveDateTime, i64))>::new();
+    let mut per_forum = std::collections::BTreeMap::<i64, i64>::new();
+    let mut per_author = std::collections::BTreeMap::<(i64, i64), i64>::new();
+    for (thread, forum, key, author) in counted {
+        let entry = per_thread.entry(thread).or_insert((0, key));
+        entry.0 += 1;
+        entry.1 = entry.1.min(key);
+        *per_forum.entry(forum).or_default() += 1;
+        *per_author.entry((author, forum)).or_default() += 1;
+    }
+    let now = db::now();
+    for (thread, (replies, first)) in per_thread {
+        threads::count_replies(conn, thread, replies, now, first)?;
+    }
+    for (forum, posts) in per_forum {
+        forums::count_posts(conn, forum, (0, posts), now)?;
+    }
+    let per_author: Vec<(i64, i64, i64, i64)> = per_author
+        .into_iter()
+        .map(|((author, forum), replies)| (author, forum, 0, replies))
+        .collect();
+    author_counts::add_each(conn, &per_author)?;
+    Ok(())
 }
 
 /// Counts a new post in its thread, its forum and its author's counts. Every post in a thread

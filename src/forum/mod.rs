@@ -102,7 +102,7 @@ pub struct Inner {
     direct_replies:
         group_commit::GroupCommit<direct_replies::DirectStored, direct_replies::BatchReads>,
     /// Replies written here, stored in batches ([`Site::reply`]).
-    local_replies: group_commit::GroupCommit<Post>,
+    local_replies: group_commit::GroupCommit<(Post, incoming::Counted)>,
     /// Deliveries done, forgotten in batches ([`Site::delivery_done`]).
     deliveries_done: group_commit::GroupCommit<i64>,
     /// The servers not federated with ([`instance_blocks`]).
@@ -192,7 +192,9 @@ impl Site {
                     batches_at_once,
                     direct_replies::finish_stored_replies,
                 ),
-                local_replies: group_commit::GroupCommit::new(batches_at_once, |_, _| Ok(())),
+                local_replies: group_commit::GroupCommit::new(batches_at_once, |conn, stored| {
+                    incoming::count_replies_stored(conn, stored.iter().map(|(_, counted)| *counted))
+                }),
                 deliveries_done: group_commit::GroupCommit::new(
                     batches_at_once,
                     delivery::forget_deliveries,

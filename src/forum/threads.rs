@@ -358,9 +358,9 @@ impl Site {
     }
 
     /// Replies to a thread, optionally answering one earlier post of it: checked first, then
-    /// stored together with the replies written meanwhile, one transaction for the batch and each
-    /// reply counted, placed and announced as if alone (see `group_commit`; a reply that fails
-    /// there fails alone).
+    /// stored together with the replies written meanwhile, one transaction for the batch, each
+    /// reply placed and announced as if alone and the batch counted once before the commit (see
+    /// `group_commit`; a reply that fails there fails alone).
     pub async fn reply(
         &self,
         by: User,
@@ -420,10 +420,16 @@ impl Site {
                     watchers: true,
                 },
             )?;
-            count_new_post(conn, (thread, forum), &post)?;
-            Ok(post)
+            // Counted with the rest of its batch, just before the commit.
+            let counted = (
+                thread.id,
+                forum.id,
+                (post.created_at, post.id),
+                post.author_id,
+            );
+            Ok((post, counted))
         };
-        let post = self
+        let (post, _) = self
             .together(|inner| &inner.local_replies, Box::new(store))
             .await?;
         self.outbox_written();
