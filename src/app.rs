@@ -78,6 +78,10 @@ impl Application {
             site: site.clone(),
             federation,
             resolver,
+            pages: crate::page_cache::PageCache::new(
+                settings.server.page_cache_seconds,
+                settings.server.page_cache_megabytes,
+            ),
         });
         let limit = settings.limits.request_max_bytes();
         // Over https, browsers are told to keep to https (a year, as is usual for HSTS).
@@ -105,6 +109,9 @@ impl Application {
                 .app_data(actix_web::web::PayloadConfig::default().limit(limit))
                 .app_data(actix_web::web::QueryConfig::default().error_handler(query_error))
                 .app_data(actix_web::web::PathConfig::default().error_handler(path_error))
+                // Innermost: the CSRF cookie, `Vary` and the other headers are added around what
+                // it serves, as around any answer.
+                .wrap(middleware::from_fn(crate::page_cache::serve))
                 .wrap(middleware::from_fn(session::csrf_and_notice))
                 .wrap(middleware::from_fn(plain_requests))
                 .wrap({

@@ -55,6 +55,11 @@ pub struct ServerSettings {
     pub workers: usize,
     /// Where visitors get the source code (AGPL-3.0 section 13); empty hides the link.
     pub source_url: String,
+    /// Seconds an anonymous visitor's page may be served again to others while nothing is
+    /// written in this process (see `page_cache`); 0 turns the cache off.
+    pub page_cache_seconds: u64,
+    /// Megabytes of such pages kept at most.
+    pub page_cache_megabytes: u64,
 }
 
 /// `[database]`

@@ -13,7 +13,7 @@
 //! - `forum` imports no HTTP, ActivityPub, page or mail code (no `web`, `api`, `federation`,
 //!   `mail`, `state`, nor actix, reqwest, askama, activitypub_federation or lettre);
 //! - `web`, `api`, `federation` and `mail` import none of each other, nor `db`;
-//! - `state`, `error` and `config` import none of the layers above them.
+//! - `state`, `page_cache`, `error` and `config` import none of the layers above them.
 //!
 //! The modules:
 //!
@@ -24,6 +24,8 @@
 //! - [`error`]: which error type each layer returns, the stable error codes, the JSON error
 //!   body, whether a request is answered in JSON or HTML, and request ids on 5xx answers.
 //! - [`state`]: [`state::AppState`], what every HTTP handler shares.
+//! - [`page_cache`]: pages as anonymous visitors see them, kept while nothing is written and
+//!   served to the next (the middleware, and `shared`, with which a handler offers its answer).
 //! - [`forum`]: the domain, behind one service, [`forum::Site`]: accounts, forums, threads and
 //!   posts with their rules (one file each), moderation (who moderates, locks, pins, the log),
 //!   and federation's domain side: follows, remote
@@ -47,5 +49,6 @@ pub mod error;
 pub mod federation;
 pub mod forum;
 pub mod mail;
+pub mod page_cache;
 pub mod state;
 pub mod web;

@@ -9,6 +9,7 @@ use actix_web::{web, HttpRequest};
 
 use crate::forum::remote::Resolver;
 use crate::forum::Site;
+use crate::page_cache::PageCache;
 
 /// What every handler shares (one per server, cloned into each worker).
 pub struct AppState {
@@ -18,6 +19,8 @@ pub struct AppState {
     pub federation: Option<FederationConfig<Site>>,
     /// Finding people and forums elsewhere, when `federation.enabled`.
     pub resolver: Option<Arc<dyn Resolver>>,
+    /// Pages as anonymous visitors see them, kept for the next.
+    pub pages: PageCache,
 }
 
 impl AppState {

@@ -37,7 +37,7 @@ pub async fn show(
         .await?;
     let urls = state.site.urls();
     let moderator = page.viewer_moderates;
-    Ok(HttpResponse::Ok().json(ThreadPageJson {
+    let answer = HttpResponse::Ok().json(ThreadPageJson {
         thread: ThreadJson::new(&page.thread, &page.forum, &page.opening.author, urls),
         opening_post: PostJson::from_view(&page.opening, urls, moderator),
         posts: page
@@ -48,7 +48,13 @@ pub async fn show(
         paging: (&page.paging).into(),
         locked_by: page.locked_by.as_ref().map(|u| UserJson::new(u, urls)),
         watching: logged_in.then_some(page.viewer_watches),
-    }))
+    });
+    // Without a token, every caller is given the same (see `page_cache`).
+    Ok(if logged_in {
+        answer
+    } else {
+        crate::page_cache::shared(answer)
+    })
 }
 
 /// `PATCH /api/v1/threads/{id}` body: only the fields sent change.

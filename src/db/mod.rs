@@ -326,6 +326,13 @@ impl Db {
         self.stats.count.load(Ordering::Relaxed)
     }
 
+    /// How many write transactions this process has committed on this pool so far (any
+    /// transaction, read or write, that ended in `COMMIT`): what a copy of something read before
+    /// checks to know whether it may have gone stale.
+    pub fn commits(&self) -> u64 {
+        self.stats.commits.load(Ordering::Acquire)
+    }
+
     /// Starts keeping the SQL of every statement (diesel's debug form: the text, then
     /// `-- binds: [...]`), dropping anything kept before.
     pub fn start_recording(&self) {

@@ -46,6 +46,8 @@ use diesel::Connection;
 #[derive(Debug, Default)]
 pub(super) struct QueryStats {
     pub(super) count: AtomicU64,
+    /// Transactions committed (the outermost `COMMIT` of each; savepoints are not counted).
+    pub(super) commits: AtomicU64,
     pub(super) recording: AtomicBool,
     pub(super) recorded: Mutex<Vec<String>>,
     /// The SQL of every statement a connection has kept prepared (diesel prepares each once per
@@ -53,10 +55,13 @@ pub(super) struct QueryStats {
     pub(super) prepared: Mutex<std::collections::HashSet<String>>,
 }
 
-/// Counts statements as they start, records their SQL while recording is on, and notices a
-/// statement that failed because the connection is gone.
+/// Counts statements as they start and transactions as they commit, records their SQL while
+/// recording is on, and notices a statement that failed because the connection is gone.
 struct QueryCounter {
     stats: Arc<QueryStats>,
+    /// Set when diesel announces an outermost commit, whose `COMMIT` statement comes next: the
+    /// commit is counted once that statement has finished, when what it wrote can be read.
+    committing: bool,
     /// Set on PostgreSQL connections only: what a lost connection marks.
     health: Option<(Arc<AtomicBool>, Arc<AtomicU64>)>,
 }
@@ -72,6 +77,9 @@ impl Instrumentation for QueryCounter {
                     }
                 }
             }
+            InstrumentationEvent::CommitTransaction { depth, .. } => {
+                self.committing = depth.get() == 1;
+            }
             InstrumentationEvent::CacheQuery { sql, .. } => {
                 if let Ok(mut prepared) = self.stats.prepared.lock() {
                     if !prepared.contains(sql) {
@@ -79,11 +87,12 @@ impl Instrumentation for QueryCounter {
                     }
                 }
             }
-            InstrumentationEvent::FinishQuery {
-                error: Some(error), ..
-            } if connection_lost(error) => {
-                if let Some((lost, losses)) = &self.health {
-                    if !lost.swap(true, Ordering::Relaxed) {
+            InstrumentationEvent::FinishQuery { error, .. } => {
+                if std::mem::take(&mut self.committing) && error.is_none() {
+                    self.stats.commits.fetch_add(1, Ordering::Release);
+                }
+                if let (Some(error), Some((lost, losses))) = (error, &self.health) {
+                    if connection_lost(error) && !lost.swap(true, Ordering::Relaxed) {
                         losses.fetch_add(1, Ordering::Release);
                     }
                 }
@@ -120,6 +129,7 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqliteSetup 
         )
         .map_err(diesel::r2d2::Error::QueryError)?;
         conn.set_instrumentation(QueryCounter {
+            committing: false,
             stats: self.0.clone(),
             health: None,
         });
@@ -188,6 +198,7 @@ impl ManageConnection for PgManager {
             .map_err(diesel::r2d2::Error::QueryError)?;
         let lost = Arc::new(AtomicBool::new(false));
         conn.set_instrumentation(QueryCounter {
+            committing: false,
             stats: self.stats.clone(),
             health: Some((lost.clone(), self.losses.clone())),
         });

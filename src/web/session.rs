@@ -175,6 +175,20 @@ impl FromRequest for Viewer {
 }
 
 impl Viewer {
+    /// `page`, offered to the page cache when this visitor is not logged in and has no notice
+    /// to see: any other such visitor would be given the same page (see `page_cache`).
+    pub fn shared_if_anonymous(
+        &self,
+        page: Result<HttpResponse, PageError>,
+    ) -> Result<HttpResponse, PageError> {
+        match page {
+            Ok(res) if self.user.is_none() && self.notice.is_none() => {
+                Ok(crate::page_cache::shared(res))
+            }
+            other => other,
+        }
+    }
+
     /// The page frame for a page titled `title`.
     pub fn layout(&self, title: impl Into<String>) -> Layout {
         Layout::new(self, title.into())

@@ -29,6 +29,7 @@ mod migrations;
 mod moderation;
 mod notifications;
 mod other_software;
+mod page_cache;
 mod pins;
 mod processes;
 mod profiles;

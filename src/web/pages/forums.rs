@@ -49,7 +49,7 @@ struct NewThreadPage<'a> {
 
 /// GET /
 pub async fn index(viewer: Viewer) -> Result<HttpResponse, PageError> {
-    render_index(&viewer, StatusCode::OK, "", None).await
+    viewer.shared_if_anonymous(render_index(&viewer, StatusCode::OK, "", None).await)
 }
 
 /// The forum list, with the follow form holding `follow_target` and its error, if any.
@@ -109,7 +109,7 @@ pub async fn forum(
     let layout = viewer
         .layout(item.title.clone())
         .hidden_if_members_only(&page.forum);
-    ok(&ForumPage {
+    viewer.shared_if_anonymous(ok(&ForumPage {
         layout: &layout,
         pager: Pager::new(&item.url, &page.paging),
         threads: page
@@ -122,7 +122,7 @@ pub async fn forum(
         may_start_thread: page.viewer_may_start_thread,
         following,
         watching: page.viewer_watches,
-    })
+    }))
 }
 
 /// GET /f/{name}/new

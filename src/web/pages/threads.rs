@@ -127,7 +127,7 @@ pub async fn thread(
         .layout(page.thread.title.clone())
         .hidden_if_members_only(&page.forum);
     let base = format!("/t/{}", page.thread.id);
-    ok(&ThreadPage {
+    viewer.shared_if_anonymous(ok(&ThreadPage {
         layout: &layout,
         thread_id: page.thread.id,
         title: &page.thread.title,
@@ -146,7 +146,7 @@ pub async fn thread(
             at: When::new(at),
         }),
         watching: page.viewer_watches,
-    })
+    }))
 }
 
 /// `?to=POST&quote=1`

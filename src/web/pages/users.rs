@@ -57,7 +57,7 @@ pub async fn profile(
         .map_err(|e| viewer.error(e))?;
     let person = UserLink::from(&profile.user);
     let layout = viewer.layout(person.display_name.clone());
-    ok(&ProfilePage {
+    viewer.shared_if_anonymous(ok(&ProfilePage {
         layout: &layout,
         newest: (!profile.pages.newest).then(|| person.url.clone()),
         newer: (profile.pages.newer).map(|id| format!("{}?after={id}", person.url)),
@@ -80,5 +80,5 @@ pub async fn profile(
                 when: When::new(p.created_at),
             })
             .collect(),
-    })
+    }))
 }

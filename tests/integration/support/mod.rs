@@ -221,10 +221,20 @@ impl TestApp {
         let port = listener.local_addr().unwrap().port();
         let mut settings = TestApp::settings(&db.url, port);
         change(&mut settings);
-        TestApp::start(settings, listener, db).await
+        TestApp::start(settings, listener, Some(db)).await
     }
 
-    async fn start(settings: Settings, listener: TcpListener, db: TestDatabase) -> TestApp {
+    /// A second server on this one's database, as another process sharing it would be (its own
+    /// port, pool and page cache), with `change` made to its settings.
+    pub async fn beside(&self, change: impl FnOnce(&mut Settings)) -> TestApp {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+        let port = listener.local_addr().unwrap().port();
+        let mut settings = TestApp::settings(&self.settings.database.url, port);
+        change(&mut settings);
+        TestApp::start(settings, listener, None).await
+    }
+
+    async fn start(settings: Settings, listener: TcpListener, db: Option<TestDatabase>) -> TestApp {
         let port = listener.local_addr().unwrap().port();
         let app = Application::from_listener(settings.clone(), listener)
             .await
@@ -239,7 +249,7 @@ impl TestApp {
             settings,
             handle,
             background,
-            db: Some(db),
+            db,
         }
     }
 
@@ -585,7 +595,7 @@ impl StoppedApp {
                 Err(e) => panic!("cannot bind {address} again: {e}"),
             }
         };
-        TestApp::start(self.settings, listener, self.db).await
+        TestApp::start(self.settings, listener, Some(self.db)).await
     }
 }
 

@@ -1,0 +1,223 @@
+//! The page cache: a page as a visitor who is not logged in sees it is given again to the next
+//! (with an `Age` header, as from any cache) until something is written, and never to anyone
+//! logged in; another process's writes are seen within `server.page_cache_seconds`.
+
+use reqwest::Method;
+use staffroom::db::Backend;
+
+use crate::both_backends;
+use crate::support::{wait_until, TestApp};
+use crate::threads::setup;
+
+both_backends!(
+    anonymous_readers_are_given_a_kept_page_until_something_is_written,
+    nobody_logged_in_or_with_a_notice_is_given_a_kept_page,
+    another_process_is_seen_within_the_cache_seconds,
+    a_page_cache_of_zero_seconds_keeps_nothing,
+);
+
+/// What an anonymous visitor is given at `path`: the body, and the `Age` header when the
+/// answer was kept from before.
+async fn visit(app: &TestApp, path: &str) -> (String, Option<String>) {
+    let res = TestApp::browser().get(app.url(path)).send().await.unwrap();
+    assert_eq!(res.status(), 200, "{path}");
+    let age = res
+        .headers()
+        .get("age")
+        .map(|v| v.to_str().unwrap().to_string());
+    (res.text().await.unwrap(), age)
+}
+
+async fn anonymous_readers_are_given_a_kept_page_until_something_is_written(backend: Backend) {
+    let (app, token) = setup(backend).await;
+    let thread = app
+        .thread(
+            &token,
+            "maths",
+            "Fractions on a number line",
+            "Opening words",
+        )
+        .await;
+    app.reply(&token, thread, "A first answer", None).await;
+    let page = format!("/t/{thread}");
+    let json = format!("/api/v1/threads/{thread}");
+    for path in [page.as_str(), json.as_str(), "/f/maths", "/", "/u/head"] {
+        let (first, age) = visit(&app, path).await;
+        assert_eq!(age, None, "{path} is made the first time");
+        let (again, age) = visit(&app, path).await;
+        assert_eq!(
+            age.as_deref(),
+            Some("0"),
+            "{path} is kept for the next visitor"
+        );
+        assert_eq!(first, again, "{path}");
+    }
+    // What is kept is what every anonymous visitor may be given: no form, no token.
+    let (kept, _) = visit(&app, &page).await;
+    assert!(kept.contains("A first answer"));
+    assert!(!kept.contains("csrf_token"), "{kept}");
+    assert!(kept.contains("Log in</a> to reply"));
+
+    // A reply through the API is on the next anonymous page, and on the forum's.
+    app.reply(&token, thread, "A second answer", None).await;
+    let (fresh, age) = visit(&app, &page).await;
+    assert_eq!(age, None);
+    assert!(fresh.contains("A second answer"));
+    let (fresh, _) = visit(&app, &json).await;
+    assert!(fresh.contains("A second answer"), "{fresh}");
+    let (forum, age) = visit(&app, "/f/maths").await;
+    assert_eq!(age, None);
+    assert!(forum.contains("2 replies"), "{forum}");
+
+    // A write that comes through no request (the service called directly, as the command line
+    // and the background tasks do) is seen as well: each committed transaction counts.
+    let keeper = app.create_user("keeper", true).await;
+    visit(&app, &page).await;
+    assert!(visit(&app, &page).await.1.is_some());
+    app.site
+        .pin_thread(keeper.clone(), thread, true)
+        .await
+        .expect("pinned");
+    let (pinned, age) = visit(&app, &page).await;
+    assert_eq!(age, None);
+    assert!(pinned.contains(r#"<span class="badge">Pinned</span>"#));
+    app.site
+        .reply(keeper, thread, "Written by the service".into(), None)
+        .await
+        .expect("replied");
+    assert!(visit(&app, &page)
+        .await
+        .0
+        .contains("Written by the service"));
+
+    // A query string is another page.
+    assert!(visit(&app, &page).await.1.is_some());
+    assert_eq!(visit(&app, &format!("{page}?page=1")).await.1, None);
+}
+
+async fn nobody_logged_in_or_with_a_notice_is_given_a_kept_page(backend: Backend) {
+    let (app, token) = setup(backend).await;
+    let thread = app.thread(&token, "maths", "Times tables", "Opening").await;
+    let page = format!("/t/{thread}");
+    visit(&app, &page).await;
+    assert!(visit(&app, &page).await.1.is_some(), "kept for anonymous");
+
+    // Alice sees her own page, with her reply form, each time.
+    let alice = app.logged_in("alice").await;
+    for _ in 0..2 {
+        let res = alice.get(app.url(&page)).send().await.unwrap();
+        assert!(res.headers().get("age").is_none());
+        let body = res.text().await.unwrap();
+        assert!(body.contains("Your reply"), "{body}");
+        assert!(body.contains("Log out"));
+    }
+    // The API with a token: the caller's own answer (whether they watch the thread).
+    for _ in 0..2 {
+        let (status, json) = app
+            .api(
+                Method::GET,
+                &format!("/api/v1/threads/{thread}"),
+                Some(&token),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(json["watching"], true, "{json}");
+    }
+    // A bad token is refused, not answered with the anonymous page.
+    let res = reqwest::Client::new()
+        .get(app.url(&format!("/api/v1/threads/{thread}")))
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+
+    // A visitor with a notice to see is given it, and nobody else is. (Alice's reading, like
+    // any write, means the page is made anew first.)
+    visit(&app, &page).await;
+    assert!(visit(&app, &page).await.1.is_some());
+    let res = reqwest::Client::new()
+        .get(app.url(&page))
+        .header("cookie", "staffroom_notice=Only%20for%20you")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers().get("age").is_none());
+    assert!(res.text().await.unwrap().contains("Only for you"));
+    let (kept, age) = visit(&app, &page).await;
+    assert!(age.is_some());
+    assert!(!kept.contains("Only for you"));
+
+    // Pages that depend on the request's Accept header are kept apart by it.
+    let res = reqwest::Client::new()
+        .get(app.url(&page))
+        .header("accept", "text/html;q=0.9, */*;q=0.1")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.headers().get("age").is_none(),
+        "another Accept, another page"
+    );
+}
+
+async fn another_process_is_seen_within_the_cache_seconds(backend: Backend) {
+    let (app, token) = setup(backend).await;
+    let thread = app.thread(&token, "maths", "Shared work", "Opening").await;
+    let page = format!("/t/{thread}");
+    // Beside it, as another process on the same database: one that keeps pages an hour, and
+    // one that keeps them a second.
+    let hour = app.beside(|s| s.server.page_cache_seconds = 3600).await;
+    let second = app.beside(|s| s.server.page_cache_seconds = 1).await;
+    for other in [&hour, &second] {
+        visit(other, &page).await;
+        assert!(visit(other, &page).await.1.is_some());
+    }
+    app.reply(&token, thread, "Written on the first", None)
+        .await;
+    assert!(visit(&app, &page).await.0.contains("Written on the first"));
+    // The other process does not see the write: it serves what it kept, for as long as its
+    // setting says...
+    let (stale, age) = visit(&hour, &page).await;
+    assert!(age.is_some());
+    assert!(!stale.contains("Written on the first"));
+    // ...and one written through it is seen at once.
+    hour.reply(&token, thread, "Written on the second", None)
+        .await;
+    let (fresh, _) = visit(&hour, &page).await;
+    assert!(fresh.contains("Written on the first") && fresh.contains("Written on the second"));
+    // With a second's setting, the page is made anew within about a second.
+    let started = std::time::Instant::now();
+    wait_until("the other process to show the reply", || async {
+        visit(&second, &page)
+            .await
+            .0
+            .contains("Written on the second")
+    })
+    .await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+async fn a_page_cache_of_zero_seconds_keeps_nothing(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| s.server.page_cache_seconds = 0).await;
+    app.create_user("head", true).await;
+    let token = app.token("head").await;
+    app.forum_named(&token, "maths").await;
+    let thread = app.thread(&token, "maths", "Uncached", "Opening").await;
+    for path in [format!("/t/{thread}"), "/".to_string()] {
+        for _ in 0..3 {
+            let before = app.site.db().query_count();
+            let (_, age) = visit(&app, &path).await;
+            assert_eq!(age, None, "{path}");
+            assert!(
+                app.site.db().query_count() > before,
+                "{path} asks the database"
+            );
+        }
+    }
+}
