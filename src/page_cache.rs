@@ -21,7 +21,9 @@
 //! Only `GET` requests with no session cookie, no notice cookie and no `Authorization` header
 //! are looked up, and only `200` answers that set no cookie are kept; everything a logged-in
 //! reader sees is theirs alone and is never kept. A kept answer served again carries an `Age`
-//! header, as from any cache (RFC 9111, section 5.1). The kept bytes are bounded in total
+//! header, as from any cache (RFC 9111, section 5.1). Every shared answer carries an `ETag`
+//! and `Cache-Control: no-cache`, so a browser asks again each time with `If-None-Match` and is
+//! answered `304 Not Modified`, with no body, while the page is unchanged. The kept bytes are bounded in total
 //! (`server.page_cache_megabytes`); `server.page_cache_seconds = 0` turns all of this off.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::web::Bytes;
@@ -67,6 +69,7 @@ struct Kept {
     made_at: Standing,
     made: Instant,
     headers: Vec<(HeaderName, HeaderValue)>,
+    etag: HeaderValue,
     body: Bytes,
 }
 
@@ -148,6 +151,9 @@ pub async fn serve(
     };
     let before = pages.standing(&state);
     if let Some(found) = kept.get(&key).filter(|k| k.made_at == before) {
+        if already_has(req.headers(), &found.etag) {
+            return Ok(req.into_response(not_modified(&found.etag)));
+        }
         let mut res = HttpResponse::Ok();
         for (name, value) in &found.headers {
             res.insert_header((name.clone(), value.clone()));
@@ -165,10 +171,13 @@ pub async fn serve(
         return Ok(res.map_into_boxed_body());
     }
     let (req, res) = res.into_parts();
-    let (res, body) = res.into_parts();
+    let (mut res, body) = res.into_parts();
     let body = actix_web::body::to_bytes(body)
         .await
         .map_err(|e| actix_web::error::ErrorInternalServerError(e.into().to_string()))?;
+    let etag = etag_of(&body);
+    res.headers_mut().insert(header::ETAG, etag.clone());
+    res.headers_mut().insert(header::CACHE_CONTROL, REVALIDATE);
     // Kept only when nothing was written while it was made: it may hold what was there before.
     if body.len() <= LARGEST && pages.standing(&state) == before {
         let headers = res
@@ -182,9 +191,55 @@ pub async fn serve(
                 made_at: before,
                 made: Instant::now(),
                 headers,
+                etag: etag.clone(),
                 body: body.clone(),
             }),
         );
     }
+    if already_has(req.headers(), &etag) {
+        return Ok(ServiceResponse::new(req, not_modified(&etag)));
+    }
     Ok(ServiceResponse::new(req, res.set_body(BoxBody::new(body))))
+}
+
+/// What a shared answer tells a browser: keep it, but ask again before each use (RFC 9111,
+/// section 5.2.2.4), as it changes whenever anything is written and a visitor who logs in must
+/// not be shown it again.
+const REVALIDATE: HeaderValue = HeaderValue::from_static("no-cache");
+
+/// A weak entity tag for `body` (weak: the compression middleware outside may change the bytes
+/// sent, not what they mean; RFC 9110, section 8.8.1): the first 128 bits of its SHA-256.
+fn etag_of(body: &[u8]) -> HeaderValue {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(body);
+    let mut tag = String::with_capacity(38);
+    tag.push_str("W/\"");
+    for byte in &digest[..16] {
+        tag.push_str(&format!("{byte:02x}"));
+    }
+    tag.push('"');
+    HeaderValue::from_str(&tag).expect("hex digits and quotes are a valid header value")
+}
+
+/// Whether the request's `If-None-Match` names `etag` (or is `*`), compared weakly as a `GET`'s
+/// is (RFC 9110, section 13.1.2).
+fn already_has(request: &HeaderMap, etag: &HeaderValue) -> bool {
+    let ours = etag
+        .as_bytes()
+        .strip_prefix(b"W/")
+        .unwrap_or(etag.as_bytes());
+    request.get_all(header::IF_NONE_MATCH).any(|value| {
+        value.as_bytes().split(|b| *b == b',').any(|tag| {
+            let tag = tag.trim_ascii();
+            tag == b"*" || tag.strip_prefix(b"W/").unwrap_or(tag) == ours
+        })
+    })
+}
+
+/// `304 Not Modified` for `etag`: the browser shows what it has.
+fn not_modified(etag: &HeaderValue) -> HttpResponse {
+    HttpResponse::NotModified()
+        .insert_header((header::ETAG, etag.clone()))
+        .insert_header((header::CACHE_CONTROL, REVALIDATE))
+        .finish()
 }

@@ -1,6 +1,7 @@
 //! The page cache: a page as a visitor who is not logged in sees it is given again to the next
 //! (with an `Age` header, as from any cache) until something is written, and never to anyone
-//! logged in; another process's writes are seen within `server.page_cache_seconds`.
+//! logged in; another process's writes are seen within `server.page_cache_seconds`. A browser
+//! that already has the page is answered `304 Not Modified`.
 
 use reqwest::Method;
 use staffroom::db::Backend;
@@ -14,6 +15,7 @@ both_backends!(
     nobody_logged_in_or_with_a_notice_is_given_a_kept_page,
     another_process_is_seen_within_the_cache_seconds,
     a_page_cache_of_zero_seconds_keeps_nothing,
+    a_browser_that_has_the_page_is_answered_not_modified,
 );
 
 /// What an anonymous visitor is given at `path`: the body, and the `Age` header when the
@@ -220,4 +222,56 @@ async fn a_page_cache_of_zero_seconds_keeps_nothing(backend: Backend) {
             );
         }
     }
+}
+
+async fn a_browser_that_has_the_page_is_answered_not_modified(backend: Backend) {
+    let (app, token) = setup(backend).await;
+    let thread = app.thread(&token, "maths", "Revalidated", "Opening").await;
+    let page = app.url(&format!("/t/{thread}"));
+    let ask = |etag: Option<String>| {
+        let page = page.clone();
+        async move {
+            let mut req = reqwest::Client::new().get(page);
+            if let Some(tag) = etag {
+                req = req.header("if-none-match", tag);
+            }
+            let res = req.send().await.unwrap();
+            let header = |name: &str| {
+                res.headers()
+                    .get(name)
+                    .map(|v| v.to_str().unwrap().to_string())
+            };
+            let (etag, cache_control) = (header("etag"), header("cache-control"));
+            let status = res.status().as_u16();
+            (status, etag, cache_control, res.text().await.unwrap())
+        }
+    };
+    let (status, etag, cache_control, body) = ask(None).await;
+    assert_eq!(status, 200);
+    let etag = etag.expect("an anonymous page has an entity tag");
+    assert!(etag.starts_with("W/\""), "{etag}");
+    assert_eq!(cache_control.as_deref(), Some("no-cache"));
+    assert!(body.contains("Revalidated"));
+    // Asked again with the tag, made or kept: 304 and no body.
+    for _ in 0..2 {
+        let (status, again, _, body) = ask(Some(etag.clone())).await;
+        assert_eq!(status, 304);
+        assert_eq!(again.as_ref(), Some(&etag));
+        assert!(body.is_empty());
+    }
+    // Any of several tags, strong or weak, matches; another tag does not.
+    let (status, ..) = ask(Some(format!("\"other\", {}", &etag[2..]))).await;
+    assert_eq!(status, 304);
+    let (status, ..) = ask(Some("W/\"0123\"".into())).await;
+    assert_eq!(status, 200);
+    // Once the thread changes, the old tag gets the new page.
+    app.reply(&token, thread, "Something new", None).await;
+    let (status, new_tag, _, body) = ask(Some(etag.clone())).await;
+    assert_eq!(status, 200);
+    assert_ne!(new_tag, Some(etag));
+    assert!(body.contains("Something new"));
+    // A logged-in reader's page has no tag to revalidate: it is theirs alone.
+    let alice = app.logged_in("alice").await;
+    let res = alice.get(&page).send().await.unwrap();
+    assert!(res.headers().get("etag").is_none());
 }
