@@ -218,6 +218,24 @@ pub fn count_admins(conn: &mut Conn<'_>) -> QueryResult<i64> {
         .get_result(c))
 }
 
+/// [`count_admins`] inside a write transaction, holding the count until it commits: two
+/// administrators who leave at once cannot both count the other as staying. SQLite's write
+/// transaction already has the database to itself; PostgreSQL locks the administrators' rows
+/// (`FOR UPDATE`), so the second waits for the first, then counts anew without those it retired.
+pub fn count_admins_for_update(conn: &mut Conn<'_>) -> QueryResult<i64> {
+    match conn {
+        Conn::Sqlite(..) => count_admins(conn),
+        Conn::Pg(c) => {
+            let ids: Vec<i64> = users::table
+                .filter(users::is_admin)
+                .select(users::id)
+                .for_update()
+                .load(&mut **c)?;
+            Ok(ids.len() as i64)
+        }
+    }
+}
+
 /// Whether any administrator exists.
 pub fn admin_exists(conn: &mut Conn<'_>) -> QueryResult<bool> {
     dispatch!(conn, |c| diesel::select(diesel::dsl::exists(

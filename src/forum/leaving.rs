@@ -66,16 +66,18 @@ impl Site {
             }
         };
         self.blocking_then_send(move |inner, conn| {
-            if user.is_admin && users::count_admins(conn)? <= 1 {
-                return Err(ForumError::conflict(
-                    "last_admin",
-                    "account",
-                    "You are the only administrator: make someone else an administrator before you delete your account.",
-                ));
-            }
             let old_address = inner.urls.user(&user);
             let now = db::now();
             conn.transaction(|conn| {
+                // Counted in the transaction that retires them, so that two administrators
+                // leaving at once do not each count on the other staying.
+                if user.is_admin && users::count_admins_for_update(conn)? <= 1 {
+                    return Err(ForumError::conflict(
+                        "last_admin",
+                        "account",
+                        "You are the only administrator: make someone else an administrator before you delete your account.",
+                    ));
+                }
                 login_failures::delete(conn, &attempt.ids)?;
                 sessions::delete_others(conn, user.id, None)?;
                 members::forget_person(conn, user.id)?;

@@ -187,6 +187,18 @@ async fn the_last_administrator_cannot_leave(backend: Backend) {
     app.create_user("deputy", true).await;
     let (status, body) = leave(&app, &head, PASSWORD, "anonymise").await;
     assert_eq!(status, 204, "{body}");
+    // Two administrators leaving at the same moment: one goes, and the other is then the last.
+    app.create_user("second", true).await;
+    let (deputy, second) = (app.token("deputy").await, app.token("second").await);
+    let (first, other) = tokio::join!(
+        leave(&app, &deputy, PASSWORD, "anonymise"),
+        leave(&app, &second, PASSWORD, "anonymise")
+    );
+    let mut statuses = [first.0, other.0];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [204, 409], "{first:?} {other:?}");
+    let admins = column(&app, "SELECT name AS v FROM users WHERE is_admin");
+    assert_eq!(admins.len(), 1, "{admins:?}");
 }
 
 async fn leaving_on_the_page_keeps_the_choice_after_a_mistake(backend: Backend) {
@@ -271,4 +283,65 @@ async fn servers_that_have_the_posts_hear_of_the_deletion(backend: Backend) {
         copy["opening_post"]["author"]["display_name"],
         "Deleted account"
     );
+}
+
+/// Two administrators leaving at once cannot both count on the other staying. On PostgreSQL,
+/// where transactions run side by side, the count taken in the transaction that retires one
+/// holds the administrators' rows until it commits: a second count made meanwhile waits for it,
+/// then counts without the one retired. (SQLite's write transactions never overlap.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_count_waits_for_a_retirement_in_progress() {
+    use staffroom::db::users::count_admins_for_update;
+    use staffroom::error::ForumError;
+    use std::sync::mpsc;
+    if crate::support::postgres_url().is_none() {
+        crate::support::report_postgres_skipped();
+        return;
+    }
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let first = app.create_user("first", true).await;
+    app.create_user("second", true).await;
+    let (counted, on_counted) = mpsc::channel();
+    let (go, on_go) = mpsc::channel::<()>();
+    let db = app.site.db().clone();
+    let retiring = tokio::task::spawn_blocking(move || {
+        db.with_conn(|conn| {
+            conn.transaction(|conn| -> Result<(), ForumError> {
+                counted.send(count_admins_for_update(conn)?).unwrap();
+                staffroom::dispatch!(conn, |c| diesel::RunQueryDsl::execute(
+                    diesel::sql_query(format!(
+                        "UPDATE users SET is_admin = FALSE WHERE id = {}",
+                        first.id
+                    )),
+                    c
+                ))?;
+                on_go.recv().unwrap();
+                Ok(())
+            })
+        })
+    });
+    assert_eq!(on_counted.recv().unwrap(), 2);
+    let db = app.site.db().clone();
+    let counting = tokio::task::spawn_blocking(move || {
+        db.with_conn(|conn| {
+            conn.transaction(|conn| -> Result<i64, ForumError> {
+                Ok(count_admins_for_update(conn)?)
+            })
+        })
+    });
+    // The second count waits on the rows the first holds...
+    crate::support::wait_until("the second count to wait on a lock", || async {
+        column(
+            &app,
+            "SELECT pid::text AS v FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .len()
+            == 1
+    })
+    .await;
+    // ...and once the first commits, counts without the one it retired.
+    go.send(()).unwrap();
+    retiring.await.unwrap().unwrap();
+    assert_eq!(counting.await.unwrap().unwrap(), 1);
 }
