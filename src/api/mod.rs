@@ -79,11 +79,29 @@ async fn resolve(req: HttpRequest) -> Result<Option<ApiUser>, JsonError> {
             user: session.user,
             token,
         })),
-        None => Err(JsonError::new(
-            401,
-            "invalid_token",
-            "The token is unknown, expired or revoked. Create a new one with POST /api/v1/sessions.",
-        )),
+        None => Err(unknown_token()),
+    }
+}
+
+/// 401 for a token that is not (or no longer) a live session.
+pub fn unknown_token() -> JsonError {
+    JsonError::new(
+        401,
+        "invalid_token",
+        "The token is unknown, expired or revoked. Create a new one with POST /api/v1/sessions.",
+    )
+}
+
+/// The bearer token sent, if any, not yet looked up: for a handler that looks it up in the
+/// same round trip as what it reads (401 at once only for a malformed header).
+pub struct BearerToken(pub Option<String>);
+
+impl FromRequest for BearerToken {
+    type Error = JsonError;
+    type Future = std::future::Ready<Result<BearerToken, JsonError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        std::future::ready(bearer(req).map(BearerToken))
     }
 }
 

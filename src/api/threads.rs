@@ -4,8 +4,9 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::json::{PagingJson, PostJson, ThreadJson, UserJson};
-use super::{ApiResult, ApiUser, MaybeApiUser, PageQuery};
+use super::{unknown_token, ApiResult, ApiUser, BearerToken, PageQuery};
 use crate::error::JsonError;
+use crate::forum::accounts::SessionKind;
 use crate::state::AppState;
 
 #[derive(Serialize)]
@@ -25,16 +26,22 @@ struct ThreadPageJson {
 /// forum's moderators also see the words of removed posts).
 pub async fn show(
     state: web::Data<AppState>,
-    me: MaybeApiUser,
+    token: BearerToken,
     path: web::Path<i64>,
     q: web::Query<PageQuery>,
 ) -> ApiResult {
-    let viewer = me.0.map(|m| m.user);
-    let logged_in = viewer.is_some();
-    let page = state
-        .site
-        .thread_page_for(path.into_inner(), q.page, viewer)
-        .await?;
+    let (id, site) = (path.into_inner(), &state.site);
+    // The token is looked up with the page: one round trip to the database for both.
+    let (logged_in, page) = match token.0 {
+        Some(token) => match site
+            .thread_page_with_session(id, q.page, token, SessionKind::Api)
+            .await?
+        {
+            (Some(_), page) => (true, page),
+            (None, _) => return Err(unknown_token()),
+        },
+        None => (false, site.thread_page_for(id, q.page, None).await?),
+    };
     let urls = state.site.urls();
     let moderator = page.viewer_moderates;
     let answer = HttpResponse::Ok().json(ThreadPageJson {
@@ -103,7 +110,7 @@ pub async fn update(
     }
     show(
         state,
-        MaybeApiUser(Some(me)),
+        BearerToken(Some(me.token)),
         web::Path::from(id),
         web::Query(PageQuery { page: Some(1) }),
     )

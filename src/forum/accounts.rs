@@ -85,6 +85,28 @@ pub struct LiveSession {
     pub unread_notifications: Option<i64>,
 }
 
+/// The live session holding `token`, if any, with its account (and, for a web session, the
+/// count of unread notifications its pages' header shows).
+pub(super) fn live_session(
+    conn: &mut Conn<'_>,
+    token: &str,
+    kind: SessionKind,
+) -> Result<Option<LiveSession>, ForumError> {
+    let found = sessions::live_with_user(conn, &tokens::digest(token), kind.as_str(), db::now())?;
+    let Some((session, user)) = found else {
+        return Ok(None);
+    };
+    let unread_notifications = match kind {
+        SessionKind::Web => Some(super::notifications::unread_count(conn, &user)?),
+        SessionKind::Api => None,
+    };
+    Ok(Some(LiveSession {
+        id: session.id,
+        user,
+        unread_notifications,
+    }))
+}
+
 fn create_session(
     inner: &Inner,
     conn: &mut Conn<'_>,
@@ -347,23 +369,8 @@ impl Site {
         token: String,
         kind: SessionKind,
     ) -> Result<Option<LiveSession>, ForumError> {
-        self.blocking(move |_inner, conn| {
-            let found =
-                sessions::live_with_user(conn, &tokens::digest(&token), kind.as_str(), db::now())?;
-            let Some((session, user)) = found else {
-                return Ok(None);
-            };
-            let unread_notifications = match kind {
-                SessionKind::Web => Some(super::notifications::unread_count(conn, &user)?),
-                SessionKind::Api => None,
-            };
-            Ok(Some(LiveSession {
-                id: session.id,
-                user,
-                unread_notifications,
-            }))
-        })
-        .await
+        self.blocking(move |_inner, conn| live_session(conn, &token, kind))
+            .await
     }
 
     /// Ends the session holding this token.

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use super::accounts::{live_session, LiveSession, SessionKind};
 pub use super::editing::{PostEdit, PostHistory};
 use super::forums::require_open;
 use super::incoming::count_new_post;
@@ -246,115 +247,40 @@ impl Site {
     ) -> Result<ThreadPage, ForumError> {
         let per_page = self.settings().pages.posts_per_page;
         let page = self
+            .blocking(move |_inner, conn| thread_page_in(conn, id, page, per_page, viewer))
+            .await?;
+        self.after_thread_page(&page);
+        Ok(page)
+    }
+
+    /// [`Site::thread_page_for`] the holder of a session `token` (of `kind`), found in the same
+    /// round trip as the page: one connection and one hand-off for both. With no live session
+    /// for the token, the page is the one anyone not logged in is given, and the session `None`.
+    pub async fn thread_page_with_session(
+        &self,
+        id: i64,
+        page: Option<u32>,
+        token: String,
+        kind: SessionKind,
+    ) -> Result<(Option<LiveSession>, ThreadPage), ForumError> {
+        let per_page = self.settings().pages.posts_per_page;
+        let (session, page) = self
             .blocking(move |_inner, conn| {
-                // A logged-in reader's state (whether they moderate, are banned, how far they
-                // had read, whether they marked the opening post helpful) comes with the
-                // opening post, in its statement.
-                let (opening, opening_author, thread, forum, state) = match &viewer {
-                    Some(user) => thread_pages::opening_for_reader(conn, id, user.id, db::now())?
-                        .map(|(p, a, t, f, s)| (p, a, t, f, Some((user, s)))),
-                    None => thread_pages::opening_for_page(conn, id)?
-                        .map(|(p, a, t, f)| (p, a, t, f, None)),
-                }
-                .ok_or_else(thread_not_found)?;
-                require_can_read(conn, &forum, viewer.as_ref(), "thread")?;
-                let paging = Paging::new(page, per_page, thread.reply_count);
-                // A logged-in reader's replies come with whether they marked each helpful.
-                let rows = match &viewer {
-                    Some(user) => {
-                        let window = (paging.limit(), paging.offset());
-                        thread_pages::replies_page_for(conn, thread.id, window, user.id)?
-                    }
-                    None => thread_pages::replies_page(
-                        conn,
-                        thread.id,
-                        paging.limit(),
-                        paging.offset(),
-                    )?
-                    .into_iter()
-                    .map(|(post, author)| (post, author, false))
-                    .collect(),
-                };
-                let parent_ids: Vec<i64> = rows
-                    .iter()
-                    .filter_map(|(p, _, _)| p.in_reply_to_id)
-                    .filter(|pid| *pid != opening.id)
-                    .collect();
-                let mut parents: HashMap<i64, ParentRef> =
-                    thread_pages::parent_refs(conn, &parent_ids)?
-                        .into_iter()
-                        .map(|p| (p.id, p))
-                        .collect();
-                parents.insert(opening.id, ParentRef::of(&opening, &opening_author));
-                let mut marked_helpful: Vec<i64> = rows
-                    .iter()
-                    .filter(|(_, _, marked)| *marked)
-                    .map(|(p, _, _)| p.id)
-                    .collect();
-                if state.is_some_and(|(_, s)| s.opening_marked) {
-                    marked_helpful.push(opening.id);
-                }
-                let admin = viewer.as_ref().is_some_and(|u| u.local && u.is_admin);
-                let viewer_moderates = admin || state.is_some_and(|(_, s)| s.moderator);
-                let viewer_banned = match state {
-                    // The message needs the ban itself: read only when there is one.
-                    Some((user, s)) if s.banned && !admin => banned_from(conn, user, &forum)?,
-                    _ => None,
-                };
-                // How far the reader has read: written only when this page takes them further.
-                let (viewer_had_read, viewer_watches) = match state {
-                    Some((user, s)) => {
-                        let seen = 1 + paging.offset() + rows.len() as i64;
-                        if seen > s.posts_read.unwrap_or(0) {
-                            reads::record(conn, user.id, thread.id, seen, db::now())?;
-                            // What they now see, they need no longer be told about.
-                            let mut shown: Vec<i64> = rows.iter().map(|(p, _, _)| p.id).collect();
-                            shown.push(opening.id);
-                            notifications::seen(conn, user.id, &shown)?;
-                        }
-                        (s.posts_read, s.watching)
-                    }
-                    None => (None, false),
-                };
-                let locked_by = match thread.locked_by_id {
-                    Some(by) => crate::db::users::by_id(conn, by)?,
-                    None => None,
-                };
-                let replies = rows
-                    .into_iter()
-                    .map(|(post, author, _)| PostView {
-                        in_reply_to: post
-                            .in_reply_to_id
-                            .and_then(|pid| parents.get(&pid).cloned()),
-                        post,
-                        author,
-                    })
-                    .collect();
-                Ok(ThreadPage {
-                    opening: PostView {
-                        post: opening,
-                        author: opening_author,
-                        in_reply_to: None,
-                    },
-                    thread,
-                    forum,
-                    replies,
-                    paging,
-                    marked_helpful,
-                    locked_by,
-                    viewer_moderates,
-                    viewer_banned,
-                    viewer_had_read,
-                    viewer_watches,
-                })
+                let session = live_session(conn, &token, kind)?;
+                let viewer = session.as_ref().map(|s| s.user.clone());
+                Ok((session, thread_page_in(conn, id, page, per_page, viewer)?))
             })
             .await?;
-        // A thread from elsewhere is read in whole from its context collection now and then,
-        // in the background, for the replies that never reached this server.
+        self.after_thread_page(&page);
+        Ok((session, page))
+    }
+
+    /// A thread from elsewhere is read in whole from its context collection now and then, in
+    /// the background, for the replies that never reached this server.
+    fn after_thread_page(&self, page: &ThreadPage) {
         if !page.thread.local {
             self.fill_in_thread(page.thread.id, false);
         }
-        Ok(page)
     }
 
     /// Replies to a thread, optionally answering one earlier post of it: checked first, then
@@ -515,4 +441,107 @@ impl Site {
         })
         .await
     }
+}
+
+/// What [`Site::thread_page_for`] reads and writes, on `conn`.
+fn thread_page_in(
+    conn: &mut Conn<'_>,
+    id: i64,
+    page: Option<u32>,
+    per_page: u32,
+    viewer: Option<User>,
+) -> Result<ThreadPage, ForumError> {
+    // A logged-in reader's state (whether they moderate, are banned, how far they
+    // had read, whether they marked the opening post helpful) comes with the
+    // opening post, in its statement.
+    let (opening, opening_author, thread, forum, state) = match &viewer {
+        Some(user) => thread_pages::opening_for_reader(conn, id, user.id, db::now())?
+            .map(|(p, a, t, f, s)| (p, a, t, f, Some((user, s)))),
+        None => thread_pages::opening_for_page(conn, id)?.map(|(p, a, t, f)| (p, a, t, f, None)),
+    }
+    .ok_or_else(thread_not_found)?;
+    require_can_read(conn, &forum, viewer.as_ref(), "thread")?;
+    let paging = Paging::new(page, per_page, thread.reply_count);
+    // A logged-in reader's replies come with whether they marked each helpful.
+    let rows = match &viewer {
+        Some(user) => {
+            let window = (paging.limit(), paging.offset());
+            thread_pages::replies_page_for(conn, thread.id, window, user.id)?
+        }
+        None => thread_pages::replies_page(conn, thread.id, paging.limit(), paging.offset())?
+            .into_iter()
+            .map(|(post, author)| (post, author, false))
+            .collect(),
+    };
+    let parent_ids: Vec<i64> = rows
+        .iter()
+        .filter_map(|(p, _, _)| p.in_reply_to_id)
+        .filter(|pid| *pid != opening.id)
+        .collect();
+    let mut parents: HashMap<i64, ParentRef> = thread_pages::parent_refs(conn, &parent_ids)?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    parents.insert(opening.id, ParentRef::of(&opening, &opening_author));
+    let mut marked_helpful: Vec<i64> = rows
+        .iter()
+        .filter(|(_, _, marked)| *marked)
+        .map(|(p, _, _)| p.id)
+        .collect();
+    if state.is_some_and(|(_, s)| s.opening_marked) {
+        marked_helpful.push(opening.id);
+    }
+    let admin = viewer.as_ref().is_some_and(|u| u.local && u.is_admin);
+    let viewer_moderates = admin || state.is_some_and(|(_, s)| s.moderator);
+    let viewer_banned = match state {
+        // The message needs the ban itself: read only when there is one.
+        Some((user, s)) if s.banned && !admin => banned_from(conn, user, &forum)?,
+        _ => None,
+    };
+    // How far the reader has read: written only when this page takes them further.
+    let (viewer_had_read, viewer_watches) = match state {
+        Some((user, s)) => {
+            let seen = 1 + paging.offset() + rows.len() as i64;
+            if seen > s.posts_read.unwrap_or(0) {
+                reads::record(conn, user.id, thread.id, seen, db::now())?;
+                // What they now see, they need no longer be told about.
+                let mut shown: Vec<i64> = rows.iter().map(|(p, _, _)| p.id).collect();
+                shown.push(opening.id);
+                notifications::seen(conn, user.id, &shown)?;
+            }
+            (s.posts_read, s.watching)
+        }
+        None => (None, false),
+    };
+    let locked_by = match thread.locked_by_id {
+        Some(by) => crate::db::users::by_id(conn, by)?,
+        None => None,
+    };
+    let replies = rows
+        .into_iter()
+        .map(|(post, author, _)| PostView {
+            in_reply_to: post
+                .in_reply_to_id
+                .and_then(|pid| parents.get(&pid).cloned()),
+            post,
+            author,
+        })
+        .collect();
+    Ok(ThreadPage {
+        opening: PostView {
+            post: opening,
+            author: opening_author,
+            in_reply_to: None,
+        },
+        thread,
+        forum,
+        replies,
+        paging,
+        marked_helpful,
+        locked_by,
+        viewer_moderates,
+        viewer_banned,
+        viewer_had_read,
+        viewer_watches,
+    })
 }

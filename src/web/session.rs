@@ -17,7 +17,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 
 use super::{Layout, PageError};
-use crate::forum::accounts::SessionKind;
+use crate::forum::accounts::{LiveSession, SessionKind};
 use crate::forum::tokens::{constant_time_eq, new_token, unmask};
 use crate::forum::{Site, User};
 use crate::state::AppState;
@@ -123,13 +123,56 @@ pub struct Viewer {
     pub unread_notifications: i64,
 }
 
-impl FromRequest for Viewer {
+/// A [`Viewer`] whose session is not looked up yet, for a page that looks it up in the same
+/// round trip to the database as what the page reads (the thread page): one connection and
+/// one hand-off instead of two.
+pub struct PendingViewer {
+    /// Everything but the session.
+    viewer: Viewer,
+    /// The session cookie's token, if one was sent.
+    pub token: Option<String>,
+}
+
+impl PendingViewer {
+    /// The site service.
+    pub fn site(&self) -> &Site {
+        &self.viewer.site
+    }
+
+    /// The viewer, logged in with `session` when the token had one.
+    pub fn with(mut self, session: Option<LiveSession>) -> Viewer {
+        if let (Some(session), Some(token)) = (session, self.token) {
+            self.viewer.log_in(token, session);
+        }
+        self.viewer
+    }
+
+    /// The viewer, its session looked up on its own (for an error page's frame).
+    pub async fn resolve(mut self) -> Result<Viewer, PageError> {
+        if let Some(token) = self.token.take() {
+            match self
+                .viewer
+                .site
+                .session(token.clone(), SessionKind::Web)
+                .await
+            {
+                Ok(Some(session)) => self.viewer.log_in(token, session),
+                Ok(None) => {}
+                Err(e) => return Err(self.viewer.error(e)),
+            }
+        }
+        Ok(self.viewer)
+    }
+}
+
+impl FromRequest for PendingViewer {
     type Error = PageError;
-    type Future = Pin<Box<dyn Future<Output = Result<Viewer, PageError>>>>;
+    type Future = std::future::Ready<Result<PendingViewer, PageError>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut actix_web::dev::Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string());
+        let Some(state) = req.app_data::<web::Data<AppState>>() else {
+            return std::future::ready(Err(PageError::bare(500, "The server is misconfigured.")));
+        };
         let csrf = req
             .extensions()
             .get::<CsrfToken>()
@@ -141,40 +184,41 @@ impl FromRequest for Viewer {
                 .ok()
                 .map(|s| s.chars().take(200).collect::<String>())
         });
-        let address = crate::state::client_address(req);
-        Box::pin(async move {
-            let Some(state) = state else {
-                return Err(PageError::bare(500, "The server is misconfigured."));
-            };
-            let site = state.site.clone();
-            let mut viewer = Viewer {
-                site: site.clone(),
+        std::future::ready(Ok(PendingViewer {
+            viewer: Viewer {
+                site: state.site.clone(),
                 user: None,
                 session_id: None,
                 session_token: None,
                 csrf,
                 notice,
-                address,
+                address: crate::state::client_address(req),
                 unread_notifications: 0,
-            };
-            if let Some(token) = token {
-                match site.session(token.clone(), SessionKind::Web).await {
-                    Ok(Some(session)) => {
-                        viewer.user = Some(session.user);
-                        viewer.session_id = Some(session.id);
-                        viewer.session_token = Some(token);
-                        viewer.unread_notifications = session.unread_notifications.unwrap_or(0);
-                    }
-                    Ok(None) => {}
-                    Err(e) => return Err(viewer.error(e)),
-                }
-            }
-            Ok(viewer)
-        })
+            },
+            token: req.cookie(SESSION_COOKIE).map(|c| c.value().to_string()),
+        }))
+    }
+}
+
+impl FromRequest for Viewer {
+    type Error = PageError;
+    type Future = Pin<Box<dyn Future<Output = Result<Viewer, PageError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let pending = PendingViewer::from_request(req, payload).into_inner();
+        Box::pin(async move { pending?.resolve().await })
     }
 }
 
 impl Viewer {
+    /// Logged in with `session`, found from the cookie's `token`.
+    fn log_in(&mut self, token: String, session: LiveSession) {
+        self.user = Some(session.user);
+        self.session_id = Some(session.id);
+        self.session_token = Some(token);
+        self.unread_notifications = session.unread_notifications.unwrap_or(0);
+    }
+
     /// `page`, offered to the page cache when this visitor is not logged in and has no notice
     /// to see: any other such visitor would be given the same page (see `page_cache`).
     pub fn shared_if_anonymous(

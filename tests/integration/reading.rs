@@ -14,6 +14,7 @@ both_backends!(
     feeds_list_new_threads_and_new_posts,
     educators_mark_posts_helpful,
     readers_see_what_is_new_and_go_straight_to_it,
+    a_thread_page_knows_its_reader_from_the_same_round_trip,
 );
 
 async fn a_thread_page_costs_the_same_queries_however_long_the_thread(backend: Backend) {
@@ -56,9 +57,9 @@ async fn a_thread_page_costs_the_same_queries_however_long_the_thread(backend: B
     // keeps them from posting there, how far they had read, whether they watch it and whether
     // they marked the opening post helpful; the page of replies with the viewer's marks; the
     // posts they answer; then how far they have now read, and that what this page shows needs
-    // no notifying any more. Two connection checkouts may each be checked with one statement
-    // more (PostgreSQL, after a second unused).
-    assert!(short <= 9, "{short} queries");
+    // no notifying any more; all on one connection, found with the session (which PostgreSQL
+    // may check with one statement more, after a second unused).
+    assert!(short <= 8, "{short} queries");
     let forum_page = cost("/f/maths".to_string()).await;
     assert!(
         forum_page <= 8,
@@ -289,4 +290,58 @@ async fn readers_see_what_is_new_and_go_straight_to_it(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(crate::support::location(&res), format!("/t/{thread}"));
+}
+
+/// The thread page and the JSON thread look the reader's session up with the page itself: the
+/// reader is known (or not) just as on any other page.
+async fn a_thread_page_knows_its_reader_from_the_same_round_trip(backend: Backend) {
+    let (app, token) = setup(backend).await;
+    let thread = app
+        .thread(&token, "maths", "Who is reading", "Opening")
+        .await;
+    let page = format!("/t/{thread}");
+    let alice = app.logged_in("alice").await;
+    let (status, body) = app.get(&alice, &page).await;
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("Log out") && body.contains("Your reply"),
+        "{body}"
+    );
+    // A thread that is not there: the error page still shows who is logged in.
+    let (status, body) = app.get(&alice, "/t/999999").await;
+    assert_eq!(status, 404);
+    assert!(body.contains("Log out"), "{body}");
+    // A session cookie that is no longer a session: the page anyone not logged in is given.
+    let stale = reqwest::Client::new()
+        .get(app.url(&page))
+        .header("cookie", "staffroom_session=no-longer-a-session")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 200);
+    let body = stale.text().await.unwrap();
+    assert!(body.contains("Log in</a> to reply") && !body.contains("Log out"));
+    // The JSON thread: the token's holder, or 401 for a token that is not a session.
+    let (status, json) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/threads/{thread}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(json["watching"], true, "{json}");
+    let (status, json) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/threads/{thread}"),
+            Some("no-such-token"),
+            None,
+        )
+        .await;
+    crate::support::expect_error(status, &json, 401, "invalid_token");
+    let (status, json) = app.read(&format!("/api/v1/threads/{thread}")).await;
+    assert_eq!(status, 200);
+    assert!(json.get("watching").is_none(), "{json}");
 }

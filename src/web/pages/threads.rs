@@ -5,12 +5,13 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::super::session::{redirect_with_notice, Viewer};
+use super::super::session::{redirect_with_notice, PendingViewer, Viewer};
 use super::super::views::{FormErrors, ForumItem, Pager, PostItem, UserLink, When};
 use super::super::{html, ok, Layout, PageError};
 use super::accounts::{login_to_keep, CsrfOnly, Draft};
 use super::PageQuery;
 use crate::error::ForumError;
+use crate::forum::accounts::SessionKind;
 use crate::forum::threads::{PostContext, PostEdit, PostView};
 
 #[derive(Template)]
@@ -101,15 +102,30 @@ fn item(ctx: &PostContext, viewer: &Viewer) -> PostItem {
 
 /// GET /t/{id}
 pub async fn thread(
-    viewer: Viewer,
+    pending: PendingViewer,
     path: web::Path<i64>,
     q: web::Query<PageQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let page = viewer
-        .site
-        .thread_page_for(path.into_inner(), q.page, viewer.user.clone())
-        .await
-        .map_err(|e| viewer.error(e))?;
+    let id = path.into_inner();
+    let (viewer, page) = match pending.token.clone() {
+        // A reader's session is looked up with the page: one round trip for both.
+        Some(token) => match pending
+            .site()
+            .thread_page_with_session(id, q.page, token, SessionKind::Web)
+            .await
+        {
+            Ok((session, page)) => (pending.with(session), page),
+            // The error page shows who is logged in, as every page does.
+            Err(e) => return Err(pending.resolve().await?.error(e)),
+        },
+        None => {
+            let viewer = pending.with(None);
+            match viewer.site.thread_page_for(id, q.page, None).await {
+                Ok(page) => (viewer, page),
+                Err(e) => return Err(viewer.error(e)),
+            }
+        }
+    };
     // Replies are taken in an open forum, in a thread that is not locked (or from moderators).
     let open = !page.forum.archived
         && (page.thread.locked_at.is_none() || page.viewer_moderates)
