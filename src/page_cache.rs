@@ -38,10 +38,10 @@ use actix_web::middleware::Next;
 use actix_web::web::Bytes;
 use actix_web::{web, HttpResponse};
 
-use crate::state::AppState;
+use crate::state::{AppState, NOTICE_COOKIE, SESSION_COOKIE};
 
-/// The cookies that make a request someone's own (`web::session`'s names).
-const PERSONAL_COOKIES: [&str; 2] = ["staffroom_session", "staffroom_notice"];
+/// The cookies that make a request someone's own: a login, or a notice for them alone.
+const PERSONAL_COOKIES: [&str; 2] = [SESSION_COOKIE, NOTICE_COOKIE];
 
 /// The largest answer kept; a larger one is served as it is made each time.
 const LARGEST: usize = 1 << 20;
@@ -66,7 +66,8 @@ struct Standing {
 
 /// One kept answer.
 struct Kept {
-    made_at: Standing,
+    /// Where this process stood in its writes when it was made.
+    standing: Standing,
     made: Instant,
     headers: Vec<(HeaderName, HeaderValue)>,
     etag: HeaderValue,
@@ -150,7 +151,7 @@ pub async fn serve(
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let before = pages.standing(&state);
-    if let Some(found) = kept.get(&key).filter(|k| k.made_at == before) {
+    if let Some(found) = kept.get(&key).filter(|k| k.standing == before) {
         if already_has(req.headers(), &found.etag) {
             return Ok(req.into_response(not_modified(&found.etag)));
         }
@@ -188,7 +189,7 @@ pub async fn serve(
         kept.insert(
             key,
             Arc::new(Kept {
-                made_at: before,
+                standing: before,
                 made: Instant::now(),
                 headers,
                 etag: etag.clone(),

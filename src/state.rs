@@ -11,6 +11,13 @@ use crate::forum::remote::Resolver;
 use crate::forum::Site;
 use crate::page_cache::PageCache;
 
+/// Name of the login cookie (`web::session`); a request with it is someone's own (`page_cache`).
+pub const SESSION_COOKIE: &str = "staffroom_session";
+/// Name of the CSRF cookie (`web::session`).
+pub const CSRF_COOKIE: &str = "staffroom_csrf";
+/// Name of the notice cookie (`web::session`): a message for one visitor's next page.
+pub const NOTICE_COOKIE: &str = "staffroom_notice";
+
 /// What every handler shares (one per server, cloned into each worker).
 pub struct AppState {
     /// The domain service.

@@ -30,18 +30,16 @@ pub async fn show(
     path: web::Path<i64>,
     q: web::Query<PageQuery>,
 ) -> ApiResult {
-    let (id, site) = (path.into_inner(), &state.site);
     // The token is looked up with the page: one round trip to the database for both.
-    let (logged_in, page) = match token.0 {
-        Some(token) => match site
-            .thread_page_with_session(id, q.page, token, SessionKind::Api)
-            .await?
-        {
-            (Some(_), page) => (true, page),
-            (None, _) => return Err(unknown_token()),
-        },
-        None => (false, site.thread_page_for(id, q.page, None).await?),
-    };
+    let sent = token.0.is_some();
+    let (session, page) = state
+        .site
+        .thread_page_with_session(path.into_inner(), q.page, token.0, SessionKind::Api)
+        .await?;
+    let logged_in = session.is_some();
+    if sent && !logged_in {
+        return Err(unknown_token());
+    }
     let urls = state.site.urls();
     let moderator = page.viewer_moderates;
     let answer = HttpResponse::Ok().json(ThreadPageJson {

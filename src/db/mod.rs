@@ -326,9 +326,9 @@ impl Db {
         self.stats.count.load(Ordering::Relaxed)
     }
 
-    /// How many write transactions this process has committed on this pool so far (any
-    /// transaction, read or write, that ended in `COMMIT`): what a copy of something read before
-    /// checks to know whether it may have gone stale.
+    /// How many transactions this process has committed on this pool so far (each outermost
+    /// `COMMIT`, counted once it has finished): what a copy of something read before checks to
+    /// know whether it may have gone stale.
     pub fn commits(&self) -> u64 {
         self.stats.commits.load(Ordering::Acquire)
     }

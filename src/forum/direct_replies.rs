@@ -222,12 +222,7 @@ impl Site {
                     outcome: DirectOutcome::Stored,
                     relayed,
                     owed,
-                    counted: Some((
-                        thread.id,
-                        forum.id,
-                        (post.created_at, post.id),
-                        post.author_id,
-                    )),
+                    counted: Some(Counted::reply(&thread, &forum, &post)),
                 })
             };
             match attempt(conn) {

@@ -180,9 +180,27 @@ pub(super) fn insert_post(
     Ok(Some((post, relayed)))
 }
 
-/// A reply stored in a batch, as [`count_replies_stored`] counts it: its thread and forum, its
-/// `created_at` and id, and its author.
-pub(super) type Counted = (i64, i64, (NaiveDateTime, i64), i64);
+/// A reply stored in a batch, as [`count_replies_stored`] counts it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Counted {
+    thread: i64,
+    forum: i64,
+    /// Its `created_at` and id: where it stands in its thread.
+    key: (NaiveDateTime, i64),
+    author: i64,
+}
+
+impl Counted {
+    /// `reply`, stored in `thread` of `forum`.
+    pub(super) fn reply(thread: &Thread, forum: &Forum, reply: &Post) -> Counted {
+        Counted {
+            thread: thread.id,
+            forum: forum.id,
+            key: (reply.created_at, reply.id),
+            author: reply.author_id,
+        }
+    }
+}
 
 /// Counts the replies a batch stored ([`count_new_post`] for each, together): each thread, forum
 /// and author row updated once however many replies it got, in id order (so that two batches
@@ -195,7 +213,13 @@ pub(super) fn count_replies_stored(
     let mut per_thread = std::collections::BTreeMap::<i64, (i64, (NaiveDateTime, i64))>::new();
     let mut per_forum = std::collections::BTreeMap::<i64, i64>::new();
     let mut per_author = std::collections::BTreeMap::<(i64, i64), i64>::new();
-    for (thread, forum, key, author) in counted {
+    for Counted {
+        thread,
+        forum,
+        key,
+        author,
+    } in counted
+    {
         let entry = per_thread.entry(thread).or_insert((0, key));
         entry.0 += 1;
         entry.1 = entry.1.min(key);

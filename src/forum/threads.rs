@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use super::accounts::{live_session, LiveSession, SessionKind};
 pub use super::editing::{PostEdit, PostHistory};
 use super::forums::require_open;
-use super::incoming::count_new_post;
+use super::incoming::{count_new_post, Counted};
 use super::markdown;
 use super::moderation::{banned_from, require_not_banned, require_unlocked};
 use super::notifications;
@@ -253,20 +253,24 @@ impl Site {
         Ok(page)
     }
 
-    /// [`Site::thread_page_for`] the holder of a session `token` (of `kind`), found in the same
-    /// round trip as the page: one connection and one hand-off for both. With no live session
-    /// for the token, the page is the one anyone not logged in is given, and the session `None`.
+    /// [`Site::thread_page_for`] the holder of the session `token` (of `kind`) if one was
+    /// given, found in the same round trip as the page: one connection and one hand-off for
+    /// both. Without a token, or with one that is no live session, the page is the one anyone
+    /// not logged in is given, and the session `None`.
     pub async fn thread_page_with_session(
         &self,
         id: i64,
         page: Option<u32>,
-        token: String,
+        token: Option<String>,
         kind: SessionKind,
     ) -> Result<(Option<LiveSession>, ThreadPage), ForumError> {
         let per_page = self.settings().pages.posts_per_page;
         let (session, page) = self
             .blocking(move |_inner, conn| {
-                let session = live_session(conn, &token, kind)?;
+                let session = match token {
+                    Some(token) => live_session(conn, &token, kind)?,
+                    None => None,
+                };
                 let viewer = session.as_ref().map(|s| s.user.clone());
                 Ok((session, thread_page_in(conn, id, page, per_page, viewer)?))
             })
@@ -347,12 +351,7 @@ impl Site {
                 },
             )?;
             // Counted with the rest of its batch, just before the commit.
-            let counted = (
-                thread.id,
-                forum.id,
-                (post.created_at, post.id),
-                post.author_id,
-            );
+            let counted = Counted::reply(thread, forum, &post);
             Ok((post, counted))
         };
         let (post, _) = self

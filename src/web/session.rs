@@ -22,12 +22,7 @@ use crate::forum::tokens::{constant_time_eq, new_token, unmask};
 use crate::forum::{Site, User};
 use crate::state::AppState;
 
-/// Name of the login cookie.
-pub const SESSION_COOKIE: &str = "staffroom_session";
-/// Name of the CSRF cookie.
-pub const CSRF_COOKIE: &str = "staffroom_csrf";
-/// Name of the notice cookie.
-pub const NOTICE_COOKIE: &str = "staffroom_notice";
+pub use crate::state::{CSRF_COOKIE, NOTICE_COOKIE, SESSION_COOKIE};
 
 /// The CSRF token in force for this request (from the cookie, or freshly made).
 #[derive(Debug, Clone)]

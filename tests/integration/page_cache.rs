@@ -264,6 +264,8 @@ async fn a_browser_that_has_the_page_is_answered_not_modified(backend: Backend) 
     assert_eq!(status, 304);
     let (status, ..) = ask(Some("W/\"0123\"".into())).await;
     assert_eq!(status, 200);
+    let (status, ..) = ask(Some("*".into())).await;
+    assert_eq!(status, 304, "`*` matches any current page");
     // Once the thread changes, the old tag gets the new page.
     app.reply(&token, thread, "Something new", None).await;
     let (status, new_tag, _, body) = ask(Some(etag.clone())).await;

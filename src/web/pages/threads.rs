@@ -106,25 +106,20 @@ pub async fn thread(
     path: web::Path<i64>,
     q: web::Query<PageQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let id = path.into_inner();
-    let (viewer, page) = match pending.token.clone() {
-        // A reader's session is looked up with the page: one round trip for both.
-        Some(token) => match pending
-            .site()
-            .thread_page_with_session(id, q.page, token, SessionKind::Web)
-            .await
-        {
-            Ok((session, page)) => (pending.with(session), page),
-            // The error page shows who is logged in, as every page does.
-            Err(e) => return Err(pending.resolve().await?.error(e)),
-        },
-        None => {
-            let viewer = pending.with(None);
-            match viewer.site.thread_page_for(id, q.page, None).await {
-                Ok(page) => (viewer, page),
-                Err(e) => return Err(viewer.error(e)),
-            }
-        }
+    // A reader's session is looked up with the page: one round trip for both.
+    let found = pending
+        .site()
+        .thread_page_with_session(
+            path.into_inner(),
+            q.page,
+            pending.token.clone(),
+            SessionKind::Web,
+        )
+        .await;
+    let (viewer, page) = match found {
+        Ok((session, page)) => (pending.with(session), page),
+        // The error page shows who is logged in, as every page does.
+        Err(e) => return Err(pending.resolve().await?.error(e)),
     };
     // Replies are taken in an open forum, in a thread that is not locked (or from moderators).
     let open = !page.forum.archived
