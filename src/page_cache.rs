@@ -7,11 +7,12 @@
 //! them to the next anonymous visitor instead of asking the database again.
 //!
 //! A kept answer is served only while nothing it may show has changed:
-//! - **in this process**, every write is noticed: each transaction committed on the pool
-//!   ([`crate::db::Db::commits`], counted once the `COMMIT` has finished) and each request
-//!   that is not a `GET`, `HEAD` or `OPTIONS` once it has been answered (a form, an API call,
-//!   an activity from another server), whatever it wrote; an answer rendered while either
-//!   count moved is not served again;
+//! - **in this process**, every write is noticed ([`crate::db::Db::changes`]): each
+//!   transaction committed on the pool, counted once the `COMMIT` has finished, and each
+//!   request that is not a `GET`, `HEAD` or `OPTIONS` once it has been answered (a form, an API
+//!   call, an activity from another server), whatever it wrote, noted here with
+//!   [`crate::db::Db::note_written`]; an answer rendered while either count moved is not
+//!   served again;
 //! - **in another process** sharing the PostgreSQL database, writes are not seen, so an answer
 //!   is kept at most `server.page_cache_seconds` (2 by default): a reader there sees a new
 //!   reply that much later at worst, as with any short-lived cache in front of a forum. The
@@ -26,7 +27,6 @@
 //! answered `304 Not Modified`, with no body, while the page is unchanged. The kept bytes are bounded in total
 //! (`server.page_cache_megabytes`); `server.page_cache_seconds = 0` turns all of this off.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -38,6 +38,7 @@ use actix_web::middleware::Next;
 use actix_web::web::Bytes;
 use actix_web::{web, HttpResponse};
 
+use crate::forum::Changes;
 use crate::state::{AppState, NOTICE_COOKIE, SESSION_COOKIE};
 
 /// The cookies that make a request someone's own: a login, or a notice for them alone.
@@ -56,18 +57,10 @@ pub fn shared(mut res: HttpResponse) -> HttpResponse {
     res
 }
 
-/// Where this process stands in its writes: a kept answer made at one standing is served only
-/// at the same.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Standing {
-    commits: u64,
-    requests: u64,
-}
-
 /// One kept answer.
 struct Kept {
     /// Where this process stood in its writes when it was made.
-    standing: Standing,
+    standing: Changes,
     made: Instant,
     headers: Vec<(HeaderName, HeaderValue)>,
     etag: HeaderValue,
@@ -78,8 +71,6 @@ struct Kept {
 pub struct PageCache {
     /// `None` when turned off.
     kept: Option<moka::sync::Cache<Vec<u8>, Arc<Kept>>>,
-    /// Requests that may have written, answered so far.
-    writing_requests: AtomicU64,
 }
 
 impl PageCache {
@@ -94,17 +85,7 @@ impl PageCache {
                 .time_to_live(Duration::from_secs(seconds))
                 .build()
         });
-        PageCache {
-            kept,
-            writing_requests: AtomicU64::new(0),
-        }
-    }
-
-    fn standing(&self, state: &AppState) -> Standing {
-        Standing {
-            commits: state.site.db().commits(),
-            requests: self.writing_requests.load(Ordering::Acquire),
-        }
+        PageCache { kept }
     }
 }
 
@@ -144,13 +125,13 @@ pub async fn serve(
     if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         let res = next.call(req).await;
         // Noted once answered, when whatever it wrote can be read.
-        pages.writing_requests.fetch_add(1, Ordering::AcqRel);
+        state.site.db().note_written();
         return Ok(res?.map_into_boxed_body());
     }
     let (Some(kept), Some(key)) = (&pages.kept, key(&req)) else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    let before = pages.standing(&state);
+    let before = state.site.db().changes();
     if let Some(found) = kept.get(&key).filter(|k| k.standing == before) {
         if already_has(req.headers(), &found.etag) {
             return Ok(req.into_response(not_modified(&found.etag)));
@@ -180,7 +161,7 @@ pub async fn serve(
     res.headers_mut().insert(header::ETAG, etag.clone());
     res.headers_mut().insert(header::CACHE_CONTROL, REVALIDATE);
     // Kept only when nothing was written while it was made: it may hold what was there before.
-    if body.len() <= LARGEST && pages.standing(&state) == before {
+    if body.len() <= LARGEST && state.site.db().changes() == before {
         let headers = res
             .headers()
             .iter()

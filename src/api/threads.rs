@@ -43,9 +43,10 @@ pub async fn show(
     let urls = state.site.urls();
     let moderator = page.viewer_moderates;
     let answer = HttpResponse::Ok().json(ThreadPageJson {
-        thread: ThreadJson::new(&page.thread, &page.forum, &page.opening.author, urls),
-        opening_post: PostJson::from_view(&page.opening, urls, moderator),
+        thread: ThreadJson::new(&page.thread, &page.forum, &page.posts.opening.author, urls),
+        opening_post: PostJson::from_view(&page.posts.opening, urls, moderator),
         posts: page
+            .posts
             .replies
             .iter()
             .map(|r| PostJson::from_view(r, urls, moderator))

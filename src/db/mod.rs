@@ -233,6 +233,13 @@ pub struct Db {
     turns: Arc<WriteTurns>,
 }
 
+/// Where a process stands in its writes ([`Db::changes`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Changes {
+    commits: u64,
+    noted: u64,
+}
+
 /// What a database URL points at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
@@ -326,11 +333,23 @@ impl Db {
         self.stats.count.load(Ordering::Relaxed)
     }
 
-    /// How many transactions this process has committed on this pool so far (each outermost
-    /// `COMMIT`, counted once it has finished): what a copy of something read before checks to
-    /// know whether it may have gone stale.
-    pub fn commits(&self) -> u64 {
-        self.stats.commits.load(Ordering::Acquire)
+    /// Where this process stands in its writes: the transactions it has committed on this pool
+    /// (each outermost `COMMIT`, counted once it has finished, when what it wrote can be read)
+    /// and the writes noted with [`Db::note_written`]. What a copy of something read before
+    /// checks to know whether it may have gone stale: a copy read at one standing is good only
+    /// at the same (in this process; another process's writes are not seen).
+    pub fn changes(&self) -> Changes {
+        Changes {
+            commits: self.stats.commits.load(Ordering::Acquire),
+            noted: self.stats.noted.load(Ordering::Acquire),
+        }
+    }
+
+    /// Notes that something may have been written outside a transaction (a statement on its
+    /// own commits by itself, unseen by [`Db::changes`]'s count of commits): each request that
+    /// may write, once it has been answered.
+    pub fn note_written(&self) {
+        self.stats.noted.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Starts keeping the SQL of every statement (diesel's debug form: the text, then

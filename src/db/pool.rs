@@ -48,6 +48,8 @@ pub(super) struct QueryStats {
     pub(super) count: AtomicU64,
     /// Transactions committed (the outermost `COMMIT` of each; savepoints are not counted).
     pub(super) commits: AtomicU64,
+    /// Writes noted by hand ([`super::Db::note_written`]).
+    pub(super) noted: AtomicU64,
     pub(super) recording: AtomicBool,
     pub(super) recorded: Mutex<Vec<String>>,
     /// The SQL of every statement a connection has kept prepared (diesel prepares each once per

@@ -25,12 +25,11 @@ pub struct ReaderState {
 }
 
 /// The reader `user_id`'s state at `now` on the thread of the row it is selected with (its
-/// forum, thread and opening post are `threads.forum_id`, `threads.id` and `posts.id`), as
-/// subqueries of that row's statement: each by its table's index (`forum_moderators_pair`,
-/// `bans_person`, `thread_reads`'s primary key, `helpful_marks_pair`). Read it with
-/// [`ReaderState::from`].
+/// forum and thread are `threads.forum_id` and `threads.id`), as subqueries of that row's
+/// statement: each by its table's index (`forum_moderators_pair`, `bans_person`,
+/// `thread_reads`'s primary key). Read it with [`ReaderState::new`].
 #[diesel::dsl::auto_type(no_type_alias)]
-pub(super) fn reader_state_here(user_id: i64, now: NaiveDateTime) -> _ {
+pub(super) fn thread_state_here(user_id: i64, now: NaiveDateTime) -> _ {
     (
         diesel::dsl::exists(
             forum_moderators::table
@@ -57,19 +56,29 @@ pub(super) fn reader_state_here(user_id: i64, now: NaiveDateTime) -> _ {
             .filter(thread_reads::thread_id.eq(threads::id))
             .select(thread_reads::watching)
             .single_value(),
-        diesel::dsl::exists(
-            helpful_marks::table
-                .filter(helpful_marks::post_id.eq(posts::id))
-                .filter(helpful_marks::user_id.eq(user_id)),
-        ),
     )
 }
 
-/// The columns [`reader_state_here`] reads.
-pub(super) type ReaderStateRow = (bool, bool, Option<i64>, Option<bool>, bool);
+/// Whether the reader `user_id` marked helpful the post of the row it is selected with
+/// (`posts.id`), as a subquery of that row's statement (by `helpful_marks_pair`).
+#[diesel::dsl::auto_type(no_type_alias)]
+pub(super) fn post_marked_here(user_id: i64) -> _ {
+    diesel::dsl::exists(
+        helpful_marks::table
+            .filter(helpful_marks::post_id.eq(posts::id))
+            .filter(helpful_marks::user_id.eq(user_id)),
+    )
+}
 
-impl From<ReaderStateRow> for ReaderState {
-    fn from((moderator, banned, posts_read, watching, opening_marked): ReaderStateRow) -> Self {
+/// The columns [`thread_state_here`] reads.
+pub(super) type ThreadStateRow = (bool, bool, Option<i64>, Option<bool>);
+
+impl ReaderState {
+    /// The state [`thread_state_here`] read, with whether the reader marked the opening post.
+    pub(super) fn new(
+        (moderator, banned, posts_read, watching): ThreadStateRow,
+        opening_marked: bool,
+    ) -> Self {
         ReaderState {
             moderator,
             banned,

@@ -7,8 +7,8 @@ use diesel::prelude::*;
 
 use super::forums::Forum;
 use super::posts::{opening_joined, Post};
-use super::reads::{reader_state_here, ReaderState, ReaderStateRow};
-use super::schema::{helpful_marks, posts, users};
+use super::reads::{post_marked_here, thread_state_here, ReaderState, ThreadStateRow};
+use super::schema::{forums, helpful_marks, posts, threads, users};
 use super::threads::Thread;
 use super::users::Author;
 use super::{dispatch, Conn};
@@ -47,12 +47,51 @@ pub fn opening_for_reader(
             Author::as_select(),
             Thread::as_select(),
             Forum::as_select(),
-            reader_state_here(user_id, now),
+            thread_state_here(user_id, now),
+            post_marked_here(user_id),
         ))
-        .first::<(Post, Author, Thread, Forum, ReaderStateRow)>(c)
+        .first::<(Post, Author, Thread, Forum, ThreadStateRow, bool)>(c)
         .optional())?;
-    Ok(found
-        .map(|(post, author, thread, forum, state)| (post, author, thread, forum, state.into())))
+    Ok(found.map(|(post, author, thread, forum, state, marked)| {
+        (post, author, thread, forum, ReaderState::new(state, marked))
+    }))
+}
+
+/// A thread and its forum: what a page whose posts were kept reads again, to know they are
+/// still the thread's.
+pub fn thread_with_forum(
+    conn: &mut Conn<'_>,
+    thread_id: i64,
+) -> QueryResult<Option<(Thread, Forum)>> {
+    dispatch!(conn, |c| threads::table
+        .inner_join(forums::table)
+        .filter(threads::id.eq(thread_id))
+        .select((Thread::as_select(), Forum::as_select()))
+        .first(c)
+        .optional())
+}
+
+/// [`thread_with_forum`] for the logged-in reader `user_id` at `now`, with their state on the
+/// thread in the same statement: all of [`ReaderState`] but whether they marked the opening
+/// post (`opening_marked` is false), which the caller reads with the marks on the page's other
+/// posts.
+pub fn thread_for_reader(
+    conn: &mut Conn<'_>,
+    thread_id: i64,
+    user_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<Option<(Thread, Forum, ReaderState)>> {
+    let found = dispatch!(conn, |c| threads::table
+        .inner_join(forums::table)
+        .filter(threads::id.eq(thread_id))
+        .select((
+            Thread::as_select(),
+            Forum::as_select(),
+            thread_state_here(user_id, now),
+        ))
+        .first::<(Thread, Forum, ThreadStateRow)>(c)
+        .optional())?;
+    Ok(found.map(|(thread, forum, state)| (thread, forum, ReaderState::new(state, false))))
 }
 
 /// The replies of `thread_id` after the first `after`, up to and including the `last`-th.

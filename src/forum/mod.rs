@@ -43,6 +43,7 @@ pub mod registration;
 pub mod remote;
 pub mod search;
 pub mod thread_follows;
+pub mod thread_pages;
 pub mod threads;
 pub mod tokens;
 pub mod types;
@@ -61,6 +62,8 @@ pub use crate::db::posts::Post;
 pub use crate::db::revisions::Revision;
 pub use crate::db::threads::Thread;
 pub use crate::db::users::{Author, User};
+/// Where this process stands in its writes (what a copy of something read checks).
+pub use crate::db::Changes;
 pub use urls::Urls;
 
 /// The current time, as every row stores it.
@@ -105,6 +108,8 @@ pub struct Inner {
     local_replies: group_commit::GroupCommit<(Post, incoming::Counted)>,
     /// Deliveries done, forgotten in batches ([`Site::delivery_done`]).
     deliveries_done: group_commit::GroupCommit<i64>,
+    /// The posts of thread pages read lately ([`thread_pages`]).
+    kept_pages: thread_pages::KeptPages,
     /// The servers not federated with ([`instance_blocks`]).
     blocked: instance_blocks::BlockList,
     /// Finds people elsewhere whom a post mentions before this server has seen them. Weak: the
@@ -177,6 +182,10 @@ impl Site {
         };
         // The configuration file's blocks; the administrators' are read when the site opens.
         let blocked = settings.federation.blocked_instances.clone();
+        let kept_pages = thread_pages::KeptPages::new(
+            settings.server.page_cache_seconds,
+            settings.server.page_cache_megabytes,
+        );
         Site {
             inner: Arc::new(Inner {
                 db,
@@ -199,6 +208,7 @@ impl Site {
                     batches_at_once,
                     delivery::forget_deliveries,
                 ),
+                kept_pages,
                 blocked: instance_blocks::BlockList::new(blocked),
                 resolver: std::sync::OnceLock::new(),
                 link_key: std::sync::OnceLock::new(),

@@ -1,63 +1,20 @@
 //! Threads and posts: starting a thread, replying, quoting, editing with kept revisions,
 //! deleting to a placeholder, and the pages and feeds that show them.
 
-use std::collections::HashMap;
-
-use super::accounts::{live_session, LiveSession, SessionKind};
 pub use super::editing::{PostEdit, PostHistory};
 use super::forums::require_open;
 use super::incoming::{count_new_post, Counted};
 use super::markdown;
-use super::moderation::{banned_from, require_not_banned, require_unlocked};
+use super::moderation::{require_not_banned, require_unlocked};
 use super::notifications;
 use super::outbox::{post_event, PostAction};
+pub use super::thread_pages::{PagePosts, PostView, ThreadPage};
 use super::types::{PostBody, ThreadTitle};
 use super::visibility::require_can_read;
-use super::Author;
 use super::{Forum, Inner, Paging, Post, Site, Thread, User};
-use crate::db::thread_pages::{self, ParentRef};
+use crate::db::thread_pages;
 use crate::db::{self, forums, posts, reads, threads, Conn};
 use crate::error::{ForumError, Validator};
-
-/// A post shown on a page: the post, its author and, for a reply that answers an earlier post,
-/// that post and its author.
-#[derive(Debug, Clone)]
-pub struct PostView {
-    /// The post.
-    pub post: Post,
-    /// Its author.
-    pub author: Author,
-    /// The post it answers: where it is and who wrote it.
-    pub in_reply_to: Option<ParentRef>,
-}
-
-/// One page of a thread.
-#[derive(Debug, Clone)]
-pub struct ThreadPage {
-    /// The thread.
-    pub thread: Thread,
-    /// Its forum.
-    pub forum: Forum,
-    /// The opening post (shown on every page).
-    pub opening: PostView,
-    /// The replies on this page, oldest first.
-    pub replies: Vec<PostView>,
-    /// Where this page stands.
-    pub paging: Paging,
-    /// The posts on this page the viewer marked helpful.
-    pub marked_helpful: Vec<i64>,
-    /// Who locked the thread, when it is locked (and their account still exists).
-    pub locked_by: Option<User>,
-    /// Whether the viewer moderates the thread's forum.
-    pub viewer_moderates: bool,
-    /// Why the logged-in viewer may not post here now, when a ban keeps them out.
-    pub viewer_banned: Option<String>,
-    /// How many of the thread's posts the logged-in viewer had seen before this page (none:
-    /// they had never opened it). This page's are counted as seen from now on.
-    pub viewer_had_read: Option<i64>,
-    /// Whether the logged-in viewer watches the thread.
-    pub viewer_watches: bool,
-}
 
 /// A post with everything around it.
 #[derive(Debug, Clone)]
@@ -83,7 +40,7 @@ pub struct PostLocation {
     pub post_id: i64,
 }
 
-fn thread_not_found() -> ForumError {
+pub(super) fn thread_not_found() -> ForumError {
     ForumError::NotFound { what: "thread" }
 }
 
@@ -225,66 +182,6 @@ impl Site {
             .await?;
         self.outbox_written();
         Ok(started)
-    }
-
-    /// One page of a thread, as someone not logged in sees it: a fixed number of queries
-    /// however long the thread is.
-    pub async fn thread_page(&self, id: i64, page: Option<u32>) -> Result<ThreadPage, ForumError> {
-        self.thread_page_for(id, page, None).await
-    }
-
-    /// [`Site::thread_page`] for a logged-in viewer: also which posts they marked helpful
-    /// (with the replies), and with the opening post, in its statement, whether they moderate
-    /// the forum, whether a ban keeps them from posting, how far they had read and whether they
-    /// marked the opening post helpful (no more queries than for someone not logged in; one to
-    /// read a ban in force; one more in a members-only forum; writes when the page takes them
-    /// further). 404 to anyone who may not read the thread.
-    pub async fn thread_page_for(
-        &self,
-        id: i64,
-        page: Option<u32>,
-        viewer: Option<User>,
-    ) -> Result<ThreadPage, ForumError> {
-        let per_page = self.settings().pages.posts_per_page;
-        let page = self
-            .blocking(move |_inner, conn| thread_page_in(conn, id, page, per_page, viewer))
-            .await?;
-        self.after_thread_page(&page);
-        Ok(page)
-    }
-
-    /// [`Site::thread_page_for`] the holder of the session `token` (of `kind`) if one was
-    /// given, found in the same round trip as the page: one connection and one hand-off for
-    /// both. Without a token, or with one that is no live session, the page is the one anyone
-    /// not logged in is given, and the session `None`.
-    pub async fn thread_page_with_session(
-        &self,
-        id: i64,
-        page: Option<u32>,
-        token: Option<String>,
-        kind: SessionKind,
-    ) -> Result<(Option<LiveSession>, ThreadPage), ForumError> {
-        let per_page = self.settings().pages.posts_per_page;
-        let (session, page) = self
-            .blocking(move |_inner, conn| {
-                let session = match token {
-                    Some(token) => live_session(conn, &token, kind)?,
-                    None => None,
-                };
-                let viewer = session.as_ref().map(|s| s.user.clone());
-                Ok((session, thread_page_in(conn, id, page, per_page, viewer)?))
-            })
-            .await?;
-        self.after_thread_page(&page);
-        Ok((session, page))
-    }
-
-    /// A thread from elsewhere is read in whole from its context collection now and then, in
-    /// the background, for the replies that never reached this server.
-    fn after_thread_page(&self, page: &ThreadPage) {
-        if !page.thread.local {
-            self.fill_in_thread(page.thread.id, false);
-        }
     }
 
     /// Replies to a thread, optionally answering one earlier post of it: checked first, then
@@ -440,107 +337,4 @@ impl Site {
         })
         .await
     }
-}
-
-/// What [`Site::thread_page_for`] reads and writes, on `conn`.
-fn thread_page_in(
-    conn: &mut Conn<'_>,
-    id: i64,
-    page: Option<u32>,
-    per_page: u32,
-    viewer: Option<User>,
-) -> Result<ThreadPage, ForumError> {
-    // A logged-in reader's state (whether they moderate, are banned, how far they
-    // had read, whether they marked the opening post helpful) comes with the
-    // opening post, in its statement.
-    let (opening, opening_author, thread, forum, state) = match &viewer {
-        Some(user) => thread_pages::opening_for_reader(conn, id, user.id, db::now())?
-            .map(|(p, a, t, f, s)| (p, a, t, f, Some((user, s)))),
-        None => thread_pages::opening_for_page(conn, id)?.map(|(p, a, t, f)| (p, a, t, f, None)),
-    }
-    .ok_or_else(thread_not_found)?;
-    require_can_read(conn, &forum, viewer.as_ref(), "thread")?;
-    let paging = Paging::new(page, per_page, thread.reply_count);
-    // A logged-in reader's replies come with whether they marked each helpful.
-    let rows = match &viewer {
-        Some(user) => {
-            let window = (paging.limit(), paging.offset());
-            thread_pages::replies_page_for(conn, thread.id, window, user.id)?
-        }
-        None => thread_pages::replies_page(conn, thread.id, paging.limit(), paging.offset())?
-            .into_iter()
-            .map(|(post, author)| (post, author, false))
-            .collect(),
-    };
-    let parent_ids: Vec<i64> = rows
-        .iter()
-        .filter_map(|(p, _, _)| p.in_reply_to_id)
-        .filter(|pid| *pid != opening.id)
-        .collect();
-    let mut parents: HashMap<i64, ParentRef> = thread_pages::parent_refs(conn, &parent_ids)?
-        .into_iter()
-        .map(|p| (p.id, p))
-        .collect();
-    parents.insert(opening.id, ParentRef::of(&opening, &opening_author));
-    let mut marked_helpful: Vec<i64> = rows
-        .iter()
-        .filter(|(_, _, marked)| *marked)
-        .map(|(p, _, _)| p.id)
-        .collect();
-    if state.is_some_and(|(_, s)| s.opening_marked) {
-        marked_helpful.push(opening.id);
-    }
-    let admin = viewer.as_ref().is_some_and(|u| u.local && u.is_admin);
-    let viewer_moderates = admin || state.is_some_and(|(_, s)| s.moderator);
-    let viewer_banned = match state {
-        // The message needs the ban itself: read only when there is one.
-        Some((user, s)) if s.banned && !admin => banned_from(conn, user, &forum)?,
-        _ => None,
-    };
-    // How far the reader has read: written only when this page takes them further.
-    let (viewer_had_read, viewer_watches) = match state {
-        Some((user, s)) => {
-            let seen = 1 + paging.offset() + rows.len() as i64;
-            if seen > s.posts_read.unwrap_or(0) {
-                reads::record(conn, user.id, thread.id, seen, db::now())?;
-                // What they now see, they need no longer be told about.
-                let mut shown: Vec<i64> = rows.iter().map(|(p, _, _)| p.id).collect();
-                shown.push(opening.id);
-                notifications::seen(conn, user.id, &shown)?;
-            }
-            (s.posts_read, s.watching)
-        }
-        None => (None, false),
-    };
-    let locked_by = match thread.locked_by_id {
-        Some(by) => crate::db::users::by_id(conn, by)?,
-        None => None,
-    };
-    let replies = rows
-        .into_iter()
-        .map(|(post, author, _)| PostView {
-            in_reply_to: post
-                .in_reply_to_id
-                .and_then(|pid| parents.get(&pid).cloned()),
-            post,
-            author,
-        })
-        .collect();
-    Ok(ThreadPage {
-        opening: PostView {
-            post: opening,
-            author: opening_author,
-            in_reply_to: None,
-        },
-        thread,
-        forum,
-        replies,
-        paging,
-        marked_helpful,
-        locked_by,
-        viewer_moderates,
-        viewer_banned,
-        viewer_had_read,
-        viewer_watches,
-    })
 }

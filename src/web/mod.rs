@@ -9,6 +9,7 @@ pub mod feeds;
 pub mod pages;
 pub mod session;
 pub mod views;
+pub mod when;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};

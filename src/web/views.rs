@@ -1,89 +1,12 @@
 //! What templates show: rows turned into display values (links, dates, permissions) once, so
 //! templates hold no logic beyond loops and conditions.
 
-use chrono::{Datelike, NaiveDateTime, Timelike, Utc};
+use chrono::NaiveDateTime;
 
+pub use super::when::{ago, When};
 use crate::error::FieldError;
 use crate::forum::threads::PostView;
 use crate::forum::{Author, Forum, Paging, Thread, User};
-
-/// A date and time for `<time datetime=...>`.
-#[derive(Debug, Clone)]
-pub struct When {
-    /// RFC 3339 in UTC, for the `datetime` attribute.
-    pub iso: String,
-    /// "22 November 2026".
-    pub date: String,
-    /// "22 November 2026 at 10:03 UTC".
-    pub full: String,
-    /// "3 hours ago".
-    pub ago: String,
-}
-
-impl When {
-    /// Formats a UTC timestamp.
-    pub fn new(t: NaiveDateTime) -> When {
-        let date = day(t);
-        When {
-            iso: iso(t),
-            full: format!("{date} at {:02}:{:02} UTC", t.hour(), t.minute()),
-            ago: relative(t, Utc::now().naive_utc(), &date),
-            date,
-        }
-    }
-}
-
-/// English month names, January first.
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
-/// "22 November 2026": what chrono's `%-d %B %Y` writes, written directly (chrono itself for
-/// a year before 0 or after 9999, which it writes with a sign). A page lists one
-/// or two dates per post or thread, and chrono parses its format string anew for each: on the
-/// forum page that was about a sixth of the HTTP workers' time.
-fn day(t: NaiveDateTime) -> String {
-    if !(0..=9999).contains(&t.year()) {
-        return t.format("%-d %B %Y").to_string();
-    }
-    format!(
-        "{} {} {:04}",
-        t.day(),
-        MONTHS[t.month0() as usize],
-        t.year()
-    )
-}
-
-/// RFC 3339 in UTC to the second ("2026-11-22T10:03:00Z"), as chrono's
-/// `to_rfc3339_opts(Secs, true)` writes it; chrono itself for a year it writes otherwise
-/// (before 0 or after 9999).
-fn iso(t: NaiveDateTime) -> String {
-    if !(0..=9999).contains(&t.year()) {
-        return t
-            .and_utc()
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    }
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}
 
 /// The end a date field gives (`<input type="date">`, `YYYY-MM-DD`): the moment that day begins,
 /// UTC; `None` when left empty. Anything else is a mistake on the `expires_at` field, saying
@@ -99,30 +22,6 @@ pub fn end_day(input: &str, what: &str) -> Result<Option<NaiveDateTime>, FormErr
                     message: format!("Give the day {what} ends as a date, such as 2027-01-31."),
                 }])
             }),
-    }
-}
-
-/// "just now", "5 minutes ago", "3 hours ago", "2 days ago", or the date for older times.
-pub fn ago(t: NaiveDateTime, now: NaiveDateTime) -> String {
-    relative(t, now, &day(t))
-}
-
-/// [`ago`], with the date already written.
-fn relative(t: NaiveDateTime, now: NaiveDateTime, date: &str) -> String {
-    let secs = (now - t).num_seconds().max(0);
-    let plural = |n: i64, unit: &str| {
-        if n == 1 {
-            format!("1 {unit} ago")
-        } else {
-            format!("{n} {unit}s ago")
-        }
-    };
-    match secs {
-        0..=59 => "just now".into(),
-        60..=3599 => plural(secs / 60, "minute"),
-        3600..=86_399 => plural(secs / 3600, "hour"),
-        86_400..=2_591_999 => plural(secs / 86_400, "day"),
-        _ => date.to_owned(),
     }
 }
 
@@ -489,48 +388,6 @@ impl FormErrors {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeDelta;
-
-    #[test]
-    fn dates_are_written_as_chrono_formats_them() {
-        let samples = [
-            (2026, 11, 22, 10, 3, 0),
-            (2026, 1, 1, 0, 0, 0),
-            (2024, 2, 29, 23, 59, 59),
-            (1999, 12, 31, 9, 5, 7),
-            (1, 3, 4, 5, 6, 7),
-            (9999, 12, 31, 23, 59, 59),
-            (10000, 1, 1, 0, 0, 0),
-            (-44, 3, 15, 12, 0, 0),
-        ];
-        for (y, mo, d, h, mi, sec) in samples {
-            let t = chrono::NaiveDate::from_ymd_opt(y, mo, d)
-                .and_then(|day| day.and_hms_opt(h, mi, sec))
-                .unwrap();
-            let when = When::new(t);
-            let utc = t.and_utc();
-            assert_eq!(
-                when.iso,
-                utc.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-            );
-            assert_eq!(when.date, t.format("%-d %B %Y").to_string());
-            assert_eq!(when.full, t.format("%-d %B %Y at %H:%M UTC").to_string());
-            if Utc::now().naive_utc() - t > TimeDelta::days(30) {
-                assert_eq!(when.ago, when.date, "long ago: the date");
-            }
-        }
-    }
-
-    #[test]
-    fn relative_times_read_naturally() {
-        let now = Utc::now().naive_utc();
-        assert_eq!(ago(now, now), "just now");
-        assert_eq!(ago(now - TimeDelta::minutes(1), now), "1 minute ago");
-        assert_eq!(ago(now - TimeDelta::hours(3), now), "3 hours ago");
-        assert_eq!(ago(now - TimeDelta::days(2), now), "2 days ago");
-        let old = now - TimeDelta::days(90);
-        assert_eq!(ago(old, now), old.format("%-d %B %Y").to_string());
-    }
 
     #[test]
     fn pagers_show_ends_and_neighbours_with_gaps() {

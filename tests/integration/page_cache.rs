@@ -1,13 +1,14 @@
 //! The page cache: a page as a visitor who is not logged in sees it is given again to the next
 //! (with an `Age` header, as from any cache) until something is written, and never to anyone
 //! logged in; another process's writes are seen within `server.page_cache_seconds`. A browser
-//! that already has the page is answered `304 Not Modified`.
+//! that already has the page is answered `304 Not Modified`. Logged-in readers each get their
+//! own page, made on posts read once and kept the same way (`forum::thread_pages`).
 
 use reqwest::Method;
 use staffroom::db::Backend;
 
 use crate::both_backends;
-use crate::support::{wait_until, TestApp};
+use crate::support::{csrf_in, wait_until, TestApp};
 use crate::threads::setup;
 
 both_backends!(
@@ -16,6 +17,8 @@ both_backends!(
     another_process_is_seen_within_the_cache_seconds,
     a_page_cache_of_zero_seconds_keeps_nothing,
     a_browser_that_has_the_page_is_answered_not_modified,
+    logged_in_readers_share_the_posts_read_once,
+    a_reply_written_elsewhere_reaches_a_logged_in_reader_at_once,
 );
 
 /// What an anonymous visitor is given at `path`: the body, and the `Age` header when the
@@ -222,6 +225,142 @@ async fn a_page_cache_of_zero_seconds_keeps_nothing(backend: Backend) {
             );
         }
     }
+    // Nor are the posts of a page kept for the logged-in: each page reads them.
+    app.create_user("alice", false).await;
+    let alice = app.logged_in("alice").await;
+    for _ in 0..2 {
+        let statements = recorded(&app, &alice, &format!("/t/{thread}")).await.0;
+        assert!(reads_posts(&statements), "{statements:#?}");
+    }
+}
+
+/// The statements `app` ran for `reader`'s page at `path`, and the page.
+async fn recorded(app: &TestApp, reader: &reqwest::Client, path: &str) -> (Vec<String>, String) {
+    app.site.db().start_recording();
+    let (status, body) = app.get(reader, path).await;
+    let statements = app.site.db().stop_recording();
+    assert_eq!(status, 200, "{path}");
+    (statements, body)
+}
+
+/// Whether `statements` read the words of posts (the opening post, a page of replies).
+fn reads_posts(statements: &[String]) -> bool {
+    statements.iter().any(|s| s.contains("body_html"))
+}
+
+/// How many "Helpful" buttons on `page` are pressed (the reader's own marks).
+fn pressed(page: &str) -> usize {
+    page.matches(r#"aria-pressed="true""#).count()
+}
+
+/// Each logged-in reader is given a page of their own (their forms, their marks), but the posts
+/// on it are read from the database once and given to the next reader while nothing is written.
+async fn logged_in_readers_share_the_posts_read_once(backend: Backend) {
+    let (app, token) = setup(backend).await;
+    let thread = app.thread(&token, "maths", "Shared posts", "Opening").await;
+    let first = app.reply(&token, thread, "First answer", None).await;
+    app.reply(&token, thread, "Second answer", Some(first))
+        .await;
+    let page = format!("/t/{thread}");
+    let alice = app.logged_in("alice").await;
+    let bob = app.logged_in("bob").await;
+    let res = app
+        .submit(
+            &alice,
+            &page,
+            &format!("/p/{first}/helpful"),
+            &[("mark", "1")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    // The first page after a write reads the posts; the next reader's does not.
+    let (statements, _) = recorded(&app, &bob, &page).await;
+    assert!(reads_posts(&statements), "{statements:#?}");
+    let (statements, for_alice) = recorded(&app, &alice, &page).await;
+    assert!(!reads_posts(&statements), "{statements:#?}");
+    let (statements, for_bob) = recorded(&app, &bob, &page).await;
+    assert!(!reads_posts(&statements), "{statements:#?}");
+    // Each page is its reader's own: the same posts, their own mark, their own form token.
+    for body in [&for_alice, &for_bob] {
+        assert!(body.contains("First answer") && body.contains("Second answer"));
+        assert!(body.contains("Your reply"), "{body}");
+    }
+    assert_eq!(pressed(&for_alice), 1, "{for_alice}");
+    assert_eq!(pressed(&for_bob), 0, "{for_bob}");
+    assert!(for_alice.contains("1 found this helpful"));
+    assert_ne!(csrf_in(&for_alice), csrf_in(&for_bob));
+    // The JSON thread too, for a token's holder.
+    let api = |token: String| {
+        let (app, path) = (&app, format!("/api/v1/threads/{thread}"));
+        async move {
+            app.site.db().start_recording();
+            let (status, json) = app.api(Method::GET, &path, Some(&token), None).await;
+            assert_eq!(status, 200);
+            (app.site.db().stop_recording(), json)
+        }
+    };
+    let (statements, json) = api(token.clone()).await;
+    assert!(!reads_posts(&statements), "{statements:#?}");
+    assert!(
+        json["posts"][0].to_string().contains("First answer"),
+        "{json}"
+    );
+
+    // An edit, a mark or anything else written here is on the next page at once, read anew.
+    let (status, _) = app
+        .edit_post(Some(&token), first, "First answer, corrected")
+        .await;
+    assert_eq!(status, 200);
+    let (statements, body) = recorded(&app, &bob, &page).await;
+    assert!(reads_posts(&statements));
+    assert!(body.contains("First answer, corrected"), "{body}");
+    let res = app
+        .submit(
+            &bob,
+            &page,
+            &format!("/p/{first}/helpful"),
+            &[("mark", "1")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let (_, body) = recorded(&app, &alice, &page).await;
+    assert!(body.contains("2 found this helpful"), "{body}");
+    assert_eq!(pressed(&body), 1);
+    // So is what the service writes when no request asks (a committed transaction).
+    let keeper = app.create_user("keeper", true).await;
+    recorded(&app, &alice, &page).await;
+    app.site
+        .reply(keeper, thread, "Written by the service".into(), None)
+        .await
+        .expect("replied");
+    let (_, body) = recorded(&app, &alice, &page).await;
+    assert!(body.contains("Written by the service"), "{body}");
+}
+
+/// Posts kept by one process are read again as soon as the thread's row says a reply was
+/// written, by any process: a logged-in reader sees it at once, where an anonymous visitor of
+/// the same process is given the page kept before (within `server.page_cache_seconds`).
+async fn a_reply_written_elsewhere_reaches_a_logged_in_reader_at_once(backend: Backend) {
+    let (app, token) = setup(backend).await;
+    let thread = app
+        .thread(&token, "maths", "Two processes", "Opening")
+        .await;
+    let page = format!("/t/{thread}");
+    let other = app.beside(|s| s.server.page_cache_seconds = 3600).await;
+    let alice = other.logged_in("alice").await;
+    recorded(&other, &alice, &page).await;
+    let (statements, _) = recorded(&other, &alice, &page).await;
+    assert!(!reads_posts(&statements), "kept: {statements:#?}");
+    visit(&other, &page).await;
+    assert!(visit(&other, &page).await.1.is_some());
+
+    app.reply(&token, thread, "Written on the first", None)
+        .await;
+    let (stale, age) = visit(&other, &page).await;
+    assert!(age.is_some() && !stale.contains("Written on the first"));
+    let (statements, body) = recorded(&other, &alice, &page).await;
+    assert!(reads_posts(&statements));
+    assert!(body.contains("Written on the first"), "{body}");
 }
 
 async fn a_browser_that_has_the_page_is_answered_not_modified(backend: Backend) {
