@@ -1,24 +1,26 @@
 //! Keeping up: watching threads and forums, and notifications of replies, quotes, mentions and
-//! watched posts, through the API and on the pages, from this instance and from others.
+//! watched posts, through the API (the pages: `notification_pages`; from other instances:
+//! `notifications_federated`).
 
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 use staffroom::db::Backend;
 
 use crate::both_backends;
-use crate::support::{drain_all, location, main_of, network, TestApp};
+use crate::support::TestApp;
 
 both_backends!(
     replies_quotes_and_mentions_notify_once,
     watching_threads_and_forums,
     notifications_follow_what_readers_may_see,
-    notification_pages_list_open_and_clear,
-    mentions_travel_between_instances,
-    watching_a_forum_elsewhere,
 );
 
 /// The caller's notifications as `(kind, post id)`, newest first, and the unread count.
-async fn notices(app: &TestApp, token: &str, unread_only: bool) -> (Vec<(String, i64)>, i64) {
+pub(crate) async fn notices(
+    app: &TestApp,
+    token: &str,
+    unread_only: bool,
+) -> (Vec<(String, i64)>, i64) {
     let path = if unread_only {
         "/api/v1/notifications?unread=true"
     } else {
@@ -47,7 +49,7 @@ async fn opening_of(app: &TestApp, thread: i64) -> i64 {
 }
 
 /// An instance with administrator head, people alice, bob and carol, and forum maths.
-async fn staffroom(backend: Backend) -> (TestApp, [String; 4]) {
+pub(crate) async fn staffroom(backend: Backend) -> (TestApp, [String; 4]) {
     let app = TestApp::spawn(backend).await;
     for (name, admin) in [
         ("head", true),
@@ -460,298 +462,4 @@ async fn notifications_follow_what_readers_may_see(backend: Backend) {
         .await;
     assert!(status == 200 || status == 204);
     assert_eq!(notices(&app, &alice, false).await, (vec![], 0));
-}
-
-async fn notification_pages_list_open_and_clear(backend: Backend) {
-    let (app, [_, alice, bob, _]) = staffroom(backend).await;
-    let thread = app
-        .thread(&alice, "maths", "Counting <b>in</b> 5s", "Clocks?")
-        .await;
-    let reply = app
-        .reply(
-            &bob,
-            thread,
-            "Clocks, and <script>tally</script> marks.",
-            None,
-        )
-        .await;
-    let browser = app.logged_in("alice").await;
-    // The header counts what is unread.
-    let (_, home) = app.get(&browser, "/").await;
-    assert!(
-        home.contains("Notifications <span class=\"unread-count\">1<span class=\"visually-hidden\"> unread</span></span>"),
-        "{home}"
-    );
-    // The list says who did what where, escaped.
-    let (status, page) = app.get(&browser, "/notifications").await;
-    assert_eq!(status, 200);
-    let main = main_of(&page);
-    assert!(main.contains("replied to your post in"), "{main}");
-    assert!(
-        main.contains("Counting &#60;b&#62;in&#60;/b&#62; 5s"),
-        "{main}"
-    );
-    assert!(main.contains("tally"), "{main}");
-    assert!(
-        !main.contains("<script>") && !main.contains("<b>in"),
-        "{main}"
-    );
-    assert!(main.contains("1 unread notification."), "{main}");
-    // Opening it marks it read and goes to the post.
-    let (_, body) = app
-        .api(Method::GET, "/api/v1/notifications", Some(&alice), None)
-        .await;
-    let id = body["items"][0]["id"].as_i64().unwrap();
-    let res = browser
-        .get(app.url(&format!("/notifications/{id}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
-    assert_eq!(location(&res), format!("/p/{reply}"));
-    assert_eq!(notices(&app, &alice, true).await.1, 0);
-    let (_, home) = app.get(&browser, "/").await;
-    assert!(!home.contains("unread-count"));
-    // Someone else's notification: 404.
-    let bob_browser = app.logged_in("bob").await;
-    let (status, _) = app.get(&bob_browser, &format!("/notifications/{id}")).await;
-    assert_eq!(status, 404);
-    // Not logged in: to the login page.
-    let res = TestApp::browser()
-        .get(app.url("/notifications"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
-    assert!(location(&res).starts_with("/login"));
-
-    // Reading the thread's page marks what it shows read.
-    let second = app.reply(&bob, thread, "Or hands.", None).await;
-    assert_eq!(
-        notices(&app, &alice, true).await.0,
-        vec![("reply".into(), second)]
-    );
-    let (status, _) = app.get(&browser, &format!("/t/{thread}")).await;
-    assert_eq!(status, 200);
-    assert_eq!(notices(&app, &alice, true).await.1, 0);
-
-    // "Mark all as read", and stopping watching from the list.
-    app.reply(&bob, thread, "Or feet.", None).await;
-    let res = app
-        .submit(
-            &browser,
-            "/notifications",
-            "/notifications/read",
-            &[("back", "/notifications")],
-        )
-        .await;
-    assert_eq!(res.status(), 303);
-    assert_eq!(notices(&app, &alice, true).await.1, 0);
-    let (_, page) = app.get(&browser, "/notifications").await;
-    assert!(
-        page.contains(&format!("action=\"/t/{thread}/watch\"")),
-        "{page}"
-    );
-
-    // The thread page's button starts and stops watching; so does the forum's.
-    let bob_thread = app.thread(&bob, "maths", "Arrays", "Egg boxes.").await;
-    let (_, page) = app.get(&browser, &format!("/t/{bob_thread}")).await;
-    assert!(page.contains("Watch this thread"), "{page}");
-    let res = app
-        .submit(
-            &browser,
-            &format!("/t/{bob_thread}"),
-            &format!("/t/{bob_thread}/watch"),
-            &[("watch", "true")],
-        )
-        .await;
-    assert_eq!(res.status(), 303);
-    assert_eq!(location(&res), format!("/t/{bob_thread}"));
-    let (_, page) = app.get(&browser, &format!("/t/{bob_thread}")).await;
-    assert!(page.contains("You are watching this thread"), "{page}");
-    let arrays = app.reply(&bob, bob_thread, "Or muffin tins.", None).await;
-    assert_eq!(
-        notices(&app, &alice, true).await.0,
-        vec![("watched".into(), arrays)]
-    );
-    let res = app
-        .submit(&browser, "/f/maths", "/f/maths/watch", &[("watch", "true")])
-        .await;
-    assert_eq!(res.status(), 303);
-    let (_, page) = app.get(&browser, "/f/maths").await;
-    assert!(page.contains("You are watching this forum"), "{page}");
-    // A form without its CSRF token is refused.
-    let res = browser
-        .post(app.url(&format!("/t/{bob_thread}/watch")))
-        .form(&[("watch", "false")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 403);
-
-    // The setting, on its page.
-    let res = app
-        .submit(
-            &browser,
-            "/settings/notifications",
-            "/settings/notifications",
-            &[],
-        )
-        .await;
-    assert_eq!(res.status(), 303);
-    let (_, me) = app
-        .api(Method::GET, "/api/v1/accounts/current", Some(&alice), None)
-        .await;
-    assert_eq!(me["watch_on_post"], false);
-    let (_, page) = app.get(&browser, "/settings/notifications").await;
-    assert!(!page.contains("value=\"on\" checked"), "{page}");
-    let res = app
-        .submit(
-            &browser,
-            "/settings/notifications",
-            "/settings/notifications",
-            &[("watch_on_post", "on")],
-        )
-        .await;
-    assert_eq!(res.status(), 303);
-    let (_, page) = app.get(&browser, "/settings/notifications").await;
-    assert!(page.contains("value=\"on\" checked"), "{page}");
-}
-
-async fn mentions_travel_between_instances(backend: Backend) {
-    let net = network(backend, 3).await;
-    let all: Vec<&TestApp> = net.iter().collect();
-    let (alpha, beta, gamma) = (&net[0], &net[1], &net[2]);
-    alpha.create_user("admin", true).await;
-    let admin = alpha.token("admin").await;
-    alpha.forum_named(&admin, "maths").await;
-    alpha.create_user("alice", false).await;
-    beta.create_user("bea", false).await;
-    gamma.create_user("gus", false).await;
-    let bea = beta.token("bea").await;
-    let (status, body) = beta.follow(&bea, format!("maths@{}", alpha.domain())).await;
-    assert_eq!(status, 202, "{body}");
-    drain_all(&all).await;
-    let alice = alpha.token("alice").await;
-    let gus = gamma.token("gus").await;
-
-    // alice names bea (whose server follows the forum) and gus (whose server does not, and
-    // whom alpha has never seen): both are linked, tagged, and told.
-    let body = format!(
-        "Ideas welcome, @bea@{} and @gus@{}!",
-        beta.domain(),
-        gamma.domain()
-    );
-    let thread = alpha
-        .thread(&alice, "maths", "Estimation jars", &body)
-        .await;
-    drain_all(&all).await;
-    let page: Value = reqwest::Client::new()
-        .get(alpha.url(&format!("/t/{thread}")))
-        .header("Accept", "application/activity+json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let tagged: Vec<&str> = page["tag"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["href"].as_str().unwrap())
-        .collect();
-    let bea_id = format!("{}/u/bea", beta.address);
-    let gus_id = format!("{}/u/gus", gamma.address);
-    assert_eq!(tagged, vec![bea_id.as_str(), gus_id.as_str()], "{page}");
-    for id in [&bea_id, &gus_id] {
-        assert!(
-            page["cc"].as_array().unwrap().contains(&json!(id)),
-            "{page}"
-        );
-    }
-    let content = page["content"].as_str().unwrap();
-    assert!(content.contains(&format!("href=\"{gus_id}\"")), "{content}");
-    let (bea_told, _) = notices(beta, &bea, false).await;
-    assert_eq!(bea_told.len(), 1, "{bea_told:?}");
-    assert_eq!(bea_told[0].0, "mention");
-    let (gus_told, _) = notices(gamma, &gus, false).await;
-    assert_eq!(
-        gus_told.len(),
-        1,
-        "gamma took the thread that names gus: {gus_told:?}"
-    );
-    assert_eq!(gus_told[0].0, "mention");
-
-    // bea answers on beta: alice, on alpha, is told of the reply.
-    let (_, threads) = beta
-        .read(&format!("/api/v1/forums/maths@{}/threads", alpha.domain()))
-        .await;
-    let on_beta = threads["threads"][0]["id"].as_i64().unwrap();
-    beta.reply(&bea, on_beta, "Beans, then buttons.", None)
-        .await;
-    drain_all(&all).await;
-    let (alice_told, unread) = notices(alpha, &alice, false).await;
-    assert_eq!(unread, 1);
-    assert_eq!(alice_told[0].0, "reply");
-    let _ = gus;
-}
-
-async fn watching_a_forum_elsewhere(backend: Backend) {
-    let net = network(backend, 2).await;
-    let all: Vec<&TestApp> = net.iter().collect();
-    let (alpha, beta) = (&net[0], &net[1]);
-    alpha.create_user("admin", true).await;
-    let admin = alpha.token("admin").await;
-    alpha.forum_named(&admin, "maths").await;
-    alpha.create_user("alice", false).await;
-    let alice = alpha.token("alice").await;
-    beta.create_user("bea", false).await;
-    beta.create_user("ben", false).await;
-    let bea = beta.token("bea").await;
-    let ben = beta.token("ben").await;
-    let handle = format!("maths@{}", alpha.domain());
-    let (status, body) = beta.follow(&bea, &handle).await;
-    assert_eq!(status, 202, "{body}");
-    drain_all(&all).await;
-
-    // bea watches the forum on beta; ben reads it but does not.
-    let (status, body) = beta
-        .api(
-            Method::PUT,
-            &format!("/api/v1/forums/{handle}/watch"),
-            Some(&bea),
-            None,
-        )
-        .await;
-    assert!((200..300).contains(&status), "{status} {body}");
-    let thread = alpha
-        .thread(&alice, "maths", "Fractions walls", "Paper or card?")
-        .await;
-    alpha
-        .reply(&alice, thread, "Card lasts longer.", None)
-        .await;
-    drain_all(&all).await;
-    let (told, unread) = notices(beta, &bea, false).await;
-    assert_eq!(unread, 2, "{told:?}");
-    assert!(told.iter().all(|(kind, _)| kind == "watched"), "{told:?}");
-    let (told, _) = notices(beta, &ben, false).await;
-    assert!(told.is_empty(), "{told:?}");
-
-    // Stopping watching it stops the notifications; the forum is still followed.
-    let (status, body) = beta
-        .api(
-            Method::DELETE,
-            &format!("/api/v1/forums/{handle}/watch"),
-            Some(&bea),
-            None,
-        )
-        .await;
-    assert!((200..300).contains(&status), "{status} {body}");
-    alpha.reply(&alice, thread, "Or laminated.", None).await;
-    drain_all(&all).await;
-    let (_, unread) = notices(beta, &bea, false).await;
-    assert_eq!(unread, 2);
-    let (_, threads) = beta.read(&format!("/api/v1/forums/{handle}/threads")).await;
-    assert_eq!(threads["threads"][0]["reply_count"], 2, "{threads}");
 }
