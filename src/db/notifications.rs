@@ -229,6 +229,9 @@ pub fn among(conn: &mut Conn<'_>, which: Listing, ids: &[i64]) -> QueryResult<Ve
 /// to `cap` (counting stops there, so the count costs little however many there are). One
 /// query.
 pub fn count(conn: &mut Conn<'_>, which: Listing, cap: i64) -> QueryResult<i64> {
+    if which.unread_only {
+        return count_unread(conn, which, cap);
+    }
     let ids: Vec<i64> = dispatch!(conn, |c| readable_notifications!(which)
         .select(notifications::id)
         .order(notifications::id.desc())
@@ -257,17 +260,17 @@ fn forum_readable_by(user_id: i64) -> _ {
         ))
 }
 
-/// [`count`] of the unread ones alone (`reads_everything`: see [`Listing`]), for the number
-/// beside "Notifications" on every page a logged-in person opens. Written without boxing, so
-/// that diesel knows its statement by its type and keeps it prepared without writing its SQL
-/// again first (as it must for a boxed query: that was half the count's time). Through
-/// `notifications_unread`.
-pub fn count_unread(
-    conn: &mut Conn<'_>,
-    user_id: i64,
-    reads_everything: bool,
-    cap: i64,
-) -> QueryResult<i64> {
+/// [`count`] of `which`, unread ones alone (whatever `which.unread_only` says), as the number
+/// beside "Notifications" on every page a logged-in person opens counts them. Written without
+/// boxing, so that diesel knows its statement by its type and keeps it prepared without
+/// writing its SQL again first (as it must for a boxed query: that was over half the count's
+/// time). Through `notifications_unread`.
+fn count_unread(conn: &mut Conn<'_>, which: Listing, cap: i64) -> QueryResult<i64> {
+    let Listing {
+        user_id,
+        reads_everything,
+        ..
+    } = which;
     let ids: Vec<i64> = dispatch!(conn, |c| {
         let unread = notifications::table
             .inner_join(posts::table.inner_join(threads::table.inner_join(forums::table)))

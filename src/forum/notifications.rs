@@ -492,12 +492,7 @@ fn listing(user: &User, unread_only: bool) -> Listing {
 
 /// How many of `user`'s notifications are unread, up to [`UNREAD_CAP`].
 pub(super) fn unread_count(conn: &mut Conn<'_>, user: &User) -> Result<i64, ForumError> {
-    Ok(rows::count_unread(
-        conn,
-        user.id,
-        user.is_admin,
-        UNREAD_CAP,
-    )?)
+    Ok(rows::count(conn, listing(user, true), UNREAD_CAP)?)
 }
 
 /// Marks read `user`'s notifications about posts they have now seen on a page.

@@ -326,15 +326,34 @@ async fn logged_in_readers_share_the_posts_read_once(backend: Backend) {
     let (_, body) = recorded(&app, &alice, &page).await;
     assert!(body.contains("2 found this helpful"), "{body}");
     assert_eq!(pressed(&body), 1);
-    // So is what the service writes when no request asks (a committed transaction).
+    // So is what the service writes when no request asks (a committed transaction): a reply,
+    // which the thread's row shows too, and an edit, which it does not.
     let keeper = app.create_user("keeper", true).await;
     recorded(&app, &alice, &page).await;
-    app.site
-        .reply(keeper, thread, "Written by the service".into(), None)
+    let written = app
+        .site
+        .reply(
+            keeper.clone(),
+            thread,
+            "Written by the service".into(),
+            None,
+        )
         .await
         .expect("replied");
     let (_, body) = recorded(&app, &alice, &page).await;
     assert!(body.contains("Written by the service"), "{body}");
+    let (statements, _) = recorded(&app, &alice, &page).await;
+    assert!(!reads_posts(&statements), "kept again: {statements:#?}");
+    let edit = staffroom::forum::editing::PostEdit {
+        body: "Rewritten by the service".into(),
+        title: None,
+    };
+    app.site
+        .edit_post(keeper, written.id, edit)
+        .await
+        .expect("edited");
+    let (_, body) = recorded(&app, &alice, &page).await;
+    assert!(body.contains("Rewritten by the service"), "{body}");
 }
 
 /// Posts kept by one process are read again as soon as the thread's row says a reply was
